@@ -1,0 +1,8 @@
+//! Apache RocketMQ's remoting protocol in Rust, with plain threads and `std::net` sockets.
+//!
+//! Layers, from the bottom up (each depends only on those below it):
+//! - [`protocol`]: the wire format, no I/O: [`protocol::RemotingCommand`] and its frame codec.
+//! - [`remoting`]: the transport: connections, the response table, server and client.
+
+pub mod protocol;
+pub mod remoting;

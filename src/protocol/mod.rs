@@ -1,0 +1,26 @@
+//! Pure wire format of the RocketMQ remoting protocol: no sockets, no threads.
+//!
+//! `&[u8] → frame → RemotingCommand` and back, so that everything here can be unit-tested and
+//! fuzzed without a network. The transport in [`crate::remoting`] drives these functions.
+//!
+//! Mirrors `org.apache.rocketmq.remoting.protocol` (`RemotingCommand`, `RemotingSerializable`,
+//! `RocketMQSerializable`, `RequestCode`, `ResponseCode`, `CommandCustomHeader`).
+
+mod binary_header;
+pub mod codes;
+mod command;
+mod error;
+mod ext_fields;
+mod frame;
+mod header;
+mod json_header;
+mod language;
+
+pub use command::{next_opaque, RemotingCommand, SerializeType, DEFAULT_VERSION, RPC_ONEWAY, RPC_RESPONSE};
+pub use error::{DecodeError, EncodeError, HeaderError};
+pub use ext_fields::ExtFields;
+pub use frame::{
+    decode_frame, frame_length, FrameDecoder, DEFAULT_MAX_FRAME_LENGTH, FRAME_LENGTH_FIELD_SIZE,
+};
+pub use header::CommandCustomHeader;
+pub use language::LanguageCode;

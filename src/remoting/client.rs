@@ -1,0 +1,295 @@
+//! `RemotingClient`: calls servers by address; mirrors `NettyRemotingClient`.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use super::config::{ClientConfig, PoolConfig};
+use super::connection::{Connection, ConnectionHandler};
+use super::core::{RemotingCore, READER_STACK_SIZE};
+use super::error::RemotingError;
+use super::events::{ChannelEventListener, ConnectionEventKind};
+use super::hook::RpcHook;
+use super::janitor::Janitor;
+use super::processor::RequestProcessor;
+use super::response_table::{InvokeCallback, InvokeResult};
+use crate::protocol::RemotingCommand;
+
+/// A blocking RocketMQ remoting client.
+///
+/// Connections are made lazily, one per address, and remade on the next call after one fails.
+/// `addr = None` means "a name server": one is chosen round-robin from a random start among the
+/// configured addresses, failing over to the next when it cannot be reached.
+pub struct RemotingClient {
+    inner: Arc<ClientInner>,
+    janitor: Mutex<Option<Janitor>>,
+}
+
+struct ClientInner {
+    core: RemotingCore,
+    config: ClientConfig,
+    /// Address → slot; the slot's lock is held while connecting, so concurrent callers of a new
+    /// address share one connection (Java's `lockChannelTables`).
+    connections: Mutex<HashMap<String, Arc<Mutex<Option<Arc<Connection>>>>>>,
+    namesrv_addrs: RwLock<Vec<String>>,
+    namesrv_index: AtomicUsize,
+    namesrv_chosen: Mutex<Option<String>>,
+}
+
+impl ConnectionHandler for ClientInner {
+    fn on_command(&self, conn: &Arc<Connection>, cmd: RemotingCommand) {
+        self.core.process_command(conn, cmd);
+    }
+
+    fn on_exception(&self, conn: &Arc<Connection>, _reason: &str) {
+        self.core.emit(ConnectionEventKind::Exception, conn.remote_addr());
+    }
+
+    fn on_close(&self, conn: &Arc<Connection>, reason: &str) {
+        if let Some(slot) = self.slot_if_present(conn.remote_addr()) {
+            let mut current = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if current.as_ref().is_some_and(|c| c.id() == conn.id()) {
+                *current = None;
+            }
+        }
+        log::debug!("connection to {} closed: {reason}", conn.remote_addr());
+        self.core.on_connection_closed(conn, reason);
+    }
+}
+
+impl ClientInner {
+    fn slot_if_present(&self, addr: &str) -> Option<Arc<Mutex<Option<Arc<Connection>>>>> {
+        self.connections.lock().unwrap_or_else(|e| e.into_inner()).get(addr).cloned()
+    }
+
+    fn snapshot(&self) -> Vec<Arc<Connection>> {
+        let slots: Vec<_> = self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        slots.iter().filter_map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone()).collect()
+    }
+
+    fn connection(self: &Arc<Self>, addr: Option<&str>) -> Result<Arc<Connection>, RemotingError> {
+        match addr {
+            Some(addr) => self.connection_to(addr),
+            None => self.namesrv_connection(),
+        }
+    }
+
+    /// The live connection to `addr`, connecting first if there is none.
+    fn connection_to(self: &Arc<Self>, addr: &str) -> Result<Arc<Connection>, RemotingError> {
+        if self.core.is_shutting_down() {
+            return Err(RemotingError::Shutdown);
+        }
+        let slot = {
+            let mut table = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+            table.entry(addr.to_string()).or_default().clone()
+        };
+        let mut current = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(conn) = current.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(conn.clone());
+        }
+        let conn = self.connect(addr)?;
+        *current = Some(conn.clone());
+        drop(current);
+        if self.core.is_shutting_down() {
+            conn.close(); // shutdown raced us; its reader ends at once
+        }
+        Ok(conn)
+    }
+
+    fn connect(self: &Arc<Self>, addr: &str) -> Result<Arc<Connection>, RemotingError> {
+        let connect_err = |reason: String| RemotingError::Connect { addr: addr.to_string(), reason };
+        let sock_addr = addr
+            .to_socket_addrs()
+            .map_err(|e| connect_err(e.to_string()))?
+            .next()
+            .ok_or_else(|| RemotingError::InvalidAddress(addr.to_string()))?;
+        let stream = TcpStream::connect_timeout(&sock_addr, self.config.connect_timeout)
+            .map_err(|e| connect_err(e.to_string()))?;
+        let common = &self.core.config;
+        let conn = Connection::new(stream, addr.to_string(), common.max_frame_length, common.write_timeout)
+            .map_err(|e| connect_err(e.to_string()))?;
+        let inner = Arc::clone(self);
+        let reader_conn = conn.clone();
+        self.core
+            .reader_threads
+            .spawn(format!("rmq-reader-{addr}"), READER_STACK_SIZE, move || reader_conn.run_reader(&*inner))
+            .map_err(|e| connect_err(format!("no reader thread: {e}")))?;
+        self.core.emit(ConnectionEventKind::Connect, addr);
+        log::debug!("connected to {addr}");
+        Ok(conn)
+    }
+
+    /// A connection to a name server: the last one used while it lives, else the next in
+    /// round-robin order that accepts a connection.
+    fn namesrv_connection(self: &Arc<Self>) -> Result<Arc<Connection>, RemotingError> {
+        let chosen = self.namesrv_chosen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(addr) = chosen {
+            let live = self.slot_if_present(&addr).and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone());
+            if let Some(conn) = live.filter(|c| !c.is_closed()) {
+                return Ok(conn);
+            }
+        }
+        let addrs = self.namesrv_addrs.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut tried = Vec::new();
+        for _ in 0..addrs.len() {
+            let addr = &addrs[self.namesrv_index.fetch_add(1, Ordering::Relaxed) % addrs.len()];
+            match self.connection_to(addr) {
+                Ok(conn) => {
+                    *self.namesrv_chosen.lock().unwrap_or_else(|e| e.into_inner()) = Some(addr.clone());
+                    return Ok(conn);
+                }
+                Err(RemotingError::Connect { reason, .. }) => tried.push((addr.clone(), reason)),
+                Err(other) => tried.push((addr.clone(), other.to_string())),
+            }
+        }
+        Err(RemotingError::NoNameServer { tried })
+    }
+}
+
+impl RemotingClient {
+    /// A client with its janitor running; connections are made on first use.
+    pub fn new(config: ClientConfig) -> Result<Self, RemotingError> {
+        let core = RemotingCore::new("client", config.common.clone())
+            .map_err(|e| RemotingError::io("start client", &e))?;
+        let random_start = RandomState::new().build_hasher().finish() as usize;
+        let inner = Arc::new(ClientInner {
+            core,
+            config,
+            connections: Mutex::new(HashMap::new()),
+            namesrv_addrs: RwLock::new(Vec::new()),
+            namesrv_index: AtomicUsize::new(random_start % 1024),
+            namesrv_chosen: Mutex::new(None),
+        });
+        let scan = Arc::clone(&inner);
+        let janitor = Janitor::start("rmq-janitor-client".into(), inner.core.config.scan_interval, move || {
+            scan.core.scan(&scan.snapshot())
+        })
+        .map_err(|e| RemotingError::io("start janitor", &e))?;
+        Ok(RemotingClient { inner, janitor: Mutex::new(Some(janitor)) })
+    }
+
+    /// Replaces the name-server address list; a chosen address no longer listed is dropped.
+    pub fn update_name_server_address_list(&self, addrs: Vec<String>) {
+        let mut chosen = self.inner.namesrv_chosen.lock().unwrap_or_else(|e| e.into_inner());
+        if chosen.as_ref().is_some_and(|c| !addrs.contains(c)) {
+            *chosen = None;
+        }
+        *self.inner.namesrv_addrs.write().unwrap_or_else(|e| e.into_inner()) = addrs;
+    }
+
+    /// The configured name-server addresses.
+    pub fn name_server_address_list(&self) -> Vec<String> {
+        self.inner.namesrv_addrs.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Serves server-initiated requests of `code` (e.g. NOTIFY_CONSUMER_IDS_CHANGED).
+    pub fn register_processor(
+        &self,
+        code: i32,
+        processor: impl RequestProcessor + 'static,
+        pool: PoolConfig,
+    ) -> Result<(), RemotingError> {
+        self.inner.core.register_processor(Some(code), Arc::new(processor), pool)
+    }
+
+    /// Adds a hook that runs around every call.
+    pub fn register_rpc_hook(&self, hook: Arc<dyn RpcHook>) {
+        self.inner.core.register_rpc_hook(hook);
+    }
+
+    /// Sends connection events to `listener` on the `rmq-events-client` thread.
+    pub fn set_channel_event_listener(&self, listener: Arc<dyn ChannelEventListener>) -> Result<(), RemotingError> {
+        self.inner.core.set_event_listener(listener)
+    }
+
+    /// Sends `request` to `addr` (None: a name server) and waits for the response.
+    ///
+    /// The timeout covers connecting too. On timeout the connection is closed when
+    /// `close_socket_if_timeout` is set, as Java does.
+    pub fn invoke_sync(&self, addr: Option<&str>, request: RemotingCommand, timeout: Duration) -> InvokeResult {
+        let begin = Instant::now();
+        let conn = self.inner.connection(addr)?;
+        let left = remaining(begin, timeout, &conn)?;
+        let result = self.inner.core.invoke_sync(&conn, request, left);
+        if let Err(RemotingError::Timeout { .. }) = &result {
+            if self.inner.config.close_socket_if_timeout {
+                log::warn!("closing {} after a sync call timed out", conn.remote_addr());
+                conn.close();
+            }
+        }
+        result
+    }
+
+    /// Sends `request` and returns at once; `callback` runs exactly once, on the callback pool,
+    /// with the response or the failure, unless this returns `Err` (then it never runs).
+    pub fn invoke_async(
+        &self,
+        addr: Option<&str>,
+        request: RemotingCommand,
+        timeout: Duration,
+        callback: impl FnOnce(InvokeResult) + Send + 'static,
+    ) -> Result<(), RemotingError> {
+        let begin = Instant::now();
+        let conn = self.inner.connection(addr)?;
+        let left = remaining(begin, timeout, &conn)?;
+        let callback: InvokeCallback = Box::new(callback);
+        self.inner.core.invoke_async(&conn, request, left, callback)
+    }
+
+    /// Sends `request` flagged oneway; the peer never replies.
+    pub fn invoke_oneway(&self, addr: Option<&str>, request: RemotingCommand, timeout: Duration) -> Result<(), RemotingError> {
+        let begin = Instant::now();
+        let conn = self.inner.connection(addr)?;
+        let left = remaining(begin, timeout, &conn)?;
+        self.inner.core.invoke_oneway(&conn, request, left)
+    }
+
+    /// Closes the connection to `addr`, if any; the next call reconnects.
+    pub fn close_connection(&self, addr: &str) {
+        if let Some(conn) = self.inner.slot_if_present(addr).and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone()) {
+            conn.close();
+        }
+    }
+
+    /// Addresses with a live connection.
+    pub fn connected_addresses(&self) -> Vec<String> {
+        self.inner.snapshot().into_iter().filter(|c| !c.is_closed()).map(|c| c.remote_addr().to_string()).collect()
+    }
+
+    /// Calls waiting for a response right now (tests check that nothing leaks).
+    pub fn pending_requests(&self) -> usize {
+        self.inner.core.response_table.len()
+    }
+
+    /// Closes every connection, fails pending calls, runs their callbacks, joins every thread.
+    pub fn shutdown(&self) {
+        let Some(janitor) = self.janitor.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        self.inner.core.begin_shutdown();
+        janitor.stop();
+        for conn in self.inner.snapshot() {
+            conn.close();
+        }
+        self.inner.core.reader_threads.join_all();
+        self.inner.core.shutdown();
+    }
+}
+
+impl Drop for RemotingClient {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn remaining(begin: Instant, timeout: Duration, conn: &Connection) -> Result<Duration, RemotingError> {
+    let left = timeout.saturating_sub(begin.elapsed());
+    if left.is_zero() {
+        return Err(RemotingError::Timeout { addr: conn.remote_addr().to_string(), timeout });
+    }
+    Ok(left)
+}

@@ -1,0 +1,103 @@
+//! Settings of the remoting server and client, with Java's defaults.
+
+use std::time::Duration;
+
+use crate::protocol::{LanguageCode, DEFAULT_MAX_FRAME_LENGTH, DEFAULT_VERSION};
+
+/// Size of a processor's thread pool and of its queue of waiting requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Worker threads.
+    pub threads: usize,
+    /// Requests that may wait; one more is answered SYSTEM_BUSY `[OVERLOAD]`.
+    pub queue_capacity: usize,
+}
+
+impl Default for PoolConfig {
+    /// Four threads and 10,000 queued requests (the broker's send pool queue in Java).
+    fn default() -> Self {
+        PoolConfig { threads: 4, queue_capacity: 10_000 }
+    }
+}
+
+/// Settings shared by server and client (Java's `NettyServerConfig`/`NettyClientConfig` overlap).
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    /// Largest frame accepted or sent, length prefix included (16 MiB).
+    pub max_frame_length: usize,
+    /// Permits for concurrent async invokes.
+    pub async_permits: usize,
+    /// Permits for concurrent oneway invokes.
+    pub oneway_permits: usize,
+    /// Threads running async callbacks.
+    pub callback_threads: usize,
+    /// How often the janitor expires stale futures and closes idle connections (3 s).
+    pub scan_interval: Duration,
+    /// A connection with no traffic for this long is closed (120 s).
+    pub idle_timeout: Duration,
+    /// A socket write blocked this long fails and closes its connection.
+    pub write_timeout: Duration,
+    /// Language stamped on every command this component writes (JAVA: every broker knows it).
+    pub language: LanguageCode,
+    /// Version stamped on every command this component writes (≥ 401 for standard route JSON).
+    pub version: i32,
+}
+
+impl CommonConfig {
+    fn with_permits(async_permits: usize, oneway_permits: usize) -> Self {
+        CommonConfig {
+            max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
+            async_permits,
+            oneway_permits,
+            callback_threads: 4,
+            scan_interval: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(120),
+            write_timeout: Duration::from_secs(10),
+            language: LanguageCode::Java,
+            version: DEFAULT_VERSION,
+        }
+    }
+}
+
+/// Settings of a [`super::RemotingServer`]; mirrors `NettyServerConfig`.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen_addr: String,
+    /// Shared settings; server permits default to 64 async and 256 oneway.
+    pub common: CommonConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen_addr: "0.0.0.0:10911".into(), common: CommonConfig::with_permits(64, 256) }
+    }
+}
+
+impl ServerConfig {
+    /// Defaults, listening on `addr`.
+    pub fn listen(addr: impl Into<String>) -> Self {
+        ServerConfig { listen_addr: addr.into(), ..ServerConfig::default() }
+    }
+}
+
+/// Settings of a [`super::RemotingClient`]; mirrors `NettyClientConfig`.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Shared settings; client permits default to 65,535 async and 65,535 oneway.
+    pub common: CommonConfig,
+    /// How long to wait for a TCP connection (3 s).
+    pub connect_timeout: Duration,
+    /// Close a connection when a sync call on it times out (Java's `clientCloseSocketIfTimeout`).
+    pub close_socket_if_timeout: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            common: CommonConfig::with_permits(65_535, 65_535),
+            connect_timeout: Duration::from_secs(3),
+            close_socket_if_timeout: true,
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! `RemotingCore`: what server and client share; mirrors Java's `NettyRemotingAbstract`.
+//!
+//! It owns the response table, the processor table, the hooks, the permits and the callback
+//! pool, and implements the three invoke styles and the handling of every received command.
+//! Because server and client both use it, a server can call its clients just as a client
+//! calls its server.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use super::config::{CommonConfig, PoolConfig};
+use super::connection::Connection;
+use super::error::RemotingError;
+use super::events::{ChannelEventListener, ConnectionEventKind, EventDispatcher};
+use super::hook::RpcHook;
+use super::permits::Semaphore;
+use super::processor::{ProcessorTable, RequestContext, RequestProcessor};
+use super::response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
+use super::thread_pool::{Job, Rejected, ThreadPool};
+use super::threads::ThreadSet;
+use crate::protocol::codes::response_code;
+use crate::protocol::RemotingCommand;
+
+/// Stack size of per-connection reader threads; they only decode frames.
+pub(crate) const READER_STACK_SIZE: usize = 256 * 1024;
+
+const REJECT_REMARK: &str = "[REJECTREQUEST]system busy, start flow control for a while";
+const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
+
+type Hooks = Arc<Vec<Arc<dyn RpcHook>>>;
+
+/// The shared half of server and client.
+pub(crate) struct RemotingCore {
+    name: &'static str,
+    pub(crate) config: CommonConfig,
+    pub(crate) response_table: ResponseTable,
+    processors: RwLock<ProcessorTable>,
+    hooks: RwLock<Hooks>,
+    callback_pool: ThreadPool,
+    async_permits: Arc<Semaphore>,
+    oneway_permits: Arc<Semaphore>,
+    events: Mutex<EventDispatcher>,
+    pub(crate) reader_threads: ThreadSet,
+    shutting_down: AtomicBool,
+}
+
+impl RemotingCore {
+    /// A core named `name` ("server" or "client"), used in thread names.
+    pub(crate) fn new(name: &'static str, config: CommonConfig) -> std::io::Result<Self> {
+        let callback_pool = ThreadPool::new(&format!("rmq-callback-{name}"), config.callback_threads, None)?;
+        Ok(RemotingCore {
+            name,
+            async_permits: Semaphore::new(config.async_permits),
+            oneway_permits: Semaphore::new(config.oneway_permits),
+            config,
+            response_table: ResponseTable::new(),
+            processors: RwLock::new(ProcessorTable::default()),
+            hooks: RwLock::new(Arc::new(Vec::new())),
+            callback_pool,
+            events: Mutex::new(EventDispatcher::none()),
+            reader_threads: ThreadSet::default(),
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    // ----- registration -------------------------------------------------------------------
+
+    pub(crate) fn register_processor(
+        &self,
+        code: Option<i32>,
+        processor: Arc<dyn RequestProcessor>,
+        pool: PoolConfig,
+    ) -> Result<(), RemotingError> {
+        let pool_name = match code {
+            Some(code) => format!("rmq-{}-proc-{code}", self.name),
+            None => format!("rmq-{}-proc-default", self.name),
+        };
+        self.processors
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .register(code, processor, &pool_name, pool)
+            .map_err(|e| RemotingError::io("start processor pool", &e))
+    }
+
+    pub(crate) fn register_rpc_hook(&self, hook: Arc<dyn RpcHook>) {
+        let mut hooks = self.hooks.write().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<_> = hooks.iter().cloned().collect();
+        list.push(hook);
+        *hooks = Arc::new(list);
+    }
+
+    pub(crate) fn set_event_listener(&self, listener: Arc<dyn ChannelEventListener>) -> Result<(), RemotingError> {
+        let dispatcher =
+            EventDispatcher::start(self.name, listener).map_err(|e| RemotingError::io("start event thread", &e))?;
+        let mut old = std::mem::replace(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()), dispatcher);
+        old.shutdown();
+        Ok(())
+    }
+
+    pub(crate) fn emit(&self, kind: ConnectionEventKind, remote_addr: &str) {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).emit(kind, remote_addr);
+    }
+
+    fn hooks(&self) -> Hooks {
+        self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn stamp(&self, cmd: &mut RemotingCommand) {
+        cmd.language = self.config.language;
+        cmd.version = self.config.version;
+    }
+
+    // ----- invoking -----------------------------------------------------------------------
+
+    /// Registers `future`; fails it at once if its connection already closed. Returns false
+    /// when the future was failed here (the caller must not write).
+    fn register(&self, future: &Arc<ResponseFuture>, conn: &Connection) -> bool {
+        self.response_table.insert(future.clone());
+        // The closer sets `closed` before sweeping the table, so checking after inserting
+        // means either the sweep sees the future or we see the flag.
+        if conn.is_closed() || self.is_shutting_down() {
+            if let Some(f) = self.response_table.remove(future.opaque()) {
+                self.complete(&f, Err(closed_error(conn, "closed before the request was sent")));
+            }
+            return false;
+        }
+        true
+    }
+
+    /// `invokeSyncImpl`: write, then wait for the response or the timeout.
+    pub(crate) fn invoke_sync(
+        &self,
+        conn: &Arc<Connection>,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> InvokeResult {
+        self.stamp(&mut request);
+        let hooks = self.hooks();
+        for hook in hooks.iter() {
+            hook.do_before_request(conn.remote_addr(), &mut request);
+        }
+        let opaque = request.opaque;
+        let future = ResponseFuture::new(opaque, conn.id(), conn.remote_addr(), timeout, None, None);
+        if self.register(&future, conn) {
+            if let Err(e) = conn.write_command(&request) {
+                if self.response_table.remove(opaque).is_some() {
+                    return Err(e);
+                }
+            }
+        }
+        let mut response = match future.wait(timeout) {
+            Some(result) => result,
+            None => match self.response_table.remove(opaque) {
+                Some(_) => Err(RemotingError::Timeout { addr: conn.remote_addr().to_string(), timeout }),
+                // Taken by the reader or the janitor just now: its result is on the way.
+                None => loop {
+                    if let Some(result) = future.wait(Duration::from_secs(1)) {
+                        break result;
+                    }
+                },
+            },
+        }?;
+        for hook in hooks.iter() {
+            hook.do_after_response(conn.remote_addr(), &request, &mut response);
+        }
+        Ok(response)
+    }
+
+    /// `invokeAsyncImpl`. `Err` means the callback will never run; `Ok` means it runs exactly
+    /// once, on the callback pool.
+    pub(crate) fn invoke_async(
+        &self,
+        conn: &Arc<Connection>,
+        mut request: RemotingCommand,
+        timeout: Duration,
+        callback: InvokeCallback,
+    ) -> Result<(), RemotingError> {
+        let begin = Instant::now();
+        let permit = self
+            .async_permits
+            .acquire(timeout)
+            .ok_or(RemotingError::TooManyRequests { kind: "async", waited: timeout })?;
+        let left = timeout.saturating_sub(begin.elapsed());
+        if left.is_zero() {
+            return Err(RemotingError::Timeout { addr: conn.remote_addr().to_string(), timeout });
+        }
+        self.stamp(&mut request);
+        let hooks = self.hooks();
+        for hook in hooks.iter() {
+            hook.do_before_request(conn.remote_addr(), &mut request);
+        }
+        let callback: InvokeCallback = if hooks.is_empty() {
+            callback
+        } else {
+            let (addr, header) = (conn.remote_addr().to_string(), request.header_copy());
+            Box::new(move |result: InvokeResult| {
+                callback(result.map(|mut response| {
+                    for hook in hooks.iter() {
+                        hook.do_after_response(&addr, &header, &mut response);
+                    }
+                    response
+                }))
+            })
+        };
+        let opaque = request.opaque;
+        let future = ResponseFuture::new(opaque, conn.id(), conn.remote_addr(), left, Some(callback), Some(permit));
+        if self.register(&future, conn) {
+            if let Err(e) = conn.write_command(&request) {
+                if let Some(f) = self.response_table.remove(opaque) {
+                    self.complete(&f, Err(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `invokeOnewayImpl`: flag the request oneway and write it; no response is expected.
+    pub(crate) fn invoke_oneway(
+        &self,
+        conn: &Arc<Connection>,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<(), RemotingError> {
+        let _permit = self
+            .oneway_permits
+            .acquire(timeout)
+            .ok_or(RemotingError::TooManyRequests { kind: "oneway", waited: timeout })?;
+        request.mark_oneway();
+        self.stamp(&mut request);
+        for hook in self.hooks().iter() {
+            hook.do_before_request(conn.remote_addr(), &mut request);
+        }
+        conn.write_command(&request)
+    }
+
+    /// Delivers a result: wakes a sync waiter or queues an async callback.
+    pub(crate) fn complete(&self, future: &ResponseFuture, result: InvokeResult) {
+        if let Some((callback, result)) = future.complete(result) {
+            let job: Job = Box::new(move || callback(result));
+            if let Err(Rejected::Full(job) | Rejected::Shutdown(job)) = self.callback_pool.execute(job) {
+                // Only after shutdown: the callback must still run once.
+                if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                    log::error!("an invoke callback panicked");
+                }
+            }
+        }
+    }
+
+    // ----- receiving ----------------------------------------------------------------------
+
+    /// `processMessageReceived`: a response completes its future; a request goes to its processor.
+    pub(crate) fn process_command(&self, conn: &Arc<Connection>, cmd: RemotingCommand) {
+        if cmd.is_response() {
+            match self.response_table.remove(cmd.opaque) {
+                Some(future) => self.complete(&future, Ok(cmd)),
+                None => log::warn!(
+                    "response opaque {} from {} matches no pending request (late or unknown)",
+                    cmd.opaque,
+                    conn.remote_addr()
+                ),
+            }
+        } else {
+            self.process_request(conn, cmd);
+        }
+    }
+
+    /// `processRequestCommand`: find the processor, check flow control, run it on its pool.
+    fn process_request(&self, conn: &Arc<Connection>, request: RemotingCommand) {
+        let entry = self.processors.read().unwrap_or_else(|e| e.into_inner()).lookup(request.code);
+        let Some(entry) = entry else {
+            let remark = format!(" request type {} not supported", request.code);
+            self.reply_error(conn, &request, response_code::REQUEST_CODE_NOT_SUPPORTED, remark);
+            return;
+        };
+        if entry.processor.reject_request() {
+            self.reply_error(conn, &request, response_code::SYSTEM_BUSY, REJECT_REMARK.into());
+            return;
+        }
+        let (code, opaque, oneway, serialize_type) =
+            (request.code, request.opaque, request.is_oneway(), request.serialize_type);
+        let ctx = RequestContext::new(conn.clone());
+        let hooks = self.hooks();
+        let (language, version) = (self.config.language, self.config.version);
+        let processor = entry.processor.clone();
+        let job: Job = Box::new(move || {
+            let mut request = request;
+            for hook in hooks.iter() {
+                hook.do_before_request(ctx.remote_addr(), &mut request);
+            }
+            let header = if hooks.is_empty() { None } else { Some(request.header_copy()) };
+            let code = request.code;
+            let outcome = catch_unwind(AssertUnwindSafe(|| processor.process_request(&ctx, request)));
+            let mut response = match outcome {
+                Ok(Ok(Some(response))) => response,
+                Ok(Ok(None)) => return,
+                Ok(Err(e)) => RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string()),
+                Err(panic) => {
+                    let what = panic_message(&panic);
+                    log::error!("processor for request code {code} panicked: {what}");
+                    RemotingCommand::new_response(
+                        response_code::SYSTEM_ERROR,
+                        format!("processor for request code {code} panicked: {what}"),
+                    )
+                }
+            };
+            if let Some(header) = &header {
+                for hook in hooks.iter() {
+                    hook.do_after_response(ctx.remote_addr(), header, &mut response);
+                }
+            }
+            if oneway {
+                return;
+            }
+            response.opaque = opaque;
+            response.mark_response();
+            response.serialize_type = serialize_type;
+            response.language = language;
+            response.version = version;
+            if let Err(e) = ctx.connection().write_command(&response) {
+                log::warn!("writing the response to {} failed: {e}", ctx.remote_addr());
+            }
+        });
+        match entry.pool.execute(job) {
+            Ok(()) => {}
+            Err(Rejected::Full(_)) => {
+                log::warn!("pool for request code {} full; {} told to back off", code, conn.remote_addr());
+                self.reply_error_parts(conn, opaque, oneway, serialize_type, response_code::SYSTEM_BUSY, OVERLOAD_REMARK);
+            }
+            Err(Rejected::Shutdown(_)) => {}
+        }
+    }
+
+    fn reply_error(&self, conn: &Connection, request: &RemotingCommand, code: i32, remark: String) {
+        self.reply_error_parts(conn, request.opaque, request.is_oneway(), request.serialize_type, code, &remark);
+    }
+
+    fn reply_error_parts(
+        &self,
+        conn: &Connection,
+        opaque: i32,
+        oneway: bool,
+        serialize_type: crate::protocol::SerializeType,
+        code: i32,
+        remark: &str,
+    ) {
+        if oneway {
+            return;
+        }
+        let mut response = RemotingCommand::new_response(code, remark.to_string());
+        response.opaque = opaque;
+        response.serialize_type = serialize_type;
+        self.stamp(&mut response);
+        if let Err(e) = conn.write_command(&response) {
+            log::warn!("writing the error response to {} failed: {e}", conn.remote_addr());
+        }
+    }
+
+    // ----- failures and housekeeping ------------------------------------------------------
+
+    /// A connection ended: fail its pending calls at once and report the event.
+    pub(crate) fn on_connection_closed(&self, conn: &Connection, reason: &str) {
+        for future in self.response_table.remove_for_connection(conn.id()) {
+            self.complete(&future, Err(closed_error(conn, reason)));
+        }
+        self.emit(ConnectionEventKind::Close, conn.remote_addr());
+    }
+
+    /// The janitor's scan: expire stale futures and close idle connections.
+    pub(crate) fn scan(&self, connections: &[Arc<Connection>]) {
+        for future in self.response_table.remove_expired(Instant::now()) {
+            log::warn!("request opaque {} to {} expired", future.opaque(), future.addr());
+            let err = RemotingError::Timeout { addr: future.addr().to_string(), timeout: future.timeout() };
+            self.complete(&future, Err(err));
+        }
+        for conn in connections {
+            if !conn.is_closed() && conn.idle_for() >= self.config.idle_timeout {
+                log::info!("closing {} after {} ms idle", conn.remote_addr(), conn.idle_for().as_millis());
+                self.emit(ConnectionEventKind::Idle, conn.remote_addr());
+                conn.close();
+            }
+        }
+    }
+
+    /// Last step of a component's shutdown, after its connections are closed and its reader
+    /// threads joined: fail what is left, drain the pools, join their threads.
+    pub(crate) fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        for future in self.response_table.remove_all() {
+            self.complete(&future, Err(RemotingError::Shutdown));
+        }
+        self.processors.write().unwrap_or_else(|e| e.into_inner()).shutdown();
+        self.callback_pool.shutdown();
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).shutdown();
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+}
+
+fn closed_error(conn: &Connection, reason: &str) -> RemotingError {
+    RemotingError::ConnectionClosed { addr: conn.remote_addr().to_string(), reason: reason.to_string() }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

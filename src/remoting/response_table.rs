@@ -1,0 +1,225 @@
+//! `ResponseTable`: requests waiting for their response, keyed by opaque.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::error::RemotingError;
+use super::permits::Permit;
+use crate::protocol::RemotingCommand;
+
+/// The outcome of a call: the response command, or why there is none.
+pub type InvokeResult = Result<RemotingCommand, RemotingError>;
+
+/// What an async call runs when it completes: exactly once, on the callback pool.
+pub type InvokeCallback = Box<dyn FnOnce(InvokeResult) + Send + 'static>;
+
+/// One request waiting for its response; mirrors Java's `ResponseFuture`.
+///
+/// A sync caller waits on the condvar for the slot to fill; an async call carries a callback
+/// instead. Whoever removes the future from the [`ResponseTable`] completes it, so it
+/// completes exactly once.
+pub struct ResponseFuture {
+    opaque: i32,
+    connection_id: u64,
+    addr: String,
+    begin: Instant,
+    timeout: Duration,
+    state: Mutex<FutureState>,
+    done: Condvar,
+    filled: AtomicBool,
+}
+
+/// How long a sync waiter polls before sleeping on the condvar. A loopback round trip is
+/// tens of microseconds, about what waking a sleeping thread costs, so a short poll saves a
+/// wake-up on the caller's side.
+const SPIN: Duration = Duration::from_micros(40);
+/// At most this many threads poll at once; the rest sleep at once, so many waiting threads
+/// never burn the cores the reader and processor threads need.
+const MAX_SPINNERS: usize = 1;
+static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+
+struct FutureState {
+    result: Option<InvokeResult>,
+    callback: Option<InvokeCallback>,
+    permit: Option<Permit>,
+}
+
+impl ResponseFuture {
+    /// A future for a request on connection `connection_id`; `callback` None means sync.
+    pub fn new(
+        opaque: i32,
+        connection_id: u64,
+        addr: &str,
+        timeout: Duration,
+        callback: Option<InvokeCallback>,
+        permit: Option<Permit>,
+    ) -> Arc<Self> {
+        Arc::new(ResponseFuture {
+            opaque,
+            connection_id,
+            addr: addr.to_string(),
+            begin: Instant::now(),
+            timeout,
+            state: Mutex::new(FutureState { result: None, callback, permit }),
+            done: Condvar::new(),
+            filled: AtomicBool::new(false),
+        })
+    }
+
+    /// The request's opaque.
+    pub fn opaque(&self) -> i32 {
+        self.opaque
+    }
+
+    /// The timeout the call was given.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The peer address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// True once `begin + timeout + 1 s` has passed (Java's expiry rule).
+    pub fn is_expired(&self, now: Instant) -> bool {
+        now >= self.begin + self.timeout + Duration::from_secs(1)
+    }
+
+    /// Delivers the outcome and releases the permit. For an async future it returns the
+    /// callback with its argument, for the caller to run on the callback pool.
+    pub fn complete(&self, result: InvokeResult) -> Option<(InvokeCallback, InvokeResult)> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.permit.take();
+        if let Some(callback) = state.callback.take() {
+            return Some((callback, result));
+        }
+        state.result = Some(result);
+        self.filled.store(true, Ordering::Release);
+        self.done.notify_all();
+        None
+    }
+
+    /// Waits up to `timeout` for the slot to fill; None if it did not.
+    pub fn wait(&self, timeout: Duration) -> Option<InvokeResult> {
+        let deadline = Instant::now() + timeout;
+        self.spin_until_filled(deadline.min(Instant::now() + SPIN));
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(result) = state.result.take() {
+                return Some(result);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            state = self.done.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+}
+
+impl ResponseFuture {
+    fn spin_until_filled(&self, until: Instant) {
+        if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
+            while !self.filled.load(Ordering::Acquire) && Instant::now() < until {
+                for _ in 0..64 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        SPINNERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// All pending requests of a component, by opaque; mirrors Java's `responseTable`.
+#[derive(Default)]
+pub struct ResponseTable {
+    futures: Mutex<HashMap<i32, Arc<ResponseFuture>>>,
+}
+
+impl ResponseTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Arc<ResponseFuture>>> {
+        self.futures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a future under its opaque.
+    pub fn insert(&self, future: Arc<ResponseFuture>) {
+        self.lock().insert(future.opaque, future);
+    }
+
+    /// Takes the future for `opaque`; the taker must complete it.
+    pub fn remove(&self, opaque: i32) -> Option<Arc<ResponseFuture>> {
+        self.lock().remove(&opaque)
+    }
+
+    /// Takes every future whose expiry time has passed.
+    pub fn remove_expired(&self, now: Instant) -> Vec<Arc<ResponseFuture>> {
+        self.remove_where(|f| f.is_expired(now))
+    }
+
+    /// Takes every future pending on connection `connection_id`.
+    pub fn remove_for_connection(&self, connection_id: u64) -> Vec<Arc<ResponseFuture>> {
+        self.remove_where(|f| f.connection_id == connection_id)
+    }
+
+    /// Takes every future.
+    pub fn remove_all(&self) -> Vec<Arc<ResponseFuture>> {
+        self.lock().drain().map(|(_, f)| f).collect()
+    }
+
+    fn remove_where(&self, pred: impl Fn(&ResponseFuture) -> bool) -> Vec<Arc<ResponseFuture>> {
+        let mut table = self.lock();
+        let opaques: Vec<i32> = table.values().filter(|f| pred(f)).map(|f| f.opaque).collect();
+        opaques.iter().filter_map(|o| table.remove(o)).collect()
+    }
+
+    /// Requests still waiting; tests use it to check nothing leaks.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_future_fills_once_and_expires_by_rule() {
+        let table = ResponseTable::new();
+        let f = ResponseFuture::new(7, 1, "a", Duration::from_millis(10), None, None);
+        table.insert(f.clone());
+        assert!(!f.is_expired(Instant::now()));
+        assert!(f.is_expired(Instant::now() + Duration::from_millis(1011)));
+        assert_eq!(table.remove_expired(Instant::now()).len(), 0);
+        let taken = table.remove(7).unwrap();
+        assert!(table.remove(7).is_none());
+        assert!(taken.complete(Ok(RemotingCommand::success())).is_none());
+        assert!(f.wait(Duration::ZERO).unwrap().is_ok());
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn async_future_hands_back_its_callback_and_connection_sweep_works() {
+        let table = ResponseTable::new();
+        let f = ResponseFuture::new(1, 9, "a", Duration::from_secs(1), Some(Box::new(|_| {})), None);
+        table.insert(f);
+        table.insert(ResponseFuture::new(2, 8, "b", Duration::from_secs(1), None, None));
+        let swept = table.remove_for_connection(9);
+        assert_eq!(swept.len(), 1);
+        assert!(swept[0].complete(Err(RemotingError::Shutdown)).is_some());
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.remove_all().len(), 1);
+    }
+}

@@ -1,0 +1,266 @@
+//! `RemotingServer`: accepts connections and serves requests; mirrors `NettyRemotingServer`.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use super::config::{PoolConfig, ServerConfig};
+use super::connection::{Connection, ConnectionHandler};
+use super::core::{RemotingCore, READER_STACK_SIZE};
+use super::error::RemotingError;
+use super::events::{ChannelEventListener, ConnectionEventKind};
+use super::hook::RpcHook;
+use super::janitor::Janitor;
+use super::processor::RequestProcessor;
+use super::response_table::{InvokeCallback, InvokeResult};
+use super::threads::join_all_except_current;
+use crate::protocol::RemotingCommand;
+
+/// A blocking RocketMQ remoting server.
+///
+/// `new` binds, `register_processor` wires request codes to processors (each with its own
+/// pool), `start` begins accepting. One reader thread per connection; `shutdown` (or `Drop`)
+/// closes everything and joins every thread it started.
+pub struct RemotingServer {
+    inner: Arc<ServerInner>,
+    local_addr: SocketAddr,
+    listener: Mutex<Option<TcpListener>>,
+    accept_thread: Mutex<Option<JoinHandle<()>>>,
+    janitor: Mutex<Option<Janitor>>,
+}
+
+struct ServerInner {
+    core: RemotingCore,
+    connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    stopping: AtomicBool,
+}
+
+impl ConnectionHandler for ServerInner {
+    fn on_command(&self, conn: &Arc<Connection>, cmd: RemotingCommand) {
+        self.core.process_command(conn, cmd);
+    }
+
+    fn on_exception(&self, conn: &Arc<Connection>, _reason: &str) {
+        self.core.emit(ConnectionEventKind::Exception, conn.remote_addr());
+    }
+
+    fn on_close(&self, conn: &Arc<Connection>, reason: &str) {
+        self.connections.lock().unwrap_or_else(|e| e.into_inner()).remove(&conn.id());
+        log::debug!("connection from {} closed: {reason}", conn.remote_addr());
+        self.core.on_connection_closed(conn, reason);
+    }
+}
+
+impl ServerInner {
+    fn snapshot(&self) -> Vec<Arc<Connection>> {
+        self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    fn accept(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+        let conn = match Connection::new(
+            stream,
+            peer.to_string(),
+            self.core.config.max_frame_length,
+            self.core.config.write_timeout,
+        ) {
+            Ok(conn) => conn,
+            Err(e) => {
+                log::warn!("cannot set up the connection from {peer}: {e}");
+                return;
+            }
+        };
+        self.connections.lock().unwrap_or_else(|e| e.into_inner()).insert(conn.id(), conn.clone());
+        self.core.emit(ConnectionEventKind::Connect, conn.remote_addr());
+        let inner = Arc::clone(self);
+        let reader_conn = conn.clone();
+        let spawned = self.core.reader_threads.spawn(format!("rmq-reader-{peer}"), READER_STACK_SIZE, move || {
+            reader_conn.run_reader(&*inner);
+        });
+        if let Err(e) = spawned {
+            log::error!("cannot start a reader thread for {peer}: {e}");
+            conn.close();
+            self.on_close(&conn, "no reader thread");
+        }
+    }
+}
+
+impl RemotingServer {
+    /// Binds the listening socket (port 0 picks a free port); nothing is served until `start`.
+    pub fn new(config: ServerConfig) -> Result<Self, RemotingError> {
+        let listener = TcpListener::bind(&config.listen_addr)
+            .map_err(|e| RemotingError::io(format!("bind {}", config.listen_addr), &e))?;
+        let local_addr = listener.local_addr().map_err(|e| RemotingError::io("local address", &e))?;
+        let core = RemotingCore::new("server", config.common).map_err(|e| RemotingError::io("start server", &e))?;
+        Ok(RemotingServer {
+            inner: Arc::new(ServerInner {
+                core,
+                connections: Mutex::new(HashMap::new()),
+                stopping: AtomicBool::new(false),
+            }),
+            local_addr,
+            listener: Mutex::new(Some(listener)),
+            accept_thread: Mutex::new(None),
+            janitor: Mutex::new(None),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves `code` with `processor` on a pool of its own.
+    pub fn register_processor(
+        &self,
+        code: i32,
+        processor: impl RequestProcessor + 'static,
+        pool: PoolConfig,
+    ) -> Result<(), RemotingError> {
+        self.inner.core.register_processor(Some(code), Arc::new(processor), pool)
+    }
+
+    /// Serves every code without its own processor.
+    pub fn register_default_processor(
+        &self,
+        processor: impl RequestProcessor + 'static,
+        pool: PoolConfig,
+    ) -> Result<(), RemotingError> {
+        self.inner.core.register_processor(None, Arc::new(processor), pool)
+    }
+
+    /// Adds a hook that runs around every request served.
+    pub fn register_rpc_hook(&self, hook: Arc<dyn RpcHook>) {
+        self.inner.core.register_rpc_hook(hook);
+    }
+
+    /// Sends connection events to `listener` on the `rmq-events-server` thread.
+    pub fn set_channel_event_listener(&self, listener: Arc<dyn ChannelEventListener>) -> Result<(), RemotingError> {
+        self.inner.core.set_event_listener(listener)
+    }
+
+    /// Starts the accept thread and the janitor.
+    pub fn start(&self) -> Result<(), RemotingError> {
+        let Some(listener) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return Ok(()); // already started
+        };
+        let inner = Arc::clone(&self.inner);
+        let accept = thread::Builder::new()
+            .name(format!("rmq-accept-{}", self.local_addr.port()))
+            .spawn(move || accept_loop(listener, inner))
+            .map_err(|e| RemotingError::io("start accept thread", &e))?;
+        *self.accept_thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
+
+        let inner = Arc::clone(&self.inner);
+        let janitor = Janitor::start("rmq-janitor-server".into(), inner.core.config.scan_interval, move || {
+            inner.core.scan(&inner.snapshot())
+        })
+        .map_err(|e| RemotingError::io("start janitor", &e))?;
+        *self.janitor.lock().unwrap_or_else(|e| e.into_inner()) = Some(janitor);
+        Ok(())
+    }
+
+    /// The live connection from `remote_addr` (`ip:port`), for server → client calls.
+    pub fn connection(&self, remote_addr: &str) -> Option<Arc<Connection>> {
+        self.inner.snapshot().into_iter().find(|c| c.remote_addr() == remote_addr)
+    }
+
+    /// Every live connection.
+    pub fn connections(&self) -> Vec<Arc<Connection>> {
+        self.inner.snapshot()
+    }
+
+    /// Calls a connected client and waits for its response.
+    pub fn invoke_sync(&self, conn: &Arc<Connection>, request: RemotingCommand, timeout: Duration) -> InvokeResult {
+        self.inner.core.invoke_sync(conn, request, timeout)
+    }
+
+    /// Calls a connected client; `callback` runs once with the outcome unless this returns `Err`.
+    pub fn invoke_async(
+        &self,
+        conn: &Arc<Connection>,
+        request: RemotingCommand,
+        timeout: Duration,
+        callback: impl FnOnce(InvokeResult) + Send + 'static,
+    ) -> Result<(), RemotingError> {
+        let callback: InvokeCallback = Box::new(callback);
+        self.inner.core.invoke_async(conn, request, timeout, callback)
+    }
+
+    /// Sends a connected client a request that gets no response.
+    pub fn invoke_oneway(
+        &self,
+        conn: &Arc<Connection>,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<(), RemotingError> {
+        self.inner.core.invoke_oneway(conn, request, timeout)
+    }
+
+    /// Calls waiting for a response right now (tests check that nothing leaks).
+    pub fn pending_requests(&self) -> usize {
+        self.inner.core.response_table.len()
+    }
+
+    /// Stops accepting, closes every connection, fails pending calls, joins every thread.
+    pub fn shutdown(&self) {
+        if self.inner.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.inner.core.begin_shutdown();
+        if let Some(accept) = self.accept_thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            // accept() has no timeout: wake it with a connection of our own.
+            let _ = TcpStream::connect_timeout(&wake_addr(self.local_addr), Duration::from_secs(1));
+            join_all_except_current(vec![accept]);
+        }
+        if let Some(janitor) = self.janitor.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            janitor.stop();
+        }
+        for conn in self.inner.snapshot() {
+            conn.close();
+        }
+        self.inner.core.reader_threads.join_all();
+        self.inner.core.shutdown();
+    }
+}
+
+impl Drop for RemotingServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn accept_loop(listener: TcpListener, inner: Arc<ServerInner>) {
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if inner.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                inner.accept(stream, peer);
+            }
+            Err(e) => {
+                if inner.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                log::warn!("accept failed: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// Where to connect to wake our own accept(): a wildcard bind is reached via loopback.
+fn wake_addr(local: SocketAddr) -> SocketAddr {
+    let mut addr = local;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match local {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
+}

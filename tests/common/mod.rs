@@ -1,0 +1,398 @@
+//! Helpers shared by the remoting integration tests.
+//!
+//! Everything that waits does so with a deadline ([`wait_until`], [`assert_eventually`]); no
+//! test sleeps and then asserts. Servers bind `127.0.0.1:0`.
+
+#![allow(dead_code)]
+
+use std::io::{self, Read};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rocketmq_blocking::protocol::codes::response_code;
+use rocketmq_blocking::protocol::{decode_frame, RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
+use rocketmq_blocking::remoting::{
+    ChannelEventListener, ClientConfig, ConnectionEvent, ConnectionEventKind, InvokeResult,
+    PoolConfig, ProcessorError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
+};
+
+/// Request codes the test servers serve.
+pub const ECHO: i32 = 1001;
+/// Blocks until the test opens a [`Gate`].
+pub const BLOCK: i32 = 1002;
+/// The processor returns `Err`.
+pub const FAIL: i32 = 1003;
+/// The processor panics.
+pub const PANIC: i32 = 1004;
+/// Counts requests (oneway tests).
+pub const COUNT: i32 = 1005;
+/// No processor is registered for this code.
+pub const UNKNOWN: i32 = 4242;
+
+/// What every processor returns.
+pub type ProcResult = Result<Option<RemotingCommand>, ProcessorError>;
+
+/// Turns a closure into a processor with the right higher-ranked signature (closures passed
+/// straight to `register_processor` cannot infer it).
+pub fn processor<F>(f: F) -> F
+where
+    F: Fn(&RequestContext, RemotingCommand) -> ProcResult + Send + Sync + 'static,
+{
+    f
+}
+
+/// Logs to stderr when `RMQ_TEST_LOG` is set (e.g. `RMQ_TEST_LOG=debug`).
+pub fn init_logging() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        if let Ok(level) = std::env::var("RMQ_TEST_LOG") {
+            let level = level.parse().unwrap_or(simplelog::LevelFilter::Debug);
+            let _ = simplelog::TermLogger::init(
+                level,
+                simplelog::Config::default(),
+                simplelog::TerminalMode::Stderr,
+                simplelog::ColorChoice::Never,
+            );
+        }
+    });
+}
+
+// ------------------------------------------------------------------------------ waiting
+
+/// Polls `cond` every 5 ms until it holds (true) or `timeout` passes (false).
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Panics naming `what` unless `cond` holds within `timeout`.
+#[track_caller]
+pub fn assert_eventually(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+    assert!(wait_until(timeout, cond), "timed out after {timeout:?} waiting for {what}");
+}
+
+/// Checks that no call is left waiting in any client or server response table.
+#[track_caller]
+pub fn assert_no_pending(clients: &[&RemotingClient], servers: &[&RemotingServer]) {
+    for (i, c) in clients.iter().enumerate() {
+        let what = format!("client #{i} to have no pending requests");
+        assert!(
+            wait_until(Duration::from_secs(3), || c.pending_requests() == 0),
+            "timed out waiting for {what}; still {}",
+            c.pending_requests()
+        );
+    }
+    for (i, s) in servers.iter().enumerate() {
+        let what = format!("server #{i} to have no pending requests");
+        assert!(
+            wait_until(Duration::from_secs(3), || s.pending_requests() == 0),
+            "timed out waiting for {what}; still {}",
+            s.pending_requests()
+        );
+    }
+}
+
+/// A latch a blocking processor waits on; the test opens it. Waits are bounded so that a
+/// failing test cannot hang its pool's shutdown forever.
+pub struct Gate {
+    open: Mutex<bool>,
+    cv: Condvar,
+    entered: AtomicUsize,
+}
+
+impl Gate {
+    pub fn new() -> Arc<Gate> {
+        Arc::new(Gate { open: Mutex::new(false), cv: Condvar::new(), entered: AtomicUsize::new(0) })
+    }
+
+    /// Blocks until opened (true) or `max` passes (false); counts the threads that entered.
+    pub fn wait(&self, max: Duration) -> bool {
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        let deadline = Instant::now() + max;
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            open = self.cv.wait_timeout(open, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
+    }
+
+    /// How many waits have started.
+    pub fn entered(&self) -> usize {
+        self.entered.load(Ordering::SeqCst)
+    }
+
+    pub fn open(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+}
+
+/// Serialises the tests of one binary that measure process-wide things (RSS, fds, threads).
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// ------------------------------------------------------------------------------ processors
+
+/// Echoes body and ext fields, adds the header type and code it received; returns a plain
+/// `success()` so that the transport must set opaque, flag and header type itself.
+pub fn echo(_ctx: &RequestContext, req: RemotingCommand) -> ProcResult {
+    let mut resp = RemotingCommand::success();
+    for (k, v) in req.ext_fields.iter() {
+        resp.ext_fields.insert(k, v);
+    }
+    resp.ext_fields.insert("seen-type", req.serialize_type.name());
+    resp.ext_fields.insert("seen-code", req.code.to_string());
+    resp.ext_fields.insert("seen-oneway", req.is_oneway().to_string());
+    resp.body = req.body;
+    Ok(Some(resp))
+}
+
+// ------------------------------------------------------------------------------ set-up
+
+/// Server defaults on 127.0.0.1:0 with a fast janitor.
+pub fn server_config() -> ServerConfig {
+    let mut config = ServerConfig::listen("127.0.0.1:0");
+    config.common.scan_interval = Duration::from_millis(200);
+    config
+}
+
+/// Client defaults with a fast janitor.
+pub fn client_config() -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.common.scan_interval = Duration::from_millis(200);
+    config
+}
+
+/// A started server with an ECHO processor.
+pub fn echo_server(config: ServerConfig) -> Arc<RemotingServer> {
+    init_logging();
+    let server = RemotingServer::new(config).expect("bind server");
+    server.register_processor(ECHO, echo, PoolConfig::default()).expect("register echo");
+    server.start().expect("start server");
+    Arc::new(server)
+}
+
+/// The address a client dials to reach `server`.
+pub fn addr_of(server: &RemotingServer) -> String {
+    server.local_addr().to_string()
+}
+
+pub fn client() -> RemotingClient {
+    init_logging();
+    RemotingClient::new(client_config()).expect("client")
+}
+
+/// One ECHO round trip with a unique body; panics unless it is echoed.
+#[track_caller]
+pub fn echo_ok(client: &RemotingClient, addr: &str) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let body = format!("probe-{}", N.fetch_add(1, Ordering::Relaxed));
+    let resp = client
+        .invoke_sync(Some(addr), RemotingCommand::new_request(ECHO).with_body(body.clone()), Duration::from_secs(5))
+        .expect("echo call");
+    assert_eq!(resp.code, response_code::SUCCESS);
+    assert_eq!(resp.body, body.as_bytes());
+}
+
+/// A port nothing listens on (bound, then released).
+pub fn dead_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    addr
+}
+
+// ------------------------------------------------------------------------------ callbacks
+
+/// Records every run of an async callback.
+#[derive(Default)]
+pub struct CallbackProbe {
+    pub runs: AtomicUsize,
+    pub results: Mutex<Vec<(InvokeResult, Instant)>>,
+}
+
+impl CallbackProbe {
+    pub fn new() -> Arc<CallbackProbe> {
+        Arc::new(CallbackProbe::default())
+    }
+
+    pub fn callback(self: &Arc<Self>) -> impl FnOnce(InvokeResult) + Send + 'static {
+        let probe = Arc::clone(self);
+        move |result| {
+            probe.results.lock().unwrap().push((result, Instant::now()));
+            probe.runs.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    pub fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout` for the first run, then checks that after a grace period there
+    /// was no second run; returns the result and when it arrived.
+    #[track_caller]
+    pub fn expect_exactly_once(&self, timeout: Duration) -> (InvokeResult, Instant) {
+        assert_eventually("the callback to run", timeout, || self.runs() >= 1);
+        // Negative check: nothing to poll for, so give a second run the chance to happen.
+        thread::sleep(Duration::from_millis(300));
+        self.ran_once()
+    }
+
+    /// Checks, without waiting, that the callback ran exactly once; returns its result.
+    #[track_caller]
+    pub fn ran_once(&self) -> (InvokeResult, Instant) {
+        assert_eq!(self.runs(), 1, "callback did not run exactly once: {:?}", self.results.lock().unwrap());
+        self.results.lock().unwrap()[0].clone()
+    }
+}
+
+// ------------------------------------------------------------------------------ events
+
+/// Records connection events.
+#[derive(Default)]
+pub struct EventLog {
+    pub events: Mutex<Vec<ConnectionEvent>>,
+}
+
+impl EventLog {
+    pub fn new() -> Arc<EventLog> {
+        Arc::new(EventLog::default())
+    }
+
+    /// The kinds of events seen for `remote_addr`, in order.
+    pub fn kinds_for(&self, remote_addr: &str) -> Vec<ConnectionEventKind> {
+        self.events.lock().unwrap().iter().filter(|e| e.remote_addr == remote_addr).map(|e| e.kind).collect()
+    }
+
+    pub fn all(&self) -> Vec<ConnectionEvent> {
+        self.events.lock().unwrap().clone()
+    }
+}
+
+impl ChannelEventListener for EventLog {
+    fn on_event(&self, event: ConnectionEvent) {
+        self.events.lock().unwrap().push(event);
+    }
+}
+
+// ------------------------------------------------------------------------------ raw sockets
+
+/// A raw connection with a 2 s read timeout.
+pub fn raw_connect(addr: &str) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("raw connect");
+    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+}
+
+/// Reads one whole frame and decodes it.
+pub fn read_command(stream: &mut TcpStream) -> io::Result<RemotingCommand> {
+    let mut prefix = [0u8; 4];
+    stream.read_exact(&mut prefix)?;
+    let len = i32::from_be_bytes(prefix);
+    if len < 4 || len as usize + 4 > DEFAULT_MAX_FRAME_LENGTH {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("bad length {len}")));
+    }
+    let mut frame = vec![0u8; len as usize];
+    stream.read_exact(&mut frame)?;
+    decode_frame(frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+}
+
+/// Panics unless the peer closes `stream` within `within` without sending anything.
+#[track_caller]
+pub fn expect_closed_by_peer(stream: &mut TcpStream, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 256];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "{what}: the server did not close the connection within {within:?}");
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => panic!("{what}: the server sent {n} bytes instead of closing: {:?}", &buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
+            ) =>
+            {
+                return
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                panic!("{what}: the server did not close the connection within {within:?}")
+            }
+            Err(e) => panic!("{what}: unexpected read error {e}"),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------ /proc
+
+/// A `kB` field of /proc/self/status, in bytes.
+fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}
+
+/// Resident set size in bytes.
+pub fn rss_bytes() -> u64 {
+    status_kb("VmRSS:") * 1024
+}
+
+/// Virtual size in bytes.
+pub fn vm_size_bytes() -> u64 {
+    status_kb("VmSize:") * 1024
+}
+
+/// Threads in this process.
+pub fn thread_count() -> u64 {
+    status_kb("Threads:")
+}
+
+/// Open file descriptors of this process.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+// ------------------------------------------------------------------------------ panics
+
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs (once) a panic hook that counts panics on any thread, then reports as usual.
+pub fn count_panics() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            default(info);
+        }));
+    });
+}
+
+/// Panics counted since [`count_panics`].
+pub fn panics() -> usize {
+    PANICS.load(Ordering::SeqCst)
+}
