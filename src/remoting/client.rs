@@ -19,6 +19,9 @@ use super::processor::RequestProcessor;
 use super::response_table::{InvokeCallback, InvokeResult};
 use crate::protocol::RemotingCommand;
 
+/// How long shutdown waits for queued frames to be written before closing a connection.
+const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A blocking RocketMQ remoting client.
 ///
 /// Connections are made lazily, one per address, and remade on the next call after one fails.
@@ -110,7 +113,7 @@ impl ClientInner {
         let stream = TcpStream::connect_timeout(&sock_addr, self.config.connect_timeout)
             .map_err(|e| connect_err(e.to_string()))?;
         let common = &self.core.config;
-        let conn = Connection::new(stream, addr.to_string(), common.max_frame_length, common.write_timeout)
+        let conn = Connection::new(stream, addr.to_string(), common.max_frame_length, common.write_timeout, self.core.reader_threads.clone())
             .map_err(|e| connect_err(e.to_string()))?;
         let inner = Arc::clone(self);
         let reader_conn = conn.clone();
@@ -273,6 +276,8 @@ impl RemotingClient {
         self.inner.core.begin_shutdown();
         janitor.stop();
         for conn in self.inner.snapshot() {
+            // Oneway and async frames handed to us before shutdown still reach the socket.
+            conn.flush(SHUTDOWN_FLUSH_TIMEOUT);
             conn.close();
         }
         self.inner.core.reader_threads.join_all();

@@ -3,10 +3,11 @@
 use std::io::{self, BufReader, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::error::RemotingError;
+use super::threads::ThreadSet;
 use crate::protocol::{decode_frame, frame_length, DecodeError, RemotingCommand, FRAME_LENGTH_FIELD_SIZE};
 
 /// What a connection's reader thread hands its frames and its end to.
@@ -24,6 +25,8 @@ pub(crate) trait ConnectionHandler: Send + Sync {
 const EAGER_READ_LIMIT: usize = 256 * 1024;
 /// Writers wait while this much is queued behind a blocked socket write.
 const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
+/// The flusher only copies bytes to the socket.
+const FLUSHER_STACK_SIZE: usize = 128 * 1024;
 /// Bodies smaller than this are copied next to their header and written in one call.
 const GATHER_THRESHOLD: usize = 8 * 1024;
 
@@ -44,7 +47,8 @@ pub struct Connection {
     id: u64,
     remote_addr: String,
     stream: TcpStream,
-    writer: FrameWriter,
+    writer: Arc<FrameWriter>,
+    threads: Arc<ThreadSet>,
     closed: AtomicBool,
     last_active_ms: AtomicU64,
     max_frame: usize,
@@ -57,22 +61,25 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Wraps a connected stream; sets TCP_NODELAY and the write timeout.
+    /// Wraps a connected stream; sets TCP_NODELAY and the write timeout. A flusher thread, if
+    /// one is needed, is started in `threads`.
     pub(crate) fn new(
         stream: TcpStream,
         remote_addr: String,
         max_frame: usize,
         write_timeout: Duration,
+        threads: Arc<ThreadSet>,
     ) -> io::Result<Arc<Self>> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(write_timeout))?;
-        let writer = FrameWriter::new(stream.try_clone()?);
+        let writer = Arc::new(FrameWriter::new(stream.try_clone()?));
         Ok(Arc::new(Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             remote_addr,
             stream,
             writer,
+            threads,
             closed: AtomicBool::new(false),
             last_active_ms: AtomicU64::new(now_millis()),
             max_frame,
@@ -103,14 +110,39 @@ impl Connection {
         self.last_active_ms.store(now_millis(), Ordering::Relaxed);
     }
 
+    /// Waits up to `timeout` for queued frames to reach the socket (before a graceful close).
+    pub fn flush(&self, timeout: Duration) {
+        self.writer.flush(Instant::now() + timeout);
+    }
+
     /// Closes the socket; the reader thread then sees the end and fails pending calls.
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         let _ = self.stream.shutdown(Shutdown::Both);
+        self.writer.close();
     }
 
-    /// Writes one command as a frame. A write failure closes the connection.
+    /// Writes one command as a frame from the calling thread (sync calls, responses).
+    /// A write failure closes the connection.
     pub fn write_command(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
+        let head = self.encode_checked(cmd)?;
+        let result = self.writer.write_now(head, &cmd.body);
+        self.after_write(result)
+    }
+
+    /// Queues one command for the connection's flusher thread (async and oneway calls), so a
+    /// burst from one thread leaves in few syscalls. Order with other writes is kept.
+    pub fn write_command_queued(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
+        let head = self.encode_checked(cmd)?;
+        let result = match self.writer.write_queued(&head, &cmd.body) {
+            Ok(Queued::Done) => Ok(()),
+            Ok(Queued::StartFlusher) => self.start_flusher(),
+            Err(e) => Err(e),
+        };
+        self.after_write(result)
+    }
+
+    fn encode_checked(&self, cmd: &RemotingCommand) -> Result<Vec<u8>, RemotingError> {
         if self.is_closed() {
             return Err(RemotingError::ConnectionClosed {
                 addr: self.remote_addr.clone(),
@@ -126,9 +158,25 @@ impl Connection {
             }));
         }
         self.touch();
-        self.writer.write_frame(head, &cmd.body).map_err(|e| {
+        Ok(head)
+    }
+
+    fn after_write(&self, result: io::Result<()>) -> Result<(), RemotingError> {
+        result.map_err(|e| {
             self.close();
             RemotingError::SendRequest { addr: self.remote_addr.clone(), reason: e.to_string() }
+        })
+    }
+
+    fn start_flusher(&self) -> io::Result<()> {
+        let writer = Arc::clone(&self.writer);
+        let stream = self.stream.try_clone()?;
+        self.threads.spawn(format!("rmq-writer-{}", self.remote_addr), FLUSHER_STACK_SIZE, move || {
+            if let Err(e) = writer.flush_loop() {
+                log::warn!("write to {:?} failed: {e}", stream.peer_addr());
+                // The reader sees the shutdown and fails the calls pending on this connection.
+                let _ = stream.shutdown(Shutdown::Both);
+            }
         })
     }
 
@@ -215,15 +263,18 @@ fn read_frame(reader: &mut impl Read, len: usize) -> io::Result<Vec<u8>> {
     Ok(frame)
 }
 
-/// Writes frames from many threads without interleaving, coalescing under contention.
+/// Writes frames from many threads without interleaving, coalescing under load.
 ///
-/// The first thread to arrive writes its own frame straight to the socket; threads arriving
-/// while it writes append to a queue, which the writing thread then sends in one syscall.
-/// So one thread pays no hand-off, and many threads share few syscalls (see README, "Writes").
-struct FrameWriter {
+/// A frame written "now" (sync calls, responses) goes straight to the socket from the calling
+/// thread when no write is in progress, so a lone caller pays no hand-off. Frames arriving
+/// while a write is in progress are appended to a queue, which the writing thread sends next
+/// in one syscall. A "queued" frame (async and oneway calls) is only appended, and the
+/// connection's flusher thread writes it, so one thread firing requests back to back still
+/// gets batched syscalls. Bytes leave in the order they were handed in.
+pub(crate) struct FrameWriter {
     stream: TcpStream,
     state: Mutex<WriterState>,
-    drained: Condvar,
+    changed: Condvar,
 }
 
 #[derive(Default)]
@@ -231,48 +282,99 @@ struct WriterState {
     queued: Vec<u8>,
     writing: bool,
     broken: Option<String>,
+    closed: bool,
+    flusher_started: bool,
+}
+
+/// What a queued write asks of its caller.
+enum Queued {
+    /// The frame is queued and the flusher will write it.
+    Done,
+    /// The frame is queued; the caller must start the flusher thread.
+    StartFlusher,
 }
 
 impl FrameWriter {
     fn new(stream: TcpStream) -> Self {
-        FrameWriter { stream, state: Mutex::new(WriterState::default()), drained: Condvar::new() }
+        FrameWriter { stream, state: Mutex::new(WriterState::default()), changed: Condvar::new() }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
+    fn lock(&self) -> MutexGuard<'_, WriterState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write_frame(&self, mut head: Vec<u8>, body: &[u8]) -> io::Result<()> {
-        let mut state = self.lock();
+    fn broken(state: &WriterState) -> Option<io::Error> {
+        state.broken.as_ref().map(|reason| io::Error::new(io::ErrorKind::BrokenPipe, reason.clone()))
+    }
+
+    /// Waits while the queue is over the high-water mark behind a blocked write.
+    fn wait_for_room<'a>(&'a self, mut state: MutexGuard<'a, WriterState>) -> io::Result<MutexGuard<'a, WriterState>> {
         loop {
-            if let Some(reason) = &state.broken {
-                return Err(io::Error::new(io::ErrorKind::BrokenPipe, reason.clone()));
+            if let Some(e) = Self::broken(&state) {
+                return Err(e);
             }
-            if !state.writing {
-                break;
+            if !state.writing || state.queued.len() < WRITE_HIGH_WATER {
+                return Ok(state);
             }
-            if state.queued.len() < WRITE_HIGH_WATER {
-                state.queued.extend_from_slice(&head);
-                state.queued.extend_from_slice(body);
-                return Ok(());
-            }
-            state = self.drained.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Writes a frame from the calling thread, or queues it behind the write in progress.
+    fn write_now(&self, mut head: Vec<u8>, body: &[u8]) -> io::Result<()> {
+        let mut state = self.wait_for_room(self.lock())?;
+        if state.writing {
+            state.queued.extend_from_slice(&head);
+            state.queued.extend_from_slice(body);
+            return Ok(());
         }
         state.writing = true;
+        let earlier = std::mem::take(&mut state.queued);
         drop(state);
-
-        let mut result = if body.len() < GATHER_THRESHOLD {
+        let result = if !earlier.is_empty() {
+            // Queued frames not yet picked up by the flusher go first.
+            let mut all = earlier;
+            all.extend_from_slice(&head);
+            all.extend_from_slice(body);
+            head = all;
+            (&self.stream).write_all(&head)
+        } else if body.len() < GATHER_THRESHOLD {
             head.extend_from_slice(body);
             (&self.stream).write_all(&head)
         } else {
             write_all_two(&self.stream, &head, body)
         };
-        let mut batch = head;
-        let mut state = self.lock();
+        self.drain(self.lock(), head, result).1
+    }
+
+    /// Appends a frame for the flusher thread.
+    fn write_queued(&self, head: &[u8], body: &[u8]) -> io::Result<Queued> {
+        let mut state = self.wait_for_room(self.lock())?;
+        state.queued.extend_from_slice(head);
+        state.queued.extend_from_slice(body);
+        if state.writing {
+            return Ok(Queued::Done); // the writer in progress takes it next
+        }
+        self.changed.notify_all();
+        if state.flusher_started {
+            Ok(Queued::Done)
+        } else {
+            state.flusher_started = true;
+            Ok(Queued::StartFlusher)
+        }
+    }
+
+    /// Sends the queue until it is empty; called by the thread that set `writing`.
+    fn drain<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, WriterState>,
+        mut batch: Vec<u8>,
+        mut result: io::Result<()>,
+    ) -> (MutexGuard<'a, WriterState>, io::Result<()>) {
         while result.is_ok() && !state.queued.is_empty() {
             batch.clear();
             std::mem::swap(&mut batch, &mut state.queued);
-            self.drained.notify_all();
+            self.changed.notify_all();
             drop(state);
             result = (&self.stream).write_all(&batch);
             state = self.lock();
@@ -282,8 +384,43 @@ impl FrameWriter {
             state.broken = Some(e.to_string());
             state.queued = Vec::new();
         }
-        self.drained.notify_all();
-        result
+        self.changed.notify_all();
+        (state, result)
+    }
+
+    /// The flusher thread: writes queued frames until the connection closes.
+    fn flush_loop(&self) -> io::Result<()> {
+        let mut state = self.lock();
+        loop {
+            while !state.closed && state.broken.is_none() && (state.writing || state.queued.is_empty()) {
+                state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            if state.closed || state.broken.is_some() {
+                return Ok(());
+            }
+            state.writing = true;
+            let (next, result) = self.drain(state, Vec::new(), Ok(()));
+            result?;
+            state = next;
+        }
+    }
+
+    /// Waits until everything queued has been written, at most until `deadline`.
+    fn flush(&self, deadline: Instant) {
+        let mut state = self.lock();
+        while (state.writing || !state.queued.is_empty()) && state.broken.is_none() && !state.closed {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Wakes the flusher so it exits.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
     }
 }
 

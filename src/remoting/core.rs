@@ -42,7 +42,8 @@ pub(crate) struct RemotingCore {
     async_permits: Arc<Semaphore>,
     oneway_permits: Arc<Semaphore>,
     events: Mutex<EventDispatcher>,
-    pub(crate) reader_threads: ThreadSet,
+    /// Reader and flusher threads of every connection.
+    pub(crate) reader_threads: Arc<ThreadSet>,
     shutting_down: AtomicBool,
 }
 
@@ -60,7 +61,7 @@ impl RemotingCore {
             hooks: RwLock::new(Arc::new(Vec::new())),
             callback_pool,
             events: Mutex::new(EventDispatcher::none()),
-            reader_threads: ThreadSet::default(),
+            reader_threads: Arc::new(ThreadSet::default()),
             shutting_down: AtomicBool::new(false),
         })
     }
@@ -211,7 +212,7 @@ impl RemotingCore {
         let opaque = request.opaque;
         let future = ResponseFuture::new(opaque, conn.id(), conn.remote_addr(), left, Some(callback), Some(permit));
         if self.register(&future, conn) {
-            if let Err(e) = conn.write_command(&request) {
+            if let Err(e) = conn.write_command_queued(&request) {
                 if let Some(f) = self.response_table.remove(opaque) {
                     self.complete(&f, Err(e));
                 }
@@ -236,7 +237,7 @@ impl RemotingCore {
         for hook in self.hooks().iter() {
             hook.do_before_request(conn.remote_addr(), &mut request);
         }
-        conn.write_command(&request)
+        conn.write_command_queued(&request)
     }
 
     /// Delivers a result: wakes a sync waiter or queues an async callback.

@@ -19,6 +19,9 @@ use super::response_table::{InvokeCallback, InvokeResult};
 use super::threads::join_all_except_current;
 use crate::protocol::RemotingCommand;
 
+/// How long shutdown waits for queued frames to be written before closing a connection.
+const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A blocking RocketMQ remoting server.
 ///
 /// `new` binds, `register_processor` wires request codes to processors (each with its own
@@ -65,6 +68,7 @@ impl ServerInner {
             peer.to_string(),
             self.core.config.max_frame_length,
             self.core.config.write_timeout,
+            self.core.reader_threads.clone(),
         ) {
             Ok(conn) => conn,
             Err(e) => {
@@ -219,6 +223,8 @@ impl RemotingServer {
             janitor.stop();
         }
         for conn in self.inner.snapshot() {
+            // Oneway and async frames handed to us before shutdown still reach the socket.
+            conn.flush(SHUTDOWN_FLUSH_TIMEOUT);
             conn.close();
         }
         self.inner.core.reader_threads.join_all();
