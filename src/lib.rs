@@ -4,5 +4,7 @@
 //! - [`protocol`]: the wire format, no I/O: [`protocol::RemotingCommand`] and its frame codec.
 //! - [`remoting`]: the transport: connections, the response table, server and client.
 
+#![warn(missing_docs)]
+
 pub mod protocol;
 pub mod remoting;
