@@ -26,11 +26,19 @@ fn main() {
         match arg.as_str() {
             "--addr" => addr = args.next(),
             "--binary" => serialize_type = SerializeType::RocketMq,
-            other => exit(2, &format!("unknown argument {other}\nusage: echo_client --addr <ip:port> [--binary]")),
+            other => exit(
+                2,
+                &format!(
+                    "unknown argument {other}\nusage: echo_client --addr <ip:port> [--binary]"
+                ),
+            ),
         }
     }
-    let Some(addr) = addr else { exit(2, "usage: echo_client --addr <ip:port> [--binary]") };
-    let client = RemotingClient::new(ClientConfig::default()).unwrap_or_else(|e| exit(1, &e.to_string()));
+    let Some(addr) = addr else {
+        exit(2, "usage: echo_client --addr <ip:port> [--binary]")
+    };
+    let client =
+        RemotingClient::new(ClientConfig::default()).unwrap_or_else(|e| exit(1, &e.to_string()));
     let request = |i: usize| {
         RemotingCommand::new_request(ECHO_CODE)
             .with_ext("seq", i.to_string())
@@ -76,7 +84,11 @@ fn main() {
 }
 
 fn print_reply(kind: &str, resp: &RemotingCommand) {
-    let ext: Vec<String> = resp.ext_fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let ext: Vec<String> = resp
+        .ext_fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     println!(
         "{kind}: code={} opaque={} header={:?} ext=[{}] remark={:?} body={:?}",
         resp.code,

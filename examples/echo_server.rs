@@ -22,11 +22,16 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--listen" => listen = args.next().unwrap_or_else(|| usage("--listen needs an address")),
+            "--listen" => {
+                listen = args
+                    .next()
+                    .unwrap_or_else(|| usage("--listen needs an address"))
+            }
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    let server = RemotingServer::new(ServerConfig::listen(listen)).unwrap_or_else(|e| fail(&e.to_string()));
+    let server =
+        RemotingServer::new(ServerConfig::listen(listen)).unwrap_or_else(|e| fail(&e.to_string()));
     echo::register_echo(&server).unwrap_or_else(|e| fail(&e.to_string()));
     server.start().unwrap_or_else(|e| fail(&e.to_string()));
     println!("listening on {}", server.local_addr());

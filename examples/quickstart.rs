@@ -17,7 +17,8 @@ use crossbeam_channel::bounded;
 use rocketmq_blocking::protocol::codes::response_code;
 use rocketmq_blocking::protocol::{RemotingCommand, SerializeType};
 use rocketmq_blocking::remoting::{
-    ClientConfig, PoolConfig, ProcessorError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
+    ClientConfig, PoolConfig, ProcessorError, RemotingClient, RemotingServer, RequestContext,
+    ServerConfig,
 };
 
 const ONEWAY_CODE: i32 = 2;
@@ -41,15 +42,20 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let server = RemotingServer::new(ServerConfig::listen("127.0.0.1:0")).map_err(|e| e.to_string())?;
+    let server =
+        RemotingServer::new(ServerConfig::listen("127.0.0.1:0")).map_err(|e| e.to_string())?;
     echo::register_echo(&server).map_err(|e| e.to_string())?;
     let oneways = Arc::new(AtomicUsize::new(0));
     let counter = oneways.clone();
-    let count = move |_: &RequestContext, _: RemotingCommand| -> Result<Option<RemotingCommand>, ProcessorError> {
+    let count = move |_: &RequestContext,
+                      _: RemotingCommand|
+          -> Result<Option<RemotingCommand>, ProcessorError> {
         counter.fetch_add(1, Ordering::SeqCst);
         Ok(None)
     };
-    server.register_processor(ONEWAY_CODE, count, PoolConfig::default()).map_err(|e| e.to_string())?;
+    server
+        .register_processor(ONEWAY_CODE, count, PoolConfig::default())
+        .map_err(|e| e.to_string())?;
     server.start().map_err(|e| e.to_string())?;
     let addr = server.local_addr().to_string();
     println!("server listening on {addr}");
@@ -58,16 +64,26 @@ fn run() -> Result<(), String> {
     for st in [SerializeType::Json, SerializeType::RocketMq] {
         for i in 0..3 {
             let body = format!("sync {st:?} {i}");
-            let req = RemotingCommand::new_request(echo::ECHO_CODE).with_ext("seq", i.to_string()).with_body(body.clone());
-            let resp = client.invoke_sync(Some(&addr), req.with_serialize_type(st), TIMEOUT).map_err(|e| e.to_string())?;
+            let req = RemotingCommand::new_request(echo::ECHO_CODE)
+                .with_ext("seq", i.to_string())
+                .with_body(body.clone());
+            let resp = client
+                .invoke_sync(Some(&addr), req.with_serialize_type(st), TIMEOUT)
+                .map_err(|e| e.to_string())?;
             check(&resp, &body, st)?;
-            println!("sync  {st:?}: opaque {} -> {:?}", resp.opaque, String::from_utf8_lossy(&resp.body));
+            println!(
+                "sync  {st:?}: opaque {} -> {:?}",
+                resp.opaque,
+                String::from_utf8_lossy(&resp.body)
+            );
         }
 
         let (tx, rx) = bounded(3);
         for i in 0..3 {
             let body = format!("async {st:?} {i}");
-            let req = RemotingCommand::new_request(echo::ECHO_CODE).with_body(body.clone()).with_serialize_type(st);
+            let req = RemotingCommand::new_request(echo::ECHO_CODE)
+                .with_body(body.clone())
+                .with_serialize_type(st);
             let tx = tx.clone();
             client
                 .invoke_async(Some(&addr), req, TIMEOUT, move |result| {
@@ -76,15 +92,23 @@ fn run() -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
         for _ in 0..3 {
-            let (body, result) = rx.recv_timeout(TIMEOUT * 2).map_err(|_| "an async callback never ran".to_string())?;
+            let (body, result) = rx
+                .recv_timeout(TIMEOUT * 2)
+                .map_err(|_| "an async callback never ran".to_string())?;
             let resp = result.map_err(|e| e.to_string())?;
             check(&resp, &body, st)?;
-            println!("async {st:?}: opaque {} -> {:?}", resp.opaque, String::from_utf8_lossy(&resp.body));
+            println!(
+                "async {st:?}: opaque {} -> {:?}",
+                resp.opaque,
+                String::from_utf8_lossy(&resp.body)
+            );
         }
 
         for _ in 0..10 {
             let req = RemotingCommand::new_request(ONEWAY_CODE).with_serialize_type(st);
-            client.invoke_oneway(Some(&addr), req, TIMEOUT).map_err(|e| e.to_string())?;
+            client
+                .invoke_oneway(Some(&addr), req, TIMEOUT)
+                .map_err(|e| e.to_string())?;
         }
     }
     let deadline = Instant::now() + TIMEOUT;
@@ -94,22 +118,34 @@ fn run() -> Result<(), String> {
     let received = oneways.load(Ordering::SeqCst);
     println!("oneway: server received {received} of 20");
     if received != 20 {
-        return Err(format!("the server received {received} of 20 oneway requests"));
+        return Err(format!(
+            "the server received {received} of 20 oneway requests"
+        ));
     }
     let unknown = client
         .invoke_sync(Some(&addr), RemotingCommand::new_request(999), TIMEOUT)
         .map_err(|e| e.to_string())?;
     if unknown.code != response_code::REQUEST_CODE_NOT_SUPPORTED {
-        return Err(format!("code 999 answered {} instead of REQUEST_CODE_NOT_SUPPORTED", unknown.code));
+        return Err(format!(
+            "code 999 answered {} instead of REQUEST_CODE_NOT_SUPPORTED",
+            unknown.code
+        ));
     }
-    println!("code 999 -> {} {:?}", unknown.code, unknown.remark.unwrap_or_default());
+    println!(
+        "code 999 -> {} {:?}",
+        unknown.code,
+        unknown.remark.unwrap_or_default()
+    );
     client.shutdown();
     server.shutdown();
     Ok(())
 }
 
 fn check(resp: &RemotingCommand, body: &str, st: SerializeType) -> Result<(), String> {
-    if resp.code != response_code::SUCCESS || resp.body != body.as_bytes() || resp.serialize_type != st {
+    if resp.code != response_code::SUCCESS
+        || resp.body != body.as_bytes()
+        || resp.serialize_type != st
+    {
         return Err(format!("bad reply {resp:?} for {body:?}"));
     }
     Ok(())

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::bounded;
 use rocketmq_blocking::protocol::RemotingCommand;
 use rocketmq_blocking::remoting::{
-    ClientConfig, PoolConfig, ProcessorError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
+    ClientConfig, PoolConfig, ProcessorError, RemotingClient, RemotingServer, RequestContext,
+    ServerConfig,
 };
 
 const SMALL: usize = 128;
@@ -74,11 +75,31 @@ fn main() {
     let oneway = oneway_calls("oneway 128 B (server count)", &addr, &oneway_count, run_for);
     server.shutdown();
 
-    let samples = [&raw_1t, &raw_32t, &raw_64k, &sync_1t, &sync_32t, &sync_64k, &async_1000, &oneway];
-    println!("{:<30} {:>12} {:>10} {:>10}", "case", "req/s", "p50 µs", "p99 µs");
+    let samples = [
+        &raw_1t,
+        &raw_32t,
+        &raw_64k,
+        &sync_1t,
+        &sync_32t,
+        &sync_64k,
+        &async_1000,
+        &oneway,
+    ];
+    println!(
+        "{:<30} {:>12} {:>10} {:>10}",
+        "case", "req/s", "p50 µs", "p99 µs"
+    );
     for s in samples {
-        let us = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.0}", d.as_secs_f64() * 1e6));
-        println!("{:<30} {:>12.0} {:>10} {:>10}", s.name, s.rps, us(s.percentile(0.5)), us(s.percentile(0.99)));
+        let us = |d: Option<Duration>| {
+            d.map_or("-".to_string(), |d| format!("{:.0}", d.as_secs_f64() * 1e6))
+        };
+        println!(
+            "{:<30} {:>12.0} {:>10} {:>10}",
+            s.name,
+            s.rps,
+            us(s.percentile(0.5)),
+            us(s.percentile(0.99))
+        );
     }
     let p50 = |s: &Sample| s.percentile(0.5).map_or(f64::NAN, |d| d.as_secs_f64());
     println!("RATIO sync_1t_p50 {:.3}", p50(&sync_1t) / p50(&raw_1t));
@@ -89,14 +110,24 @@ fn main() {
 }
 
 fn start_echo_server(oneway_count: Arc<AtomicU64>) -> RemotingServer {
-    let server = RemotingServer::new(ServerConfig::listen("127.0.0.1:0")).expect("bind echo server");
+    let server =
+        RemotingServer::new(ServerConfig::listen("127.0.0.1:0")).expect("bind echo server");
     echo::register_echo(&server).expect("register echo");
-    let count = move |_: &RequestContext, _: RemotingCommand| -> Result<Option<RemotingCommand>, ProcessorError> {
+    let count = move |_: &RequestContext,
+                      _: RemotingCommand|
+          -> Result<Option<RemotingCommand>, ProcessorError> {
         oneway_count.fetch_add(1, Ordering::Relaxed);
         Ok(None)
     };
     server
-        .register_processor(ONEWAY_CODE, count, PoolConfig { threads: 2, queue_capacity: 1_000_000 })
+        .register_processor(
+            ONEWAY_CODE,
+            count,
+            PoolConfig {
+                threads: 2,
+                queue_capacity: 1_000_000,
+            },
+        )
         .expect("register counter");
     server.start().expect("start echo server");
     server
@@ -132,7 +163,12 @@ fn raw_echo(mut stream: TcpStream) {
 }
 
 /// Runs `threads` copies of `one_call` for `run_for`, collecting per-call latencies.
-fn run_threads<F>(name: &'static str, threads: usize, run_for: Duration, make: impl Fn() -> F) -> Sample
+fn run_threads<F>(
+    name: &'static str,
+    threads: usize,
+    run_for: Duration,
+    make: impl Fn() -> F,
+) -> Sample
 where
     F: FnMut() + Send + 'static,
 {
@@ -166,14 +202,26 @@ where
         latencies.extend(h.join().expect("bench thread"));
     }
     let elapsed = begin.elapsed().as_secs_f64();
-    Sample { name, rps: latencies.len() as f64 / elapsed, latencies }
+    Sample {
+        name,
+        rps: latencies.len() as f64 / elapsed,
+        latencies,
+    }
 }
 
-fn raw_ping_pong(name: &'static str, addr: SocketAddr, threads: usize, size: usize, run_for: Duration) -> Sample {
+fn raw_ping_pong(
+    name: &'static str,
+    addr: SocketAddr,
+    threads: usize,
+    size: usize,
+    run_for: Duration,
+) -> Sample {
     run_threads(name, threads, run_for, || {
         let mut stream = TcpStream::connect(addr).expect("connect raw");
         stream.set_nodelay(true).ok();
-        stream.write_all(&(size as u32).to_be_bytes()).expect("raw size");
+        stream
+            .write_all(&(size as u32).to_be_bytes())
+            .expect("raw size");
         let out = vec![7u8; size];
         let mut back = vec![0u8; size];
         move || {
@@ -187,13 +235,21 @@ fn echo_request(size: usize) -> RemotingCommand {
     RemotingCommand::new_request(echo::ECHO_CODE).with_body(vec![7u8; size])
 }
 
-fn sync_calls(name: &'static str, addr: &str, threads: usize, size: usize, run_for: Duration) -> Sample {
+fn sync_calls(
+    name: &'static str,
+    addr: &str,
+    threads: usize,
+    size: usize,
+    run_for: Duration,
+) -> Sample {
     let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
     let sample = run_threads(name, threads, run_for, || {
         let client = client.clone();
         let addr = addr.to_string();
         move || {
-            let resp = client.invoke_sync(Some(&addr), echo_request(size), TIMEOUT).expect("sync call");
+            let resp = client
+                .invoke_sync(Some(&addr), echo_request(size), TIMEOUT)
+                .expect("sync call");
             assert_eq!(resp.body.len(), size);
         }
     });
@@ -227,10 +283,16 @@ fn async_calls(name: &'static str, addr: &str, in_flight: usize, run_for: Durati
     run(Duration::from_millis(300));
     let rps = run(run_for);
     for _ in 0..in_flight {
-        tokens_rx.recv_timeout(TIMEOUT).expect("drain in-flight calls");
+        tokens_rx
+            .recv_timeout(TIMEOUT)
+            .expect("drain in-flight calls");
     }
     client.shutdown();
-    Sample { name, rps, latencies: Vec::new() }
+    Sample {
+        name,
+        rps,
+        latencies: Vec::new(),
+    }
 }
 
 fn oneway_calls(name: &'static str, addr: &str, count: &AtomicU64, run_for: Duration) -> Sample {
@@ -241,7 +303,9 @@ fn oneway_calls(name: &'static str, addr: &str, count: &AtomicU64, run_for: Dura
     let mut sent = 0u64;
     while begin.elapsed() < run_for {
         for _ in 0..100 {
-            client.invoke_oneway(Some(addr), request(), TIMEOUT).expect("oneway");
+            client
+                .invoke_oneway(Some(addr), request(), TIMEOUT)
+                .expect("oneway");
         }
         sent += 100;
     }
@@ -255,5 +319,9 @@ fn oneway_calls(name: &'static str, addr: &str, count: &AtomicU64, run_for: Dura
     if processed < sent {
         eprintln!("oneway: the server processed {processed} of {sent} requests");
     }
-    Sample { name, rps: processed as f64 / elapsed, latencies: Vec::new() }
+    Sample {
+        name,
+        rps: processed as f64 / elapsed,
+        latencies: Vec::new(),
+    }
 }

@@ -12,7 +12,8 @@ use common::*;
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::{RemotingCommand, SerializeType, RPC_ONEWAY, RPC_RESPONSE};
 use rocketmq_blocking::remoting::{
-    ConnectionEventKind, PoolConfig, RemotingClient, RemotingError, RemotingServer, RequestContext, RpcHook,
+    ConnectionEventKind, PoolConfig, RemotingClient, RemotingError, RemotingServer, RequestContext,
+    RpcHook,
 };
 
 const TYPES: [SerializeType; 2] = [SerializeType::Json, SerializeType::RocketMq];
@@ -22,14 +23,27 @@ const SECOND: Duration = Duration::from_secs(1);
 #[track_caller]
 fn check_echo(resp: &RemotingCommand, opaque: i32, st: SerializeType, body: &[u8]) {
     assert_eq!(resp.code, response_code::SUCCESS);
-    assert_eq!(resp.opaque, opaque, "the response must carry the request's opaque");
+    assert_eq!(
+        resp.opaque, opaque,
+        "the response must carry the request's opaque"
+    );
     assert!(resp.is_response());
     assert_eq!(resp.flag & RPC_RESPONSE, RPC_RESPONSE);
     assert_eq!(resp.flag & RPC_ONEWAY, 0);
-    assert_eq!(resp.serialize_type, st, "the response must be in the request's header type");
+    assert_eq!(
+        resp.serialize_type, st,
+        "the response must be in the request's header type"
+    );
     assert_eq!(resp.ext_fields.get("k1"), Some("v1"));
-    assert_eq!(resp.ext_fields.get("k2"), Some("a value with spaces, \u{1} and ü"));
-    assert_eq!(resp.ext_fields.get("seen-type"), Some(st.name()), "the server saw another header type");
+    assert_eq!(
+        resp.ext_fields.get("k2"),
+        Some("a value with spaces, \u{1} and ü")
+    );
+    assert_eq!(
+        resp.ext_fields.get("seen-type"),
+        Some(st.name()),
+        "the server saw another header type"
+    );
     assert_eq!(resp.ext_fields.get("seen-oneway"), Some("false"));
     assert_eq!(resp.body, body);
 }
@@ -48,10 +62,17 @@ fn sync_round_trip_in_both_header_types() {
     let addr = addr_of(&server);
     let client = client();
     for st in TYPES {
-        for body in [&b""[..], b"hello", &[0u8, 255, 1, 2][..], &vec![7u8; 100_000][..]] {
+        for body in [
+            &b""[..],
+            b"hello",
+            &[0u8, 255, 1, 2][..],
+            &vec![7u8; 100_000][..],
+        ] {
             let req = echo_request(st, body);
             let opaque = req.opaque;
-            let resp = client.invoke_sync(Some(&addr), req, Duration::from_secs(5)).unwrap();
+            let resp = client
+                .invoke_sync(Some(&addr), req, Duration::from_secs(5))
+                .unwrap();
             check_echo(&resp, opaque, st, body);
         }
     }
@@ -67,7 +88,9 @@ fn async_round_trip_in_both_header_types_runs_callback_once() {
         let probe = CallbackProbe::new();
         let req = echo_request(st, b"async body");
         let opaque = req.opaque;
-        client.invoke_async(Some(&addr), req, Duration::from_secs(5), probe.callback()).unwrap();
+        client
+            .invoke_async(Some(&addr), req, Duration::from_secs(5), probe.callback())
+            .unwrap();
         let (result, _) = probe.expect_exactly_once(Duration::from_secs(5));
         check_echo(&result.unwrap(), opaque, st, b"async body");
     }
@@ -93,11 +116,22 @@ fn oneway_reaches_the_server_in_both_header_types() {
     let addr = addr_of(&server);
     let client = client();
     for st in TYPES {
-        let req = RemotingCommand::new_request(COUNT).with_serialize_type(st).with_ext("k", "v").with_body("one");
-        client.invoke_oneway(Some(&addr), req, Duration::from_secs(5)).unwrap();
-        assert_eq!(client.pending_requests(), 0, "a oneway call must not wait for a response");
+        let req = RemotingCommand::new_request(COUNT)
+            .with_serialize_type(st)
+            .with_ext("k", "v")
+            .with_body("one");
+        client
+            .invoke_oneway(Some(&addr), req, Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(
+            client.pending_requests(),
+            0,
+            "a oneway call must not wait for a response"
+        );
     }
-    assert_eventually("both oneway requests", Duration::from_secs(5), || seen.lock().unwrap().len() == 2);
+    assert_eventually("both oneway requests", Duration::from_secs(5), || {
+        seen.lock().unwrap().len() == 2
+    });
     let seen = seen.lock().unwrap();
     for (req, st) in seen.iter().zip(TYPES) {
         assert!(req.is_oneway());
@@ -122,13 +156,21 @@ fn server_calls_the_client_sync_async_and_oneway() {
         .register_processor(
             request_code::NOTIFY_CONSUMER_IDS_CHANGED,
             processor(move |ctx, req| {
-                assert_eq!(ctx.remote_addr(), expected_peer, "the context names the server");
+                assert_eq!(
+                    ctx.remote_addr(),
+                    expected_peer,
+                    "the context names the server"
+                );
                 if req.is_oneway() {
                     o.fetch_add(1, Ordering::SeqCst);
                 }
                 let mut body = b"pong:".to_vec();
                 body.extend_from_slice(&req.body);
-                Ok(Some(RemotingCommand::success().with_body(body).with_ext("from", "client")))
+                Ok(Some(
+                    RemotingCommand::success()
+                        .with_body(body)
+                        .with_ext("from", "client"),
+                ))
             }),
             PoolConfig::default(),
         )
@@ -143,7 +185,9 @@ fn server_calls_the_client_sync_async_and_oneway() {
             .with_serialize_type(st)
             .with_body("ping");
         let opaque = req.opaque;
-        let resp = server.invoke_sync(conn, req, Duration::from_secs(5)).unwrap();
+        let resp = server
+            .invoke_sync(conn, req, Duration::from_secs(5))
+            .unwrap();
         assert_eq!(resp.code, response_code::SUCCESS);
         assert_eq!(resp.opaque, opaque);
         assert!(resp.is_response());
@@ -153,19 +197,33 @@ fn server_calls_the_client_sync_async_and_oneway() {
     }
 
     let probe = CallbackProbe::new();
-    let req = RemotingCommand::new_request(request_code::NOTIFY_CONSUMER_IDS_CHANGED).with_body("async");
-    server.invoke_async(conn, req, Duration::from_secs(5), probe.callback()).unwrap();
+    let req =
+        RemotingCommand::new_request(request_code::NOTIFY_CONSUMER_IDS_CHANGED).with_body("async");
+    server
+        .invoke_async(conn, req, Duration::from_secs(5), probe.callback())
+        .unwrap();
     let (result, _) = probe.expect_exactly_once(Duration::from_secs(5));
     assert_eq!(result.unwrap().body, b"pong:async");
 
-    let req = RemotingCommand::new_request(request_code::NOTIFY_CONSUMER_IDS_CHANGED).with_body("oneway");
-    server.invoke_oneway(conn, req, Duration::from_secs(5)).unwrap();
-    assert_eventually("the client to process the oneway", Duration::from_secs(5), || {
-        oneways.load(Ordering::SeqCst) == 1
-    });
+    let req =
+        RemotingCommand::new_request(request_code::NOTIFY_CONSUMER_IDS_CHANGED).with_body("oneway");
+    server
+        .invoke_oneway(conn, req, Duration::from_secs(5))
+        .unwrap();
+    assert_eventually(
+        "the client to process the oneway",
+        Duration::from_secs(5),
+        || oneways.load(Ordering::SeqCst) == 1,
+    );
 
     // A code the client does not serve.
-    let resp = server.invoke_sync(conn, RemotingCommand::new_request(UNKNOWN), Duration::from_secs(5)).unwrap();
+    let resp = server
+        .invoke_sync(
+            conn,
+            RemotingCommand::new_request(UNKNOWN),
+            Duration::from_secs(5),
+        )
+        .unwrap();
     assert_eq!(resp.code, response_code::REQUEST_CODE_NOT_SUPPORTED);
 
     assert_no_pending(&[&client], &[&server]);
@@ -181,12 +239,17 @@ impl RpcHook for ClientHook {
         self.before.fetch_add(1, Ordering::SeqCst);
         request.ext_fields.insert("AccessKey", "test-ak");
     }
-    fn do_after_response(&self, _addr: &str, request: &RemotingCommand, response: &mut RemotingCommand) {
+    fn do_after_response(
+        &self,
+        _addr: &str,
+        request: &RemotingCommand,
+        response: &mut RemotingCommand,
+    ) {
         assert_eq!(request.ext_fields.get("AccessKey"), Some("test-ak"));
-        self.seen_responses
-            .lock()
-            .unwrap()
-            .push((response.opaque, response.ext_fields.get("server-hook").map(String::from)));
+        self.seen_responses.lock().unwrap().push((
+            response.opaque,
+            response.ext_fields.get("server-hook").map(String::from),
+        ));
         response.ext_fields.insert("client-after", "yes");
     }
 }
@@ -198,9 +261,17 @@ struct ServerHook {
 
 impl RpcHook for ServerHook {
     fn do_before_request(&self, _addr: &str, request: &mut RemotingCommand) {
-        self.before.lock().unwrap().push((request.code, request.ext_fields.get("AccessKey").map(String::from)));
+        self.before.lock().unwrap().push((
+            request.code,
+            request.ext_fields.get("AccessKey").map(String::from),
+        ));
     }
-    fn do_after_response(&self, _addr: &str, _request: &RemotingCommand, response: &mut RemotingCommand) {
+    fn do_after_response(
+        &self,
+        _addr: &str,
+        _request: &RemotingCommand,
+        response: &mut RemotingCommand,
+    ) {
         self.after.fetch_add(1, Ordering::SeqCst);
         response.ext_fields.insert("server-hook", "ran");
     }
@@ -209,42 +280,82 @@ impl RpcHook for ServerHook {
 #[test]
 fn rpc_hooks_run_around_calls_on_both_sides() {
     let server = echo_server(server_config());
-    let server_hook = Arc::new(ServerHook { before: Mutex::new(Vec::new()), after: AtomicUsize::new(0) });
+    let server_hook = Arc::new(ServerHook {
+        before: Mutex::new(Vec::new()),
+        after: AtomicUsize::new(0),
+    });
     server.register_rpc_hook(server_hook.clone());
     let addr = addr_of(&server);
     let client = client();
-    let client_hook = Arc::new(ClientHook { seen_responses: Mutex::new(Vec::new()), before: AtomicUsize::new(0) });
+    let client_hook = Arc::new(ClientHook {
+        seen_responses: Mutex::new(Vec::new()),
+        before: AtomicUsize::new(0),
+    });
     client.register_rpc_hook(client_hook.clone());
 
     // Sync: the processor sees the field the client hook added (the echo returns it).
     let req = RemotingCommand::new_request(ECHO).with_body("x");
     let opaque = req.opaque;
-    let resp = client.invoke_sync(Some(&addr), req, Duration::from_secs(5)).unwrap();
-    assert_eq!(resp.ext_fields.get("AccessKey"), Some("test-ak"), "the server did not see the hook's field");
-    assert_eq!(resp.ext_fields.get("server-hook"), Some("ran"), "the server hook did not see the response");
-    assert_eq!(resp.ext_fields.get("client-after"), Some("yes"), "the client hook did not see the response");
-    assert_eq!(client_hook.seen_responses.lock().unwrap().as_slice(), &[(opaque, Some("ran".to_string()))]);
+    let resp = client
+        .invoke_sync(Some(&addr), req, Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(
+        resp.ext_fields.get("AccessKey"),
+        Some("test-ak"),
+        "the server did not see the hook's field"
+    );
+    assert_eq!(
+        resp.ext_fields.get("server-hook"),
+        Some("ran"),
+        "the server hook did not see the response"
+    );
+    assert_eq!(
+        resp.ext_fields.get("client-after"),
+        Some("yes"),
+        "the client hook did not see the response"
+    );
+    assert_eq!(
+        client_hook.seen_responses.lock().unwrap().as_slice(),
+        &[(opaque, Some("ran".to_string()))]
+    );
 
     // Async: the same, with the hook running before the callback.
     let probe = CallbackProbe::new();
     let req = RemotingCommand::new_request(ECHO);
     let opaque = req.opaque;
-    client.invoke_async(Some(&addr), req, Duration::from_secs(5), probe.callback()).unwrap();
+    client
+        .invoke_async(Some(&addr), req, Duration::from_secs(5), probe.callback())
+        .unwrap();
     let resp = probe.expect_exactly_once(Duration::from_secs(5)).0.unwrap();
     assert_eq!(resp.ext_fields.get("AccessKey"), Some("test-ak"));
     assert_eq!(resp.ext_fields.get("client-after"), Some("yes"));
-    assert_eq!(client_hook.seen_responses.lock().unwrap().last(), Some(&(opaque, Some("ran".to_string()))));
+    assert_eq!(
+        client_hook.seen_responses.lock().unwrap().last(),
+        Some(&(opaque, Some("ran".to_string())))
+    );
 
     // Oneway: the before hook runs on both sides; nobody sees a response.
-    client.invoke_oneway(Some(&addr), RemotingCommand::new_request(ECHO), Duration::from_secs(5)).unwrap();
-    assert_eventually("the server hook to see 3 requests", Duration::from_secs(5), || {
-        server_hook.before.lock().unwrap().len() == 3
-    });
+    client
+        .invoke_oneway(
+            Some(&addr),
+            RemotingCommand::new_request(ECHO),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert_eventually(
+        "the server hook to see 3 requests",
+        Duration::from_secs(5),
+        || server_hook.before.lock().unwrap().len() == 3,
+    );
     assert_eq!(client_hook.before.load(Ordering::SeqCst), 3);
     assert_eq!(client_hook.seen_responses.lock().unwrap().len(), 2);
     for (code, ak) in server_hook.before.lock().unwrap().iter() {
         assert_eq!(*code, ECHO);
-        assert_eq!(ak.as_deref(), Some("test-ak"), "the server hook runs after the client hook's field arrived");
+        assert_eq!(
+            ak.as_deref(),
+            Some("test-ak"),
+            "the server hook runs after the client hook's field arrived"
+        );
     }
     assert_eq!(server_hook.after.load(Ordering::SeqCst), 3);
     assert_no_pending(&[&client], &[&server]);
@@ -253,7 +364,9 @@ fn rpc_hooks_run_around_calls_on_both_sides() {
 #[test]
 fn events_connect_then_close() {
     let server = RemotingServer::new(server_config()).unwrap();
-    server.register_processor(ECHO, echo, PoolConfig::default()).unwrap();
+    server
+        .register_processor(ECHO, echo, PoolConfig::default())
+        .unwrap();
     let events = EventLog::new();
     server.set_channel_event_listener(events.clone()).unwrap();
     server.start().unwrap();
@@ -261,7 +374,9 @@ fn events_connect_then_close() {
 
     let client = client();
     let client_events = EventLog::new();
-    client.set_channel_event_listener(client_events.clone()).unwrap();
+    client
+        .set_channel_event_listener(client_events.clone())
+        .unwrap();
     echo_ok(&client, &addr);
     let conns = server.connections();
     assert_eq!(conns.len(), 1);
@@ -269,16 +384,26 @@ fn events_connect_then_close() {
     assert_eventually("a Connect event", Duration::from_secs(2), || {
         events.kinds_for(&peer) == [ConnectionEventKind::Connect]
     });
-    assert_eq!(client_events.kinds_for(&addr), [ConnectionEventKind::Connect]);
+    assert_eq!(
+        client_events.kinds_for(&addr),
+        [ConnectionEventKind::Connect]
+    );
 
     client.shutdown();
-    assert_eventually("Connect then Close on the server", Duration::from_secs(2), || {
-        events.kinds_for(&peer) == [ConnectionEventKind::Connect, ConnectionEventKind::Close]
-    });
-    assert_eventually("the server to forget the connection", Duration::from_secs(2), || {
-        server.connections().is_empty()
-    });
-    assert_eq!(client_events.kinds_for(&addr), [ConnectionEventKind::Connect, ConnectionEventKind::Close]);
+    assert_eventually(
+        "Connect then Close on the server",
+        Duration::from_secs(2),
+        || events.kinds_for(&peer) == [ConnectionEventKind::Connect, ConnectionEventKind::Close],
+    );
+    assert_eventually(
+        "the server to forget the connection",
+        Duration::from_secs(2),
+        || server.connections().is_empty(),
+    );
+    assert_eq!(
+        client_events.kinds_for(&addr),
+        [ConnectionEventKind::Connect, ConnectionEventKind::Close]
+    );
     assert_no_pending(&[&client], &[&server]);
 }
 
@@ -288,7 +413,9 @@ fn idle_connection_is_closed_with_an_idle_event() {
     config.common.idle_timeout = Duration::from_millis(500);
     config.common.scan_interval = Duration::from_millis(200);
     let server = RemotingServer::new(config).unwrap();
-    server.register_processor(ECHO, echo, PoolConfig::default()).unwrap();
+    server
+        .register_processor(ECHO, echo, PoolConfig::default())
+        .unwrap();
     let events = EventLog::new();
     server.set_channel_event_listener(events.clone()).unwrap();
     server.start().unwrap();
@@ -300,16 +427,22 @@ fn idle_connection_is_closed_with_an_idle_event() {
     let peer = server.connections()[0].remote_addr().to_string();
     assert_eventually("Idle then Close", Duration::from_secs(3), || {
         events.kinds_for(&peer)
-            == [ConnectionEventKind::Connect, ConnectionEventKind::Idle, ConnectionEventKind::Close]
+            == [
+                ConnectionEventKind::Connect,
+                ConnectionEventKind::Idle,
+                ConnectionEventKind::Close,
+            ]
     });
     assert!(
         last_traffic.elapsed() >= Duration::from_millis(450),
         "closed as idle after only {:?}",
         last_traffic.elapsed()
     );
-    assert_eventually("the client to see the close", Duration::from_secs(2), || {
-        client.connected_addresses().is_empty()
-    });
+    assert_eventually(
+        "the client to see the close",
+        Duration::from_secs(2),
+        || client.connected_addresses().is_empty(),
+    );
     assert!(server.connections().is_empty());
     // The next call reconnects.
     echo_ok(&client, &addr);
@@ -323,7 +456,9 @@ fn busy_connection_is_not_closed_as_idle() {
     config.common.idle_timeout = Duration::from_millis(500);
     config.common.scan_interval = Duration::from_millis(100);
     let server = RemotingServer::new(config).unwrap();
-    server.register_processor(ECHO, echo, PoolConfig::default()).unwrap();
+    server
+        .register_processor(ECHO, echo, PoolConfig::default())
+        .unwrap();
     let events = EventLog::new();
     server.set_channel_event_listener(events.clone()).unwrap();
     server.start().unwrap();
@@ -335,7 +470,15 @@ fn busy_connection_is_not_closed_as_idle() {
         thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(server.connections().len(), 1);
-    assert!(events.all().iter().all(|e| e.kind == ConnectionEventKind::Connect), "{:?}", events.all());
+    assert!(
+        events
+            .all()
+            .iter()
+            .all(|e| e.kind == ConnectionEventKind::Connect),
+        "{:?}",
+        events.all()
+    );
+    assert_no_pending(&[&client], &[&server]);
 }
 
 #[test]
@@ -359,29 +502,69 @@ fn async_permits_run_out_with_too_many_requests() {
     let client = RemotingClient::new(config).unwrap();
 
     let first = CallbackProbe::new();
-    client.invoke_async(Some(&addr), RemotingCommand::new_request(BLOCK), Duration::from_secs(5), first.callback()).unwrap();
-    assert_eventually("the slow processor to start", Duration::from_secs(2), || gate.entered() == 1);
+    client
+        .invoke_async(
+            Some(&addr),
+            RemotingCommand::new_request(BLOCK),
+            Duration::from_secs(5),
+            first.callback(),
+        )
+        .unwrap();
+    assert_eventually(
+        "the slow processor to start",
+        Duration::from_secs(2),
+        || gate.entered() == 1,
+    );
 
     let second = CallbackProbe::new();
     let begin = Instant::now();
     let err = client
-        .invoke_async(Some(&addr), RemotingCommand::new_request(ECHO), Duration::from_millis(100), second.callback())
+        .invoke_async(
+            Some(&addr),
+            RemotingCommand::new_request(ECHO),
+            Duration::from_millis(100),
+            second.callback(),
+        )
         .unwrap_err();
     let waited = begin.elapsed();
-    assert!(matches!(err, RemotingError::TooManyRequests { kind: "async", .. }), "{err:?}");
-    assert!(waited >= Duration::from_millis(90) && waited < SECOND, "waited {waited:?}");
+    assert!(
+        matches!(err, RemotingError::TooManyRequests { kind: "async", .. }),
+        "{err:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(90) && waited < SECOND,
+        "waited {waited:?}"
+    );
     // Sync calls take no permit.
     echo_ok(&client, &addr);
 
     gate.open();
     let (result, _) = first.expect_exactly_once(Duration::from_secs(5));
     assert_eq!(result.unwrap().code, response_code::SUCCESS);
-    assert_eq!(second.runs(), 0, "a rejected call's callback must never run");
+    assert_eq!(
+        second.runs(),
+        0,
+        "a rejected call's callback must never run"
+    );
 
     // The permit came back.
     let third = CallbackProbe::new();
-    client.invoke_async(Some(&addr), RemotingCommand::new_request(ECHO), Duration::from_millis(500), third.callback()).unwrap();
-    assert_eq!(third.expect_exactly_once(Duration::from_secs(5)).0.unwrap().code, response_code::SUCCESS);
+    client
+        .invoke_async(
+            Some(&addr),
+            RemotingCommand::new_request(ECHO),
+            Duration::from_millis(500),
+            third.callback(),
+        )
+        .unwrap();
+    assert_eq!(
+        third
+            .expect_exactly_once(Duration::from_secs(5))
+            .0
+            .unwrap()
+            .code,
+        response_code::SUCCESS
+    );
     assert_no_pending(&[&client], &[&server]);
 }
 
@@ -394,15 +577,29 @@ fn name_server_failover_skips_dead_addresses() {
     for _ in 0..6 {
         let client = client();
         client.update_name_server_address_list(vec![dead.clone(), live.clone()]);
-        assert_eq!(client.name_server_address_list(), vec![dead.clone(), live.clone()]);
+        assert_eq!(
+            client.name_server_address_list(),
+            vec![dead.clone(), live.clone()]
+        );
         for _ in 0..3 {
             let resp = client
-                .invoke_sync(None, RemotingCommand::new_request(ECHO).with_body("ns"), Duration::from_secs(5))
+                .invoke_sync(
+                    None,
+                    RemotingCommand::new_request(ECHO).with_body("ns"),
+                    Duration::from_secs(5),
+                )
                 .unwrap();
             assert_eq!(resp.body, b"ns");
         }
         let probe = CallbackProbe::new();
-        client.invoke_async(None, RemotingCommand::new_request(ECHO), Duration::from_secs(5), probe.callback()).unwrap();
+        client
+            .invoke_async(
+                None,
+                RemotingCommand::new_request(ECHO),
+                Duration::from_secs(5),
+                probe.callback(),
+            )
+            .unwrap();
         assert!(probe.expect_exactly_once(Duration::from_secs(5)).0.is_ok());
         assert_eq!(client.connected_addresses(), vec![live.clone()]);
         assert_no_pending(&[&client], &[&server]);
@@ -412,12 +609,23 @@ fn name_server_failover_skips_dead_addresses() {
 #[test]
 fn no_reachable_name_server_names_every_address() {
     let client = client();
-    let err = client.invoke_sync(None, RemotingCommand::new_request(ECHO), SECOND).unwrap_err();
-    assert!(matches!(&err, RemotingError::NoNameServer { tried } if tried.is_empty()), "{err:?}");
+    let err = client
+        .invoke_sync(None, RemotingCommand::new_request(ECHO), SECOND)
+        .unwrap_err();
+    assert!(
+        matches!(&err, RemotingError::NoNameServer { tried } if tried.is_empty()),
+        "{err:?}"
+    );
 
     let dead = [dead_addr(), dead_addr()];
     client.update_name_server_address_list(dead.to_vec());
-    let err = client.invoke_sync(None, RemotingCommand::new_request(ECHO), Duration::from_secs(3)).unwrap_err();
+    let err = client
+        .invoke_sync(
+            None,
+            RemotingCommand::new_request(ECHO),
+            Duration::from_secs(3),
+        )
+        .unwrap_err();
     match &err {
         RemotingError::NoNameServer { tried } => {
             let mut addrs: Vec<_> = tried.iter().map(|(a, _)| a.clone()).collect();
@@ -432,10 +640,19 @@ fn no_reachable_name_server_names_every_address() {
     for a in &dead {
         assert!(text.contains(a.as_str()), "{text:?} does not name {a}");
     }
-    let err = client.invoke_oneway(None, RemotingCommand::new_request(ECHO), SECOND).unwrap_err();
+    let err = client
+        .invoke_oneway(None, RemotingCommand::new_request(ECHO), SECOND)
+        .unwrap_err();
     assert!(matches!(err, RemotingError::NoNameServer { .. }), "{err:?}");
     let probe = CallbackProbe::new();
-    let err = client.invoke_async(None, RemotingCommand::new_request(ECHO), SECOND, probe.callback()).unwrap_err();
+    let err = client
+        .invoke_async(
+            None,
+            RemotingCommand::new_request(ECHO),
+            SECOND,
+            probe.callback(),
+        )
+        .unwrap_err();
     assert!(matches!(err, RemotingError::NoNameServer { .. }), "{err:?}");
     assert_eq!(probe.runs(), 0);
     assert_eq!(client.pending_requests(), 0);
@@ -443,7 +660,13 @@ fn no_reachable_name_server_names_every_address() {
     // A name server that comes back is found.
     let server = echo_server(server_config());
     client.update_name_server_address_list(vec![dead[0].clone(), addr_of(&server)]);
-    assert!(client.invoke_sync(None, RemotingCommand::new_request(ECHO), Duration::from_secs(3)).is_ok());
+    assert!(client
+        .invoke_sync(
+            None,
+            RemotingCommand::new_request(ECHO),
+            Duration::from_secs(3)
+        )
+        .is_ok());
     assert_no_pending(&[&client], &[&server]);
 }
 
@@ -455,10 +678,14 @@ fn client_reconnects_after_server_restart_on_same_port() {
     echo_ok(&client, &addr);
     first.shutdown();
     drop(first);
-    assert_eventually("the client to see the server go", Duration::from_secs(2), || {
-        client.connected_addresses().is_empty()
-    });
-    let err = client.invoke_sync(Some(&addr), RemotingCommand::new_request(ECHO), SECOND).unwrap_err();
+    assert_eventually(
+        "the client to see the server go",
+        Duration::from_secs(2),
+        || client.connected_addresses().is_empty(),
+    );
+    let err = client
+        .invoke_sync(Some(&addr), RemotingCommand::new_request(ECHO), SECOND)
+        .unwrap_err();
     assert!(matches!(err, RemotingError::Connect { .. }), "{err:?}");
     assert!(err.to_string().contains(&addr), "{err}");
 
@@ -478,7 +705,9 @@ fn client_reconnects_after_server_restart_on_same_port() {
     let third = echo_server(config);
     let _ = client.invoke_sync(Some(&addr), RemotingCommand::new_request(ECHO), SECOND);
     assert_eventually("the client to reconnect", Duration::from_secs(3), || {
-        client.invoke_sync(Some(&addr), RemotingCommand::new_request(ECHO), SECOND).is_ok()
+        client
+            .invoke_sync(Some(&addr), RemotingCommand::new_request(ECHO), SECOND)
+            .is_ok()
     });
     assert_no_pending(&[&client], &[&third]);
 }
@@ -501,14 +730,18 @@ fn request_context_lets_a_processor_answer_later() {
         .unwrap();
     let replier = thread::spawn(move || {
         let (ctx, req) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        let resp = req.response_to(response_code::SUCCESS, None).with_body("later");
+        let resp = req
+            .response_to(response_code::SUCCESS, None)
+            .with_body("later");
         ctx.connection().write_command(&resp).unwrap();
     });
     let addr = addr_of(&server);
     let client = client();
     let req = RemotingCommand::new_request(BLOCK).with_serialize_type(SerializeType::RocketMq);
     let opaque = req.opaque;
-    let resp = client.invoke_sync(Some(&addr), req, Duration::from_secs(5)).unwrap();
+    let resp = client
+        .invoke_sync(Some(&addr), req, Duration::from_secs(5))
+        .unwrap();
     replier.join().unwrap();
     assert_eq!(resp.opaque, opaque);
     assert_eq!(resp.body, b"later");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rocketmq_blocking::protocol::{RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LENGTH};
-use rocketmq_blocking::remoting::{ConnectionEventKind, PoolConfig, RemotingServer};
+use rocketmq_blocking::remoting::{ConnectionEventKind, PoolConfig, RemotingError, RemotingServer};
 
 const CLOSE_WITHIN: Duration = Duration::from_secs(2);
 
@@ -44,7 +44,9 @@ impl Fixture {
         count_panics();
         init_logging();
         let server = RemotingServer::new(server_config()).unwrap();
-        server.register_processor(ECHO, echo, PoolConfig::default()).unwrap();
+        server
+            .register_processor(ECHO, echo, PoolConfig::default())
+            .unwrap();
         let events = EventLog::new();
         server.set_channel_event_listener(events.clone()).unwrap();
         server.start().unwrap();
@@ -52,7 +54,13 @@ impl Fixture {
         let addr = addr_of(&server);
         let client = client();
         echo_ok(&client, &addr);
-        Fixture { server, addr, events, client, panics_before: panics() }
+        Fixture {
+            server,
+            addr,
+            events,
+            client,
+            panics_before: panics(),
+        }
     }
 
     /// Sends `bytes` on a fresh raw connection (then, if `close_write`, half-closes it) and
@@ -68,9 +76,11 @@ impl Fixture {
         }
         expect_closed_by_peer(&mut stream, CLOSE_WITHIN, what);
         echo_ok(&self.client, &self.addr);
-        assert_eventually(&format!("{what}: the server to drop the connection"), CLOSE_WITHIN, || {
-            self.server.connections().len() == 1
-        });
+        assert_eventually(
+            &format!("{what}: the server to drop the connection"),
+            CLOSE_WITHIN,
+            || self.server.connections().len() == 1,
+        );
         assert_eventually(&format!("{what}: a Close event"), CLOSE_WITHIN, || {
             self.events.kinds_for(&peer).last() == Some(&ConnectionEventKind::Close)
         });
@@ -84,7 +94,11 @@ impl Fixture {
         let peer = self.attack(what, bytes, false);
         assert_eq!(
             self.events.kinds_for(&peer),
-            [ConnectionEventKind::Connect, ConnectionEventKind::Exception, ConnectionEventKind::Close],
+            [
+                ConnectionEventKind::Connect,
+                ConnectionEventKind::Exception,
+                ConnectionEventKind::Close
+            ],
             "{what}"
         );
     }
@@ -105,7 +119,10 @@ fn bad_length_prefixes_close_the_connection() {
     f.attack_with_exception("length 0", &be32(0));
     f.attack_with_exception("length 3", &be32(3));
     f.attack_with_exception("length 2^31-1", &be32(i32::MAX));
-    f.attack_with_exception("length 16 MiB - 3", &be32(DEFAULT_MAX_FRAME_LENGTH as i32 - 3));
+    f.attack_with_exception(
+        "length 16 MiB - 3",
+        &be32(DEFAULT_MAX_FRAME_LENGTH as i32 - 3),
+    );
     f.finish();
 }
 
@@ -113,12 +130,21 @@ fn bad_length_prefixes_close_the_connection() {
 fn bad_headers_close_the_connection() {
     let _serial = serial();
     let f = Fixture::new();
-    f.attack_with_exception("header length > frame", &frame(4 + 10, 1000, b"{\"code\":1}"));
+    f.attack_with_exception(
+        "header length > frame",
+        &frame(4 + 10, 1000, b"{\"code\":1}"),
+    );
     f.attack_with_exception("header length 0", &frame(4 + 2, 0, b"{}"));
     f.attack_with_exception("header length 0xFFFFFF", &frame(4 + 2, 0x00FF_FFFF, b"{}"));
     f.attack_with_exception("garbage JSON", &frame(4 + 9, 9, b"{not json"));
-    f.attack_with_exception("JSON of the wrong shape", &frame(4 + 11, 11, b"{\"code\":\"x\""));
-    f.attack_with_exception("binary garbage as JSON", &frame(4 + 4, 4, &[0xff, 0xfe, 0x00, 0x01]));
+    f.attack_with_exception(
+        "JSON of the wrong shape",
+        &frame(4 + 12, 12, b"{\"code\":\"x\"}"),
+    );
+    f.attack_with_exception(
+        "binary garbage as JSON",
+        &frame(4 + 4, 4, &[0xff, 0xfe, 0x00, 0x01]),
+    );
 
     // A valid JSON request with an unknown serialize type byte.
     let good = RemotingCommand::new_request(ECHO).encode().unwrap();
@@ -151,7 +177,10 @@ fn bad_headers_close_the_connection() {
         f.attack_with_exception(what, &bad);
     }
     // A binary header truncated to less than its fixed part.
-    f.attack_with_exception("binary header of 5 bytes", &frame(4 + 5, (1 << 24) | 5, &[0, 1, 0, 0, 1]));
+    f.attack_with_exception(
+        "binary header of 5 bytes",
+        &frame(4 + 5, (1 << 24) | 5, &[0, 1, 0, 0, 1]),
+    );
     f.finish();
 }
 
@@ -159,7 +188,10 @@ fn bad_headers_close_the_connection() {
 fn truncated_frames_then_close() {
     let _serial = serial();
     let f = Fixture::new();
-    let good = RemotingCommand::new_request(ECHO).with_body(vec![1u8; 1000]).encode().unwrap();
+    let good = RemotingCommand::new_request(ECHO)
+        .with_body(vec![1u8; 1000])
+        .encode()
+        .unwrap();
     f.attack("2 bytes of a length prefix", &good[..2], true);
     f.attack("length prefix only", &good[..4], true);
     f.attack("half a frame", &good[..good.len() / 2], true);
@@ -168,14 +200,16 @@ fn truncated_frames_then_close() {
     let mut big = be32(8 * 1024 * 1024).to_vec();
     big.extend_from_slice(&[0u8; 100]);
     f.attack("8 MiB announced, 100 bytes sent", &big, true);
-    // A whole good frame followed by a truncated one: the first is still answered.
+    // A whole good frame followed by part of another: the first is answered while the
+    // second is pending; closing then ends the connection. (Half-closing before the answer
+    // came would lose it: like Netty, the server closes on end of stream.)
     let req = RemotingCommand::new_request(ECHO).with_body("first");
     let mut bytes = req.encode().unwrap();
     bytes.extend_from_slice(&good[..10]);
     let mut stream = raw_connect(&f.addr);
     stream.write_all(&bytes).unwrap();
-    stream.shutdown(Shutdown::Write).unwrap();
     let resp = read_command(&mut stream).expect("the whole frame is answered");
+    stream.shutdown(Shutdown::Write).unwrap();
     assert_eq!(resp.opaque, req.opaque);
     assert_eq!(resp.body, b"first");
     expect_closed_by_peer(&mut stream, CLOSE_WITHIN, "good frame then truncated one");
@@ -208,9 +242,13 @@ fn announced_lengths_are_not_allocated() {
     {
         let mut s = raw_connect(&f.addr);
         s.write_all(&prefix).unwrap();
-        assert_eventually("the warm-up connection", CLOSE_WITHIN, || f.server.connections().len() == 2);
+        assert_eventually("the warm-up connection", CLOSE_WITHIN, || {
+            f.server.connections().len() == 2
+        });
         s.shutdown(Shutdown::Both).unwrap();
-        assert_eventually("the warm-up connection to go", CLOSE_WITHIN, || f.server.connections().len() == 1);
+        assert_eventually("the warm-up connection to go", CLOSE_WITHIN, || {
+            f.server.connections().len() == 1
+        });
     }
     let rss_before = rss_bytes();
     let vm_before = vm_size_bytes();
@@ -221,9 +259,11 @@ fn announced_lengths_are_not_allocated() {
         s.write_all(&prefix).unwrap();
         streams.push(s);
     }
-    assert_eventually("every connection to be accepted", Duration::from_secs(10), || {
-        f.server.connections().len() == CONNECTIONS + 1
-    });
+    assert_eventually(
+        "every connection to be accepted",
+        Duration::from_secs(10),
+        || f.server.connections().len() == CONNECTIONS + 1,
+    );
     // The readers now sit in the middle of a frame. There is nothing to poll for that, so
     // sample memory over a while and keep the worst.
     let (mut rss_max, mut vm_max) = (0, 0);
@@ -240,10 +280,18 @@ fn announced_lengths_are_not_allocated() {
         rss_growth / 1024,
         vm_growth / (1024 * 1024)
     );
-    assert!(rss_growth < 64 * 1024 * 1024, "RSS grew by {} MiB", rss_growth / (1024 * 1024));
+    assert!(
+        rss_growth < 64 * 1024 * 1024,
+        "RSS grew by {} MiB",
+        rss_growth / (1024 * 1024)
+    );
     // Reserving the announced length would take 200 × 16 MiB = 3.2 GiB of address space even
     // if never touched; thread stacks and malloc arenas stay far below 2 GiB.
-    assert!(vm_growth < 2 * 1024 * 1024 * 1024, "virtual size grew by {} MiB", vm_growth / (1024 * 1024));
+    assert!(
+        vm_growth < 2 * 1024 * 1024 * 1024,
+        "virtual size grew by {} MiB",
+        vm_growth / (1024 * 1024)
+    );
 
     // Still serving, even with 200 half-sent frames open.
     echo_ok(&f.client, &f.addr);
@@ -262,4 +310,65 @@ fn frame_mark_and_some_json() -> Vec<u8> {
     let mut v = 100u32.to_be_bytes().to_vec();
     v.extend_from_slice(b"{\"code\":1001,");
     v
+}
+
+#[test]
+fn garbage_from_a_server_fails_the_pending_call_at_once() {
+    let _serial = serial();
+    count_panics();
+    init_logging();
+    let panics_before = panics();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // A fake server: answers the first request correctly, preceded by a response with an
+    // opaque nobody waits for; answers the second with garbage.
+    let fake = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let first = read_command(&mut stream).unwrap();
+        let mut stray = RemotingCommand::success().with_body("stray");
+        stray.opaque = first.opaque.wrapping_add(1_000_000);
+        stream.write_all(&stray.encode().unwrap()).unwrap();
+        let resp = first.response_to(0, None).with_body("first");
+        stream.write_all(&resp.encode().unwrap()).unwrap();
+        let _second = read_command(&mut stream).unwrap();
+        let sent = Instant::now();
+        stream.write_all(&frame(4 + 9, 9, b"{not json")).unwrap();
+        // Hold the socket open: only the client's decoder can end the call.
+        let _ = read_command(&mut stream);
+        sent
+    });
+    let client = client();
+    let resp = client
+        .invoke_sync(
+            Some(&addr),
+            RemotingCommand::new_request(ECHO),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert_eq!(
+        resp.body, b"first",
+        "the stray response was delivered instead"
+    );
+    let result = client.invoke_sync(
+        Some(&addr),
+        RemotingCommand::new_request(ECHO),
+        Duration::from_secs(10),
+    );
+    let failed = Instant::now();
+    assert!(
+        matches!(&result, Err(RemotingError::ConnectionClosed { .. })),
+        "{result:?}"
+    );
+    let sent = fake.join().unwrap();
+    let after = failed.saturating_duration_since(sent);
+    assert!(
+        after < Duration::from_secs(1),
+        "failed {after:?} after the garbage arrived"
+    );
+    assert_eq!(client.pending_requests(), 0);
+    assert!(client.connected_addresses().is_empty());
+    assert_eq!(panics(), panics_before, "something panicked");
 }

@@ -32,7 +32,11 @@ pub(crate) fn encode(cmd: &RemotingCommand, out: &mut Vec<u8>) -> Result<(), Enc
     push_len_i32(out, remark.len())?;
     out.extend_from_slice(remark);
 
-    let ext_len: usize = cmd.ext_fields.iter().map(|(k, v)| 2 + k.len() + 4 + v.len()).sum();
+    let ext_len: usize = cmd
+        .ext_fields
+        .iter()
+        .map(|(k, v)| 2 + k.len() + 4 + v.len())
+        .sum();
     push_len_i32(out, ext_len)?;
     for (key, value) in cmd.ext_fields.iter() {
         let key_len = i16::try_from(key.len()).map_err(|_| EncodeError::KeyTooLong(key.len()))?;
@@ -93,7 +97,10 @@ impl<'a> Cursor<'a> {
 
 /// Decodes a binary header; `body` becomes the command's body.
 pub(crate) fn decode(header: &[u8], body: Vec<u8>) -> Result<RemotingCommand, DecodeError> {
-    let mut c = Cursor { buf: header, pos: 0 };
+    let mut c = Cursor {
+        buf: header,
+        pos: 0,
+    };
     let code = c.i16("code")? as i32;
     let language = LanguageCode::from_code(c.take(1, "language")?[0]);
     let version = c.i16("version")? as i32;
@@ -102,12 +109,19 @@ pub(crate) fn decode(header: &[u8], body: Vec<u8>) -> Result<RemotingCommand, De
 
     let raw = c.i32("remark length")? as i64;
     let remark_len = c.len(raw, "remark")?;
-    let remark = if remark_len == 0 { None } else { Some(c.string(remark_len, "remark")?) };
+    let remark = if remark_len == 0 {
+        None
+    } else {
+        Some(c.string(remark_len, "remark")?)
+    };
 
     let raw = c.i32("ext length")? as i64;
     let ext_len = c.len(raw, "ext")?;
     let ext_bytes = c.take(ext_len, "ext fields")?;
-    let mut e = Cursor { buf: ext_bytes, pos: 0 };
+    let mut e = Cursor {
+        buf: ext_bytes,
+        pos: 0,
+    };
     let mut ext_fields = ExtFields::new();
     while e.pos < ext_bytes.len() {
         let raw = e.i16("ext key length")? as i64;
@@ -161,11 +175,17 @@ mod tests {
         // remark length 1000 in a tiny header
         let mut bad = good.clone();
         bad[13..17].copy_from_slice(&1000i32.to_be_bytes());
-        assert!(matches!(decode(&bad, vec![]), Err(DecodeError::InvalidBinaryHeader(_))));
+        assert!(matches!(
+            decode(&bad, vec![]),
+            Err(DecodeError::InvalidBinaryHeader(_))
+        ));
         // negative ext length
         let mut bad = good.clone();
         bad[17..21].copy_from_slice(&(-1i32).to_be_bytes());
-        assert!(matches!(decode(&bad, vec![]), Err(DecodeError::InvalidBinaryHeader(_))));
+        assert!(matches!(
+            decode(&bad, vec![]),
+            Err(DecodeError::InvalidBinaryHeader(_))
+        ));
         // value length past the ext block
         let mut bad = good.clone();
         let v = bad.len() - 5;

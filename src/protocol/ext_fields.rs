@@ -16,7 +16,9 @@ pub struct ExtFields {
 impl ExtFields {
     /// An empty map.
     pub fn new() -> Self {
-        ExtFields { entries: Vec::new() }
+        ExtFields {
+            entries: Vec::new(),
+        }
     }
 
     /// The number of fields.
@@ -31,7 +33,10 @@ impl ExtFields {
 
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` to `value`, replacing an earlier value in place.
@@ -57,17 +62,22 @@ impl ExtFields {
 
     /// Reads a required field and parses it, naming the field when it is missing or invalid.
     pub fn required<T: FromStr>(&self, field: &'static str) -> Result<T, HeaderError> {
-        self.optional(field)?.ok_or(HeaderError::MissingField(field))
+        self.optional(field)?
+            .ok_or(HeaderError::MissingField(field))
     }
 
     /// Reads an optional field and parses it; an unparsable value is still an error.
     pub fn optional<T: FromStr>(&self, field: &'static str) -> Result<Option<T>, HeaderError> {
         match self.get(field) {
             None => Ok(None),
-            Some(text) => text.trim().parse().map(Some).map_err(|_| HeaderError::InvalidField {
-                field,
-                value: text.to_string(),
-            }),
+            Some(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| HeaderError::InvalidField {
+                    field,
+                    value: text.to_string(),
+                }),
         }
     }
 
@@ -109,11 +119,17 @@ mod tests {
     fn typed_reads_name_the_field() {
         let f: ExtFields = [("queueId", "3"), ("bad", "x")].into_iter().collect();
         assert_eq!(f.required::<i32>("queueId"), Ok(3));
-        assert_eq!(f.required::<i32>("topic"), Err(HeaderError::MissingField("topic")));
+        assert_eq!(
+            f.required::<i32>("topic"),
+            Err(HeaderError::MissingField("topic"))
+        );
         assert_eq!(f.optional::<i32>("topic"), Ok(None));
         assert_eq!(
             f.required::<i32>("bad"),
-            Err(HeaderError::InvalidField { field: "bad", value: "x".into() })
+            Err(HeaderError::InvalidField {
+                field: "bad",
+                value: "x".into()
+            })
         );
         assert_eq!(
             HeaderError::MissingField("topic").to_string(),

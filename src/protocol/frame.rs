@@ -27,7 +27,10 @@ pub fn frame_length(prefix: [u8; 4], max_frame: usize) -> Result<usize, DecodeEr
     }
     let total = total as usize;
     if total + FRAME_LENGTH_FIELD_SIZE > max_frame {
-        return Err(DecodeError::FrameTooLarge { length: total + FRAME_LENGTH_FIELD_SIZE, max: max_frame });
+        return Err(DecodeError::FrameTooLarge {
+            length: total + FRAME_LENGTH_FIELD_SIZE,
+            max: max_frame,
+        });
     }
     Ok(total)
 }
@@ -44,7 +47,10 @@ pub fn decode_frame(mut frame: Vec<u8>) -> Result<RemotingCommand, DecodeError> 
     let header_len = (mark & 0x00FF_FFFF) as usize;
     let available = frame.len() - MARK_SIZE;
     if header_len == 0 || header_len > available {
-        return Err(DecodeError::InvalidHeaderLength { header_len, available });
+        return Err(DecodeError::InvalidHeaderLength {
+            header_len,
+            available,
+        });
     }
     let header_end = MARK_SIZE + header_len;
     let body = frame.split_off(header_end);
@@ -86,7 +92,9 @@ pub struct FrameDecoder {
 
 impl Default for FrameDecoder {
     fn default() -> Self {
-        FrameDecoder { max_frame: DEFAULT_MAX_FRAME_LENGTH }
+        FrameDecoder {
+            max_frame: DEFAULT_MAX_FRAME_LENGTH,
+        }
     }
 }
 
@@ -135,18 +143,33 @@ mod tests {
             let (back, used) = FrameDecoder::default().decode(&bytes).unwrap().unwrap();
             assert_eq!(used, bytes.len());
             assert_eq!(back, cmd);
-            assert_eq!(FrameDecoder::default().decode(&bytes[..bytes.len() - 1]), Ok(None));
+            assert_eq!(
+                FrameDecoder::default().decode(&bytes[..bytes.len() - 1]),
+                Ok(None)
+            );
         }
     }
 
     #[test]
     fn bad_lengths_are_typed_errors() {
         let d = FrameDecoder::new(1024);
-        assert_eq!(d.decode(&frame(-1, &[])), Err(DecodeError::InvalidFrameLength(-1)));
-        assert_eq!(d.decode(&frame(0, &[])), Err(DecodeError::InvalidFrameLength(0)));
-        assert!(matches!(d.decode(&frame(i32::MAX, &[])), Err(DecodeError::FrameTooLarge { .. })));
+        assert_eq!(
+            d.decode(&frame(-1, &[])),
+            Err(DecodeError::InvalidFrameLength(-1))
+        );
+        assert_eq!(
+            d.decode(&frame(0, &[])),
+            Err(DecodeError::InvalidFrameLength(0))
+        );
+        assert!(matches!(
+            d.decode(&frame(i32::MAX, &[])),
+            Err(DecodeError::FrameTooLarge { .. })
+        ));
         assert_eq!(d.decode(&frame(1020, &[])), Ok(None));
-        assert!(matches!(d.decode(&frame(1021, &[])), Err(DecodeError::FrameTooLarge { .. })));
+        assert!(matches!(
+            d.decode(&frame(1021, &[])),
+            Err(DecodeError::FrameTooLarge { .. })
+        ));
         // zero-length header
         assert!(matches!(
             d.decode(&frame(4, &[0, 0, 0, 0])),
@@ -155,7 +178,10 @@ mod tests {
         // header longer than the frame
         assert!(matches!(
             d.decode(&frame(6, &[0, 0, 0, 9, b'{', b'}'])),
-            Err(DecodeError::InvalidHeaderLength { header_len: 9, available: 2 })
+            Err(DecodeError::InvalidHeaderLength {
+                header_len: 9,
+                available: 2
+            })
         ));
         // unknown serialize type
         assert_eq!(
@@ -163,7 +189,10 @@ mod tests {
             Err(DecodeError::UnknownSerializeType(7))
         );
         // garbage JSON
-        assert!(matches!(d.decode(&frame(6, &[0, 0, 0, 2, b'{', b'x'])), Err(DecodeError::InvalidJson(_))));
+        assert!(matches!(
+            d.decode(&frame(6, &[0, 0, 0, 2, b'{', b'x'])),
+            Err(DecodeError::InvalidJson(_))
+        ));
     }
 
     #[test]

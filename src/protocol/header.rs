@@ -31,7 +31,10 @@ mod tests {
     impl CommandCustomHeader for RouteHeader {
         fn write_to(&self, fields: &mut ExtFields) {
             fields.insert("topic", self.topic.clone());
-            fields.insert_opt("acceptStandardJsonOnly", self.accept_standard_json_only.as_ref());
+            fields.insert_opt(
+                "acceptStandardJsonOnly",
+                self.accept_standard_json_only.as_ref(),
+            );
         }
 
         fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
@@ -44,7 +47,10 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_omits_none() {
-        let h = RouteHeader { topic: "T".into(), accept_standard_json_only: None };
+        let h = RouteHeader {
+            topic: "T".into(),
+            accept_standard_json_only: None,
+        };
         let mut f = ExtFields::new();
         h.write_to(&mut f);
         assert_eq!(f.len(), 1);

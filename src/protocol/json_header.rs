@@ -112,13 +112,18 @@ impl<'de> Deserialize<'de> for LenientExtFields {
 pub(crate) fn decode(header: &[u8], body: Vec<u8>) -> Result<RemotingCommand, DecodeError> {
     // serde would also read a struct from a JSON array; a header is always an object.
     if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(DecodeError::InvalidJson("the header is not a JSON object".into()));
+        return Err(DecodeError::InvalidJson(
+            "the header is not a JSON object".into(),
+        ));
     }
     let h: JsonHeader =
         serde_json::from_slice(header).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
     Ok(RemotingCommand {
         code: h.code,
-        language: h.language.as_deref().map_or(LanguageCode::Other, LanguageCode::from_name),
+        language: h
+            .language
+            .as_deref()
+            .map_or(LanguageCode::Other, LanguageCode::from_name),
         version: h.version,
         opaque: h.opaque,
         flag: h.flag,
@@ -139,8 +144,11 @@ mod tests {
 
     #[test]
     fn writes_like_java() {
-        let cmd = RemotingCommand { opaque: 3, ..RemotingCommand::new_request(105) }
-            .with_ext("topic", "T");
+        let cmd = RemotingCommand {
+            opaque: 3,
+            ..RemotingCommand::new_request(105)
+        }
+        .with_ext("topic", "T");
         let mut out = Vec::new();
         encode(&cmd, &mut out);
         assert_eq!(
@@ -156,7 +164,10 @@ mod tests {
         encode(&cmd, &mut out);
         let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.contains(r#""i":"A\u0001B\u0002\"""#), "{text}");
-        assert_eq!(decode(&out, Vec::new()).unwrap().ext_fields.get("i"), Some("A\u{1}B\u{2}\""));
+        assert_eq!(
+            decode(&out, Vec::new()).unwrap().ext_fields.get("i"),
+            Some("A\u{1}B\u{2}\"")
+        );
     }
 
     #[test]
@@ -182,7 +193,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "{", "[]", "{\"code\":\"x\"}", "{\"extFields\":[1]}", "nul"] {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "{\"code\":\"x\"}",
+            "{\"extFields\":[1]}",
+            "nul",
+        ] {
             assert!(decode(bad.as_bytes(), Vec::new()).is_err(), "{bad}");
         }
     }

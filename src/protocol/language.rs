@@ -57,22 +57,30 @@ const ALL: [(LanguageCode, u8, &str); 14] = [
 impl LanguageCode {
     /// The byte written in the ROCKETMQ binary header.
     pub fn code(self) -> u8 {
-        ALL.iter().find(|(l, _, _)| *l == self).map_or(7, |(_, c, _)| *c)
+        ALL.iter()
+            .find(|(l, _, _)| *l == self)
+            .map_or(7, |(_, c, _)| *c)
     }
 
     /// The name written in the JSON header.
     pub fn name(self) -> &'static str {
-        ALL.iter().find(|(l, _, _)| *l == self).map_or("OTHER", |(_, _, n)| n)
+        ALL.iter()
+            .find(|(l, _, _)| *l == self)
+            .map_or("OTHER", |(_, _, n)| n)
     }
 
     /// The language for a binary-header byte; unknown bytes read as [`LanguageCode::Other`].
     pub fn from_code(code: u8) -> LanguageCode {
-        ALL.iter().find(|(_, c, _)| *c == code).map_or(LanguageCode::Other, |(l, _, _)| *l)
+        ALL.iter()
+            .find(|(_, c, _)| *c == code)
+            .map_or(LanguageCode::Other, |(l, _, _)| *l)
     }
 
     /// The language for a JSON-header name; unknown names read as [`LanguageCode::Other`].
     pub fn from_name(name: &str) -> LanguageCode {
-        ALL.iter().find(|(_, _, n)| *n == name).map_or(LanguageCode::Other, |(l, _, _)| *l)
+        ALL.iter()
+            .find(|(_, _, n)| *n == name)
+            .map_or(LanguageCode::Other, |(l, _, _)| *l)
     }
 }
 

@@ -32,12 +32,15 @@ pub struct RemotingClient {
     janitor: Mutex<Option<Janitor>>,
 }
 
+/// The connection to one address, or None before the first call and after a failure.
+type ConnectionSlot = Arc<Mutex<Option<Arc<Connection>>>>;
+
 struct ClientInner {
     core: RemotingCore,
     config: ClientConfig,
     /// Address → slot; the slot's lock is held while connecting, so concurrent callers of a new
     /// address share one connection (Java's `lockChannelTables`).
-    connections: Mutex<HashMap<String, Arc<Mutex<Option<Arc<Connection>>>>>>,
+    connections: Mutex<HashMap<String, ConnectionSlot>>,
     namesrv_addrs: RwLock<Vec<String>>,
     namesrv_index: AtomicUsize,
     namesrv_chosen: Mutex<Option<String>>,
@@ -49,7 +52,8 @@ impl ConnectionHandler for ClientInner {
     }
 
     fn on_exception(&self, conn: &Arc<Connection>, _reason: &str) {
-        self.core.emit(ConnectionEventKind::Exception, conn.remote_addr());
+        self.core
+            .emit(ConnectionEventKind::Exception, conn.remote_addr());
     }
 
     fn on_close(&self, conn: &Arc<Connection>, reason: &str) {
@@ -65,13 +69,26 @@ impl ConnectionHandler for ClientInner {
 }
 
 impl ClientInner {
-    fn slot_if_present(&self, addr: &str) -> Option<Arc<Mutex<Option<Arc<Connection>>>>> {
-        self.connections.lock().unwrap_or_else(|e| e.into_inner()).get(addr).cloned()
+    fn slot_if_present(&self, addr: &str) -> Option<ConnectionSlot> {
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(addr)
+            .cloned()
     }
 
     fn snapshot(&self) -> Vec<Arc<Connection>> {
-        let slots: Vec<_> = self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        slots.iter().filter_map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone()).collect()
+        let slots: Vec<_> = self
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        slots
+            .iter()
+            .filter_map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .collect()
     }
 
     fn connection(self: &Arc<Self>, addr: Option<&str>) -> Result<Arc<Connection>, RemotingError> {
@@ -104,7 +121,10 @@ impl ClientInner {
     }
 
     fn connect(self: &Arc<Self>, addr: &str) -> Result<Arc<Connection>, RemotingError> {
-        let connect_err = |reason: String| RemotingError::Connect { addr: addr.to_string(), reason };
+        let connect_err = |reason: String| RemotingError::Connect {
+            addr: addr.to_string(),
+            reason,
+        };
         let sock_addr = addr
             .to_socket_addrs()
             .map_err(|e| connect_err(e.to_string()))?
@@ -113,13 +133,21 @@ impl ClientInner {
         let stream = TcpStream::connect_timeout(&sock_addr, self.config.connect_timeout)
             .map_err(|e| connect_err(e.to_string()))?;
         let common = &self.core.config;
-        let conn = Connection::new(stream, addr.to_string(), common.max_frame_length, common.write_timeout, self.core.reader_threads.clone())
-            .map_err(|e| connect_err(e.to_string()))?;
+        let conn = Connection::new(
+            stream,
+            addr.to_string(),
+            common.max_frame_length,
+            common.write_timeout,
+            self.core.reader_threads.clone(),
+        )
+        .map_err(|e| connect_err(e.to_string()))?;
         let inner = Arc::clone(self);
         let reader_conn = conn.clone();
         self.core
             .reader_threads
-            .spawn(format!("rmq-reader-{addr}"), READER_STACK_SIZE, move || reader_conn.run_reader(&*inner))
+            .spawn(format!("rmq-reader-{addr}"), READER_STACK_SIZE, move || {
+                reader_conn.run_reader(&*inner)
+            })
             .map_err(|e| connect_err(format!("no reader thread: {e}")))?;
         self.core.emit(ConnectionEventKind::Connect, addr);
         log::debug!("connected to {addr}");
@@ -129,20 +157,33 @@ impl ClientInner {
     /// A connection to a name server: the last one used while it lives, else the next in
     /// round-robin order that accepts a connection.
     fn namesrv_connection(self: &Arc<Self>) -> Result<Arc<Connection>, RemotingError> {
-        let chosen = self.namesrv_chosen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let chosen = self
+            .namesrv_chosen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         if let Some(addr) = chosen {
-            let live = self.slot_if_present(&addr).and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone());
+            let live = self
+                .slot_if_present(&addr)
+                .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone());
             if let Some(conn) = live.filter(|c| !c.is_closed()) {
                 return Ok(conn);
             }
         }
-        let addrs = self.namesrv_addrs.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let addrs = self
+            .namesrv_addrs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut tried = Vec::new();
         for _ in 0..addrs.len() {
             let addr = &addrs[self.namesrv_index.fetch_add(1, Ordering::Relaxed) % addrs.len()];
             match self.connection_to(addr) {
                 Ok(conn) => {
-                    *self.namesrv_chosen.lock().unwrap_or_else(|e| e.into_inner()) = Some(addr.clone());
+                    *self
+                        .namesrv_chosen
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(addr.clone());
                     return Ok(conn);
                 }
                 Err(RemotingError::Connect { reason, .. }) => tried.push((addr.clone(), reason)),
@@ -168,25 +209,42 @@ impl RemotingClient {
             namesrv_chosen: Mutex::new(None),
         });
         let scan = Arc::clone(&inner);
-        let janitor = Janitor::start("rmq-janitor-client".into(), inner.core.config.scan_interval, move || {
-            scan.core.scan(&scan.snapshot())
-        })
+        let janitor = Janitor::start(
+            "rmq-janitor-client".into(),
+            inner.core.config.scan_interval,
+            move || scan.core.scan(&scan.snapshot()),
+        )
         .map_err(|e| RemotingError::io("start janitor", &e))?;
-        Ok(RemotingClient { inner, janitor: Mutex::new(Some(janitor)) })
+        Ok(RemotingClient {
+            inner,
+            janitor: Mutex::new(Some(janitor)),
+        })
     }
 
     /// Replaces the name-server address list; a chosen address no longer listed is dropped.
     pub fn update_name_server_address_list(&self, addrs: Vec<String>) {
-        let mut chosen = self.inner.namesrv_chosen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut chosen = self
+            .inner
+            .namesrv_chosen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if chosen.as_ref().is_some_and(|c| !addrs.contains(c)) {
             *chosen = None;
         }
-        *self.inner.namesrv_addrs.write().unwrap_or_else(|e| e.into_inner()) = addrs;
+        *self
+            .inner
+            .namesrv_addrs
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = addrs;
     }
 
     /// The configured name-server addresses.
     pub fn name_server_address_list(&self) -> Vec<String> {
-        self.inner.namesrv_addrs.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .namesrv_addrs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Serves server-initiated requests of `code` (e.g. NOTIFY_CONSUMER_IDS_CHANGED).
@@ -196,7 +254,9 @@ impl RemotingClient {
         processor: impl RequestProcessor + 'static,
         pool: PoolConfig,
     ) -> Result<(), RemotingError> {
-        self.inner.core.register_processor(Some(code), Arc::new(processor), pool)
+        self.inner
+            .core
+            .register_processor(Some(code), Arc::new(processor), pool)
     }
 
     /// Adds a hook that runs around every call.
@@ -205,7 +265,10 @@ impl RemotingClient {
     }
 
     /// Sends connection events to `listener` on the `rmq-events-client` thread.
-    pub fn set_channel_event_listener(&self, listener: Arc<dyn ChannelEventListener>) -> Result<(), RemotingError> {
+    pub fn set_channel_event_listener(
+        &self,
+        listener: Arc<dyn ChannelEventListener>,
+    ) -> Result<(), RemotingError> {
         self.inner.core.set_event_listener(listener)
     }
 
@@ -213,7 +276,12 @@ impl RemotingClient {
     ///
     /// The timeout covers connecting too. On timeout the connection is closed when
     /// `close_socket_if_timeout` is set, as Java does.
-    pub fn invoke_sync(&self, addr: Option<&str>, request: RemotingCommand, timeout: Duration) -> InvokeResult {
+    pub fn invoke_sync(
+        &self,
+        addr: Option<&str>,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> InvokeResult {
         let begin = Instant::now();
         let conn = self.inner.connection(addr)?;
         let left = remaining(begin, timeout, &conn)?;
@@ -244,7 +312,12 @@ impl RemotingClient {
     }
 
     /// Sends `request` flagged oneway; the peer never replies.
-    pub fn invoke_oneway(&self, addr: Option<&str>, request: RemotingCommand, timeout: Duration) -> Result<(), RemotingError> {
+    pub fn invoke_oneway(
+        &self,
+        addr: Option<&str>,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<(), RemotingError> {
         let begin = Instant::now();
         let conn = self.inner.connection(addr)?;
         let left = remaining(begin, timeout, &conn)?;
@@ -253,14 +326,23 @@ impl RemotingClient {
 
     /// Closes the connection to `addr`, if any; the next call reconnects.
     pub fn close_connection(&self, addr: &str) {
-        if let Some(conn) = self.inner.slot_if_present(addr).and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone()) {
+        if let Some(conn) = self
+            .inner
+            .slot_if_present(addr)
+            .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone())
+        {
             conn.close();
         }
     }
 
     /// Addresses with a live connection.
     pub fn connected_addresses(&self) -> Vec<String> {
-        self.inner.snapshot().into_iter().filter(|c| !c.is_closed()).map(|c| c.remote_addr().to_string()).collect()
+        self.inner
+            .snapshot()
+            .into_iter()
+            .filter(|c| !c.is_closed())
+            .map(|c| c.remote_addr().to_string())
+            .collect()
     }
 
     /// Calls waiting for a response right now (tests check that nothing leaks).
@@ -270,7 +352,12 @@ impl RemotingClient {
 
     /// Closes every connection, fails pending calls, runs their callbacks, joins every thread.
     pub fn shutdown(&self) {
-        let Some(janitor) = self.janitor.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        let Some(janitor) = self
+            .janitor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
             return;
         };
         self.inner.core.begin_shutdown();
@@ -291,10 +378,17 @@ impl Drop for RemotingClient {
     }
 }
 
-fn remaining(begin: Instant, timeout: Duration, conn: &Connection) -> Result<Duration, RemotingError> {
+fn remaining(
+    begin: Instant,
+    timeout: Duration,
+    conn: &Connection,
+) -> Result<Duration, RemotingError> {
     let left = timeout.saturating_sub(begin.elapsed());
     if left.is_zero() {
-        return Err(RemotingError::Timeout { addr: conn.remote_addr().to_string(), timeout });
+        return Err(RemotingError::Timeout {
+            addr: conn.remote_addr().to_string(),
+            timeout,
+        });
     }
     Ok(left)
 }

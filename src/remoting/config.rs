@@ -16,7 +16,10 @@ pub struct PoolConfig {
 impl Default for PoolConfig {
     /// Four threads and 10,000 queued requests (the broker's send pool queue in Java).
     fn default() -> Self {
-        PoolConfig { threads: 4, queue_capacity: 10_000 }
+        PoolConfig {
+            threads: 4,
+            queue_capacity: 10_000,
+        }
     }
 }
 
@@ -70,14 +73,20 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen_addr: "0.0.0.0:10911".into(), common: CommonConfig::with_permits(64, 256) }
+        ServerConfig {
+            listen_addr: "0.0.0.0:10911".into(),
+            common: CommonConfig::with_permits(64, 256),
+        }
     }
 }
 
 impl ServerConfig {
     /// Defaults, listening on `addr`.
     pub fn listen(addr: impl Into<String>) -> Self {
-        ServerConfig { listen_addr: addr.into(), ..ServerConfig::default() }
+        ServerConfig {
+            listen_addr: addr.into(),
+            ..ServerConfig::default()
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use super::error::RemotingError;
 use super::threads::ThreadSet;
-use crate::protocol::{decode_frame, frame_length, DecodeError, RemotingCommand, FRAME_LENGTH_FIELD_SIZE};
+use crate::protocol::{
+    decode_frame, frame_length, DecodeError, RemotingCommand, FRAME_LENGTH_FIELD_SIZE,
+};
 
 /// What a connection's reader thread hands its frames and its end to.
 pub(crate) trait ConnectionHandler: Send + Sync {
@@ -56,7 +58,10 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("id", &self.id).field("remote_addr", &self.remote_addr).finish()
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("remote_addr", &self.remote_addr)
+            .finish()
     }
 }
 
@@ -103,7 +108,9 @@ impl Connection {
 
     /// Time since the last frame was read or written.
     pub fn idle_for(&self) -> Duration {
-        Duration::from_millis(now_millis().saturating_sub(self.last_active_ms.load(Ordering::Relaxed)))
+        Duration::from_millis(
+            now_millis().saturating_sub(self.last_active_ms.load(Ordering::Relaxed)),
+        )
     }
 
     fn touch(&self) {
@@ -152,10 +159,12 @@ impl Connection {
         let head = cmd.encode_without_body()?;
         let frame_len = head.len() + cmd.body.len();
         if frame_len > self.max_frame {
-            return Err(RemotingError::Encode(crate::protocol::EncodeError::FrameTooLarge {
-                length: frame_len,
-                max: self.max_frame,
-            }));
+            return Err(RemotingError::Encode(
+                crate::protocol::EncodeError::FrameTooLarge {
+                    length: frame_len,
+                    max: self.max_frame,
+                },
+            ));
         }
         self.touch();
         Ok(head)
@@ -164,20 +173,27 @@ impl Connection {
     fn after_write(&self, result: io::Result<()>) -> Result<(), RemotingError> {
         result.map_err(|e| {
             self.close();
-            RemotingError::SendRequest { addr: self.remote_addr.clone(), reason: e.to_string() }
+            RemotingError::SendRequest {
+                addr: self.remote_addr.clone(),
+                reason: e.to_string(),
+            }
         })
     }
 
     fn start_flusher(&self) -> io::Result<()> {
         let writer = Arc::clone(&self.writer);
         let stream = self.stream.try_clone()?;
-        self.threads.spawn(format!("rmq-writer-{}", self.remote_addr), FLUSHER_STACK_SIZE, move || {
-            if let Err(e) = writer.flush_loop() {
-                log::warn!("write to {:?} failed: {e}", stream.peer_addr());
-                // The reader sees the shutdown and fails the calls pending on this connection.
-                let _ = stream.shutdown(Shutdown::Both);
-            }
-        })
+        self.threads.spawn(
+            format!("rmq-writer-{}", self.remote_addr),
+            FLUSHER_STACK_SIZE,
+            move || {
+                if let Err(e) = writer.flush_loop() {
+                    log::warn!("write to {:?} failed: {e}", stream.peer_addr());
+                    // The reader sees the shutdown and fails the calls pending on this connection.
+                    let _ = stream.shutdown(Shutdown::Both);
+                }
+            },
+        )
     }
 
     /// Reads frames until the peer closes or misbehaves, handing each to `handler`; then
@@ -191,7 +207,11 @@ impl Connection {
         handler.on_close(self, &reason);
     }
 
-    fn read_loop(self: &Arc<Self>, mut reader: impl Read, handler: &dyn ConnectionHandler) -> String {
+    fn read_loop(
+        self: &Arc<Self>,
+        mut reader: impl Read,
+        handler: &dyn ConnectionHandler,
+    ) -> String {
         loop {
             let mut prefix = [0u8; FRAME_LENGTH_FIELD_SIZE];
             match read_prefix(&mut reader, &mut prefix) {
@@ -258,7 +278,10 @@ fn read_frame(reader: &mut impl Read, len: usize) -> io::Result<Vec<u8>> {
     let mut frame = Vec::with_capacity(EAGER_READ_LIMIT);
     reader.take(len as u64).read_to_end(&mut frame)?;
     if frame.len() < len {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "frame truncated"));
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "frame truncated",
+        ));
     }
     Ok(frame)
 }
@@ -296,7 +319,11 @@ enum Queued {
 
 impl FrameWriter {
     fn new(stream: TcpStream) -> Self {
-        FrameWriter { stream, state: Mutex::new(WriterState::default()), changed: Condvar::new() }
+        FrameWriter {
+            stream,
+            state: Mutex::new(WriterState::default()),
+            changed: Condvar::new(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, WriterState> {
@@ -304,11 +331,17 @@ impl FrameWriter {
     }
 
     fn broken(state: &WriterState) -> Option<io::Error> {
-        state.broken.as_ref().map(|reason| io::Error::new(io::ErrorKind::BrokenPipe, reason.clone()))
+        state
+            .broken
+            .as_ref()
+            .map(|reason| io::Error::new(io::ErrorKind::BrokenPipe, reason.clone()))
     }
 
     /// Waits while the queue is over the high-water mark behind a blocked write.
-    fn wait_for_room<'a>(&'a self, mut state: MutexGuard<'a, WriterState>) -> io::Result<MutexGuard<'a, WriterState>> {
+    fn wait_for_room<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, WriterState>,
+    ) -> io::Result<MutexGuard<'a, WriterState>> {
         loop {
             if let Some(e) = Self::broken(&state) {
                 return Err(e);
@@ -392,7 +425,10 @@ impl FrameWriter {
     fn flush_loop(&self) -> io::Result<()> {
         let mut state = self.lock();
         loop {
-            while !state.closed && state.broken.is_none() && (state.writing || state.queued.is_empty()) {
+            while !state.closed
+                && state.broken.is_none()
+                && (state.writing || state.queued.is_empty())
+            {
                 state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
             }
             if state.closed || state.broken.is_some() {
@@ -408,12 +444,17 @@ impl FrameWriter {
     /// Waits until everything queued has been written, at most until `deadline`.
     fn flush(&self, deadline: Instant) {
         let mut state = self.lock();
-        while (state.writing || !state.queued.is_empty()) && state.broken.is_none() && !state.closed {
+        while (state.writing || !state.queued.is_empty()) && state.broken.is_none() && !state.closed
+        {
             let now = Instant::now();
             if now >= deadline {
                 return;
             }
-            state = self.changed.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 

@@ -50,7 +50,11 @@ pub(crate) struct RemotingCore {
 impl RemotingCore {
     /// A core named `name` ("server" or "client"), used in thread names.
     pub(crate) fn new(name: &'static str, config: CommonConfig) -> std::io::Result<Self> {
-        let callback_pool = ThreadPool::new(&format!("rmq-callback-{name}"), config.callback_threads, None)?;
+        let callback_pool = ThreadPool::new(
+            &format!("rmq-callback-{name}"),
+            config.callback_threads,
+            None,
+        )?;
         Ok(RemotingCore {
             name,
             async_permits: Semaphore::new(config.async_permits),
@@ -96,16 +100,25 @@ impl RemotingCore {
         *hooks = Arc::new(list);
     }
 
-    pub(crate) fn set_event_listener(&self, listener: Arc<dyn ChannelEventListener>) -> Result<(), RemotingError> {
-        let dispatcher =
-            EventDispatcher::start(self.name, listener).map_err(|e| RemotingError::io("start event thread", &e))?;
-        let mut old = std::mem::replace(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()), dispatcher);
+    pub(crate) fn set_event_listener(
+        &self,
+        listener: Arc<dyn ChannelEventListener>,
+    ) -> Result<(), RemotingError> {
+        let dispatcher = EventDispatcher::start(self.name, listener)
+            .map_err(|e| RemotingError::io("start event thread", &e))?;
+        let mut old = std::mem::replace(
+            &mut *self.events.lock().unwrap_or_else(|e| e.into_inner()),
+            dispatcher,
+        );
         old.shutdown();
         Ok(())
     }
 
     pub(crate) fn emit(&self, kind: ConnectionEventKind, remote_addr: &str) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).emit(kind, remote_addr);
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .emit(kind, remote_addr);
     }
 
     fn hooks(&self) -> Hooks {
@@ -127,7 +140,10 @@ impl RemotingCore {
         // means either the sweep sees the future or we see the flag.
         if conn.is_closed() || self.is_shutting_down() {
             if let Some(f) = self.response_table.remove(future.opaque()) {
-                self.complete(&f, Err(closed_error(conn, "closed before the request was sent")));
+                self.complete(
+                    &f,
+                    Err(closed_error(conn, "closed before the request was sent")),
+                );
             }
             return false;
         }
@@ -147,7 +163,8 @@ impl RemotingCore {
             hook.do_before_request(conn.remote_addr(), &mut request);
         }
         let opaque = request.opaque;
-        let future = ResponseFuture::new(opaque, conn.id(), conn.remote_addr(), timeout, None, None);
+        let future =
+            ResponseFuture::new(opaque, conn.id(), conn.remote_addr(), timeout, None, None);
         if self.register(&future, conn) {
             if let Err(e) = conn.write_command(&request) {
                 if self.response_table.remove(opaque).is_some() {
@@ -158,7 +175,10 @@ impl RemotingCore {
         let mut response = match future.wait(timeout) {
             Some(result) => result,
             None => match self.response_table.remove(opaque) {
-                Some(_) => Err(RemotingError::Timeout { addr: conn.remote_addr().to_string(), timeout }),
+                Some(_) => Err(RemotingError::Timeout {
+                    addr: conn.remote_addr().to_string(),
+                    timeout,
+                }),
                 // Taken by the reader or the janitor just now: its result is on the way.
                 None => loop {
                     if let Some(result) = future.wait(Duration::from_secs(1)) {
@@ -186,10 +206,16 @@ impl RemotingCore {
         let permit = self
             .async_permits
             .acquire(timeout)
-            .ok_or(RemotingError::TooManyRequests { kind: "async", waited: timeout })?;
+            .ok_or(RemotingError::TooManyRequests {
+                kind: "async",
+                waited: timeout,
+            })?;
         let left = timeout.saturating_sub(begin.elapsed());
         if left.is_zero() {
-            return Err(RemotingError::Timeout { addr: conn.remote_addr().to_string(), timeout });
+            return Err(RemotingError::Timeout {
+                addr: conn.remote_addr().to_string(),
+                timeout,
+            });
         }
         self.stamp(&mut request);
         let hooks = self.hooks();
@@ -210,7 +236,14 @@ impl RemotingCore {
             })
         };
         let opaque = request.opaque;
-        let future = ResponseFuture::new(opaque, conn.id(), conn.remote_addr(), left, Some(callback), Some(permit));
+        let future = ResponseFuture::new(
+            opaque,
+            conn.id(),
+            conn.remote_addr(),
+            left,
+            Some(callback),
+            Some(permit),
+        );
         if self.register(&future, conn) {
             if let Err(e) = conn.write_command_queued(&request) {
                 if let Some(f) = self.response_table.remove(opaque) {
@@ -228,10 +261,13 @@ impl RemotingCore {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<(), RemotingError> {
-        let _permit = self
-            .oneway_permits
-            .acquire(timeout)
-            .ok_or(RemotingError::TooManyRequests { kind: "oneway", waited: timeout })?;
+        let _permit =
+            self.oneway_permits
+                .acquire(timeout)
+                .ok_or(RemotingError::TooManyRequests {
+                    kind: "oneway",
+                    waited: timeout,
+                })?;
         request.mark_oneway();
         self.stamp(&mut request);
         for hook in self.hooks().iter() {
@@ -244,7 +280,9 @@ impl RemotingCore {
     pub(crate) fn complete(&self, future: &ResponseFuture, result: InvokeResult) {
         if let Some((callback, result)) = future.complete(result) {
             let job: Job = Box::new(move || callback(result));
-            if let Err(Rejected::Full(job) | Rejected::Shutdown(job)) = self.callback_pool.execute(job) {
+            if let Err(Rejected::Full(job) | Rejected::Shutdown(job)) =
+                self.callback_pool.execute(job)
+            {
                 // Only after shutdown: the callback must still run once.
                 if catch_unwind(AssertUnwindSafe(job)).is_err() {
                     log::error!("an invoke callback panicked");
@@ -273,18 +311,36 @@ impl RemotingCore {
 
     /// `processRequestCommand`: find the processor, check flow control, run it on its pool.
     fn process_request(&self, conn: &Arc<Connection>, request: RemotingCommand) {
-        let entry = self.processors.read().unwrap_or_else(|e| e.into_inner()).lookup(request.code);
+        let entry = self
+            .processors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .lookup(request.code);
         let Some(entry) = entry else {
             let remark = format!(" request type {} not supported", request.code);
-            self.reply_error(conn, &request, response_code::REQUEST_CODE_NOT_SUPPORTED, remark);
+            self.reply_error(
+                conn,
+                &request,
+                response_code::REQUEST_CODE_NOT_SUPPORTED,
+                remark,
+            );
             return;
         };
         if entry.processor.reject_request() {
-            self.reply_error(conn, &request, response_code::SYSTEM_BUSY, REJECT_REMARK.into());
+            self.reply_error(
+                conn,
+                &request,
+                response_code::SYSTEM_BUSY,
+                REJECT_REMARK.into(),
+            );
             return;
         }
-        let (code, opaque, oneway, serialize_type) =
-            (request.code, request.opaque, request.is_oneway(), request.serialize_type);
+        let (code, opaque, oneway, serialize_type) = (
+            request.code,
+            request.opaque,
+            request.is_oneway(),
+            request.serialize_type,
+        );
         let ctx = RequestContext::new(conn.clone());
         let hooks = self.hooks();
         let (language, version) = (self.config.language, self.config.version);
@@ -294,13 +350,21 @@ impl RemotingCore {
             for hook in hooks.iter() {
                 hook.do_before_request(ctx.remote_addr(), &mut request);
             }
-            let header = if hooks.is_empty() { None } else { Some(request.header_copy()) };
+            let header = if hooks.is_empty() {
+                None
+            } else {
+                Some(request.header_copy())
+            };
             let code = request.code;
-            let outcome = catch_unwind(AssertUnwindSafe(|| processor.process_request(&ctx, request)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                processor.process_request(&ctx, request)
+            }));
             let mut response = match outcome {
                 Ok(Ok(Some(response))) => response,
                 Ok(Ok(None)) => return,
-                Ok(Err(e)) => RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string()),
+                Ok(Err(e)) => {
+                    RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string())
+                }
                 Err(panic) => {
                     let what = panic_message(&panic);
                     log::error!("processor for request code {code} panicked: {what}");
@@ -330,15 +394,33 @@ impl RemotingCore {
         match entry.pool.execute(job) {
             Ok(()) => {}
             Err(Rejected::Full(_)) => {
-                log::warn!("pool for request code {} full; {} told to back off", code, conn.remote_addr());
-                self.reply_error_parts(conn, opaque, oneway, serialize_type, response_code::SYSTEM_BUSY, OVERLOAD_REMARK);
+                log::warn!(
+                    "pool for request code {} full; {} told to back off",
+                    code,
+                    conn.remote_addr()
+                );
+                self.reply_error_parts(
+                    conn,
+                    opaque,
+                    oneway,
+                    serialize_type,
+                    response_code::SYSTEM_BUSY,
+                    OVERLOAD_REMARK,
+                );
             }
             Err(Rejected::Shutdown(_)) => {}
         }
     }
 
     fn reply_error(&self, conn: &Connection, request: &RemotingCommand, code: i32, remark: String) {
-        self.reply_error_parts(conn, request.opaque, request.is_oneway(), request.serialize_type, code, &remark);
+        self.reply_error_parts(
+            conn,
+            request.opaque,
+            request.is_oneway(),
+            request.serialize_type,
+            code,
+            &remark,
+        );
     }
 
     fn reply_error_parts(
@@ -358,7 +440,10 @@ impl RemotingCore {
         response.serialize_type = serialize_type;
         self.stamp(&mut response);
         if let Err(e) = conn.write_command(&response) {
-            log::warn!("writing the error response to {} failed: {e}", conn.remote_addr());
+            log::warn!(
+                "writing the error response to {} failed: {e}",
+                conn.remote_addr()
+            );
         }
     }
 
@@ -375,13 +460,24 @@ impl RemotingCore {
     /// The janitor's scan: expire stale futures and close idle connections.
     pub(crate) fn scan(&self, connections: &[Arc<Connection>]) {
         for future in self.response_table.remove_expired(Instant::now()) {
-            log::warn!("request opaque {} to {} expired", future.opaque(), future.addr());
-            let err = RemotingError::Timeout { addr: future.addr().to_string(), timeout: future.timeout() };
+            log::warn!(
+                "request opaque {} to {} expired",
+                future.opaque(),
+                future.addr()
+            );
+            let err = RemotingError::Timeout {
+                addr: future.addr().to_string(),
+                timeout: future.timeout(),
+            };
             self.complete(&future, Err(err));
         }
         for conn in connections {
             if !conn.is_closed() && conn.idle_for() >= self.config.idle_timeout {
-                log::info!("closing {} after {} ms idle", conn.remote_addr(), conn.idle_for().as_millis());
+                log::info!(
+                    "closing {} after {} ms idle",
+                    conn.remote_addr(),
+                    conn.idle_for().as_millis()
+                );
                 self.emit(ConnectionEventKind::Idle, conn.remote_addr());
                 conn.close();
             }
@@ -395,9 +491,15 @@ impl RemotingCore {
         for future in self.response_table.remove_all() {
             self.complete(&future, Err(RemotingError::Shutdown));
         }
-        self.processors.write().unwrap_or_else(|e| e.into_inner()).shutdown();
+        self.processors
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .shutdown();
         self.callback_pool.shutdown();
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).shutdown();
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .shutdown();
     }
 
     pub(crate) fn begin_shutdown(&self) {
@@ -406,7 +508,10 @@ impl RemotingCore {
 }
 
 fn closed_error(conn: &Connection, reason: &str) -> RemotingError {
-    RemotingError::ConnectionClosed { addr: conn.remote_addr().to_string(), reason: reason.to_string() }
+    RemotingError::ConnectionClosed {
+        addr: conn.remote_addr().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -73,7 +73,11 @@ pub enum RemotingError {
 impl RemotingError {
     /// An [`RemotingError::Io`] from an `io::Error`, with what we were doing.
     pub fn io(context: impl Into<String>, err: &io::Error) -> Self {
-        RemotingError::Io { context: context.into(), kind: err.kind(), message: err.to_string() }
+        RemotingError::Io {
+            context: context.into(),
+            kind: err.kind(),
+            message: err.to_string(),
+        }
     }
 
     /// True for timeouts.
@@ -85,7 +89,9 @@ impl RemotingError {
 impl fmt::Display for RemotingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RemotingError::Connect { addr, reason } => write!(f, "connect to {addr} failed: {reason}"),
+            RemotingError::Connect { addr, reason } => {
+                write!(f, "connect to {addr} failed: {reason}")
+            }
             RemotingError::NoNameServer { tried } if tried.is_empty() => {
                 f.write_str("no name server address configured")
             }
@@ -103,7 +109,11 @@ impl fmt::Display for RemotingError {
                 write!(f, "send request to {addr} failed: {reason}")
             }
             RemotingError::Timeout { addr, timeout } => {
-                write!(f, "wait response from {addr} timed out after {} ms", timeout.as_millis())
+                write!(
+                    f,
+                    "wait response from {addr} timed out after {} ms",
+                    timeout.as_millis()
+                )
             }
             RemotingError::ConnectionClosed { addr, reason } => {
                 write!(f, "connection to {addr} closed: {reason}")
@@ -116,7 +126,9 @@ impl fmt::Display for RemotingError {
             RemotingError::Encode(e) => write!(f, "encode failed: {e}"),
             RemotingError::Decode(e) => write!(f, "decode failed: {e}"),
             RemotingError::InvalidAddress(a) => write!(f, "invalid address {a:?}"),
-            RemotingError::Io { context, message, .. } => write!(f, "{context}: {message}"),
+            RemotingError::Io {
+                context, message, ..
+            } => write!(f, "{context}: {message}"),
             RemotingError::Shutdown => f.write_str("the remoting component has been shut down"),
         }
     }
@@ -146,6 +158,9 @@ mod tests {
             e.to_string(),
             "no name server reachable: tried 10.0.0.1:9876 (connection refused), 10.0.0.2:9876 (timed out)"
         );
-        assert_eq!(RemotingError::NoNameServer { tried: vec![] }.to_string(), "no name server address configured");
+        assert_eq!(
+            RemotingError::NoNameServer { tried: vec![] }.to_string(),
+            "no name server address configured"
+        );
     }
 }

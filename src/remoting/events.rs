@@ -45,24 +45,38 @@ pub(crate) struct EventDispatcher {
 impl EventDispatcher {
     /// A dispatcher with no listener: events are discarded.
     pub(crate) fn none() -> Self {
-        EventDispatcher { sender: None, thread: None }
+        EventDispatcher {
+            sender: None,
+            thread: None,
+        }
     }
 
     /// Starts the listener thread.
-    pub(crate) fn start(component: &str, listener: Arc<dyn ChannelEventListener>) -> std::io::Result<Self> {
+    pub(crate) fn start(
+        component: &str,
+        listener: Arc<dyn ChannelEventListener>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = bounded::<ConnectionEvent>(MAX_QUEUED_EVENTS);
-        let thread = thread::Builder::new().name(format!("rmq-events-{component}")).spawn(move || {
-            for event in rx.iter() {
-                listener.on_event(event);
-            }
-        })?;
-        Ok(EventDispatcher { sender: Some(tx), thread: Some(thread) })
+        let thread = thread::Builder::new()
+            .name(format!("rmq-events-{component}"))
+            .spawn(move || {
+                for event in rx.iter() {
+                    listener.on_event(event);
+                }
+            })?;
+        Ok(EventDispatcher {
+            sender: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Queues an event; drops it with a warning when the queue is full.
     pub(crate) fn emit(&self, kind: ConnectionEventKind, remote_addr: &str) {
         if let Some(tx) = &self.sender {
-            let event = ConnectionEvent { kind, remote_addr: remote_addr.to_string() };
+            let event = ConnectionEvent {
+                kind,
+                remote_addr: remote_addr.to_string(),
+            };
             if let Err(TrySendError::Full(event)) = tx.try_send(event) {
                 log::warn!("event queue full ({MAX_QUEUED_EVENTS}); dropping {event:?}");
             }

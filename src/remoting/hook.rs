@@ -13,5 +13,10 @@ pub trait RpcHook: Send + Sync {
 
     /// After the response arrived (client) or was produced (server). On the server the request
     /// passed here has no body: the processor took it.
-    fn do_after_response(&self, remote_addr: &str, request: &RemotingCommand, response: &mut RemotingCommand);
+    fn do_after_response(
+        &self,
+        remote_addr: &str,
+        request: &RemotingCommand,
+        response: &mut RemotingCommand,
+    );
 }

@@ -17,7 +17,10 @@ pub struct Permit {
 impl Semaphore {
     /// A semaphore with `permits` permits.
     pub fn new(permits: usize) -> Arc<Self> {
-        Arc::new(Semaphore { available: Mutex::new(permits), released: Condvar::new() })
+        Arc::new(Semaphore {
+            available: Mutex::new(permits),
+            released: Condvar::new(),
+        })
     }
 
     /// Takes a permit, waiting at most `timeout`; None when none came free in time.
@@ -36,7 +39,9 @@ impl Semaphore {
                 .0;
         }
         *available -= 1;
-        Some(Permit { semaphore: Arc::clone(self) })
+        Some(Permit {
+            semaphore: Arc::clone(self),
+        })
     }
 
     /// Permits free right now.
@@ -47,7 +52,11 @@ impl Semaphore {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        *self.semaphore.available.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        *self
+            .semaphore
+            .available
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) += 1;
         self.semaphore.released.notify_one();
     }
 }

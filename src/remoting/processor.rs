@@ -52,7 +52,9 @@ pub trait RequestProcessor: Send + Sync {
 
 impl<F> RequestProcessor for F
 where
-    F: Fn(&RequestContext, RemotingCommand) -> Result<Option<RemotingCommand>, ProcessorError> + Send + Sync,
+    F: Fn(&RequestContext, RemotingCommand) -> Result<Option<RemotingCommand>, ProcessorError>
+        + Send
+        + Sync,
 {
     fn process_request(
         &self,
@@ -85,7 +87,11 @@ impl ProcessorTable {
         pool_name: &str,
         pool: PoolConfig,
     ) -> std::io::Result<()> {
-        let pool = Arc::new(ThreadPool::new(pool_name, pool.threads, Some(pool.queue_capacity))?);
+        let pool = Arc::new(ThreadPool::new(
+            pool_name,
+            pool.threads,
+            Some(pool.queue_capacity),
+        )?);
         self.pools.push(pool.clone());
         let entry = Arc::new(ProcessorEntry { processor, pool });
         match code {

@@ -62,7 +62,11 @@ impl ResponseFuture {
             addr: addr.to_string(),
             begin: Instant::now(),
             timeout,
-            state: Mutex::new(FutureState { result: None, callback, permit }),
+            state: Mutex::new(FutureState {
+                result: None,
+                callback,
+                permit,
+            }),
             done: Condvar::new(),
             filled: AtomicBool::new(false),
         })
@@ -115,7 +119,11 @@ impl ResponseFuture {
             if now >= deadline {
                 return None;
             }
-            state = self.done.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            state = self
+                .done
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -176,7 +184,11 @@ impl ResponseTable {
 
     fn remove_where(&self, pred: impl Fn(&ResponseFuture) -> bool) -> Vec<Arc<ResponseFuture>> {
         let mut table = self.lock();
-        let opaques: Vec<i32> = table.values().filter(|f| pred(f)).map(|f| f.opaque).collect();
+        let opaques: Vec<i32> = table
+            .values()
+            .filter(|f| pred(f))
+            .map(|f| f.opaque)
+            .collect();
         opaques.iter().filter_map(|o| table.remove(o)).collect()
     }
 
@@ -213,9 +225,23 @@ mod tests {
     #[test]
     fn async_future_hands_back_its_callback_and_connection_sweep_works() {
         let table = ResponseTable::new();
-        let f = ResponseFuture::new(1, 9, "a", Duration::from_secs(1), Some(Box::new(|_| {})), None);
+        let f = ResponseFuture::new(
+            1,
+            9,
+            "a",
+            Duration::from_secs(1),
+            Some(Box::new(|_| {})),
+            None,
+        );
         table.insert(f);
-        table.insert(ResponseFuture::new(2, 8, "b", Duration::from_secs(1), None, None));
+        table.insert(ResponseFuture::new(
+            2,
+            8,
+            "b",
+            Duration::from_secs(1),
+            None,
+            None,
+        ));
         let swept = table.remove_for_connection(9);
         assert_eq!(swept.len(), 1);
         assert!(swept[0].complete(Err(RemotingError::Shutdown)).is_some());

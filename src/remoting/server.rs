@@ -47,11 +47,15 @@ impl ConnectionHandler for ServerInner {
     }
 
     fn on_exception(&self, conn: &Arc<Connection>, _reason: &str) {
-        self.core.emit(ConnectionEventKind::Exception, conn.remote_addr());
+        self.core
+            .emit(ConnectionEventKind::Exception, conn.remote_addr());
     }
 
     fn on_close(&self, conn: &Arc<Connection>, reason: &str) {
-        self.connections.lock().unwrap_or_else(|e| e.into_inner()).remove(&conn.id());
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&conn.id());
         log::debug!("connection from {} closed: {reason}", conn.remote_addr());
         self.core.on_connection_closed(conn, reason);
     }
@@ -59,7 +63,12 @@ impl ConnectionHandler for ServerInner {
 
 impl ServerInner {
     fn snapshot(&self) -> Vec<Arc<Connection>> {
-        self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn accept(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
@@ -76,13 +85,21 @@ impl ServerInner {
                 return;
             }
         };
-        self.connections.lock().unwrap_or_else(|e| e.into_inner()).insert(conn.id(), conn.clone());
-        self.core.emit(ConnectionEventKind::Connect, conn.remote_addr());
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(conn.id(), conn.clone());
+        self.core
+            .emit(ConnectionEventKind::Connect, conn.remote_addr());
         let inner = Arc::clone(self);
         let reader_conn = conn.clone();
-        let spawned = self.core.reader_threads.spawn(format!("rmq-reader-{peer}"), READER_STACK_SIZE, move || {
-            reader_conn.run_reader(&*inner);
-        });
+        let spawned = self.core.reader_threads.spawn(
+            format!("rmq-reader-{peer}"),
+            READER_STACK_SIZE,
+            move || {
+                reader_conn.run_reader(&*inner);
+            },
+        );
         if let Err(e) = spawned {
             log::error!("cannot start a reader thread for {peer}: {e}");
             conn.close();
@@ -96,8 +113,11 @@ impl RemotingServer {
     pub fn new(config: ServerConfig) -> Result<Self, RemotingError> {
         let listener = TcpListener::bind(&config.listen_addr)
             .map_err(|e| RemotingError::io(format!("bind {}", config.listen_addr), &e))?;
-        let local_addr = listener.local_addr().map_err(|e| RemotingError::io("local address", &e))?;
-        let core = RemotingCore::new("server", config.common).map_err(|e| RemotingError::io("start server", &e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| RemotingError::io("local address", &e))?;
+        let core = RemotingCore::new("server", config.common)
+            .map_err(|e| RemotingError::io("start server", &e))?;
         Ok(RemotingServer {
             inner: Arc::new(ServerInner {
                 core,
@@ -123,7 +143,9 @@ impl RemotingServer {
         processor: impl RequestProcessor + 'static,
         pool: PoolConfig,
     ) -> Result<(), RemotingError> {
-        self.inner.core.register_processor(Some(code), Arc::new(processor), pool)
+        self.inner
+            .core
+            .register_processor(Some(code), Arc::new(processor), pool)
     }
 
     /// Serves every code without its own processor.
@@ -132,7 +154,9 @@ impl RemotingServer {
         processor: impl RequestProcessor + 'static,
         pool: PoolConfig,
     ) -> Result<(), RemotingError> {
-        self.inner.core.register_processor(None, Arc::new(processor), pool)
+        self.inner
+            .core
+            .register_processor(None, Arc::new(processor), pool)
     }
 
     /// Adds a hook that runs around every request served.
@@ -141,13 +165,21 @@ impl RemotingServer {
     }
 
     /// Sends connection events to `listener` on the `rmq-events-server` thread.
-    pub fn set_channel_event_listener(&self, listener: Arc<dyn ChannelEventListener>) -> Result<(), RemotingError> {
+    pub fn set_channel_event_listener(
+        &self,
+        listener: Arc<dyn ChannelEventListener>,
+    ) -> Result<(), RemotingError> {
         self.inner.core.set_event_listener(listener)
     }
 
     /// Starts the accept thread and the janitor.
     pub fn start(&self) -> Result<(), RemotingError> {
-        let Some(listener) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        let Some(listener) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
             return Ok(()); // already started
         };
         let inner = Arc::clone(&self.inner);
@@ -158,9 +190,11 @@ impl RemotingServer {
         *self.accept_thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
 
         let inner = Arc::clone(&self.inner);
-        let janitor = Janitor::start("rmq-janitor-server".into(), inner.core.config.scan_interval, move || {
-            inner.core.scan(&inner.snapshot())
-        })
+        let janitor = Janitor::start(
+            "rmq-janitor-server".into(),
+            inner.core.config.scan_interval,
+            move || inner.core.scan(&inner.snapshot()),
+        )
         .map_err(|e| RemotingError::io("start janitor", &e))?;
         *self.janitor.lock().unwrap_or_else(|e| e.into_inner()) = Some(janitor);
         Ok(())
@@ -168,7 +202,10 @@ impl RemotingServer {
 
     /// The live connection from `remote_addr` (`ip:port`), for server → client calls.
     pub fn connection(&self, remote_addr: &str) -> Option<Arc<Connection>> {
-        self.inner.snapshot().into_iter().find(|c| c.remote_addr() == remote_addr)
+        self.inner
+            .snapshot()
+            .into_iter()
+            .find(|c| c.remote_addr() == remote_addr)
     }
 
     /// Every live connection.
@@ -177,7 +214,12 @@ impl RemotingServer {
     }
 
     /// Calls a connected client and waits for its response.
-    pub fn invoke_sync(&self, conn: &Arc<Connection>, request: RemotingCommand, timeout: Duration) -> InvokeResult {
+    pub fn invoke_sync(
+        &self,
+        conn: &Arc<Connection>,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> InvokeResult {
         self.inner.core.invoke_sync(conn, request, timeout)
     }
 
@@ -190,7 +232,9 @@ impl RemotingServer {
         callback: impl FnOnce(InvokeResult) + Send + 'static,
     ) -> Result<(), RemotingError> {
         let callback: InvokeCallback = Box::new(callback);
-        self.inner.core.invoke_async(conn, request, timeout, callback)
+        self.inner
+            .core
+            .invoke_async(conn, request, timeout, callback)
     }
 
     /// Sends a connected client a request that gets no response.
@@ -214,12 +258,22 @@ impl RemotingServer {
             return;
         }
         self.inner.core.begin_shutdown();
-        if let Some(accept) = self.accept_thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(accept) = self
+            .accept_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             // accept() has no timeout: wake it with a connection of our own.
             let _ = TcpStream::connect_timeout(&wake_addr(self.local_addr), Duration::from_secs(1));
             join_all_except_current(vec![accept]);
         }
-        if let Some(janitor) = self.janitor.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(janitor) = self
+            .janitor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             janitor.stop();
         }
         for conn in self.inner.snapshot() {

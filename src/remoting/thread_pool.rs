@@ -37,16 +37,21 @@ impl ThreadPool {
         let mut workers = Vec::new();
         for i in 0..threads.max(1) {
             let rx = rx.clone();
-            let handle = thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
-                for job in rx.iter() {
-                    if catch_unwind(AssertUnwindSafe(job)).is_err() {
-                        log::error!("a job panicked on {:?}", thread::current().name());
+            let handle = thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || {
+                    for job in rx.iter() {
+                        if catch_unwind(AssertUnwindSafe(job)).is_err() {
+                            log::error!("a job panicked on {:?}", thread::current().name());
+                        }
                     }
-                }
-            })?;
+                })?;
             workers.push(handle);
         }
-        Ok(ThreadPool { sender: RwLock::new(Some(tx)), workers: Mutex::new(workers) })
+        Ok(ThreadPool {
+            sender: RwLock::new(Some(tx)),
+            workers: Mutex::new(workers),
+        })
     }
 
     /// Queues a job, or hands it back when the queue is full or the pool is shut down.
@@ -63,7 +68,10 @@ impl ThreadPool {
 
     /// Stops taking jobs, lets the workers finish the queue, and joins them.
     pub fn shutdown(&self) {
-        self.sender.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.sender
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
         join_all_except_current(workers);
     }
@@ -87,19 +95,29 @@ mod tests {
         let n = Arc::new(AtomicUsize::new(0));
         for _ in 0..50 {
             let n = n.clone();
-            assert!(pool.execute(Box::new(move || { n.fetch_add(1, Ordering::SeqCst); })).is_ok());
+            assert!(pool
+                .execute(Box::new(move || {
+                    n.fetch_add(1, Ordering::SeqCst);
+                }))
+                .is_ok());
         }
         pool.execute(Box::new(|| panic!("boom"))).ok();
         pool.shutdown();
         assert_eq!(n.load(Ordering::SeqCst), 50);
-        assert!(matches!(pool.execute(Box::new(|| {})), Err(Rejected::Shutdown(_))));
+        assert!(matches!(
+            pool.execute(Box::new(|| {})),
+            Err(Rejected::Shutdown(_))
+        ));
     }
 
     #[test]
     fn full_queue_rejects() {
         let pool = ThreadPool::new("t-full", 1, Some(1)).unwrap();
         let (block_tx, block_rx) = crossbeam_channel::bounded::<()>(0);
-        pool.execute(Box::new(move || { let _ = block_rx.recv(); })).ok();
+        pool.execute(Box::new(move || {
+            let _ = block_rx.recv();
+        }))
+        .ok();
         // The worker may not have taken the first job yet: fill until rejected.
         let mut rejected = false;
         for _ in 0..3 {

@@ -26,10 +26,14 @@ impl ThreadSet {
     where
         F: FnOnce() + Send + 'static,
     {
-        let handle = thread::Builder::new().name(name).stack_size(stack_size).spawn(f)?;
+        let handle = thread::Builder::new()
+            .name(name)
+            .stack_size(stack_size)
+            .spawn(f)?;
         let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        let (finished, running): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut *handles).into_iter().partition(|h| h.is_finished());
+        let (finished, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *handles)
+            .into_iter()
+            .partition(|h| h.is_finished());
         *handles = running;
         handles.push(handle);
         drop(handles);

@@ -79,7 +79,10 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// Panics naming `what` unless `cond` holds within `timeout`.
 #[track_caller]
 pub fn assert_eventually(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
-    assert!(wait_until(timeout, cond), "timed out after {timeout:?} waiting for {what}");
+    assert!(
+        wait_until(timeout, cond),
+        "timed out after {timeout:?} waiting for {what}"
+    );
 }
 
 /// Checks that no call is left waiting in any client or server response table.
@@ -113,7 +116,11 @@ pub struct Gate {
 
 impl Gate {
     pub fn new() -> Arc<Gate> {
-        Arc::new(Gate { open: Mutex::new(false), cv: Condvar::new(), entered: AtomicUsize::new(0) })
+        Arc::new(Gate {
+            open: Mutex::new(false),
+            cv: Condvar::new(),
+            entered: AtomicUsize::new(0),
+        })
     }
 
     /// Blocks until opened (true) or `max` passes (false); counts the threads that entered.
@@ -126,7 +133,11 @@ impl Gate {
             if now >= deadline {
                 return false;
             }
-            open = self.cv.wait_timeout(open, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            open = self
+                .cv
+                .wait_timeout(open, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         true
     }
@@ -157,9 +168,11 @@ pub fn echo(_ctx: &RequestContext, req: RemotingCommand) -> ProcResult {
     for (k, v) in req.ext_fields.iter() {
         resp.ext_fields.insert(k, v);
     }
-    resp.ext_fields.insert("seen-type", req.serialize_type.name());
+    resp.ext_fields
+        .insert("seen-type", req.serialize_type.name());
     resp.ext_fields.insert("seen-code", req.code.to_string());
-    resp.ext_fields.insert("seen-oneway", req.is_oneway().to_string());
+    resp.ext_fields
+        .insert("seen-oneway", req.is_oneway().to_string());
     resp.body = req.body;
     Ok(Some(resp))
 }
@@ -184,7 +197,9 @@ pub fn client_config() -> ClientConfig {
 pub fn echo_server(config: ServerConfig) -> Arc<RemotingServer> {
     init_logging();
     let server = RemotingServer::new(config).expect("bind server");
-    server.register_processor(ECHO, echo, PoolConfig::default()).expect("register echo");
+    server
+        .register_processor(ECHO, echo, PoolConfig::default())
+        .expect("register echo");
     server.start().expect("start server");
     Arc::new(server)
 }
@@ -205,7 +220,11 @@ pub fn echo_ok(client: &RemotingClient, addr: &str) {
     static N: AtomicUsize = AtomicUsize::new(0);
     let body = format!("probe-{}", N.fetch_add(1, Ordering::Relaxed));
     let resp = client
-        .invoke_sync(Some(addr), RemotingCommand::new_request(ECHO).with_body(body.clone()), Duration::from_secs(5))
+        .invoke_sync(
+            Some(addr),
+            RemotingCommand::new_request(ECHO).with_body(body.clone()),
+            Duration::from_secs(5),
+        )
         .expect("echo call");
     assert_eq!(resp.code, response_code::SUCCESS);
     assert_eq!(resp.body, body.as_bytes());
@@ -258,7 +277,12 @@ impl CallbackProbe {
     /// Checks, without waiting, that the callback ran exactly once; returns its result.
     #[track_caller]
     pub fn ran_once(&self) -> (InvokeResult, Instant) {
-        assert_eq!(self.runs(), 1, "callback did not run exactly once: {:?}", self.results.lock().unwrap());
+        assert_eq!(
+            self.runs(),
+            1,
+            "callback did not run exactly once: {:?}",
+            self.results.lock().unwrap()
+        );
         self.results.lock().unwrap()[0].clone()
     }
 }
@@ -278,7 +302,13 @@ impl EventLog {
 
     /// The kinds of events seen for `remote_addr`, in order.
     pub fn kinds_for(&self, remote_addr: &str) -> Vec<ConnectionEventKind> {
-        self.events.lock().unwrap().iter().filter(|e| e.remote_addr == remote_addr).map(|e| e.kind).collect()
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.remote_addr == remote_addr)
+            .map(|e| e.kind)
+            .collect()
     }
 
     pub fn all(&self) -> Vec<ConnectionEvent> {
@@ -297,7 +327,9 @@ impl ChannelEventListener for EventLog {
 /// A raw connection with a 2 s read timeout.
 pub fn raw_connect(addr: &str) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("raw connect");
-    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
     stream.set_nodelay(true).unwrap();
     stream
 }
@@ -308,7 +340,10 @@ pub fn read_command(stream: &mut TcpStream) -> io::Result<RemotingCommand> {
     stream.read_exact(&mut prefix)?;
     let len = i32::from_be_bytes(prefix);
     if len < 4 || len as usize + 4 > DEFAULT_MAX_FRAME_LENGTH {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("bad length {len}")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad length {len}"),
+        ));
     }
     let mut frame = vec![0u8; len as usize];
     stream.read_exact(&mut frame)?;
@@ -322,20 +357,34 @@ pub fn expect_closed_by_peer(stream: &mut TcpStream, within: Duration, what: &st
     let mut buf = [0u8; 256];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "{what}: the server did not close the connection within {within:?}");
+        assert!(
+            !left.is_zero(),
+            "{what}: the server did not close the connection within {within:?}"
+        );
         stream.set_read_timeout(Some(left)).unwrap();
         match stream.read(&mut buf) {
             Ok(0) => return,
-            Ok(n) => panic!("{what}: the server sent {n} bytes instead of closing: {:?}", &buf[..n]),
+            Ok(n) => panic!(
+                "{what}: the server sent {n} bytes instead of closing: {:?}",
+                &buf[..n]
+            ),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
-            ) =>
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::BrokenPipe
+                ) =>
             {
                 return
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 panic!("{what}: the server did not close the connection within {within:?}")
             }
             Err(e) => panic!("{what}: unexpected read error {e}"),
@@ -373,7 +422,9 @@ pub fn thread_count() -> u64 {
 
 /// Open file descriptors of this process.
 pub fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 // ------------------------------------------------------------------------------ panics
