@@ -101,10 +101,101 @@ impl fmt::Display for HeaderError {
         match self {
             HeaderError::MissingField(name) => write!(f, "the custom field <{name}> is null"),
             HeaderError::InvalidField { field, value } => {
-                write!(f, "the custom field <{field}> has an invalid value {value:?}")
+                write!(
+                    f,
+                    "the custom field <{field}> has an invalid value {value:?}"
+                )
             }
         }
     }
 }
 
 impl std::error::Error for HeaderError {}
+
+/// Why a message, message id, compressed body or JSON body could not be decoded or encoded.
+///
+/// The error of the format modules under [`super::message`] and [`super::body`]; each variant
+/// names the field or value at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Fewer bytes remain than the named field needs.
+    Truncated {
+        /// The field being read.
+        field: &'static str,
+        /// The bytes the field needs.
+        needed: usize,
+        /// The bytes that remain.
+        available: usize,
+    },
+    /// A length or size field is negative or inconsistent with the bytes around it.
+    InvalidLength {
+        /// The field holding the length.
+        field: &'static str,
+        /// The value read.
+        length: i64,
+    },
+    /// A stored message starts with a magic code that is neither V1 nor V2.
+    UnknownMagicCode(i32),
+    /// A value is out of range or malformed (bad hex, bad port, bad enum name, ...).
+    InvalidValue {
+        /// The field or value kind.
+        field: &'static str,
+        /// The offending value, as text.
+        value: String,
+    },
+    /// A value is too long for the width of its length field.
+    TooLong {
+        /// The field being written.
+        field: &'static str,
+        /// Its length in bytes.
+        length: usize,
+        /// The largest length the format allows.
+        max: usize,
+    },
+    /// The body uses a compression type this crate does not implement (LZ4, ZSTD).
+    UnsupportedCompression(i32),
+    /// The compressed bytes are corrupt or truncated.
+    Corrupt(String),
+    /// Decompression would produce more than the allowed number of bytes.
+    DecompressedTooLarge {
+        /// The limit that was reached.
+        limit: usize,
+    },
+    /// A JSON body is malformed or lacks a field it needs; the text says which.
+    Json(String),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Truncated {
+                field,
+                needed,
+                available,
+            } => {
+                write!(
+                    f,
+                    "truncated at {field}: needs {needed} bytes, {available} left"
+                )
+            }
+            BodyError::InvalidLength { field, length } => write!(f, "invalid {field} {length}"),
+            BodyError::UnknownMagicCode(code) => {
+                write!(f, "unknown message magic code {code:#010x}")
+            }
+            BodyError::InvalidValue { field, value } => write!(f, "invalid {field} {value:?}"),
+            BodyError::TooLong { field, length, max } => {
+                write!(f, "{field} of {length} bytes exceeds the maximum {max}")
+            }
+            BodyError::UnsupportedCompression(kind) => {
+                write!(f, "unsupported compression type {kind}")
+            }
+            BodyError::Corrupt(msg) => write!(f, "corrupt compressed data: {msg}"),
+            BodyError::DecompressedTooLarge { limit } => {
+                write!(f, "decompressed data exceeds the limit of {limit} bytes")
+            }
+            BodyError::Json(msg) => write!(f, "invalid JSON body: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {}

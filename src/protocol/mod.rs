@@ -7,17 +7,24 @@
 //! `RocketMQSerializable`, `RequestCode`, `ResponseCode`, `CommandCustomHeader`).
 
 mod binary_header;
+pub mod body;
 pub mod codes;
 mod command;
 mod error;
 mod ext_fields;
 mod frame;
-mod header;
+pub mod header;
 mod json_header;
 mod language;
+pub mod message;
+#[cfg(test)]
+mod test_fixtures;
+pub mod util_all;
 
-pub use command::{next_opaque, RemotingCommand, SerializeType, DEFAULT_VERSION, RPC_ONEWAY, RPC_RESPONSE};
-pub use error::{DecodeError, EncodeError, HeaderError};
+pub use command::{
+    next_opaque, RemotingCommand, SerializeType, DEFAULT_VERSION, RPC_ONEWAY, RPC_RESPONSE,
+};
+pub use error::{BodyError, DecodeError, EncodeError, HeaderError};
 pub use ext_fields::ExtFields;
 pub use frame::{
     decode_frame, frame_length, FrameDecoder, DEFAULT_MAX_FRAME_LENGTH, FRAME_LENGTH_FIELD_SIZE,

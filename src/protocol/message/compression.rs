@@ -1,0 +1,112 @@
+//! zlib body compression; mirrors Java's `ZlibCompressor` (RFC 1950 streams, as
+//! `java.util.zip.Deflater` / `InflaterInputStream` write and read them).
+//!
+//! Decompression always takes a maximum output size: a small "zip bomb" fails with
+//! [`BodyError::DecompressedTooLarge`] instead of exhausting memory.
+
+use std::io::{Read, Write};
+
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
+
+use crate::protocol::error::BodyError;
+
+/// The level Java's producer uses unless `rocketmq.message.compressLevel` says otherwise.
+pub const DEFAULT_COMPRESS_LEVEL: u32 = 5;
+
+/// Bodies at least this long are compressed by Java's producer
+/// (`compressMsgBodyOverHowmuch`, 4 KiB).
+pub const DEFAULT_COMPRESS_OVER: usize = 4 * 1024;
+
+/// zlib-compresses `data` at `level` (0-9; larger values are clamped to 9).
+pub fn compress(data: &[u8], level: u32) -> Result<Vec<u8>, BodyError> {
+    let mut encoder = ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 64),
+        Compression::new(level.min(9)),
+    );
+    encoder
+        .write_all(data)
+        .map_err(|e| BodyError::Corrupt(e.to_string()))?;
+    encoder
+        .finish()
+        .map_err(|e| BodyError::Corrupt(e.to_string()))
+}
+
+/// Inflates a zlib stream, failing once the output would exceed `max_output` bytes.
+///
+/// Memory grows with the output actually produced, never by a size the input claims. Bytes
+/// after the end of the stream are ignored, as Java's `InflaterInputStream` does; a corrupt or
+/// truncated stream is [`BodyError::Corrupt`].
+pub fn decompress(data: &[u8], max_output: usize) -> Result<Vec<u8>, BodyError> {
+    let limit = u64::try_from(max_output)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(2).min(max_output));
+    ZlibDecoder::new(data)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|e| BodyError::Corrupt(e.to_string()))?;
+    if out.len() > max_output {
+        return Err(BodyError::DecompressedTooLarge { limit: max_output });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_writes_a_zlib_header() {
+        let body: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| (i % 251).to_be_bytes())
+            .collect();
+        let packed = compress(&body, DEFAULT_COMPRESS_LEVEL).unwrap();
+        assert!(packed.len() < body.len());
+        // RFC 1950: CMF 0x78, and the header is a multiple of 31.
+        assert_eq!(packed[0], 0x78);
+        assert_eq!(u16::from_be_bytes([packed[0], packed[1]]) % 31, 0);
+        assert_eq!(decompress(&packed, body.len()).unwrap(), body);
+        assert_eq!(decompress(&compress(b"", 9).unwrap(), 0).unwrap(), b"");
+    }
+
+    #[test]
+    fn reads_what_java_deflater_writes() {
+        // java.util.zip.Deflater(5) output (DeflaterOutputStream, as ZlibCompressor uses it) for "hello hello hello hello".
+        let java = [
+            0x78, 0x5E, 0xCB, 0x48, 0xCD, 0xC9, 0xC9, 0x57, 0xC8, 0x40, 0x27, 0x01, 0x68, 0x03,
+            0x08, 0xB1,
+        ];
+        assert_eq!(decompress(&java, 1024).unwrap(), b"hello hello hello hello");
+    }
+
+    #[test]
+    fn a_bomb_fails_at_the_limit() {
+        let bomb = compress(&vec![0u8; 8 * 1024 * 1024], 9).unwrap();
+        assert!(bomb.len() < 16 * 1024);
+        assert_eq!(
+            decompress(&bomb, 1024 * 1024),
+            Err(BodyError::DecompressedTooLarge { limit: 1024 * 1024 })
+        );
+        // Exactly at the limit is fine.
+        assert_eq!(
+            decompress(&compress(&[1u8; 100], 5).unwrap(), 100)
+                .unwrap()
+                .len(),
+            100
+        );
+    }
+
+    #[test]
+    fn garbage_and_truncation_are_errors() {
+        assert!(matches!(
+            decompress(b"not zlib at all", 1024),
+            Err(BodyError::Corrupt(_))
+        ));
+        let packed = compress(&[7u8; 5000], 5).unwrap();
+        for cut in [0, 1, 2, packed.len() / 2, packed.len() - 1] {
+            assert!(decompress(&packed[..cut], 10_000).is_err(), "cut at {cut}");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Captured frames from tests/fixtures, decoded, for the unit tests of headers and bodies.
+
+use super::{FrameDecoder, RemotingCommand};
+
+macro_rules! fixture_bytes {
+    ($($name:literal),* $(,)?) => {
+        /// The raw bytes of fixture `name` (a path under tests/fixtures).
+        pub(crate) fn fixture_bytes(name: &str) -> &'static [u8] {
+            match name {
+                $($name => include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/", $name)),)*
+                other => panic!("no fixture {other}"),
+            }
+        }
+    };
+}
+
+fixture_bytes!(
+    "cpp-2.0/001-req-code10-json.bin",
+    "cpp-2.0/003-req-code34-json.bin",
+    "cpp-2.0/007-req-code11-json.bin",
+    "java-4.9.8/001-req-code103-json.bin",
+    "java-4.9.8/007-req-code105-json.bin",
+    "java-4.9.8/008-resp-code0-json.bin",
+    "java-4.9.8/010-req-code310-json.bin",
+    "java-4.9.8/022-resp-code0-json.bin",
+    "java-4.9.8/076-oneway-code40-json.bin",
+    "java-4.9.8/083-resp-code0-json.bin",
+    "java-4.9.8/090-resp-code0-json.bin",
+    "java-4.9.8/096-resp-code0-binary.bin",
+    "java-4.9.8/099-req-code34-json.bin",
+    "java-4.9.8/111-req-code310-binary.bin",
+    "java-4.9.8/115-resp-code0-binary.bin",
+);
+
+/// Fixture `name` decoded as one whole frame.
+pub(crate) fn fixture(name: &str) -> RemotingCommand {
+    let bytes = fixture_bytes(name);
+    let (cmd, used) = FrameDecoder::default().decode(bytes).unwrap().unwrap();
+    assert_eq!(used, bytes.len(), "{name} is one whole frame");
+    cmd
+}
