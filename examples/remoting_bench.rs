@@ -46,10 +46,12 @@ impl Sample {
 
 fn main() {
     let mut seconds = 2.0f64;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds),
+            "--only" => only = args.next(),
             "--bench" => {} // passed by `cargo bench`-style runners; ignored
             other => {
                 eprintln!("unknown argument {other}; usage: remoting_bench [--seconds <s>]");
@@ -64,6 +66,18 @@ fn main() {
     let server = start_echo_server(oneway_count.clone());
     let addr = server.local_addr().to_string();
 
+    if let Some(case) = only {
+        // Profiling aid: run one of our cases alone, e.g. `--only sync32`.
+        let sample = match case.as_str() {
+            "sync1" => sync_calls("sync 1 thread 128 B", &addr, 1, SMALL, run_for),
+            "sync32" => sync_calls("sync 32 threads 128 B", &addr, 32, SMALL, run_for),
+            "sync64k" => sync_calls("sync 1 thread 64 KiB", &addr, 1, LARGE, run_for),
+            "async" => async_calls("async 1000 in flight 128 B", &addr, 1000, run_for),
+            _ => oneway_calls("oneway 128 B (server count)", &addr, &oneway_count, run_for),
+        };
+        println!("{} {:.0} req/s", sample.name, sample.rps);
+        return;
+    }
     let raw_1t = raw_ping_pong("raw 1 thread 128 B", raw_addr, 1, SMALL, run_for);
     let raw_32t = raw_ping_pong("raw 32 threads 128 B", raw_addr, 32, SMALL, run_for);
     let raw_64k = raw_ping_pong("raw 1 thread 64 KiB", raw_addr, 1, LARGE, run_for);

@@ -38,23 +38,43 @@ pub fn frame_length(prefix: [u8; 4], max_frame: usize) -> Result<usize, DecodeEr
 /// Decodes the bytes that follow a length prefix (mark, header, body) into a command.
 ///
 /// Takes the buffer by value so the body can reuse its allocation.
-pub fn decode_frame(mut frame: Vec<u8>) -> Result<RemotingCommand, DecodeError> {
+pub fn decode_frame(frame: Vec<u8>) -> Result<RemotingCommand, DecodeError> {
     if frame.len() < MARK_SIZE {
         return Err(DecodeError::InvalidFrameLength(frame.len() as i64));
     }
-    let mark = BigEndian::read_u32(&frame[..MARK_SIZE]);
+    let mut mark = [0u8; MARK_SIZE];
+    mark.copy_from_slice(&frame[..MARK_SIZE]);
+    let (serialize_type, header_len) = parse_mark(mark, frame.len())?;
+    let header_end = MARK_SIZE + header_len;
+    let body = frame[header_end..].to_vec();
+    decode_header(serialize_type, &frame[MARK_SIZE..header_end], body)
+}
+
+/// Reads the mark field of a frame whose length prefix said `frame_len`: the header type and
+/// the header length, checked to be non-zero and to fit in the frame.
+///
+/// With [`decode_header`] this lets a transport read header and body into separate buffers,
+/// so a large body is never copied.
+pub fn parse_mark(mark: [u8; 4], frame_len: usize) -> Result<(SerializeType, usize), DecodeError> {
+    let mark = BigEndian::read_u32(&mark);
     let serialize_type = SerializeType::from_code((mark >> 24) as u8)?;
     let header_len = (mark & 0x00FF_FFFF) as usize;
-    let available = frame.len() - MARK_SIZE;
+    let available = frame_len.saturating_sub(MARK_SIZE);
     if header_len == 0 || header_len > available {
         return Err(DecodeError::InvalidHeaderLength {
             header_len,
             available,
         });
     }
-    let header_end = MARK_SIZE + header_len;
-    let body = frame.split_off(header_end);
-    let header = &frame[MARK_SIZE..];
+    Ok((serialize_type, header_len))
+}
+
+/// Decodes a header of the given type; `body` becomes the command's body.
+pub fn decode_header(
+    serialize_type: SerializeType,
+    header: &[u8],
+    body: Vec<u8>,
+) -> Result<RemotingCommand, DecodeError> {
     match serialize_type {
         SerializeType::Json => json_header::decode(header, body),
         SerializeType::RocketMq => binary_header::decode(header, body),

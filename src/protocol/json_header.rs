@@ -1,5 +1,6 @@
 //! The JSON header (`RemotingSerializable`), written as Java writes it and read leniently.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -57,11 +58,11 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
 /// The header fields as any known client writes them; everything is optional.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct JsonHeader {
+struct JsonHeader<'a> {
     #[serde(default)]
     code: i32,
-    #[serde(default)]
-    language: Option<String>,
+    #[serde(default, borrow)]
+    language: Option<Cow<'a, str>>,
     #[serde(default)]
     version: i32,
     #[serde(default)]

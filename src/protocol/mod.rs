@@ -27,7 +27,8 @@ pub use command::{
 pub use error::{BodyError, DecodeError, EncodeError, HeaderError};
 pub use ext_fields::ExtFields;
 pub use frame::{
-    decode_frame, frame_length, FrameDecoder, DEFAULT_MAX_FRAME_LENGTH, FRAME_LENGTH_FIELD_SIZE,
+    decode_frame, decode_header, frame_length, parse_mark, FrameDecoder, DEFAULT_MAX_FRAME_LENGTH,
+    FRAME_LENGTH_FIELD_SIZE,
 };
 pub use header::CommandCustomHeader;
 pub use language::LanguageCode;

@@ -1,6 +1,6 @@
 //! `Connection`: one TCP connection, its frame writer and its reader loop.
 
-use std::io::{self, BufReader, IoSlice, Read, Write};
+use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::error::RemotingError;
 use super::threads::ThreadSet;
 use crate::protocol::{
-    decode_frame, frame_length, DecodeError, RemotingCommand, FRAME_LENGTH_FIELD_SIZE,
+    decode_header, frame_length, parse_mark, DecodeError, RemotingCommand, FRAME_LENGTH_FIELD_SIZE,
 };
 
 /// What a connection's reader thread hands its frames and its end to.
@@ -25,6 +25,8 @@ pub(crate) trait ConnectionHandler: Send + Sync {
 /// Frames up to this size are read into an exact buffer; larger ones grow as bytes arrive, so
 /// a peer that announces 16 MiB and sends nothing costs nothing.
 const EAGER_READ_LIMIT: usize = 256 * 1024;
+/// Bodies this large bypass the read buffer.
+const DIRECT_READ_THRESHOLD: usize = 16 * 1024;
 /// Writers wait while this much is queued behind a blocked socket write.
 const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
 /// The flusher only copies bytes to the socket.
@@ -47,7 +49,7 @@ fn now_millis() -> u64 {
 /// (started by the server or client that owns the connection) reads and dispatches frames.
 pub struct Connection {
     id: u64,
-    remote_addr: String,
+    remote_addr: Arc<str>,
     stream: TcpStream,
     writer: Arc<FrameWriter>,
     threads: Arc<ThreadSet>,
@@ -81,7 +83,7 @@ impl Connection {
         let writer = Arc::new(FrameWriter::new(stream.try_clone()?));
         Ok(Arc::new(Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            remote_addr,
+            remote_addr: remote_addr.into(),
             stream,
             writer,
             threads,
@@ -99,6 +101,11 @@ impl Connection {
     /// The peer's address as `ip:port` (for a client connection: the address dialled).
     pub fn remote_addr(&self) -> &str {
         &self.remote_addr
+    }
+
+    /// The peer's address, shared (futures keep it without copying).
+    pub(crate) fn shared_addr(&self) -> Arc<str> {
+        Arc::clone(&self.remote_addr)
     }
 
     /// True once closed by either side.
@@ -152,7 +159,7 @@ impl Connection {
     fn encode_checked(&self, cmd: &RemotingCommand) -> Result<Vec<u8>, RemotingError> {
         if self.is_closed() {
             return Err(RemotingError::ConnectionClosed {
-                addr: self.remote_addr.clone(),
+                addr: self.remote_addr.to_string(),
                 reason: "closed before the write".into(),
             });
         }
@@ -174,7 +181,7 @@ impl Connection {
         result.map_err(|e| {
             self.close();
             RemotingError::SendRequest {
-                addr: self.remote_addr.clone(),
+                addr: self.remote_addr.to_string(),
                 reason: e.to_string(),
             }
         })
@@ -209,9 +216,11 @@ impl Connection {
 
     fn read_loop(
         self: &Arc<Self>,
-        mut reader: impl Read,
+        mut reader: BufReader<TcpStream>,
         handler: &dyn ConnectionHandler,
     ) -> String {
+        // Headers are small: one buffer serves every frame of the connection.
+        let mut header = Vec::new();
         loop {
             let mut prefix = [0u8; FRAME_LENGTH_FIELD_SIZE];
             match read_prefix(&mut reader, &mut prefix) {
@@ -219,11 +228,7 @@ impl Connection {
                 Ok(false) => return "closed by peer".into(),
                 Err(e) => return self.read_error(e),
             }
-            let decoded = frame_length(prefix, self.max_frame)
-                .map_err(ReadError::Decode)
-                .and_then(|len| read_frame(&mut reader, len).map_err(ReadError::Io))
-                .and_then(|frame| decode_frame(frame).map_err(ReadError::Decode));
-            match decoded {
+            match self.read_command(&mut reader, prefix, &mut header) {
                 Ok(cmd) => {
                     self.touch();
                     handler.on_command(self, cmd);
@@ -237,6 +242,36 @@ impl Connection {
                 Err(ReadError::Io(e)) => return self.read_error(e),
             }
         }
+    }
+
+    /// Reads the rest of a frame: mark, then header and body into separate buffers.
+    fn read_command(
+        &self,
+        reader: &mut BufReader<TcpStream>,
+        prefix: [u8; 4],
+        header: &mut Vec<u8>,
+    ) -> Result<RemotingCommand, ReadError> {
+        let frame_len = frame_length(prefix, self.max_frame).map_err(ReadError::Decode)?;
+        let mut mark = [0u8; 4];
+        reader.read_exact(&mut mark).map_err(ReadError::Io)?;
+        let (serialize_type, header_len) =
+            parse_mark(mark, frame_len).map_err(ReadError::Decode)?;
+        header.clear();
+        read_exact_into(reader, header, header_len).map_err(ReadError::Io)?;
+        let body_len = frame_len - 4 - header_len;
+        let mut body = Vec::new();
+        if body_len >= DIRECT_READ_THRESHOLD {
+            // Take what is buffered, then read the rest straight from the socket: one copy.
+            let buffered = reader.buffer();
+            let n = buffered.len().min(body_len);
+            body.reserve(body_len.min(EAGER_READ_LIMIT));
+            body.extend_from_slice(&buffered[..n]);
+            reader.consume(n);
+            read_exact_into(reader.get_mut(), &mut body, body_len - n).map_err(ReadError::Io)?;
+        } else {
+            read_exact_into(reader, &mut body, body_len).map_err(ReadError::Io)?;
+        }
+        decode_header(serialize_type, header, body).map_err(ReadError::Decode)
     }
 
     fn read_error(&self, e: io::Error) -> String {
@@ -268,22 +303,18 @@ fn read_prefix(reader: &mut impl Read, prefix: &mut [u8; 4]) -> io::Result<bool>
     Ok(true)
 }
 
-/// Reads `len` bytes; the buffer grows with the bytes that actually arrive.
-fn read_frame(reader: &mut impl Read, len: usize) -> io::Result<Vec<u8>> {
-    if len <= EAGER_READ_LIMIT {
-        let mut frame = vec![0u8; len];
-        reader.read_exact(&mut frame)?;
-        return Ok(frame);
-    }
-    let mut frame = Vec::with_capacity(EAGER_READ_LIMIT);
-    reader.take(len as u64).read_to_end(&mut frame)?;
-    if frame.len() < len {
+/// Appends exactly `len` bytes to `buf`. The buffer grows with the bytes that actually arrive
+/// (never more than [`EAGER_READ_LIMIT`] ahead of them) and is not zero-filled first.
+fn read_exact_into(reader: &mut impl Read, buf: &mut Vec<u8>, len: usize) -> io::Result<()> {
+    buf.reserve(len.min(EAGER_READ_LIMIT));
+    let read = reader.take(len as u64).read_to_end(buf)?;
+    if read < len {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "frame truncated",
         ));
     }
-    Ok(frame)
+    Ok(())
 }
 
 /// Writes frames from many threads without interleaving, coalescing under load.
@@ -492,10 +523,14 @@ mod tests {
     fn large_frames_grow_with_the_data() {
         // Announce 10 MiB, deliver 3 bytes: a truncation error, and no 10 MiB buffer.
         let mut reader: &[u8] = b"abc";
-        let err = read_frame(&mut reader, 10 * 1024 * 1024).unwrap_err();
+        let mut buf = Vec::new();
+        let err = read_exact_into(&mut reader, &mut buf, 10 * 1024 * 1024).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(buf.capacity() <= EAGER_READ_LIMIT);
         let mut reader: &[u8] = &[7u8; 300_000];
-        assert_eq!(read_frame(&mut reader, 300_000).unwrap().len(), 300_000);
+        let mut buf = Vec::new();
+        read_exact_into(&mut reader, &mut buf, 300_000).unwrap();
+        assert_eq!(buf.len(), 300_000);
     }
 
     #[test]

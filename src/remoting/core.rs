@@ -164,7 +164,7 @@ impl RemotingCore {
         }
         let opaque = request.opaque;
         let future =
-            ResponseFuture::new(opaque, conn.id(), conn.remote_addr(), timeout, None, None);
+            ResponseFuture::new(opaque, conn.id(), conn.shared_addr(), timeout, None, None);
         if self.register(&future, conn) {
             if let Err(e) = conn.write_command(&request) {
                 if self.response_table.remove(opaque).is_some() {
@@ -172,7 +172,7 @@ impl RemotingCore {
                 }
             }
         }
-        let mut response = match future.wait(timeout) {
+        let mut response = match future.wait(timeout, self.config.sync_spin) {
             Some(result) => result,
             None => match self.response_table.remove(opaque) {
                 Some(_) => Err(RemotingError::Timeout {
@@ -181,7 +181,7 @@ impl RemotingCore {
                 }),
                 // Taken by the reader or the janitor just now: its result is on the way.
                 None => loop {
-                    if let Some(result) = future.wait(Duration::from_secs(1)) {
+                    if let Some(result) = future.wait(Duration::from_secs(1), Duration::ZERO) {
                         break result;
                     }
                 },
@@ -239,7 +239,7 @@ impl RemotingCore {
         let future = ResponseFuture::new(
             opaque,
             conn.id(),
-            conn.remote_addr(),
+            conn.shared_addr(),
             left,
             Some(callback),
             Some(permit),

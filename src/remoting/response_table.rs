@@ -23,7 +23,7 @@ pub type InvokeCallback = Box<dyn FnOnce(InvokeResult) + Send + 'static>;
 pub struct ResponseFuture {
     opaque: i32,
     connection_id: u64,
-    addr: String,
+    addr: Arc<str>,
     begin: Instant,
     timeout: Duration,
     state: Mutex<FutureState>,
@@ -31,14 +31,10 @@ pub struct ResponseFuture {
     filled: AtomicBool,
 }
 
-/// How long a sync waiter polls before sleeping on the condvar. A loopback round trip is
-/// tens of microseconds, about what waking a sleeping thread costs, so a short poll saves a
-/// wake-up on the caller's side.
-const SPIN: Duration = Duration::from_micros(40);
-/// At most this many threads poll at once; the rest sleep at once, so many waiting threads
-/// never burn the cores the reader and processor threads need.
-const MAX_SPINNERS: usize = 1;
-static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+/// Sync calls waiting right now, process-wide. Only a caller that is alone polls: with many
+/// waiters the responses keep the cores busy anyway, and polling would steal one from the
+/// reader and processor threads.
+static SYNC_WAITERS: AtomicUsize = AtomicUsize::new(0);
 
 struct FutureState {
     result: Option<InvokeResult>,
@@ -51,7 +47,7 @@ impl ResponseFuture {
     pub fn new(
         opaque: i32,
         connection_id: u64,
-        addr: &str,
+        addr: Arc<str>,
         timeout: Duration,
         callback: Option<InvokeCallback>,
         permit: Option<Permit>,
@@ -59,7 +55,7 @@ impl ResponseFuture {
         Arc::new(ResponseFuture {
             opaque,
             connection_id,
-            addr: addr.to_string(),
+            addr,
             begin: Instant::now(),
             timeout,
             state: Mutex::new(FutureState {
@@ -107,9 +103,22 @@ impl ResponseFuture {
     }
 
     /// Waits up to `timeout` for the slot to fill; None if it did not.
-    pub fn wait(&self, timeout: Duration) -> Option<InvokeResult> {
+    ///
+    /// A caller that is the only sync waiter in the process first polls for up to `spin`: a
+    /// loopback round trip costs about what waking a sleeping thread costs, so polling saves a
+    /// wake-up when one thread makes calls one after another.
+    pub fn wait(&self, timeout: Duration, spin: Duration) -> Option<InvokeResult> {
         let deadline = Instant::now() + timeout;
-        self.spin_until_filled(deadline.min(Instant::now() + SPIN));
+        SYNC_WAITERS.fetch_add(1, Ordering::AcqRel);
+        let result = self.wait_until(deadline, spin);
+        SYNC_WAITERS.fetch_sub(1, Ordering::AcqRel);
+        result
+    }
+
+    fn wait_until(&self, deadline: Instant, spin: Duration) -> Option<InvokeResult> {
+        if !spin.is_zero() {
+            self.spin_until_filled(deadline.min(Instant::now() + spin));
+        }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(result) = state.result.take() {
@@ -130,14 +139,13 @@ impl ResponseFuture {
 
 impl ResponseFuture {
     fn spin_until_filled(&self, until: Instant) {
-        if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
+        if SYNC_WAITERS.load(Ordering::Acquire) == 1 {
             while !self.filled.load(Ordering::Acquire) && Instant::now() < until {
                 for _ in 0..64 {
                     std::hint::spin_loop();
                 }
             }
         }
-        SPINNERS.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -210,7 +218,7 @@ mod tests {
     #[test]
     fn sync_future_fills_once_and_expires_by_rule() {
         let table = ResponseTable::new();
-        let f = ResponseFuture::new(7, 1, "a", Duration::from_millis(10), None, None);
+        let f = ResponseFuture::new(7, 1, "a".into(), Duration::from_millis(10), None, None);
         table.insert(f.clone());
         assert!(!f.is_expired(Instant::now()));
         assert!(f.is_expired(Instant::now() + Duration::from_millis(1011)));
@@ -218,7 +226,7 @@ mod tests {
         let taken = table.remove(7).unwrap();
         assert!(table.remove(7).is_none());
         assert!(taken.complete(Ok(RemotingCommand::success())).is_none());
-        assert!(f.wait(Duration::ZERO).unwrap().is_ok());
+        assert!(f.wait(Duration::ZERO, Duration::ZERO).unwrap().is_ok());
         assert!(table.is_empty());
     }
 
@@ -228,7 +236,7 @@ mod tests {
         let f = ResponseFuture::new(
             1,
             9,
-            "a",
+            "a".into(),
             Duration::from_secs(1),
             Some(Box::new(|_| {})),
             None,
@@ -237,7 +245,7 @@ mod tests {
         table.insert(ResponseFuture::new(
             2,
             8,
-            "b",
+            "b".into(),
             Duration::from_secs(1),
             None,
             None,
