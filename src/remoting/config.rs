@@ -32,7 +32,7 @@ pub struct CommonConfig {
     pub async_permits: usize,
     /// Permits for concurrent oneway invokes.
     pub oneway_permits: usize,
-    /// Threads running async callbacks.
+    /// Threads running async callbacks (the number of CPUs, as Java).
     pub callback_threads: usize,
     /// How often the janitor expires stale futures and closes idle connections (3 s).
     pub scan_interval: Duration,
@@ -56,7 +56,7 @@ impl CommonConfig {
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
             async_permits,
             oneway_permits,
-            callback_threads: 4,
+            callback_threads: std::thread::available_parallelism().map_or(4, |n| n.get()),
             scan_interval: Duration::from_secs(3),
             idle_timeout: Duration::from_secs(120),
             write_timeout: Duration::from_secs(10),
