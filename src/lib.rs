@@ -3,8 +3,14 @@
 //! Layers, from the bottom up (each depends only on those below it):
 //! - [`protocol`]: the wire format, no I/O: [`protocol::RemotingCommand`] and its frame codec.
 //! - [`remoting`]: the transport: connections, the response table, server and client.
+//! - `namesrv`, `broker` (feature `servers`, on by default): reference servers on `remoting`.
 
 #![warn(missing_docs)]
 
 pub mod protocol;
 pub mod remoting;
+
+#[cfg(feature = "servers")]
+pub mod broker;
+#[cfg(feature = "servers")]
+pub mod namesrv;

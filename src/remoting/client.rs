@@ -256,7 +256,7 @@ impl RemotingClient {
     ) -> Result<(), RemotingError> {
         self.inner
             .core
-            .register_processor(Some(code), Arc::new(processor), pool)
+            .register_processor(Some(&[code]), Arc::new(processor), pool)
     }
 
     /// Adds a hook that runs around every call.

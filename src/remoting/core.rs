@@ -78,18 +78,18 @@ impl RemotingCore {
 
     pub(crate) fn register_processor(
         &self,
-        code: Option<i32>,
+        codes: Option<&[i32]>,
         processor: Arc<dyn RequestProcessor>,
         pool: PoolConfig,
     ) -> Result<(), RemotingError> {
-        let pool_name = match code {
-            Some(code) => format!("rmq-{}-proc-{code}", self.name),
-            None => format!("rmq-{}-proc-default", self.name),
+        let pool_name = match codes {
+            Some([code, ..]) => format!("rmq-{}-proc-{code}", self.name),
+            _ => format!("rmq-{}-proc-default", self.name),
         };
         self.processors
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .register(code, processor, &pool_name, pool)
+            .register(codes, processor, &pool_name, pool)
             .map_err(|e| RemotingError::io("start processor pool", &e))
     }
 

@@ -31,3 +31,5 @@ pub use processor::{ProcessorError, RequestContext, RequestProcessor};
 pub use response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
 pub use server::RemotingServer;
 pub use thread_pool::{Job, Rejected, ThreadPool};
+
+pub(crate) use janitor::Janitor;

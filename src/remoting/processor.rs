@@ -80,23 +80,23 @@ pub(crate) struct ProcessorTable {
 }
 
 impl ProcessorTable {
+    /// Registers `processor` for `codes` (None: as the default processor), all served by one
+    /// new pool.
     pub(crate) fn register(
         &mut self,
-        code: Option<i32>,
+        codes: Option<&[i32]>,
         processor: Arc<dyn RequestProcessor>,
         pool_name: &str,
         pool: PoolConfig,
     ) -> std::io::Result<()> {
-        let pool = Arc::new(ThreadPool::new(
-            pool_name,
-            pool.threads,
-            Some(pool.queue_capacity),
-        )?);
+        let pool = Arc::new(ThreadPool::new(pool_name, pool.threads, Some(pool.queue_capacity))?);
         self.pools.push(pool.clone());
         let entry = Arc::new(ProcessorEntry { processor, pool });
-        match code {
-            Some(code) => {
-                self.by_code.insert(code, entry);
+        match codes {
+            Some(codes) => {
+                for code in codes {
+                    self.by_code.insert(*code, entry.clone());
+                }
             }
             None => self.default = Some(entry),
         }

@@ -145,7 +145,18 @@ impl RemotingServer {
     ) -> Result<(), RemotingError> {
         self.inner
             .core
-            .register_processor(Some(code), Arc::new(processor), pool)
+            .register_processor(Some(&[code]), Arc::new(processor), pool)
+    }
+
+    /// Serves all of `codes` with one processor and one pool (Java registers its
+    /// `SendMessageProcessor` for SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE so).
+    pub fn register_processor_for_codes(
+        &self,
+        codes: &[i32],
+        processor: Arc<dyn RequestProcessor>,
+        pool: PoolConfig,
+    ) -> Result<(), RemotingError> {
+        self.inner.core.register_processor(Some(codes), processor, pool)
     }
 
     /// Serves every code without its own processor.

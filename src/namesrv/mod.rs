@@ -1,0 +1,125 @@
+//! The reference name server, on our [`RemotingServer`]; mirrors Java's `NamesrvController`.
+//!
+//! Brokers register their topics here (REGISTER_BROKER, every 30 s); clients ask for a
+//! topic's route (GET_ROUTEINFO_BY_TOPIC). A broker that stops registering is dropped after
+//! its expiry (120 s), and one whose connection closes is dropped at once.
+
+mod processor;
+mod route_info;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+pub use processor::{topic_not_exist_remark, NamesrvProcessor, STANDARD_JSON_MIN_VERSION};
+pub use route_info::{BrokerRegistration, RegisterBrokerResult, RouteInfoManager};
+
+use crate::protocol::body::TopicRouteData;
+use crate::protocol::codes::request_code;
+use crate::remoting::{
+    ChannelEventListener, ConnectionEvent, ConnectionEventKind, Janitor, PoolConfig, RemotingError,
+    RemotingServer, ServerConfig,
+};
+
+/// Settings of a [`NameServer`]; mirrors `NamesrvConfig` and its `NettyServerConfig`.
+#[derive(Debug, Clone)]
+pub struct NameServerConfig {
+    /// The remoting server settings, including the listen address (Java's default port 9876).
+    pub server: ServerConfig,
+    /// A broker that has not registered for this long is dropped (120 s).
+    pub broker_expiry: Duration,
+    /// How often silent brokers are looked for (10 s).
+    pub scan_interval: Duration,
+}
+
+impl NameServerConfig {
+    /// Defaults, listening on `addr`.
+    pub fn listen(addr: impl Into<String>) -> Self {
+        NameServerConfig {
+            server: ServerConfig::listen(addr),
+            broker_expiry: Duration::from_secs(120),
+            scan_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A running name server.
+pub struct NameServer {
+    server: RemotingServer,
+    routes: Arc<RwLock<RouteInfoManager>>,
+    scanner: Mutex<Option<Janitor>>,
+}
+
+/// Drops a broker's routes as soon as its connection closes (`BrokerHousekeepingService`).
+struct BrokerHousekeeping {
+    routes: Arc<RwLock<RouteInfoManager>>,
+}
+
+impl ChannelEventListener for BrokerHousekeeping {
+    fn on_event(&self, event: ConnectionEvent) {
+        if matches!(event.kind, ConnectionEventKind::Close | ConnectionEventKind::Exception | ConnectionEventKind::Idle) {
+            let gone = self.routes.write().unwrap_or_else(|e| e.into_inner()).on_connection_closed(&event.remote_addr);
+            for addr in gone {
+                log::info!("broker {addr} dropped: its connection {} closed", event.remote_addr);
+            }
+        }
+    }
+}
+
+impl NameServer {
+    /// Binds, registers the processor and starts serving.
+    pub fn start(config: NameServerConfig) -> Result<NameServer, RemotingError> {
+        let server = RemotingServer::new(config.server)?;
+        let routes = Arc::new(RwLock::new(RouteInfoManager::new()));
+        server.set_channel_event_listener(Arc::new(BrokerHousekeeping { routes: routes.clone() }))?;
+        let processor = Arc::new(NamesrvProcessor::new(routes.clone(), config.broker_expiry));
+        let pool = PoolConfig { threads: 8, queue_capacity: 10_000 };
+        let codes = [
+            request_code::REGISTER_BROKER,
+            request_code::UNREGISTER_BROKER,
+            request_code::GET_ROUTEINFO_BY_TOPIC,
+            request_code::GET_BROKER_CLUSTER_INFO,
+        ];
+        server.register_processor_for_codes(&codes, processor, pool)?;
+        let scan_routes = routes.clone();
+        let scanner = Janitor::start("rmq-namesrv-scan".into(), config.scan_interval, move || {
+            let gone = scan_routes.write().unwrap_or_else(|e| e.into_inner()).scan_not_active_brokers(Instant::now());
+            for addr in gone {
+                log::warn!("broker {addr} dropped: no registration within its expiry");
+            }
+        })
+        .map_err(|e| RemotingError::io("start the name server scan thread", &e))?;
+        server.start()?;
+        log::info!("name server listening on {}", server.local_addr());
+        Ok(NameServer { server, routes, scanner: Mutex::new(Some(scanner)) })
+    }
+
+    /// The address bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The route the name server would give for `topic` right now.
+    pub fn topic_route(&self, topic: &str) -> Option<TopicRouteData> {
+        self.routes.read().unwrap_or_else(|e| e.into_inner()).pickup_topic_route_data(topic)
+    }
+
+    /// Addresses of the brokers currently registered.
+    pub fn live_brokers(&self) -> Vec<String> {
+        self.routes.read().unwrap_or_else(|e| e.into_inner()).live_broker_addrs()
+    }
+
+    /// Stops serving and joins every thread.
+    pub fn shutdown(&self) {
+        if let Some(scanner) = self.scanner.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            scanner.stop();
+        }
+        self.server.shutdown();
+    }
+}
+
+impl Drop for NameServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
