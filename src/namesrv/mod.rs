@@ -57,10 +57,20 @@ struct BrokerHousekeeping {
 
 impl ChannelEventListener for BrokerHousekeeping {
     fn on_event(&self, event: ConnectionEvent) {
-        if matches!(event.kind, ConnectionEventKind::Close | ConnectionEventKind::Exception | ConnectionEventKind::Idle) {
-            let gone = self.routes.write().unwrap_or_else(|e| e.into_inner()).on_connection_closed(&event.remote_addr);
+        if matches!(
+            event.kind,
+            ConnectionEventKind::Close | ConnectionEventKind::Exception | ConnectionEventKind::Idle
+        ) {
+            let gone = self
+                .routes
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .on_connection_closed(&event.remote_addr);
             for addr in gone {
-                log::info!("broker {addr} dropped: its connection {} closed", event.remote_addr);
+                log::info!(
+                    "broker {addr} dropped: its connection {} closed",
+                    event.remote_addr
+                );
             }
         }
     }
@@ -71,9 +81,14 @@ impl NameServer {
     pub fn start(config: NameServerConfig) -> Result<NameServer, RemotingError> {
         let server = RemotingServer::new(config.server)?;
         let routes = Arc::new(RwLock::new(RouteInfoManager::new()));
-        server.set_channel_event_listener(Arc::new(BrokerHousekeeping { routes: routes.clone() }))?;
+        server.set_channel_event_listener(Arc::new(BrokerHousekeeping {
+            routes: routes.clone(),
+        }))?;
         let processor = Arc::new(NamesrvProcessor::new(routes.clone(), config.broker_expiry));
-        let pool = PoolConfig { threads: 8, queue_capacity: 10_000 };
+        let pool = PoolConfig {
+            threads: 8,
+            queue_capacity: 10_000,
+        };
         let codes = [
             request_code::REGISTER_BROKER,
             request_code::UNREGISTER_BROKER,
@@ -83,7 +98,10 @@ impl NameServer {
         server.register_processor_for_codes(&codes, processor, pool)?;
         let scan_routes = routes.clone();
         let scanner = Janitor::start("rmq-namesrv-scan".into(), config.scan_interval, move || {
-            let gone = scan_routes.write().unwrap_or_else(|e| e.into_inner()).scan_not_active_brokers(Instant::now());
+            let gone = scan_routes
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .scan_not_active_brokers(Instant::now());
             for addr in gone {
                 log::warn!("broker {addr} dropped: no registration within its expiry");
             }
@@ -91,7 +109,11 @@ impl NameServer {
         .map_err(|e| RemotingError::io("start the name server scan thread", &e))?;
         server.start()?;
         log::info!("name server listening on {}", server.local_addr());
-        Ok(NameServer { server, routes, scanner: Mutex::new(Some(scanner)) })
+        Ok(NameServer {
+            server,
+            routes,
+            scanner: Mutex::new(Some(scanner)),
+        })
     }
 
     /// The address bound.
@@ -101,17 +123,28 @@ impl NameServer {
 
     /// The route the name server would give for `topic` right now.
     pub fn topic_route(&self, topic: &str) -> Option<TopicRouteData> {
-        self.routes.read().unwrap_or_else(|e| e.into_inner()).pickup_topic_route_data(topic)
+        self.routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .pickup_topic_route_data(topic)
     }
 
     /// Addresses of the brokers currently registered.
     pub fn live_brokers(&self) -> Vec<String> {
-        self.routes.read().unwrap_or_else(|e| e.into_inner()).live_broker_addrs()
+        self.routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .live_broker_addrs()
     }
 
     /// Stops serving and joins every thread.
     pub fn shutdown(&self) {
-        if let Some(scanner) = self.scanner.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(scanner) = self
+            .scanner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             scanner.stop();
         }
         self.server.shutdown();

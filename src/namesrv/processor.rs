@@ -34,7 +34,10 @@ pub struct NamesrvProcessor {
 impl NamesrvProcessor {
     /// A processor over the shared route tables.
     pub fn new(routes: Arc<RwLock<RouteInfoManager>>, broker_expiry: Duration) -> Self {
-        NamesrvProcessor { routes, broker_expiry }
+        NamesrvProcessor {
+            routes,
+            broker_expiry,
+        }
     }
 
     fn routes_mut(&self) -> std::sync::RwLockWriteGuard<'_, RouteInfoManager> {
@@ -45,15 +48,23 @@ impl NamesrvProcessor {
         self.routes.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn register_broker(&self, ctx: &RequestContext, request: &RemotingCommand) -> Result<RemotingCommand, ProcessorError> {
+    fn register_broker(
+        &self,
+        ctx: &RequestContext,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
         let header = RegisterBrokerRequestHeader::read_from(&request.ext_fields)?;
         if header.body_crc32 != 0 && header.body_crc32 != crc32(&request.body) {
-            return Ok(RemotingCommand::new_response(response_code::SYSTEM_ERROR, "crc32 not match".to_string()));
+            return Ok(RemotingCommand::new_response(
+                response_code::SYSTEM_ERROR,
+                "crc32 not match".to_string(),
+            ));
         }
         if header.compressed {
             return Ok(RemotingCommand::new_response(
                 response_code::SYSTEM_ERROR,
-                "compressed REGISTER_BROKER bodies are not supported; set compressedRegister=false".to_string(),
+                "compressed REGISTER_BROKER bodies are not supported; set compressedRegister=false"
+                    .to_string(),
             ));
         }
         let topics = if request.body.is_empty() {
@@ -80,14 +91,25 @@ impl NamesrvProcessor {
             expiry,
         });
         let mut response = RemotingCommand::success();
-        RegisterBrokerResponseHeader { ha_server_addr: result.ha_server_addr, master_addr: result.master_addr }
-            .write_to(&mut response.ext_fields);
+        RegisterBrokerResponseHeader {
+            ha_server_addr: result.ha_server_addr,
+            master_addr: result.master_addr,
+        }
+        .write_to(&mut response.ext_fields);
         Ok(response)
     }
 
-    fn unregister_broker(&self, request: &RemotingCommand) -> Result<RemotingCommand, ProcessorError> {
+    fn unregister_broker(
+        &self,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
         let h = UnRegisterBrokerRequestHeader::read_from(&request.ext_fields)?;
-        self.routes_mut().unregister_broker(&h.cluster_name, &h.broker_addr, &h.broker_name, h.broker_id);
+        self.routes_mut().unregister_broker(
+            &h.cluster_name,
+            &h.broker_addr,
+            &h.broker_name,
+            h.broker_id,
+        );
         Ok(RemotingCommand::success())
     }
 
@@ -107,7 +129,8 @@ impl NamesrvProcessor {
 
     fn get_broker_cluster_info(&self) -> RemotingCommand {
         // Java writes this body with fastjson's default settings in 4.9 and 5.x alike.
-        RemotingCommand::success().with_body(self.routes().cluster_info().to_json(false).into_bytes())
+        RemotingCommand::success()
+            .with_body(self.routes().cluster_info().to_json(false).into_bytes())
     }
 }
 

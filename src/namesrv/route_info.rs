@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::protocol::body::{BrokerData, ClusterInfo, QueueData, TopicConfig, TopicRouteData, MASTER_ID};
+use crate::protocol::body::{
+    BrokerData, ClusterInfo, QueueData, TopicConfig, TopicRouteData, MASTER_ID,
+};
 
 /// What the name server knows of a live broker address; mirrors Java's `BrokerLiveInfo`.
 #[derive(Debug, Clone)]
@@ -68,15 +70,25 @@ impl RouteInfoManager {
 
     /// `registerBroker`: records the broker and, for a master, its topics' queues.
     pub fn register_broker(&mut self, reg: BrokerRegistration) -> RegisterBrokerResult {
-        self.cluster_addr_table.entry(reg.cluster_name.clone()).or_default().insert(reg.broker_name.clone());
-        let broker = self.broker_addr_table.entry(reg.broker_name.clone()).or_insert_with(|| BrokerData {
-            cluster: reg.cluster_name.clone(),
-            broker_name: reg.broker_name.clone(),
-            broker_addrs: BTreeMap::new(),
-        });
+        self.cluster_addr_table
+            .entry(reg.cluster_name.clone())
+            .or_default()
+            .insert(reg.broker_name.clone());
+        let broker = self
+            .broker_addr_table
+            .entry(reg.broker_name.clone())
+            .or_insert_with(|| BrokerData {
+                cluster: reg.cluster_name.clone(),
+                broker_name: reg.broker_name.clone(),
+                broker_addrs: BTreeMap::new(),
+            });
         // A broker that changed its id keeps one entry per address (a slave promoted to master).
-        broker.broker_addrs.retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id);
-        broker.broker_addrs.insert(reg.broker_id, reg.broker_addr.clone());
+        broker
+            .broker_addrs
+            .retain(|id, addr| *addr != reg.broker_addr || *id == reg.broker_id);
+        broker
+            .broker_addrs
+            .insert(reg.broker_id, reg.broker_addr.clone());
 
         if reg.broker_id == MASTER_ID {
             for topic in &reg.topics {
@@ -105,8 +117,15 @@ impl RouteInfoManager {
 
         let mut result = RegisterBrokerResult::default();
         if reg.broker_id != MASTER_ID {
-            if let Some(master) = self.broker_addr_table.get(&reg.broker_name).and_then(BrokerData::master_addr) {
-                result.ha_server_addr = self.broker_live_table.get(master).map(|l| l.ha_server_addr.clone());
+            if let Some(master) = self
+                .broker_addr_table
+                .get(&reg.broker_name)
+                .and_then(BrokerData::master_addr)
+            {
+                result.ha_server_addr = self
+                    .broker_live_table
+                    .get(master)
+                    .map(|l| l.ha_server_addr.clone());
                 result.master_addr = Some(master.to_string());
             }
         }
@@ -115,11 +134,21 @@ impl RouteInfoManager {
 
     /// `unregisterBroker`: forgets one broker address; a broker name with no address left
     /// loses its topic routes too.
-    pub fn unregister_broker(&mut self, cluster_name: &str, broker_addr: &str, broker_name: &str, broker_id: i64) {
+    pub fn unregister_broker(
+        &mut self,
+        cluster_name: &str,
+        broker_addr: &str,
+        broker_name: &str,
+        broker_id: i64,
+    ) {
         self.broker_live_table.remove(broker_addr);
         let mut name_gone = false;
         if let Some(broker) = self.broker_addr_table.get_mut(broker_name) {
-            if broker.broker_addrs.get(&broker_id).is_some_and(|a| a == broker_addr) {
+            if broker
+                .broker_addrs
+                .get(&broker_id)
+                .is_some_and(|a| a == broker_addr)
+            {
                 broker.broker_addrs.remove(&broker_id);
             }
             if broker.broker_addrs.is_empty() {
@@ -196,8 +225,10 @@ impl RouteInfoManager {
     /// `pickupTopicRouteData`: the route of `topic`, or None when no broker serves it.
     pub fn pickup_topic_route_data(&self, topic: &str) -> Option<TopicRouteData> {
         let queues = self.topic_queue_table.get(topic)?;
-        let broker_datas: Vec<BrokerData> =
-            queues.keys().filter_map(|name| self.broker_addr_table.get(name).cloned()).collect();
+        let broker_datas: Vec<BrokerData> = queues
+            .keys()
+            .filter_map(|name| self.broker_addr_table.get(name).cloned())
+            .collect();
         if queues.is_empty() || broker_datas.is_empty() {
             return None;
         }
@@ -243,14 +274,20 @@ mod tests {
     #[test]
     fn register_builds_routes_and_slaves_learn_their_master() {
         let mut m = RouteInfoManager::new();
-        assert_eq!(m.register_broker(registration("broker-a", "10.0.0.1:10911", 0, &["T"])), Default::default());
+        assert_eq!(
+            m.register_broker(registration("broker-a", "10.0.0.1:10911", 0, &["T"])),
+            Default::default()
+        );
         let slave = m.register_broker(registration("broker-a", "10.0.0.2:10911", 1, &["T"]));
         assert_eq!(slave.master_addr.as_deref(), Some("10.0.0.1:10911"));
         assert_eq!(slave.ha_server_addr.as_deref(), Some("10.0.0.1:10911-ha"));
         let route = m.pickup_topic_route_data("T").unwrap();
         assert_eq!(route.broker_datas.len(), 1);
         assert_eq!(route.broker_datas[0].broker_addrs.len(), 2);
-        assert_eq!(route.queue_datas[0].write_queue_nums, TopicConfig::new("T").write_queue_nums);
+        assert_eq!(
+            route.queue_datas[0].write_queue_nums,
+            TopicConfig::new("T").write_queue_nums
+        );
         assert!(m.pickup_topic_route_data("unknown").is_none());
         let info = m.cluster_info();
         assert_eq!(info.retrieve_all_addr_by_cluster("DefaultCluster").len(), 2);
@@ -277,7 +314,10 @@ mod tests {
         m.register_broker(registration("broker-a", "a:1", 0, &["T"]));
         let now = Instant::now();
         assert!(m.scan_not_active_brokers(now).is_empty());
-        assert_eq!(m.scan_not_active_brokers(now + Duration::from_secs(121)), vec!["a:1".to_string()]);
+        assert_eq!(
+            m.scan_not_active_brokers(now + Duration::from_secs(121)),
+            vec!["a:1".to_string()]
+        );
         assert!(m.pickup_topic_route_data("T").is_none());
         assert!(m.live_broker_addrs().is_empty());
     }
