@@ -3,6 +3,7 @@
 //! Layers, from the bottom up (each depends only on those below it):
 //! - [`protocol`]: the wire format, no I/O: [`protocol::RemotingCommand`] and its frame codec.
 //! - [`remoting`]: the transport: connections, the response table, server and client.
+//! - [`client`]: the producer (`DefaultMQProducer`) and a minimal pull consumer.
 //! - `namesrv`, `broker` (feature `servers`, on by default): reference servers on `remoting`.
 
 #![warn(missing_docs)]

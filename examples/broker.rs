@@ -1,0 +1,89 @@
+//! Reference broker.
+//!
+//! `cargo run --release --example broker -- --listen 127.0.0.1:10911 --namesrv 127.0.0.1:9876
+//!   --store <dir> [--name broker-a] [--cluster DefaultCluster] [--flush sync|async]`
+//! prints `listening on <ip:port>` as its first line, then serves until killed. `--namesrv`
+//! takes a `;`-separated list; `--advertise <ip:port>` sets the address given to clients.
+
+use std::io::Write;
+
+use rocketmq_blocking::broker::store::FlushDiskType;
+use rocketmq_blocking::broker::{Broker, BrokerConfig};
+
+const USAGE: &str =
+    "usage: broker --listen <ip:port> --namesrv <ip:port>[;<ip:port>...] --store <dir> \
+[--name broker-a] [--cluster DefaultCluster] [--flush sync|async] [--advertise <ip:port>]";
+
+fn main() {
+    simplelog::TermLogger::init(
+        simplelog::LevelFilter::Info,
+        simplelog::Config::default(),
+        simplelog::TerminalMode::Stderr,
+        simplelog::ColorChoice::Never,
+    )
+    .ok();
+    let mut listen = "127.0.0.1:10911".to_string();
+    let mut namesrv = Vec::new();
+    let mut store = None;
+    let mut name = None;
+    let mut cluster = None;
+    let mut flush = FlushDiskType::AsyncFlush;
+    let mut advertise = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
+        match arg.as_str() {
+            "--listen" => listen = value(),
+            "--namesrv" => {
+                namesrv = value()
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            }
+            "--store" => store = Some(value()),
+            "--name" => name = Some(value()),
+            "--cluster" => cluster = Some(value()),
+            "--advertise" => advertise = Some(value()),
+            "--flush" => {
+                flush = match value().as_str() {
+                    "sync" => FlushDiskType::SyncFlush,
+                    "async" => FlushDiskType::AsyncFlush,
+                    other => usage(&format!("--flush takes sync or async, not {other}")),
+                }
+            }
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let Some(store) = store else {
+        usage("--store is required")
+    };
+    let mut config = BrokerConfig::new(listen, store);
+    config.namesrv_addrs = namesrv;
+    config.flush_disk_type = flush;
+    config.advertised_addr = advertise;
+    if let Some(name) = name {
+        config.broker_name = name;
+    }
+    if let Some(cluster) = cluster {
+        config.cluster_name = cluster;
+    }
+    let broker = Broker::start(config).unwrap_or_else(|e| {
+        eprintln!("broker: {e}");
+        std::process::exit(1);
+    });
+    println!("listening on {}", broker.local_addr());
+    std::io::stdout().flush().ok();
+    loop {
+        std::thread::park();
+    }
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("{msg}\n{USAGE}");
+    std::process::exit(2);
+}

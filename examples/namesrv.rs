@@ -1,0 +1,44 @@
+//! Reference name server.
+//!
+//! `cargo run --release --example namesrv -- --listen 127.0.0.1:9876`
+//! prints `listening on <ip:port>` as its first line, then serves until killed.
+
+use std::io::Write;
+
+use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+
+fn main() {
+    simplelog::TermLogger::init(
+        simplelog::LevelFilter::Info,
+        simplelog::Config::default(),
+        simplelog::TerminalMode::Stderr,
+        simplelog::ColorChoice::Never,
+    )
+    .ok();
+    let mut listen = "127.0.0.1:9876".to_string();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => {
+                listen = args
+                    .next()
+                    .unwrap_or_else(|| usage("--listen needs an address"))
+            }
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    let namesrv = NameServer::start(NameServerConfig::listen(listen)).unwrap_or_else(|e| {
+        eprintln!("namesrv: {e}");
+        std::process::exit(1);
+    });
+    println!("listening on {}", namesrv.local_addr());
+    std::io::stdout().flush().ok();
+    loop {
+        std::thread::park();
+    }
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("{msg}\nusage: namesrv --listen <ip:port>");
+    std::process::exit(2);
+}

@@ -1,0 +1,424 @@
+//! The reference broker, on our [`RemotingServer`]; mirrors Java's `BrokerController`.
+//!
+//! Processors are registered by request code, each Java processor with its own pool:
+//! `SendMessageProcessor` (10, 310, 320, 36), `PullMessageProcessor` (11, with long polling),
+//! `ConsumerManageProcessor` (14, 15, 38), `ClientManageProcessor` (34, 35) and
+//! `AdminBrokerProcessor` (17, 29, 30, 31, 41, 42). Anything else gets
+//! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`].
+
+mod client_manager;
+mod config;
+mod consumer_offset_manager;
+mod long_polling;
+mod outer_api;
+mod persist;
+pub mod processor;
+pub mod store;
+mod topic_config_manager;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+pub use client_manager::{
+    ClientChannelInfo, ClientManager, ConsumerGroupInfo, RebalanceLockManager,
+};
+pub use config::BrokerConfig;
+pub use consumer_offset_manager::ConsumerOffsetManager;
+pub use long_polling::{HeldPull, PullRequestHoldService};
+pub use outer_api::BrokerIdentity;
+pub use topic_config_manager::{
+    validate_topic_name, TopicConfigManager, AUTO_CREATE_TOPIC_KEY_TOPIC, DLQ_GROUP_TOPIC_PREFIX,
+    RETRY_GROUP_TOPIC_PREFIX,
+};
+
+use processor::{
+    AdminBrokerProcessor, BrokerContext, ClientManageProcessor, ConsumerManageProcessor,
+    PullMessageProcessor, SendMessageProcessor,
+};
+use store::{MessageStore, StoreConfig, StoreError};
+
+use crate::protocol::body::{perm_name, TopicConfig};
+use crate::protocol::codes::request_code;
+use crate::remoting::{
+    ChannelEventListener, ClientConfig, ConnectionEvent, ConnectionEventKind, Janitor, PoolConfig,
+    RemotingClient, RemotingError, RemotingServer,
+};
+
+/// Why a broker could not start.
+#[derive(Debug)]
+pub enum BrokerError {
+    /// The store could not be opened or recovered.
+    Store(StoreError),
+    /// The server could not bind or start.
+    Remoting(RemotingError),
+    /// A config file could not be read or written.
+    Config(String),
+}
+
+impl fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokerError::Store(e) => write!(f, "message store: {e}"),
+            BrokerError::Remoting(e) => write!(f, "remoting: {e}"),
+            BrokerError::Config(e) => write!(f, "config: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BrokerError {}
+
+impl From<StoreError> for BrokerError {
+    fn from(e: StoreError) -> Self {
+        BrokerError::Store(e)
+    }
+}
+
+impl From<RemotingError> for BrokerError {
+    fn from(e: RemotingError) -> Self {
+        BrokerError::Remoting(e)
+    }
+}
+
+/// A running broker.
+pub struct Broker {
+    server: Arc<RemotingServer>,
+    context: Arc<BrokerContext>,
+    outer: Arc<RemotingClient>,
+    identity: BrokerIdentity,
+    register_thread: Mutex<Option<JoinHandle<()>>>,
+    stopping: Arc<AtomicBool>,
+    janitors: Mutex<Vec<Janitor>>,
+}
+
+/// Forgets clients whose connection closed and tells their groups (`ClientHousekeepingService`).
+struct ClientHousekeeping {
+    context: Arc<BrokerContext>,
+}
+
+impl ChannelEventListener for ClientHousekeeping {
+    fn on_event(&self, event: ConnectionEvent) {
+        if matches!(
+            event.kind,
+            ConnectionEventKind::Close | ConnectionEventKind::Exception | ConnectionEventKind::Idle
+        ) {
+            for group in self.context.clients.remove_connection(&event.remote_addr) {
+                log::info!("consumer {} left group {group}", event.remote_addr);
+                self.context.notify_consumer_ids_changed(&group);
+            }
+        }
+    }
+}
+
+/// The address to advertise for a bound address: a wildcard bind advertises loopback.
+fn advertised(bound: SocketAddr) -> String {
+    if bound.ip().is_unspecified() {
+        format!("127.0.0.1:{}", bound.port())
+    } else {
+        bound.to_string()
+    }
+}
+
+impl Broker {
+    /// Binds, opens (and recovers) the store, registers the processors, starts serving and
+    /// registers with every name server.
+    pub fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        let server = Arc::new(RemotingServer::new(config.server.clone())?);
+        let broker_addr = config
+            .advertised_addr
+            .clone()
+            .unwrap_or_else(|| advertised(server.local_addr()));
+        let store_host: SocketAddr = broker_addr.parse().map_err(|_| {
+            BrokerError::Config(format!("advertised address {broker_addr:?} is not ip:port"))
+        })?;
+        let store = Arc::new(MessageStore::open(StoreConfig {
+            store_dir: config.store_dir.clone(),
+            commit_log_segment_size: 64 * 1024 * 1024,
+            flush_disk_type: config.flush_disk_type,
+            flush_interval: Duration::from_millis(500),
+            store_host,
+        })?);
+        let config_err = |e: std::io::Error| BrokerError::Config(e.to_string());
+        let topics = TopicConfigManager::load(
+            &config.store_dir,
+            &config.broker_name,
+            &config.cluster_name,
+            config.auto_create_topic,
+            config.default_topic_queue_nums,
+        )
+        .map_err(config_err)?;
+        // Topics with messages but no config (a config file lost in a crash) come back.
+        for (topic, queues) in store.topics_and_queues() {
+            let queue_nums = queues.iter().max().map_or(1, |q| q + 1);
+            topics
+                .create_topic_if_absent(
+                    &topic,
+                    queue_nums,
+                    perm_name::PERM_READ | perm_name::PERM_WRITE,
+                )
+                .map_err(config_err)?;
+        }
+        let offsets = ConsumerOffsetManager::load(&config.store_dir).map_err(config_err)?;
+        let hold = PullRequestHoldService::new();
+        let (register_now, register_signal) = crossbeam_channel::bounded::<()>(1);
+        let context = Arc::new(BrokerContext {
+            config: config.clone(),
+            broker_addr: broker_addr.clone(),
+            store_host,
+            store: store.clone(),
+            topics,
+            offsets,
+            clients: ClientManager::new(),
+            locks: RebalanceLockManager::new(),
+            hold: hold.clone(),
+            register_now,
+            server: OnceLock::new(),
+        });
+        let _ = context.server.set(Arc::downgrade(&server));
+        let notify = hold.clone();
+        store.set_message_arrival_listener(Box::new(move |topic, queue_id, max_offset| {
+            notify.notify_message_arriving(topic, queue_id, max_offset)
+        }));
+
+        let pull = Arc::new(PullMessageProcessor::new(context.clone()));
+        let pool = |threads, queue_capacity| PoolConfig {
+            threads,
+            queue_capacity,
+        };
+        use request_code as rc;
+        server.register_processor_for_codes(
+            &[
+                rc::SEND_MESSAGE,
+                rc::SEND_MESSAGE_V2,
+                rc::SEND_BATCH_MESSAGE,
+                rc::CONSUMER_SEND_MSG_BACK,
+            ],
+            Arc::new(SendMessageProcessor::new(context.clone())),
+            pool(8, 10_000),
+        )?;
+        server.register_processor_for_codes(&[rc::PULL_MESSAGE], pull.clone(), pool(8, 100_000))?;
+        server.register_processor_for_codes(
+            &[
+                rc::QUERY_CONSUMER_OFFSET,
+                rc::UPDATE_CONSUMER_OFFSET,
+                rc::GET_CONSUMER_LIST_BY_GROUP,
+            ],
+            Arc::new(ConsumerManageProcessor::new(context.clone())),
+            pool(4, 10_000),
+        )?;
+        server.register_processor_for_codes(
+            &[rc::HEART_BEAT, rc::UNREGISTER_CLIENT],
+            Arc::new(ClientManageProcessor::new(context.clone())),
+            pool(4, 10_000),
+        )?;
+        server.register_processor_for_codes(
+            &[
+                rc::UPDATE_AND_CREATE_TOPIC,
+                rc::SEARCH_OFFSET_BY_TIMESTAMP,
+                rc::GET_MAX_OFFSET,
+                rc::GET_MIN_OFFSET,
+                rc::LOCK_BATCH_MQ,
+                rc::UNLOCK_BATCH_MQ,
+            ],
+            Arc::new(AdminBrokerProcessor::new(context.clone())),
+            pool(2, 10_000),
+        )?;
+        server.set_channel_event_listener(Arc::new(ClientHousekeeping {
+            context: context.clone(),
+        }))?;
+        hold.start(pull)
+            .map_err(|e| RemotingError::io("start the pull-hold thread", &e))?;
+        server.start()?;
+
+        let identity = BrokerIdentity {
+            broker_name: config.broker_name.clone(),
+            broker_addr: broker_addr.clone(),
+            cluster_name: config.cluster_name.clone(),
+            broker_id: 0,
+        };
+        let outer = Arc::new(RemotingClient::new(ClientConfig::default())?);
+        let broker = Broker {
+            server,
+            context: context.clone(),
+            outer,
+            identity,
+            register_thread: Mutex::new(None),
+            stopping: Arc::new(AtomicBool::new(false)),
+            janitors: Mutex::new(Vec::new()),
+        };
+        broker.register_all();
+        broker.start_background(register_signal)?;
+        log::info!(
+            "broker {} listening on {} (advertised {broker_addr})",
+            config.broker_name,
+            broker.local_addr()
+        );
+        Ok(broker)
+    }
+
+    fn register_all(&self) {
+        let failures = outer_api::register_broker_all(
+            &self.outer,
+            &self.context.config.namesrv_addrs,
+            &self.identity,
+            self.context.topics.serialize_wrapper(),
+        );
+        for (addr, e) in failures {
+            log::warn!("registering with name server {addr} failed: {e}");
+        }
+    }
+
+    fn start_background(
+        &self,
+        register_signal: crossbeam_channel::Receiver<()>,
+    ) -> Result<(), BrokerError> {
+        let (context, outer, identity, stopping) = (
+            self.context.clone(),
+            self.outer.clone(),
+            self.identity.clone(),
+            self.stopping.clone(),
+        );
+        let interval = context.config.register_interval;
+        let handle = thread::Builder::new()
+            .name("rmq-broker-register".into())
+            .spawn(move || loop {
+                let woke = register_signal.recv_timeout(interval);
+                if stopping.load(Ordering::SeqCst)
+                    || woke == Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+                {
+                    return;
+                }
+                let topics = context.topics.serialize_wrapper();
+                for (addr, e) in outer_api::register_broker_all(
+                    &outer,
+                    &context.config.namesrv_addrs,
+                    &identity,
+                    topics,
+                ) {
+                    log::warn!("registering with name server {addr} failed: {e}");
+                }
+            })
+            .map_err(|e| RemotingError::io("start the registration thread", &e))?;
+        *self
+            .register_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(handle);
+
+        let offsets_ctx = self.context.clone();
+        let offsets = Janitor::start(
+            "rmq-offset-persist".into(),
+            self.context.config.offset_flush_interval,
+            move || {
+                if let Err(e) = offsets_ctx.offsets.persist() {
+                    log::error!("persisting consumer offsets failed: {e}");
+                }
+            },
+        )
+        .map_err(|e| RemotingError::io("start the offset thread", &e))?;
+        let clients_ctx = self.context.clone();
+        let expiry = self.context.config.client_channel_expiry;
+        let clients = Janitor::start(
+            "rmq-client-housekeeping".into(),
+            Duration::from_secs(10),
+            move || {
+                for conn in clients_ctx.clients.expired_connections(expiry) {
+                    log::info!(
+                        "closing {}: no heartbeat for {} s",
+                        conn.remote_addr(),
+                        expiry.as_secs()
+                    );
+                    conn.close();
+                }
+            },
+        )
+        .map_err(|e| RemotingError::io("start the housekeeping thread", &e))?;
+        self.janitors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend([offsets, clients]);
+        Ok(())
+    }
+
+    /// The address bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The address registered with name servers.
+    pub fn broker_addr(&self) -> &str {
+        &self.context.broker_addr
+    }
+
+    /// The message store (tests and tools).
+    pub fn store(&self) -> &Arc<MessageStore> {
+        &self.context.store
+    }
+
+    /// The topic table.
+    pub fn topic_config(&self, topic: &str) -> Option<TopicConfig> {
+        self.context.topics.select_topic_config(topic)
+    }
+
+    /// The offset `group` committed for a queue.
+    pub fn consumer_offset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.context.offsets.query_offset(group, topic, queue_id)
+    }
+
+    /// Connected clients and their groups.
+    pub fn clients(&self) -> &ClientManager {
+        &self.context.clients
+    }
+
+    /// Pulls held for long polling right now.
+    pub fn held_pulls(&self) -> usize {
+        self.context.hold.held_count()
+    }
+
+    /// Unregisters from the name servers, answers held pulls, stops serving, persists offsets,
+    /// flushes and closes the store, and joins every thread.
+    pub fn shutdown(&self) {
+        if self.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        outer_api::unregister_broker_all(
+            &self.outer,
+            &self.context.config.namesrv_addrs,
+            &self.identity,
+        );
+        self.context.request_registration(); // wakes the registration thread to see `stopping`
+        if let Some(handle) = self
+            .register_thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            if handle.join().is_err() {
+                log::error!("the registration thread panicked");
+            }
+        }
+        for janitor in self
+            .janitors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            janitor.stop();
+        }
+        self.context.hold.shutdown();
+        self.server.shutdown();
+        if let Err(e) = self.context.offsets.persist() {
+            log::error!("persisting consumer offsets failed: {e}");
+        }
+        self.context.store.shutdown();
+        self.outer.shutdown();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

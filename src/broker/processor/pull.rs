@@ -1,0 +1,252 @@
+//! PULL_MESSAGE (11) with long polling; mirrors Java's `PullMessageProcessor`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{suggest_todo, BrokerContext};
+use crate::broker::long_polling::HeldPull;
+use crate::broker::store::{tags_string_to_tags_code, GetMessageStatus};
+use crate::protocol::body::perm_name;
+use crate::protocol::codes::response_code;
+use crate::protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
+use crate::protocol::{CommandCustomHeader, RemotingCommand};
+use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
+
+/// Pull flag: commit the offset carried in the request.
+pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
+/// Pull flag: the broker may hold the request until a message arrives.
+pub const FLAG_SUSPEND: i32 = 0x2;
+/// Pull flag: the request carries its subscription expression.
+pub const FLAG_SUBSCRIPTION: i32 = 0x4;
+
+/// Which tags a pull wants: None means every message (`*`).
+type TagsFilter = Option<HashSet<i64>>;
+
+/// Reads a TAG expression (`*`, or `TagA || TagB`) into tag codes (`FilterAPI.buildSubscriptionData`).
+pub fn parse_tag_expression(expression: &str) -> TagsFilter {
+    let expression = expression.trim();
+    if expression.is_empty() || expression == "*" {
+        return None;
+    }
+    Some(
+        expression
+            .split("||")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(tags_string_to_tags_code)
+            .collect(),
+    )
+}
+
+/// Serves pulls; also re-runs held pulls when their messages arrive or their time is up.
+pub struct PullMessageProcessor {
+    broker: Arc<BrokerContext>,
+}
+
+impl PullMessageProcessor {
+    /// A processor over the broker's shared state.
+    pub fn new(broker: Arc<BrokerContext>) -> Self {
+        PullMessageProcessor { broker }
+    }
+
+    fn filter_for(&self, header: &PullMessageRequestHeader) -> Result<TagsFilter, RemotingCommand> {
+        if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
+            let kind = header.expression_type.as_deref().unwrap_or("TAG");
+            if !kind.eq_ignore_ascii_case("TAG") {
+                return Err(RemotingCommand::new_response(
+                    response_code::SYSTEM_ERROR,
+                    format!("expression type {kind} is not supported by this broker; use TAG"),
+                ));
+            }
+            return Ok(parse_tag_expression(
+                header.subscription.as_deref().unwrap_or("*"),
+            ));
+        }
+        // Without the flag the subscription comes from the group's heartbeat.
+        let subscription = self
+            .broker
+            .clients
+            .consumer_group(&header.consumer_group)
+            .and_then(|g| g.subscriptions.get(&header.topic).cloned());
+        Ok(subscription.and_then(|s| parse_tag_expression(&s.sub_string)))
+    }
+
+    /// `processRequest(channel, request, brokerAllowSuspend)`: None when the pull is held.
+    pub fn pull(
+        &self,
+        ctx: &RequestContext,
+        request: &RemotingCommand,
+        allow_suspend: bool,
+    ) -> Result<Option<RemotingCommand>, ProcessorError> {
+        let header = PullMessageRequestHeader::read_from(&request.ext_fields)?;
+        let b = &self.broker;
+        let Some(topic) = b.topics.select_topic_config(&header.topic) else {
+            return Ok(Some(RemotingCommand::new_response(
+                response_code::TOPIC_NOT_EXIST,
+                format!(
+                    "topic[{}] not exist, apply first please!{}",
+                    header.topic,
+                    suggest_todo("http://rocketmq.apache.org/docs/faq/")
+                ),
+            )));
+        };
+        if topic.perm & perm_name::PERM_READ == 0 {
+            return Ok(Some(RemotingCommand::new_response(
+                response_code::NO_PERMISSION,
+                format!("the topic[{}] pulling message is forbidden", header.topic),
+            )));
+        }
+        if header.queue_id < 0 || header.queue_id >= topic.read_queue_nums {
+            return Ok(Some(RemotingCommand::new_response(
+                response_code::SYSTEM_ERROR,
+                format!(
+                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                    header.queue_id,
+                    header.topic,
+                    topic.read_queue_nums,
+                    ctx.remote_addr()
+                ),
+            )));
+        }
+        let filter = match self.filter_for(&header) {
+            Ok(filter) => filter,
+            Err(response) => return Ok(Some(response)),
+        };
+        let accept = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&code));
+        let max = header.max_msg_nums.max(1);
+        let result = b.store.get_message(
+            &header.topic,
+            header.queue_id,
+            header.queue_offset,
+            max,
+            Some(&accept),
+        );
+
+        let (code, remark) = match result.status {
+            GetMessageStatus::Found => (response_code::SUCCESS, "FOUND"),
+            GetMessageStatus::MessageWasRemoving => (
+                response_code::PULL_RETRY_IMMEDIATELY,
+                "MESSAGE_WAS_REMOVING",
+            ),
+            GetMessageStatus::NoMatchedLogicQueue | GetMessageStatus::NoMessageInQueue => {
+                let remark = if result.status == GetMessageStatus::NoMessageInQueue {
+                    "NO_MESSAGE_IN_QUEUE"
+                } else {
+                    "NO_MATCHED_LOGIC_QUEUE"
+                };
+                if header.queue_offset != 0 {
+                    (response_code::PULL_OFFSET_MOVED, remark)
+                } else {
+                    (response_code::PULL_NOT_FOUND, remark)
+                }
+            }
+            GetMessageStatus::NoMatchedMessage => {
+                (response_code::PULL_RETRY_IMMEDIATELY, "NO_MATCHED_MESSAGE")
+            }
+            GetMessageStatus::OffsetFoundNull => {
+                (response_code::PULL_NOT_FOUND, "OFFSET_FOUND_NULL")
+            }
+            GetMessageStatus::OffsetOverflowBadly => {
+                (response_code::PULL_OFFSET_MOVED, "OFFSET_OVERFLOW_BADLY")
+            }
+            GetMessageStatus::OffsetOverflowOne => {
+                (response_code::PULL_NOT_FOUND, "OFFSET_OVERFLOW_ONE")
+            }
+            GetMessageStatus::OffsetTooSmall => {
+                (response_code::PULL_OFFSET_MOVED, "OFFSET_TOO_SMALL")
+            }
+        };
+
+        // Only the first execution commits, as Java's brokerAllowSuspend guard does.
+        if allow_suspend && header.sys_flag & FLAG_COMMIT_OFFSET != 0 {
+            b.offsets.commit_offset(
+                &header.consumer_group,
+                &header.topic,
+                header.queue_id,
+                header.commit_offset,
+            );
+        }
+
+        if code == response_code::PULL_NOT_FOUND
+            && allow_suspend
+            && header.sys_flag & FLAG_SUSPEND != 0
+        {
+            let hold_for = if b.config.long_polling {
+                Duration::from_millis(header.suspend_timeout_millis.max(0) as u64)
+            } else {
+                Duration::from_secs(1)
+            };
+            b.hold.suspend(HeldPull {
+                ctx: ctx.clone(),
+                request: request.clone(),
+                topic: header.topic.clone(),
+                queue_id: header.queue_id,
+                pull_from_offset: header.queue_offset,
+                deadline: Instant::now() + hold_for,
+            });
+            return Ok(None);
+        }
+
+        let mut response = RemotingCommand::new_response(code, remark.to_string());
+        PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: result.next_begin_offset,
+            min_offset: result.min_offset,
+            max_offset: result.max_offset,
+            offset_delta: None,
+            topic_sys_flag: None,
+            group_sys_flag: None,
+            forbidden_type: None,
+        }
+        .write_to(&mut response.ext_fields);
+        if code == response_code::SUCCESS {
+            response.body = result.messages.concat();
+        }
+        Ok(Some(response))
+    }
+
+    /// Runs a held pull again and writes its response (`executeRequestWhenWakeup`).
+    pub fn execute_when_wakeup(&self, held: HeldPull) {
+        let response = match self.pull(&held.ctx, &held.request, false) {
+            Ok(Some(response)) => response,
+            Ok(None) => return,
+            Err(e) => RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string()),
+        };
+        let mut response = response;
+        response.opaque = held.request.opaque;
+        response.serialize_type = held.request.serialize_type;
+        response.mark_response();
+        if let Err(e) = held.ctx.connection().write_command(&response) {
+            log::debug!(
+                "answering a held pull of {} failed: {e}",
+                held.ctx.remote_addr()
+            );
+        }
+    }
+}
+
+impl RequestProcessor for PullMessageProcessor {
+    fn process_request(
+        &self,
+        ctx: &RequestContext,
+        request: RemotingCommand,
+    ) -> Result<Option<RemotingCommand>, ProcessorError> {
+        self.pull(ctx, &request, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_expressions() {
+        assert_eq!(parse_tag_expression("*"), None);
+        assert_eq!(parse_tag_expression(" "), None);
+        let codes = parse_tag_expression("TagA || TagB").unwrap();
+        assert!(codes.contains(&tags_string_to_tags_code("TagA")));
+        assert!(codes.contains(&tags_string_to_tags_code("TagB")));
+        assert_eq!(codes.len(), 2);
+    }
+}

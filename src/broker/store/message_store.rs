@@ -1,0 +1,863 @@
+//! `MessageStore`: the store the broker talks to; mirrors Java's `DefaultMessageStore`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::checkpoint::StoreCheckpoint;
+use super::commit_log::{
+    store_timestamp_position, CommitLog, PHYSICAL_OFFSET_POSITION, QUEUE_OFFSET_POSITION,
+    SYSFLAG_POSITION,
+};
+use super::config::{
+    FlushDiskType, StoreConfig, MAX_MESSAGE_SIZE, MAX_TOPIC_LENGTH,
+    MAX_TRANSFER_BYTES_ON_MESSAGE_IN_MEMORY, MAX_TRANSFER_COUNT_ON_MESSAGE_IN_MEMORY,
+    MIN_FILTER_SCAN_ENTRIES, SYNC_FLUSH_TIMEOUT,
+};
+use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry, CQ_ENTRIES_PER_FILE};
+use super::error::StoreError;
+use super::flush::GroupCommit;
+use super::recovery::{is_indexed, recover, QueueTable};
+use super::result::{
+    BoundaryType, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
+};
+use crate::protocol::message::{
+    create_offset_message_id, decode_message, encode_stored_message, MessageExt,
+};
+use crate::protocol::BodyError;
+
+/// Called after each successful put, outside the store's locks, with the topic, the queue id
+/// and the queue's new max offset (Java's `MessageArrivingListener`).
+pub type MessageArrivalListener = Box<dyn Fn(&str, i32, i64) + Send + Sync>;
+
+/// Java's name for the store.
+pub type DefaultMessageStore = MessageStore;
+
+/// Internal knobs tests turn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoreTuning {
+    /// Entries per consume queue file.
+    pub(crate) cq_entries_per_file: i64,
+    /// A delay before each group-commit fsync.
+    pub(crate) sync_delay: Duration,
+    /// How long a sync-flush put waits for its fsync.
+    pub(crate) sync_flush_timeout: Duration,
+}
+
+impl Default for StoreTuning {
+    fn default() -> Self {
+        StoreTuning {
+            cq_entries_per_file: CQ_ENTRIES_PER_FILE,
+            sync_delay: Duration::ZERO,
+            sync_flush_timeout: SYNC_FLUSH_TIMEOUT,
+        }
+    }
+}
+
+/// The message store: a commit log, consume queues, group commit and a flush thread; mirrors
+/// Java's `DefaultMessageStore`. `Send + Sync`; every method takes `&self`.
+///
+/// Dropping it shuts it down (see [`MessageStore::shutdown`]).
+pub struct MessageStore {
+    inner: Arc<StoreInner>,
+    flush_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct StoreInner {
+    config: StoreConfig,
+    tuning: StoreTuning,
+    commit_log: CommitLog,
+    queues: RwLock<QueueTable>,
+    /// Serializes appends (Java's `putMessageLock`).
+    put_lock: Mutex<()>,
+    group_commit: GroupCommit,
+    checkpoint: Mutex<StoreCheckpoint>,
+    listener: RwLock<Option<Arc<MessageArrivalListener>>>,
+    shutdown: AtomicBool,
+    /// Set when a failed write or fsync could not be undone.
+    not_writable: Mutex<Option<String>>,
+    /// Wakes the flush thread: `true` once it must stop.
+    flush_stop: Mutex<bool>,
+    flush_wake: Condvar,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// One encoded record of a put, before its offsets are known.
+struct Encoded {
+    bytes: Vec<u8>,
+    tags_code: i64,
+    indexed: bool,
+}
+
+impl MessageStore {
+    /// Opens the store in `config.store_dir` (creating the directories), recovers it from its
+    /// files and starts the flush thread (`rmq-store-flush`).
+    pub fn open(config: StoreConfig) -> Result<MessageStore, StoreError> {
+        Self::open_tuned(config, StoreTuning::default())
+    }
+
+    /// [`MessageStore::open`] with internal knobs.
+    pub(crate) fn open_tuned(
+        config: StoreConfig,
+        tuning: StoreTuning,
+    ) -> Result<MessageStore, StoreError> {
+        if config.commit_log_segment_size < 4096 || config.commit_log_segment_size > i32::MAX as u64
+        {
+            return Err(StoreError::InvalidConfig {
+                reason: format!(
+                    "commit_log_segment_size {} is outside 4096..={}",
+                    config.commit_log_segment_size,
+                    i32::MAX
+                ),
+            });
+        }
+        if config.flush_interval.is_zero() {
+            return Err(StoreError::InvalidConfig {
+                reason: "flush_interval is zero".to_string(),
+            });
+        }
+        let queue_root = config.consume_queue_dir();
+        let created = !config.store_dir.is_dir();
+        for dir in [&config.store_dir, &queue_root] {
+            fs::create_dir_all(dir).map_err(|e| StoreError::io_at("create", dir, &e))?;
+        }
+        let commit_log = CommitLog::open(&config.commit_log_dir(), config.commit_log_segment_size)?;
+        let (mut checkpoint, checkpoint_offset) = StoreCheckpoint::open(&config.checkpoint_path())?;
+        // The directories and the checkpoint file must survive a crash as well as their data.
+        sync_dir(&config.store_dir)?;
+        if let Some(parent) = config.store_dir.parent().filter(|_| created) {
+            sync_dir(parent)?;
+        }
+        let queues = recover(
+            &commit_log,
+            &queue_root,
+            checkpoint_offset,
+            tuning.cq_entries_per_file,
+        )?;
+        // Everything recovery kept or rebuilt is durable before the checkpoint moves.
+        let end = commit_log.max_offset();
+        commit_log.sync_range(commit_log.min_offset(), end)?;
+        for queue in queues.values().flat_map(BTreeMap::values) {
+            queue.sync()?;
+        }
+        checkpoint.write(end)?;
+
+        let inner = Arc::new(StoreInner {
+            group_commit: GroupCommit::new(end, tuning.sync_delay),
+            config,
+            tuning,
+            commit_log,
+            queues: RwLock::new(queues),
+            put_lock: Mutex::new(()),
+            checkpoint: Mutex::new(checkpoint),
+            listener: RwLock::new(None),
+            shutdown: AtomicBool::new(false),
+            not_writable: Mutex::new(None),
+            flush_stop: Mutex::new(false),
+            flush_wake: Condvar::new(),
+        });
+        let worker = Arc::clone(&inner);
+        let handle = thread::Builder::new()
+            .name("rmq-store-flush".to_string())
+            .spawn(move || worker.flush_loop())
+            .map_err(|e| StoreError::io("start the rmq-store-flush thread", &e))?;
+        Ok(MessageStore {
+            inner,
+            flush_thread: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// The settings the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Stores one message (`putMessage`). The caller sets topic, queue id, flag, body,
+    /// properties, system flag, born timestamp and host, reconsume times and prepared
+    /// transaction offset; the store assigns the queue offset, the commit log offset, the store
+    /// timestamp and host. Returns once the record is written to the file, and with sync flush
+    /// once it is fsynced (`FlushDiskTimeout` if that takes over 5 s or fails; after a failed
+    /// fsync the store refuses writes).
+    pub fn put_message(&self, msg: MessageExt) -> Result<PutMessageResult, StoreError> {
+        let mut results = self.inner.put(vec![msg])?;
+        results.pop().ok_or_else(|| StoreError::MessageIllegal {
+            reason: "nothing stored".to_string(),
+        })
+    }
+
+    /// Stores a batch for one topic and queue (`putMessages`): consecutive queue offsets,
+    /// one contiguous write in one segment, one result per message.
+    pub fn put_messages(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
+        self.inner.put(msgs)
+    }
+
+    /// Up to `max_msg_nums` messages of a queue from `offset` (`getMessage` of a master).
+    /// `filter` gets each entry's tags hash code and answers whether to deliver it.
+    pub fn get_message(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: i32,
+        filter: Option<&dyn Fn(i64) -> bool>,
+    ) -> GetMessageResult {
+        self.inner
+            .get_message(topic, queue_id, offset, max_msg_nums, filter)
+    }
+
+    /// The next queue offset to be written; 0 for an empty or unknown queue
+    /// (`getMaxOffsetInQueue`).
+    pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.inner
+            .find_queue(topic, queue_id)
+            .map_or(0, |q| q.max_offset())
+    }
+
+    /// The first queue offset that holds a message; 0 for an unknown queue
+    /// (`getMinOffsetInQueue`).
+    pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
+        self.inner
+            .find_queue(topic, queue_id)
+            .map_or(0, |q| q.min_offset())
+    }
+
+    /// The offset of the first message stored at or after `timestamp_ms`; the max offset when
+    /// all are earlier, 0 for an empty or unknown queue (`getOffsetInQueueByTime`, with 5.x's
+    /// default lower boundary: 4.9.8 answers whichever neighbour is nearer in time).
+    pub fn offset_in_queue_by_time(&self, topic: &str, queue_id: i32, timestamp_ms: i64) -> i64 {
+        self.offset_in_queue_by_time_with_boundary(
+            topic,
+            queue_id,
+            timestamp_ms,
+            BoundaryType::Lower,
+        )
+    }
+
+    /// [`MessageStore::offset_in_queue_by_time`] with a choice of boundary (5.x
+    /// `getOffsetInQueueByTime(topic, queueId, timestamp, boundaryType)`).
+    pub fn offset_in_queue_by_time_with_boundary(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp_ms: i64,
+        boundary: BoundaryType,
+    ) -> i64 {
+        self.inner
+            .offset_by_time(topic, queue_id, timestamp_ms, boundary)
+    }
+
+    /// The store timestamp of the message at `offset` of a queue, if there is one
+    /// (`getMessageStoreTimeStamp`).
+    pub fn store_timestamp_at(&self, topic: &str, queue_id: i32, offset: i64) -> Option<i64> {
+        let queue = self.inner.find_queue(topic, queue_id)?;
+        self.inner.store_time(&queue, offset)
+    }
+
+    /// The message whose record starts at `commit_log_offset` (`lookMessageByOffset`); the
+    /// body stays as stored (compressed if it was).
+    pub fn look_message_by_offset(&self, commit_log_offset: i64) -> Option<MessageExt> {
+        let record = self.select_one_message_by_offset(commit_log_offset)?;
+        decode_message(&record, false)
+            .ok()
+            .map(|(message, _)| message)
+    }
+
+    /// The raw record that starts at `commit_log_offset` (`selectOneMessageByOffset`).
+    pub fn select_one_message_by_offset(&self, commit_log_offset: i64) -> Option<Vec<u8>> {
+        self.inner.commit_log.read_record(commit_log_offset)
+    }
+
+    /// The first physical offset the commit log holds (`getMinPhyOffset`).
+    pub fn min_phy_offset(&self) -> i64 {
+        self.inner.commit_log.min_offset()
+    }
+
+    /// The end of the commit log (`getMaxPhyOffset`).
+    pub fn max_phy_offset(&self) -> i64 {
+        self.inner.commit_log.max_offset()
+    }
+
+    /// Every queue the store knows, by topic (sorted), with its queue ids (sorted): those
+    /// recovery found plus those created since, so the broker can re-create topic configs.
+    pub fn topics_and_queues(&self) -> Vec<(String, Vec<i32>)> {
+        let queues = self
+            .inner
+            .queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<(String, Vec<i32>)> = queues
+            .iter()
+            .map(|(topic, by_id)| (topic.clone(), by_id.keys().copied().collect()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Installs the listener called after each successful put (replacing any earlier one).
+    pub fn set_message_arrival_listener(&self, listener: MessageArrivalListener) {
+        *self
+            .inner
+            .listener
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(listener));
+    }
+
+    /// Fsyncs the commit log and the consume queues and moves the checkpoint.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush_all()
+    }
+
+    /// How many commit log fsync rounds have run (group commit shares them).
+    pub fn commit_log_sync_count(&self) -> u64 {
+        self.inner.group_commit.sync_count()
+    }
+
+    /// Stops the store: later puts fail with [`StoreError::Shutdown`], the flush thread is
+    /// stopped and joined, and everything written is flushed. Reads keep working. Idempotent;
+    /// also run on drop.
+    pub fn shutdown(&self) {
+        if self.inner.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        *lock(&self.inner.flush_stop) = true;
+        self.inner.flush_wake.notify_all();
+        if let Some(handle) = lock(&self.flush_thread).take() {
+            if handle.thread().id() != thread::current().id() && handle.join().is_err() {
+                log::error!("the rmq-store-flush thread panicked");
+            }
+        }
+        // Wait for appends in flight, then flush them.
+        let guard = lock(&self.inner.put_lock);
+        drop(guard);
+        if let Err(err) = self.inner.flush_all() {
+            log::error!("final store flush failed: {err}");
+        }
+    }
+}
+
+#[cfg(test)]
+impl MessageStore {
+    /// Stops the flush thread without the final flush, as if the process had been killed:
+    /// what was written stays in the files, nothing more is fsynced or checkpointed.
+    pub(crate) fn kill(self) {
+        self.inner.shutdown.store(true, Ordering::Release);
+        *lock(&self.inner.flush_stop) = true;
+        self.inner.flush_wake.notify_all();
+        if let Some(handle) = lock(&self.flush_thread).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for MessageStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl StoreInner {
+    fn find_queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)?
+            .get(&queue_id)
+            .cloned()
+    }
+
+    /// The queue, created if missing; called under the put lock.
+    fn find_or_create_queue(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Result<Arc<ConsumeQueue>, StoreError> {
+        if let Some(queue) = self.find_queue(topic, queue_id) {
+            return Ok(queue);
+        }
+        let queue = Arc::new(ConsumeQueue::create(
+            &self.config.consume_queue_dir(),
+            topic,
+            queue_id,
+            self.tuning.cq_entries_per_file,
+        )?);
+        self.queues
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(topic.to_string())
+            .or_default()
+            .insert(queue_id, Arc::clone(&queue));
+        Ok(queue)
+    }
+
+    fn all_queues(&self) -> Vec<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .flat_map(BTreeMap::values)
+            .cloned()
+            .collect()
+    }
+
+    fn mark_not_writable(&self, err: &StoreError) {
+        log::error!("message store refuses writes from now on: {err}");
+        lock(&self.not_writable).get_or_insert_with(|| err.to_string());
+    }
+
+    /// Checks and encodes the messages of one put; offsets and store time are patched in later.
+    fn encode(&self, msgs: Vec<MessageExt>) -> Result<Vec<Encoded>, StoreError> {
+        let (topic, queue_id) = match msgs.first() {
+            Some(first) => (first.topic.clone(), first.queue_id),
+            None => return Ok(Vec::new()),
+        };
+        check_topic(&topic)?;
+        if queue_id < 0 {
+            return Err(StoreError::MessageIllegal {
+                reason: format!("queue id {queue_id} is negative"),
+            });
+        }
+        let mut total = 0usize;
+        let mut encoded = Vec::with_capacity(msgs.len());
+        for mut msg in msgs {
+            if msg.topic != topic || msg.queue_id != queue_id {
+                return Err(StoreError::MessageIllegal {
+                    reason: format!(
+                        "a batch must be for one queue: {}:{} after {topic}:{queue_id}",
+                        msg.topic, msg.queue_id
+                    ),
+                });
+            }
+            msg.store_host = self.config.store_host;
+            msg.queue_offset = 0;
+            msg.commit_log_offset = 0;
+            msg.store_timestamp = 0;
+            let bytes = encode_stored_message(&msg).map_err(|err| match err {
+                BodyError::TooLong {
+                    field: "properties",
+                    length,
+                    max,
+                } => StoreError::PropertiesSizeExceeded { size: length, max },
+                BodyError::TooLong {
+                    field: "body",
+                    length,
+                    ..
+                } => StoreError::MessageTooLarge {
+                    size: length,
+                    max: MAX_MESSAGE_SIZE,
+                },
+                other => StoreError::MessageIllegal {
+                    reason: other.to_string(),
+                },
+            })?;
+            if bytes.len() > MAX_MESSAGE_SIZE {
+                return Err(StoreError::MessageTooLarge {
+                    size: bytes.len(),
+                    max: MAX_MESSAGE_SIZE,
+                });
+            }
+            total += bytes.len();
+            encoded.push(Encoded {
+                tags_code: tags_code_of(&msg.properties),
+                indexed: is_indexed(msg.sys_flag),
+                bytes,
+            });
+        }
+        if total as u64 > self.config.commit_log_segment_size {
+            return Err(StoreError::MessageTooLarge {
+                size: total,
+                max: self.config.commit_log_segment_size as usize,
+            });
+        }
+        Ok(encoded)
+    }
+
+    fn put(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
+        let Some((topic, queue_id)) = msgs.first().map(|m| (m.topic.clone(), m.queue_id)) else {
+            return Ok(Vec::new());
+        };
+        let mut records = self.encode(msgs)?;
+        let total: usize = records.iter().map(|r| r.bytes.len()).sum();
+
+        let guard = lock(&self.put_lock);
+        if self.shutdown.load(Ordering::Acquire) {
+            return Err(StoreError::Shutdown);
+        }
+        if let Some(reason) = lock(&self.not_writable).clone() {
+            return Err(StoreError::NotWritable { reason });
+        }
+        let queue = if records.iter().any(|r| r.indexed) {
+            Some(self.find_or_create_queue(&topic, queue_id)?)
+        } else {
+            None
+        };
+        let (physical, segment) = self.commit_log.reserve(total)?;
+        let store_timestamp = now_ms();
+        let mut next_queue_offset = queue.as_ref().map_or(0, |q| q.max_offset());
+        let mut written = 0usize;
+        let mut entries = Vec::with_capacity(records.len());
+        let mut results = Vec::with_capacity(records.len());
+        for record in &mut records {
+            let offset = physical + written as i64;
+            let queue_offset = if record.indexed {
+                next_queue_offset += 1;
+                next_queue_offset - 1
+            } else {
+                0
+            };
+            patch_record(&mut record.bytes, queue_offset, offset, store_timestamp);
+            if record.indexed {
+                entries.push(CqEntry {
+                    commit_log_offset: offset,
+                    size: record.bytes.len() as i32,
+                    tags_code: record.tags_code,
+                });
+            }
+            results.push(PutMessageResult {
+                status: PutMessageStatus::PutOk,
+                msg_id: create_offset_message_id(self.config.store_host, offset),
+                queue_offset,
+                commit_log_offset: offset,
+                wrote_bytes: record.bytes.len() as i32,
+                store_timestamp,
+            });
+            written += record.bytes.len();
+        }
+        let batch = match records.as_slice() {
+            [one] => Cow::Borrowed(&one.bytes[..]),
+            many => {
+                let mut all = Vec::with_capacity(total);
+                for record in many {
+                    all.extend_from_slice(&record.bytes);
+                }
+                Cow::Owned(all)
+            }
+        };
+        if let Err(err) = self.commit_log.write(&segment, physical, &batch) {
+            if matches!(err, StoreError::NotWritable { .. }) {
+                self.mark_not_writable(&err);
+            }
+            return Err(err);
+        }
+        if let Some(queue) = &queue {
+            if let Err(err) = queue.append(&entries) {
+                if matches!(err, StoreError::NotWritable { .. }) {
+                    self.mark_not_writable(&err);
+                }
+                if let Err(undo) = self.commit_log.undo(&segment, physical) {
+                    self.mark_not_writable(&undo);
+                }
+                return Err(err);
+            }
+        }
+        let end = physical + total as i64;
+        self.commit_log.publish(end);
+        drop(guard);
+
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            match self.group_commit.wait_flushed(
+                &self.commit_log,
+                end,
+                Some(self.tuning.sync_flush_timeout),
+            ) {
+                Ok(true) => {}
+                flushed => {
+                    // Stored and visible, durability unknown: Java's FLUSH_DISK_TIMEOUT. After a
+                    // failed fsync nothing written later can be trusted, so writes stop.
+                    match flushed {
+                        Err(err) => self.mark_not_writable(&err),
+                        _ => log::warn!("sync flush of commit log offset {end} timed out"),
+                    }
+                    for result in &mut results {
+                        result.status = PutMessageStatus::FlushDiskTimeout;
+                    }
+                }
+            }
+        }
+        if queue.is_some() {
+            let listener = self
+                .listener
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(listener) = listener {
+                listener(&topic, queue_id, next_queue_offset);
+            }
+        }
+        Ok(results)
+    }
+
+    fn get_message(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: i32,
+        filter: Option<&dyn Fn(i64) -> bool>,
+    ) -> GetMessageResult {
+        let Some(queue) = self.find_queue(topic, queue_id) else {
+            return GetMessageResult::empty(GetMessageStatus::NoMatchedLogicQueue, 0, 0, 0);
+        };
+        let min = queue.min_offset();
+        let max = queue.max_offset();
+        let empty = |status, next| GetMessageResult::empty(status, next, min, max);
+        if max == 0 {
+            return empty(GetMessageStatus::NoMessageInQueue, 0);
+        }
+        if offset < min {
+            return empty(GetMessageStatus::OffsetTooSmall, min);
+        }
+        if offset == max {
+            return empty(GetMessageStatus::OffsetOverflowOne, offset);
+        }
+        if offset > max {
+            return empty(GetMessageStatus::OffsetOverflowBadly, max);
+        }
+        let scan = usize::try_from(max_msg_nums)
+            .unwrap_or(0)
+            .max(MIN_FILTER_SCAN_ENTRIES);
+        let entries = match queue.read_entries(offset, scan) {
+            Ok(entries) => entries,
+            Err(err) => {
+                log::warn!("consume queue {topic}:{queue_id} unreadable at {offset}: {err}");
+                let per_file = self.tuning.cq_entries_per_file;
+                let next = offset + per_file - offset % per_file;
+                return empty(GetMessageStatus::OffsetFoundNull, next);
+            }
+        };
+        let mut result = empty(GetMessageStatus::NoMatchedMessage, offset);
+        let mut consumed = 0i64;
+        for entry in entries {
+            if is_batch_full(
+                entry.size,
+                max_msg_nums,
+                result.total_bytes,
+                result.messages.len(),
+            ) {
+                break;
+            }
+            consumed += 1;
+            if filter.is_some_and(|accept| !accept(entry.tags_code)) {
+                if result.total_bytes == 0 {
+                    result.status = GetMessageStatus::NoMatchedMessage;
+                }
+                continue;
+            }
+            let record = usize::try_from(entry.size)
+                .ok()
+                .filter(|_| !entry.is_blank())
+                .and_then(|size| self.commit_log.read(entry.commit_log_offset, size));
+            match record {
+                Some(record) => {
+                    result.total_bytes += record.len();
+                    result.messages.push(record);
+                    result.status = GetMessageStatus::Found;
+                }
+                None => {
+                    if result.total_bytes == 0 {
+                        result.status = GetMessageStatus::MessageWasRemoving;
+                    }
+                }
+            }
+        }
+        result.next_begin_offset = offset + consumed;
+        result
+    }
+
+    fn store_time(&self, queue: &ConsumeQueue, offset: i64) -> Option<i64> {
+        let entry = queue.entry(offset)?;
+        if entry.is_blank() {
+            return None;
+        }
+        self.commit_log
+            .pickup_store_timestamp(entry.commit_log_offset, entry.size)
+    }
+
+    fn offset_by_time(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+        boundary: BoundaryType,
+    ) -> i64 {
+        let Some(queue) = self.find_queue(topic, queue_id) else {
+            return 0;
+        };
+        let (min, max) = (queue.min_offset(), queue.max_offset());
+        if min >= max {
+            return max;
+        }
+        // The first offset whose store time is >= (lower) or > (upper) the timestamp.
+        let (mut low, mut high) = (min, max);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let Some(time) = self.store_time(&queue, mid) else {
+                return 0;
+            };
+            let after = match boundary {
+                BoundaryType::Lower => time >= timestamp,
+                BoundaryType::Upper => time > timestamp,
+            };
+            if after {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        match boundary {
+            BoundaryType::Lower => low,
+            BoundaryType::Upper if low == min => 0,
+            BoundaryType::Upper => low - 1,
+        }
+    }
+
+    /// Fsyncs the commit log up to its current end, then every consume queue, then records
+    /// that end as the checkpoint.
+    fn flush_all(&self) -> Result<(), StoreError> {
+        let end = self.commit_log.max_offset();
+        self.group_commit
+            .wait_flushed(&self.commit_log, end, None)
+            .inspect_err(|err| self.mark_not_writable(err))?;
+        for queue in self.all_queues() {
+            queue.sync()?;
+        }
+        lock(&self.checkpoint).write(end)
+    }
+
+    fn flush_loop(&self) {
+        let interval = self.config.flush_interval;
+        loop {
+            let stop = lock(&self.flush_stop);
+            let (stop, _) = self
+                .flush_wake
+                .wait_timeout_while(stop, interval, |stop| !*stop)
+                .unwrap_or_else(PoisonError::into_inner);
+            if *stop {
+                return;
+            }
+            drop(stop);
+            if let Err(err) = self.flush_all() {
+                log::error!("store flush failed: {err}");
+            }
+        }
+    }
+}
+
+/// Whether a get has enough (`isTheBatchFull`, in-memory limits); never before the first
+/// message.
+fn is_batch_full(size: i32, max_msg_nums: i32, total_bytes: usize, count: usize) -> bool {
+    if total_bytes == 0 || count == 0 {
+        return false;
+    }
+    if i64::from(max_msg_nums) <= count as i64 {
+        return true;
+    }
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    total_bytes.saturating_add(size) > MAX_TRANSFER_BYTES_ON_MESSAGE_IN_MEMORY
+        || count >= MAX_TRANSFER_COUNT_ON_MESSAGE_IN_MEMORY
+}
+
+/// Writes the offsets and store time the store assigned into an encoded record.
+fn patch_record(record: &mut [u8], queue_offset: i64, physical_offset: i64, store_timestamp: i64) {
+    record[QUEUE_OFFSET_POSITION..QUEUE_OFFSET_POSITION + 8]
+        .copy_from_slice(&queue_offset.to_be_bytes());
+    record[PHYSICAL_OFFSET_POSITION..PHYSICAL_OFFSET_POSITION + 8]
+        .copy_from_slice(&physical_offset.to_be_bytes());
+    let mut sys_flag = [0u8; 4];
+    sys_flag.copy_from_slice(&record[SYSFLAG_POSITION..SYSFLAG_POSITION + 4]);
+    let at = store_timestamp_position(i32::from_be_bytes(sys_flag));
+    record[at..at + 8].copy_from_slice(&store_timestamp.to_be_bytes());
+}
+
+/// A topic must be non-empty, at most 127 bytes, and usable as a directory name.
+fn check_topic(topic: &str) -> Result<(), StoreError> {
+    let reason = if topic.is_empty() {
+        "the topic is empty".to_string()
+    } else if topic.len() > MAX_TOPIC_LENGTH {
+        format!(
+            "the topic is {} bytes, more than {MAX_TOPIC_LENGTH}",
+            topic.len()
+        )
+    } else if topic == "." || topic == ".." || topic.contains(['/', '\\', '\0']) {
+        format!("the topic {topic:?} is not a valid directory name")
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::MessageIllegal { reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_full_follows_java() {
+        // Never full before the first message, whatever its size.
+        assert!(!is_batch_full(10_000_000, 1, 0, 0));
+        assert!(is_batch_full(100, 1, 100, 1));
+        assert!(!is_batch_full(100, 2, 100, 1));
+        // Zero or negative max still lets one message through.
+        assert!(is_batch_full(100, 0, 100, 1));
+        assert!(is_batch_full(100, -5, 100, 1));
+        // Byte and count caps.
+        assert!(is_batch_full(200 * 1024, 64, 100 * 1024, 1));
+        assert!(!is_batch_full(100 * 1024, 64, 100 * 1024, 1));
+        assert!(is_batch_full(10, 64, 3200, 32));
+        assert!(!is_batch_full(10, 64, 3100, 31));
+    }
+
+    #[test]
+    fn the_store_is_send_and_sync_and_joins_its_named_flush_thread() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<MessageStore>();
+        let tmp = crate::broker::store::tests::TempDir::new("flush-thread-name");
+        let config = StoreConfig::new(tmp.path());
+        assert_eq!(config.flush_interval, Duration::from_millis(500));
+        assert_eq!(config.commit_log_segment_size, 64 * 1024 * 1024);
+        assert_eq!(config.flush_disk_type, FlushDiskType::AsyncFlush);
+        let store = MessageStore::open(config).unwrap();
+        let name = lock(&store.flush_thread)
+            .as_ref()
+            .and_then(|h| h.thread().name().map(str::to_string));
+        assert_eq!(name.as_deref(), Some("rmq-store-flush"));
+        store.shutdown();
+        assert!(lock(&store.flush_thread).is_none());
+        assert!(matches!(
+            store.put_message(MessageExt {
+                topic: "T".to_string(),
+                ..MessageExt::default()
+            }),
+            Err(StoreError::Shutdown)
+        ));
+        // Reads still work after shutdown.
+        assert_eq!(
+            store.get_message("T", 0, 0, 1, None).status,
+            GetMessageStatus::NoMatchedLogicQueue
+        );
+    }
+
+    #[test]
+    fn topics_are_checked() {
+        assert!(check_topic("TopicTest").is_ok());
+        assert!(check_topic("%RETRY%group").is_ok());
+        assert!(check_topic(&"t".repeat(127)).is_ok());
+        for bad in ["", ".", "..", "a/b", "a\0b", &"t".repeat(128)] {
+            assert!(
+                matches!(check_topic(bad), Err(StoreError::MessageIllegal { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! `TopicConfigManager`: the broker's topics, persisted in `config/topics.json`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::persist::{read_if_exists, write_atomically};
+use crate::protocol::body::{perm_name, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+
+/// The topic producers send to when theirs has no route yet (`AUTO_CREATE_TOPIC_KEY_TOPIC`).
+pub const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
+/// The broker self-test topic Java creates.
+pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
+/// Prefix of a consumer group's retry topic.
+pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+/// Prefix of a consumer group's dead-letter topic.
+pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
+
+/// Why a topic name is refused (`TopicValidator.validateTopic` on the broker side).
+pub fn validate_topic_name(topic: &str) -> Result<(), String> {
+    if topic.trim().is_empty() {
+        return Err("The specified topic is blank.".into());
+    }
+    if topic.len() > 127 {
+        return Err(format!(
+            "The specified topic is longer than topic max length 127: {topic}"
+        ));
+    }
+    if !topic
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '%' || c == '|' || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "The specified topic[{topic}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+        ));
+    }
+    Ok(())
+}
+
+/// The broker's topic table and its data version; mirrors Java's `TopicConfigManager`.
+pub struct TopicConfigManager {
+    path: PathBuf,
+    state: RwLock<State>,
+}
+
+struct State {
+    topics: BTreeMap<String, TopicConfig>,
+    data_version: DataVersion,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl TopicConfigManager {
+    /// Loads `config/topics.json` under `store_dir` and adds the system topics Java creates.
+    pub fn load(
+        store_dir: &std::path::Path,
+        broker_name: &str,
+        cluster_name: &str,
+        auto_create: bool,
+        default_queue_nums: i32,
+    ) -> std::io::Result<Self> {
+        let path = store_dir.join("config").join("topics.json");
+        let mut topics = BTreeMap::new();
+        let mut data_version = DataVersion {
+            state_version: None,
+            timestamp: now_ms(),
+            counter: 0,
+        };
+        if let Some(bytes) = read_if_exists(&path)? {
+            let wrapper = TopicConfigSerializeWrapper::from_json(&bytes).map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{path:?}: {e}"))
+            })?;
+            topics = wrapper.topic_config_table;
+            data_version = wrapper.data_version;
+        }
+        let rw = perm_name::PERM_READ | perm_name::PERM_WRITE;
+        let mut system = vec![
+            TopicConfig {
+                read_queue_nums: 1,
+                write_queue_nums: 1,
+                perm: rw,
+                ..TopicConfig::new(SELF_TEST_TOPIC)
+            },
+            // Java's clusterTopicEnable / brokerTopicEnable: a topic named after each.
+            TopicConfig {
+                read_queue_nums: 16,
+                write_queue_nums: 16,
+                perm: rw | perm_name::PERM_INHERIT,
+                ..TopicConfig::new(cluster_name)
+            },
+            TopicConfig {
+                read_queue_nums: 1,
+                write_queue_nums: 1,
+                perm: rw | perm_name::PERM_INHERIT,
+                ..TopicConfig::new(broker_name)
+            },
+        ];
+        if auto_create {
+            system.push(TopicConfig {
+                read_queue_nums: default_queue_nums,
+                write_queue_nums: default_queue_nums,
+                perm: rw | perm_name::PERM_INHERIT,
+                ..TopicConfig::new(AUTO_CREATE_TOPIC_KEY_TOPIC)
+            });
+        }
+        for topic in system {
+            topics.insert(topic.topic_name.clone(), topic);
+        }
+        Ok(TopicConfigManager {
+            path,
+            state: RwLock::new(State {
+                topics,
+                data_version,
+            }),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The config of `topic`.
+    pub fn select_topic_config(&self, topic: &str) -> Option<TopicConfig> {
+        self.read().topics.get(topic).cloned()
+    }
+
+    /// Adds or replaces a topic, bumps the data version and persists.
+    pub fn update_topic_config(&self, config: TopicConfig) -> std::io::Result<()> {
+        let mut state = self.write();
+        state.topics.insert(config.topic_name.clone(), config);
+        state.data_version = DataVersion {
+            state_version: None,
+            timestamp: now_ms(),
+            counter: state.data_version.counter + 1,
+        };
+        self.persist_locked(&state)
+    }
+
+    /// `createTopicInSendMessageMethod`: creates `topic` from `default_topic` when that topic
+    /// lets others inherit it. Returns the new config and whether it was created now.
+    pub fn create_topic_in_send_message_method(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        queue_nums: i32,
+        topic_sys_flag: i32,
+    ) -> std::io::Result<Option<(TopicConfig, bool)>> {
+        let mut state = self.write();
+        if let Some(existing) = state.topics.get(topic) {
+            return Ok(Some((existing.clone(), false)));
+        }
+        let Some(template) = state.topics.get(default_topic).cloned() else {
+            return Ok(None);
+        };
+        if template.perm & perm_name::PERM_INHERIT == 0 {
+            return Ok(None);
+        }
+        let queues = queue_nums.clamp(1, template.write_queue_nums.max(1));
+        let config = TopicConfig {
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: template.perm & !perm_name::PERM_INHERIT,
+            topic_sys_flag,
+            ..TopicConfig::new(topic)
+        };
+        state.topics.insert(topic.to_string(), config.clone());
+        state.data_version = DataVersion {
+            state_version: None,
+            timestamp: now_ms(),
+            counter: state.data_version.counter + 1,
+        };
+        self.persist_locked(&state)?;
+        Ok(Some((config, true)))
+    }
+
+    /// `createTopicInSendMessageBackMethod`: a retry or dead-letter topic with `queue_nums`
+    /// queues. Returns the config and whether it was created now.
+    pub fn create_topic_if_absent(
+        &self,
+        topic: &str,
+        queue_nums: i32,
+        perm: i32,
+    ) -> std::io::Result<(TopicConfig, bool)> {
+        if let Some(existing) = self.select_topic_config(topic) {
+            return Ok((existing, false));
+        }
+        let config = TopicConfig {
+            read_queue_nums: queue_nums,
+            write_queue_nums: queue_nums,
+            perm,
+            ..TopicConfig::new(topic)
+        };
+        let mut state = self.write();
+        if let Some(existing) = state.topics.get(topic) {
+            return Ok((existing.clone(), false));
+        }
+        state.topics.insert(topic.to_string(), config.clone());
+        state.data_version = DataVersion {
+            state_version: None,
+            timestamp: now_ms(),
+            counter: state.data_version.counter + 1,
+        };
+        self.persist_locked(&state)?;
+        Ok((config, true))
+    }
+
+    /// Everything, as REGISTER_BROKER sends it.
+    pub fn serialize_wrapper(&self) -> TopicConfigSerializeWrapper {
+        let state = self.read();
+        TopicConfigSerializeWrapper {
+            topic_config_table: state.topics.clone(),
+            data_version: state.data_version,
+        }
+    }
+
+    fn persist_locked(&self, state: &State) -> std::io::Result<()> {
+        let wrapper = TopicConfigSerializeWrapper {
+            topic_config_table: state.topics.clone(),
+            data_version: state.data_version,
+        };
+        write_atomically(&self.path, &wrapper.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rmq-topics-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn auto_create_inherits_from_tbw102_and_persists() {
+        let dir = temp_dir("auto");
+        let m = TopicConfigManager::load(&dir, "broker-a", "DefaultCluster", true, 8).unwrap();
+        let (created, new) = m
+            .create_topic_in_send_message_method("T1", "TBW102", 4, 0)
+            .unwrap()
+            .unwrap();
+        assert!(new);
+        assert_eq!((created.read_queue_nums, created.write_queue_nums), (4, 4));
+        assert_eq!(created.perm & perm_name::PERM_INHERIT, 0);
+        assert!(m
+            .create_topic_in_send_message_method("T1", "TBW102", 4, 0)
+            .unwrap()
+            .is_some_and(|(_, new)| !new));
+        assert!(m
+            .create_topic_in_send_message_method("T2", "NoSuchDefault", 4, 0)
+            .unwrap()
+            .is_none());
+        drop(m);
+        let reloaded =
+            TopicConfigManager::load(&dir, "broker-a", "DefaultCluster", true, 8).unwrap();
+        assert_eq!(
+            reloaded
+                .select_topic_config("T1")
+                .map(|t| t.write_queue_nums),
+            Some(4)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn no_auto_create_without_tbw102() {
+        let dir = temp_dir("noauto");
+        let m = TopicConfigManager::load(&dir, "broker-a", "DefaultCluster", false, 8).unwrap();
+        assert!(m.select_topic_config("TBW102").is_none());
+        assert!(m
+            .create_topic_in_send_message_method("T1", "TBW102", 4, 0)
+            .unwrap()
+            .is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn topic_names_are_validated() {
+        assert!(validate_topic_name("Topic_1-%|").is_ok());
+        assert!(validate_topic_name("").is_err());
+        assert!(validate_topic_name("bad topic").is_err());
+        assert!(validate_topic_name(&"x".repeat(128)).is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! The Apache C++ client (PyPI rocketmq==0.4.4) producing and consuming through our reference
+//! name server and broker: the proof that they serve a real client written by others.
+
+mod cpp_peer;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cpp_peer::{message_body, run_peer, Record};
+use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+
+fn store_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rmq-interop-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn start_broker(listen: &str, namesrv: &str, store: &PathBuf) -> Broker {
+    let mut config = BrokerConfig::new(listen, store.clone());
+    config.namesrv_addrs = vec![namesrv.to_string()];
+    config.register_interval = Duration::from_secs(5);
+    Broker::start(config).expect("broker starts")
+}
+
+/// Consumed records by seq; panics on a duplicate or a record without seq.
+fn by_seq(records: &[Record]) -> BTreeMap<u64, Record> {
+    let mut out = BTreeMap::new();
+    for r in records.iter().filter(|r| r.get("summary").is_none()) {
+        let seq: u64 = r["seq"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no seq in {r}"));
+        assert!(
+            out.insert(seq, r.clone()).is_none(),
+            "message {seq} delivered twice"
+        );
+    }
+    out
+}
+
+fn check_message(seq: u64, record: &Record) {
+    let size = if seq % 10 == 0 { 5000 } else { 64 };
+    assert_eq!(
+        record["body"].as_str(),
+        Some(message_body(seq, size).as_str()),
+        "body of {seq}"
+    );
+    assert_eq!(
+        record["tags"].as_str(),
+        Some(if seq % 2 == 0 { "TagA" } else { "TagB" }),
+        "tags of {seq}"
+    );
+    assert_eq!(
+        record["keys"].as_str(),
+        Some(format!("key-{seq}").as_str()),
+        "keys of {seq}"
+    );
+    assert_eq!(
+        record["custom"].as_str(),
+        Some(format!("value-{seq}").as_str()),
+        "property of {seq}"
+    );
+}
+
+#[test]
+fn cpp_producer_and_push_consumer_through_our_servers() {
+    let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
+    let ns = namesrv.local_addr().to_string();
+    let store = store_dir("servers");
+    let broker = start_broker("127.0.0.1:0", &ns, &store);
+    let broker_listen = broker.local_addr().to_string();
+    let topic = "CppInteropTopic";
+
+    // 1,000 messages: sync, oneway and orderly in turn; every 10th is 5,000 bytes, which the
+    // C++ client compresses.
+    let produced = run_peer(&[
+        "produce",
+        "--namesrv",
+        &ns,
+        "--topic",
+        topic,
+        "--count",
+        "1000",
+        "--mode",
+        "mixed",
+    ]);
+    let summary = produced.last().expect("summary");
+    assert_eq!(
+        summary["ok"],
+        1000,
+        "every send succeeded: {:?}",
+        produced
+            .iter()
+            .filter(|r| r["ok"] == false)
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+
+    let consumed = run_peer(&[
+        "consume",
+        "--namesrv",
+        &ns,
+        "--topic",
+        topic,
+        "--group",
+        "CID_interop",
+        "--expect",
+        "1000",
+        "--timeout",
+        "90",
+        "--quiet",
+        "3",
+    ]);
+    let got = by_seq(&consumed);
+    let missing: Vec<u64> = (0..1000)
+        .filter(|s| !got.contains_key(s))
+        .take(10)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of 1000 received; first missing: {missing:?}",
+        got.len()
+    );
+    for (seq, record) in &got {
+        check_message(*seq, record);
+    }
+
+    // Restart the broker on the same port and store: committed offsets survive, so the same
+    // group gets only what is new.
+    broker.shutdown();
+    drop(broker);
+    let broker = start_broker(&broker_listen, &ns, &store);
+    let produced = run_peer(&[
+        "produce",
+        "--namesrv",
+        &ns,
+        "--topic",
+        topic,
+        "--count",
+        "10",
+        "--start",
+        "1000",
+        "--mode",
+        "sync",
+    ]);
+    assert_eq!(produced.last().expect("summary")["ok"], 10);
+    let consumed = run_peer(&[
+        "consume",
+        "--namesrv",
+        &ns,
+        "--topic",
+        topic,
+        "--group",
+        "CID_interop",
+        "--expect",
+        "10",
+        "--timeout",
+        "60",
+        "--quiet",
+        "3",
+    ]);
+    let got = by_seq(&consumed);
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        (1000..1010).collect::<Vec<_>>(),
+        "only the new messages"
+    );
+    for (seq, record) in &got {
+        let size = if seq % 10 == 0 { 5000 } else { 64 };
+        assert_eq!(
+            record["body"].as_str(),
+            Some(message_body(*seq, size).as_str())
+        );
+    }
+    broker.shutdown();
+    namesrv.shutdown();
+    let _ = std::fs::remove_dir_all(&store);
+}
