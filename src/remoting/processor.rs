@@ -89,7 +89,11 @@ impl ProcessorTable {
         pool_name: &str,
         pool: PoolConfig,
     ) -> std::io::Result<()> {
-        let pool = Arc::new(ThreadPool::new(pool_name, pool.threads, Some(pool.queue_capacity))?);
+        let pool = Arc::new(ThreadPool::new(
+            pool_name,
+            pool.threads,
+            Some(pool.queue_capacity),
+        )?);
         self.pools.push(pool.clone());
         let entry = Arc::new(ProcessorEntry { processor, pool });
         match codes {

@@ -156,7 +156,9 @@ impl RemotingServer {
         processor: Arc<dyn RequestProcessor>,
         pool: PoolConfig,
     ) -> Result<(), RemotingError> {
-        self.inner.core.register_processor(Some(codes), processor, pool)
+        self.inner
+            .core
+            .register_processor(Some(codes), processor, pool)
     }
 
     /// Serves every code without its own processor.
