@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod protocol;
 pub mod remoting;
 

@@ -1,5 +1,7 @@
 //! The broker over real sockets: crash safety (SIGKILL while sending) and long polling.
 
+#![cfg(feature = "servers")]
+
 mod common;
 
 use std::collections::BTreeMap;

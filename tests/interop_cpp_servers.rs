@@ -1,10 +1,12 @@
 //! The Apache C++ client (PyPI rocketmq==0.4.4) producing and consuming through our reference
 //! name server and broker: the proof that they serve a real client written by others.
 
+#![cfg(feature = "servers")]
+
 mod cpp_peer;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cpp_peer::{message_body, run_peer, Record};
@@ -17,8 +19,8 @@ fn store_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn start_broker(listen: &str, namesrv: &str, store: &PathBuf) -> Broker {
-    let mut config = BrokerConfig::new(listen, store.clone());
+fn start_broker(listen: &str, namesrv: &str, store: &Path) -> Broker {
+    let mut config = BrokerConfig::new(listen, store.to_path_buf());
     config.namesrv_addrs = vec![namesrv.to_string()];
     config.register_interval = Duration::from_secs(5);
     Broker::start(config).expect("broker starts")

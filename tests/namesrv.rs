@@ -1,6 +1,8 @@
 //! The reference name server over real sockets: route bytes as Java writes them, expiry, and
 //! route removal when a broker's connection closes.
 
+#![cfg(feature = "servers")]
+
 mod common;
 
 use std::collections::BTreeMap;

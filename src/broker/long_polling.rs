@@ -91,6 +91,17 @@ impl PullRequestHoldService {
 
     /// `notifyMessageArriving`: the store appended to a queue; called from the store.
     pub fn notify_message_arriving(&self, topic: &str, queue_id: i32, max_offset: i64) {
+        // Most puts find nobody waiting; waking the thread for them would cost every send a
+        // context switch. A pull held after this check sees the message on its own re-check.
+        let key = (topic.to_string(), queue_id);
+        if !self
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&key)
+        {
+            return;
+        }
         let _ = self.events.send(Event::Arrived {
             topic: topic.to_string(),
             queue_id,

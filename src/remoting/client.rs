@@ -91,15 +91,23 @@ impl ClientInner {
             .collect()
     }
 
-    fn connection(self: &Arc<Self>, addr: Option<&str>) -> Result<Arc<Connection>, RemotingError> {
+    fn connection(
+        self: &Arc<Self>,
+        addr: Option<&str>,
+        budget: Duration,
+    ) -> Result<Arc<Connection>, RemotingError> {
         match addr {
-            Some(addr) => self.connection_to(addr),
-            None => self.namesrv_connection(),
+            Some(addr) => self.connection_to(addr, budget),
+            None => self.namesrv_connection(budget),
         }
     }
 
     /// The live connection to `addr`, connecting first if there is none.
-    fn connection_to(self: &Arc<Self>, addr: &str) -> Result<Arc<Connection>, RemotingError> {
+    fn connection_to(
+        self: &Arc<Self>,
+        addr: &str,
+        budget: Duration,
+    ) -> Result<Arc<Connection>, RemotingError> {
         if self.core.is_shutting_down() {
             return Err(RemotingError::Shutdown);
         }
@@ -111,7 +119,7 @@ impl ClientInner {
         if let Some(conn) = current.as_ref().filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }
-        let conn = self.connect(addr)?;
+        let conn = self.connect(addr, budget)?;
         *current = Some(conn.clone());
         drop(current);
         if self.core.is_shutting_down() {
@@ -120,7 +128,11 @@ impl ClientInner {
         Ok(conn)
     }
 
-    fn connect(self: &Arc<Self>, addr: &str) -> Result<Arc<Connection>, RemotingError> {
+    fn connect(
+        self: &Arc<Self>,
+        addr: &str,
+        budget: Duration,
+    ) -> Result<Arc<Connection>, RemotingError> {
         let connect_err = |reason: String| RemotingError::Connect {
             addr: addr.to_string(),
             reason,
@@ -130,8 +142,15 @@ impl ClientInner {
             .map_err(|e| connect_err(e.to_string()))?
             .next()
             .ok_or_else(|| RemotingError::InvalidAddress(addr.to_string()))?;
-        let stream = TcpStream::connect_timeout(&sock_addr, self.config.connect_timeout)
-            .map_err(|e| connect_err(e.to_string()))?;
+        // Never wait longer for the connection than the caller has left for the whole call.
+        let stream = TcpStream::connect_timeout(
+            &sock_addr,
+            self.config
+                .connect_timeout
+                .min(budget)
+                .max(Duration::from_millis(1)),
+        )
+        .map_err(|e| connect_err(e.to_string()))?;
         let common = &self.core.config;
         let conn = Connection::new(
             stream,
@@ -156,7 +175,11 @@ impl ClientInner {
 
     /// A connection to a name server: the last one used while it lives, else the next in
     /// round-robin order that accepts a connection.
-    fn namesrv_connection(self: &Arc<Self>) -> Result<Arc<Connection>, RemotingError> {
+    fn namesrv_connection(
+        self: &Arc<Self>,
+        budget: Duration,
+    ) -> Result<Arc<Connection>, RemotingError> {
+        let deadline = Instant::now() + budget;
         let chosen = self
             .namesrv_chosen
             .lock()
@@ -178,7 +201,7 @@ impl ClientInner {
         let mut tried = Vec::new();
         for _ in 0..addrs.len() {
             let addr = &addrs[self.namesrv_index.fetch_add(1, Ordering::Relaxed) % addrs.len()];
-            match self.connection_to(addr) {
+            match self.connection_to(addr, deadline.saturating_duration_since(Instant::now())) {
                 Ok(conn) => {
                     *self
                         .namesrv_chosen
@@ -283,7 +306,7 @@ impl RemotingClient {
         timeout: Duration,
     ) -> InvokeResult {
         let begin = Instant::now();
-        let conn = self.inner.connection(addr)?;
+        let conn = self.inner.connection(addr, timeout)?;
         let left = remaining(begin, timeout, &conn)?;
         let result = self.inner.core.invoke_sync(&conn, request, left);
         if let Err(RemotingError::Timeout { .. }) = &result {
@@ -305,7 +328,7 @@ impl RemotingClient {
         callback: impl FnOnce(InvokeResult) + Send + 'static,
     ) -> Result<(), RemotingError> {
         let begin = Instant::now();
-        let conn = self.inner.connection(addr)?;
+        let conn = self.inner.connection(addr, timeout)?;
         let left = remaining(begin, timeout, &conn)?;
         let callback: InvokeCallback = Box::new(callback);
         self.inner.core.invoke_async(&conn, request, left, callback)
@@ -319,7 +342,7 @@ impl RemotingClient {
         timeout: Duration,
     ) -> Result<(), RemotingError> {
         let begin = Instant::now();
-        let conn = self.inner.connection(addr)?;
+        let conn = self.inner.connection(addr, timeout)?;
         let left = remaining(begin, timeout, &conn)?;
         self.inner.core.invoke_oneway(&conn, request, left)
     }

@@ -32,4 +32,5 @@ pub use response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseT
 pub use server::RemotingServer;
 pub use thread_pool::{Job, Rejected, ThreadPool};
 
+#[cfg(feature = "servers")]
 pub(crate) use janitor::Janitor;

@@ -1,0 +1,230 @@
+//! Broker benchmark: send throughput into the store and pull throughput, over real sockets.
+//!
+//! `cargo run --release --example broker_bench [-- --seconds <s>]`
+//!
+//! Each case starts a fresh in-process broker on a temporary store, then N client threads
+//! send SEND_MESSAGE_V2 requests synchronously (each waits for its acknowledgement) for the
+//! given time; then one thread pulls everything back. Prints a table.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rocketmq_blocking::broker::store::FlushDiskType;
+use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::protocol::codes::{request_code, response_code};
+use rocketmq_blocking::protocol::header::{
+    PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
+    SendMessageRequestHeaderV2,
+};
+use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
+use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
+
+const TOPIC: &str = "BenchTopic";
+const QUEUES: i32 = 4;
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn send_request(queue_id: i32, body: &[u8]) -> RemotingCommand {
+    let header = SendMessageRequestHeader {
+        producer_group: "PG_bench".into(),
+        topic: TOPIC.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: QUEUES,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: 0,
+        flag: 0,
+        properties: Some("TAGS\u{1}bench\u{2}WAIT\u{1}true".into()),
+        reconsume_times: Some(0),
+        unit_mode: false,
+        batch: false,
+        max_reconsume_times: None,
+        bname: None,
+    };
+    RemotingCommand::request_with_header(
+        request_code::SEND_MESSAGE_V2,
+        &SendMessageRequestHeaderV2::from(header),
+    )
+    .with_body(body.to_vec())
+}
+
+fn pull_request(queue_id: i32, offset: i64) -> RemotingCommand {
+    let header = PullMessageRequestHeader {
+        consumer_group: "CG_bench".into(),
+        topic: TOPIC.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag: 0,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_froward_client_id: None,
+        bname: None,
+    };
+    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+}
+
+struct Row {
+    case: String,
+    msgs_per_s: f64,
+    mib_per_s: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+fn store_dir(case: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rmq-broker-bench-{case}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Duration) -> (Row, Row) {
+    let flush_name = if flush == FlushDiskType::SyncFlush {
+        "sync"
+    } else {
+        "async"
+    };
+    let case = format!("send {threads}t {size}B {flush_name}");
+    let dir = store_dir(&format!("{threads}-{size}-{flush_name}"));
+    let mut config = BrokerConfig::new("127.0.0.1:0", dir.clone());
+    config.flush_disk_type = flush;
+    let broker = Broker::start(config).expect("broker");
+    let addr = broker.local_addr().to_string();
+    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
+    // Create the topic before timing.
+    let first = client
+        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
+        .expect("send");
+    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let begin = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (client, addr, stop) = (client.clone(), addr.clone(), stop.clone());
+            thread::spawn(move || {
+                let body = vec![b'x'; size];
+                let mut latencies = Vec::new();
+                let mut n = 0i32;
+                while !stop.load(Ordering::Relaxed) {
+                    let at = Instant::now();
+                    let r = client
+                        .invoke_sync(
+                            Some(&addr),
+                            send_request((t as i32 + n) % QUEUES, &body),
+                            TIMEOUT,
+                        )
+                        .expect("send");
+                    assert_eq!(r.code, response_code::SUCCESS, "{:?}", r.remark);
+                    latencies.push(at.elapsed());
+                    n += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    thread::sleep(run_for);
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies: Vec<Duration> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    let elapsed = begin.elapsed().as_secs_f64();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+    let sent = latencies.len() as f64;
+    let send_row = Row {
+        case,
+        msgs_per_s: sent / elapsed,
+        mib_per_s: sent * size as f64 / elapsed / (1024.0 * 1024.0),
+        p50_us: pct(0.5),
+        p99_us: pct(0.99),
+    };
+
+    // Pull everything back, one queue after another, 32 messages a request.
+    let begin = Instant::now();
+    let mut pulled = 0usize;
+    let mut bytes = 0usize;
+    for queue in 0..QUEUES {
+        let mut offset = 0;
+        loop {
+            let r = client
+                .invoke_sync(Some(&addr), pull_request(queue, offset), TIMEOUT)
+                .expect("pull");
+            if r.code != response_code::SUCCESS {
+                break;
+            }
+            let h = PullMessageResponseHeader::read_from(&r.ext_fields).expect("pull header");
+            pulled += (h.next_begin_offset - offset) as usize;
+            bytes += r.body.len();
+            offset = h.next_begin_offset;
+        }
+    }
+    let elapsed = begin.elapsed().as_secs_f64();
+    let pull_row = Row {
+        case: format!("pull 1t {size}B ({pulled} msgs)"),
+        msgs_per_s: pulled as f64 / elapsed,
+        mib_per_s: bytes as f64 / elapsed / (1024.0 * 1024.0),
+        p50_us: f64::NAN,
+        p99_us: f64::NAN,
+    };
+    client.shutdown();
+    broker.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+    (send_row, pull_row)
+}
+
+fn main() {
+    let mut seconds = 2.0f64;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds),
+            other => {
+                eprintln!("unknown argument {other}; usage: broker_bench [--seconds <s>]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let run_for = Duration::from_secs_f64(seconds);
+    let mut rows = Vec::new();
+    for flush in [FlushDiskType::AsyncFlush, FlushDiskType::SyncFlush] {
+        for size in [128, 4096] {
+            for threads in [1, 8] {
+                let (send, pull) = bench_send(threads, size, flush, run_for);
+                rows.push(send);
+                if threads == 8 && flush == FlushDiskType::AsyncFlush {
+                    rows.push(pull);
+                }
+            }
+        }
+    }
+    println!(
+        "{:<32} {:>10} {:>8} {:>9} {:>9}",
+        "case", "msgs/s", "MiB/s", "p50 µs", "p99 µs"
+    );
+    for r in rows {
+        let us = |v: f64| {
+            if v.is_nan() {
+                "-".to_string()
+            } else {
+                format!("{v:.0}")
+            }
+        };
+        println!(
+            "{:<32} {:>10.0} {:>8.1} {:>9} {:>9}",
+            r.case,
+            r.msgs_per_s,
+            r.mib_per_s,
+            us(r.p50_us),
+            us(r.p99_us)
+        );
+    }
+}

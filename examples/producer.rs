@@ -1,0 +1,228 @@
+//! Producer: sends `--count` messages to a topic and reports how many the brokers took.
+//!
+//! `cargo run --release --example producer -- --namesrv <ip:port> --topic <t> --count <n>
+//!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]`
+//!
+//! The last line printed is `sent <n> ok <k> failed <f>`; the exit status is 0 only when
+//! f = 0. Logs go to stderr (`RUST_LOG`-style level in `RMQ_LOG`, default warn).
+
+use std::process::exit;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rocketmq_blocking::client::{ClientError, Message, Producer};
+
+/// Messages per batch request in `--mode batch` (also bounded by the 4 MiB body limit).
+const BATCH_SIZE: usize = 32;
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024 - 64 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Sync,
+    Async,
+    Oneway,
+    Batch,
+}
+
+struct Args {
+    namesrv: String,
+    topic: String,
+    count: usize,
+    mode: Mode,
+    size: usize,
+    group: String,
+    tag: String,
+}
+
+const USAGE: &str = "usage: producer --namesrv <ip:port> --topic <t> --count <n> \
+    --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]";
+
+fn parse_args() -> Args {
+    let mut namesrv = None;
+    let mut topic = None;
+    let mut count = None;
+    let mut mode = None;
+    let mut size = 128usize;
+    let mut group = "example_producer_group".to_string();
+    let mut tag = "TagA".to_string();
+    let mut args = std::env::args().skip(1);
+    let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
+        args.next()
+            .unwrap_or_else(|| fail_usage(&format!("{name} needs a value")))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--namesrv" => namesrv = Some(value(&mut args, "--namesrv")),
+            "--topic" => topic = Some(value(&mut args, "--topic")),
+            "--count" => {
+                count = Some(
+                    value(&mut args, "--count")
+                        .parse()
+                        .unwrap_or_else(|_| fail_usage("--count must be a number")),
+                )
+            }
+            "--mode" => {
+                mode = Some(match value(&mut args, "--mode").as_str() {
+                    "sync" => Mode::Sync,
+                    "async" => Mode::Async,
+                    "oneway" => Mode::Oneway,
+                    "batch" => Mode::Batch,
+                    other => fail_usage(&format!("unknown mode {other}")),
+                })
+            }
+            "--size" => {
+                size = value(&mut args, "--size")
+                    .parse()
+                    .unwrap_or_else(|_| fail_usage("--size must be a number"))
+            }
+            "--group" => group = value(&mut args, "--group"),
+            "--tag" => tag = value(&mut args, "--tag"),
+            other => fail_usage(&format!("unknown argument {other}")),
+        }
+    }
+    Args {
+        namesrv: namesrv.unwrap_or_else(|| fail_usage("--namesrv is required")),
+        topic: topic.unwrap_or_else(|| fail_usage("--topic is required")),
+        count: count.unwrap_or_else(|| fail_usage("--count is required")),
+        mode: mode.unwrap_or_else(|| fail_usage("--mode is required")),
+        size,
+        group,
+        tag,
+    }
+}
+
+fn fail_usage(problem: &str) -> ! {
+    eprintln!("{problem}\n{USAGE}");
+    exit(2)
+}
+
+fn main() {
+    let level = std::env::var("RMQ_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(simplelog::LevelFilter::Warn);
+    simplelog::TermLogger::init(
+        level,
+        simplelog::Config::default(),
+        simplelog::TerminalMode::Stderr,
+        simplelog::ColorChoice::Never,
+    )
+    .ok();
+    let args = parse_args();
+    let producer = Producer::builder(args.group.clone())
+        .name_server(&args.namesrv)
+        .build()
+        .and_then(|p| p.start().map(|()| p))
+        .unwrap_or_else(|e| {
+            eprintln!("producer did not start: {e}");
+            println!("sent {} ok 0 failed {}", args.count, args.count);
+            exit(1)
+        });
+
+    let begin = Instant::now();
+    let ok = match args.mode {
+        Mode::Sync => send_sync(&producer, &args),
+        Mode::Async => send_async(&producer, &args),
+        Mode::Oneway => send_oneway(&producer, &args),
+        Mode::Batch => send_batch(&producer, &args),
+    };
+    let elapsed = begin.elapsed();
+    producer.shutdown();
+    let failed = args.count - ok;
+    log::info!(
+        "{} messages in {:.3} s ({:.0} msg/s)",
+        args.count,
+        elapsed.as_secs_f64(),
+        args.count as f64 / elapsed.as_secs_f64().max(1e-9)
+    );
+    println!("sent {} ok {ok} failed {failed}", args.count);
+    exit(if failed == 0 { 0 } else { 1 });
+}
+
+fn message(args: &Args, i: usize) -> Message {
+    let mut body = format!("message {i} ").into_bytes();
+    body.resize(args.size.max(1), b'x');
+    Message::new(args.topic.clone(), body)
+        .with_tags(args.tag.clone())
+        .with_keys([format!("key-{i}")])
+}
+
+fn report(i: usize, result: Result<String, ClientError>) -> bool {
+    match result {
+        Ok(line) => {
+            log::debug!("#{i}: {line}");
+            true
+        }
+        Err(e) => {
+            eprintln!("#{i} failed: {e}");
+            false
+        }
+    }
+}
+
+fn send_sync(producer: &Producer, args: &Args) -> usize {
+    (0..args.count)
+        .filter(|i| report(*i, producer.send(&message(args, *i)).map(|r| r.to_string())))
+        .count()
+}
+
+fn send_oneway(producer: &Producer, args: &Args) -> usize {
+    (0..args.count)
+        .filter(|i| {
+            report(
+                *i,
+                producer
+                    .send_oneway(&message(args, *i))
+                    .map(|()| "handed over".into()),
+            )
+        })
+        .count()
+}
+
+fn send_async(producer: &Producer, args: &Args) -> usize {
+    let ok = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    for i in 0..args.count {
+        let (ok_in_callback, done_in_callback) = (ok.clone(), done.clone());
+        let accepted = producer.send_async(message(args, i), move |result| {
+            if report(i, result.map(|r| r.to_string())) {
+                ok_in_callback.fetch_add(1, Ordering::SeqCst);
+            }
+            done_in_callback.fetch_add(1, Ordering::SeqCst);
+        });
+        if let Err(e) = accepted {
+            report(i, Err(e));
+            done.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    // Every callback runs once; the send timeout plus the transport's expiry bound the wait.
+    let deadline = Instant::now() + producer.config().send_timeout + Duration::from_secs(5);
+    while done.load(Ordering::SeqCst) < args.count && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    ok.load(Ordering::SeqCst)
+}
+
+fn send_batch(producer: &Producer, args: &Args) -> usize {
+    let mut ok = 0;
+    let mut i = 0;
+    while i < args.count {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while i < args.count && batch.len() < BATCH_SIZE {
+            let m = message(args, i);
+            if !batch.is_empty() && bytes + m.body.len() + 200 > MAX_BATCH_BYTES {
+                break;
+            }
+            bytes += m.body.len() + 200;
+            batch.push(m);
+            i += 1;
+        }
+        let n = batch.len();
+        if report(i - n, producer.send_batch(&batch).map(|r| r.to_string())) {
+            ok += n;
+        }
+    }
+    ok
+}

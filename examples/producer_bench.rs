@@ -1,0 +1,252 @@
+//! Producer benchmark: our producer against an in-process reference name server and broker.
+//!
+//! `cargo run --release --example producer_bench [-- --seconds <s>]`
+//!
+//! Cases: 1 and 8 sending threads, 128 B and 4 KiB bodies (4 KiB reaches the compression
+//! threshold, so it is zlib-compressed on the way), sync and async sends (async keeps at most
+//! 1024 sends in flight). Prints msgs/s and the p50/p99 latency of a send (for async: from
+//! the call to the callback), then `RPS <case> <n>` lines last.
+
+#[cfg(not(feature = "servers"))]
+fn main() {
+    eprintln!("producer_bench needs the reference servers: build with the `servers` feature");
+    std::process::exit(2);
+}
+
+#[cfg(feature = "servers")]
+fn main() {
+    bench::main();
+}
+
+#[cfg(feature = "servers")]
+mod bench {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::thread;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use crossbeam_channel::bounded;
+    use rocketmq_blocking::broker::{Broker, BrokerConfig};
+    use rocketmq_blocking::client::{Message, Producer};
+    use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+
+    const TOPIC: &str = "BenchTopic";
+    const MAX_IN_FLIGHT: usize = 1024;
+
+    struct Case {
+        name: String,
+        threads: usize,
+        size: usize,
+        asynchronous: bool,
+    }
+
+    struct Sample {
+        name: String,
+        rate: f64,
+        latencies: Vec<Duration>,
+        failures: u64,
+    }
+
+    impl Sample {
+        fn percentile(&self, p: f64) -> Duration {
+            if self.latencies.is_empty() {
+                return Duration::ZERO;
+            }
+            let mut sorted = self.latencies.clone();
+            sorted.sort();
+            sorted[((sorted.len() - 1) as f64 * p) as usize]
+        }
+    }
+
+    pub fn main() {
+        simplelog::TermLogger::init(
+            simplelog::LevelFilter::Warn,
+            simplelog::Config::default(),
+            simplelog::TerminalMode::Stderr,
+            simplelog::ColorChoice::Never,
+        )
+        .ok();
+        let mut seconds = 2.0f64;
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--seconds" => {
+                    seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(seconds)
+                }
+                "--bench" => {}
+                other => {
+                    eprintln!("unknown argument {other}; usage: producer_bench [--seconds <s>]");
+                    std::process::exit(2);
+                }
+            }
+        }
+        let duration = Duration::from_secs_f64(seconds);
+
+        let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0"))
+            .unwrap_or_else(|e| fail(&format!("name server: {e}")));
+        let ns = namesrv.local_addr().to_string();
+        let store = store_dir();
+        let mut config = BrokerConfig::new("127.0.0.1:0", store.clone());
+        config.namesrv_addrs = vec![ns.clone()];
+        let broker = Broker::start(config).unwrap_or_else(|e| fail(&format!("broker: {e}")));
+
+        let producer = Producer::builder("bench_producer_group")
+            .name_server(&ns)
+            .build()
+            .and_then(|p| p.start().map(|()| p))
+            .unwrap_or_else(|e| fail(&format!("producer: {e}")));
+        let producer = Arc::new(producer);
+        // The first send creates the topic from TBW102.
+        producer
+            .send(&Message::new(TOPIC, "warm-up"))
+            .unwrap_or_else(|e| fail(&format!("warm-up send: {e}")));
+
+        let mut cases = Vec::new();
+        for asynchronous in [false, true] {
+            for threads in [1, 8] {
+                for size in [128, 4096] {
+                    let mode = if asynchronous { "async" } else { "sync" };
+                    let size_name = if size >= 1024 {
+                        format!("{} KiB", size / 1024)
+                    } else {
+                        format!("{size} B")
+                    };
+                    cases.push(Case {
+                        name: format!("{mode} {threads} thread(s) {size_name}"),
+                        threads,
+                        size,
+                        asynchronous,
+                    });
+                }
+            }
+        }
+        let samples: Vec<Sample> = cases
+            .iter()
+            .map(|case| run(&producer, case, duration))
+            .collect();
+
+        println!("| case | msgs/s | p50 µs | p99 µs | failed |");
+        println!("|---|---:|---:|---:|---:|");
+        for s in &samples {
+            println!(
+                "| {} | {:.0} | {} | {} | {} |",
+                s.name,
+                s.rate,
+                s.percentile(0.50).as_micros(),
+                s.percentile(0.99).as_micros(),
+                s.failures
+            );
+        }
+        for s in &samples {
+            println!("RPS {} {:.0}", s.name.replace(' ', "_"), s.rate);
+        }
+
+        drop(producer);
+        broker.shutdown();
+        namesrv.shutdown();
+        let _ = std::fs::remove_dir_all(&store);
+    }
+
+    fn run(producer: &Arc<Producer>, case: &Case, duration: Duration) -> Sample {
+        let stop = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let failures = Arc::new(AtomicU64::new(0));
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        let (permits, released) = bounded::<()>(MAX_IN_FLIGHT);
+        let begin = Instant::now();
+        let handles: Vec<_> = (0..case.threads)
+            .map(|t| {
+                let (producer, stop, sent, failures, latencies) = (
+                    producer.clone(),
+                    stop.clone(),
+                    sent.clone(),
+                    failures.clone(),
+                    latencies.clone(),
+                );
+                let (permits, released) = (permits.clone(), released.clone());
+                let (size, asynchronous) = (case.size, case.asynchronous);
+                thread::spawn(move || {
+                    let mut local = Vec::new();
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let mut body = format!("t{t} m{i} ").into_bytes();
+                        body.resize(size, b'r');
+                        let message = Message::new(TOPIC, body).with_tags("bench");
+                        i += 1;
+                        let start = Instant::now();
+                        if asynchronous {
+                            if permits.send(()).is_err() {
+                                break;
+                            }
+                            let (sent, failed, latencies, release) = (
+                                sent.clone(),
+                                failures.clone(),
+                                latencies.clone(),
+                                released.clone(),
+                            );
+                            let accepted = producer.send_async(message, move |result| {
+                                match result {
+                                    Ok(_) => {
+                                        sent.fetch_add(1, Ordering::Relaxed);
+                                        latencies.lock().unwrap().push(start.elapsed());
+                                    }
+                                    Err(_) => {
+                                        failed.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                }
+                                let _ = release.recv();
+                            });
+                            if accepted.is_err() {
+                                failures.fetch_add(1, Ordering::Relaxed);
+                                let _ = released.recv();
+                            }
+                        } else {
+                            match producer.send(&message) {
+                                Ok(_) => {
+                                    sent.fetch_add(1, Ordering::Relaxed);
+                                    local.push(start.elapsed());
+                                }
+                                Err(_) => {
+                                    failures.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        }
+                    }
+                    latencies.lock().unwrap().extend(local);
+                })
+            })
+            .collect();
+        thread::sleep(duration);
+        stop.store(true, Ordering::Relaxed);
+        for handle in handles {
+            let _ = handle.join();
+        }
+        // Wait for the async sends still in flight.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !permits.is_empty() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let elapsed = begin.elapsed();
+        let count = sent.load(Ordering::Relaxed);
+        let latencies = std::mem::take(&mut *latencies.lock().unwrap());
+        Sample {
+            name: case.name.clone(),
+            rate: count as f64 / elapsed.as_secs_f64(),
+            latencies,
+            failures: failures.load(Ordering::Relaxed),
+        }
+    }
+
+    fn store_dir() -> PathBuf {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        std::env::temp_dir().join(format!("rmq-producer-bench-{}-{nanos}", std::process::id()))
+    }
+
+    fn fail(message: &str) -> ! {
+        eprintln!("{message}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,120 @@
+//! `SendMessageHook`: code that runs before and after each send (tracing, metrics, audit).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use super::error::ClientError;
+use super::message::SendResult;
+use crate::protocol::message::message_const::{
+    PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS, PROPERTY_TRANSACTION_PREPARED,
+};
+use crate::protocol::message::{MessageProperties, MessageQueue};
+
+/// How a send waits for its outcome; mirrors Java's `CommunicationMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommunicationMode {
+    /// The caller waits for the broker's answer.
+    Sync,
+    /// A callback gets the answer.
+    Async,
+    /// No answer is expected.
+    Oneway,
+}
+
+/// The kind of message sent; mirrors Java's `MessageType` as the send hooks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageType {
+    /// An ordinary message.
+    Normal,
+    /// A transactional half message (`TRAN_MSG=true`).
+    TransHalf,
+    /// A delayed message (`DELAY` set).
+    Delay,
+}
+
+/// What a send hook sees of one send attempt; mirrors Java's `SendMessageContext`.
+///
+/// It carries the message's topic, properties (with its `UNIQ_KEY`) and body length, not the
+/// body itself. `send_result` and `error` are filled in for the "after" call.
+#[derive(Debug, Clone)]
+pub struct SendMessageContext {
+    /// The producer group.
+    pub producer_group: String,
+    /// The message's topic.
+    pub topic: String,
+    /// The message's properties as sent.
+    pub properties: MessageProperties,
+    /// The client message id (`UNIQ_KEY`; a batch's ids joined by commas).
+    pub msg_id: String,
+    /// The body length as sent (after compression).
+    pub body_len: usize,
+    /// The queue chosen.
+    pub message_queue: MessageQueue,
+    /// The broker address the request went to.
+    pub broker_addr: String,
+    /// This client's IP.
+    pub born_host: String,
+    /// Sync, async or oneway.
+    pub communication_mode: CommunicationMode,
+    /// The kind of message.
+    pub msg_type: MessageType,
+    /// The outcome, for the "after" call of a successful sync or async send.
+    pub send_result: Option<SendResult>,
+    /// The failure, for the "after" call of a failed send.
+    pub error: Option<ClientError>,
+}
+
+impl SendMessageContext {
+    /// The message's tag.
+    pub fn tags(&self) -> Option<&str> {
+        self.properties.get(PROPERTY_TAGS)
+    }
+
+    /// The message's keys, space-separated.
+    pub fn keys(&self) -> Option<&str> {
+        self.properties.get(PROPERTY_KEYS)
+    }
+
+    /// The kind of a message with `properties`, as Java's `sendKernelImpl` decides it.
+    pub(crate) fn message_type_of(properties: &MessageProperties) -> MessageType {
+        if properties.get(PROPERTY_DELAY_TIME_LEVEL).is_some() {
+            MessageType::Delay
+        } else if properties.get(PROPERTY_TRANSACTION_PREPARED) == Some("true") {
+            MessageType::TransHalf
+        } else {
+            MessageType::Normal
+        }
+    }
+}
+
+/// Runs before and after every send attempt; mirrors Java's `SendMessageHook`.
+///
+/// A panicking hook is logged and does not fail the send, as Java catches a hook's throwable.
+pub trait SendMessageHook: Send + Sync {
+    /// A name for logs.
+    fn hook_name(&self) -> &str;
+
+    /// Before the request is written.
+    fn send_message_before(&self, context: &SendMessageContext);
+
+    /// After the answer (or failure, or, for oneway, the write).
+    fn send_message_after(&self, context: &SendMessageContext);
+}
+
+/// Runs `hooks`' "before" calls, catching panics.
+pub(crate) fn run_before(hooks: &[Arc<dyn SendMessageHook>], context: &SendMessageContext) {
+    for hook in hooks {
+        if catch_unwind(AssertUnwindSafe(|| hook.send_message_before(context))).is_err() {
+            log::warn!("send hook {} panicked before a send", hook.hook_name());
+        }
+    }
+}
+
+/// Runs `hooks`' "after" calls, catching panics.
+pub(crate) fn run_after(hooks: &[Arc<dyn SendMessageHook>], context: &SendMessageContext) {
+    for hook in hooks {
+        if catch_unwind(AssertUnwindSafe(|| hook.send_message_after(context))).is_err() {
+            log::warn!("send hook {} panicked after a send", hook.hook_name());
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Captured Java frames for the client's unit tests.
+
+use crate::protocol::{FrameDecoder, RemotingCommand};
+
+/// The raw bytes of fixture `name` (a path under tests/fixtures).
+fn fixture_bytes(name: &str) -> &'static [u8] {
+    macro_rules! fixtures {
+        ($($file:literal),* $(,)?) => {
+            match name {
+                $($file => include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/", $file)).as_slice(),)*
+                other => panic!("no fixture {other}"),
+            }
+        };
+    }
+    fixtures!(
+        "java-4.9.8/008-resp-code0-json.bin",
+        "java-4.9.8/010-req-code310-json.bin",
+        "java-4.9.8/022-resp-code0-json.bin",
+        "java-4.9.8/083-resp-code0-json.bin",
+        "java-4.9.8/090-resp-code0-json.bin",
+        "java-4.9.8/099-req-code34-json.bin",
+        "java-4.9.8/115-resp-code0-binary.bin",
+    )
+}
+
+/// Fixture `name` decoded as one whole frame.
+pub(crate) fn fixture(name: &str) -> RemotingCommand {
+    let bytes = fixture_bytes(name);
+    let (command, used) = FrameDecoder::default()
+        .decode(bytes)
+        .expect("fixture decodes")
+        .expect("fixture is a whole frame");
+    assert_eq!(used, bytes.len(), "{name} is one frame");
+    command
+}
+
+/// The body of fixture `name`.
+pub(crate) fn fixture_body(name: &str) -> Vec<u8> {
+    fixture(name).body
+}

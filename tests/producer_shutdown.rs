@@ -1,0 +1,137 @@
+//! Shutting a producer down with async sends in flight: every callback runs exactly once and
+//! every thread the producer started is joined. Alone in its binary (and serialised) because
+//! it counts the process's threads.
+
+#![cfg(feature = "servers")]
+
+mod producer_common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use producer_common::{assert_eventually, name_server, thread_names, FakeBroker, Mode};
+use rocketmq_blocking::client::{ClientError, Message, Producer};
+use rocketmq_blocking::protocol::codes::request_code;
+
+const TOPIC: &str = "Shutdown";
+const IN_FLIGHT: usize = 50;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+type Calls = Arc<Mutex<HashMap<usize, Vec<Result<(), String>>>>>;
+
+fn producer(namesrv: &str) -> Producer {
+    let producer = Producer::builder("PG_SHUTDOWN")
+        .name_server(namesrv)
+        .route_refresh_interval(Duration::from_millis(100))
+        .heartbeat_interval(Duration::from_millis(100))
+        .send_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    producer.start().unwrap();
+    producer
+}
+
+fn send_in_flight(producer: &Producer, broker: &FakeBroker) -> Calls {
+    let calls: Calls = Arc::default();
+    for i in 0..IN_FLIGHT {
+        let calls = calls.clone();
+        producer
+            .send_async(Message::new(TOPIC, format!("m{i}")), move |r| {
+                calls
+                    .lock()
+                    .unwrap()
+                    .entry(i)
+                    .or_default()
+                    .push(r.map(|_| ()).map_err(|e| e.to_string()));
+            })
+            .unwrap();
+    }
+    // Every request reached the silent broker: they are all waiting for an answer.
+    assert_eventually(
+        "every request at the broker",
+        Duration::from_secs(5),
+        || broker.count(request_code::SEND_MESSAGE_V2) >= IN_FLIGHT,
+    );
+    assert!(calls.lock().unwrap().is_empty(), "nothing answered yet");
+    calls
+}
+
+#[track_caller]
+fn assert_each_called_back_once_with_an_error(calls: &Calls) {
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), IN_FLIGHT, "callbacks that ran");
+    for (i, results) in calls.iter() {
+        assert_eq!(results.len(), 1, "callback {i} ran {} times", results.len());
+        assert!(results[0].is_err(), "send {i} cannot have succeeded");
+    }
+}
+
+fn producer_threads() -> Vec<String> {
+    thread_names()
+        .into_iter()
+        .filter(|n| n.starts_with("rmq-producer"))
+        .collect()
+}
+
+#[test]
+fn shutdown_with_async_sends_in_flight() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let namesrv = name_server();
+    let ns = namesrv.local_addr().to_string();
+    let broker = FakeBroker::start("broker-a", &ns, &[(TOPIC, 4)]);
+    broker.set_mode(Mode::Silent);
+    let baseline = thread_names().len();
+
+    let producer = producer(&ns);
+    let calls = send_in_flight(&producer, &broker);
+    assert_eventually("a heartbeat", Duration::from_secs(5), || {
+        broker.count(request_code::HEART_BEAT) > 0
+    });
+    assert_eq!(producer_threads().len(), 2, "{:?}", thread_names());
+    let during = thread_names().len();
+
+    producer.shutdown();
+    // Callbacks ran before shutdown returned, each once, each with an error.
+    assert_each_called_back_once_with_an_error(&calls);
+    assert!(producer_threads().is_empty(), "{:?}", thread_names());
+    assert_eq!(broker.count(request_code::UNREGISTER_CLIENT), 1);
+    // The producer's own threads are joined; the servers' threads for its connections end
+    // as the closes reach them.
+    assert_eventually(
+        "the thread count back at its baseline",
+        Duration::from_secs(5),
+        || thread_names().len() <= baseline,
+    );
+    println!(
+        "threads: {baseline} before, {during} with the producer, {} after",
+        thread_names().len()
+    );
+    // Sending after shutdown fails at once, without a callback.
+    let error = producer
+        .send_async(Message::new(TOPIC, "late"), |_| panic!("must not run"))
+        .unwrap_err();
+    assert_eq!(error, ClientError::NotRunning { state: "shut down" });
+}
+
+#[test]
+fn dropping_the_producer_does_the_same() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let namesrv = name_server();
+    let ns = namesrv.local_addr().to_string();
+    let broker = FakeBroker::start("broker-a", &ns, &[(TOPIC, 4)]);
+    broker.set_mode(Mode::Silent);
+    let baseline = thread_names().len();
+
+    let producer = producer(&ns);
+    let calls = send_in_flight(&producer, &broker);
+    drop(producer);
+    assert_each_called_back_once_with_an_error(&calls);
+    assert!(producer_threads().is_empty(), "{:?}", thread_names());
+    assert_eventually(
+        "the thread count back at its baseline",
+        Duration::from_secs(5),
+        || thread_names().len() <= baseline,
+    );
+}
