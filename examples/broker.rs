@@ -5,6 +5,9 @@
 //! prints `listening on <ip:port>` as its first line, then serves until killed. `--namesrv`
 //! takes a `;`-separated list; `--advertise <ip:port>` sets the address given to clients.
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::io::Write;
 
 use rocketmq_blocking::broker::store::FlushDiskType;
@@ -15,13 +18,7 @@ const USAGE: &str =
 [--name broker-a] [--cluster DefaultCluster] [--flush sync|async] [--advertise <ip:port>]";
 
 fn main() {
-    simplelog::TermLogger::init(
-        simplelog::LevelFilter::Info,
-        simplelog::Config::default(),
-        simplelog::TerminalMode::Stderr,
-        simplelog::ColorChoice::Never,
-    )
-    .ok();
+    logging::init(simplelog::LevelFilter::Info);
     let mut listen = "127.0.0.1:10911".to_string();
     let mut namesrv = Vec::new();
     let mut store = None;

@@ -2,6 +2,9 @@
 //!
 //! `cargo run --release --example echo_client -- --addr <ip:port> [--binary]`
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::time::Duration;
 
 use crossbeam_channel::bounded;
@@ -12,13 +15,7 @@ const ECHO_CODE: i32 = 1;
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 fn main() {
-    simplelog::TermLogger::init(
-        simplelog::LevelFilter::Warn,
-        simplelog::Config::default(),
-        simplelog::TerminalMode::Stderr,
-        simplelog::ColorChoice::Never,
-    )
-    .ok();
+    logging::init(simplelog::LevelFilter::Warn);
     let mut addr = None;
     let mut serialize_type = SerializeType::Json;
     let mut args = std::env::args().skip(1);

@@ -3,6 +3,9 @@
 //! `cargo run --release --example echo_server -- --listen 127.0.0.1:0`
 //! prints `listening on <ip:port>` as its first line, then serves until killed.
 
+#[path = "common/logging.rs"]
+mod logging;
+
 #[path = "common/echo.rs"]
 mod echo;
 
@@ -11,13 +14,7 @@ use std::io::Write;
 use rocketmq_blocking::remoting::{RemotingServer, ServerConfig};
 
 fn main() {
-    simplelog::TermLogger::init(
-        simplelog::LevelFilter::Info,
-        simplelog::Config::default(),
-        simplelog::TerminalMode::Stderr,
-        simplelog::ColorChoice::Never,
-    )
-    .ok();
+    logging::init(simplelog::LevelFilter::Info);
     let mut listen = "127.0.0.1:0".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

@@ -3,18 +3,15 @@
 //! `cargo run --release --example namesrv -- --listen 127.0.0.1:9876`
 //! prints `listening on <ip:port>` as its first line, then serves until killed.
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::io::Write;
 
 use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
 
 fn main() {
-    simplelog::TermLogger::init(
-        simplelog::LevelFilter::Info,
-        simplelog::Config::default(),
-        simplelog::TerminalMode::Stderr,
-        simplelog::ColorChoice::Never,
-    )
-    .ok();
+    logging::init(simplelog::LevelFilter::Info);
     let mut listen = "127.0.0.1:9876".to_string();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

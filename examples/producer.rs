@@ -6,6 +6,9 @@
 //! The last line printed is `sent <n> ok <k> failed <f>`; the exit status is 0 only when
 //! f = 0. Logs go to stderr (`RUST_LOG`-style level in `RMQ_LOG`, default warn).
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::process::exit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -102,13 +105,7 @@ fn main() {
         .ok()
         .and_then(|l| l.parse().ok())
         .unwrap_or(simplelog::LevelFilter::Warn);
-    simplelog::TermLogger::init(
-        level,
-        simplelog::Config::default(),
-        simplelog::TerminalMode::Stderr,
-        simplelog::ColorChoice::Never,
-    )
-    .ok();
+    logging::init(level);
     let args = parse_args();
     let producer = Producer::builder(args.group.clone())
         .name_server(&args.namesrv)

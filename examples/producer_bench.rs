@@ -7,6 +7,9 @@
 //! 1024 sends in flight). Prints msgs/s and the p50/p99 latency of a send (for async: from
 //! the call to the callback), then `RPS <case> <n>` lines last.
 
+#[path = "common/logging.rs"]
+mod logging;
+
 #[cfg(not(feature = "servers"))]
 fn main() {
     eprintln!("producer_bench needs the reference servers: build with the `servers` feature");
@@ -60,13 +63,7 @@ mod bench {
     }
 
     pub fn main() {
-        simplelog::TermLogger::init(
-            simplelog::LevelFilter::Warn,
-            simplelog::Config::default(),
-            simplelog::TerminalMode::Stderr,
-            simplelog::ColorChoice::Never,
-        )
-        .ok();
+        super::logging::init(simplelog::LevelFilter::Warn);
         let mut seconds = 2.0f64;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {

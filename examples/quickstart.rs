@@ -8,6 +8,9 @@
 //! `SendResult`, then pulls everything back from the broker and exits 0 only if every message
 //! came back intact (body, tags, keys and properties).
 
+#[path = "common/logging.rs"]
+mod logging;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -20,13 +23,7 @@ use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
 const TOPIC: &str = "QuickstartTopic";
 
 fn main() {
-    simplelog::TermLogger::init(
-        simplelog::LevelFilter::Warn,
-        simplelog::Config::default(),
-        simplelog::TerminalMode::Stderr,
-        simplelog::ColorChoice::Never,
-    )
-    .ok();
+    logging::init(simplelog::LevelFilter::Warn);
     let store = std::env::temp_dir().join(format!("rmq-quickstart-{}", std::process::id()));
     let outcome = run(&store);
     let _ = std::fs::remove_dir_all(&store);
@@ -76,10 +73,10 @@ fn run(store: &std::path::Path) -> Result<usize, String> {
     let ns = namesrv.local_addr().to_string();
     let mut config = BrokerConfig::new("127.0.0.1:0", store);
     config.namesrv_addrs = vec![ns.clone()];
+    let broker_name = config.broker_name.clone();
     let broker = Broker::start(config).map_err(|e| e.to_string())?;
     println!(
-        "name server on {ns}, broker {} on {}",
-        "broker-a",
+        "name server on {ns}, broker {broker_name} on {}",
         broker.local_addr()
     );
 

@@ -17,6 +17,7 @@ pub mod header;
 mod json_header;
 mod language;
 pub mod message;
+mod string_map;
 #[cfg(test)]
 mod test_fixtures;
 pub mod util_all;
@@ -32,3 +33,4 @@ pub use frame::{
 };
 pub use header::CommandCustomHeader;
 pub use language::LanguageCode;
+pub use string_map::StringMap;

@@ -185,68 +185,7 @@ use message_const::{NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR};
 ///
 /// Order is kept so that a decoded message re-encodes byte for byte; setting an existing key
 /// replaces its value in place, as a map would.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MessageProperties {
-    entries: Vec<(String, String)>,
-}
-
-impl MessageProperties {
-    /// No properties.
-    pub fn new() -> Self {
-        MessageProperties {
-            entries: Vec::new(),
-        }
-    }
-
-    /// The number of properties.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when there are none.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The value of `key`, if present.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Sets `key` to `value`, replacing an earlier value in place.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.entries.push((key, value)),
-        }
-    }
-
-    /// Removes `key`, returning its value.
-    pub fn remove(&mut self, key: &str) -> Option<String> {
-        let pos = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.remove(pos).1)
-    }
-
-    /// The properties in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-}
-
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for MessageProperties {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut props = MessageProperties::new();
-        for (k, v) in iter {
-            props.insert(k, v);
-        }
-        props
-    }
-}
+pub type MessageProperties = crate::protocol::string_map::StringMap;
 
 /// The property string as Java 4.9.8 writes it (`messageProperties2String`):
 /// `name \x01 value` pairs joined by `\x02`, no trailing separator, empty for no properties.
