@@ -139,7 +139,15 @@ impl PullRequestHoldService {
                         processor.execute_when_wakeup(pull);
                     }
                 }
-                Ok(Event::Held) | Err(RecvTimeoutError::Timeout) => {}
+                // A message may have landed between a pull's read and its suspension, when no
+                // pull was held to be woken: look at the queues again (Java's checkHoldRequest).
+                Ok(Event::Held) | Err(RecvTimeoutError::Timeout) => {
+                    for pull in self
+                        .take(|p| processor.max_offset(&p.topic, p.queue_id) > p.pull_from_offset)
+                    {
+                        processor.execute_when_wakeup(pull);
+                    }
+                }
             }
             let now = Instant::now();
             for pull in self.take(|p| p.deadline <= now || p.ctx.connection().is_closed()) {

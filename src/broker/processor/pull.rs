@@ -206,6 +206,11 @@ impl PullMessageProcessor {
         Ok(Some(response))
     }
 
+    /// The next offset to be written in a queue (what long polling compares against).
+    pub fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.broker.store.max_offset_in_queue(topic, queue_id)
+    }
+
     /// Runs a held pull again and writes its response (`executeRequestWhenWakeup`).
     pub fn execute_when_wakeup(&self, held: HeldPull) {
         let response = match self.pull(&held.ctx, &held.request, false) {
