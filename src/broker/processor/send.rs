@@ -17,9 +17,11 @@ use crate::protocol::header::{
     SendMessageResponseHeader,
 };
 use crate::protocol::message::batch::decode_batch;
+use crate::protocol::message::compression::decompress;
 use crate::protocol::message::properties::{
     message_const, string_to_properties, MessageProperties,
 };
+use crate::protocol::message::sys_flag;
 use crate::protocol::message::MessageExt;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
@@ -205,7 +207,23 @@ impl SendMessageProcessor {
             .parse()
             .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
         let results = if batch {
-            let messages = match decode_batch(&request.body) {
+            // The C++ client of PyPI rocketmq 0.4.4 zlib-compresses a whole batch body of 4 KiB
+            // or more and sets COMPRESSED_FLAG; the messages inside are plain.
+            let compressed = header.sys_flag & sys_flag::COMPRESSED_FLAG != 0;
+            let body = if compressed {
+                match decompress(&request.body, self.broker.config.max_message_size) {
+                    Ok(body) => body,
+                    Err(e) => {
+                        return Ok(error(
+                            response_code::MESSAGE_ILLEGAL,
+                            format!("bad compressed batch body: {e}"),
+                        ))
+                    }
+                }
+            } else {
+                request.body
+            };
+            let messages = match decode_batch(&body) {
                 Ok(messages) if !messages.is_empty() => messages,
                 Ok(_) => {
                     return Ok(error(
@@ -223,7 +241,16 @@ impl SendMessageProcessor {
             let inner: Vec<MessageExt> = messages
                 .into_iter()
                 .map(|m| {
-                    self.message_from(&header, queue_id, m.flag, m.body, m.properties, born_host)
+                    let mut inner = self.message_from(
+                        &header,
+                        queue_id,
+                        m.flag,
+                        m.body,
+                        m.properties,
+                        born_host,
+                    );
+                    inner.sys_flag = sys_flag::clear_compressed_flag(inner.sys_flag);
+                    inner
                 })
                 .collect();
             self.broker.store.put_messages(inner)
