@@ -122,7 +122,7 @@ pub(crate) fn decode(header: &[u8], body: Vec<u8>) -> Result<RemotingCommand, De
         buf: ext_bytes,
         pos: 0,
     };
-    let mut ext_fields = ExtFields::new();
+    let mut entries = Vec::new();
     while e.pos < ext_bytes.len() {
         let raw = e.i16("ext key length")? as i64;
         let key_len = e.len(raw, "ext key")?;
@@ -130,8 +130,9 @@ pub(crate) fn decode(header: &[u8], body: Vec<u8>) -> Result<RemotingCommand, De
         let raw = e.i32("ext value length")? as i64;
         let val_len = e.len(raw, "ext value")?;
         let value = e.string(val_len, "ext value")?;
-        ext_fields.insert(key, value);
+        entries.push((key, value));
     }
+    let ext_fields: ExtFields = entries.into_iter().collect();
     if c.pos != header.len() {
         return Err(DecodeError::InvalidBinaryHeader(format!(
             "{} bytes left after the ext fields",

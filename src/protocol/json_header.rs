@@ -90,15 +90,15 @@ impl<'de> Deserialize<'de> for LenientExtFields {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut fields = ExtFields::new();
+                let mut entries = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match map.next_value::<serde_json::Value>()? {
                         serde_json::Value::Null => {}
-                        serde_json::Value::String(s) => fields.insert(key, s),
-                        other => fields.insert(key, other.to_string()),
+                        serde_json::Value::String(s) => entries.push((key, s)),
+                        other => entries.push((key, other.to_string())),
                     }
                 }
-                Ok(LenientExtFields(fields))
+                Ok(LenientExtFields(entries.into_iter().collect()))
             }
 
             fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {

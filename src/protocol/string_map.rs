@@ -1,5 +1,6 @@
 //! `StringMap`: the ordered string map behind a command's ext fields and a message's properties.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use super::error::HeaderError;
@@ -91,12 +92,23 @@ impl StringMap {
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for StringMap {
+    /// Collects entries in linear time (decoders use this: a hostile frame may carry a million
+    /// keys, and inserting them one by one would be quadratic). A repeated key keeps its first
+    /// position and its last value, as repeated `insert`s would.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut fields = StringMap::new();
+        let mut entries: Vec<(String, String)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for (k, v) in iter {
-            fields.insert(k, v);
+            let (k, v) = (k.into(), v.into());
+            match index.get(&k) {
+                Some(&i) => entries[i].1 = v,
+                None => {
+                    index.insert(k.clone(), entries.len());
+                    entries.push((k, v));
+                }
+            }
         }
-        fields
+        StringMap { entries }
     }
 }
 
@@ -114,6 +126,12 @@ mod tests {
         assert_eq!(pairs, vec![("b", "3"), ("a", "2")]);
         assert_eq!(f.remove("b").as_deref(), Some("3"));
         assert_eq!(f.len(), 1);
+    }
+
+    #[test]
+    fn collecting_keeps_first_position_and_last_value() {
+        let f: StringMap = [("a", "1"), ("b", "2"), ("a", "3")].into_iter().collect();
+        assert_eq!(f.iter().collect::<Vec<_>>(), vec![("a", "3"), ("b", "2")]);
     }
 
     #[test]

@@ -57,14 +57,18 @@ impl ConnectionHandler for ClientInner {
     }
 
     fn on_close(&self, conn: &Arc<Connection>, reason: &str) {
+        log::debug!("connection to {} closed: {reason}", conn.remote_addr());
+        // Fail the pending calls first: the slot's lock may be held for seconds by a caller
+        // reconnecting to this address, and they must not wait for that.
+        self.core.on_connection_closed(conn, reason);
         if let Some(slot) = self.slot_if_present(conn.remote_addr()) {
-            let mut current = slot.lock().unwrap_or_else(|e| e.into_inner());
-            if current.as_ref().is_some_and(|c| c.id() == conn.id()) {
-                *current = None;
+            // Clearing is only tidiness (callers skip closed connections), so never wait for it.
+            if let Ok(mut current) = slot.try_lock() {
+                if current.as_ref().is_some_and(|c| c.id() == conn.id()) {
+                    *current = None;
+                }
             }
         }
-        log::debug!("connection to {} closed: {reason}", conn.remote_addr());
-        self.core.on_connection_closed(conn, reason);
     }
 }
 
@@ -179,7 +183,7 @@ impl ClientInner {
         self: &Arc<Self>,
         budget: Duration,
     ) -> Result<Arc<Connection>, RemotingError> {
-        let deadline = Instant::now() + budget;
+        let deadline = super::threads::deadline_after(budget);
         let chosen = self
             .namesrv_chosen
             .lock()
@@ -385,9 +389,11 @@ impl RemotingClient {
         };
         self.inner.core.begin_shutdown();
         janitor.stop();
+        // Oneway and async frames handed to us before shutdown still reach the socket, within
+        // one deadline for all connections (not one per connection).
+        let deadline = super::threads::deadline_after(SHUTDOWN_FLUSH_TIMEOUT);
         for conn in self.inner.snapshot() {
-            // Oneway and async frames handed to us before shutdown still reach the socket.
-            conn.flush(SHUTDOWN_FLUSH_TIMEOUT);
+            conn.flush(deadline.saturating_duration_since(Instant::now()));
             conn.close();
         }
         self.inner.core.reader_threads.join_all();

@@ -25,6 +25,8 @@ pub(crate) trait ConnectionHandler: Send + Sync {
 /// Frames up to this size are read into an exact buffer; larger ones grow as bytes arrive, so
 /// a peer that announces 16 MiB and sends nothing costs nothing.
 const EAGER_READ_LIMIT: usize = 256 * 1024;
+/// Buffers larger than this are released after use instead of kept for the next frame.
+const KEEP_BUFFER_CAPACITY: usize = 1024 * 1024;
 /// Bodies this large bypass the read buffer.
 const DIRECT_READ_THRESHOLD: usize = 16 * 1024;
 /// Writers wait while this much is queued behind a blocked socket write.
@@ -126,7 +128,7 @@ impl Connection {
 
     /// Waits up to `timeout` for queued frames to reach the socket (before a graceful close).
     pub fn flush(&self, timeout: Duration) {
-        self.writer.flush(Instant::now() + timeout);
+        self.writer.flush(super::threads::deadline_after(timeout));
     }
 
     /// Closes the socket; the reader thread then sees the end and fails pending calls.
@@ -228,7 +230,11 @@ impl Connection {
                 Ok(false) => return "closed by peer".into(),
                 Err(e) => return self.read_error(e),
             }
-            match self.read_command(&mut reader, prefix, &mut header) {
+            let read = self.read_command(&mut reader, prefix, &mut header);
+            if header.capacity() > KEEP_BUFFER_CAPACITY {
+                header = Vec::new(); // one huge header must not pin its buffer
+            }
+            match read {
                 Ok(cmd) => {
                     self.touch();
                     handler.on_command(self, cmd);
@@ -369,15 +375,26 @@ impl FrameWriter {
     }
 
     /// Waits while the queue is over the high-water mark behind a blocked write.
+    /// Waits while the queue is over the high-water mark. A frame written now only waits
+    /// behind a write in progress; a queued frame also waits for the flusher to catch up, so
+    /// a fast sender cannot queue without bound.
     fn wait_for_room<'a>(
         &'a self,
         mut state: MutexGuard<'a, WriterState>,
+        queued: bool,
     ) -> io::Result<MutexGuard<'a, WriterState>> {
         loop {
             if let Some(e) = Self::broken(&state) {
                 return Err(e);
             }
-            if !state.writing || state.queued.len() < WRITE_HIGH_WATER {
+            if state.closed {
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "connection closed",
+                ));
+            }
+            let busy = state.writing || queued;
+            if !busy || state.queued.len() < WRITE_HIGH_WATER {
                 return Ok(state);
             }
             state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -386,7 +403,7 @@ impl FrameWriter {
 
     /// Writes a frame from the calling thread, or queues it behind the write in progress.
     fn write_now(&self, mut head: Vec<u8>, body: &[u8]) -> io::Result<()> {
-        let mut state = self.wait_for_room(self.lock())?;
+        let mut state = self.wait_for_room(self.lock(), false)?;
         if state.writing {
             state.queued.extend_from_slice(&head);
             state.queued.extend_from_slice(body);
@@ -413,7 +430,7 @@ impl FrameWriter {
 
     /// Appends a frame for the flusher thread.
     fn write_queued(&self, head: &[u8], body: &[u8]) -> io::Result<Queued> {
-        let mut state = self.wait_for_room(self.lock())?;
+        let mut state = self.wait_for_room(self.lock(), true)?;
         state.queued.extend_from_slice(head);
         state.queued.extend_from_slice(body);
         if state.writing {
@@ -446,6 +463,10 @@ impl FrameWriter {
         state.writing = false;
         if let Err(e) = &result {
             state.broken = Some(e.to_string());
+            state.queued = Vec::new();
+        }
+        // The buffers swap roles; one that grew for a burst is not kept for the connection's life.
+        if state.queued.is_empty() && state.queued.capacity() > KEEP_BUFFER_CAPACITY {
             state.queued = Vec::new();
         }
         self.changed.notify_all();

@@ -134,8 +134,24 @@ impl RemotingCore {
 
     /// Registers `future`; fails it at once if its connection already closed. Returns false
     /// when the future was failed here (the caller must not write).
-    fn register(&self, future: &Arc<ResponseFuture>, conn: &Connection) -> bool {
-        self.response_table.insert(future.clone());
+    ///
+    /// A request whose opaque is already pending (a clone sent twice) is given a fresh one, so
+    /// the two never share a slot. Returns the future as registered.
+    fn register(
+        &self,
+        mut future: Arc<ResponseFuture>,
+        request: &mut RemotingCommand,
+        conn: &Connection,
+    ) -> (Arc<ResponseFuture>, bool) {
+        while !self.response_table.insert_if_absent(future.clone()) {
+            request.opaque = crate::protocol::next_opaque();
+            future = future.rekey(request.opaque);
+        }
+        let registered = self.check_open(&future, conn);
+        (future, registered)
+    }
+
+    fn check_open(&self, future: &Arc<ResponseFuture>, conn: &Connection) -> bool {
         // The closer sets `closed` before sweeping the table, so checking after inserting
         // means either the sweep sees the future or we see the flag.
         if conn.is_closed() || self.is_shutting_down() {
@@ -162,10 +178,17 @@ impl RemotingCore {
         for hook in hooks.iter() {
             hook.do_before_request(conn.remote_addr(), &mut request);
         }
-        let opaque = request.opaque;
-        let future =
-            ResponseFuture::new(opaque, conn.id(), conn.shared_addr(), timeout, None, None);
-        if self.register(&future, conn) {
+        let future = ResponseFuture::new(
+            request.opaque,
+            conn.id(),
+            conn.shared_addr(),
+            timeout,
+            None,
+            None,
+        );
+        let (future, registered) = self.register(future, &mut request, conn);
+        let opaque = future.opaque();
+        if registered {
             if let Err(e) = conn.write_command(&request) {
                 if self.response_table.remove(opaque).is_some() {
                     return Err(e);
@@ -202,6 +225,10 @@ impl RemotingCore {
         timeout: Duration,
         callback: InvokeCallback,
     ) -> Result<(), RemotingError> {
+        // After shutdown the callback pool is gone: refuse, rather than run it on this thread.
+        if self.is_shutting_down() {
+            return Err(RemotingError::Shutdown);
+        }
         let begin = Instant::now();
         let permit = self
             .async_permits
@@ -235,16 +262,17 @@ impl RemotingCore {
                 }))
             })
         };
-        let opaque = request.opaque;
         let future = ResponseFuture::new(
-            opaque,
+            request.opaque,
             conn.id(),
             conn.shared_addr(),
             left,
             Some(callback),
             Some(permit),
         );
-        if self.register(&future, conn) {
+        let (future, registered) = self.register(future, &mut request, conn);
+        let opaque = future.opaque();
+        if registered {
             if let Err(e) = conn.write_command_queued(&request) {
                 if let Some(f) = self.response_table.remove(opaque) {
                     self.complete(&f, Err(e));
@@ -296,10 +324,12 @@ impl RemotingCore {
     /// `processMessageReceived`: a response completes its future; a request goes to its processor.
     pub(crate) fn process_command(&self, conn: &Arc<Connection>, cmd: RemotingCommand) {
         if cmd.is_response() {
-            match self.response_table.remove(cmd.opaque) {
+            // Only the connection the request went out on may answer it: another peer
+            // guessing an opaque must not complete (or steal) someone else's call.
+            match self.response_table.remove_if_from(cmd.opaque, conn.id()) {
                 Some(future) => self.complete(&future, Ok(cmd)),
                 None => log::warn!(
-                    "response opaque {} from {} matches no pending request (late or unknown)",
+                    "response opaque {} from {} matches no request pending on that connection",
                     cmd.opaque,
                     conn.remote_addr()
                 ),
@@ -491,15 +521,17 @@ impl RemotingCore {
         for future in self.response_table.remove_all() {
             self.complete(&future, Err(RemotingError::Shutdown));
         }
-        self.processors
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .shutdown();
+        // Drain the pools outside the lock, so a job finishing up never waits on it.
+        let mut processors =
+            std::mem::take(&mut *self.processors.write().unwrap_or_else(|e| e.into_inner()));
+        processors.shutdown();
         self.callback_pool.shutdown();
-        self.events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .shutdown();
+        // Join the event thread outside the lock: a listener may still be emitting.
+        let mut events = std::mem::replace(
+            &mut *self.events.lock().unwrap_or_else(|e| e.into_inner()),
+            EventDispatcher::none(),
+        );
+        events.shutdown();
     }
 
     pub(crate) fn begin_shutdown(&self) {

@@ -1,5 +1,6 @@
 //! The janitor: a thread that runs a periodic scan (expired futures, idle connections).
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -21,7 +22,12 @@ impl Janitor {
         let (stop, stopped) = bounded::<()>(1);
         let thread = thread::Builder::new().name(name).spawn(move || loop {
             match stopped.recv_timeout(interval) {
-                Err(RecvTimeoutError::Timeout) => task(),
+                Err(RecvTimeoutError::Timeout) => {
+                    // A panicking scan must not end the janitor: nothing would expire again.
+                    if catch_unwind(AssertUnwindSafe(&task)).is_err() {
+                        log::error!("a janitor scan panicked");
+                    }
+                }
                 _ => return,
             }
         })?;

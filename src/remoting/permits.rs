@@ -28,7 +28,7 @@ impl Semaphore {
         let mut available = self.available.lock().unwrap_or_else(|e| e.into_inner());
         // The clock is read only when there is something to wait for.
         let deadline = if *available == 0 {
-            Instant::now() + timeout
+            super::threads::deadline_after(timeout)
         } else {
             Instant::now()
         };

@@ -68,6 +68,25 @@ impl ResponseFuture {
         })
     }
 
+    /// The same call under another opaque: its callback and permit move to the new future.
+    pub fn rekey(&self, opaque: i32) -> Arc<ResponseFuture> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::new(ResponseFuture {
+            opaque,
+            connection_id: self.connection_id,
+            addr: Arc::clone(&self.addr),
+            begin: self.begin,
+            timeout: self.timeout,
+            state: Mutex::new(FutureState {
+                result: None,
+                callback: state.callback.take(),
+                permit: state.permit.take(),
+            }),
+            done: Condvar::new(),
+            filled: AtomicBool::new(false),
+        })
+    }
+
     /// The request's opaque.
     pub fn opaque(&self) -> i32 {
         self.opaque
@@ -85,7 +104,11 @@ impl ResponseFuture {
 
     /// True once `begin + timeout + 1 s` has passed (Java's expiry rule).
     pub fn is_expired(&self, now: Instant) -> bool {
-        now >= self.begin + self.timeout + Duration::from_secs(1)
+        // checked: a caller may pass a timeout near Duration::MAX for "no limit".
+        self.timeout
+            .checked_add(Duration::from_secs(1))
+            .and_then(|grace| self.begin.checked_add(grace))
+            .is_some_and(|expiry| now >= expiry)
     }
 
     /// Delivers the outcome and releases the permit. For an async future it returns the
@@ -108,7 +131,7 @@ impl ResponseFuture {
     /// loopback round trip costs about what waking a sleeping thread costs, so polling saves a
     /// wake-up when one thread makes calls one after another.
     pub fn wait(&self, timeout: Duration, spin: Duration) -> Option<InvokeResult> {
-        let deadline = Instant::now() + timeout;
+        let deadline = super::threads::deadline_after(timeout);
         SYNC_WAITERS.fetch_add(1, Ordering::AcqRel);
         let result = self.wait_until(deadline, spin);
         SYNC_WAITERS.fetch_sub(1, Ordering::AcqRel);
@@ -117,7 +140,7 @@ impl ResponseFuture {
 
     fn wait_until(&self, deadline: Instant, spin: Duration) -> Option<InvokeResult> {
         if !spin.is_zero() {
-            self.spin_until_filled(deadline.min(Instant::now() + spin));
+            self.spin_until_filled(deadline.min(super::threads::deadline_after(spin)));
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -175,6 +198,26 @@ impl ResponseTable {
         self.lock().remove(&opaque)
     }
 
+    /// Registers a future unless its opaque is already pending; false if it is.
+    pub fn insert_if_absent(&self, future: Arc<ResponseFuture>) -> bool {
+        match self.lock().entry(future.opaque) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(future);
+                true
+            }
+        }
+    }
+
+    /// Takes the future for `opaque` only if it waits on connection `connection_id`.
+    pub fn remove_if_from(&self, opaque: i32, connection_id: u64) -> Option<Arc<ResponseFuture>> {
+        let mut table = self.lock();
+        if table.get(&opaque)?.connection_id != connection_id {
+            return None;
+        }
+        table.remove(&opaque)
+    }
+
     /// Takes every future whose expiry time has passed.
     pub fn remove_expired(&self, now: Instant) -> Vec<Arc<ResponseFuture>> {
         self.remove_where(|f| f.is_expired(now))
@@ -228,6 +271,35 @@ mod tests {
         assert!(taken.complete(Ok(RemotingCommand::success())).is_none());
         assert!(f.wait(Duration::ZERO, Duration::ZERO).unwrap().is_ok());
         assert!(table.is_empty());
+    }
+
+    #[test]
+    fn insert_if_absent_refuses_a_pending_opaque_and_rekey_moves_the_callback() {
+        let table = ResponseTable::new();
+        assert!(table.insert_if_absent(ResponseFuture::new(
+            5,
+            1,
+            "a".into(),
+            Duration::from_secs(1),
+            None,
+            None
+        )));
+        let twin = ResponseFuture::new(
+            5,
+            1,
+            "a".into(),
+            Duration::from_secs(1),
+            Some(Box::new(|_| {})),
+            None,
+        );
+        assert!(!table.insert_if_absent(twin.clone()));
+        let rekeyed = twin.rekey(6);
+        assert!(table.insert_if_absent(rekeyed.clone()));
+        assert!(
+            twin.complete(Ok(RemotingCommand::success())).is_none(),
+            "the callback moved away"
+        );
+        assert!(rekeyed.complete(Ok(RemotingCommand::success())).is_some());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::config::{PoolConfig, ServerConfig};
 use super::connection::{Connection, ConnectionHandler};
@@ -289,9 +289,11 @@ impl RemotingServer {
         {
             janitor.stop();
         }
+        // Oneway and async frames handed to us before shutdown still reach the socket, within
+        // one deadline for all connections (not one per connection).
+        let deadline = super::threads::deadline_after(SHUTDOWN_FLUSH_TIMEOUT);
         for conn in self.inner.snapshot() {
-            // Oneway and async frames handed to us before shutdown still reach the socket.
-            conn.flush(SHUTDOWN_FLUSH_TIMEOUT);
+            conn.flush(deadline.saturating_duration_since(Instant::now()));
             conn.close();
         }
         self.inner.core.reader_threads.join_all();

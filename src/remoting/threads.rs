@@ -14,36 +14,58 @@ pub(crate) fn join_all_except_current(handles: Vec<JoinHandle<()>>) {
 }
 
 /// The set of per-connection threads a component started; finished ones are reaped as new
-/// ones start, so the set stays as large as the live connections.
+/// ones start, so the set stays as large as the live connections. Once joined it refuses new
+/// threads, so none can start behind a shutdown's back.
 #[derive(Default)]
 pub(crate) struct ThreadSet {
-    handles: Mutex<Vec<JoinHandle<()>>>,
+    state: Mutex<ThreadSetState>,
+}
+
+#[derive(Default)]
+struct ThreadSetState {
+    handles: Vec<JoinHandle<()>>,
+    closed: bool,
 }
 
 impl ThreadSet {
-    /// Starts a named thread and remembers it.
+    /// Starts a named thread and remembers it; fails once the set has been joined.
     pub(crate) fn spawn<F>(&self, name: String, stack_size: usize, f: F) -> std::io::Result<()>
     where
         F: FnOnce() + Send + 'static,
     {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.closed {
+            return Err(std::io::Error::other("shutting down: no new threads"));
+        }
         let handle = thread::Builder::new()
             .name(name)
             .stack_size(stack_size)
             .spawn(f)?;
-        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        let (finished, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *handles)
+        let (finished, running): (Vec<_>, Vec<_>) = std::mem::take(&mut state.handles)
             .into_iter()
             .partition(|h| h.is_finished());
-        *handles = running;
-        handles.push(handle);
-        drop(handles);
+        state.handles = running;
+        state.handles.push(handle);
+        drop(state);
         join_all_except_current(finished);
         Ok(())
     }
 
-    /// Joins every thread started so far.
+    /// Refuses new threads, then joins every thread started so far.
     pub(crate) fn join_all(&self) {
-        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        let handles = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.closed = true;
+            std::mem::take(&mut state.handles)
+        };
         join_all_except_current(handles);
     }
+}
+
+/// The instant `timeout` from now, or a century from now when that overflows: callers may
+/// pass `Duration::MAX` for "no limit", and `Instant + Duration` panics on overflow.
+pub(crate) fn deadline_after(timeout: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
 }

@@ -209,15 +209,10 @@ pub fn properties_to_string(properties: &MessageProperties) -> String {
 /// or without `\x01`, is skipped, so a trailing `\x02` (Java 5.x, C++) is harmless. A later
 /// duplicate key replaces the earlier value.
 pub fn string_to_properties(text: &str) -> MessageProperties {
-    let mut props = MessageProperties::new();
-    for pair in text.split(PROPERTY_SEPARATOR) {
-        if let Some((key, value)) = pair.split_once(NAME_VALUE_SEPARATOR) {
-            if !key.is_empty() && !value.is_empty() {
-                props.insert(key, value);
-            }
-        }
-    }
-    props
+    text.split(PROPERTY_SEPARATOR)
+        .filter_map(|pair| pair.split_once(NAME_VALUE_SEPARATOR))
+        .filter(|(key, value)| !key.is_empty() && !value.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
