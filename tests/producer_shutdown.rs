@@ -7,10 +7,15 @@
 mod producer_common;
 
 use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use producer_common::{assert_eventually, name_server, thread_names, FakeBroker, Mode};
+use producer_common::{
+    assert_eventually, init_logging, name_server, thread_names, FakeBroker, Mode,
+};
 use rocketmq_blocking::client::{ClientError, Message, Producer};
 use rocketmq_blocking::protocol::codes::request_code;
 
@@ -134,4 +139,59 @@ fn dropping_the_producer_does_the_same() {
         Duration::from_secs(5),
         || thread_names().len() <= baseline,
     );
+}
+
+/// A name server that accepts connections and never answers, like a hung process: every
+/// route query waits for its whole timeout. Returns its address and how many connected.
+fn silent_name_server() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    thread::spawn(move || {
+        let mut held = Vec::new(); // open, unread, until the test process ends
+        for stream in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (addr, accepted)
+}
+
+#[test]
+fn shutdown_is_prompt_when_the_name_server_stops_answering() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    init_logging();
+    let namesrv = name_server();
+    let ns = namesrv.local_addr().to_string();
+    let topics: Vec<String> = (0..5).map(|i| format!("Hung{i}")).collect();
+    let routes: Vec<(&str, i32)> = topics.iter().map(|t| (t.as_str(), 4)).collect();
+    let _broker = FakeBroker::start("broker-a", &ns, &routes);
+    let producer = Producer::builder("PG_HUNG_NAMESRV")
+        .name_server(&ns)
+        .route_refresh_interval(Duration::from_millis(100))
+        .heartbeat_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    producer.start().unwrap();
+    for topic in &topics {
+        producer.send(&Message::new(topic.as_str(), "m")).unwrap();
+    }
+
+    // The name server hangs: each of the five route refreshes would wait its 3 s.
+    let (silent, accepted) = silent_name_server();
+    producer.update_name_server_address_list(vec![silent]);
+    assert_eventually(
+        "a route refresh waiting on the silent name server",
+        Duration::from_secs(5),
+        || accepted.load(Ordering::SeqCst) > 0,
+    );
+    thread::sleep(Duration::from_millis(200));
+
+    let begin = Instant::now();
+    producer.shutdown();
+    let took = begin.elapsed();
+    println!("shutdown took {took:?} with the name server hung");
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    assert!(producer_threads().is_empty(), "{:?}", thread_names());
 }

@@ -43,6 +43,14 @@ impl ConsumerGroupInfo {
     }
 }
 
+fn channel_info(client_id: &str, connection: &Arc<Connection>) -> ClientChannelInfo {
+    ClientChannelInfo {
+        client_id: client_id.into(),
+        connection: connection.clone(),
+        last_update: Instant::now(),
+    }
+}
+
 /// Producer and consumer groups by name.
 #[derive(Default)]
 pub struct ClientManager {
@@ -56,22 +64,30 @@ impl ClientManager {
         Self::default()
     }
 
-    /// `registerProducer`: records (or refreshes) a producer connection.
-    pub fn register_producer(&self, group: &str, client_id: &str, connection: &Arc<Connection>) {
-        let info = ClientChannelInfo {
-            client_id: client_id.into(),
-            connection: connection.clone(),
-            last_update: Instant::now(),
-        };
+    /// `registerProducer`: records (or refreshes) a producer connection. Returns false, and
+    /// records nothing, when the connection is already closed.
+    pub fn register_producer(
+        &self,
+        group: &str,
+        client_id: &str,
+        connection: &Arc<Connection>,
+    ) -> bool {
         let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock: the close handler removes under it too, so a heartbeat
+        // racing with the close can never leave an entry behind for a dead connection.
+        if connection.is_closed() {
+            return false;
+        }
         producers
             .entry(group.to_string())
             .or_default()
-            .insert(connection.id(), info);
+            .insert(connection.id(), channel_info(client_id, connection));
+        true
     }
 
     /// `registerConsumer`: records a consumer connection and its subscriptions. Returns true
-    /// when the group's membership changed (its members must be told).
+    /// when the group's members must be told: a new member, or a change in the set of topics
+    /// the group subscribes to. A closed connection is not recorded (false).
     pub fn register_consumer(
         &self,
         data: &ConsumerData,
@@ -79,19 +95,24 @@ impl ClientManager {
         connection: &Arc<Connection>,
     ) -> bool {
         let mut consumers = self.consumers.lock().unwrap_or_else(|e| e.into_inner());
+        // See register_producer: an entry for a closed connection would never be removed.
+        if connection.is_closed() {
+            return false;
+        }
         let group = consumers.entry(data.group_name.clone()).or_default();
-        let info = ClientChannelInfo {
-            client_id: client_id.into(),
-            connection: connection.clone(),
-            last_update: Instant::now(),
-        };
-        let is_new = group.channels.insert(connection.id(), info).is_none();
-        group.subscriptions = data
+        let is_new = group
+            .channels
+            .insert(connection.id(), channel_info(client_id, connection))
+            .is_none();
+        let subscriptions: BTreeMap<String, SubscriptionData> = data
             .subscription_data_set
             .iter()
             .map(|s| (s.topic.clone(), s.clone()))
             .collect();
-        is_new
+        // Java's updateSubscription reports a topic added or removed, not an expression change.
+        let topics_changed = !subscriptions.keys().eq(group.subscriptions.keys());
+        group.subscriptions = subscriptions;
+        is_new || topics_changed
     }
 
     /// `unregisterProducer` / `unregisterConsumer` for UNREGISTER_CLIENT. Returns true when a
@@ -103,13 +124,12 @@ impl ClientManager {
         consumer_group: Option<&str>,
     ) -> bool {
         if let Some(group) = producer_group {
-            if let Some(members) = self
-                .producers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_mut(group)
-            {
+            let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(members) = producers.get_mut(group) {
                 members.remove(&connection_id);
+                if members.is_empty() {
+                    producers.remove(group);
+                }
             }
         }
         let Some(group) = consumer_group else {
@@ -126,63 +146,72 @@ impl ClientManager {
         removed
     }
 
-    /// A connection closed (or expired): forget it everywhere. Returns the consumer groups
+    /// A connection to `remote_addr` closed: forget it everywhere. Returns the consumer groups
     /// that lost a member.
+    ///
+    /// Connection events carry only the address, so only closed connections with that
+    /// address are removed: a client that reconnected from the same address keeps its new
+    /// registration.
     pub fn remove_connection(&self, remote_addr: &str) -> Vec<String> {
-        let other = |c: &ClientChannelInfo| c.connection.remote_addr() != remote_addr;
-        for members in self
-            .producers
+        self.remove_where(|c| c.connection.is_closed() && c.connection.remote_addr() == remote_addr)
+    }
+
+    /// The housekeeping scan (`scanNotActiveChannel`): removes every entry whose last
+    /// heartbeat is older than `expiry` or whose connection is closed (a close event may have
+    /// been dropped), together with every other entry of the same connections. Returns the
+    /// connections of expired entries, for the caller to close, and the consumer groups that
+    /// lost a member.
+    pub fn remove_expired(&self, expiry: Duration) -> (Vec<Arc<Connection>>, Vec<String>) {
+        let now = Instant::now();
+        let mut dead: BTreeMap<u64, Arc<Connection>> = BTreeMap::new();
+        let mut find = |c: &ClientChannelInfo| {
+            if c.connection.is_closed() || now.duration_since(c.last_update) > expiry {
+                dead.insert(c.connection.id(), c.connection.clone());
+            }
+        };
+        self.producers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .values_mut()
+            .values()
+            .flat_map(BTreeMap::values)
+            .for_each(&mut find);
+        self.consumers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .flat_map(|g| g.channels.values())
+            .for_each(&mut find);
+        if dead.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        // A heartbeat between the two passes only refreshes an entry of a connection about
+        // to be closed for another, stale entry; Java closes such a channel too.
+        let changed = self.remove_where(|c| dead.contains_key(&c.connection.id()));
+        let open = dead.into_values().filter(|c| !c.is_closed()).collect();
+        (open, changed)
+    }
+
+    /// Removes every entry matching `gone` and every group left empty. Returns the consumer
+    /// groups that lost a member and still have some (those to notify).
+    fn remove_where(&self, gone: impl Fn(&ClientChannelInfo) -> bool) -> Vec<String> {
         {
-            members.retain(|_, c| other(c));
+            let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+            for members in producers.values_mut() {
+                members.retain(|_, c| !gone(c));
+            }
+            producers.retain(|_, members| !members.is_empty());
         }
         let mut consumers = self.consumers.lock().unwrap_or_else(|e| e.into_inner());
         let mut changed = Vec::new();
         for (group, info) in consumers.iter_mut() {
             let before = info.channels.len();
-            info.channels.retain(|_, c| other(c));
-            if info.channels.len() != before {
+            info.channels.retain(|_, c| !gone(c));
+            if info.channels.len() != before && !info.channels.is_empty() {
                 changed.push(group.clone());
             }
         }
         consumers.retain(|_, info| !info.channels.is_empty());
         changed
-    }
-
-    /// Connections whose last heartbeat is older than `expiry`.
-    pub fn expired_connections(&self, expiry: Duration) -> Vec<Arc<Connection>> {
-        let now = Instant::now();
-        let stale = |c: &ClientChannelInfo| now.duration_since(c.last_update) > expiry;
-        let mut out: BTreeMap<u64, Arc<Connection>> = BTreeMap::new();
-        for members in self
-            .producers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            out.extend(
-                members
-                    .iter()
-                    .filter(|(_, c)| stale(c))
-                    .map(|(id, c)| (*id, c.connection.clone())),
-            );
-        }
-        for info in self
-            .consumers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-        {
-            out.extend(
-                info.channels
-                    .iter()
-                    .filter(|(_, c)| stale(c))
-                    .map(|(id, c)| (*id, c.connection.clone())),
-            );
-        }
-        out.into_values().collect()
     }
 
     /// A consumer group's members and subscriptions.
@@ -192,6 +221,19 @@ impl ClientManager {
             .unwrap_or_else(|e| e.into_inner())
             .get(group)
             .cloned()
+    }
+
+    /// Producer groups with at least one member (tests and tools).
+    pub fn producer_groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .producers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        groups.sort();
+        groups
     }
 
     /// Members of a producer group (tests and tools).
@@ -268,7 +310,135 @@ impl RebalanceLockManager {
 
 #[cfg(test)]
 mod tests {
+    use std::net::TcpStream;
+    use std::thread;
+
     use super::*;
+    use crate::remoting::{RemotingServer, ServerConfig};
+
+    /// A server-side connection, with the client socket that keeps it open.
+    fn connection(server: &RemotingServer) -> (TcpStream, Arc<Connection>) {
+        let client = TcpStream::connect(server.local_addr()).unwrap();
+        let addr = client.local_addr().unwrap().to_string();
+        for _ in 0..1000 {
+            if let Some(conn) = server.connection(&addr) {
+                return (client, conn);
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        panic!("the server never saw the connection from {addr}");
+    }
+
+    fn server() -> RemotingServer {
+        let server = RemotingServer::new(ServerConfig::listen("127.0.0.1:0")).unwrap();
+        server.start().unwrap();
+        server
+    }
+
+    fn consumer(group: &str, topics: &[(&str, &str)]) -> ConsumerData {
+        ConsumerData {
+            group_name: group.into(),
+            subscription_data_set: topics
+                .iter()
+                .map(|(topic, expression)| SubscriptionData {
+                    topic: topic.to_string(),
+                    sub_string: expression.to_string(),
+                    ..SubscriptionData::default()
+                })
+                .collect(),
+            ..ConsumerData::default()
+        }
+    }
+
+    #[test]
+    fn closed_connections_are_not_registered() {
+        let server = server();
+        let (_client, conn) = connection(&server);
+        conn.close();
+        let m = ClientManager::new();
+        assert!(!m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn));
+        assert!(!m.register_producer("P", "c1", &conn));
+        assert!(m.consumer_group("G").is_none());
+        assert!(m.producer_groups().is_empty());
+        server.shutdown();
+    }
+
+    #[test]
+    fn members_are_told_of_new_members_and_subscribed_topic_changes() {
+        let server = server();
+        let (_c1, conn1) = connection(&server);
+        let (_c2, conn2) = connection(&server);
+        let m = ClientManager::new();
+        assert!(m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn1));
+        assert!(!m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn1));
+        assert!(m.register_consumer(&consumer("G", &[("T", "*")]), "c2", &conn2));
+        assert!(
+            m.register_consumer(&consumer("G", &[("T", "*"), ("U", "*")]), "c1", &conn1),
+            "a topic added"
+        );
+        assert!(
+            !m.register_consumer(&consumer("G", &[("T", "a"), ("U", "*")]), "c1", &conn1),
+            "an expression change alone is no membership change (Java)"
+        );
+        assert_eq!(
+            m.consumer_group("G").unwrap().subscriptions["T"].sub_string,
+            "a"
+        );
+        assert!(
+            m.register_consumer(&consumer("G", &[("U", "*")]), "c1", &conn1),
+            "a topic removed"
+        );
+        server.shutdown();
+    }
+
+    #[test]
+    fn expiry_removes_stale_and_closed_entries_and_names_changed_groups() {
+        let server = server();
+        let (_c1, stale) = connection(&server);
+        let (_c2, fresh) = connection(&server);
+        let (_c3, closed) = connection(&server);
+        let m = ClientManager::new();
+        m.register_producer("P_stale", "c1", &stale);
+        m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &stale);
+        m.register_consumer(&consumer("Alone", &[("T", "*")]), "c1", &stale);
+        thread::sleep(Duration::from_millis(100));
+        m.register_producer("P", "c2", &fresh);
+        m.register_consumer(&consumer("G", &[("T", "*")]), "c2", &fresh);
+        m.register_consumer(&consumer("G", &[("T", "*")]), "c3", &closed);
+        closed.close();
+
+        let (to_close, changed) = m.remove_expired(Duration::from_millis(50));
+        let ids: Vec<u64> = to_close.iter().map(|c| c.id()).collect();
+        assert_eq!(
+            ids,
+            [stale.id()],
+            "only open connections are handed back to close"
+        );
+        assert_eq!(changed, ["G"], "a group left empty has nobody to tell");
+        assert_eq!(m.consumer_group("G").unwrap().client_ids(), ["c2"]);
+        assert!(m.consumer_group("Alone").is_none());
+        assert_eq!(m.producer_groups(), ["P"], "empty producer groups go");
+        let (to_close, changed) = m.remove_expired(Duration::from_secs(60));
+        assert!(to_close.is_empty() && changed.is_empty());
+        server.shutdown();
+    }
+
+    #[test]
+    fn a_close_event_removes_only_closed_connections_of_that_address() {
+        let server = server();
+        let (_client, conn) = connection(&server);
+        let m = ClientManager::new();
+        m.register_producer("P", "c1", &conn);
+        m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn);
+        // An open connection with that address (a client that reconnected) stays.
+        assert!(m.remove_connection(conn.remote_addr()).is_empty());
+        assert_eq!(m.producer_group_size("P"), 1);
+        conn.close();
+        m.remove_connection(conn.remote_addr());
+        assert!(m.consumer_group("G").is_none());
+        assert!(m.producer_groups().is_empty());
+        server.shutdown();
+    }
 
     fn mq(id: i32) -> MessageQueue {
         MessageQueue {

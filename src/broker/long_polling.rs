@@ -34,14 +34,31 @@ enum Event {
         queue_id: i32,
         max_offset: i64,
     },
-    Held,
+    /// A pull was held on this queue.
+    Held {
+        topic: String,
+        queue_id: i32,
+    },
     Stop,
+}
+
+/// How often every held pull is checked against its queue's max offset, its deadline and its
+/// connection, whatever else happens (Java's `PullRequestHoldService` loop).
+const FULL_SCAN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Held pulls by queue, and a lower bound of their deadlines.
+#[derive(Default)]
+struct Held {
+    queues: HashMap<(String, i32), Vec<HeldPull>>,
+    /// No deadline is earlier; may be earlier than the true minimum after pulls are woken, which
+    /// only costs a deadline scan that finds nothing.
+    earliest_deadline: Option<Instant>,
 }
 
 /// Holds pulls by queue and wakes them on arrival (`notifyMessageArriving`) or at their
 /// deadline, on its own thread, `rmq-pull-hold`.
 pub struct PullRequestHoldService {
-    held: Mutex<HashMap<(String, i32), Vec<HeldPull>>>,
+    held: Mutex<Held>,
     events: Sender<Event>,
     receiver: Mutex<Option<Receiver<Event>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -52,7 +69,7 @@ impl PullRequestHoldService {
     pub fn new() -> Arc<Self> {
         let (events, receiver) = unbounded();
         Arc::new(PullRequestHoldService {
-            held: Mutex::new(HashMap::new()),
+            held: Mutex::new(Held::default()),
             events,
             receiver: Mutex::new(Some(receiver)),
             thread: Mutex::new(None),
@@ -77,16 +94,26 @@ impl PullRequestHoldService {
         Ok(())
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// `suspendPullRequest`.
     pub fn suspend(&self, pull: HeldPull) {
-        let key = (pull.topic.clone(), pull.queue_id);
-        self.held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_default()
-            .push(pull);
-        let _ = self.events.send(Event::Held); // recompute the next deadline
+        let (topic, queue_id) = (pull.topic.clone(), pull.queue_id);
+        {
+            let mut held = self.lock();
+            held.earliest_deadline = Some(
+                held.earliest_deadline
+                    .map_or(pull.deadline, |d| d.min(pull.deadline)),
+            );
+            held.queues
+                .entry((topic.clone(), queue_id))
+                .or_default()
+                .push(pull);
+        }
+        // The thread re-checks this queue and recomputes its wait for the new deadline.
+        let _ = self.events.send(Event::Held { topic, queue_id });
     }
 
     /// `notifyMessageArriving`: the store appended to a queue; called from the store.
@@ -94,16 +121,11 @@ impl PullRequestHoldService {
         // Most puts find nobody waiting; waking the thread for them would cost every send a
         // context switch. A pull held after this check sees the message on its own re-check.
         let key = (topic.to_string(), queue_id);
-        if !self
-            .held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(&key)
-        {
+        if !self.lock().queues.contains_key(&key) {
             return;
         }
         let _ = self.events.send(Event::Arrived {
-            topic: topic.to_string(),
+            topic: key.0,
             queue_id,
             max_offset,
         });
@@ -111,77 +133,116 @@ impl PullRequestHoldService {
 
     /// Pulls waiting right now (tests).
     pub fn held_count(&self) -> usize {
-        self.held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(Vec::len)
-            .sum()
+        self.lock().queues.values().map(Vec::len).sum()
     }
 
     fn run(&self, receiver: Receiver<Event>, processor: Arc<PullMessageProcessor>) {
+        let mut next_full_scan = Instant::now() + FULL_SCAN_INTERVAL;
         loop {
-            let wait = self.next_deadline().map_or(Duration::from_secs(1), |d| {
-                d.saturating_duration_since(Instant::now())
-            });
-            match receiver.recv_timeout(wait) {
+            let wake_at = self
+                .lock()
+                .earliest_deadline
+                .map_or(next_full_scan, |d| d.min(next_full_scan));
+            match receiver.recv_timeout(wake_at.saturating_duration_since(Instant::now())) {
                 Ok(Event::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                 Ok(Event::Arrived {
                     topic,
                     queue_id,
                     max_offset,
                 }) => {
-                    for pull in self.take(|p| {
-                        p.topic == topic
-                            && p.queue_id == queue_id
-                            && max_offset > p.pull_from_offset
-                    }) {
-                        processor.execute_when_wakeup(pull);
-                    }
-                }
-                // A message may have landed between a pull's read and its suspension, when no
-                // pull was held to be woken: look at the queues again (Java's checkHoldRequest).
-                Ok(Event::Held) | Err(RecvTimeoutError::Timeout) => {
-                    for pull in self
-                        .take(|p| processor.max_offset(&p.topic, p.queue_id) > p.pull_from_offset)
+                    for pull in
+                        self.take_queue(&topic, queue_id, |p| max_offset > p.pull_from_offset)
                     {
                         processor.execute_when_wakeup(pull);
                     }
                 }
+                // A message may have landed between the pull's read and its suspension, when
+                // no pull was held to be woken: look at its queue again (checkHoldRequest).
+                Ok(Event::Held { topic, queue_id }) => {
+                    let max_offset = processor.max_offset(&topic, queue_id);
+                    for pull in
+                        self.take_queue(&topic, queue_id, |p| max_offset > p.pull_from_offset)
+                    {
+                        processor.execute_when_wakeup(pull);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
             }
             let now = Instant::now();
-            for pull in self.take(|p| p.deadline <= now || p.ctx.connection().is_closed()) {
-                if !pull.ctx.connection().is_closed() {
-                    processor.execute_when_wakeup(pull);
+            if now >= next_full_scan {
+                next_full_scan = now + FULL_SCAN_INTERVAL;
+                // One max-offset lookup per queue, not per pull, and none under the lock:
+                // the store's arrival callback takes it.
+                let keys: Vec<(String, i32)> = self.lock().queues.keys().cloned().collect();
+                let max_offsets: HashMap<(String, i32), i64> = keys
+                    .into_iter()
+                    .map(|(topic, queue_id)| {
+                        let max = processor.max_offset(&topic, queue_id);
+                        ((topic, queue_id), max)
+                    })
+                    .collect();
+                for pull in self.take_all(|p| {
+                    p.deadline <= now
+                        || p.ctx.connection().is_closed()
+                        || max_offsets
+                            .get(&(p.topic.clone(), p.queue_id))
+                            .is_some_and(|max| *max > p.pull_from_offset)
+                }) {
+                    self.answer(&processor, pull);
+                }
+            } else if self.lock().earliest_deadline.is_some_and(|d| d <= now) {
+                for pull in self.take_all(|p| p.deadline <= now) {
+                    self.answer(&processor, pull);
                 }
             }
         }
         // Shutting down: answer what is still held so no client waits for nothing.
-        for pull in self.take(|_| true) {
+        for pull in self.take_all(|_| true) {
             processor.execute_when_wakeup(pull);
         }
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
-        self.held
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .flatten()
-            .map(|p| p.deadline)
-            .min()
+    /// Answers a pull taken by a scan, unless nobody is there to read the answer.
+    fn answer(&self, processor: &PullMessageProcessor, pull: HeldPull) {
+        if !pull.ctx.connection().is_closed() {
+            processor.execute_when_wakeup(pull);
+        }
     }
 
-    fn take(&self, pred: impl Fn(&HeldPull) -> bool) -> Vec<HeldPull> {
-        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+    /// Removes and returns the pulls held on one queue that match `pred`.
+    fn take_queue(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        pred: impl Fn(&HeldPull) -> bool,
+    ) -> Vec<HeldPull> {
+        let mut held = self.lock();
+        let key = (topic.to_string(), queue_id);
+        let Some(pulls) = held.queues.get_mut(&key) else {
+            return Vec::new();
+        };
+        let (wake, keep): (Vec<_>, Vec<_>) = std::mem::take(pulls).into_iter().partition(&pred);
+        if keep.is_empty() {
+            held.queues.remove(&key);
+        } else {
+            *pulls = keep;
+        }
+        wake
+    }
+
+    /// Removes and returns every held pull that matches `pred`, and recomputes the earliest
+    /// deadline of those left.
+    fn take_all(&self, pred: impl Fn(&HeldPull) -> bool) -> Vec<HeldPull> {
+        let mut held = self.lock();
         let mut out = Vec::new();
-        for pulls in held.values_mut() {
+        for pulls in held.queues.values_mut() {
             let (wake, keep): (Vec<_>, Vec<_>) =
                 std::mem::take(pulls).into_iter().partition(|p| pred(p));
             *pulls = keep;
             out.extend(wake);
         }
-        held.retain(|_, pulls| !pulls.is_empty());
+        held.queues.retain(|_, pulls| !pulls.is_empty());
+        held.earliest_deadline = held.queues.values().flatten().map(|p| p.deadline).min();
         out
     }
 

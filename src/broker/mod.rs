@@ -113,6 +113,38 @@ impl ChannelEventListener for ClientHousekeeping {
     }
 }
 
+/// What [`Broker::start`] has started so far, shut down if it fails part way so that no
+/// thread outlives the failed start; disarmed once the [`Broker`] exists (its `Drop` takes
+/// over).
+struct StartGuard {
+    server: Option<Arc<RemotingServer>>,
+    store: Option<Arc<MessageStore>>,
+    hold: Option<Arc<PullRequestHoldService>>,
+}
+
+impl StartGuard {
+    fn disarm(&mut self) {
+        self.server = None;
+        self.store = None;
+        self.hold = None;
+    }
+}
+
+impl Drop for StartGuard {
+    fn drop(&mut self) {
+        // The same order as Broker::shutdown: held pulls, then the server, then the store.
+        if let Some(hold) = self.hold.take() {
+            hold.shutdown();
+        }
+        if let Some(server) = self.server.take() {
+            server.shutdown();
+        }
+        if let Some(store) = self.store.take() {
+            store.shutdown();
+        }
+    }
+}
+
 /// The address to advertise for a bound address: a wildcard bind advertises loopback.
 fn advertised(bound: SocketAddr) -> String {
     if bound.ip().is_unspecified() {
@@ -127,6 +159,11 @@ impl Broker {
     /// registers with every name server.
     pub fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
         let server = Arc::new(RemotingServer::new(config.server.clone())?);
+        let mut guard = StartGuard {
+            server: Some(server.clone()),
+            store: None,
+            hold: None,
+        };
         let broker_addr = config
             .advertised_addr
             .clone()
@@ -141,6 +178,7 @@ impl Broker {
             flush_interval: Duration::from_millis(500),
             store_host,
         })?);
+        guard.store = Some(store.clone());
         let config_err = |e: std::io::Error| BrokerError::Config(e.to_string());
         let topics = TopicConfigManager::load(
             &config.store_dir,
@@ -163,6 +201,7 @@ impl Broker {
         }
         let offsets = ConsumerOffsetManager::load(&config.store_dir).map_err(config_err)?;
         let hold = PullRequestHoldService::new();
+        guard.hold = Some(hold.clone());
         let (register_now, register_signal) = crossbeam_channel::bounded::<()>(1);
         let context = Arc::new(BrokerContext {
             config: config.clone(),
@@ -249,6 +288,8 @@ impl Broker {
             stopping: Arc::new(AtomicBool::new(false)),
             janitors: Mutex::new(Vec::new()),
         };
+        // From here a failure drops `broker`, whose Drop shuts everything down.
+        guard.disarm();
         broker.register_all();
         broker.start_background(register_signal)?;
         log::info!(
@@ -320,17 +361,24 @@ impl Broker {
         .map_err(|e| RemotingError::io("start the offset thread", &e))?;
         let clients_ctx = self.context.clone();
         let expiry = self.context.config.client_channel_expiry;
+        // Java scans every 10 s; a shorter expiry (tests) needs a scan at least that often.
         let clients = Janitor::start(
             "rmq-client-housekeeping".into(),
-            Duration::from_secs(10),
+            expiry.min(Duration::from_secs(10)),
             move || {
-                for conn in clients_ctx.clients.expired_connections(expiry) {
+                // Removed here, not left to the close event: events can be dropped, and a
+                // group must hear at once that a member left.
+                let (expired, changed) = clients_ctx.clients.remove_expired(expiry);
+                for conn in expired {
                     log::info!(
                         "closing {}: no heartbeat for {} s",
                         conn.remote_addr(),
                         expiry.as_secs()
                     );
                     conn.close();
+                }
+                for group in changed {
+                    clients_ctx.notify_consumer_ids_changed(&group);
                 }
             },
         )
@@ -383,11 +431,8 @@ impl Broker {
         if self.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        outer_api::unregister_broker_all(
-            &self.outer,
-            &self.context.config.namesrv_addrs,
-            &self.identity,
-        );
+        // The registration thread goes first: a registration still running after the
+        // unregistration would put the broker back into the name servers' tables.
         self.context.request_registration(); // wakes the registration thread to see `stopping`
         if let Some(handle) = self
             .register_thread
@@ -399,6 +444,11 @@ impl Broker {
                 log::error!("the registration thread panicked");
             }
         }
+        outer_api::unregister_broker_all(
+            &self.outer,
+            &self.context.config.namesrv_addrs,
+            &self.identity,
+        );
         for janitor in self
             .janitors
             .lock()

@@ -128,7 +128,7 @@ impl MqClientInstance {
             FIRST_ROUTE_REFRESH_DELAY.min(self.settings.route_refresh_interval),
             self.settings.route_refresh_interval,
             Arc::downgrade(self),
-            MqClientInstance::refresh_all_routes,
+            MqClientInstance::refresh_routes_until_stopped,
         )?;
         *lock(&self.route_task) = Some(route);
         let heartbeat = spawn_task(
@@ -136,7 +136,7 @@ impl MqClientInstance {
             FIRST_HEARTBEAT_DELAY.min(self.settings.heartbeat_interval),
             self.settings.heartbeat_interval,
             Arc::downgrade(self),
-            MqClientInstance::send_heartbeat_to_all_brokers,
+            MqClientInstance::send_heartbeats_until_stopped,
         )?;
         *lock(&self.heartbeat_task) = Some(heartbeat);
         Ok(())
@@ -318,8 +318,17 @@ impl MqClientInstance {
     /// route and closes connections to them (`updateTopicRouteInfoFromNameServer` +
     /// `cleanOfflineBroker`). A topic the name server no longer knows keeps its last route.
     pub fn refresh_all_routes(&self) {
+        self.refresh_routes_until_stopped(&AtomicBool::new(false));
+    }
+
+    /// [`MqClientInstance::refresh_all_routes`], giving up between topics once `stop` is set:
+    /// with the name servers down each topic costs a whole API timeout, and shutdown waits.
+    fn refresh_routes_until_stopped(&self, stop: &AtomicBool) {
         let topics: Vec<String> = read(&self.tables).routes.keys().cloned().collect();
         for topic in topics {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
             match self.update_topic_route(&topic, self.settings.api_timeout) {
                 Ok(_) => {}
                 Err(ClientError::TopicNotFound { .. }) => {
@@ -388,8 +397,17 @@ impl MqClientInstance {
     /// Sends HEART_BEAT to every master in the routes (`sendHeartbeatToAllBroker`; a client
     /// with producers only skips slaves).
     pub fn send_heartbeat_to_all_brokers(&self) {
+        self.send_heartbeats_until_stopped(&AtomicBool::new(false));
+    }
+
+    /// [`MqClientInstance::send_heartbeat_to_all_brokers`], giving up between brokers once
+    /// `stop` is set, so an unresponsive broker delays shutdown by one call at most.
+    fn send_heartbeats_until_stopped(&self, stop: &AtomicBool) {
         let data = self.heartbeat_data();
         for addr in self.master_addrs() {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
             if let Err(e) = self
                 .api
                 .send_heartbeat(&addr, &data, self.settings.api_timeout)
@@ -406,6 +424,15 @@ impl MqClientInstance {
         let route = lock(&self.route_task).take();
         let heartbeat = lock(&self.heartbeat_task).take();
         let started = route.is_some() || heartbeat.is_some();
+        for task in [&route, &heartbeat].into_iter().flatten() {
+            task.stopped.store(true, Ordering::SeqCst);
+        }
+        // A route query in flight to a name server that does not answer would hold the join
+        // for a whole API timeout: closing the connection fails it at once. Only name
+        // servers: UNREGISTER_CLIENT below still needs the brokers.
+        for addr in self.api.remoting().name_server_address_list() {
+            self.api.remoting().close_connection(&addr);
+        }
         for task in [route, heartbeat].into_iter().flatten() {
             stop_task(task);
         }
@@ -449,7 +476,7 @@ fn spawn_task(
     first_delay: Duration,
     interval: Duration,
     instance: Weak<MqClientInstance>,
-    task: fn(&MqClientInstance),
+    task: fn(&MqClientInstance, &AtomicBool),
 ) -> Result<BackgroundTask, ClientError> {
     let (wake, woken) = bounded::<()>(1);
     let stopped = Arc::new(AtomicBool::new(false));
@@ -474,7 +501,7 @@ fn spawn_task(
                 let Some(instance) = instance.upgrade() else {
                     return;
                 };
-                task(&instance);
+                task(&instance, &stop_seen);
                 drop(instance);
                 last_run = Some(Instant::now());
                 next_run = Instant::now() + interval;

@@ -3,12 +3,26 @@
 use std::sync::Arc;
 
 use super::BrokerContext;
-use crate::broker::topic_config_manager::RETRY_GROUP_TOPIC_PREFIX;
+use crate::broker::topic_config_manager::{validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
 use crate::protocol::body::{perm_name, HeartbeatData};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::UnregisterClientRequestHeader;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
+
+/// At most this many retry topics are created by one heartbeat; the rest come with the next
+/// heartbeats. A client listing thousands of groups must not stall the processor persisting
+/// topic configs.
+const MAX_NEW_RETRY_TOPICS_PER_HEARTBEAT: usize = 64;
+
+/// Why a consumer group name is refused: empty, or its retry topic `%RETRY%<group>` would be
+/// an illegal topic (characters outside `^[%|a-zA-Z0-9_-]+$`, or longer than 127).
+fn check_consumer_group(group: &str) -> Result<(), String> {
+    if group.is_empty() {
+        return Err("the consumer group name is empty".into());
+    }
+    validate_topic_name(&format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"))
+}
 
 /// Tracks producer and consumer groups per connection.
 pub struct ClientManageProcessor {
@@ -36,28 +50,44 @@ impl ClientManageProcessor {
             }
         };
         let b = &self.broker;
+        let mut new_retry_topics = 0;
         for consumer in &heartbeat.consumer_data_set {
+            let group = &consumer.group_name;
+            if let Err(reason) = check_consumer_group(group) {
+                log::warn!(
+                    "heartbeat of {} from {}: skipping consumer group {group:?}: {reason}",
+                    heartbeat.client_id,
+                    ctx.remote_addr()
+                );
+                continue;
+            }
             // Java creates the group's retry topic on its first heartbeat, so consumers can
             // subscribe to it and send failed messages back.
-            let retry = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", consumer.group_name);
-            match b.topics.create_topic_if_absent(
-                &retry,
-                1,
-                perm_name::PERM_READ | perm_name::PERM_WRITE,
-            ) {
-                Ok((_, true)) => b.request_registration(),
-                Ok(_) => {}
-                Err(e) => log::warn!("creating {retry} failed: {e}"),
+            let retry = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
+            if b.topics.select_topic_config(&retry).is_none() {
+                if new_retry_topics < MAX_NEW_RETRY_TOPICS_PER_HEARTBEAT {
+                    new_retry_topics += 1;
+                    match b.topics.create_topic_if_absent(
+                        &retry,
+                        1,
+                        perm_name::PERM_READ | perm_name::PERM_WRITE,
+                    ) {
+                        Ok((_, true)) => b.request_registration(),
+                        Ok(_) => {}
+                        Err(e) => log::warn!("creating {retry} failed: {e}"),
+                    }
+                } else {
+                    log::debug!("{retry} waits for a later heartbeat: enough topics created");
+                }
             }
             if b.clients
                 .register_consumer(consumer, &heartbeat.client_id, ctx.connection())
             {
                 log::info!(
-                    "consumer {} joined group {}",
-                    heartbeat.client_id,
-                    consumer.group_name
+                    "consumer group {group} changed: {} joined or changed its subscriptions",
+                    heartbeat.client_id
                 );
-                b.notify_consumer_ids_changed(&consumer.group_name);
+                b.notify_consumer_ids_changed(group);
             }
         }
         for producer in &heartbeat.producer_data_set {
@@ -99,5 +129,21 @@ impl RequestProcessor for ClientManageProcessor {
             _ => self.unregister_client(ctx, &request)?,
         };
         Ok(Some(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consumer_group_names_must_make_legal_retry_topics() {
+        assert!(check_consumer_group("CG_orders-1|%x").is_ok());
+        assert!(check_consumer_group("").is_err());
+        assert!(check_consumer_group("bad group").is_err());
+        assert!(check_consumer_group("bad/group").is_err());
+        // "%RETRY%" is 7 characters: a 120-character group makes a 127-character topic.
+        assert!(check_consumer_group(&"g".repeat(120)).is_ok());
+        assert!(check_consumer_group(&"g".repeat(121)).is_err());
     }
 }

@@ -20,6 +20,10 @@ pub const FLAG_SUSPEND: i32 = 0x2;
 /// Pull flag: the request carries its subscription expression.
 pub const FLAG_SUBSCRIPTION: i32 = 0x4;
 
+/// The longest a pull is held, whatever it asks: a client asking for hours would pin its
+/// request in memory long after it gave up (Java's clients ask for 15-20 s).
+const MAX_SUSPEND: Duration = Duration::from_secs(60);
+
 /// Which tags a pull wants: None means every message (`*`).
 type TagsFilter = Option<HashSet<i64>>;
 
@@ -173,7 +177,7 @@ impl PullMessageProcessor {
             && header.sys_flag & FLAG_SUSPEND != 0
         {
             let hold_for = if b.config.long_polling {
-                Duration::from_millis(header.suspend_timeout_millis.max(0) as u64)
+                Duration::from_millis(header.suspend_timeout_millis.max(0) as u64).min(MAX_SUSPEND)
             } else {
                 Duration::from_secs(1)
             };
@@ -211,7 +215,9 @@ impl PullMessageProcessor {
         self.broker.store.max_offset_in_queue(topic, queue_id)
     }
 
-    /// Runs a held pull again and writes its response (`executeRequestWhenWakeup`).
+    /// Runs a held pull again and queues its response for the connection's flusher thread
+    /// (`executeRequestWhenWakeup`). Queued, not written here: this runs on the one thread
+    /// that serves every held pull, which one slow reader must not stall.
     pub fn execute_when_wakeup(&self, held: HeldPull) {
         let response = match self.pull(&held.ctx, &held.request, false) {
             Ok(Some(response)) => response,
@@ -222,7 +228,7 @@ impl PullMessageProcessor {
         response.opaque = held.request.opaque;
         response.serialize_type = held.request.serialize_type;
         response.mark_response();
-        if let Err(e) = held.ctx.connection().write_command(&response) {
+        if let Err(e) = held.ctx.connection().write_command_queued(&response) {
             log::debug!(
                 "answering a held pull of {} failed: {e}",
                 held.ctx.remote_addr()

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::{suggest_todo, BrokerContext};
-use crate::broker::store::{PutMessageResult, PutMessageStatus};
+use crate::broker::store::{PutMessageResult, PutMessageStatus, StoreError};
 use crate::broker::topic_config_manager::{
     validate_topic_name, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
 };
@@ -37,6 +37,39 @@ pub struct SendMessageProcessor {
 
 fn error(code: i32, remark: String) -> RemotingCommand {
     RemotingCommand::new_response(code, remark)
+}
+
+/// True for a transactional half message: TRAN_MSG=true (Java's `Boolean.parseBoolean`) or
+/// the prepared transaction type in the system flag.
+fn is_transaction_prepared(sys_flag: i32, properties: &MessageProperties) -> bool {
+    properties
+        .get(message_const::PROPERTY_TRANSACTION_PREPARED)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || sys_flag::transaction_value(sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE
+}
+
+/// `handlePutMessageResult` for a put that stored nothing: the response code Java answers
+/// for `status`, so clients tell a bad message (no retry helps) from a broker that cannot
+/// write now (another broker may).
+fn put_failure(status: PutMessageStatus, detail: &str, max_message_size: usize) -> RemotingCommand {
+    match status {
+        PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => error(
+            response_code::MESSAGE_ILLEGAL,
+            format!(
+                "the message is illegal, maybe msg body or properties length not matched. msg \
+                 body length limit {max_message_size}B, msg properties length limit 32KB. \
+                 ({detail})"
+            ),
+        ),
+        PutMessageStatus::ServiceNotAvailable => error(
+            response_code::SERVICE_NOT_AVAILABLE,
+            format!("service not available now: {detail}"),
+        ),
+        _ => error(
+            response_code::SYSTEM_ERROR,
+            format!("put message failed: {detail}"),
+        ),
+    }
 }
 
 impl SendMessageProcessor {
@@ -140,10 +173,11 @@ impl SendMessageProcessor {
         Ok(topic)
     }
 
+    /// The message to store: the request's fields, into `target` (topic, queue).
     fn message_from(
         &self,
         header: &SendMessageRequestHeader,
-        queue_id: i32,
+        (topic, queue_id): (&str, i32),
         flag: i32,
         body: Vec<u8>,
         mut properties: MessageProperties,
@@ -154,7 +188,7 @@ impl SendMessageProcessor {
             self.broker.config.cluster_name.clone(),
         );
         MessageExt {
-            topic: header.topic.clone(),
+            topic: topic.to_string(),
             flag,
             body,
             properties,
@@ -166,6 +200,68 @@ impl SendMessageProcessor {
             reconsume_times: header.reconsume_times.unwrap_or(0),
             ..MessageExt::default()
         }
+    }
+
+    /// Creates a group's retry or dead-letter topic (one queue, read and write) if absent,
+    /// as `createTopicInSendMessageBackMethod` does.
+    fn group_topic(&self, name: &str) -> Result<TopicConfig, RemotingCommand> {
+        // The group comes from the request: a bad name must not become a topic.
+        if let Err(remark) = validate_topic_name(name) {
+            return Err(error(response_code::SYSTEM_ERROR, remark));
+        }
+        let b = &self.broker;
+        match b
+            .topics
+            .create_topic_if_absent(name, 1, perm_name::PERM_READ | perm_name::PERM_WRITE)
+        {
+            Ok((topic, created)) => {
+                if created {
+                    b.request_registration();
+                }
+                Ok(topic)
+            }
+            Err(e) => Err(error(
+                response_code::SYSTEM_ERROR,
+                format!("topic[{name}] not exist: persisting its config failed: {e}"),
+            )),
+        }
+    }
+
+    /// `handleRetryAndDLQ`: a message sent to a retry topic that has been consumed too often
+    /// goes to the group's dead-letter topic, queue 0, instead of being retried forever.
+    /// Returns the topic and queue to store into.
+    fn retry_or_dead_letter(
+        &self,
+        header: &SendMessageRequestHeader,
+        batch: bool,
+        queue_id: i32,
+    ) -> Result<(String, i32), RemotingCommand> {
+        let Some(group) = header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) else {
+            return Ok((header.topic.clone(), queue_id));
+        };
+        if batch {
+            // Java's sendBatchMessage: reconsume counts are per message, a batch has one header.
+            return Err(error(
+                response_code::MESSAGE_ILLEGAL,
+                format!(
+                    "batch request does not support retry group {}",
+                    header.topic
+                ),
+            ));
+        }
+        let max_reconsume = header
+            .max_reconsume_times
+            .unwrap_or(DEFAULT_MAX_RECONSUME_TIMES);
+        if header.reconsume_times.unwrap_or(0) < max_reconsume {
+            return Ok((header.topic.clone(), queue_id));
+        }
+        let dlq = format!("{DLQ_GROUP_TOPIC_PREFIX}{group}");
+        self.group_topic(&dlq)?;
+        log::info!(
+            "a message of {} reached {max_reconsume} reconsumes; storing it in {dlq}",
+            header.topic
+        );
+        Ok((dlq, 0))
     }
 
     fn send(
@@ -187,11 +283,6 @@ impl SendMessageProcessor {
             Ok(topic) => topic,
             Err(response) => return Ok(response),
         };
-        let queue_id = if header.queue_id < 0 {
-            self.any_queue(topic.write_queue_nums)
-        } else {
-            header.queue_id
-        };
         let body_len = request.body.len();
         if body_len > self.broker.config.max_message_size {
             return Ok(error(
@@ -202,6 +293,21 @@ impl SendMessageProcessor {
                 ),
             ));
         }
+        let properties = string_to_properties(header.properties.as_deref().unwrap_or(""));
+        // This broker has no transaction service: a half message would be stored where no
+        // queue indexes it, acknowledged and never delivered (Java's rejectTransactionMessage).
+        if is_transaction_prepared(header.sys_flag, &properties) {
+            return Ok(self.reject_transaction());
+        }
+        let queue_id = if header.queue_id < 0 {
+            self.any_queue(topic.write_queue_nums)
+        } else {
+            header.queue_id
+        };
+        let (topic_name, queue_id) = match self.retry_or_dead_letter(&header, batch, queue_id) {
+            Ok(target) => target,
+            Err(response) => return Ok(response),
+        };
         let born_host: SocketAddr = ctx
             .remote_addr()
             .parse()
@@ -238,12 +344,18 @@ impl SendMessageProcessor {
                     ))
                 }
             };
+            if messages
+                .iter()
+                .any(|m| is_transaction_prepared(0, &m.properties))
+            {
+                return Ok(self.reject_transaction());
+            }
             let inner: Vec<MessageExt> = messages
                 .into_iter()
                 .map(|m| {
                     let mut inner = self.message_from(
                         &header,
-                        queue_id,
+                        (&topic_name, queue_id),
                         m.flag,
                         m.body,
                         m.properties,
@@ -255,10 +367,9 @@ impl SendMessageProcessor {
                 .collect();
             self.broker.store.put_messages(inner)
         } else {
-            let properties = string_to_properties(header.properties.as_deref().unwrap_or(""));
             let message = self.message_from(
                 &header,
-                queue_id,
+                (&topic_name, queue_id),
                 header.flag,
                 request.body,
                 properties,
@@ -268,14 +379,29 @@ impl SendMessageProcessor {
         };
         let results = match results {
             Ok(results) => results,
-            Err(e) => {
-                return Ok(error(
-                    response_code::SYSTEM_ERROR,
-                    format!("storing the message failed: {e}"),
-                ))
-            }
+            Err(e) => return Ok(self.store_failure(&e)),
         };
         Ok(self.send_response(queue_id, &results))
+    }
+
+    /// NO_PERMISSION for a transactional half message, with Java's remark.
+    fn reject_transaction(&self) -> RemotingCommand {
+        error(
+            response_code::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending transaction message is forbidden",
+                self.broker.broker_addr
+            ),
+        )
+    }
+
+    /// The response to a put the store refused.
+    fn store_failure(&self, e: &StoreError) -> RemotingCommand {
+        put_failure(
+            e.put_status(),
+            &e.to_string(),
+            self.broker.config.max_message_size,
+        )
     }
 
     /// `handlePutMessageResult`: the store's outcome as a send response (vector 022's fields).
@@ -283,13 +409,17 @@ impl SendMessageProcessor {
         let Some(first) = results.first() else {
             return error(response_code::SYSTEM_ERROR, "nothing was stored".into());
         };
+        // The first four are stored (Java's sendOK); the rest stored nothing.
         let code = match first.status {
             PutMessageStatus::PutOk => response_code::SUCCESS,
             PutMessageStatus::FlushDiskTimeout => response_code::FLUSH_DISK_TIMEOUT,
-            ref other => {
-                return error(
-                    response_code::SYSTEM_ERROR,
-                    format!("put message failed: {other:?}"),
+            PutMessageStatus::FlushSlaveTimeout => response_code::FLUSH_SLAVE_TIMEOUT,
+            PutMessageStatus::SlaveNotAvailable => response_code::SLAVE_NOT_AVAILABLE,
+            other => {
+                return put_failure(
+                    other,
+                    &format!("{other:?}"),
+                    self.broker.config.max_message_size,
                 )
             }
         };
@@ -338,13 +468,10 @@ impl SendMessageProcessor {
         } else {
             format!("{RETRY_GROUP_TOPIC_PREFIX}{}", header.group)
         };
-        let (topic, created) = b
-            .topics
-            .create_topic_if_absent(&topic_name, 1, perm_name::PERM_READ | perm_name::PERM_WRITE)
-            .map_err(|e| format!("persisting topic config failed: {e}"))?;
-        if created {
-            b.request_registration();
-        }
+        let topic = match self.group_topic(&topic_name) {
+            Ok(topic) => topic,
+            Err(response) => return Ok(response),
+        };
         let mut properties = original.properties.clone();
         if properties
             .get(message_const::PROPERTY_RETRY_TOPIC)
@@ -378,14 +505,12 @@ impl SendMessageProcessor {
             Ok(result) if result.status == PutMessageStatus::PutOk => {
                 Ok(RemotingCommand::success())
             }
-            Ok(result) => Ok(error(
-                response_code::SYSTEM_ERROR,
-                format!("put message failed: {:?}", result.status),
+            Ok(result) => Ok(put_failure(
+                result.status,
+                &format!("{:?}", result.status),
+                b.config.max_message_size,
             )),
-            Err(e) => Ok(error(
-                response_code::SYSTEM_ERROR,
-                format!("storing the message failed: {e}"),
-            )),
+            Err(e) => Ok(self.store_failure(&e)),
         }
     }
 }
@@ -401,5 +526,70 @@ impl RequestProcessor for SendMessageProcessor {
             _ => self.send(ctx, request)?,
         };
         Ok(Some(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_errors_answer_javas_response_codes() {
+        let code = |e: StoreError| put_failure(e.put_status(), &e.to_string(), 4 << 20).code;
+        assert_eq!(
+            code(StoreError::MessageIllegal {
+                reason: "bad".into()
+            }),
+            response_code::MESSAGE_ILLEGAL
+        );
+        assert_eq!(
+            code(StoreError::PropertiesSizeExceeded {
+                size: 40_000,
+                max: 32_767
+            }),
+            response_code::MESSAGE_ILLEGAL
+        );
+        assert_eq!(
+            code(StoreError::MessageTooLarge {
+                size: 5 << 20,
+                max: 4 << 20
+            }),
+            response_code::MESSAGE_ILLEGAL
+        );
+        assert_eq!(
+            code(StoreError::Shutdown),
+            response_code::SERVICE_NOT_AVAILABLE
+        );
+        assert_eq!(
+            code(StoreError::NotWritable {
+                reason: "fsync failed".into()
+            }),
+            response_code::SERVICE_NOT_AVAILABLE
+        );
+        assert_eq!(
+            code(StoreError::io(
+                "append",
+                &std::io::Error::from(std::io::ErrorKind::Other)
+            )),
+            response_code::SYSTEM_ERROR
+        );
+    }
+
+    #[test]
+    fn half_messages_are_recognised_by_property_or_flag() {
+        let mut properties = MessageProperties::default();
+        assert!(!is_transaction_prepared(0, &properties));
+        assert!(is_transaction_prepared(
+            sys_flag::TRANSACTION_PREPARED_TYPE,
+            &properties
+        ));
+        assert!(!is_transaction_prepared(
+            sys_flag::TRANSACTION_COMMIT_TYPE,
+            &properties
+        ));
+        properties.insert(message_const::PROPERTY_TRANSACTION_PREPARED, "True");
+        assert!(is_transaction_prepared(0, &properties));
+        properties.insert(message_const::PROPERTY_TRANSACTION_PREPARED, "false");
+        assert!(!is_transaction_prepared(0, &properties));
     }
 }

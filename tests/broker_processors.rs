@@ -1,0 +1,488 @@
+//! The reference broker's processors over real sockets: transactional half messages refused,
+//! retry messages past their reconsume limit moved to the dead-letter topic, store failures
+//! answered with Java's codes, heartbeat group validation, consumer-group notifications and
+//! long polling with a consumer that does not read.
+
+#![cfg(feature = "servers")]
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::protocol::body::{
+    ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
+};
+use rocketmq_blocking::protocol::codes::{request_code, response_code};
+use rocketmq_blocking::protocol::header::{
+    PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
+    SendMessageResponseHeader,
+};
+use rocketmq_blocking::protocol::message::sys_flag;
+use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
+use rocketmq_blocking::remoting::{ClientConfig, PoolConfig, RemotingClient};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A fresh store directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        TempDir(std::env::temp_dir().join(format!(
+            "rmq-processors-{tag}-{}-{nanos}",
+            std::process::id()
+        )))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn start_broker(store: &TempDir, configure: impl FnOnce(&mut BrokerConfig)) -> Broker {
+    common::init_logging();
+    let mut config = BrokerConfig::new("127.0.0.1:0", store.0.clone());
+    configure(&mut config);
+    Broker::start(config).expect("broker")
+}
+
+fn client() -> RemotingClient {
+    RemotingClient::new(ClientConfig::default()).expect("client")
+}
+
+fn send_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeader {
+    SendMessageRequestHeader {
+        producer_group: "PG_processors".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: 0,
+        flag: 0,
+        properties: Some(properties.into()),
+        reconsume_times: Some(0),
+        unit_mode: false,
+        batch: false,
+        max_reconsume_times: None,
+        bname: None,
+    }
+}
+
+fn send(
+    client: &RemotingClient,
+    addr: &str,
+    header: SendMessageRequestHeader,
+    body: &[u8],
+) -> RemotingCommand {
+    let request = RemotingCommand::request_with_header(
+        request_code::SEND_MESSAGE_V2,
+        &SendMessageRequestHeaderV2::from(header),
+    )
+    .with_body(body.to_vec());
+    client
+        .invoke_sync(Some(addr), request, TIMEOUT)
+        .expect("send")
+}
+
+#[track_caller]
+fn assert_code(response: &RemotingCommand, code: i32) {
+    assert_eq!(response.code, code, "remark: {:?}", response.remark);
+}
+
+#[test]
+fn transactional_half_messages_are_refused() {
+    let store = TempDir::new("tx");
+    let broker = start_broker(&store, |_| {});
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    assert_code(
+        &send(
+            &client,
+            &addr,
+            send_header("TxTopic", 0, "TAGS\u{1}a"),
+            b"plain",
+        ),
+        response_code::SUCCESS,
+    );
+    let forbidden = format!(
+        "the broker[{}] sending transaction message is forbidden",
+        broker.broker_addr()
+    );
+
+    // The property a Java transactional producer sets, and the prepared type in the flag.
+    let by_property = send(
+        &client,
+        &addr,
+        send_header("TxTopic", 0, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}PG"),
+        b"half",
+    );
+    assert_code(&by_property, response_code::NO_PERMISSION);
+    assert_eq!(by_property.remark.as_deref(), Some(forbidden.as_str()));
+    let mut header = send_header("TxTopic", 0, "");
+    header.sys_flag = sys_flag::TRANSACTION_PREPARED_TYPE;
+    let by_flag = send(&client, &addr, header, b"half");
+    assert_code(&by_flag, response_code::NO_PERMISSION);
+    assert_eq!(by_flag.remark.as_deref(), Some(forbidden.as_str()));
+
+    // Neither was stored: an acknowledged half message would never have been delivered.
+    assert_eq!(broker.store().max_offset_in_queue("TxTopic", 0), 1);
+    // TRAN_MSG=false is an ordinary message.
+    assert_code(
+        &send(
+            &client,
+            &addr,
+            send_header("TxTopic", 0, "TRAN_MSG\u{1}false"),
+            b"ok",
+        ),
+        response_code::SUCCESS,
+    );
+    assert_eq!(broker.store().max_offset_in_queue("TxTopic", 0), 2);
+    client.shutdown();
+    broker.shutdown();
+}
+
+#[test]
+fn retry_messages_past_their_reconsume_limit_go_to_the_dead_letter_topic() {
+    let store = TempDir::new("dlq");
+    let broker = start_broker(&store, |_| {});
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    let retry = |reconsume: i32, max: Option<i32>| {
+        let mut header = send_header("%RETRY%CG_dlq", 0, "TAGS\u{1}a");
+        header.reconsume_times = Some(reconsume);
+        header.max_reconsume_times = max;
+        send(&client, &addr, header, b"again")
+    };
+
+    // Below the limit (16 by default): stored in the retry topic.
+    let response = retry(3, None);
+    assert_code(&response, response_code::SUCCESS);
+    assert_eq!(broker.store().max_offset_in_queue("%RETRY%CG_dlq", 0), 1);
+    assert!(broker.topic_config("%DLQ%CG_dlq").is_none());
+
+    // At the limit: the dead-letter topic, queue 0, created readable and writable.
+    let response = retry(16, None);
+    assert_code(&response, response_code::SUCCESS);
+    let header = SendMessageResponseHeader::read_from(&response.ext_fields).unwrap();
+    assert_eq!((header.queue_id, header.queue_offset), (0, 0));
+    assert_eq!(broker.store().max_offset_in_queue("%RETRY%CG_dlq", 0), 1);
+    assert_eq!(broker.store().max_offset_in_queue("%DLQ%CG_dlq", 0), 1);
+    let dlq = broker
+        .topic_config("%DLQ%CG_dlq")
+        .expect("DLQ topic created");
+    assert_eq!(
+        (dlq.read_queue_nums, dlq.write_queue_nums, dlq.perm),
+        (1, 1, 6)
+    );
+
+    // The header's limit wins over the default.
+    assert_code(&retry(2, Some(2)), response_code::SUCCESS);
+    assert_eq!(broker.store().max_offset_in_queue("%DLQ%CG_dlq", 0), 2);
+    assert_code(&retry(2, Some(5)), response_code::SUCCESS);
+    assert_eq!(broker.store().max_offset_in_queue("%RETRY%CG_dlq", 0), 2);
+
+    // A batch carries one reconsume count for many messages: refused, as Java does.
+    let mut header = send_header("%RETRY%CG_dlq", 0, "");
+    header.batch = true;
+    assert_code(
+        &send(&client, &addr, header, b""),
+        response_code::MESSAGE_ILLEGAL,
+    );
+    client.shutdown();
+    broker.shutdown();
+}
+
+#[test]
+fn store_failures_answer_javas_response_codes() {
+    let store = TempDir::new("codes");
+    let broker = start_broker(&store, |_| {});
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    assert_code(
+        &send(&client, &addr, send_header("CodeTopic", 0, ""), b"first"),
+        response_code::SUCCESS,
+    );
+    // Properties over the 16-bit length field: a bad message, no retry helps.
+    let huge = format!("big\u{1}{}", "x".repeat(40_000));
+    assert_code(
+        &send(&client, &addr, send_header("CodeTopic", 0, &huge), b"m"),
+        response_code::MESSAGE_ILLEGAL,
+    );
+    // A store that cannot write: another broker may.
+    broker.store().shutdown();
+    assert_code(
+        &send(&client, &addr, send_header("CodeTopic", 0, ""), b"late"),
+        response_code::SERVICE_NOT_AVAILABLE,
+    );
+    client.shutdown();
+    broker.shutdown();
+}
+
+fn consumer_data(group: &str, topics: &[&str]) -> ConsumerData {
+    ConsumerData {
+        group_name: group.into(),
+        subscription_data_set: topics
+            .iter()
+            .map(|topic| SubscriptionData {
+                topic: topic.to_string(),
+                sub_string: "*".into(),
+                ..SubscriptionData::default()
+            })
+            .collect(),
+        ..ConsumerData::default()
+    }
+}
+
+fn heartbeat(
+    client: &RemotingClient,
+    addr: &str,
+    client_id: &str,
+    consumers: Vec<ConsumerData>,
+) -> RemotingCommand {
+    let body = HeartbeatData {
+        client_id: client_id.into(),
+        producer_data_set: vec![ProducerData {
+            group_name: "PG_heartbeat".into(),
+        }],
+        consumer_data_set: consumers,
+        heartbeat_fingerprint: None,
+        without_sub: None,
+    }
+    .to_json();
+    let request = RemotingCommand::new_request(request_code::HEART_BEAT).with_body(body);
+    client
+        .invoke_sync(Some(addr), request, TIMEOUT)
+        .expect("heartbeat")
+}
+
+#[test]
+fn heartbeats_skip_bad_group_names_and_cap_new_retry_topics() {
+    let store = TempDir::new("groups");
+    let broker = start_broker(&store, |_| {});
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    let too_long = "g".repeat(121); // "%RETRY%" + 121 characters > 127
+    let response = heartbeat(
+        &client,
+        &addr,
+        "c1",
+        ["CG_good", "bad group", "", "bad/slash", too_long.as_str()]
+            .iter()
+            .map(|g| consumer_data(g, &["T"]))
+            .collect(),
+    );
+    assert_code(&response, response_code::SUCCESS);
+    assert!(broker.topic_config("%RETRY%CG_good").is_some());
+    assert!(broker.clients().consumer_group("CG_good").is_some());
+    for bad in ["bad group", "", "bad/slash", too_long.as_str()] {
+        assert!(broker.topic_config(&format!("%RETRY%{bad}")).is_none());
+        assert!(broker.clients().consumer_group(bad).is_none(), "{bad:?}");
+    }
+
+    // 100 new groups: 64 retry topics now, the rest with the next heartbeat; every group
+    // is registered at once.
+    let groups: Vec<String> = (0..100).map(|i| format!("CG_many_{i:03}")).collect();
+    let data = || groups.iter().map(|g| consumer_data(g, &["T"])).collect();
+    let created = || {
+        groups
+            .iter()
+            .filter(|g| broker.topic_config(&format!("%RETRY%{g}")).is_some())
+            .count()
+    };
+    assert_code(
+        &heartbeat(&client, &addr, "c1", data()),
+        response_code::SUCCESS,
+    );
+    assert_eq!(created(), 64);
+    assert!(groups
+        .iter()
+        .all(|g| broker.clients().consumer_group(g).is_some()));
+    assert_code(
+        &heartbeat(&client, &addr, "c1", data()),
+        response_code::SUCCESS,
+    );
+    assert_eq!(created(), 100);
+    client.shutdown();
+    broker.shutdown();
+}
+
+/// A consumer client that counts NOTIFY_CONSUMER_IDS_CHANGED.
+fn notified_client() -> (RemotingClient, Arc<AtomicUsize>) {
+    let client = client();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    client
+        .register_processor(
+            request_code::NOTIFY_CONSUMER_IDS_CHANGED,
+            common::processor(move |_, _| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(None)
+            }),
+            PoolConfig {
+                threads: 1,
+                queue_capacity: 100,
+            },
+        )
+        .expect("processor");
+    (client, count)
+}
+
+#[test]
+fn members_hear_of_subscription_changes_and_of_expired_members() {
+    let store = TempDir::new("notify");
+    let broker = start_broker(&store, |c| {
+        c.client_channel_expiry = Duration::from_millis(600);
+    });
+    let addr = broker.local_addr().to_string();
+    let (a, a_told) = notified_client();
+    let (b, b_told) = notified_client();
+    assert_code(
+        &heartbeat(&a, &addr, "a", vec![consumer_data("CG_n", &["T"])]),
+        response_code::SUCCESS,
+    );
+    assert_code(
+        &heartbeat(&b, &addr, "b", vec![consumer_data("CG_n", &["T"])]),
+        response_code::SUCCESS,
+    );
+    common::assert_eventually("a told that b joined", TIMEOUT, || {
+        a_told.load(Ordering::SeqCst) >= 2
+    });
+    let group = broker.clients().consumer_group("CG_n").unwrap();
+    assert_eq!(group.client_ids(), ["a", "b"]);
+
+    // The same heartbeat again changes nothing; a new topic is a change for every member.
+    let b_before = b_told.load(Ordering::SeqCst);
+    heartbeat(&a, &addr, "a", vec![consumer_data("CG_n", &["T"])]);
+    heartbeat(&a, &addr, "a", vec![consumer_data("CG_n", &["T", "U"])]);
+    common::assert_eventually("b told of the new topic", TIMEOUT, || {
+        b_told.load(Ordering::SeqCst) == b_before + 1
+    });
+
+    // b goes silent; a keeps its heartbeats up. The janitor drops b, closes its connection
+    // and tells a.
+    let a_before = a_told.load(Ordering::SeqCst);
+    let begin = Instant::now();
+    while broker
+        .clients()
+        .consumer_group("CG_n")
+        .unwrap()
+        .channels
+        .len()
+        == 2
+    {
+        assert!(begin.elapsed() < TIMEOUT, "b never expired");
+        heartbeat(&a, &addr, "a", vec![consumer_data("CG_n", &["T", "U"])]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        broker
+            .clients()
+            .consumer_group("CG_n")
+            .unwrap()
+            .client_ids(),
+        ["a"]
+    );
+    common::assert_eventually("a told that b left", TIMEOUT, || {
+        a_told.load(Ordering::SeqCst) > a_before
+    });
+    common::assert_eventually("b's connection closed", TIMEOUT, || {
+        b.connected_addresses().is_empty()
+    });
+    assert_eq!(broker.clients().producer_group_size("PG_heartbeat"), 1);
+    a.shutdown();
+    b.shutdown();
+    broker.shutdown();
+}
+
+fn pull_request(topic: &str, queue_id: i32, suspend_ms: i64) -> RemotingCommand {
+    let header = PullMessageRequestHeader {
+        consumer_group: "CG_slow".into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: 0,
+        max_msg_nums: 32,
+        sys_flag: 0x2 | 0x4,
+        commit_offset: 0,
+        suspend_timeout_millis: suspend_ms,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_froward_client_id: None,
+        bname: None,
+    };
+    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+}
+
+#[test]
+fn a_consumer_that_does_not_read_holds_up_no_other_long_poll() {
+    let store = TempDir::new("slow");
+    let broker = start_broker(&store, |_| {});
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    assert_code(
+        &send(&client, &addr, send_header("SlowTopic", 0, ""), b"create"),
+        response_code::SUCCESS,
+    );
+
+    // A consumer that sends two long polls on queue 1 and never reads its socket.
+    let mut stalled = TcpStream::connect(&addr).expect("connect");
+    for _ in 0..2 {
+        let frame = pull_request("SlowTopic", 1, 20_000).encode().unwrap();
+        stalled.write_all(&frame).unwrap();
+    }
+    common::assert_eventually("its pulls held", TIMEOUT, || broker.held_pulls() == 2);
+    // A well-behaved consumer polls queue 2.
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    client
+        .invoke_async(
+            Some(&addr),
+            pull_request("SlowTopic", 2, 20_000),
+            Duration::from_secs(25),
+            move |r| {
+                let _ = tx.send((r, Instant::now()));
+            },
+        )
+        .expect("pull");
+    common::assert_eventually("both consumers held", TIMEOUT, || broker.held_pulls() == 3);
+
+    // Two answers of 3.5 MB each to the stalled consumer: more than loopback buffers take,
+    // so a write from the hold thread would block it until the 10 s write timeout.
+    let big = vec![b'x'; 3_500_000];
+    assert_code(
+        &send(&client, &addr, send_header("SlowTopic", 1, ""), &big),
+        response_code::SUCCESS,
+    );
+    common::assert_eventually("the stalled consumer's pulls woken", TIMEOUT, || {
+        broker.held_pulls() == 1
+    });
+    assert_code(
+        &send(&client, &addr, send_header("SlowTopic", 2, ""), b"for you"),
+        response_code::SUCCESS,
+    );
+    let sent_at = Instant::now();
+    let (response, answered_at) = rx.recv_timeout(TIMEOUT).expect("the other pull answered");
+    assert_code(&response.expect("pull response"), response_code::SUCCESS);
+    let latency = answered_at.saturating_duration_since(sent_at);
+    assert!(
+        latency < Duration::from_secs(1),
+        "answered {latency:?} after its message arrived"
+    );
+    drop(stalled);
+    client.shutdown();
+    broker.shutdown();
+}
