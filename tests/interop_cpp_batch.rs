@@ -9,11 +9,11 @@ mod common;
 mod cpp_peer;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use std::time::{Duration, Instant};
 
 use common::assert_eventually;
-use cpp_peer::{message_body, run_peer, Record};
+use cpp_peer::{consumed_by_seq, message_body, run_peer, temp_store};
 use rocketmq_blocking::broker::{Broker, BrokerConfig};
 use rocketmq_blocking::client::{MessageExt, PullConsumer, PullConsumerConfig, PullStatus};
 use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
@@ -23,19 +23,6 @@ const COUNT: u64 = 200;
 const BATCH: u64 = 10;
 /// Messages sent afterwards with small bodies only.
 const SMALL_COUNT: u64 = 100;
-
-fn store_dir() -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "rmq-interop-cpp-batch-{}-{nanos}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 /// cpp_peer.py's default sizes: every 10th message 5,000 bytes, the rest 64.
 fn size_of(seq: u64) -> usize {
@@ -66,22 +53,6 @@ fn pull_all(consumer: &PullConsumer, topic: &str) -> Vec<MessageExt> {
         assert_eq!(offset, max, "{queue} read to its end");
     }
     all
-}
-
-/// Consumed records by seq; panics on a duplicate or a record without seq.
-fn by_seq(records: &[Record]) -> BTreeMap<u64, Record> {
-    let mut out = BTreeMap::new();
-    for r in records.iter().filter(|r| r.get("summary").is_none()) {
-        let seq: u64 = r["seq"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no seq in {r}"));
-        assert!(
-            out.insert(seq, r.clone()).is_none(),
-            "message {seq} delivered twice"
-        );
-    }
-    out
 }
 
 /// Runs the C++ batch producer for `count` messages from `start`; returns the first index of
@@ -139,7 +110,7 @@ fn cpp_batches_through_our_servers_read_back_intact() {
     let started = Instant::now();
     let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
     let ns = namesrv.local_addr().to_string();
-    let store = store_dir();
+    let store = temp_store("cpp-batch");
     let mut config = BrokerConfig::new("127.0.0.1:0", store.clone());
     config.namesrv_addrs = vec![ns.clone()];
     config.register_interval = Duration::from_secs(5);
@@ -239,7 +210,7 @@ fn cpp_batches_through_our_servers_read_back_intact() {
         "--quiet",
         "3",
     ]);
-    let got = by_seq(&consumed);
+    let got = consumed_by_seq("cpp batch", &consumed);
     let missing: Vec<u64> = (0..total)
         .filter(|s| !got.contains_key(s))
         .take(10)

@@ -9,13 +9,12 @@
 mod common;
 mod cpp_peer;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::assert_eventually;
-use cpp_peer::{message_body, run_peer, Record};
+use cpp_peer::{consumed_by_seq, message_body, run_peer, temp_store, Record};
 use rocketmq_blocking::broker::store::GetMessageStatus;
 use rocketmq_blocking::broker::{Broker, BrokerConfig};
 use rocketmq_blocking::client::{
@@ -105,19 +104,6 @@ fn build(topic: &str, kind: &str, seq: u64) -> Message {
     message.put_user_property("seq", seq.to_string()).unwrap();
     message.put_user_property("custom", e.custom).unwrap();
     message
-}
-
-fn store_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "rmq-interop-rust-producer-{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
 }
 
 /// Sends COUNT messages of `kind` to `topic`; returns the client message id (UNIQ_KEY) of every
@@ -281,29 +267,13 @@ fn stored_count(broker: &Broker, topic: &str) -> i64 {
         .sum()
 }
 
-/// Consumed records by seq; panics on a duplicate or a record without seq.
-fn by_seq(kind: &str, records: &[Record]) -> BTreeMap<u64, Record> {
-    let mut out = BTreeMap::new();
-    for r in records.iter().filter(|r| r.get("summary").is_none()) {
-        let seq: u64 = r["seq"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("{kind}: no seq in {r}"));
-        assert!(
-            out.insert(seq, r.clone()).is_none(),
-            "{kind}: message {seq} delivered twice"
-        );
-    }
-    out
-}
-
 #[test]
 fn cpp_push_consumer_reads_what_our_producer_sent() {
     common::init_logging();
     let started = Instant::now();
     let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
     let ns = namesrv.local_addr().to_string();
-    let store = store_dir();
+    let store = temp_store("rust-producer");
     let mut config = BrokerConfig::new("127.0.0.1:0", store.clone());
     config.namesrv_addrs = vec![ns.clone()];
     config.register_interval = Duration::from_secs(5);
@@ -439,7 +409,7 @@ fn cpp_push_consumer_reads_what_our_producer_sent() {
     });
 
     for (kind, records) in &consumed {
-        let got = by_seq(kind, records);
+        let got = consumed_by_seq(kind, records);
         let missing: Vec<u64> = (0..COUNT)
             .filter(|s| !got.contains_key(s))
             .take(10)

@@ -5,41 +5,18 @@
 
 mod cpp_peer;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use cpp_peer::{message_body, run_peer, Record};
+use cpp_peer::{consumed_by_seq, message_body, run_peer, temp_store, Record};
 use rocketmq_blocking::broker::{Broker, BrokerConfig};
 use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
-
-fn store_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rmq-interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn start_broker(listen: &str, namesrv: &str, store: &Path) -> Broker {
     let mut config = BrokerConfig::new(listen, store.to_path_buf());
     config.namesrv_addrs = vec![namesrv.to_string()];
     config.register_interval = Duration::from_secs(5);
     Broker::start(config).expect("broker starts")
-}
-
-/// Consumed records by seq; panics on a duplicate or a record without seq.
-fn by_seq(records: &[Record]) -> BTreeMap<u64, Record> {
-    let mut out = BTreeMap::new();
-    for r in records.iter().filter(|r| r.get("summary").is_none()) {
-        let seq: u64 = r["seq"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no seq in {r}"));
-        assert!(
-            out.insert(seq, r.clone()).is_none(),
-            "message {seq} delivered twice"
-        );
-    }
-    out
 }
 
 fn check_message(seq: u64, record: &Record) {
@@ -70,7 +47,7 @@ fn check_message(seq: u64, record: &Record) {
 fn cpp_producer_and_push_consumer_through_our_servers() {
     let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
     let ns = namesrv.local_addr().to_string();
-    let store = store_dir("servers");
+    let store = temp_store("servers");
     let broker = start_broker("127.0.0.1:0", &ns, &store);
     let broker_listen = broker.local_addr().to_string();
     let topic = "CppInteropTopic";
@@ -115,7 +92,7 @@ fn cpp_producer_and_push_consumer_through_our_servers() {
         "--quiet",
         "3",
     ]);
-    let got = by_seq(&consumed);
+    let got = consumed_by_seq("cpp", &consumed);
     let missing: Vec<u64> = (0..1000)
         .filter(|s| !got.contains_key(s))
         .take(10)
@@ -163,7 +140,7 @@ fn cpp_producer_and_push_consumer_through_our_servers() {
         "--quiet",
         "3",
     ]);
-    let got = by_seq(&consumed);
+    let got = consumed_by_seq("cpp", &consumed);
     assert_eq!(
         got.keys().copied().collect::<Vec<_>>(),
         (1000..1010).collect::<Vec<_>>(),

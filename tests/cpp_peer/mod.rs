@@ -5,12 +5,13 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What the peer says about one message it produced or consumed.
 pub type Record = serde_json::Value;
@@ -137,4 +138,31 @@ pub fn message_body(i: u64, size: usize) -> String {
         .map(|j| (b'a' + ((i as usize * 7 + j * 13) % 26) as u8) as char)
         .collect();
     head + &filler
+}
+
+/// A fresh, empty directory for a test broker's store, unique to this process and moment.
+pub fn temp_store(name: &str) -> PathBuf {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir =
+        std::env::temp_dir().join(format!("rmq-interop-{name}-{}-{nanos}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Consumed records by their `seq` property; panics on a duplicate or a record without one.
+pub fn consumed_by_seq(what: &str, records: &[Record]) -> BTreeMap<u64, Record> {
+    let mut out = BTreeMap::new();
+    for r in records.iter().filter(|r| r.get("summary").is_none()) {
+        let seq: u64 = r["seq"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{what}: no seq in {r}"));
+        assert!(
+            out.insert(seq, r.clone()).is_none(),
+            "{what}: message {seq} delivered twice"
+        );
+    }
+    out
 }
