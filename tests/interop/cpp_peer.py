@@ -129,7 +129,8 @@ def consume(args):
         with lock:
             received.append(record)
 
-    consumer = PushConsumer(args.group)
+    # An orderly consumer locks its queues on the broker (LOCK_BATCH_MQ) before consuming.
+    consumer = PushConsumer(args.group, orderly=args.orderly)
     consumer.set_namesrv_addr(args.namesrv)
     consumer.subscribe(args.topic, on_message, args.expression)
     consumer.start()
@@ -170,6 +171,7 @@ def main():
     c.add_argument("--timeout", type=float, default=60)
     c.add_argument("--quiet", type=float, default=3)
     c.add_argument("--expression", default="*")
+    c.add_argument("--orderly", action="store_true")
     args = parser.parse_args()
     if args.command == "produce":
         produce(args)
