@@ -121,6 +121,8 @@ pub fn run_peer(args: &[&str]) -> Vec<Record> {
         stdout,
         String::from_utf8_lossy(&out.stderr)
     );
+    // The client's logs are kept only when it fails (the assertion above), for debugging.
+    let _ = fs::remove_dir_all(&home);
     stdout
         .lines()
         .filter(|l| l.starts_with('{'))
