@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -35,44 +35,10 @@ use rocketmq_blocking::remoting::{
     RequestProcessor, ServerConfig,
 };
 
-/// Logs to stderr when `RMQ_TEST_LOG` is set (e.g. `RMQ_TEST_LOG=debug`).
-pub fn init_logging() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        if let Ok(level) = std::env::var("RMQ_TEST_LOG") {
-            let level = level.parse().unwrap_or(simplelog::LevelFilter::Debug);
-            let _ = simplelog::TermLogger::init(
-                level,
-                simplelog::Config::default(),
-                simplelog::TerminalMode::Stderr,
-                simplelog::ColorChoice::Never,
-            );
-        }
-    });
-}
-
-/// Polls `cond` every 5 ms until it holds (true) or `timeout` passes (false).
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Panics naming `what` unless `cond` holds within `timeout`.
-#[track_caller]
-pub fn assert_eventually(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
-    assert!(
-        wait_until(timeout, cond),
-        "timed out after {timeout:?} waiting for {what}"
-    );
-}
+// Logging and deadline-bounded waiting are the remoting tests' helpers, shared, not copied.
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::{assert_eventually, init_logging};
 
 /// A name server on 127.0.0.1:0 that drops a broker as soon as its connection closes.
 pub fn name_server() -> NameServer {
