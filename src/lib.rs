@@ -8,6 +8,8 @@
 
 #![warn(missing_docs)]
 
+mod common;
+
 pub mod client;
 pub mod protocol;
 pub mod remoting;

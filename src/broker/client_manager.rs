@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::sync::MutexExt;
 use crate::protocol::body::{ConsumerData, SubscriptionData};
 use crate::protocol::message::MessageQueue;
 use crate::remoting::Connection;
@@ -72,7 +73,7 @@ impl ClientManager {
         client_id: &str,
         connection: &Arc<Connection>,
     ) -> bool {
-        let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut producers = self.producers.lock_unpoisoned();
         // Checked under the lock: the close handler removes under it too, so a heartbeat
         // racing with the close can never leave an entry behind for a dead connection.
         if connection.is_closed() {
@@ -94,7 +95,7 @@ impl ClientManager {
         client_id: &str,
         connection: &Arc<Connection>,
     ) -> bool {
-        let mut consumers = self.consumers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut consumers = self.consumers.lock_unpoisoned();
         // See register_producer: an entry for a closed connection would never be removed.
         if connection.is_closed() {
             return false;
@@ -124,7 +125,7 @@ impl ClientManager {
         consumer_group: Option<&str>,
     ) -> bool {
         if let Some(group) = producer_group {
-            let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+            let mut producers = self.producers.lock_unpoisoned();
             if let Some(members) = producers.get_mut(group) {
                 members.remove(&connection_id);
                 if members.is_empty() {
@@ -135,7 +136,7 @@ impl ClientManager {
         let Some(group) = consumer_group else {
             return false;
         };
-        let mut consumers = self.consumers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut consumers = self.consumers.lock_unpoisoned();
         let Some(info) = consumers.get_mut(group) else {
             return false;
         };
@@ -170,14 +171,12 @@ impl ClientManager {
             }
         };
         self.producers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .values()
             .flat_map(BTreeMap::values)
             .for_each(&mut find);
         self.consumers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .values()
             .flat_map(|g| g.channels.values())
             .for_each(&mut find);
@@ -195,13 +194,13 @@ impl ClientManager {
     /// groups that lost a member and still have some (those to notify).
     fn remove_where(&self, gone: impl Fn(&ClientChannelInfo) -> bool) -> Vec<String> {
         {
-            let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+            let mut producers = self.producers.lock_unpoisoned();
             for members in producers.values_mut() {
                 members.retain(|_, c| !gone(c));
             }
             producers.retain(|_, members| !members.is_empty());
         }
-        let mut consumers = self.consumers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut consumers = self.consumers.lock_unpoisoned();
         let mut changed = Vec::new();
         for (group, info) in consumers.iter_mut() {
             let before = info.channels.len();
@@ -216,22 +215,12 @@ impl ClientManager {
 
     /// A consumer group's members and subscriptions.
     pub fn consumer_group(&self, group: &str) -> Option<ConsumerGroupInfo> {
-        self.consumers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(group)
-            .cloned()
+        self.consumers.lock_unpoisoned().get(group).cloned()
     }
 
     /// Producer groups with at least one member (tests and tools).
     pub fn producer_groups(&self) -> Vec<String> {
-        let mut groups: Vec<String> = self
-            .producers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect();
+        let mut groups: Vec<String> = self.producers.lock_unpoisoned().keys().cloned().collect();
         groups.sort();
         groups
     }
@@ -239,8 +228,7 @@ impl ClientManager {
     /// Members of a producer group (tests and tools).
     pub fn producer_group_size(&self, group: &str) -> usize {
         self.producers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .get(group)
             .map_or(0, BTreeMap::len)
     }
@@ -274,7 +262,7 @@ impl RebalanceLockManager {
         client_id: &str,
     ) -> BTreeSet<MessageQueue> {
         let now = Instant::now();
-        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut locks = self.locks.lock_unpoisoned();
         let group_locks = locks.entry(group.to_string()).or_default();
         let mut locked = BTreeSet::new();
         for mq in queues {
@@ -294,7 +282,7 @@ impl RebalanceLockManager {
 
     /// `unlockBatch`: releases the queues `client_id` holds.
     pub fn unlock_batch(&self, group: &str, queues: &BTreeSet<MessageQueue>, client_id: &str) {
-        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut locks = self.locks.lock_unpoisoned();
         if let Some(group_locks) = locks.get_mut(group) {
             for mq in queues {
                 if group_locks

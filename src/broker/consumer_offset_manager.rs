@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::persist::{read_if_exists, write_atomically};
 
+use crate::common::sync::RwLockExt;
+
 /// The file's shape: Java's `{"offsetTable":{"topic@group":{queueId:offset}}}`, with quoted keys.
 #[derive(Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -55,7 +57,7 @@ impl ConsumerOffsetManager {
 
     /// `commitOffset`: records `offset` as the next message `group` will consume.
     pub fn commit_offset(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
-        let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
+        let mut table = self.table.write_unpoisoned();
         let previous = table
             .entry(key(topic, group))
             .or_default()
@@ -68,8 +70,7 @@ impl ConsumerOffsetManager {
     /// `queryOffset`: the committed offset, or None when the group never committed one.
     pub fn query_offset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
         self.table
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .read_unpoisoned()
             .get(&key(topic, group))?
             .get(&queue_id)
             .copied()
@@ -81,7 +82,7 @@ impl ConsumerOffsetManager {
             return Ok(());
         }
         let file = OffsetFile {
-            offset_table: self.table.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            offset_table: self.table.read_unpoisoned().clone(),
         };
         let json = serde_json::to_string(&file).map_err(std::io::Error::other)?;
         write_atomically(&self.path, &json)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 
 use super::processor::PullMessageProcessor;
+use crate::common::sync::MutexExt;
 use crate::protocol::RemotingCommand;
 use crate::remoting::RequestContext;
 
@@ -78,24 +79,19 @@ impl PullRequestHoldService {
 
     /// Starts the thread that answers held pulls through `processor`.
     pub fn start(self: &Arc<Self>, processor: Arc<PullMessageProcessor>) -> std::io::Result<()> {
-        let Some(receiver) = self
-            .receiver
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        else {
+        let Some(receiver) = self.receiver.lock_unpoisoned().take() else {
             return Ok(());
         };
         let service = Arc::clone(self);
         let handle = thread::Builder::new()
             .name("rmq-pull-hold".into())
             .spawn(move || service.run(receiver, processor))?;
-        *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        *self.thread.lock_unpoisoned() = Some(handle);
         Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
+        self.held.lock_unpoisoned()
     }
 
     /// `suspendPullRequest`.
@@ -249,7 +245,7 @@ impl PullRequestHoldService {
     /// Answers what is held and joins the thread.
     pub fn shutdown(&self) {
         let _ = self.events.send(Event::Stop);
-        if let Some(handle) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(handle) = self.thread.lock_unpoisoned().take() {
             if handle.join().is_err() {
                 log::error!("the pull-hold thread panicked");
             }

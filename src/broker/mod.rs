@@ -20,7 +20,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use client_manager::{
@@ -41,10 +40,12 @@ use processor::{
 };
 use store::{MessageStore, StoreConfig, StoreError};
 
+use crate::common::service_thread::{Schedule, ServiceThread, Waker, Wakeups};
+use crate::common::sync::MutexExt;
 use crate::protocol::body::{perm_name, TopicConfig};
 use crate::protocol::codes::request_code;
 use crate::remoting::{
-    ChannelEventListener, ClientConfig, ConnectionEvent, ConnectionEventKind, Janitor, PoolConfig,
+    ChannelEventListener, ClientConfig, ConnectionEvent, ConnectionEventKind, PoolConfig,
     RemotingClient, RemotingError, RemotingServer,
 };
 
@@ -89,9 +90,9 @@ pub struct Broker {
     context: Arc<BrokerContext>,
     outer: Arc<RemotingClient>,
     identity: BrokerIdentity,
-    register_thread: Mutex<Option<JoinHandle<()>>>,
-    stopping: Arc<AtomicBool>,
-    janitors: Mutex<Vec<Janitor>>,
+    register_service: Mutex<Option<ServiceThread>>,
+    services: Mutex<Vec<ServiceThread>>,
+    stopping: AtomicBool,
 }
 
 /// Forgets clients whose connection closed and tells their groups (`ClientHousekeepingService`).
@@ -202,7 +203,7 @@ impl Broker {
         let offsets = ConsumerOffsetManager::load(&config.store_dir).map_err(config_err)?;
         let hold = PullRequestHoldService::new();
         guard.hold = Some(hold.clone());
-        let (register_now, register_signal) = crossbeam_channel::bounded::<()>(1);
+        let (register_now, register_wakeups) = Waker::pair();
         let context = Arc::new(BrokerContext {
             config: config.clone(),
             broker_addr: broker_addr.clone(),
@@ -284,14 +285,14 @@ impl Broker {
             context: context.clone(),
             outer,
             identity,
-            register_thread: Mutex::new(None),
-            stopping: Arc::new(AtomicBool::new(false)),
-            janitors: Mutex::new(Vec::new()),
+            register_service: Mutex::new(None),
+            services: Mutex::new(Vec::new()),
+            stopping: AtomicBool::new(false),
         };
         // From here a failure drops `broker`, whose Drop shuts everything down.
         guard.disarm();
         broker.register_all();
-        broker.start_background(register_signal)?;
+        broker.start_background(register_wakeups)?;
         log::info!(
             "broker {} listening on {} (advertised {broker_addr})",
             config.broker_name,
@@ -312,26 +313,18 @@ impl Broker {
         }
     }
 
-    fn start_background(
-        &self,
-        register_signal: crossbeam_channel::Receiver<()>,
-    ) -> Result<(), BrokerError> {
-        let (context, outer, identity, stopping) = (
+    fn start_background(&self, register_wakeups: Wakeups) -> Result<(), BrokerError> {
+        let (context, outer, identity) = (
             self.context.clone(),
             self.outer.clone(),
             self.identity.clone(),
-            self.stopping.clone(),
         );
-        let interval = context.config.register_interval;
-        let handle = thread::Builder::new()
-            .name("rmq-broker-register".into())
-            .spawn(move || loop {
-                let woke = register_signal.recv_timeout(interval);
-                if stopping.load(Ordering::SeqCst)
-                    || woke == Err(crossbeam_channel::RecvTimeoutError::Disconnected)
-                {
-                    return;
-                }
+        let register = ServiceThread::start_with(
+            "rmq-broker-register",
+            Schedule::every(context.config.register_interval),
+            context.register_now.clone(),
+            register_wakeups,
+            move |_| {
                 let topics = context.topics.serialize_wrapper();
                 for (addr, e) in outer_api::register_broker_all(
                     &outer,
@@ -341,18 +334,16 @@ impl Broker {
                 ) {
                     log::warn!("registering with name server {addr} failed: {e}");
                 }
-            })
-            .map_err(|e| RemotingError::io("start the registration thread", &e))?;
-        *self
-            .register_thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(handle);
+            },
+        )
+        .map_err(|e| RemotingError::io("start the registration thread", &e))?;
+        *self.register_service.lock_unpoisoned() = Some(register);
 
         let offsets_ctx = self.context.clone();
-        let offsets = Janitor::start(
-            "rmq-offset-persist".into(),
-            self.context.config.offset_flush_interval,
-            move || {
+        let offsets = ServiceThread::start(
+            "rmq-offset-persist",
+            Schedule::every(self.context.config.offset_flush_interval),
+            move |_| {
                 if let Err(e) = offsets_ctx.offsets.persist() {
                     log::error!("persisting consumer offsets failed: {e}");
                 }
@@ -362,10 +353,10 @@ impl Broker {
         let clients_ctx = self.context.clone();
         let expiry = self.context.config.client_channel_expiry;
         // Java scans every 10 s; a shorter expiry (tests) needs a scan at least that often.
-        let clients = Janitor::start(
-            "rmq-client-housekeeping".into(),
-            expiry.min(Duration::from_secs(10)),
-            move || {
+        let clients = ServiceThread::start(
+            "rmq-client-housekeeping",
+            Schedule::every(expiry.min(Duration::from_secs(10))),
+            move |_| {
                 // Removed here, not left to the close event: events can be dropped, and a
                 // group must hear at once that a member left.
                 let (expired, changed) = clients_ctx.clients.remove_expired(expiry);
@@ -383,10 +374,7 @@ impl Broker {
             },
         )
         .map_err(|e| RemotingError::io("start the housekeeping thread", &e))?;
-        self.janitors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend([offsets, clients]);
+        self.services.lock_unpoisoned().extend([offsets, clients]);
         Ok(())
     }
 
@@ -433,29 +421,16 @@ impl Broker {
         }
         // The registration thread goes first: a registration still running after the
         // unregistration would put the broker back into the name servers' tables.
-        self.context.request_registration(); // wakes the registration thread to see `stopping`
-        if let Some(handle) = self
-            .register_thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            if handle.join().is_err() {
-                log::error!("the registration thread panicked");
-            }
+        if let Some(register) = self.register_service.lock_unpoisoned().take() {
+            register.stop();
         }
         outer_api::unregister_broker_all(
             &self.outer,
             &self.context.config.namesrv_addrs,
             &self.identity,
         );
-        for janitor in self
-            .janitors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
-            janitor.stop();
+        for service in self.services.lock_unpoisoned().drain(..) {
+            service.stop();
         }
         self.context.hold.shutdown();
         self.server.shutdown();

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::RwLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::persist::{read_if_exists, write_atomically};
+use crate::common::clock::now_millis;
+use crate::common::sync::RwLockExt;
 use crate::protocol::body::{perm_name, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 
 /// The topic producers send to when theirs has no route yet (`AUTO_CREATE_TOPIC_KEY_TOPIC`).
@@ -49,12 +50,6 @@ struct State {
     data_version: DataVersion,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl TopicConfigManager {
     /// Loads `config/topics.json` under `store_dir` and adds the system topics Java creates.
     pub fn load(
@@ -68,7 +63,7 @@ impl TopicConfigManager {
         let mut topics = BTreeMap::new();
         let mut data_version = DataVersion {
             state_version: None,
-            timestamp: now_ms(),
+            timestamp: now_millis(),
             counter: 0,
         };
         if let Some(bytes) = read_if_exists(&path)? {
@@ -121,11 +116,11 @@ impl TopicConfigManager {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
+        self.state.read_unpoisoned()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|e| e.into_inner())
+        self.state.write_unpoisoned()
     }
 
     /// The config of `topic`.
@@ -139,7 +134,7 @@ impl TopicConfigManager {
         state.topics.insert(config.topic_name.clone(), config);
         state.data_version = DataVersion {
             state_version: None,
-            timestamp: now_ms(),
+            timestamp: now_millis(),
             counter: state.data_version.counter + 1,
         };
         self.persist_locked(&state)
@@ -175,7 +170,7 @@ impl TopicConfigManager {
         state.topics.insert(topic.to_string(), config.clone());
         state.data_version = DataVersion {
             state_version: None,
-            timestamp: now_ms(),
+            timestamp: now_millis(),
             counter: state.data_version.counter + 1,
         };
         self.persist_locked(&state)?;
@@ -206,7 +201,7 @@ impl TopicConfigManager {
         state.topics.insert(topic.to_string(), config.clone());
         state.data_version = DataVersion {
             state_version: None,
-            timestamp: now_ms(),
+            timestamp: now_millis(),
             counter: state.data_version.counter + 1,
         };
         self.persist_locked(&state)?;

@@ -16,6 +16,7 @@ use super::producer::{send_failed, ProducerInner};
 use super::send_hook::{run_after, CommunicationMode, SendMessageContext, SendMessageHook};
 use super::send_kernel::PreparedMessage;
 use super::topic_publish_info::TopicPublishInfo;
+use crate::common::sync::MutexExt;
 use crate::protocol::message::MessageQueue;
 use crate::remoting::{InvokeResult, RemotingError};
 
@@ -259,5 +260,5 @@ impl Drop for AsyncSend {
 }
 
 fn take(slot: &Mutex<Option<Box<AsyncSend>>>) -> Option<Box<AsyncSend>> {
-    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    slot.lock_unpoisoned().take()
 }

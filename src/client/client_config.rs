@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use crate::common::clock::now_nanos;
 use crate::protocol::{LanguageCode, SerializeType};
 
 /// Settings shared by producers and consumers; mirrors Java's `ClientConfig`.
@@ -84,9 +85,7 @@ pub fn split_name_server_addrs(addrs: &str) -> Vec<String> {
 /// process-wide counter keeps two clients made in the same nanosecond apart.
 pub fn default_instance_name() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let nanos = now_nanos();
     let nanos = nanos.wrapping_add(u64::from(COUNTER.fetch_add(1, Ordering::Relaxed)));
     format!("{}#{nanos}", std::process::id())
 }

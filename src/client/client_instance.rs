@@ -14,6 +14,7 @@ use super::client_config::ClientSettings;
 use super::error::ClientError;
 use super::mq_client_api::MqClientApi;
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
+use crate::common::sync::{MutexExt, RwLockExt};
 use crate::protocol::body::{perm_name, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID};
 use crate::protocol::message::MessageQueue;
 use crate::remoting::{ClientConfig, RemotingClient};
@@ -529,15 +530,15 @@ fn stop_task(task: BackgroundTask) {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+    mutex.lock_unpoisoned()
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
+    lock.read_unpoisoned()
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|e| e.into_inner())
+    lock.write_unpoisoned()
 }
 
 #[cfg(test)]

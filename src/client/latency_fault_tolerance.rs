@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::topic_publish_info::ThreadLocalIndex;
 
+use crate::common::sync::MutexExt;
+
 /// One broker's last latency and when it becomes available again; mirrors Java's
 /// `LatencyFaultToleranceImpl.FaultItem`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +119,7 @@ impl LatencyFaultTolerance {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, FaultItem>> {
-        self.items.lock().unwrap_or_else(|e| e.into_inner())
+        self.items.lock_unpoisoned()
     }
 }
 

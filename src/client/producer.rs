@@ -30,6 +30,7 @@ use super::validators::{
     check_batch, check_body_size, check_group, check_message, AUTO_CREATE_TOPIC_KEY_TOPIC,
     DEFAULT_PRODUCER_GROUP,
 };
+use crate::common::sync::RwLockExt;
 use crate::protocol::message::compression::{DEFAULT_COMPRESS_LEVEL, DEFAULT_COMPRESS_OVER};
 use crate::protocol::message::{MessageClientIdGenerator, MessageQueue};
 use crate::protocol::{LanguageCode, RemotingCommand, SerializeType};
@@ -366,11 +367,7 @@ impl Producer {
     /// Adds a hook run before and after every send attempt.
     pub fn register_send_hook(&self, hook: Arc<dyn SendMessageHook>) {
         log::info!("send hook {} registered", hook.hook_name());
-        self.inner
-            .hooks
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(hook);
+        self.inner.hooks.write_unpoisoned().push(hook);
     }
 
     /// Adds a hook run around every request this producer makes (ACL signing, tracing).
@@ -684,7 +681,7 @@ impl ProducerInner {
 
     /// The hooks registered so far.
     pub(crate) fn hooks(&self) -> Vec<Arc<dyn SendMessageHook>> {
-        self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.hooks.read_unpoisoned().clone()
     }
 
     /// Runs the "before" hooks and returns the context for the "after" call, if any hook is

@@ -2,12 +2,13 @@
 //! list a topic's queues.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::client_config::{split_name_server_addrs, ClientSettings};
 use super::client_instance::MqClientInstance;
 use super::error::ClientError;
 use super::validators::check_group;
+use crate::common::clock::now_millis;
 use crate::protocol::header::PullMessageRequestHeader;
 use crate::protocol::message::message_const::{PROPERTY_MAX_OFFSET, PROPERTY_MIN_OFFSET};
 use crate::protocol::message::{MessageExt, MessageQueue};
@@ -93,9 +94,7 @@ impl PullConsumer {
     pub fn new(config: PullConsumerConfig) -> Result<PullConsumer, ClientError> {
         check_group(&config.group)?;
         let instance = MqClientInstance::new(config.client.clone(), None)?;
-        let sub_version = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let sub_version = now_millis();
         Ok(PullConsumer {
             config,
             instance,

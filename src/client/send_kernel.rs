@@ -3,12 +3,12 @@
 //! header of each attempt.
 
 use std::borrow::Cow;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::error::ClientError;
 use super::message::Message;
 use super::send_hook::{CommunicationMode, SendMessageContext};
 use super::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::common::clock::now_millis;
 use crate::protocol::header::SendMessageRequestHeaderV2;
 use crate::protocol::message::message_const::{
     PROPERTY_MAX_RECONSUME_TIMES, PROPERTY_RECONSUME_TIME, PROPERTY_TRANSACTION_PREPARED,
@@ -228,12 +228,6 @@ fn ensure_uniq_key(properties: &mut MessageProperties, ids: &MessageClientIdGene
     let id = ids.next();
     properties.insert(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id.clone());
     id
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 pub use processor::{topic_not_exist_remark, NamesrvProcessor, STANDARD_JSON_MIN_VERSION};
 pub use route_info::{BrokerRegistration, RegisterBrokerResult, RouteInfoManager};
 
+use crate::common::service_thread::{Schedule, ServiceThread};
+use crate::common::sync::{MutexExt, RwLockExt};
 use crate::protocol::body::TopicRouteData;
 use crate::protocol::codes::request_code;
 use crate::remoting::{
-    ChannelEventListener, ConnectionEvent, ConnectionEventKind, Janitor, PoolConfig, RemotingError,
+    ChannelEventListener, ConnectionEvent, ConnectionEventKind, PoolConfig, RemotingError,
     RemotingServer, ServerConfig,
 };
 
@@ -47,7 +49,7 @@ impl NameServerConfig {
 pub struct NameServer {
     server: RemotingServer,
     routes: Arc<RwLock<RouteInfoManager>>,
-    scanner: Mutex<Option<Janitor>>,
+    scanner: Mutex<Option<ServiceThread>>,
 }
 
 /// Drops a broker's routes as soon as its connection closes (`BrokerHousekeepingService`).
@@ -63,8 +65,7 @@ impl ChannelEventListener for BrokerHousekeeping {
         ) {
             let gone = self
                 .routes
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
+                .write_unpoisoned()
                 .on_connection_closed(&event.remote_addr);
             for addr in gone {
                 log::info!(
@@ -97,15 +98,18 @@ impl NameServer {
         ];
         server.register_processor_for_codes(&codes, processor, pool)?;
         let scan_routes = routes.clone();
-        let scanner = Janitor::start("rmq-namesrv-scan".into(), config.scan_interval, move || {
-            let gone = scan_routes
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .scan_not_active_brokers(Instant::now());
-            for addr in gone {
-                log::warn!("broker {addr} dropped: no registration within its expiry");
-            }
-        })
+        let scanner = ServiceThread::start(
+            "rmq-namesrv-scan",
+            Schedule::every(config.scan_interval),
+            move |_| {
+                let gone = scan_routes
+                    .write_unpoisoned()
+                    .scan_not_active_brokers(Instant::now());
+                for addr in gone {
+                    log::warn!("broker {addr} dropped: no registration within its expiry");
+                }
+            },
+        )
         .map_err(|e| RemotingError::io("start the name server scan thread", &e))?;
         server.start()?;
         log::info!("name server listening on {}", server.local_addr());
@@ -123,28 +127,17 @@ impl NameServer {
 
     /// The route the name server would give for `topic` right now.
     pub fn topic_route(&self, topic: &str) -> Option<TopicRouteData> {
-        self.routes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .pickup_topic_route_data(topic)
+        self.routes.read_unpoisoned().pickup_topic_route_data(topic)
     }
 
     /// Addresses of the brokers currently registered.
     pub fn live_brokers(&self) -> Vec<String> {
-        self.routes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .live_broker_addrs()
+        self.routes.read_unpoisoned().live_broker_addrs()
     }
 
     /// Stops serving and joins every thread.
     pub fn shutdown(&self) {
-        if let Some(scanner) = self
-            .scanner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some(scanner) = self.scanner.lock_unpoisoned().take() {
             scanner.stop();
         }
         self.server.shutdown();

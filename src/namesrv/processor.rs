@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use super::route_info::{BrokerRegistration, RouteInfoManager};
+use crate::common::sync::RwLockExt;
 use crate::protocol::body::RegisterBrokerBody;
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
@@ -41,11 +42,11 @@ impl NamesrvProcessor {
     }
 
     fn routes_mut(&self) -> std::sync::RwLockWriteGuard<'_, RouteInfoManager> {
-        self.routes.write().unwrap_or_else(|e| e.into_inner())
+        self.routes.write_unpoisoned()
     }
 
     fn routes(&self) -> std::sync::RwLockReadGuard<'_, RouteInfoManager> {
-        self.routes.read().unwrap_or_else(|e| e.into_inner())
+        self.routes.read_unpoisoned()
     }
 
     fn register_broker(

@@ -14,9 +14,11 @@ use super::core::{RemotingCore, READER_STACK_SIZE};
 use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind};
 use super::hook::RpcHook;
-use super::janitor::Janitor;
 use super::processor::RequestProcessor;
 use super::response_table::{InvokeCallback, InvokeResult};
+use crate::common::clock::deadline_after;
+use crate::common::service_thread::{Schedule, ServiceThread};
+use crate::common::sync::{MutexExt, RwLockExt};
 use crate::protocol::RemotingCommand;
 
 /// How long shutdown waits for queued frames to be written before closing a connection.
@@ -29,7 +31,7 @@ const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 /// configured addresses, failing over to the next when it cannot be reached.
 pub struct RemotingClient {
     inner: Arc<ClientInner>,
-    janitor: Mutex<Option<Janitor>>,
+    janitor: Mutex<Option<ServiceThread>>,
 }
 
 /// The connection to one address, or None before the first call and after a failure.
@@ -74,24 +76,19 @@ impl ConnectionHandler for ClientInner {
 
 impl ClientInner {
     fn slot_if_present(&self, addr: &str) -> Option<ConnectionSlot> {
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(addr)
-            .cloned()
+        self.connections.lock_unpoisoned().get(addr).cloned()
     }
 
     fn snapshot(&self) -> Vec<Arc<Connection>> {
         let slots: Vec<_> = self
             .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .values()
             .cloned()
             .collect();
         slots
             .iter()
-            .filter_map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .filter_map(|s| s.lock_unpoisoned().clone())
             .collect()
     }
 
@@ -116,10 +113,10 @@ impl ClientInner {
             return Err(RemotingError::Shutdown);
         }
         let slot = {
-            let mut table = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+            let mut table = self.connections.lock_unpoisoned();
             table.entry(addr.to_string()).or_default().clone()
         };
-        let mut current = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = slot.lock_unpoisoned();
         if let Some(conn) = current.as_ref().filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }
@@ -183,34 +180,23 @@ impl ClientInner {
         self: &Arc<Self>,
         budget: Duration,
     ) -> Result<Arc<Connection>, RemotingError> {
-        let deadline = super::threads::deadline_after(budget);
-        let chosen = self
-            .namesrv_chosen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let deadline = deadline_after(budget);
+        let chosen = self.namesrv_chosen.lock_unpoisoned().clone();
         if let Some(addr) = chosen {
             let live = self
                 .slot_if_present(&addr)
-                .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone());
+                .and_then(|s| s.lock_unpoisoned().clone());
             if let Some(conn) = live.filter(|c| !c.is_closed()) {
                 return Ok(conn);
             }
         }
-        let addrs = self
-            .namesrv_addrs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let addrs = self.namesrv_addrs.read_unpoisoned().clone();
         let mut tried = Vec::new();
         for _ in 0..addrs.len() {
             let addr = &addrs[self.namesrv_index.fetch_add(1, Ordering::Relaxed) % addrs.len()];
             match self.connection_to(addr, deadline.saturating_duration_since(Instant::now())) {
                 Ok(conn) => {
-                    *self
-                        .namesrv_chosen
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = Some(addr.clone());
+                    *self.namesrv_chosen.lock_unpoisoned() = Some(addr.clone());
                     return Ok(conn);
                 }
                 Err(RemotingError::Connect { reason, .. }) => tried.push((addr.clone(), reason)),
@@ -236,10 +222,10 @@ impl RemotingClient {
             namesrv_chosen: Mutex::new(None),
         });
         let scan = Arc::clone(&inner);
-        let janitor = Janitor::start(
-            "rmq-janitor-client".into(),
-            inner.core.config.scan_interval,
-            move || scan.core.scan(&scan.snapshot()),
+        let janitor = ServiceThread::start(
+            "rmq-janitor-client",
+            Schedule::every(inner.core.config.scan_interval),
+            move |_| scan.core.scan(&scan.snapshot()),
         )
         .map_err(|e| RemotingError::io("start janitor", &e))?;
         Ok(RemotingClient {
@@ -250,28 +236,16 @@ impl RemotingClient {
 
     /// Replaces the name-server address list; a chosen address no longer listed is dropped.
     pub fn update_name_server_address_list(&self, addrs: Vec<String>) {
-        let mut chosen = self
-            .inner
-            .namesrv_chosen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut chosen = self.inner.namesrv_chosen.lock_unpoisoned();
         if chosen.as_ref().is_some_and(|c| !addrs.contains(c)) {
             *chosen = None;
         }
-        *self
-            .inner
-            .namesrv_addrs
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = addrs;
+        *self.inner.namesrv_addrs.write_unpoisoned() = addrs;
     }
 
     /// The configured name-server addresses.
     pub fn name_server_address_list(&self) -> Vec<String> {
-        self.inner
-            .namesrv_addrs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.namesrv_addrs.read_unpoisoned().clone()
     }
 
     /// Serves server-initiated requests of `code` (e.g. NOTIFY_CONSUMER_IDS_CHANGED).
@@ -356,7 +330,7 @@ impl RemotingClient {
         if let Some(conn) = self
             .inner
             .slot_if_present(addr)
-            .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .and_then(|s| s.lock_unpoisoned().clone())
         {
             conn.close();
         }
@@ -379,19 +353,14 @@ impl RemotingClient {
 
     /// Closes every connection, fails pending calls, runs their callbacks, joins every thread.
     pub fn shutdown(&self) {
-        let Some(janitor) = self
-            .janitor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        else {
+        let Some(janitor) = self.janitor.lock_unpoisoned().take() else {
             return;
         };
         self.inner.core.begin_shutdown();
         janitor.stop();
         // Oneway and async frames handed to us before shutdown still reach the socket, within
         // one deadline for all connections (not one per connection).
-        let deadline = super::threads::deadline_after(SHUTDOWN_FLUSH_TIMEOUT);
+        let deadline = deadline_after(SHUTDOWN_FLUSH_TIMEOUT);
         for conn in self.inner.snapshot() {
             conn.flush(deadline.saturating_duration_since(Instant::now()));
             conn.close();

@@ -3,11 +3,13 @@
 use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::error::RemotingError;
 use super::threads::ThreadSet;
+use crate::common::clock::{deadline_after, monotonic_millis};
+use crate::common::sync::{CondvarExt, MutexExt};
 use crate::protocol::{
     decode_header, frame_length, parse_mark, DecodeError, RemotingCommand, FRAME_LENGTH_FIELD_SIZE,
 };
@@ -35,15 +37,6 @@ const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
 const FLUSHER_STACK_SIZE: usize = 128 * 1024;
 /// Bodies smaller than this are copied next to their header and written in one call.
 const GATHER_THRESHOLD: usize = 8 * 1024;
-
-fn process_epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-fn now_millis() -> u64 {
-    process_epoch().elapsed().as_millis() as u64
-}
 
 /// One TCP connection carrying requests both ways; mirrors a Netty `Channel`.
 ///
@@ -90,7 +83,7 @@ impl Connection {
             writer,
             threads,
             closed: AtomicBool::new(false),
-            last_active_ms: AtomicU64::new(now_millis()),
+            last_active_ms: AtomicU64::new(monotonic_millis()),
             max_frame,
         }))
     }
@@ -118,17 +111,18 @@ impl Connection {
     /// Time since the last frame was read or written.
     pub fn idle_for(&self) -> Duration {
         Duration::from_millis(
-            now_millis().saturating_sub(self.last_active_ms.load(Ordering::Relaxed)),
+            monotonic_millis().saturating_sub(self.last_active_ms.load(Ordering::Relaxed)),
         )
     }
 
     fn touch(&self) {
-        self.last_active_ms.store(now_millis(), Ordering::Relaxed);
+        self.last_active_ms
+            .store(monotonic_millis(), Ordering::Relaxed);
     }
 
     /// Waits up to `timeout` for queued frames to reach the socket (before a graceful close).
     pub fn flush(&self, timeout: Duration) {
-        self.writer.flush(super::threads::deadline_after(timeout));
+        self.writer.flush(deadline_after(timeout));
     }
 
     /// Closes the socket; the reader thread then sees the end and fails pending calls.
@@ -364,7 +358,7 @@ impl FrameWriter {
     }
 
     fn lock(&self) -> MutexGuard<'_, WriterState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock_unpoisoned()
     }
 
     fn broken(state: &WriterState) -> Option<io::Error> {
@@ -397,7 +391,7 @@ impl FrameWriter {
             if !busy || state.queued.len() < WRITE_HIGH_WATER {
                 return Ok(state);
             }
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = self.changed.wait_unpoisoned(state);
         }
     }
 
@@ -481,7 +475,7 @@ impl FrameWriter {
                 && state.broken.is_none()
                 && (state.writing || state.queued.is_empty())
             {
-                state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                state = self.changed.wait_unpoisoned(state);
             }
             if state.closed || state.broken.is_some() {
                 return Ok(());
@@ -502,11 +496,7 @@ impl FrameWriter {
             if now >= deadline {
                 return;
             }
-            state = self
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = self.changed.wait_timeout_unpoisoned(state, deadline - now);
         }
     }
 

@@ -20,6 +20,7 @@ use super::processor::{ProcessorTable, RequestContext, RequestProcessor};
 use super::response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
 use super::thread_pool::{Job, Rejected, ThreadPool};
 use super::threads::ThreadSet;
+use crate::common::sync::{MutexExt, RwLockExt};
 use crate::protocol::codes::response_code;
 use crate::protocol::RemotingCommand;
 
@@ -87,14 +88,13 @@ impl RemotingCore {
             _ => format!("rmq-{}-proc-default", self.name),
         };
         self.processors
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .write_unpoisoned()
             .register(codes, processor, &pool_name, pool)
             .map_err(|e| RemotingError::io("start processor pool", &e))
     }
 
     pub(crate) fn register_rpc_hook(&self, hook: Arc<dyn RpcHook>) {
-        let mut hooks = self.hooks.write().unwrap_or_else(|e| e.into_inner());
+        let mut hooks = self.hooks.write_unpoisoned();
         let mut list: Vec<_> = hooks.iter().cloned().collect();
         list.push(hook);
         *hooks = Arc::new(list);
@@ -106,23 +106,17 @@ impl RemotingCore {
     ) -> Result<(), RemotingError> {
         let dispatcher = EventDispatcher::start(self.name, listener)
             .map_err(|e| RemotingError::io("start event thread", &e))?;
-        let mut old = std::mem::replace(
-            &mut *self.events.lock().unwrap_or_else(|e| e.into_inner()),
-            dispatcher,
-        );
+        let mut old = std::mem::replace(&mut *self.events.lock_unpoisoned(), dispatcher);
         old.shutdown();
         Ok(())
     }
 
     pub(crate) fn emit(&self, kind: ConnectionEventKind, remote_addr: &str) {
-        self.events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .emit(kind, remote_addr);
+        self.events.lock_unpoisoned().emit(kind, remote_addr);
     }
 
     fn hooks(&self) -> Hooks {
-        self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.hooks.read_unpoisoned().clone()
     }
 
     fn stamp(&self, cmd: &mut RemotingCommand) {
@@ -341,11 +335,7 @@ impl RemotingCore {
 
     /// `processRequestCommand`: find the processor, check flow control, run it on its pool.
     fn process_request(&self, conn: &Arc<Connection>, request: RemotingCommand) {
-        let entry = self
-            .processors
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .lookup(request.code);
+        let entry = self.processors.read_unpoisoned().lookup(request.code);
         let Some(entry) = entry else {
             let remark = format!(" request type {} not supported", request.code);
             self.reply_error(
@@ -522,15 +512,12 @@ impl RemotingCore {
             self.complete(&future, Err(RemotingError::Shutdown));
         }
         // Drain the pools outside the lock, so a job finishing up never waits on it.
-        let mut processors =
-            std::mem::take(&mut *self.processors.write().unwrap_or_else(|e| e.into_inner()));
+        let mut processors = std::mem::take(&mut *self.processors.write_unpoisoned());
         processors.shutdown();
         self.callback_pool.shutdown();
         // Join the event thread outside the lock: a listener may still be emitting.
-        let mut events = std::mem::replace(
-            &mut *self.events.lock().unwrap_or_else(|e| e.into_inner()),
-            EventDispatcher::none(),
-        );
+        let mut events =
+            std::mem::replace(&mut *self.events.lock_unpoisoned(), EventDispatcher::none());
         events.shutdown();
     }
 

@@ -12,7 +12,6 @@ mod core;
 mod error;
 mod events;
 mod hook;
-mod janitor;
 mod permits;
 mod processor;
 mod response_table;
@@ -31,6 +30,3 @@ pub use processor::{ProcessorError, RequestContext, RequestProcessor};
 pub use response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
 pub use server::RemotingServer;
 pub use thread_pool::{Job, Rejected, ThreadPool};
-
-#[cfg(feature = "servers")]
-pub(crate) use janitor::Janitor;

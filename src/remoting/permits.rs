@@ -3,6 +3,9 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::clock::deadline_after;
+use crate::common::sync::{CondvarExt, MutexExt};
+
 /// A counting semaphore; permits come back when their [`Permit`] is dropped.
 pub struct Semaphore {
     available: Mutex<usize>,
@@ -25,10 +28,10 @@ impl Semaphore {
 
     /// Takes a permit, waiting at most `timeout`; None when none came free in time.
     pub fn acquire(self: &Arc<Self>, timeout: Duration) -> Option<Permit> {
-        let mut available = self.available.lock().unwrap_or_else(|e| e.into_inner());
+        let mut available = self.available.lock_unpoisoned();
         // The clock is read only when there is something to wait for.
         let deadline = if *available == 0 {
-            super::threads::deadline_after(timeout)
+            deadline_after(timeout)
         } else {
             Instant::now()
         };
@@ -39,9 +42,7 @@ impl Semaphore {
             }
             available = self
                 .released
-                .wait_timeout(available, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+                .wait_timeout_unpoisoned(available, deadline - now);
         }
         *available -= 1;
         Some(Permit {
@@ -51,17 +52,13 @@ impl Semaphore {
 
     /// Permits free right now.
     pub fn available(&self) -> usize {
-        *self.available.lock().unwrap_or_else(|e| e.into_inner())
+        *self.available.lock_unpoisoned()
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        *self
-            .semaphore
-            .available
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) += 1;
+        *self.semaphore.available.lock_unpoisoned() += 1;
         self.semaphore.released.notify_one();
     }
 }

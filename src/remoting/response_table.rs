@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::error::RemotingError;
 use super::permits::Permit;
+use crate::common::clock::deadline_after;
+use crate::common::sync::{CondvarExt, MutexExt};
 use crate::protocol::RemotingCommand;
 
 /// The outcome of a call: the response command, or why there is none.
@@ -70,7 +72,7 @@ impl ResponseFuture {
 
     /// The same call under another opaque: its callback and permit move to the new future.
     pub fn rekey(&self, opaque: i32) -> Arc<ResponseFuture> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock_unpoisoned();
         Arc::new(ResponseFuture {
             opaque,
             connection_id: self.connection_id,
@@ -114,7 +116,7 @@ impl ResponseFuture {
     /// Delivers the outcome and releases the permit. For an async future it returns the
     /// callback with its argument, for the caller to run on the callback pool.
     pub fn complete(&self, result: InvokeResult) -> Option<(InvokeCallback, InvokeResult)> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock_unpoisoned();
         state.permit.take();
         if let Some(callback) = state.callback.take() {
             return Some((callback, result));
@@ -131,7 +133,7 @@ impl ResponseFuture {
     /// loopback round trip costs about what waking a sleeping thread costs, so polling saves a
     /// wake-up when one thread makes calls one after another.
     pub fn wait(&self, timeout: Duration, spin: Duration) -> Option<InvokeResult> {
-        let deadline = super::threads::deadline_after(timeout);
+        let deadline = deadline_after(timeout);
         SYNC_WAITERS.fetch_add(1, Ordering::AcqRel);
         let result = self.wait_until(deadline, spin);
         SYNC_WAITERS.fetch_sub(1, Ordering::AcqRel);
@@ -140,9 +142,9 @@ impl ResponseFuture {
 
     fn wait_until(&self, deadline: Instant, spin: Duration) -> Option<InvokeResult> {
         if !spin.is_zero() {
-            self.spin_until_filled(deadline.min(super::threads::deadline_after(spin)));
+            self.spin_until_filled(deadline.min(deadline_after(spin)));
         }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock_unpoisoned();
         loop {
             if let Some(result) = state.result.take() {
                 return Some(result);
@@ -151,11 +153,7 @@ impl ResponseFuture {
             if now >= deadline {
                 return None;
             }
-            state = self
-                .done
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = self.done.wait_timeout_unpoisoned(state, deadline - now);
         }
     }
 }
@@ -185,7 +183,7 @@ impl ResponseTable {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Arc<ResponseFuture>>> {
-        self.futures.lock().unwrap_or_else(|e| e.into_inner())
+        self.futures.lock_unpoisoned()
     }
 
     /// Registers a future under its opaque.

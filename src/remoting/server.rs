@@ -13,10 +13,12 @@ use super::core::{RemotingCore, READER_STACK_SIZE};
 use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind};
 use super::hook::RpcHook;
-use super::janitor::Janitor;
 use super::processor::RequestProcessor;
 use super::response_table::{InvokeCallback, InvokeResult};
 use super::threads::join_all_except_current;
+use crate::common::clock::deadline_after;
+use crate::common::service_thread::{Schedule, ServiceThread};
+use crate::common::sync::MutexExt;
 use crate::protocol::RemotingCommand;
 
 /// How long shutdown waits for queued frames to be written before closing a connection.
@@ -32,7 +34,7 @@ pub struct RemotingServer {
     local_addr: SocketAddr,
     listener: Mutex<Option<TcpListener>>,
     accept_thread: Mutex<Option<JoinHandle<()>>>,
-    janitor: Mutex<Option<Janitor>>,
+    janitor: Mutex<Option<ServiceThread>>,
 }
 
 struct ServerInner {
@@ -52,10 +54,7 @@ impl ConnectionHandler for ServerInner {
     }
 
     fn on_close(&self, conn: &Arc<Connection>, reason: &str) {
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&conn.id());
+        self.connections.lock_unpoisoned().remove(&conn.id());
         log::debug!("connection from {} closed: {reason}", conn.remote_addr());
         self.core.on_connection_closed(conn, reason);
     }
@@ -64,8 +63,7 @@ impl ConnectionHandler for ServerInner {
 impl ServerInner {
     fn snapshot(&self) -> Vec<Arc<Connection>> {
         self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .values()
             .cloned()
             .collect()
@@ -86,8 +84,7 @@ impl ServerInner {
             }
         };
         self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .insert(conn.id(), conn.clone());
         self.core
             .emit(ConnectionEventKind::Connect, conn.remote_addr());
@@ -187,12 +184,7 @@ impl RemotingServer {
 
     /// Starts the accept thread and the janitor.
     pub fn start(&self) -> Result<(), RemotingError> {
-        let Some(listener) = self
-            .listener
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        else {
+        let Some(listener) = self.listener.lock_unpoisoned().take() else {
             return Ok(()); // already started
         };
         let inner = Arc::clone(&self.inner);
@@ -200,16 +192,16 @@ impl RemotingServer {
             .name(format!("rmq-accept-{}", self.local_addr.port()))
             .spawn(move || accept_loop(listener, inner))
             .map_err(|e| RemotingError::io("start accept thread", &e))?;
-        *self.accept_thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(accept);
+        *self.accept_thread.lock_unpoisoned() = Some(accept);
 
         let inner = Arc::clone(&self.inner);
-        let janitor = Janitor::start(
-            "rmq-janitor-server".into(),
-            inner.core.config.scan_interval,
-            move || inner.core.scan(&inner.snapshot()),
+        let janitor = ServiceThread::start(
+            "rmq-janitor-server",
+            Schedule::every(inner.core.config.scan_interval),
+            move |_| inner.core.scan(&inner.snapshot()),
         )
         .map_err(|e| RemotingError::io("start janitor", &e))?;
-        *self.janitor.lock().unwrap_or_else(|e| e.into_inner()) = Some(janitor);
+        *self.janitor.lock_unpoisoned() = Some(janitor);
         Ok(())
     }
 
@@ -271,27 +263,17 @@ impl RemotingServer {
             return;
         }
         self.inner.core.begin_shutdown();
-        if let Some(accept) = self
-            .accept_thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some(accept) = self.accept_thread.lock_unpoisoned().take() {
             // accept() has no timeout: wake it with a connection of our own.
             let _ = TcpStream::connect_timeout(&wake_addr(self.local_addr), Duration::from_secs(1));
             join_all_except_current(vec![accept]);
         }
-        if let Some(janitor) = self
-            .janitor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some(janitor) = self.janitor.lock_unpoisoned().take() {
             janitor.stop();
         }
         // Oneway and async frames handed to us before shutdown still reach the socket, within
         // one deadline for all connections (not one per connection).
-        let deadline = super::threads::deadline_after(SHUTDOWN_FLUSH_TIMEOUT);
+        let deadline = deadline_after(SHUTDOWN_FLUSH_TIMEOUT);
         for conn in self.inner.snapshot() {
             conn.flush(deadline.saturating_duration_since(Instant::now()));
             conn.close();

@@ -8,6 +8,8 @@ use crossbeam_channel::{bounded, unbounded, Sender, TrySendError};
 
 use super::threads::join_all_except_current;
 
+use crate::common::sync::{MutexExt, RwLockExt};
+
 /// A unit of work for a pool.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -56,7 +58,7 @@ impl ThreadPool {
 
     /// Queues a job, or hands it back when the queue is full or the pool is shut down.
     pub fn execute(&self, job: Job) -> Result<(), Rejected> {
-        let guard = self.sender.read().unwrap_or_else(|e| e.into_inner());
+        let guard = self.sender.read_unpoisoned();
         match guard.as_ref() {
             None => Err(Rejected::Shutdown(job)),
             Some(tx) => tx.try_send(job).map_err(|e| match e {
@@ -68,11 +70,8 @@ impl ThreadPool {
 
     /// Stops taking jobs, lets the workers finish the queue, and joins them.
     pub fn shutdown(&self) {
-        self.sender
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
+        self.sender.write_unpoisoned().take();
+        let workers = std::mem::take(&mut *self.workers.lock_unpoisoned());
         join_all_except_current(workers);
     }
 }

@@ -3,6 +3,8 @@
 use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 
+use crate::common::sync::MutexExt;
+
 /// Joins every handle except the calling thread's own (a callback may call shutdown).
 pub(crate) fn join_all_except_current(handles: Vec<JoinHandle<()>>) {
     let me = thread::current().id();
@@ -33,7 +35,7 @@ impl ThreadSet {
     where
         F: FnOnce() + Send + 'static,
     {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock_unpoisoned();
         if state.closed {
             return Err(std::io::Error::other("shutting down: no new threads"));
         }
@@ -54,18 +56,10 @@ impl ThreadSet {
     /// Refuses new threads, then joins every thread started so far.
     pub(crate) fn join_all(&self) {
         let handles = {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state.lock_unpoisoned();
             state.closed = true;
             std::mem::take(&mut state.handles)
         };
         join_all_except_current(handles);
     }
-}
-
-/// The instant `timeout` from now, or a century from now when that overflows: callers may
-/// pass `Duration::MAX` for "no limit", and `Instant + Duration` panics on overflow.
-pub(crate) fn deadline_after(timeout: std::time::Duration) -> std::time::Instant {
-    let now = std::time::Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
 }

@@ -48,7 +48,7 @@ pub struct BrokerContext {
     /// Held pulls waiting for messages.
     pub hold: Arc<PullRequestHoldService>,
     /// Asks the registration thread to register with the name servers now.
-    pub register_now: crossbeam_channel::Sender<()>,
+    pub register_now: crate::common::service_thread::Waker,
     /// The server, for broker → client requests; set once it exists.
     pub server: OnceLock<Weak<RemotingServer>>,
 }
@@ -84,7 +84,7 @@ impl BrokerContext {
 
     /// Asks for an immediate re-registration (a topic was created).
     pub fn request_registration(&self) {
-        let _ = self.register_now.try_send(());
+        self.register_now.wake();
     }
 }
 

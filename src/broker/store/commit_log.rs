@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use super::consume_queue::{numbered_files, sync_dir, tags_code_of};
 use super::error::StoreError;
+use crate::common::sync::RwLockExt;
 use crate::protocol::message::decode_message;
 use crate::protocol::message::message_ext::{MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2};
 use crate::protocol::message::sys_flag::BORNHOST_V6_FLAG;
@@ -114,10 +115,7 @@ impl CommitLog {
     }
 
     fn snapshot(&self) -> Vec<Arc<Segment>> {
-        self.segments
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.segments.read_unpoisoned().clone()
     }
 
     fn file_len(segment: &Segment) -> Result<i64, StoreError> {
@@ -237,7 +235,7 @@ impl CommitLog {
     /// Cuts the log at `at` (as found by [`CommitLog::scan`]): shortens that segment, deletes
     /// the later ones, makes it durable, and sets the end. An empty log gets its first segment.
     pub(crate) fn truncate_to(&self, at: ScanEnd) -> Result<(), StoreError> {
-        let mut segments = self.segments.write().unwrap_or_else(|e| e.into_inner());
+        let mut segments = self.segments.write_unpoisoned();
         if segments.is_empty() {
             drop(segments);
             self.max_offset.store(at.end, Ordering::Release);
@@ -300,10 +298,7 @@ impl CommitLog {
             path,
             file,
         });
-        self.segments
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::clone(&segment));
+        self.segments.write_unpoisoned().push(Arc::clone(&segment));
         Ok((max, segment))
     }
 

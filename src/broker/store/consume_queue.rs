@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::error::StoreError;
+use crate::common::sync::{MutexExt, RwLockExt};
 use crate::protocol::message::message_const;
 use crate::protocol::message::MessageProperties;
 
@@ -258,11 +259,11 @@ impl ConsumeQueue {
     }
 
     fn lock_synced(&self) -> std::sync::MutexGuard<'_, i64> {
-        self.synced.lock().unwrap_or_else(|e| e.into_inner())
+        self.synced.lock_unpoisoned()
     }
 
     fn files_snapshot(&self) -> Vec<Arc<CqFile>> {
-        self.files.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.files.read_unpoisoned().clone()
     }
 
     /// The next offset to be written (`getMaxOffsetInQueue`).
@@ -361,17 +362,14 @@ impl ConsumeQueue {
             path,
             file,
         });
-        self.files
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::clone(&file));
+        self.files.write_unpoisoned().push(Arc::clone(&file));
         Ok(file)
     }
 
     /// Cuts the queue to `max` entries (recovery, or undoing a failed append): shortens the
     /// file holding the cut, deletes the files after it.
     pub(crate) fn truncate(&self, max: i64) -> Result<(), StoreError> {
-        let mut files = self.files.write().unwrap_or_else(|e| e.into_inner());
+        let mut files = self.files.write_unpoisoned();
         let mut removed = false;
         while let Some(last) = files.last() {
             if last.first < max {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use super::commit_log::CommitLog;
 use super::error::StoreError;
 
+use crate::common::sync::{CondvarExt, MutexExt};
+
 struct FlushState {
     /// The commit log is fsynced below this offset.
     flushed: i64,
@@ -44,7 +46,7 @@ impl GroupCommit {
     }
 
     fn lock(&self) -> MutexGuard<'_, FlushState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock_unpoisoned()
     }
 
     /// How many fsync rounds ran.
@@ -92,16 +94,13 @@ impl GroupCommit {
                 continue;
             }
             state = match deadline {
-                None => self.done.wait(state).unwrap_or_else(|e| e.into_inner()),
+                None => self.done.wait_unpoisoned(state),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         return Ok(false);
                     }
-                    self.done
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
+                    self.done.wait_timeout_unpoisoned(state, deadline - now)
                 }
             };
         }

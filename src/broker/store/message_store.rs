@@ -6,7 +6,7 @@ use std::fs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::checkpoint::StoreCheckpoint;
 use super::commit_log::{
@@ -25,6 +25,7 @@ use super::recovery::{is_indexed, recover, QueueTable};
 use super::result::{
     BoundaryType, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };
+use crate::common::clock::now_millis;
 use crate::protocol::message::{
     create_offset_message_id, decode_message, encode_stored_message, MessageExt,
 };
@@ -87,12 +88,6 @@ struct StoreInner {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// One encoded record of a put, before its offsets are known.
@@ -504,7 +499,7 @@ impl StoreInner {
             None
         };
         let (physical, segment) = self.commit_log.reserve(total)?;
-        let store_timestamp = now_ms();
+        let store_timestamp = now_millis();
         let mut next_queue_offset = queue.as_ref().map_or(0, |q| q.max_offset());
         let mut written = 0usize;
         let mut entries = Vec::with_capacity(records.len());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::config::MAX_MESSAGE_SIZE;
 use super::consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
@@ -20,33 +20,17 @@ use crate::protocol::message::{
 use crate::protocol::util_all::crc32;
 
 /// A directory under the system temp dir, removed on drop.
-pub(crate) struct TempDir(PathBuf);
+pub(crate) struct TempDir(crate::common::temp_dir::TempDir);
 
 impl TempDir {
     /// A fresh, empty directory whose name contains `name`.
     pub(crate) fn new(name: &str) -> TempDir {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "rmq-store-{name}-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
+        TempDir(crate::common::temp_dir::TempDir::new(&format!("store-{name}")).unwrap())
     }
 
     /// The directory.
     pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 

@@ -1,152 +1,78 @@
 //! Headers of name server requests: GET_ROUTEINFO_BY_TOPIC (105), REGISTER_BROKER (103) and
 //! UNREGISTER_BROKER (104); Java's `protocol.header.namesrv` package.
 
-use super::{lenient_bool, optional_string, required_string, CommandCustomHeader};
-use crate::protocol::error::HeaderError;
-use crate::protocol::ext_fields::ExtFields;
-
-/// Asks a name server for a topic's route; mirrors Java's `GetRouteInfoRequestHeader`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GetRouteInfoRequestHeader {
-    /// `topic`.
-    pub topic: String,
-    /// `acceptStandardJsonOnly`: ask for quoted `brokerAddrs` keys whatever our version.
-    pub accept_standard_json_only: Option<bool>,
-}
-
-impl CommandCustomHeader for GetRouteInfoRequestHeader {
-    fn write_to(&self, fields: &mut ExtFields) {
-        fields.insert("topic", self.topic.as_str());
-        fields.insert_opt(
-            "acceptStandardJsonOnly",
-            self.accept_standard_json_only.as_ref(),
-        );
-    }
-
-    fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Ok(GetRouteInfoRequestHeader {
-            topic: required_string(fields, "topic")?,
-            accept_standard_json_only: lenient_bool(fields, "acceptStandardJsonOnly"),
-        })
+custom_header! {
+    /// Asks a name server for a topic's route; mirrors Java's `GetRouteInfoRequestHeader`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct GetRouteInfoRequestHeader {
+        /// `topic`.
+        pub topic: String = "topic",
+        /// `acceptStandardJsonOnly`: ask for quoted `brokerAddrs` keys whatever our version.
+        pub accept_standard_json_only: Option<bool> = "acceptStandardJsonOnly",
     }
 }
 
-/// A broker registering with a name server; mirrors Java's `RegisterBrokerRequestHeader`.
-///
-/// The body is a `RegisterBrokerBody` ([`crate::protocol::body::RegisterBrokerBody`]) whose
-/// CRC-32 travels in `bodyCrc32`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegisterBrokerRequestHeader {
-    /// `brokerName`.
-    pub broker_name: String,
-    /// `brokerAddr`: the broker's client-facing address.
-    pub broker_addr: String,
-    /// `clusterName`.
-    pub cluster_name: String,
-    /// `haServerAddr`: the address slaves replicate from.
-    pub ha_server_addr: String,
-    /// `brokerId`: 0 for a master.
-    pub broker_id: i64,
-    /// `heartbeatTimeoutMillis` (5.x).
-    pub heartbeat_timeout_millis: Option<i64>,
-    /// `enableActingMaster` (5.x).
-    pub enable_acting_master: Option<bool>,
-    /// `compressed`: the body is in the compressed binary form, not JSON.
-    pub compressed: bool,
-    /// `bodyCrc32`: CRC-32 of the body ([`crate::protocol::util_all::crc32`]).
-    pub body_crc32: i32,
-}
-
-impl CommandCustomHeader for RegisterBrokerRequestHeader {
-    fn write_to(&self, fields: &mut ExtFields) {
-        fields.insert("brokerName", self.broker_name.as_str());
-        fields.insert("brokerAddr", self.broker_addr.as_str());
-        fields.insert("clusterName", self.cluster_name.as_str());
-        fields.insert("haServerAddr", self.ha_server_addr.as_str());
-        fields.insert("brokerId", self.broker_id.to_string());
-        fields.insert_opt(
-            "heartbeatTimeoutMillis",
-            self.heartbeat_timeout_millis.as_ref(),
-        );
-        fields.insert_opt("enableActingMaster", self.enable_acting_master.as_ref());
-        fields.insert("compressed", self.compressed.to_string());
-        fields.insert("bodyCrc32", self.body_crc32.to_string());
-    }
-
-    fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Ok(RegisterBrokerRequestHeader {
-            broker_name: required_string(fields, "brokerName")?,
-            broker_addr: required_string(fields, "brokerAddr")?,
-            cluster_name: required_string(fields, "clusterName")?,
-            ha_server_addr: required_string(fields, "haServerAddr")?,
-            broker_id: fields.required("brokerId")?,
-            heartbeat_timeout_millis: fields.optional("heartbeatTimeoutMillis")?,
-            enable_acting_master: lenient_bool(fields, "enableActingMaster"),
-            compressed: lenient_bool(fields, "compressed").unwrap_or(false),
-            body_crc32: fields.optional("bodyCrc32")?.unwrap_or(0),
-        })
+custom_header! {
+    /// A broker registering with a name server; mirrors Java's `RegisterBrokerRequestHeader`.
+    ///
+    /// The body is a `RegisterBrokerBody` ([`crate::protocol::body::RegisterBrokerBody`]) whose
+    /// CRC-32 travels in `bodyCrc32`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct RegisterBrokerRequestHeader {
+        /// `brokerName`.
+        pub broker_name: String = "brokerName",
+        /// `brokerAddr`: the broker's client-facing address.
+        pub broker_addr: String = "brokerAddr",
+        /// `clusterName`.
+        pub cluster_name: String = "clusterName",
+        /// `haServerAddr`: the address slaves replicate from.
+        pub ha_server_addr: String = "haServerAddr",
+        /// `brokerId`: 0 for a master.
+        pub broker_id: i64 = "brokerId",
+        /// `heartbeatTimeoutMillis` (5.x).
+        pub heartbeat_timeout_millis: Option<i64> = "heartbeatTimeoutMillis",
+        /// `enableActingMaster` (5.x).
+        pub enable_acting_master: Option<bool> = "enableActingMaster",
+        /// `compressed`: the body is in the compressed binary form, not JSON.
+        pub compressed: bool = "compressed",
+        /// `bodyCrc32`: CRC-32 of the body ([`crate::protocol::util_all::crc32`]).
+        pub body_crc32: i32 = "bodyCrc32",
     }
 }
 
-/// The name server's answer to a registration; mirrors Java's `RegisterBrokerResponseHeader`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegisterBrokerResponseHeader {
-    /// `haServerAddr`: the master's HA address, for a slave.
-    pub ha_server_addr: Option<String>,
-    /// `masterAddr`: the master's address, for a slave.
-    pub master_addr: Option<String>,
-}
-
-impl CommandCustomHeader for RegisterBrokerResponseHeader {
-    fn write_to(&self, fields: &mut ExtFields) {
-        fields.insert_opt("haServerAddr", self.ha_server_addr.as_ref());
-        fields.insert_opt("masterAddr", self.master_addr.as_ref());
-    }
-
-    fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Ok(RegisterBrokerResponseHeader {
-            ha_server_addr: optional_string(fields, "haServerAddr"),
-            master_addr: optional_string(fields, "masterAddr"),
-        })
+custom_header! {
+    /// The name server's answer to a registration; mirrors Java's `RegisterBrokerResponseHeader`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct RegisterBrokerResponseHeader {
+        /// `haServerAddr`: the master's HA address, for a slave.
+        pub ha_server_addr: Option<String> = "haServerAddr",
+        /// `masterAddr`: the master's address, for a slave.
+        pub master_addr: Option<String> = "masterAddr",
     }
 }
 
-/// A broker leaving a name server; mirrors Java's `UnRegisterBrokerRequestHeader`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UnRegisterBrokerRequestHeader {
-    /// `brokerName`.
-    pub broker_name: String,
-    /// `brokerAddr`.
-    pub broker_addr: String,
-    /// `clusterName`.
-    pub cluster_name: String,
-    /// `brokerId`.
-    pub broker_id: i64,
-}
-
-impl CommandCustomHeader for UnRegisterBrokerRequestHeader {
-    fn write_to(&self, fields: &mut ExtFields) {
-        fields.insert("brokerName", self.broker_name.as_str());
-        fields.insert("brokerAddr", self.broker_addr.as_str());
-        fields.insert("clusterName", self.cluster_name.as_str());
-        fields.insert("brokerId", self.broker_id.to_string());
-    }
-
-    fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Ok(UnRegisterBrokerRequestHeader {
-            broker_name: required_string(fields, "brokerName")?,
-            broker_addr: required_string(fields, "brokerAddr")?,
-            cluster_name: required_string(fields, "clusterName")?,
-            broker_id: fields.required("brokerId")?,
-        })
+custom_header! {
+    /// A broker leaving a name server; mirrors Java's `UnRegisterBrokerRequestHeader`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct UnRegisterBrokerRequestHeader {
+        /// `brokerName`.
+        pub broker_name: String = "brokerName",
+        /// `brokerAddr`.
+        pub broker_addr: String = "brokerAddr",
+        /// `clusterName`.
+        pub cluster_name: String = "clusterName",
+        /// `brokerId`.
+        pub broker_id: i64 = "brokerId",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::header::CommandCustomHeader;
     use crate::protocol::test_fixtures::fixture;
     use crate::protocol::util_all::crc32;
+    use crate::protocol::{ExtFields, HeaderError};
 
     #[test]
     fn reads_the_java_route_request() {

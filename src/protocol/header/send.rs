@@ -1,157 +1,77 @@
 //! Headers of SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320) and their
 //! response.
 
-use super::{lenient_bool, optional_string, required_string, CommandCustomHeader};
-use crate::protocol::error::HeaderError;
-use crate::protocol::ext_fields::ExtFields;
-use crate::protocol::message::message_const::{PROPERTY_MSG_REGION, PROPERTY_TRACE_SWITCH};
-
-/// The send request with long field names, as SEND_MESSAGE (10) carries it and the C++ client
-/// sends it; mirrors Java's `SendMessageRequestHeader`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SendMessageRequestHeader {
-    /// `producerGroup`.
-    pub producer_group: String,
-    /// `topic`.
-    pub topic: String,
-    /// `defaultTopic`: the template topic for auto-creation (`TBW102`).
-    pub default_topic: String,
-    /// `defaultTopicQueueNums`: queues of an auto-created topic.
-    pub default_topic_queue_nums: i32,
-    /// `queueId`.
-    pub queue_id: i32,
-    /// `sysFlag`: the message's system flag.
-    pub sys_flag: i32,
-    /// `bornTimestamp`, ms since the Unix epoch.
-    pub born_timestamp: i64,
-    /// `flag`: the application's flag.
-    pub flag: i32,
-    /// `properties`: the `\x01`/`\x02` property string.
-    pub properties: Option<String>,
-    /// `reconsumeTimes`.
-    pub reconsume_times: Option<i32>,
-    /// `unitMode`; Java 4.9.8 always writes it.
-    pub unit_mode: bool,
-    /// `batch`: the body is a batch; Java 4.9.8 always writes it.
-    pub batch: bool,
-    /// `maxReconsumeTimes`.
-    pub max_reconsume_times: Option<i32>,
-    /// `bname`: the target broker's name (from Java's `RpcRequestHeader`).
-    pub bname: Option<String>,
-}
-
-impl CommandCustomHeader for SendMessageRequestHeader {
-    fn write_to(&self, fields: &mut ExtFields) {
-        fields.insert("producerGroup", self.producer_group.as_str());
-        fields.insert("topic", self.topic.as_str());
-        fields.insert("defaultTopic", self.default_topic.as_str());
-        fields.insert(
-            "defaultTopicQueueNums",
-            self.default_topic_queue_nums.to_string(),
-        );
-        fields.insert("queueId", self.queue_id.to_string());
-        fields.insert("sysFlag", self.sys_flag.to_string());
-        fields.insert("bornTimestamp", self.born_timestamp.to_string());
-        fields.insert("flag", self.flag.to_string());
-        fields.insert_opt("properties", self.properties.as_ref());
-        fields.insert_opt("reconsumeTimes", self.reconsume_times.as_ref());
-        fields.insert("unitMode", self.unit_mode.to_string());
-        fields.insert("batch", self.batch.to_string());
-        fields.insert_opt("maxReconsumeTimes", self.max_reconsume_times.as_ref());
-        fields.insert_opt("bname", self.bname.as_ref());
-    }
-
-    fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Ok(SendMessageRequestHeader {
-            producer_group: required_string(fields, "producerGroup")?,
-            topic: required_string(fields, "topic")?,
-            default_topic: required_string(fields, "defaultTopic")?,
-            default_topic_queue_nums: fields.required("defaultTopicQueueNums")?,
-            queue_id: fields.required("queueId")?,
-            sys_flag: fields.required("sysFlag")?,
-            born_timestamp: fields.required("bornTimestamp")?,
-            flag: fields.required("flag")?,
-            properties: optional_string(fields, "properties"),
-            reconsume_times: fields.optional("reconsumeTimes")?,
-            unit_mode: lenient_bool(fields, "unitMode").unwrap_or(false),
-            batch: lenient_bool(fields, "batch").unwrap_or(false),
-            max_reconsume_times: fields.optional("maxReconsumeTimes")?,
-            bname: optional_string(fields, "bname"),
-        })
+custom_header! {
+    /// The send request with long field names, as SEND_MESSAGE (10) carries it and the C++ client
+    /// sends it; mirrors Java's `SendMessageRequestHeader`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct SendMessageRequestHeader {
+        /// `producerGroup`.
+        pub producer_group: String = "producerGroup",
+        /// `topic`.
+        pub topic: String = "topic",
+        /// `defaultTopic`: the template topic for auto-creation (`TBW102`).
+        pub default_topic: String = "defaultTopic",
+        /// `defaultTopicQueueNums`: queues of an auto-created topic.
+        pub default_topic_queue_nums: i32 = "defaultTopicQueueNums",
+        /// `queueId`.
+        pub queue_id: i32 = "queueId",
+        /// `sysFlag`: the message's system flag.
+        pub sys_flag: i32 = "sysFlag",
+        /// `bornTimestamp`, ms since the Unix epoch.
+        pub born_timestamp: i64 = "bornTimestamp",
+        /// `flag`: the application's flag.
+        pub flag: i32 = "flag",
+        /// `properties`: the `\x01`/`\x02` property string.
+        pub properties: Option<String> = "properties",
+        /// `reconsumeTimes`.
+        pub reconsume_times: Option<i32> = "reconsumeTimes",
+        /// `unitMode`; Java 4.9.8 always writes it.
+        pub unit_mode: bool = "unitMode",
+        /// `batch`: the body is a batch; Java 4.9.8 always writes it.
+        pub batch: bool = "batch",
+        /// `maxReconsumeTimes`.
+        pub max_reconsume_times: Option<i32> = "maxReconsumeTimes",
+        /// `bname`: the target broker's name (from Java's `RpcRequestHeader`).
+        pub bname: Option<String> = "bname",
     }
 }
 
-/// The send request with one-letter field names, as SEND_MESSAGE_V2 (310) and
-/// SEND_BATCH_MESSAGE (320) carry it; mirrors Java's `SendMessageRequestHeaderV2`.
-///
-/// Java names the fields `a` to `n` to shorten the header; each field's doc gives its meaning.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SendMessageRequestHeaderV2 {
-    /// `a`: producerGroup.
-    pub a: String,
-    /// `b`: topic.
-    pub b: String,
-    /// `c`: defaultTopic.
-    pub c: String,
-    /// `d`: defaultTopicQueueNums.
-    pub d: i32,
-    /// `e`: queueId.
-    pub e: i32,
-    /// `f`: sysFlag.
-    pub f: i32,
-    /// `g`: bornTimestamp.
-    pub g: i64,
-    /// `h`: flag.
-    pub h: i32,
-    /// `i`: properties.
-    pub i: Option<String>,
-    /// `j`: reconsumeTimes.
-    pub j: Option<i32>,
-    /// `k`: unitMode.
-    pub k: bool,
-    /// `l`: maxReconsumeTimes.
-    pub l: Option<i32>,
-    /// `m`: batch.
-    pub m: bool,
-    /// `n`: brokerName (Java 4.9.8+).
-    pub n: Option<String>,
-}
-
-impl CommandCustomHeader for SendMessageRequestHeaderV2 {
-    fn write_to(&self, fields: &mut ExtFields) {
-        fields.insert("a", self.a.as_str());
-        fields.insert("b", self.b.as_str());
-        fields.insert("c", self.c.as_str());
-        fields.insert("d", self.d.to_string());
-        fields.insert("e", self.e.to_string());
-        fields.insert("f", self.f.to_string());
-        fields.insert("g", self.g.to_string());
-        fields.insert("h", self.h.to_string());
-        fields.insert_opt("i", self.i.as_ref());
-        fields.insert_opt("j", self.j.as_ref());
-        fields.insert("k", self.k.to_string());
-        fields.insert_opt("l", self.l.as_ref());
-        fields.insert("m", self.m.to_string());
-        fields.insert_opt("n", self.n.as_ref());
-    }
-
-    fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Ok(SendMessageRequestHeaderV2 {
-            a: required_string(fields, "a")?,
-            b: required_string(fields, "b")?,
-            c: required_string(fields, "c")?,
-            d: fields.required("d")?,
-            e: fields.required("e")?,
-            f: fields.required("f")?,
-            g: fields.required("g")?,
-            h: fields.required("h")?,
-            i: optional_string(fields, "i"),
-            j: fields.optional("j")?,
-            k: lenient_bool(fields, "k").unwrap_or(false),
-            l: fields.optional("l")?,
-            m: lenient_bool(fields, "m").unwrap_or(false),
-            n: optional_string(fields, "n"),
-        })
+custom_header! {
+    /// The send request with one-letter field names, as SEND_MESSAGE_V2 (310) and
+    /// SEND_BATCH_MESSAGE (320) carry it; mirrors Java's `SendMessageRequestHeaderV2`.
+    ///
+    /// Java names the fields `a` to `n` to shorten the header; each field's doc gives its meaning.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct SendMessageRequestHeaderV2 {
+        /// `a`: producerGroup.
+        pub a: String = "a",
+        /// `b`: topic.
+        pub b: String = "b",
+        /// `c`: defaultTopic.
+        pub c: String = "c",
+        /// `d`: defaultTopicQueueNums.
+        pub d: i32 = "d",
+        /// `e`: queueId.
+        pub e: i32 = "e",
+        /// `f`: sysFlag.
+        pub f: i32 = "f",
+        /// `g`: bornTimestamp.
+        pub g: i64 = "g",
+        /// `h`: flag.
+        pub h: i32 = "h",
+        /// `i`: properties.
+        pub i: Option<String> = "i",
+        /// `j`: reconsumeTimes.
+        pub j: Option<i32> = "j",
+        /// `k`: unitMode.
+        pub k: bool = "k",
+        /// `l`: maxReconsumeTimes.
+        pub l: Option<i32> = "l",
+        /// `m`: batch.
+        pub m: bool = "m",
+        /// `n`: brokerName (Java 4.9.8+).
+        pub n: Option<String> = "n",
     }
 }
 
@@ -199,59 +119,37 @@ impl From<SendMessageRequestHeader> for SendMessageRequestHeaderV2 {
     }
 }
 
-/// The broker's answer to a send; mirrors Java's `SendMessageResponseHeader`, plus the
-/// `MSG_REGION` and `TRACE_ON` ext fields the broker adds beside it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SendMessageResponseHeader {
-    /// `msgId`: the offset message id of the stored message.
-    pub msg_id: String,
-    /// `queueId`: the queue the message went to.
-    pub queue_id: i32,
-    /// `queueOffset`: its index in that queue.
-    pub queue_offset: i64,
-    /// `transactionId`.
-    pub transaction_id: Option<String>,
-    /// `batchUniqId` (5.x).
-    pub batch_uniq_id: Option<String>,
-    /// `recallHandle` (5.x).
-    pub recall_handle: Option<String>,
-    /// `MSG_REGION`: the broker's region.
-    pub msg_region: Option<String>,
-    /// `TRACE_ON`: false when the broker has message tracing off.
-    pub trace_on: Option<bool>,
-}
-
-impl CommandCustomHeader for SendMessageResponseHeader {
-    fn write_to(&self, fields: &mut ExtFields) {
-        fields.insert("msgId", self.msg_id.as_str());
-        fields.insert("queueId", self.queue_id.to_string());
-        fields.insert("queueOffset", self.queue_offset.to_string());
-        fields.insert_opt("transactionId", self.transaction_id.as_ref());
-        fields.insert_opt("batchUniqId", self.batch_uniq_id.as_ref());
-        fields.insert_opt("recallHandle", self.recall_handle.as_ref());
-        fields.insert_opt(PROPERTY_MSG_REGION, self.msg_region.as_ref());
-        fields.insert_opt(PROPERTY_TRACE_SWITCH, self.trace_on.as_ref());
-    }
-
-    fn read_from(fields: &ExtFields) -> Result<Self, HeaderError> {
-        Ok(SendMessageResponseHeader {
-            msg_id: required_string(fields, "msgId")?,
-            queue_id: fields.required("queueId")?,
-            queue_offset: fields.required("queueOffset")?,
-            transaction_id: optional_string(fields, "transactionId"),
-            batch_uniq_id: optional_string(fields, "batchUniqId"),
-            recall_handle: optional_string(fields, "recallHandle"),
-            msg_region: optional_string(fields, PROPERTY_MSG_REGION),
-            trace_on: lenient_bool(fields, PROPERTY_TRACE_SWITCH),
-        })
+custom_header! {
+    /// The broker's answer to a send; mirrors Java's `SendMessageResponseHeader`, plus the
+    /// `MSG_REGION` and `TRACE_ON` ext fields the broker adds beside it.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct SendMessageResponseHeader {
+        /// `msgId`: the offset message id of the stored message.
+        pub msg_id: String = "msgId",
+        /// `queueId`: the queue the message went to.
+        pub queue_id: i32 = "queueId",
+        /// `queueOffset`: its index in that queue.
+        pub queue_offset: i64 = "queueOffset",
+        /// `transactionId`.
+        pub transaction_id: Option<String> = "transactionId",
+        /// `batchUniqId` (5.x).
+        pub batch_uniq_id: Option<String> = "batchUniqId",
+        /// `recallHandle` (5.x).
+        pub recall_handle: Option<String> = "recallHandle",
+        /// `MSG_REGION`: the broker's region.
+        pub msg_region: Option<String> = "MSG_REGION",
+        /// `TRACE_ON`: false when the broker has message tracing off.
+        pub trace_on: Option<bool> = "TRACE_ON",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::header::CommandCustomHeader;
     use crate::protocol::message::string_to_properties;
     use crate::protocol::test_fixtures::fixture;
+    use crate::protocol::{ExtFields, HeaderError};
 
     const JAVA_PROPS: &str = "KEYS\u{1}KEY0\u{2}UNIQ_KEY\u{1}FD00000000000000000000000000000233755FFD2B276A9974430000\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA";
 

@@ -11,8 +11,8 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::common::clock::now_millis;
 use crate::protocol::error::BodyError;
 use crate::protocol::util_all::{bytes_to_hex, hex_to_bytes};
 
@@ -178,13 +178,6 @@ fn split_ip(bytes: &[u8]) -> Option<(IpAddr, &[u8])> {
     } else {
         None
     }
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn random_salt() -> i32 {
