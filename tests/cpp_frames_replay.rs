@@ -265,7 +265,7 @@ fn cpp_send_route_and_pull_frames_are_served() {
         "005: {:?}",
         reply.remark
     );
-    let text = String::from_utf8(reply.body.clone()).expect("route body is text");
+    let text = String::from_utf8(reply.body.to_vec()).expect("route body is text");
     // Version 63 < 401: brokerAddrs keys unquoted, as a Java name server writes them.
     assert!(
         text.contains(&format!("\"brokerAddrs\":{{0:\"{}\"}}", s.broker_addr())),

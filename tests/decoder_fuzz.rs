@@ -2,8 +2,10 @@
 //!
 //! Inputs: random byte strings, and mutations (bit flips, extreme length fields, truncation,
 //! garbage) of the captured fixture frames and of freshly encoded JSON / ROCKETMQ frames.
-//! Every input goes through `FrameDecoder::decode` and `decode_frame`; neither may panic, and
-//! whatever decodes must re-encode and decode back to the same command.
+//! Every input goes through the connection's `FrameDecoder`, fed at once and in pieces of
+//! random sizes (sometimes filling bodies directly, as the socket reader does), and through
+//! `decode_frame`; none may panic, the piecewise and the whole feeds must agree, and whatever
+//! decodes must re-encode and decode back to the same command.
 //!
 //! The seed is fixed (and printed on failure); override it with `DECODER_FUZZ_SEED=<u64>`, and
 //! scale the number of inputs with `DECODER_FUZZ_SCALE=<n>` (default 1).
@@ -12,8 +14,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use rocketmq_blocking::protocol::{
-    decode_frame, frame_length, DecodeError, FrameDecoder, LanguageCode, RemotingCommand,
-    SerializeType, DEFAULT_MAX_FRAME_LENGTH,
+    decode_first_frame, decode_frame, frame_length, parse_mark, DecodeError, FrameDecoder,
+    LanguageCode, RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LENGTH,
 };
 
 const DEFAULT_SEED: u64 = 0x5EED_2024_0C0F_FEE1;
@@ -99,8 +101,18 @@ fn scale() -> usize {
 /// Runs one input through both decoders and checks every property; returns true when the
 /// streaming decoder produced a command.
 fn check_input(input: &[u8]) -> bool {
-    let decoder = FrameDecoder::new(MAX_FRAME);
-    let streamed = decoder.decode(input);
+    let streamed = decode_first_frame(input, MAX_FRAME);
+    // The same bytes in pieces of random sizes, as a socket delivers them, with large bodies
+    // sometimes appended straight into the decoder's body buffer as the reader does: the
+    // same outcome.
+    let mut rng = Rng::new(input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    }));
+    assert_eq!(
+        decode_in_pieces(input, MAX_FRAME, &mut rng),
+        streamed,
+        "fed in pieces, the decoder disagrees with itself fed at once"
+    );
     let mut decoded = false;
     match &streamed {
         Ok(Some((cmd, used))) => {
@@ -115,7 +127,7 @@ fn check_input(input: &[u8]) -> bool {
             let total = frame_length(prefix, MAX_FRAME).expect("decoded with a bad prefix");
             assert_eq!(used, 4 + total, "used is not the announced frame length");
             // The streaming decoder is decode_frame over exactly the announced bytes.
-            assert_eq!(decode_frame(input[4..used].to_vec()).as_ref(), Ok(cmd));
+            assert_eq!(decode_frame(&input[4..used]).as_ref(), Ok(cmd));
             assert_round_trip(cmd);
         }
         Ok(None) => {
@@ -131,14 +143,22 @@ fn check_input(input: &[u8]) -> bool {
             }
         }
         Err(e) => {
-            // The error comes from the prefix check or from decoding the announced bytes.
+            // The error comes from the prefix check, the mark check (as soon as the mark is
+            // there, before the rest of the frame), or from decoding the announced bytes.
             assert!(input.len() >= 4, "error {e:?} for fewer than 4 bytes");
             let prefix: [u8; 4] = input[..4].try_into().unwrap();
             match frame_length(prefix, MAX_FRAME) {
                 Err(pe) => assert_eq!(&pe, e),
                 Ok(total) => {
-                    assert!(input.len() >= 4 + total);
-                    assert_eq!(decode_frame(input[4..4 + total].to_vec()).as_ref(), Err(e));
+                    assert!(input.len() >= 8, "error {e:?} before the mark arrived");
+                    let mark: [u8; 4] = input[4..8].try_into().unwrap();
+                    match parse_mark(mark, total) {
+                        Err(me) => assert_eq!(&me, e),
+                        Ok(_) => {
+                            assert!(input.len() >= 4 + total);
+                            assert_eq!(decode_frame(&input[4..4 + total]).as_ref(), Err(e));
+                        }
+                    }
                 }
             }
         }
@@ -146,11 +166,49 @@ fn check_input(input: &[u8]) -> bool {
 
     // decode_frame on everything after the prefix, whatever the prefix says.
     let after = input.get(4..).unwrap_or(&[]);
-    if let Ok(cmd) = decode_frame(after.to_vec()) {
+    if let Ok(cmd) = decode_frame(after) {
         assert_round_trip(&cmd);
         decoded = true;
     }
     decoded
+}
+
+/// Feeds `input` to one [`FrameDecoder`] in pieces of random sizes until a command comes out,
+/// an error, or the input ends; sometimes a body is appended through `body_buffer`.
+fn decode_in_pieces(
+    input: &[u8],
+    max: usize,
+    rng: &mut Rng,
+) -> Result<Option<(RemotingCommand, usize)>, DecodeError> {
+    let mut decoder = FrameDecoder::new(max);
+    let mut at = 0;
+    loop {
+        if rng.chance(3) {
+            if let Some((body, wanted)) = decoder.body_buffer() {
+                let n = wanted.min(input.len() - at).min(1 + rng.below(4096));
+                body.extend_from_slice(&input[at..at + n]);
+                at += n;
+                if let (0, Some(cmd)) = decoder.feed(&[])? {
+                    return Ok(Some((cmd, at)));
+                }
+                continue;
+            }
+        }
+        if at == input.len() {
+            return Ok(None);
+        }
+        let piece = 1 + rng.below((input.len() - at).min(64));
+        let (used, cmd) = decoder.feed(&input[at..at + piece])?;
+        assert!(used <= piece, "took {used} of a {piece}-byte piece");
+        at += used;
+        if let Some(cmd) = cmd {
+            return Ok(Some((cmd, at)));
+        }
+        assert_eq!(
+            used, piece,
+            "stopped short of a piece without finishing a frame"
+        );
+    }
 }
 
 /// encode → decode must give the same command back.
@@ -158,13 +216,12 @@ fn assert_round_trip(cmd: &RemotingCommand) {
     let encoded = cmd
         .encode()
         .unwrap_or_else(|e| panic!("re-encoding {cmd:?} failed: {e}"));
-    let (back, used) = FrameDecoder::new(usize::MAX)
-        .decode(&encoded)
+    let (back, used) = decode_first_frame(&encoded, usize::MAX)
         .unwrap_or_else(|e| panic!("re-encoded {cmd:?} does not decode: {e}"))
         .expect("re-encoded frame is incomplete");
     assert_eq!(used, encoded.len());
     assert_eq!(&back, cmd, "decode(encode(cmd)) != cmd");
-    assert_eq!(decode_frame(encoded[4..].to_vec()).as_ref(), Ok(cmd));
+    assert_eq!(decode_frame(&encoded[4..]).as_ref(), Ok(cmd));
 }
 
 /// Runs `check_input`, turning a panic into one that names the seed, case and input.
@@ -315,7 +372,7 @@ fn random_command(rng: &mut Rng) -> RemotingCommand {
     }
     if rng.chance(2) {
         let len = rng.below(64);
-        cmd.body = rng.bytes(len);
+        cmd.body = rng.bytes(len).into();
     }
     cmd
 }
@@ -628,23 +685,17 @@ fn random_commands_round_trip() {
         let cmd = random_command(&mut rng);
         let bytes = cmd.encode().unwrap();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            let (back, used) = FrameDecoder::new(MAX_FRAME)
-                .decode(&bytes)
-                .unwrap()
-                .unwrap();
+            let (back, used) = decode_first_frame(&bytes, MAX_FRAME).unwrap().unwrap();
             assert_eq!(used, bytes.len());
             assert_eq!(back, cmd);
             // A byte short is incomplete; a byte more is left for the next frame.
             assert_eq!(
-                FrameDecoder::new(MAX_FRAME).decode(&bytes[..bytes.len() - 1]),
+                decode_first_frame(&bytes[..bytes.len() - 1], MAX_FRAME),
                 Ok(None)
             );
             let mut longer = bytes.clone();
             longer.push(0xAB);
-            let (again, used) = FrameDecoder::new(MAX_FRAME)
-                .decode(&longer)
-                .unwrap()
-                .unwrap();
+            let (again, used) = decode_first_frame(&longer, MAX_FRAME).unwrap().unwrap();
             assert_eq!((again, used), (cmd.clone(), bytes.len()));
             // A binary header re-encodes to the same bytes.
             if cmd.serialize_type == SerializeType::RocketMq {
@@ -671,12 +722,12 @@ fn huge_length_prefix_is_rejected_before_reading() {
     for max in [MAX_FRAME, DEFAULT_MAX_FRAME_LENGTH] {
         assert!(
             matches!(
-                FrameDecoder::new(max).decode(&input),
+                decode_first_frame(&input, max),
                 Err(DecodeError::FrameTooLarge { length, max: m })
                     if length == i32::MAX as usize + 4 && m == max
             ),
             "max {max}: {:?}",
-            FrameDecoder::new(max).decode(&input)
+            decode_first_frame(&input, max)
         );
         assert!(matches!(
             frame_length(i32::MAX.to_be_bytes(), max),
@@ -684,7 +735,7 @@ fn huge_length_prefix_is_rejected_before_reading() {
         ));
     }
     assert!(matches!(
-        FrameDecoder::default().decode(&input),
+        decode_first_frame(&input, DEFAULT_MAX_FRAME_LENGTH),
         Err(DecodeError::FrameTooLarge { .. })
     ));
     // Negative and too-small lengths are typed errors too.
@@ -692,7 +743,7 @@ fn huge_length_prefix_is_rejected_before_reading() {
         let mut input = bad.to_be_bytes().to_vec();
         input.extend_from_slice(&[0, 0, 0, 2]);
         assert_eq!(
-            FrameDecoder::new(MAX_FRAME).decode(&input),
+            decode_first_frame(&input, MAX_FRAME),
             Err(DecodeError::InvalidFrameLength(bad as i64))
         );
     }

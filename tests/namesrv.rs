@@ -16,7 +16,7 @@ use rocketmq_blocking::protocol::body::{
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{GetRouteInfoRequestHeader, RegisterBrokerRequestHeader};
 use rocketmq_blocking::protocol::util_all::crc32;
-use rocketmq_blocking::protocol::{FrameDecoder, RemotingCommand};
+use rocketmq_blocking::protocol::{decode_first_frame, RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
 use rocketmq_blocking::remoting::RemotingClient;
 
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -27,12 +27,12 @@ fn fixture_body(name: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     );
     let bytes = std::fs::read(&path).expect("fixture");
-    FrameDecoder::default()
-        .decode(&bytes)
+    decode_first_frame(&bytes, DEFAULT_MAX_FRAME_LENGTH)
         .expect("decodes")
         .expect("whole frame")
         .0
         .body
+        .into_vec()
 }
 
 fn topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
@@ -167,11 +167,13 @@ fn unknown_topic_gets_java_remark() {
         "{}/tests/fixtures/java-4.9.8/038-resp-code17-json.bin",
         env!("CARGO_MANIFEST_DIR")
     );
-    let java = FrameDecoder::default()
-        .decode(&std::fs::read(path).expect("fixture"))
-        .unwrap()
-        .unwrap()
-        .0;
+    let java = decode_first_frame(
+        &std::fs::read(path).expect("fixture"),
+        DEFAULT_MAX_FRAME_LENGTH,
+    )
+    .unwrap()
+    .unwrap()
+    .0;
     assert_eq!(response.remark, java.remark);
 }
 

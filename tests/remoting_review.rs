@@ -43,7 +43,7 @@ fn a_clone_sent_twice_gets_two_answers() {
     let client = client();
     let first = RemotingCommand::new_request(SLOW_ECHO).with_body("first");
     let mut second = first.clone();
-    second.body = b"second".to_vec(); // same opaque, different payload
+    second.body = b"second".into(); // same opaque, different payload
     let (a, b) = (CallbackProbe::new(), CallbackProbe::new());
     client
         .invoke_async(Some(&addr), first, Duration::from_secs(5), a.callback())

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use rocketmq_blocking::protocol::{
-    decode_frame, frame_length, FrameDecoder, LanguageCode, RemotingCommand, SerializeType,
+    decode_first_frame, decode_frame, frame_length, FrameDecoder, LanguageCode, RemotingCommand,
+    SerializeType, DEFAULT_MAX_FRAME_LENGTH,
 };
 
 /// What one fixture must decode to, copied from the README table.
@@ -409,8 +410,7 @@ fn read_fixture(file: &str) -> Vec<u8> {
 
 /// Decodes a whole frame with the streaming decoder and checks it is consumed exactly.
 fn decode_whole(file: &str, bytes: &[u8]) -> RemotingCommand {
-    let (cmd, used) = FrameDecoder::default()
-        .decode(bytes)
+    let (cmd, used) = decode_first_frame(bytes, DEFAULT_MAX_FRAME_LENGTH)
         .unwrap_or_else(|e| panic!("{file}: decode failed: {e}"))
         .unwrap_or_else(|| panic!("{file}: decoder wants more than the whole file"));
     assert_eq!(
@@ -483,7 +483,7 @@ fn frame_length_and_decode_frame_agree_with_the_decoder() {
         let prefix: [u8; 4] = bytes[..4].try_into().unwrap();
         let total = frame_length(prefix, bytes.len()).unwrap();
         assert_eq!(total + 4, bytes.len(), "{}: length prefix", v.file);
-        let cmd = decode_frame(bytes[4..].to_vec())
+        let cmd = decode_frame(&bytes[4..])
             .unwrap_or_else(|e| panic!("{}: decode_frame failed: {e}", v.file));
         check_fields(v, &cmd);
         assert_eq!(cmd, decode_whole(v.file, &bytes), "{}", v.file);
@@ -494,10 +494,9 @@ fn frame_length_and_decode_frame_agree_with_the_decoder() {
 fn every_strict_prefix_needs_more_bytes() {
     for v in VECTORS {
         let bytes = read_fixture(v.file);
-        let decoder = FrameDecoder::default();
         for cut in 0..bytes.len() {
             assert_eq!(
-                decoder.decode(&bytes[..cut]),
+                decode_first_frame(&bytes[..cut], DEFAULT_MAX_FRAME_LENGTH),
                 Ok(None),
                 "{}: prefix of {cut} bytes",
                 v.file
@@ -515,16 +514,22 @@ fn a_stream_of_all_fixtures_decodes_frame_by_frame() {
         expected.push((v, bytes.len()));
         stream.extend_from_slice(&bytes);
     }
-    let decoder = FrameDecoder::default();
-    let mut pos = 0;
-    for (v, len) in expected {
-        let (cmd, used) = decoder.decode(&stream[pos..]).unwrap().unwrap();
-        assert_eq!(used, len, "{}: consumed", v.file);
-        check_fields(v, &cmd);
-        pos += used;
+    // One decoder, fed the whole stream in 7-byte pieces as a socket might deliver it.
+    let mut decoder = FrameDecoder::default();
+    let mut decoded = Vec::new();
+    for piece in stream.chunks(7) {
+        let mut at = 0;
+        while at < piece.len() {
+            let (used, cmd) = decoder.feed(&piece[at..]).unwrap();
+            at += used;
+            decoded.extend(cmd);
+        }
     }
-    assert_eq!(pos, stream.len());
-    assert_eq!(decoder.decode(&stream[pos..]), Ok(None));
+    assert_eq!(decoded.len(), expected.len());
+    for ((v, _), cmd) in expected.iter().zip(&decoded) {
+        check_fields(v, cmd);
+    }
+    assert!(!decoder.in_frame());
 }
 
 #[test]

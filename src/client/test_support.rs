@@ -1,6 +1,6 @@
 //! Captured Java frames for the client's unit tests.
 
-use crate::protocol::{FrameDecoder, RemotingCommand};
+use crate::protocol::{decode_first_frame, RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
 
 /// The raw bytes of fixture `name` (a path under tests/fixtures).
 fn fixture_bytes(name: &str) -> &'static [u8] {
@@ -26,8 +26,7 @@ fn fixture_bytes(name: &str) -> &'static [u8] {
 /// Fixture `name` decoded as one whole frame.
 pub(crate) fn fixture(name: &str) -> RemotingCommand {
     let bytes = fixture_bytes(name);
-    let (command, used) = FrameDecoder::default()
-        .decode(bytes)
+    let (command, used) = decode_first_frame(bytes, DEFAULT_MAX_FRAME_LENGTH)
         .expect("fixture decodes")
         .expect("fixture is a whole frame");
     assert_eq!(used, bytes.len(), "{name} is one frame");
@@ -36,5 +35,5 @@ pub(crate) fn fixture(name: &str) -> RemotingCommand {
 
 /// The body of fixture `name`.
 pub(crate) fn fixture_body(name: &str) -> Vec<u8> {
-    fixture(name).body
+    fixture(name).body.into_vec()
 }

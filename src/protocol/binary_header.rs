@@ -9,6 +9,7 @@
 use byteorder::{BigEndian, ByteOrder};
 
 use super::command::{RemotingCommand, SerializeType};
+use super::command_body::Body;
 use super::error::{DecodeError, EncodeError};
 use super::ext_fields::ExtFields;
 use super::language::LanguageCode;
@@ -96,7 +97,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// Decodes a binary header; `body` becomes the command's body.
-pub(crate) fn decode(header: &[u8], body: Vec<u8>) -> Result<RemotingCommand, DecodeError> {
+pub(crate) fn decode(header: &[u8], body: Body) -> Result<RemotingCommand, DecodeError> {
     let mut c = Cursor {
         buf: header,
         pos: 0,
@@ -165,7 +166,7 @@ mod tests {
             .with_serialize_type(SerializeType::RocketMq);
         let mut out = Vec::new();
         encode(&cmd, &mut out).unwrap();
-        assert_eq!(decode(&out, Vec::new()).unwrap(), cmd);
+        assert_eq!(decode(&out, Body::new()).unwrap(), cmd);
     }
 
     #[test]
@@ -177,22 +178,22 @@ mod tests {
         let mut bad = good.clone();
         bad[13..17].copy_from_slice(&1000i32.to_be_bytes());
         assert!(matches!(
-            decode(&bad, vec![]),
+            decode(&bad, Body::new()),
             Err(DecodeError::InvalidBinaryHeader(_))
         ));
         // negative ext length
         let mut bad = good.clone();
         bad[17..21].copy_from_slice(&(-1i32).to_be_bytes());
         assert!(matches!(
-            decode(&bad, vec![]),
+            decode(&bad, Body::new()),
             Err(DecodeError::InvalidBinaryHeader(_))
         ));
         // value length past the ext block
         let mut bad = good.clone();
         let v = bad.len() - 5;
         bad[v..v + 4].copy_from_slice(&7i32.to_be_bytes());
-        assert!(decode(&bad, vec![]).is_err());
+        assert!(decode(&bad, Body::new()).is_err());
         // truncated fixed part
-        assert!(decode(&good[..10], vec![]).is_err());
+        assert!(decode(&good[..10], Body::new()).is_err());
     }
 }

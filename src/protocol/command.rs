@@ -3,7 +3,8 @@
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::codes::response_code;
-use super::error::{DecodeError, EncodeError, HeaderError};
+use super::command_body::Body;
+use super::error::{DecodeError, HeaderError};
 use super::ext_fields::ExtFields;
 use super::header::CommandCustomHeader;
 use super::language::LanguageCode;
@@ -80,8 +81,8 @@ pub struct RemotingCommand {
     pub remark: Option<String>,
     /// The custom header, flattened to strings.
     pub ext_fields: ExtFields,
-    /// The payload after the header.
-    pub body: Vec<u8>,
+    /// The payload after the header, shared between clones.
+    pub body: Body,
     /// The header encoding this command is (or will be) written in.
     pub serialize_type: SerializeType,
 }
@@ -96,7 +97,7 @@ impl RemotingCommand {
             flag,
             remark: None,
             ext_fields: ExtFields::new(),
-            body: Vec::new(),
+            body: Body::new(),
             serialize_type: SerializeType::Json,
         }
     }
@@ -141,7 +142,7 @@ impl RemotingCommand {
     }
 
     /// Builder: sets the body.
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+    pub fn with_body(mut self, body: impl Into<Body>) -> Self {
         self.body = body.into();
         self
     }
@@ -189,7 +190,7 @@ impl RemotingCommand {
         RemotingCommand {
             remark: self.remark.clone(),
             ext_fields: self.ext_fields.clone(),
-            body: Vec::new(),
+            body: Body::new(),
             ..*self
         }
     }
@@ -197,19 +198,5 @@ impl RemotingCommand {
     /// Reads the ext fields as a typed custom header (`decodeCommandCustomHeader`).
     pub fn decode_header<H: CommandCustomHeader>(&self) -> Result<H, HeaderError> {
         H::read_from(&self.ext_fields)
-    }
-
-    /// Encodes the whole frame, length prefix included.
-    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut frame = self.encode_without_body()?;
-        frame.extend_from_slice(&self.body);
-        Ok(frame)
-    }
-
-    /// Encodes length prefix, mark and header, leaving the body to be written after it.
-    ///
-    /// The transport writes the body from the command itself, so large bodies are not copied.
-    pub fn encode_without_body(&self) -> Result<Vec<u8>, EncodeError> {
-        super::frame::encode_prefix_and_header(self)
     }
 }

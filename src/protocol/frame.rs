@@ -1,10 +1,12 @@
-//! Frame layout: `i32 total | i32 mark | header | body`, all big-endian.
+//! Frame layout: `i32 total | i32 mark | header | body`, all big-endian; the encoder and the
+//! sans-I/O [`FrameDecoder`] that every connection's reader thread drives.
 //!
 //! `total` counts everything after itself; `mark` is `serialize_type << 24 | header_len`.
 
 use byteorder::{BigEndian, ByteOrder};
 
 use super::command::{RemotingCommand, SerializeType};
+use super::command_body::Body;
 use super::error::{DecodeError, EncodeError};
 use super::{binary_header, json_header};
 
@@ -16,6 +18,13 @@ pub const FRAME_LENGTH_FIELD_SIZE: usize = 4;
 
 const MARK_SIZE: usize = 4;
 const MAX_HEADER_LEN: usize = 0x00FF_FFFF;
+
+/// A decoder reserves at most this much ahead of the bytes that actually arrived, so a peer
+/// that announces 16 MiB and sends nothing costs nothing.
+const EAGER_RESERVE: usize = 256 * 1024;
+
+/// A header buffer larger than this is released after its frame instead of kept.
+const KEEP_HEADER_CAPACITY: usize = 1024 * 1024;
 
 /// Checks a length prefix and returns how many bytes follow it.
 ///
@@ -35,26 +44,8 @@ pub fn frame_length(prefix: [u8; 4], max_frame: usize) -> Result<usize, DecodeEr
     Ok(total)
 }
 
-/// Decodes the bytes that follow a length prefix (mark, header, body) into a command.
-///
-/// Takes the buffer by value so the body can reuse its allocation.
-pub fn decode_frame(frame: Vec<u8>) -> Result<RemotingCommand, DecodeError> {
-    if frame.len() < MARK_SIZE {
-        return Err(DecodeError::InvalidFrameLength(frame.len() as i64));
-    }
-    let mut mark = [0u8; MARK_SIZE];
-    mark.copy_from_slice(&frame[..MARK_SIZE]);
-    let (serialize_type, header_len) = parse_mark(mark, frame.len())?;
-    let header_end = MARK_SIZE + header_len;
-    let body = frame[header_end..].to_vec();
-    decode_header(serialize_type, &frame[MARK_SIZE..header_end], body)
-}
-
 /// Reads the mark field of a frame whose length prefix said `frame_len`: the header type and
 /// the header length, checked to be non-zero and to fit in the frame.
-///
-/// With [`decode_header`] this lets a transport read header and body into separate buffers,
-/// so a large body is never copied.
 pub fn parse_mark(mark: [u8; 4], frame_len: usize) -> Result<(SerializeType, usize), DecodeError> {
     let mark = BigEndian::read_u32(&mark);
     let serialize_type = SerializeType::from_code((mark >> 24) as u8)?;
@@ -73,7 +64,7 @@ pub fn parse_mark(mark: [u8; 4], frame_len: usize) -> Result<(SerializeType, usi
 pub fn decode_header(
     serialize_type: SerializeType,
     header: &[u8],
-    body: Vec<u8>,
+    body: Body,
 ) -> Result<RemotingCommand, DecodeError> {
     match serialize_type {
         SerializeType::Json => json_header::decode(header, body),
@@ -81,65 +72,245 @@ pub fn decode_header(
     }
 }
 
-/// Encodes length prefix, mark and header of `cmd`; the body is left for the caller to append.
-pub(crate) fn encode_prefix_and_header(cmd: &RemotingCommand) -> Result<Vec<u8>, EncodeError> {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(&[0u8; FRAME_LENGTH_FIELD_SIZE + MARK_SIZE]);
-    match cmd.serialize_type {
-        SerializeType::Json => json_header::encode(cmd, &mut out),
-        SerializeType::RocketMq => binary_header::encode(cmd, &mut out)?,
+/// Decodes the bytes that follow a length prefix (mark, header, body) into a command.
+pub fn decode_frame(frame: &[u8]) -> Result<RemotingCommand, DecodeError> {
+    if frame.len() < MARK_SIZE {
+        return Err(DecodeError::InvalidFrameLength(frame.len() as i64));
     }
-    let header_len = out.len() - FRAME_LENGTH_FIELD_SIZE - MARK_SIZE;
-    if header_len > MAX_HEADER_LEN {
-        return Err(EncodeError::HeaderTooLarge(header_len));
-    }
-    let total = MARK_SIZE + header_len + cmd.body.len();
-    let total_i32 = i32::try_from(total).map_err(|_| EncodeError::FrameTooLarge {
-        length: total + FRAME_LENGTH_FIELD_SIZE,
-        max: i32::MAX as usize,
-    })?;
-    BigEndian::write_i32(&mut out[0..4], total_i32);
-    let mark = ((cmd.serialize_type.code() as u32) << 24) | header_len as u32;
-    BigEndian::write_u32(&mut out[4..8], mark);
-    Ok(out)
+    let mut mark = [0u8; MARK_SIZE];
+    mark.copy_from_slice(&frame[..MARK_SIZE]);
+    let (serialize_type, header_len) = parse_mark(mark, frame.len())?;
+    let header_end = MARK_SIZE + header_len;
+    decode_header(
+        serialize_type,
+        &frame[MARK_SIZE..header_end],
+        Body::from(&frame[header_end..]),
+    )
 }
 
-/// A sans-I/O frame decoder over a byte buffer, for tests, fuzzing and non-socket transports.
-#[derive(Debug, Clone, Copy)]
+/// Decodes the frame at the start of `buf`: `Ok(None)` when `buf` holds less than a whole
+/// frame, else the command and how many bytes it used. For tests and tools holding whole
+/// buffers; a connection feeds a [`FrameDecoder`] as bytes arrive.
+pub fn decode_first_frame(
+    buf: &[u8],
+    max_frame: usize,
+) -> Result<Option<(RemotingCommand, usize)>, DecodeError> {
+    let mut decoder = FrameDecoder::new(max_frame);
+    let (used, command) = decoder.feed(buf)?;
+    Ok(command.map(|command| (command, used)))
+}
+
+impl RemotingCommand {
+    /// Encodes the whole frame, length prefix included.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut frame = self.encode_without_body()?;
+        frame.extend_from_slice(&self.body);
+        Ok(frame)
+    }
+
+    /// Encodes length prefix, mark and header, leaving the body to be written after it.
+    ///
+    /// The transport writes the body from the command itself, so large bodies are not copied.
+    pub fn encode_without_body(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(&[0u8; FRAME_LENGTH_FIELD_SIZE + MARK_SIZE]);
+        match self.serialize_type {
+            SerializeType::Json => json_header::encode(self, &mut out),
+            SerializeType::RocketMq => binary_header::encode(self, &mut out)?,
+        }
+        let header_len = out.len() - FRAME_LENGTH_FIELD_SIZE - MARK_SIZE;
+        if header_len > MAX_HEADER_LEN {
+            return Err(EncodeError::HeaderTooLarge(header_len));
+        }
+        let total = MARK_SIZE + header_len + self.body.len();
+        let total_i32 = i32::try_from(total).map_err(|_| EncodeError::FrameTooLarge {
+            length: total + FRAME_LENGTH_FIELD_SIZE,
+            max: i32::MAX as usize,
+        })?;
+        BigEndian::write_i32(&mut out[0..4], total_i32);
+        let mark = ((self.serialize_type.code() as u32) << 24) | header_len as u32;
+        BigEndian::write_u32(&mut out[4..8], mark);
+        Ok(out)
+    }
+}
+
+/// Where a [`FrameDecoder`] is within the current frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Reading the 4-byte length prefix.
+    Length,
+    /// Reading the 4-byte mark.
+    Mark,
+    /// Reading `header_len` header bytes.
+    Header,
+    /// Reading `body_len` body bytes.
+    Body,
+}
+
+/// A sans-I/O, incremental frame decoder: bytes go in as they arrive, in pieces of any size,
+/// and whole commands come out. No sockets: the connection's reader thread feeds it from the
+/// socket, the fuzzer from random splits of random bytes.
+///
+/// Nothing is allocated ahead of the bytes that arrived by more than 256 KiB, and every
+/// length is checked against `max_frame` before anything is reserved. After an error the
+/// decoder keeps returning it: the stream is out of sync and its connection must close.
+#[derive(Debug)]
 pub struct FrameDecoder {
     max_frame: usize,
+    stage: Stage,
+    fixed: [u8; 4],
+    fixed_filled: usize,
+    frame_len: usize,
+    serialize_type: SerializeType,
+    header_len: usize,
+    body_len: usize,
+    header: Vec<u8>,
+    body: Vec<u8>,
+    failed: Option<DecodeError>,
 }
 
 impl Default for FrameDecoder {
     fn default() -> Self {
-        FrameDecoder {
-            max_frame: DEFAULT_MAX_FRAME_LENGTH,
-        }
+        FrameDecoder::new(DEFAULT_MAX_FRAME_LENGTH)
     }
 }
 
 impl FrameDecoder {
     /// A decoder that rejects frames longer than `max_frame` bytes (length prefix included).
     pub fn new(max_frame: usize) -> Self {
-        FrameDecoder { max_frame }
+        FrameDecoder {
+            max_frame,
+            stage: Stage::Length,
+            fixed: [0; 4],
+            fixed_filled: 0,
+            frame_len: 0,
+            serialize_type: SerializeType::Json,
+            header_len: 0,
+            body_len: 0,
+            header: Vec::new(),
+            body: Vec::new(),
+            failed: None,
+        }
     }
 
-    /// Decodes the first frame in `buf`: `Ok(None)` when more bytes are needed, else the
-    /// command and how many bytes it used.
-    pub fn decode(&self, buf: &[u8]) -> Result<Option<(RemotingCommand, usize)>, DecodeError> {
-        if buf.len() < FRAME_LENGTH_FIELD_SIZE {
-            return Ok(None);
-        }
-        let mut prefix = [0u8; 4];
-        prefix.copy_from_slice(&buf[..FRAME_LENGTH_FIELD_SIZE]);
-        let total = frame_length(prefix, self.max_frame)?;
-        let end = FRAME_LENGTH_FIELD_SIZE + total;
-        if buf.len() < end {
-            return Ok(None);
-        }
-        let cmd = decode_frame(buf[FRAME_LENGTH_FIELD_SIZE..end].to_vec())?;
-        Ok(Some((cmd, end)))
+    /// True between a frame's first byte and its last: a clean end of stream is one that
+    /// comes while this is false.
+    pub fn in_frame(&self) -> bool {
+        self.stage != Stage::Length || self.fixed_filled > 0
     }
+
+    /// Takes bytes of `input` that belong to the frame in progress (never more), and returns
+    /// how many it took and, when they completed the frame, its command. Call again with the
+    /// rest of `input`; an empty `input` completes a frame whose body was filled through
+    /// [`FrameDecoder::body_buffer`].
+    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<RemotingCommand>), DecodeError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.feed_inner(input) {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                self.failed = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    fn feed_inner(
+        &mut self,
+        input: &[u8],
+    ) -> Result<(usize, Option<RemotingCommand>), DecodeError> {
+        let mut used = 0;
+        loop {
+            let rest = &input[used..];
+            match self.stage {
+                Stage::Length | Stage::Mark => {
+                    let n = rest.len().min(4 - self.fixed_filled);
+                    self.fixed[self.fixed_filled..self.fixed_filled + n]
+                        .copy_from_slice(&rest[..n]);
+                    self.fixed_filled += n;
+                    used += n;
+                    if self.fixed_filled < 4 {
+                        return Ok((used, None));
+                    }
+                    self.fixed_filled = 0;
+                    if self.stage == Stage::Length {
+                        self.frame_len = frame_length(self.fixed, self.max_frame)?;
+                        self.stage = Stage::Mark;
+                    } else {
+                        let (serialize_type, header_len) = parse_mark(self.fixed, self.frame_len)?;
+                        self.serialize_type = serialize_type;
+                        self.header_len = header_len;
+                        self.body_len = self.frame_len - MARK_SIZE - header_len;
+                        self.header.clear();
+                        self.stage = Stage::Header;
+                    }
+                }
+                Stage::Header => {
+                    let n = rest.len().min(self.header_len - self.header.len());
+                    append_bounded(&mut self.header, &rest[..n], self.header_len);
+                    used += n;
+                    if self.header.len() < self.header_len {
+                        return Ok((used, None));
+                    }
+                    self.body = Vec::new();
+                    self.stage = Stage::Body;
+                }
+                Stage::Body => {
+                    let n = rest
+                        .len()
+                        .min(self.body_len.saturating_sub(self.body.len()));
+                    append_bounded(&mut self.body, &rest[..n], self.body_len);
+                    used += n;
+                    if self.body.len() > self.body_len {
+                        return Err(DecodeError::InvalidFrameLength(self.body.len() as i64));
+                    }
+                    if self.body.len() < self.body_len {
+                        return Ok((used, None));
+                    }
+                    return Ok((used, Some(self.finish_frame()?)));
+                }
+            }
+        }
+    }
+
+    /// For a transport that reads large bodies straight into place (one copy, no staging
+    /// buffer): the body buffer of the frame in progress and how many bytes it still needs,
+    /// or None outside a body. Append at most that many, then call `feed(&[])`.
+    pub fn body_buffer(&mut self) -> Option<(&mut Vec<u8>, usize)> {
+        if self.stage != Stage::Body || self.failed.is_some() {
+            return None;
+        }
+        let wanted = self.body_len.saturating_sub(self.body.len());
+        if self.body.capacity() == self.body.len() {
+            self.body.reserve_exact(wanted.min(EAGER_RESERVE));
+        }
+        Some((&mut self.body, wanted))
+    }
+
+    fn finish_frame(&mut self) -> Result<RemotingCommand, DecodeError> {
+        self.stage = Stage::Length;
+        let body = Body::from(std::mem::take(&mut self.body));
+        let command = decode_header(self.serialize_type, &self.header, body);
+        if self.header.capacity() > KEEP_HEADER_CAPACITY {
+            self.header = Vec::new(); // one huge header must not pin its buffer
+        }
+        command
+    }
+}
+
+/// Appends `bytes` to `buf`, which will hold `total` bytes once complete: capacity grows with
+/// what arrived (doubling, at most [`EAGER_RESERVE`] ahead) and never past `total`.
+fn append_bounded(buf: &mut Vec<u8>, bytes: &[u8], total: usize) {
+    let needed = buf.len() + bytes.len();
+    if needed > buf.capacity() {
+        let target = needed
+            .max(buf.len().saturating_mul(2))
+            .max(needed.min(EAGER_RESERVE))
+            .min(total.max(needed));
+        buf.reserve_exact(target - buf.len());
+    }
+    buf.extend_from_slice(bytes);
 }
 
 #[cfg(test)]
@@ -152,52 +323,66 @@ mod tests {
         v
     }
 
+    fn decode(max: usize, buf: &[u8]) -> Result<Option<(RemotingCommand, usize)>, DecodeError> {
+        decode_first_frame(buf, max)
+    }
+
     #[test]
-    fn round_trip_both_header_types() {
+    fn round_trip_both_header_types_in_pieces_of_every_size() {
         for st in [SerializeType::Json, SerializeType::RocketMq] {
             let cmd = RemotingCommand::new_request(1)
                 .with_ext("k", "v")
                 .with_body(b"payload".to_vec())
                 .with_serialize_type(st);
             let bytes = cmd.encode().unwrap();
-            let (back, used) = FrameDecoder::default().decode(&bytes).unwrap().unwrap();
+            let (back, used) = decode(1024, &bytes).unwrap().unwrap();
             assert_eq!(used, bytes.len());
             assert_eq!(back, cmd);
-            assert_eq!(
-                FrameDecoder::default().decode(&bytes[..bytes.len() - 1]),
-                Ok(None)
-            );
+            assert_eq!(decode(1024, &bytes[..bytes.len() - 1]), Ok(None));
+            for piece in 1..=bytes.len() {
+                let mut decoder = FrameDecoder::new(1024);
+                let mut out = Vec::new();
+                for chunk in bytes.chunks(piece) {
+                    let mut at = 0;
+                    while at < chunk.len() {
+                        let (used, command) = decoder.feed(&chunk[at..]).unwrap();
+                        at += used;
+                        out.extend(command);
+                    }
+                }
+                assert_eq!(out, [cmd.clone()], "pieces of {piece}");
+                assert!(!decoder.in_frame());
+            }
         }
     }
 
     #[test]
-    fn bad_lengths_are_typed_errors() {
-        let d = FrameDecoder::new(1024);
+    fn bad_lengths_are_typed_errors_and_stick() {
         assert_eq!(
-            d.decode(&frame(-1, &[])),
+            decode(1024, &frame(-1, &[])),
             Err(DecodeError::InvalidFrameLength(-1))
         );
         assert_eq!(
-            d.decode(&frame(0, &[])),
+            decode(1024, &frame(0, &[])),
             Err(DecodeError::InvalidFrameLength(0))
         );
         assert!(matches!(
-            d.decode(&frame(i32::MAX, &[])),
+            decode(1024, &frame(i32::MAX, &[])),
             Err(DecodeError::FrameTooLarge { .. })
         ));
-        assert_eq!(d.decode(&frame(1020, &[])), Ok(None));
+        assert_eq!(decode(1024, &frame(1020, &[])), Ok(None));
         assert!(matches!(
-            d.decode(&frame(1021, &[])),
+            decode(1024, &frame(1021, &[])),
             Err(DecodeError::FrameTooLarge { .. })
         ));
         // zero-length header
         assert!(matches!(
-            d.decode(&frame(4, &[0, 0, 0, 0])),
+            decode(1024, &frame(4, &[0, 0, 0, 0])),
             Err(DecodeError::InvalidHeaderLength { header_len: 0, .. })
         ));
         // header longer than the frame
         assert!(matches!(
-            d.decode(&frame(6, &[0, 0, 0, 9, b'{', b'}'])),
+            decode(1024, &frame(6, &[0, 0, 0, 9, b'{', b'}'])),
             Err(DecodeError::InvalidHeaderLength {
                 header_len: 9,
                 available: 2
@@ -205,21 +390,60 @@ mod tests {
         ));
         // unknown serialize type
         assert_eq!(
-            d.decode(&frame(6, &[7, 0, 0, 2, b'{', b'}'])),
+            decode(1024, &frame(6, &[7, 0, 0, 2, b'{', b'}'])),
             Err(DecodeError::UnknownSerializeType(7))
         );
         // garbage JSON
+        let mut decoder = FrameDecoder::new(1024);
+        let bad = frame(6, &[0, 0, 0, 2, b'{', b'x']);
         assert!(matches!(
-            d.decode(&frame(6, &[0, 0, 0, 2, b'{', b'x'])),
+            decoder.feed(&bad),
             Err(DecodeError::InvalidJson(_))
         ));
+        let good = RemotingCommand::new_request(1).encode().unwrap();
+        assert!(
+            decoder.feed(&good).is_err(),
+            "a failed decoder stays failed"
+        );
+    }
+
+    #[test]
+    fn a_large_announcement_reserves_only_what_arrives() {
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_LENGTH);
+        let header = b"{}";
+        let mut bytes = frame(4 + 2 + 10_000_000, &[0, 0, 0, 2]);
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(&[7u8; 1000]);
+        assert_eq!(decoder.feed(&bytes).unwrap(), (bytes.len(), None));
+        let (body, wanted) = decoder.body_buffer().unwrap();
+        assert_eq!(wanted, 10_000_000 - 1000);
+        assert!(
+            body.capacity() <= 1000 + EAGER_RESERVE,
+            "{}",
+            body.capacity()
+        );
+        assert!(decoder.in_frame());
+    }
+
+    #[test]
+    fn a_body_filled_directly_completes_on_an_empty_feed() {
+        let cmd = RemotingCommand::new_request(9).with_body(vec![5u8; 40_000]);
+        let bytes = cmd.encode().unwrap();
+        let head_len = bytes.len() - 40_000;
+        let mut decoder = FrameDecoder::default();
+        assert_eq!(decoder.feed(&bytes[..head_len]).unwrap(), (head_len, None));
+        let (body, wanted) = decoder.body_buffer().unwrap();
+        assert_eq!(wanted, 40_000);
+        body.extend_from_slice(&bytes[head_len..]);
+        let (used, back) = decoder.feed(&[]).unwrap();
+        assert_eq!((used, back), (0, Some(cmd)));
     }
 
     #[test]
     fn body_keeps_its_bytes() {
         let cmd = RemotingCommand::new_request(1).with_body(vec![0u8, 1, 2, 255]);
         let bytes = cmd.encode().unwrap();
-        let back = decode_frame(bytes[4..].to_vec()).unwrap();
+        let back = decode_frame(&bytes[4..]).unwrap();
         assert_eq!(back.body, vec![0u8, 1, 2, 255]);
     }
 }

@@ -7,6 +7,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::command::{RemotingCommand, SerializeType};
+use super::command_body::Body;
 use super::error::DecodeError;
 use super::ext_fields::ExtFields;
 use super::language::LanguageCode;
@@ -110,7 +111,7 @@ impl<'de> Deserialize<'de> for LenientExtFields {
 }
 
 /// Decodes a JSON header; `body` becomes the command's body.
-pub(crate) fn decode(header: &[u8], body: Vec<u8>) -> Result<RemotingCommand, DecodeError> {
+pub(crate) fn decode(header: &[u8], body: Body) -> Result<RemotingCommand, DecodeError> {
     // serde would also read a struct from a JSON array; a header is always an object.
     if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(DecodeError::InvalidJson(
@@ -140,7 +141,7 @@ mod tests {
     use super::*;
 
     fn decode_str(s: &str) -> RemotingCommand {
-        decode(s.as_bytes(), Vec::new()).unwrap()
+        decode(s.as_bytes(), Body::new()).unwrap()
     }
 
     #[test]
@@ -166,7 +167,7 @@ mod tests {
         let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.contains(r#""i":"A\u0001B\u0002\"""#), "{text}");
         assert_eq!(
-            decode(&out, Vec::new()).unwrap().ext_fields.get("i"),
+            decode(&out, Body::new()).unwrap().ext_fields.get("i"),
             Some("A\u{1}B\u{2}\"")
         );
     }
@@ -202,7 +203,7 @@ mod tests {
             "{\"extFields\":[1]}",
             "nul",
         ] {
-            assert!(decode(bad.as_bytes(), Vec::new()).is_err(), "{bad}");
+            assert!(decode(bad.as_bytes(), Body::new()).is_err(), "{bad}");
         }
     }
 }

@@ -10,6 +10,7 @@ mod binary_header;
 pub mod body;
 pub mod codes;
 mod command;
+mod command_body;
 mod error;
 mod ext_fields;
 mod frame;
@@ -25,11 +26,12 @@ pub mod util_all;
 pub use command::{
     next_opaque, RemotingCommand, SerializeType, DEFAULT_VERSION, RPC_ONEWAY, RPC_RESPONSE,
 };
+pub use command_body::Body;
 pub use error::{BodyError, DecodeError, EncodeError, HeaderError};
 pub use ext_fields::ExtFields;
 pub use frame::{
-    decode_frame, decode_header, frame_length, parse_mark, FrameDecoder, DEFAULT_MAX_FRAME_LENGTH,
-    FRAME_LENGTH_FIELD_SIZE,
+    decode_first_frame, decode_frame, decode_header, frame_length, parse_mark, FrameDecoder,
+    DEFAULT_MAX_FRAME_LENGTH, FRAME_LENGTH_FIELD_SIZE,
 };
 pub use header::CommandCustomHeader;
 pub use language::LanguageCode;

@@ -1,6 +1,6 @@
 //! Captured frames from tests/fixtures, decoded, for the unit tests of headers and bodies.
 
-use super::{FrameDecoder, RemotingCommand};
+use super::{decode_first_frame, RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
 
 macro_rules! fixture_bytes {
     ($($name:literal),* $(,)?) => {
@@ -35,7 +35,9 @@ fixture_bytes!(
 /// Fixture `name` decoded as one whole frame.
 pub(crate) fn fixture(name: &str) -> RemotingCommand {
     let bytes = fixture_bytes(name);
-    let (cmd, used) = FrameDecoder::default().decode(bytes).unwrap().unwrap();
+    let (cmd, used) = decode_first_frame(bytes, DEFAULT_MAX_FRAME_LENGTH)
+        .unwrap()
+        .unwrap();
     assert_eq!(used, bytes.len(), "{name} is one whole frame");
     cmd
 }

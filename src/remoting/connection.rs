@@ -1,6 +1,6 @@
 //! `Connection`: one TCP connection, its frame writer and its reader loop.
 
-use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -10,9 +10,7 @@ use super::error::RemotingError;
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
 use crate::common::sync::{CondvarExt, MutexExt};
-use crate::protocol::{
-    decode_header, frame_length, parse_mark, DecodeError, RemotingCommand, FRAME_LENGTH_FIELD_SIZE,
-};
+use crate::protocol::{FrameDecoder, RemotingCommand};
 
 /// What a connection's reader thread hands its frames and its end to.
 pub(crate) trait ConnectionHandler: Send + Sync {
@@ -24,12 +22,11 @@ pub(crate) trait ConnectionHandler: Send + Sync {
     fn on_close(&self, conn: &Arc<Connection>, reason: &str);
 }
 
-/// Frames up to this size are read into an exact buffer; larger ones grow as bytes arrive, so
-/// a peer that announces 16 MiB and sends nothing costs nothing.
-const EAGER_READ_LIMIT: usize = 256 * 1024;
+/// The reader's staging buffer: one read syscall takes up to this much.
+const READ_BUFFER_SIZE: usize = 64 * 1024;
 /// Buffers larger than this are released after use instead of kept for the next frame.
 const KEEP_BUFFER_CAPACITY: usize = 1024 * 1024;
-/// Bodies this large bypass the read buffer.
+/// Bodies this large bypass the staging buffer: read straight into the decoder's body.
 const DIRECT_READ_THRESHOLD: usize = 16 * 1024;
 /// Writers wait while this much is queued behind a blocked socket write.
 const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
@@ -202,76 +199,72 @@ impl Connection {
     /// Reads frames until the peer closes or misbehaves, handing each to `handler`; then
     /// closes and tells the handler. Runs on the connection's reader thread.
     pub(crate) fn run_reader(self: &Arc<Self>, handler: &dyn ConnectionHandler) {
-        let reason = match self.stream.try_clone() {
-            Ok(stream) => self.read_loop(BufReader::with_capacity(64 * 1024, stream), handler),
-            Err(e) => format!("cannot clone the socket: {e}"),
-        };
+        let reason = self.read_loop(handler);
         self.close();
         handler.on_close(self, &reason);
     }
 
-    fn read_loop(
-        self: &Arc<Self>,
-        mut reader: BufReader<TcpStream>,
-        handler: &dyn ConnectionHandler,
-    ) -> String {
-        // Headers are small: one buffer serves every frame of the connection.
-        let mut header = Vec::new();
+    /// Reads the socket into a staging buffer and feeds the bytes to the connection's
+    /// [`FrameDecoder`] (the sans-I/O decoder the fuzzer tests); a large body is read straight
+    /// into the decoder's body buffer instead, so it is copied once. Returns why it stopped.
+    fn read_loop(self: &Arc<Self>, handler: &dyn ConnectionHandler) -> String {
+        let mut decoder = FrameDecoder::new(self.max_frame);
+        let mut staging = vec![0u8; READ_BUFFER_SIZE];
+        let mut stream = &self.stream;
         loop {
-            let mut prefix = [0u8; FRAME_LENGTH_FIELD_SIZE];
-            match read_prefix(&mut reader, &mut prefix) {
-                Ok(true) => {}
-                Ok(false) => return "closed by peer".into(),
+            if let Some((body, wanted)) = decoder.body_buffer() {
+                if wanted >= DIRECT_READ_THRESHOLD {
+                    match stream.take(wanted as u64).read_to_end(body) {
+                        Ok(n) if n < wanted => return self.read_error(truncated()),
+                        Ok(_) => {}
+                        Err(e) => return self.read_error(e),
+                    }
+                    if let Err(reason) = self.dispatch(&mut decoder, &[], handler) {
+                        return reason;
+                    }
+                    continue;
+                }
+            }
+            let n = match stream.read(&mut staging) {
+                Ok(0) if decoder.in_frame() => return self.read_error(truncated()),
+                Ok(0) => return "closed by peer".into(),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return self.read_error(e),
-            }
-            let read = self.read_command(&mut reader, prefix, &mut header);
-            if header.capacity() > KEEP_BUFFER_CAPACITY {
-                header = Vec::new(); // one huge header must not pin its buffer
-            }
-            match read {
-                Ok(cmd) => {
-                    self.touch();
-                    handler.on_command(self, cmd);
-                }
-                Err(ReadError::Decode(e)) => {
-                    let reason = format!("bad frame from {}: {e}", self.remote_addr);
-                    log::warn!("{reason}; closing the connection");
-                    handler.on_exception(self, &reason);
-                    return reason;
-                }
-                Err(ReadError::Io(e)) => return self.read_error(e),
+            };
+            if let Err(reason) = self.dispatch(&mut decoder, &staging[..n], handler) {
+                return reason;
             }
         }
     }
 
-    /// Reads the rest of a frame: mark, then header and body into separate buffers.
-    fn read_command(
-        &self,
-        reader: &mut BufReader<TcpStream>,
-        prefix: [u8; 4],
-        header: &mut Vec<u8>,
-    ) -> Result<RemotingCommand, ReadError> {
-        let frame_len = frame_length(prefix, self.max_frame).map_err(ReadError::Decode)?;
-        let mut mark = [0u8; 4];
-        reader.read_exact(&mut mark).map_err(ReadError::Io)?;
-        let (serialize_type, header_len) =
-            parse_mark(mark, frame_len).map_err(ReadError::Decode)?;
-        header.clear();
-        read_exact_into(reader, header, header_len).map_err(ReadError::Io)?;
-        let body_len = frame_len - 4 - header_len;
-        let mut body = Vec::new();
-        if body_len >= DIRECT_READ_THRESHOLD {
-            // Take what is buffered, then read the rest straight from the socket: one copy.
-            let buffered = reader.buffer();
-            let n = buffered.len().min(body_len);
-            body.reserve(body_len.min(EAGER_READ_LIMIT));
-            body.extend_from_slice(&buffered[..n]);
-            reader.consume(n);
-            read_exact_into(reader.get_mut(), &mut body, body_len - n).map_err(ReadError::Io)?;
-        } else {
-            read_exact_into(reader, &mut body, body_len).map_err(ReadError::Io)?;
+    /// Feeds `bytes` to the decoder and hands every command completed to `handler`; `Err`
+    /// with the reason when the bytes do not decode.
+    fn dispatch(
+        self: &Arc<Self>,
+        decoder: &mut FrameDecoder,
+        mut bytes: &[u8],
+        handler: &dyn ConnectionHandler,
+    ) -> Result<(), String> {
+        loop {
+            match decoder.feed(bytes) {
+                Ok((used, command)) => {
+                    bytes = &bytes[used..];
+                    if let Some(command) = command {
+                        self.touch();
+                        handler.on_command(self, command);
+                    } else if bytes.is_empty() {
+                        return Ok(());
+                    }
+                }
+                Err(e) => {
+                    let reason = format!("bad frame from {}: {e}", self.remote_addr);
+                    log::warn!("{reason}; closing the connection");
+                    handler.on_exception(self, &reason);
+                    return Err(reason);
+                }
+            }
         }
-        decode_header(serialize_type, header, body).map_err(ReadError::Decode)
     }
 
     fn read_error(&self, e: io::Error) -> String {
@@ -283,38 +276,8 @@ impl Connection {
     }
 }
 
-enum ReadError {
-    Io(io::Error),
-    Decode(DecodeError),
-}
-
-/// Reads a length prefix; Ok(false) on a clean end of stream before its first byte.
-fn read_prefix(reader: &mut impl Read, prefix: &mut [u8; 4]) -> io::Result<bool> {
-    let mut filled = 0;
-    while filled < prefix.len() {
-        match reader.read(&mut prefix[filled..]) {
-            Ok(0) if filled == 0 => return Ok(false),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
-}
-
-/// Appends exactly `len` bytes to `buf`. The buffer grows with the bytes that actually arrive
-/// (never more than [`EAGER_READ_LIMIT`] ahead of them) and is not zero-filled first.
-fn read_exact_into(reader: &mut impl Read, buf: &mut Vec<u8>, len: usize) -> io::Result<()> {
-    buf.reserve(len.min(EAGER_READ_LIMIT));
-    let read = reader.take(len as u64).read_to_end(buf)?;
-    if read < len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "frame truncated",
-        ));
-    }
-    Ok(())
+fn truncated() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "frame truncated")
 }
 
 /// Writes frames from many threads without interleaving, coalescing under load.
@@ -524,31 +487,4 @@ fn write_all_two(mut stream: &TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Resu
         }
     }
     stream.write_all(b)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn large_frames_grow_with_the_data() {
-        // Announce 10 MiB, deliver 3 bytes: a truncation error, and no 10 MiB buffer.
-        let mut reader: &[u8] = b"abc";
-        let mut buf = Vec::new();
-        let err = read_exact_into(&mut reader, &mut buf, 10 * 1024 * 1024).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        assert!(buf.capacity() <= EAGER_READ_LIMIT);
-        let mut reader: &[u8] = &[7u8; 300_000];
-        let mut buf = Vec::new();
-        read_exact_into(&mut reader, &mut buf, 300_000).unwrap();
-        assert_eq!(buf.len(), 300_000);
-    }
-
-    #[test]
-    fn prefix_distinguishes_clean_end_from_truncation() {
-        let mut p = [0u8; 4];
-        assert!(!read_prefix(&mut &b""[..], &mut p).unwrap());
-        assert!(read_prefix(&mut &b"ab"[..], &mut p).is_err());
-        assert!(read_prefix(&mut &b"abcd"[..], &mut p).unwrap());
-    }
 }

@@ -347,7 +347,7 @@ pub fn read_command(stream: &mut TcpStream) -> io::Result<RemotingCommand> {
     }
     let mut frame = vec![0u8; len as usize];
     stream.read_exact(&mut frame)?;
-    decode_frame(frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+    decode_frame(&frame).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
 }
 
 /// Panics unless the peer closes `stream` within `within` without sending anything.

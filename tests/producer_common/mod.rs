@@ -107,7 +107,7 @@ impl RequestProcessor for FakeBrokerProcessor {
         self.state.requests.lock().unwrap().push(Recorded {
             code: request.code,
             ext_fields: request.ext_fields.clone(),
-            body: request.body.clone(),
+            body: request.body.to_vec(),
             serialize_type: request.serialize_type,
             oneway: request.is_oneway(),
             at: Instant::now(),
@@ -187,7 +187,7 @@ impl FakeBrokerProcessor {
         } else {
             vec![(
                 header.h,
-                request.body.clone(),
+                request.body.to_vec(),
                 header.i.clone().unwrap_or_default(),
             )]
         };

@@ -205,7 +205,7 @@ impl PullMessageProcessor {
         }
         .write_to(&mut response.ext_fields);
         if code == response_code::SUCCESS {
-            response.body = result.messages.concat();
+            response.body = result.messages.concat().into();
         }
         Ok(Some(response))
     }

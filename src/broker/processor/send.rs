@@ -327,7 +327,7 @@ impl SendMessageProcessor {
                     }
                 }
             } else {
-                request.body
+                request.body.into_vec()
             };
             let messages = match decode_batch(&body) {
                 Ok(messages) if !messages.is_empty() => messages,
@@ -371,7 +371,7 @@ impl SendMessageProcessor {
                 &header,
                 (&topic_name, queue_id),
                 header.flag,
-                request.body,
+                request.body.into_vec(),
                 properties,
                 born_host,
             );

@@ -231,7 +231,7 @@ mod tests {
 
         // Our text differs from Java's only in the order of the topic map, so every topic
         // object and the version object appear in Java's bytes verbatim.
-        let original = String::from_utf8(body).unwrap();
+        let original = String::from_utf8(body.into_vec()).unwrap();
         let ours = registration.to_json();
         assert_eq!(ours.len(), original.len());
         assert!(original.contains(r#""dataVersion":{"counter":2,"timestamp":1795279615335}"#));

@@ -398,7 +398,7 @@ mod tests {
     fn pull_body() -> Vec<u8> {
         let cmd = fixture("java-4.9.8/083-resp-code0-json.bin");
         assert_eq!(cmd.ext_fields.get("nextBeginOffset"), Some("5"));
-        cmd.body
+        cmd.body.into_vec()
     }
 
     #[test]
