@@ -11,7 +11,7 @@ mod logging;
 use std::io::Write;
 
 use rocketmq_blocking::broker::store::FlushDiskType;
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::broker::Broker;
 
 const USAGE: &str =
     "usage: broker --listen <ip:port> --namesrv <ip:port>[;<ip:port>...] --store <dir> \
@@ -20,7 +20,7 @@ const USAGE: &str =
 fn main() {
     logging::init(simplelog::LevelFilter::Info);
     let mut listen = "127.0.0.1:10911".to_string();
-    let mut namesrv = Vec::new();
+    let mut namesrv = String::new();
     let mut store = None;
     let mut name = None;
     let mut cluster = None;
@@ -34,14 +34,7 @@ fn main() {
         };
         match arg.as_str() {
             "--listen" => listen = value(),
-            "--namesrv" => {
-                namesrv = value()
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            }
+            "--namesrv" => namesrv = value(),
             "--store" => store = Some(value()),
             "--name" => name = Some(value()),
             "--cluster" => cluster = Some(value()),
@@ -59,17 +52,21 @@ fn main() {
     let Some(store) = store else {
         usage("--store is required")
     };
-    let mut config = BrokerConfig::new(listen, store);
-    config.namesrv_addrs = namesrv;
-    config.flush_disk_type = flush;
-    config.advertised_addr = advertise;
+    let mut builder = Broker::builder()
+        .listen(listen)
+        .store_dir(store)
+        .name_server(&namesrv)
+        .flush_disk_type(flush);
+    if let Some(advertise) = advertise {
+        builder = builder.advertised_addr(advertise);
+    }
     if let Some(name) = name {
-        config.broker_name = name;
+        builder = builder.broker_name(name);
     }
     if let Some(cluster) = cluster {
-        config.cluster_name = cluster;
+        builder = builder.cluster_name(cluster);
     }
-    let broker = Broker::start(config).unwrap_or_else(|e| {
+    let broker = builder.start().unwrap_or_else(|e| {
         eprintln!("broker: {e}");
         std::process::exit(1);
     });

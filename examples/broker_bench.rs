@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::store::FlushDiskType;
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
     PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
@@ -93,9 +93,12 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
     };
     let case = format!("send {threads}t {size}B {flush_name}");
     let dir = store_dir(&format!("{threads}-{size}-{flush_name}"));
-    let mut config = BrokerConfig::new("127.0.0.1:0", dir.clone());
-    config.flush_disk_type = flush;
-    let broker = Broker::start(config).expect("broker");
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(&dir)
+        .flush_disk_type(flush)
+        .start()
+        .expect("broker");
     let addr = broker.local_addr().to_string();
     let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
     // Create the topic before timing.

@@ -8,7 +8,7 @@ mod logging;
 
 use std::io::Write;
 
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::namesrv::NameServer;
 
 fn main() {
     logging::init(simplelog::LevelFilter::Info);
@@ -24,10 +24,13 @@ fn main() {
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    let namesrv = NameServer::start(NameServerConfig::listen(listen)).unwrap_or_else(|e| {
-        eprintln!("namesrv: {e}");
-        std::process::exit(1);
-    });
+    let namesrv = NameServer::builder()
+        .listen(listen)
+        .start()
+        .unwrap_or_else(|e| {
+            eprintln!("namesrv: {e}");
+            std::process::exit(1);
+        });
     println!("listening on {}", namesrv.local_addr());
     std::io::stdout().flush().ok();
     loop {

@@ -109,8 +109,7 @@ fn main() {
     let args = parse_args();
     let producer = Producer::builder(args.group.clone())
         .name_server(&args.namesrv)
-        .build()
-        .and_then(|p| p.start().map(|()| p))
+        .start()
         .unwrap_or_else(|e| {
             eprintln!("producer did not start: {e}");
             println!("sent {} ok 0 failed {}", args.count, args.count);
@@ -182,7 +181,7 @@ fn send_async(producer: &Producer, args: &Args) -> usize {
     let done = Arc::new(AtomicUsize::new(0));
     for i in 0..args.count {
         let (ok_in_callback, done_in_callback) = (ok.clone(), done.clone());
-        let accepted = producer.send_async(message(args, i), move |result| {
+        let accepted = producer.send_async(&message(args, i), move |result| {
             if report(i, result.map(|r| r.to_string())) {
                 ok_in_callback.fetch_add(1, Ordering::SeqCst);
             }
@@ -209,10 +208,10 @@ fn send_batch(producer: &Producer, args: &Args) -> usize {
         let mut bytes = 0;
         while i < args.count && batch.len() < BATCH_SIZE {
             let m = message(args, i);
-            if !batch.is_empty() && bytes + m.body.len() + 200 > MAX_BATCH_BYTES {
+            if !batch.is_empty() && bytes + m.body().len() + 200 > MAX_BATCH_BYTES {
                 break;
             }
-            bytes += m.body.len() + 200;
+            bytes += m.body().len() + 200;
             batch.push(m);
             i += 1;
         }

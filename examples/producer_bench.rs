@@ -23,16 +23,14 @@ fn main() {
 
 #[cfg(feature = "servers")]
 mod bench {
-    use std::path::PathBuf;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
     use std::thread;
-    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+    use std::time::{Duration, Instant};
 
     use crossbeam_channel::bounded;
-    use rocketmq_blocking::broker::{Broker, BrokerConfig};
     use rocketmq_blocking::client::{Message, Producer};
-    use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+    use rocketmq_blocking::LocalCluster;
 
     const TOPIC: &str = "BenchTopic";
     const MAX_IN_FLIGHT: usize = 1024;
@@ -80,18 +78,13 @@ mod bench {
         }
         let duration = Duration::from_secs_f64(seconds);
 
-        let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0"))
-            .unwrap_or_else(|e| fail(&format!("name server: {e}")));
-        let ns = namesrv.local_addr().to_string();
-        let store = store_dir();
-        let mut config = BrokerConfig::new("127.0.0.1:0", store.clone());
-        config.namesrv_addrs = vec![ns.clone()];
-        let broker = Broker::start(config).unwrap_or_else(|e| fail(&format!("broker: {e}")));
+        let cluster =
+            LocalCluster::start().unwrap_or_else(|e| fail(&format!("name server and broker: {e}")));
+        let ns = cluster.name_server_addr();
 
         let producer = Producer::builder("bench_producer_group")
             .name_server(&ns)
-            .build()
-            .and_then(|p| p.start().map(|()| p))
+            .start()
             .unwrap_or_else(|e| fail(&format!("producer: {e}")));
         let producer = Arc::new(producer);
         // The first send creates the topic from TBW102.
@@ -140,9 +133,7 @@ mod bench {
         }
 
         drop(producer);
-        broker.shutdown();
-        namesrv.shutdown();
-        let _ = std::fs::remove_dir_all(&store);
+        cluster.shutdown();
     }
 
     fn run(producer: &Arc<Producer>, case: &Case, duration: Duration) -> Sample {
@@ -182,7 +173,7 @@ mod bench {
                                 latencies.clone(),
                                 released.clone(),
                             );
-                            let accepted = producer.send_async(message, move |result| {
+                            let accepted = producer.send_async(&message, move |result| {
                                 match result {
                                     Ok(_) => {
                                         sent.fetch_add(1, Ordering::Relaxed);
@@ -233,13 +224,6 @@ mod bench {
             latencies,
             failures: failures.load(Ordering::Relaxed),
         }
-    }
-
-    fn store_dir() -> PathBuf {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        std::env::temp_dir().join(format!("rmq-producer-bench-{}-{nanos}", std::process::id()))
     }
 
     fn fail(message: &str) -> ! {

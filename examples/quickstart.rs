@@ -3,31 +3,27 @@
 //!
 //! `cargo run --release --example quickstart`
 //!
-//! Starts the reference name server and broker on free ports with a temporary store, sends
-//! messages sync (one large enough to be compressed), async, oneway and as a batch, prints each
-//! `SendResult`, then pulls everything back from the broker and exits 0 only if every message
-//! came back intact (body, tags, keys and properties).
+//! Starts the reference name server and broker on free ports with a temporary store
+//! ([`LocalCluster`]), sends messages sync (one large enough to be compressed), async, oneway
+//! and as a batch, prints each `SendResult`, then pulls everything back from the broker and
+//! exits 0 only if every message came back intact (body, tags, keys and properties).
+//! `RMQ_TRACE=1` prints every step of every send.
 
 #[path = "common/logging.rs"]
 mod logging;
 
 use std::collections::BTreeMap;
+use std::error::Error;
 use std::time::{Duration, Instant};
 
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
-use rocketmq_blocking::client::{
-    Message, Producer, PullConsumer, PullConsumerConfig, PullStatus, SendResult,
-};
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::client::{Message, Producer, PullConsumer, PullStatus, SendResult};
+use rocketmq_blocking::LocalCluster;
 
 const TOPIC: &str = "QuickstartTopic";
 
 fn main() {
     logging::init(simplelog::LevelFilter::Warn);
-    let store = std::env::temp_dir().join(format!("rmq-quickstart-{}", std::process::id()));
-    let outcome = run(&store);
-    let _ = std::fs::remove_dir_all(&store);
-    match outcome {
+    match run() {
         Ok(n) => println!("quickstart OK: {n} messages sent and read back intact"),
         Err(e) => {
             eprintln!("quickstart FAILED: {e}");
@@ -48,110 +44,88 @@ fn message(
     mode: &str,
     i: usize,
     expected: &mut BTreeMap<String, Expected>,
-) -> Result<Message, String> {
+) -> Result<Message, Box<dyn Error>> {
     let tags = format!("Tag{}", mode.to_uppercase());
     let keys = format!("{mode}-key-{i}");
-    let mut msg = Message::new(TOPIC, body.clone().into_bytes())
+    let msg = Message::new(TOPIC, body.clone())
         .with_tags(tags.clone())
-        .with_keys([keys.clone()]);
-    msg.put_user_property("origin", mode)
-        .map_err(|e| e.to_string())?;
-    expected.insert(
-        body,
-        Expected {
-            tags,
-            keys,
-            origin: mode.to_string(),
-        },
-    );
+        .with_keys(keys.clone())
+        .with_property("origin", mode)?;
+    let origin = mode.to_string();
+    expected.insert(body, Expected { tags, keys, origin });
     Ok(msg)
 }
 
-fn run(store: &std::path::Path) -> Result<usize, String> {
-    let namesrv =
-        NameServer::start(NameServerConfig::listen("127.0.0.1:0")).map_err(|e| e.to_string())?;
-    let ns = namesrv.local_addr().to_string();
-    let mut config = BrokerConfig::new("127.0.0.1:0", store);
-    config.namesrv_addrs = vec![ns.clone()];
-    let broker_name = config.broker_name.clone();
-    let broker = Broker::start(config).map_err(|e| e.to_string())?;
+fn run() -> Result<usize, Box<dyn Error>> {
+    let cluster = LocalCluster::start()?;
+    let ns = cluster.name_server_addr();
     println!(
-        "name server on {ns}, broker {broker_name} on {}",
-        broker.local_addr()
+        "name server on {ns}, broker {} on {}",
+        cluster.broker().config().broker_name,
+        cluster.broker().local_addr()
     );
 
     let producer = Producer::builder("quickstart_producer_group")
         .name_server(&ns)
-        .build()
-        .map_err(|e| e.to_string())?;
-    producer.start().map_err(|e| e.to_string())?;
+        .start()?;
     let mut expected = BTreeMap::new();
     let show = |mode: &str, r: &SendResult| println!("{mode:<6} {r}");
 
     for i in 0..3 {
         let msg = message(format!("sync message {i}"), "sync", i, &mut expected)?;
-        show("sync", &producer.send(&msg).map_err(|e| e.to_string())?);
+        show("sync", &producer.send(&msg)?);
     }
     // Over 4 KiB: the producer compresses it (zlib), the reader gets it back decompressed.
     let big = format!("large sync message {}", "0123456789abcdef".repeat(512));
     show(
         "sync",
-        &producer
-            .send(&message(big, "sync", 3, &mut expected)?)
-            .map_err(|e| e.to_string())?,
+        &producer.send(&message(big, "sync", 3, &mut expected)?)?,
     );
 
     let (tx, rx) = crossbeam_channel::unbounded();
     for i in 0..3 {
         let tx = tx.clone();
         let msg = message(format!("async message {i}"), "async", i, &mut expected)?;
-        producer
-            .send_async(msg, move |result| drop(tx.send(result)))
-            .map_err(|e| e.to_string())?;
+        producer.send_async(&msg, move |result| drop(tx.send(result)))?;
     }
-    for _ in 0..3 {
-        let result = rx
-            .recv_timeout(Duration::from_secs(10))
-            .map_err(|_| "an async callback never ran")?;
-        show("async", &result.map_err(|e| e.to_string())?);
+    // Every async send has called back once flush returns.
+    producer.flush(Duration::from_secs(10))?;
+    for result in rx.try_iter() {
+        show("async", &result?);
     }
 
     for i in 0..2 {
         let msg = message(format!("oneway message {i}"), "oneway", i, &mut expected)?;
-        producer.send_oneway(&msg).map_err(|e| e.to_string())?;
+        producer.send_oneway(&msg)?;
         println!("oneway sent (no result)");
     }
 
     let batch: Vec<Message> = (0..3)
         .map(|i| message(format!("batch message {i}"), "batch", i, &mut expected))
         .collect::<Result<_, _>>()?;
-    show(
-        "batch",
-        &producer.send_batch(&batch).map_err(|e| e.to_string())?,
-    );
+    show("batch", &producer.send_batch(&batch)?);
     producer.shutdown();
 
     // Read everything back; oneway messages may still be on their way, so poll a while.
-    let reader = PullConsumer::new(PullConsumerConfig::new("quickstart_reader_group", &ns))
-        .map_err(|e| e.to_string())?;
-    let queues = reader
-        .fetch_subscribe_message_queues(TOPIC)
-        .map_err(|e| e.to_string())?;
+    let reader = PullConsumer::builder("quickstart_reader_group")
+        .name_server(&ns)
+        .start()?;
+    let queues = reader.fetch_subscribe_message_queues(TOPIC)?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut received = BTreeMap::new();
     while received.len() < expected.len() && Instant::now() < deadline {
         received.clear();
         for queue in &queues {
-            let mut offset = reader.min_offset(queue).map_err(|e| e.to_string())?;
+            let mut offset = reader.min_offset(queue)?;
             loop {
-                let result = reader.pull(queue, offset, 32).map_err(|e| e.to_string())?;
+                let result = reader.pull(queue, offset, 32)?;
                 if result.status != PullStatus::Found {
                     break;
                 }
                 for m in result.messages {
                     let body = String::from_utf8_lossy(&m.body).into_owned();
                     if received.insert(body.clone(), m).is_some() {
-                        return Err(format!("message {body:?} stored twice"));
+                        return Err(format!("message {body:?} stored twice").into());
                     }
                 }
                 offset = result.next_begin_offset;
@@ -172,10 +146,9 @@ fn run(store: &std::path::Path) -> Result<usize, String> {
             || got.keys() != Some(want.keys.as_str())
             || got.property("origin") != Some(want.origin.as_str())
         {
-            return Err(format!(
-                "message {short:?} came back changed: {:?}",
-                got.properties
-            ));
+            return Err(
+                format!("message {short:?} came back changed: {:?}", got.properties).into(),
+            );
         }
         println!(
             "read back {short:?} from queue {} offset {}",
@@ -187,9 +160,9 @@ fn run(store: &std::path::Path) -> Result<usize, String> {
             "{} messages came back, {} were sent",
             received.len(),
             expected.len()
-        ));
+        )
+        .into());
     }
-    broker.shutdown();
-    namesrv.shutdown();
+    cluster.shutdown();
     Ok(expected.len())
 }

@@ -17,4 +17,10 @@ pub mod remoting;
 #[cfg(feature = "servers")]
 pub mod broker;
 #[cfg(feature = "servers")]
+mod local_cluster;
+#[cfg(feature = "servers")]
 pub mod namesrv;
+
+pub use common::trace::TRACE_TARGET;
+#[cfg(feature = "servers")]
+pub use local_cluster::LocalCluster;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rocketmq_blocking::broker::{Broker, BrokerConfig, BrokerError};
+use rocketmq_blocking::broker::{Broker, BrokerError};
 use rocketmq_blocking::protocol::codes::request_code;
 use rocketmq_blocking::protocol::RemotingCommand;
 use rocketmq_blocking::remoting::{PoolConfig, RemotingServer, ServerConfig};
@@ -65,7 +65,10 @@ fn a_failed_start_leaves_no_thread_behind() {
     std::fs::create_dir_all(store.0.join("config")).unwrap();
     std::fs::write(store.0.join("config/consumerOffset.json"), b"{ not json").unwrap();
     let before = rmq_threads();
-    let result = Broker::start(BrokerConfig::new("127.0.0.1:0", store.0.clone()));
+    let result = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(store.0.clone())
+        .start();
     assert!(
         matches!(result, Err(BrokerError::Config(_))),
         "{:?}",
@@ -113,10 +116,13 @@ fn shutdown_unregisters_after_the_last_registration() {
     common::init_logging();
     let (namesrv, seen) = slow_name_server(Duration::from_millis(400));
     let store = TempDir::new("unregister");
-    let mut config = BrokerConfig::new("127.0.0.1:0", store.0.clone());
-    config.namesrv_addrs = vec![namesrv.local_addr().to_string()];
-    config.register_interval = Duration::from_millis(50);
-    let broker = Broker::start(config).expect("broker");
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(&store.0)
+        .name_server(&namesrv.local_addr().to_string())
+        .register_interval(Duration::from_millis(50))
+        .start()
+        .expect("broker");
     let registers = |seen: &Seen| {
         seen.lock()
             .unwrap()

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::broker::{Broker, BrokerBuilder};
 use rocketmq_blocking::protocol::body::{
     ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
 };
@@ -51,11 +51,11 @@ impl Drop for TempDir {
     }
 }
 
-fn start_broker(store: &TempDir, configure: impl FnOnce(&mut BrokerConfig)) -> Broker {
+fn start_broker(store: &TempDir, configure: impl FnOnce(BrokerBuilder) -> BrokerBuilder) -> Broker {
     common::init_logging();
-    let mut config = BrokerConfig::new("127.0.0.1:0", store.0.clone());
-    configure(&mut config);
-    Broker::start(config).expect("broker")
+    configure(Broker::builder().listen("127.0.0.1:0").store_dir(&store.0))
+        .start()
+        .expect("broker")
 }
 
 fn client() -> RemotingClient {
@@ -105,7 +105,7 @@ fn assert_code(response: &RemotingCommand, code: i32) {
 #[test]
 fn transactional_half_messages_are_refused() {
     let store = TempDir::new("tx");
-    let broker = start_broker(&store, |_| {});
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
     assert_code(
@@ -157,7 +157,7 @@ fn transactional_half_messages_are_refused() {
 #[test]
 fn retry_messages_past_their_reconsume_limit_go_to_the_dead_letter_topic() {
     let store = TempDir::new("dlq");
-    let broker = start_broker(&store, |_| {});
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
     let retry = |reconsume: i32, max: Option<i32>| {
@@ -208,7 +208,7 @@ fn retry_messages_past_their_reconsume_limit_go_to_the_dead_letter_topic() {
 #[test]
 fn store_failures_answer_javas_response_codes() {
     let store = TempDir::new("codes");
-    let broker = start_broker(&store, |_| {});
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
     assert_code(
@@ -271,7 +271,7 @@ fn heartbeat(
 #[test]
 fn heartbeats_skip_bad_group_names_and_cap_new_retry_topics() {
     let store = TempDir::new("groups");
-    let broker = start_broker(&store, |_| {});
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
     let too_long = "g".repeat(121); // "%RETRY%" + 121 characters > 127
@@ -343,8 +343,8 @@ fn notified_client() -> (RemotingClient, Arc<AtomicUsize>) {
 #[test]
 fn members_hear_of_subscription_changes_and_of_expired_members() {
     let store = TempDir::new("notify");
-    let broker = start_broker(&store, |c| {
-        c.client_channel_expiry = Duration::from_millis(600);
+    let broker = start_broker(&store, |b| {
+        b.client_channel_expiry(Duration::from_millis(600))
     });
     let addr = broker.local_addr().to_string();
     let (a, a_told) = notified_client();
@@ -431,7 +431,7 @@ fn pull_request(topic: &str, queue_id: i32, suspend_ms: i64) -> RemotingCommand 
 #[test]
 fn a_consumer_that_does_not_read_holds_up_no_other_long_poll() {
     let store = TempDir::new("slow");
-    let broker = start_broker(&store, |_| {});
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
     assert_code(

@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::store::FlushDiskType;
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
     PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
@@ -137,11 +137,11 @@ fn start_child(store: &Path, flush: &str) -> (Child, String) {
 #[ignore = "the crash test's child process; runs only when that test spawns it"]
 fn crash_child_broker() {
     let store = std::env::var("RMQ_SAFETY_STORE").expect("RMQ_SAFETY_STORE");
-    let mut config = BrokerConfig::new("127.0.0.1:0", store);
+    let mut builder = Broker::builder().listen("127.0.0.1:0").store_dir(store);
     if std::env::var("RMQ_SAFETY_FLUSH").as_deref() == Ok("sync") {
-        config.flush_disk_type = FlushDiskType::SyncFlush;
+        builder = builder.flush_disk_type(FlushDiskType::SyncFlush);
     }
-    let broker = Broker::start(config).expect("child broker");
+    let broker = builder.start().expect("child broker");
     println!("listening on {}", broker.local_addr());
     loop {
         thread::park(); // until SIGKILL
@@ -201,7 +201,10 @@ fn acknowledged_messages_survive_sigkill() {
         }
         client.shutdown();
 
-        let broker = Broker::start(BrokerConfig::new("127.0.0.1:0", store.clone()))
+        let broker = Broker::builder()
+            .listen("127.0.0.1:0")
+            .store_dir(store.clone())
+            .start()
             .expect("restart on the same store");
         let addr = broker.local_addr().to_string();
         let reader = RemotingClient::new(ClientConfig::default()).expect("client");
@@ -247,7 +250,11 @@ fn acknowledged_messages_survive_sigkill() {
 #[test]
 fn long_polling_answers_on_arrival_and_at_timeout() {
     let store = temp_store("longpoll");
-    let broker = Broker::start(BrokerConfig::new("127.0.0.1:0", store.clone())).expect("broker");
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(store.clone())
+        .start()
+        .expect("broker");
     let addr = broker.local_addr().to_string();
     let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
     // The first send creates the topic (4 queues).

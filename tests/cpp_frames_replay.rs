@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{assert_eventually, raw_connect, read_command};
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::broker::Broker;
+use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::body::TopicRouteData;
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::message::sys_flag::COMPRESSED_FLAG;
@@ -156,8 +156,10 @@ struct Servers {
 impl Servers {
     fn start(tag: &str) -> Servers {
         common::init_logging();
-        let namesrv =
-            NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
+        let namesrv = NameServer::builder()
+            .listen("127.0.0.1:0")
+            .start()
+            .expect("name server");
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -166,9 +168,12 @@ impl Servers {
             "rmq-cpp-replay-{tag}-{}-{nanos}",
             std::process::id()
         ));
-        let mut config = BrokerConfig::new("127.0.0.1:0", store.clone());
-        config.namesrv_addrs = vec![namesrv.local_addr().to_string()];
-        let broker = Broker::start(config).expect("broker starts");
+        let broker = Broker::builder()
+            .listen("127.0.0.1:0")
+            .store_dir(&store)
+            .name_server(&namesrv.local_addr().to_string())
+            .start()
+            .expect("broker starts");
         Servers {
             namesrv,
             broker,

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use common::assert_eventually;
 use cpp_peer::{consumed_by_seq, message_body, run_peer, temp_store};
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
-use rocketmq_blocking::client::{MessageExt, PullConsumer, PullConsumerConfig, PullStatus};
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::broker::Broker;
+use rocketmq_blocking::client::{MessageExt, PullConsumer, PullStatus};
+use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::message::message_const::PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX;
 
 const COUNT: u64 = 200;
@@ -108,13 +108,19 @@ fn produce_batches(
 fn cpp_batches_through_our_servers_read_back_intact() {
     common::init_logging();
     let started = Instant::now();
-    let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
+    let namesrv = NameServer::builder()
+        .listen("127.0.0.1:0")
+        .start()
+        .expect("name server");
     let ns = namesrv.local_addr().to_string();
     let store = temp_store("cpp-batch");
-    let mut config = BrokerConfig::new("127.0.0.1:0", store.clone());
-    config.namesrv_addrs = vec![ns.clone()];
-    config.register_interval = Duration::from_secs(5);
-    let broker = Broker::start(config).expect("broker starts");
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(&store)
+        .name_server(&ns)
+        .register_interval(Duration::from_secs(5))
+        .start()
+        .expect("broker starts");
     let topic = "CppBatchTopic";
 
     // 200 messages in batches of 10 whose first message has a 5,000-byte body: each batch
@@ -133,7 +139,9 @@ fn cpp_batches_through_our_servers_read_back_intact() {
         Duration::from_secs(20),
         || namesrv.topic_route(topic).is_some(),
     );
-    let consumer = PullConsumer::new(PullConsumerConfig::new("CID_rust_batch_reader", &ns))
+    let consumer = PullConsumer::builder("CID_rust_batch_reader")
+        .name_server(&ns)
+        .start()
         .expect("pull consumer");
     let pulled = pull_all(&consumer, topic);
     consumer.shutdown();

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use common::assert_eventually;
 use cpp_peer::{consumed_by_seq, message_body, run_peer, temp_store, Record};
 use rocketmq_blocking::broker::store::GetMessageStatus;
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::client::{
     ClientError, Message, Producer, SelectMessageQueueByHash, SendResult, SendStatus,
 };
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::codes::request_code;
 use rocketmq_blocking::protocol::message::message_const::PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX;
 use rocketmq_blocking::protocol::message::sys_flag::COMPRESSED_FLAG;
@@ -100,7 +100,7 @@ fn build(topic: &str, kind: &str, seq: u64) -> Message {
     let e = expected(kind, seq);
     let mut message = Message::new(topic, e.body.into_bytes())
         .with_tags(e.tags)
-        .with_keys(e.keys.split(' '));
+        .with_keys(e.keys.as_str());
     message.put_user_property("seq", seq.to_string()).unwrap();
     message.put_user_property("custom", e.custom).unwrap();
     message
@@ -156,7 +156,7 @@ fn send_all(producer: &Producer, topic: &str, kind: &str) -> HashMap<u64, String
             Mode::Async => {
                 let tx = tx.clone();
                 producer
-                    .send_async(build(topic, kind, seq), move |result| {
+                    .send_async(&build(topic, kind, seq), move |result| {
                         let _ = tx.send((seq, result));
                     })
                     .unwrap_or_else(|e| panic!("{kind}: async {seq} not started: {e}"));
@@ -271,13 +271,19 @@ fn stored_count(broker: &Broker, topic: &str) -> i64 {
 fn cpp_push_consumer_reads_what_our_producer_sent() {
     common::init_logging();
     let started = Instant::now();
-    let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
+    let namesrv = NameServer::builder()
+        .listen("127.0.0.1:0")
+        .start()
+        .expect("name server");
     let ns = namesrv.local_addr().to_string();
     let store = temp_store("rust-producer");
-    let mut config = BrokerConfig::new("127.0.0.1:0", store.clone());
-    config.namesrv_addrs = vec![ns.clone()];
-    config.register_interval = Duration::from_secs(5);
-    let broker = Broker::start(config).expect("broker starts");
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(&store)
+        .name_server(&ns)
+        .register_interval(Duration::from_secs(5))
+        .start()
+        .expect("broker starts");
 
     let kinds = [
         ("json", SerializeType::Json, "RustToCppJson"),
@@ -286,14 +292,13 @@ fn cpp_push_consumer_reads_what_our_producer_sent() {
     let mut sent_ids = HashMap::new();
     let mut placements = HashMap::new();
     for (kind, serialize_type, topic) in kinds {
+        let header_types = Arc::new(HeaderTypes::default());
         let producer = Producer::builder(format!("PID_rust_to_cpp_{kind}"))
             .name_server(&ns)
             .serialize_type(serialize_type)
-            .build()
-            .expect("producer");
-        let header_types = Arc::new(HeaderTypes::default());
-        producer.register_rpc_hook(header_types.clone());
-        producer.start().expect("producer starts");
+            .rpc_hook(header_types.clone())
+            .start()
+            .expect("producer starts");
         let ids = send_all(&producer, topic, kind);
         producer.shutdown();
         // Every send went out, and was answered, in this header type: 10 batches (code 320)

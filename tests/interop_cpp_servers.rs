@@ -9,14 +9,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use cpp_peer::{consumed_by_seq, message_body, run_peer, temp_store, Record};
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::broker::Broker;
+use rocketmq_blocking::namesrv::NameServer;
 
 fn start_broker(listen: &str, namesrv: &str, store: &Path) -> Broker {
-    let mut config = BrokerConfig::new(listen, store.to_path_buf());
-    config.namesrv_addrs = vec![namesrv.to_string()];
-    config.register_interval = Duration::from_secs(5);
-    Broker::start(config).expect("broker starts")
+    Broker::builder()
+        .listen(listen)
+        .store_dir(store)
+        .name_server(namesrv)
+        .register_interval(Duration::from_secs(5))
+        .start()
+        .expect("broker starts")
 }
 
 fn check_message(seq: u64, record: &Record) {
@@ -45,7 +48,10 @@ fn check_message(seq: u64, record: &Record) {
 
 #[test]
 fn cpp_producer_and_push_consumer_through_our_servers() {
-    let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
+    let namesrv = NameServer::builder()
+        .listen("127.0.0.1:0")
+        .start()
+        .expect("name server");
     let ns = namesrv.local_addr().to_string();
     let store = temp_store("servers");
     let broker = start_broker("127.0.0.1:0", &ns, &store);
@@ -162,7 +168,10 @@ fn cpp_producer_and_push_consumer_through_our_servers() {
 /// so receiving everything proves locking works; each queue must arrive in send order.
 #[test]
 fn cpp_orderly_consumer_locks_queues_and_reads_each_in_order() {
-    let namesrv = NameServer::start(NameServerConfig::listen("127.0.0.1:0")).expect("name server");
+    let namesrv = NameServer::builder()
+        .listen("127.0.0.1:0")
+        .start()
+        .expect("name server");
     let ns = namesrv.local_addr().to_string();
     let store = temp_store("orderly");
     let broker = start_broker("127.0.0.1:0", &ns, &store);

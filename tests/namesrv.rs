@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{assert_eventually, client};
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::body::{
     DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper, TopicRouteData,
 };
@@ -103,10 +103,12 @@ fn route_request(topic: &str, version: i32) -> RemotingCommand {
 }
 
 fn start(expiry: Duration) -> NameServer {
-    let mut config = NameServerConfig::listen("127.0.0.1:0");
-    config.broker_expiry = expiry;
-    config.scan_interval = Duration::from_millis(100);
-    NameServer::start(config).expect("name server")
+    NameServer::builder()
+        .listen("127.0.0.1:0")
+        .broker_expiry(expiry)
+        .scan_interval(Duration::from_millis(100))
+        .start()
+        .expect("name server")
 }
 
 #[test]

@@ -11,10 +11,9 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use producer_common::{assert_eventually, name_server};
-use rocketmq_blocking::broker::{Broker, BrokerConfig};
+use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::client::{
-    Message, MessageExt, Producer, PullConsumer, PullConsumerConfig, PullStatus,
-    SelectMessageQueueByHash, SendStatus,
+    Message, MessageExt, Producer, PullConsumer, PullStatus, SelectMessageQueueByHash, SendStatus,
 };
 use rocketmq_blocking::protocol::SerializeType;
 
@@ -43,9 +42,12 @@ impl Drop for TempDir {
 }
 
 fn broker(namesrv: &str, store: &TempDir) -> Broker {
-    let mut config = BrokerConfig::new("127.0.0.1:0", store.0.clone());
-    config.namesrv_addrs = vec![namesrv.to_string()];
-    Broker::start(config).expect("broker")
+    Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(&store.0)
+        .name_server(namesrv)
+        .start()
+        .expect("broker")
 }
 
 /// Every message of `topic`, pulled queue by queue from offset 0 to the end.
@@ -85,14 +87,14 @@ fn check_round_trip(sent: &HashMap<String, Message>, received: &[MessageExt]) {
         let original = sent
             .get(id)
             .unwrap_or_else(|| panic!("unexpected message {id}"));
-        assert_eq!(got.topic, original.topic);
-        assert_eq!(got.body, original.body, "body of {id}");
+        assert_eq!(got.topic, original.topic());
+        assert_eq!(got.body, original.body().to_vec(), "body of {id}");
         assert_eq!(got.tags(), original.tags());
         assert_eq!(got.keys(), original.keys());
         for (key, value) in original.properties().iter() {
             assert_eq!(got.property(key), Some(value), "property {key} of {id}");
         }
-        assert_eq!(got.flag, original.flag);
+        assert_eq!(got.flag, original.flag());
         assert!(got.store_timestamp >= got.born_timestamp - 1000);
     }
 }
@@ -107,9 +109,8 @@ fn exercise(serialize_type: SerializeType, topic: &str) {
         .serialize_type(serialize_type)
         .route_refresh_interval(Duration::from_millis(200))
         .heartbeat_interval(Duration::from_millis(200))
-        .build()
+        .start()
         .unwrap();
-    producer.start().unwrap();
 
     let mut sent: HashMap<String, Message> = HashMap::new();
     let mut next = 0usize;
@@ -148,7 +149,7 @@ fn exercise(serialize_type: SerializeType, topic: &str) {
         async_sent.push(m.clone());
         let tx = tx.clone();
         producer
-            .send_async(m, move |r| tx.send(r).unwrap())
+            .send_async(&m, move |r| tx.send(r).unwrap())
             .unwrap();
     }
     let mut async_ids = Vec::new();
@@ -156,7 +157,8 @@ fn exercise(serialize_type: SerializeType, topic: &str) {
         let result = rx.recv_timeout(WAIT).unwrap().unwrap();
         async_ids.push(result.msg_id);
     }
-    assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+    producer.flush(WAIT).unwrap();
+    assert!(rx.try_recv().is_err(), "one callback per send");
     // Match async results to messages by their index property, via the broker read-back below.
     // Batch.
     let batch: Vec<Message> = (0..4).map(|_| fresh(b"batched".to_vec())).collect();
@@ -174,14 +176,11 @@ fn exercise(serialize_type: SerializeType, topic: &str) {
         oneway_sent.push(m);
     }
 
-    let consumer = PullConsumer::new(PullConsumerConfig {
-        client: rocketmq_blocking::client::ClientSettings {
-            serialize_type,
-            ..PullConsumerConfig::new("CG_REAL_BROKER", &ns).client
-        },
-        ..PullConsumerConfig::new("CG_REAL_BROKER", &ns)
-    })
-    .unwrap();
+    let consumer = PullConsumer::builder("CG_REAL_BROKER")
+        .name_server(&ns)
+        .serialize_type(serialize_type)
+        .start()
+        .unwrap();
     let total = sent.len() + async_sent.len() + oneway_sent.len();
     assert_eventually("every message stored", WAIT, || {
         consumer

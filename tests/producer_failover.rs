@@ -17,15 +17,15 @@ use rocketmq_blocking::protocol::codes::{request_code, response_code};
 
 const TOPIC: &str = "Failover";
 const WAIT: Duration = Duration::from_secs(10);
+/// How late a deadline may be met on a loaded 2-core machine.
+const SLACK: Duration = Duration::from_millis(500);
 
 fn start(namesrv: &str, configure: impl FnOnce(ProducerBuilder) -> ProducerBuilder) -> Producer {
     let builder = Producer::builder("PG_FAILOVER")
         .name_server(namesrv)
         .route_refresh_interval(Duration::from_millis(200))
         .heartbeat_interval(Duration::from_millis(500));
-    let producer = configure(builder).build().expect("producer");
-    producer.start().expect("start");
-    producer
+    configure(builder).start().expect("producer starts")
 }
 
 fn brokers_in_route(producer: &Producer) -> Vec<String> {
@@ -116,7 +116,7 @@ fn async_callbacks_fire_once_across_a_broker_kill() {
             b.kill();
         }
         let calls = calls.clone();
-        let accepted = producer.send_async(Message::new(TOPIC, format!("m{i}")), move |r| {
+        let accepted = producer.send_async(&Message::new(TOPIC, format!("m{i}")), move |r| {
             calls.lock().unwrap().entry(i).or_default().push(
                 r.map(|s| s.message_queue.broker_name)
                     .map_err(|e| e.to_string()),
@@ -124,12 +124,13 @@ fn async_callbacks_fire_once_across_a_broker_kill() {
         });
         accepted.unwrap_or_else(|e| panic!("send {i} not accepted: {e}"));
     }
-    assert_eventually("every callback", WAIT, || {
-        calls.lock().unwrap().len() == total
-    });
-    // Give a second call of any callback the chance to happen.
-    std::thread::sleep(Duration::from_millis(300));
+    producer
+        .flush(WAIT)
+        .unwrap_or_else(|e| panic!("not every callback ran: {e}"));
+    // Shutdown joins every thread that could still call back: a second call would be in.
+    producer.shutdown();
     let calls = calls.lock().unwrap();
+    assert_eq!(calls.len(), total);
     for i in 0..total {
         let results = &calls[&i];
         assert_eq!(results.len(), 1, "callback {i} ran {} times", results.len());
@@ -158,15 +159,14 @@ fn a_broker_that_never_answers_cannot_stretch_the_send_timeout() {
     println!(
         "sync send to a silent broker returned after {elapsed:?} (timeout {timeout:?}): {error}"
     );
+    // Never early; late only by scheduling (generous for a loaded 2-core machine).
     assert!(elapsed >= timeout * 9 / 10, "returned early: {elapsed:?}");
-    assert!(elapsed <= timeout * 11 / 10, "budget overrun: {elapsed:?}");
+    assert!(elapsed <= timeout + SLACK, "budget overrun: {elapsed:?}");
     assert!(
-        error
-            .to_string()
-            .starts_with("Send [1] times, still failed"),
-        "{error}"
+        matches!(error, ClientError::SendFailed { attempts: 1, .. }),
+        "{error:?}"
     );
-    assert!(error.to_string().contains("timed out"), "{error}");
+    assert!(error.is_timeout(), "{error}");
 
     // The same with the route fetch inside the budget.
     let producer = start(&ns, |p| p.send_timeout(timeout));
@@ -174,14 +174,14 @@ fn a_broker_that_never_answers_cannot_stretch_the_send_timeout() {
     assert!(producer.send(&Message::new(TOPIC, "x")).is_err());
     let elapsed = begin.elapsed();
     println!("first sync send (route fetch included) returned after {elapsed:?}");
-    assert!(elapsed <= timeout * 11 / 10, "budget overrun: {elapsed:?}");
+    assert!(elapsed <= timeout + SLACK, "budget overrun: {elapsed:?}");
 
     // Async: the callback reports the failure once. The transport expires a silent request
     // at its timeout plus a 1 s grace, found by a scan every second.
     let (tx, rx) = std::sync::mpsc::channel();
     let begin = Instant::now();
     producer
-        .send_async(Message::new(TOPIC, "y"), move |r| {
+        .send_async(&Message::new(TOPIC, "y"), move |r| {
             tx.send((r, begin.elapsed())).unwrap()
         })
         .unwrap();
@@ -189,13 +189,12 @@ fn a_broker_that_never_answers_cannot_stretch_the_send_timeout() {
     println!("async send to a silent broker called back after {elapsed:?}");
     assert!(result.is_err());
     assert!(
-        elapsed <= timeout + Duration::from_millis(2500),
+        elapsed <= timeout + Duration::from_millis(2000) + SLACK,
         "{elapsed:?}"
     );
-    assert!(
-        rx.recv_timeout(Duration::from_millis(300)).is_err(),
-        "called back twice"
-    );
+    // Shutdown joins every thread that could call back again.
+    producer.shutdown();
+    assert!(rx.try_recv().is_err(), "called back twice");
 }
 
 #[test]
@@ -219,15 +218,16 @@ fn a_retry_gets_only_what_is_left_of_the_budget() {
             .send(&Message::new(TOPIC, format!("{i}")))
             .unwrap_err();
         let elapsed = begin.elapsed();
-        let text = error.to_string();
-        println!("send {i}: {elapsed:?}: {text}");
+        println!("send {i}: {elapsed:?}: {error}");
         // After 400 ms on broker-a, the attempt on broker-b gets the 600 ms left, not 1 s.
         assert!(
-            elapsed <= timeout * 11 / 10,
-            "budget overrun: {elapsed:?}: {text}"
+            elapsed <= timeout + SLACK,
+            "budget overrun: {elapsed:?}: {error}"
         );
-        if text.contains("BrokersSent: [broker-a, broker-b]") {
-            slow_first += 1;
+        if let ClientError::SendFailed { brokers_sent, .. } = &error {
+            if brokers_sent[..] == ["broker-a", "broker-b"] {
+                slow_first += 1;
+            }
         }
     }
     // Round robin starts every other send on broker-a.
@@ -311,14 +311,32 @@ fn killed_broker_error_names_attempts_when_every_broker_is_gone() {
     a.kill();
     let error = producer.send(&Message::new(TOPIC, "x")).unwrap_err();
     let text = error.to_string();
-    assert!(text.starts_with("Send [3] times, still failed"), "{text}");
     assert!(
-        text.contains("BrokersSent: [broker-a, broker-a, broker-a]"),
+        text.starts_with("send to topic Failover failed after 3 attempts"),
         "{text}"
     );
+    assert!(text.contains("on broker-a, broker-a, broker-a"), "{text}");
     assert!(
         text.contains(&a.addr),
         "the cause names the address: {text}"
     );
-    assert!(matches!(error, ClientError::SendFailed { attempts: 3, .. }));
+    match &error {
+        ClientError::SendFailed {
+            attempts: 3,
+            brokers_sent,
+            cause,
+            ..
+        } => {
+            assert_eq!(brokers_sent, &["broker-a", "broker-a", "broker-a"]);
+            // The io::Error of the refused connection is still there.
+            let mut source: Option<&dyn std::error::Error> = Some(cause.as_ref());
+            let mut io = None;
+            while let Some(e) = source {
+                io = io.or(e.downcast_ref::<std::io::Error>().map(|e| e.kind()));
+                source = e.source();
+            }
+            assert_eq!(io, Some(std::io::ErrorKind::ConnectionRefused), "{cause:?}");
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use producer_common::{assert_eventually, name_server, FakeBroker, Mode};
 use rocketmq_blocking::client::{
-    ClientError, Message, MessageQueue, Producer, PullConsumer, PullConsumerConfig, PullStatus,
+    ClientError, Message, MessageQueue, Producer, PullConsumer, PullStatus,
     SelectMessageQueueByHash, SendMessageContext, SendMessageHook, SendResult, SendStatus,
 };
 use rocketmq_blocking::protocol::body::HeartbeatData;
@@ -35,9 +35,7 @@ fn producer_with(
         .name_server(namesrv)
         .route_refresh_interval(Duration::from_millis(200))
         .heartbeat_interval(Duration::from_millis(200));
-    let producer = configure(builder).build().expect("producer");
-    producer.start().expect("start");
-    producer
+    configure(builder).start().expect("producer starts")
 }
 
 fn producer(namesrv: &str) -> Producer {
@@ -178,14 +176,14 @@ fn batch_goes_as_code_320_uncompressed_with_an_id_per_message() {
         .collect();
     assert_eq!(result.msg_id, ids.join(","));
     for (i, m) in decoded.iter().enumerate() {
-        assert_eq!(m.body, messages[i].body);
+        assert_eq!(m.body, messages[i].body().to_vec());
         assert_eq!(m.properties.get("TAGS"), Some(format!("t{i}").as_str()));
     }
     // Mixed topics are refused before anything is sent.
     let mixed = [Message::new("Batch", "a"), Message::new("Other", "b")];
     assert!(matches!(
         producer.send_batch(&mixed),
-        Err(ClientError::InvalidArgument(_))
+        Err(ClientError::InvalidBatch { .. })
     ));
     assert_eq!(broker.count(request_code::SEND_BATCH_MESSAGE), 1);
 }
@@ -200,7 +198,7 @@ fn async_and_oneway_sends() {
     for i in 0..20 {
         let results = results.clone();
         producer
-            .send_async(Message::new("Async", format!("m{i}")), move |r| {
+            .send_async(&Message::new("Async", format!("m{i}")), move |r| {
                 results.lock().unwrap().push(r)
             })
             .expect("in flight");
@@ -263,11 +261,9 @@ fn selector_and_explicit_queue() {
     assert_eq!(result.message_queue, target);
     let (tx, rx) = std::sync::mpsc::channel();
     producer
-        .send_to_queue_async(
-            Message::new("Order", "direct async"),
-            target.clone(),
-            move |r| tx.send(r).unwrap(),
-        )
+        .send_to_queue_async(&Message::new("Order", "direct async"), &target, move |r| {
+            tx.send(r).unwrap()
+        })
         .unwrap();
     assert_eq!(
         rx.recv_timeout(WAIT).unwrap().unwrap().message_queue,
@@ -275,8 +271,22 @@ fn selector_and_explicit_queue() {
     );
     assert!(matches!(
         producer.send_to_queue(&Message::new("Other", "x"), &target),
-        Err(ClientError::InvalidArgument(_))
+        Err(ClientError::InvalidArgument { name: "queue", .. })
     ));
+    // An async selector runs on a sender thread, after the route lookup: it owns its
+    // selector and argument, and an unsigned order id hashes as a Java long.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let order_id: u64 = 42;
+    producer
+        .send_with_selector_async(
+            &Message::new("Order", "by selector, async"),
+            SelectMessageQueueByHash,
+            order_id,
+            move |r| tx.send(r).unwrap(),
+        )
+        .unwrap();
+    let by_selector = rx.recv_timeout(WAIT).unwrap().unwrap().message_queue;
+    assert_eq!(by_selector, all[(42 % 8) as usize]);
 }
 
 #[test]
@@ -320,16 +330,25 @@ fn unknown_topic_borrows_tbw102_with_four_queues() {
     let ns = namesrv.local_addr().to_string();
     let broker = FakeBroker::start("broker-a", &ns, &[("TBW102", 8)]);
     let producer = producer(&ns);
-    let queues = producer.fetch_publish_message_queues("BrandNew").unwrap();
-    let ids: Vec<_> = queues.iter().map(|q| q.queue_id).collect();
-    assert_eq!(ids, [0, 1, 2, 3]);
-    assert!(queues.iter().all(|q| q.topic == "BrandNew"));
+    // Asking for the topic's queues asks the name server, which does not know it (Java's
+    // fetchPublishMessageQueues): no borrowed TBW102 queues.
+    let error = producer
+        .fetch_publish_message_queues("BrandNew")
+        .unwrap_err();
+    assert!(
+        matches!(&error, ClientError::NoRoute { topic, .. } if topic == "BrandNew"),
+        "{error:?}"
+    );
+    // A send borrows TBW102's route, clamped to four queues.
+    let mut ids = std::collections::BTreeSet::new();
     for i in 0..8 {
         let result = producer
             .send(&Message::new("BrandNew", format!("{i}")))
             .unwrap();
-        assert!(result.message_queue.queue_id < 4);
+        assert_eq!(result.message_queue.topic, "BrandNew");
+        ids.insert(result.message_queue.queue_id);
     }
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), [0, 1, 2, 3]);
     let sent = broker.requests(request_code::SEND_MESSAGE_V2);
     assert!(sent
         .iter()
@@ -343,15 +362,14 @@ fn topic_without_route_is_named() {
     let _broker = FakeBroker::start("broker-a", &ns, &[("Known", 1)]);
     let producer = producer(&ns);
     let error = producer.send(&Message::new("Nowhere", "x")).unwrap_err();
-    assert_eq!(
-        error,
-        ClientError::TopicNotFound {
-            topic: "Nowhere".into()
-        }
-    );
     assert!(
-        error.to_string().contains("topic Nowhere not found"),
-        "{error}"
+        matches!(&error, ClientError::NoRoute { topic, .. } if topic == "Nowhere"),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.starts_with("no route for topic Nowhere") && text.contains("TBW102"),
+        "{text}"
     );
 }
 
@@ -373,16 +391,25 @@ fn no_reachable_name_server_names_every_address_tried() {
     for addr in &dead {
         assert!(text.contains(addr.as_str()), "{text} should name {addr}");
     }
-    let error = producer
-        .send_async(Message::new("T", "x"), |_| panic!("must not run"))
-        .unwrap_err();
-    assert!(error.to_string().contains(dead[0].as_str()));
+    assert!(matches!(&error, ClientError::NoNameServer { tried } if tried.len() == 2));
+    // An async send never blocks on the network: the route lookup runs on a sender thread
+    // and its failure reaches the callback.
+    let (tx, rx) = std::sync::mpsc::channel();
+    producer
+        .send_async(&Message::new("T", "x"), move |r| tx.send(r).unwrap())
+        .expect("accepted: the name servers are tried later");
+    let error = rx.recv_timeout(WAIT).unwrap().unwrap_err();
+    assert!(
+        matches!(error, ClientError::NoNameServer { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(dead[0].as_str()), "{error}");
 
     // The list can be replaced at runtime.
     let namesrv = name_server();
     let ns = namesrv.local_addr().to_string();
     let _broker = FakeBroker::start("broker-a", &ns, &[("T", 1)]);
-    producer.update_name_server_address_list(vec![ns]);
+    producer.update_name_server_address_list(&ns).unwrap();
     assert_eq!(
         producer.send(&Message::new("T", "x")).unwrap().send_status,
         SendStatus::SendOk
@@ -398,13 +425,13 @@ fn broker_errors_carry_code_remark_and_address() {
     // MESSAGE_ILLEGAL is final: one attempt, the broker's error as is.
     broker.set_mode(Mode::Error(response_code::MESSAGE_ILLEGAL));
     let error = producer.send(&Message::new("Err", "x")).unwrap_err();
-    assert_eq!(
-        error,
-        ClientError::Broker {
-            code: response_code::MESSAGE_ILLEGAL,
-            remark: Some("fake broker error 13".into()),
-            broker_addr: broker.addr.clone(),
-        }
+    assert!(
+        matches!(
+            &error,
+            ClientError::Broker { code: response_code::MESSAGE_ILLEGAL, remark: Some(r), addr }
+                if r == "fake broker error 13" && *addr == broker.addr
+        ),
+        "{error:?}"
     );
     assert_eq!(broker.count(request_code::SEND_MESSAGE_V2), 1);
     // SYSTEM_BUSY is retried: three attempts, all on the only broker.
@@ -412,27 +439,40 @@ fn broker_errors_carry_code_remark_and_address() {
     let error = producer.send(&Message::new("Err", "x")).unwrap_err();
     let text = error.to_string();
     assert!(
-        text.starts_with("Send [3] times, still failed, cost ["),
+        text.starts_with("send to topic Err failed after 3 attempts in "),
         "{text}"
     );
+    assert!(text.contains("on broker-a, broker-a, broker-a"), "{text}");
     assert!(
-        text.contains("Topic: Err, BrokersSent: [broker-a, broker-a, broker-a]"),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("broker {} answered code 2", broker.addr)),
+        text.contains(&format!("{} answered code 2 (SYSTEM_BUSY)", broker.addr)),
         "{text}"
     );
     assert_eq!(error.response_code(), Some(response_code::SYSTEM_BUSY));
     assert_eq!(broker.count(request_code::SEND_MESSAGE_V2), 4);
-    // Async: the same error reaches the callback once.
+    // Async: Java never retries an async send the broker answered (needRetry = false):
+    // one attempt, and the broker's error reaches the callback once.
     let (tx, rx) = std::sync::mpsc::channel();
     producer
-        .send_async(Message::new("Err", "x"), move |r| tx.send(r).unwrap())
+        .send_async(&Message::new("Err", "x"), move |r| tx.send(r).unwrap())
         .unwrap();
     let error = rx.recv_timeout(WAIT).unwrap().unwrap_err();
-    assert!(error.to_string().starts_with("Send [3] times"), "{error}");
-    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    assert!(
+        matches!(
+            error,
+            ClientError::Broker {
+                code: response_code::SYSTEM_BUSY,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    producer.flush(WAIT).unwrap();
+    assert!(rx.try_recv().is_err(), "called back twice");
+    assert_eq!(
+        broker.count(request_code::SEND_MESSAGE_V2),
+        5,
+        "not retried"
+    );
 }
 
 #[derive(Default)]
@@ -467,17 +507,17 @@ fn send_hooks_and_rpc_hooks_run() {
     let namesrv = name_server();
     let ns = namesrv.local_addr().to_string();
     let broker = FakeBroker::start("broker-a", &ns, &[("Hooked", 1)]);
-    let producer = producer(&ns);
     let hook = Arc::new(CountingHook::default());
-    producer.register_send_hook(hook.clone());
-    producer.register_rpc_hook(Arc::new(AccessKeyHook));
+    let producer = producer_with(&ns, |b| {
+        b.send_hook(hook.clone()).rpc_hook(Arc::new(AccessKeyHook))
+    });
 
     let result = producer
         .send(&Message::new("Hooked", "x").with_tags("Tag1"))
         .unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     producer
-        .send_async(Message::new("Hooked", "y"), move |r| tx.send(r).unwrap())
+        .send_async(&Message::new("Hooked", "y"), move |r| tx.send(r).unwrap())
         .unwrap();
     rx.recv_timeout(WAIT).unwrap().unwrap();
     producer.send_oneway(&Message::new("Hooked", "z")).unwrap();
@@ -523,7 +563,10 @@ fn pull_consumer_reads_back_what_was_sent() {
         sent.push((message, result));
     }
 
-    let consumer = PullConsumer::new(PullConsumerConfig::new("CG_TEST", &ns)).expect("consumer");
+    let consumer = PullConsumer::builder("CG_TEST")
+        .name_server(&ns)
+        .start()
+        .expect("consumer");
     let queues = consumer.fetch_subscribe_message_queues("Pull").unwrap();
     assert_eq!(
         queues,
@@ -553,7 +596,7 @@ fn pull_consumer_reads_back_what_was_sent() {
             .iter()
             .find(|m| m.client_msg_id() == result.msg_id)
             .expect("every sent message comes back");
-        assert_eq!(got.body, message.body, "body decompressed");
+        assert_eq!(got.body, message.body().to_vec(), "body decompressed");
         assert_eq!(got.tags(), message.tags());
         assert_eq!(got.keys(), message.keys());
         assert_eq!(got.property("n"), message.property("n"));

@@ -32,9 +32,8 @@ fn producer(namesrv: &str) -> Producer {
         .route_refresh_interval(Duration::from_millis(100))
         .heartbeat_interval(Duration::from_millis(100))
         .send_timeout(Duration::from_secs(30))
-        .build()
+        .start()
         .unwrap();
-    producer.start().unwrap();
     producer
 }
 
@@ -43,7 +42,7 @@ fn send_in_flight(producer: &Producer, broker: &FakeBroker) -> Calls {
     for i in 0..IN_FLIGHT {
         let calls = calls.clone();
         producer
-            .send_async(Message::new(TOPIC, format!("m{i}")), move |r| {
+            .send_async(&Message::new(TOPIC, format!("m{i}")), move |r| {
                 calls
                     .lock()
                     .unwrap()
@@ -73,10 +72,11 @@ fn assert_each_called_back_once_with_an_error(calls: &Calls) {
     }
 }
 
+/// The threads a producer starts itself: route refresh, heartbeat, async senders.
 fn producer_threads() -> Vec<String> {
     thread_names()
         .into_iter()
-        .filter(|n| n.starts_with("rmq-producer"))
+        .filter(|n| n == "rmq-route" || n == "rmq-heartbeat" || n.starts_with("rmq-sender-"))
         .collect()
 }
 
@@ -94,7 +94,13 @@ fn shutdown_with_async_sends_in_flight() {
     assert_eventually("a heartbeat", Duration::from_secs(5), || {
         broker.count(request_code::HEART_BEAT) > 0
     });
-    assert_eq!(producer_threads().len(), 2, "{:?}", thread_names());
+    let threads = producer_threads();
+    assert!(
+        threads.iter().any(|n| n == "rmq-route")
+            && threads.iter().any(|n| n == "rmq-heartbeat")
+            && threads.iter().any(|n| n.starts_with("rmq-sender-")),
+        "{threads:?}"
+    );
     let during = thread_names().len();
 
     producer.shutdown();
@@ -115,9 +121,9 @@ fn shutdown_with_async_sends_in_flight() {
     );
     // Sending after shutdown fails at once, without a callback.
     let error = producer
-        .send_async(Message::new(TOPIC, "late"), |_| panic!("must not run"))
+        .send_async(&Message::new(TOPIC, "late"), |_| panic!("must not run"))
         .unwrap_err();
-    assert_eq!(error, ClientError::NotRunning { state: "shut down" });
+    assert!(matches!(error, ClientError::ShutDown), "{error:?}");
 }
 
 #[test]
@@ -141,21 +147,27 @@ fn dropping_the_producer_does_the_same() {
     );
 }
 
-/// A name server that accepts connections and never answers, like a hung process: every
-/// route query waits for its whole timeout. Returns its address and how many connected.
+/// A name server that reads requests and never answers, like a hung process: every route
+/// query waits for its whole timeout. Returns its address and how many bytes it has read.
 fn silent_name_server() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
+    let received = Arc::new(AtomicUsize::new(0));
+    let count = received.clone();
     thread::spawn(move || {
-        let mut held = Vec::new(); // open, unread, until the test process ends
         for stream in listener.incoming().flatten() {
-            count.fetch_add(1, Ordering::SeqCst);
-            held.push(stream);
+            let count = count.clone();
+            thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                // Read (never answer) until the producer closes the connection.
+                while let Ok(n @ 1..) = std::io::Read::read(&mut stream, &mut buf) {
+                    count.fetch_add(n, Ordering::SeqCst);
+                }
+            });
         }
     });
-    (addr, accepted)
+    (addr, received)
 }
 
 #[test]
@@ -171,27 +183,28 @@ fn shutdown_is_prompt_when_the_name_server_stops_answering() {
         .name_server(&ns)
         .route_refresh_interval(Duration::from_millis(100))
         .heartbeat_interval(Duration::from_millis(100))
-        .build()
+        .start()
         .unwrap();
-    producer.start().unwrap();
     for topic in &topics {
         producer.send(&Message::new(topic.as_str(), "m")).unwrap();
     }
 
     // The name server hangs: each of the five route refreshes would wait its 3 s.
-    let (silent, accepted) = silent_name_server();
-    producer.update_name_server_address_list(vec![silent]);
+    let (silent, received) = silent_name_server();
+    producer.update_name_server_address_list(&silent).unwrap();
+    // A whole route query arrived: the refresh is now waiting for its answer.
     assert_eventually(
-        "a route refresh waiting on the silent name server",
+        "a route query at the silent name server",
         Duration::from_secs(5),
-        || accepted.load(Ordering::SeqCst) > 0,
+        || received.load(Ordering::SeqCst) > 100,
     );
-    thread::sleep(Duration::from_millis(200));
 
     let begin = Instant::now();
     producer.shutdown();
     let took = begin.elapsed();
     println!("shutdown took {took:?} with the name server hung");
-    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    // Waiting out the five queries would take 15 s; closing the connection fails the one in
+    // flight at once.
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
     assert!(producer_threads().is_empty(), "{:?}", thread_names());
 }

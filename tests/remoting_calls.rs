@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
-use rocketmq_blocking::protocol::{RemotingCommand, SerializeType, RPC_ONEWAY, RPC_RESPONSE};
+use rocketmq_blocking::protocol::{
+    LanguageCode, RemotingCommand, SerializeType, RPC_ONEWAY, RPC_RESPONSE,
+};
 use rocketmq_blocking::remoting::{
     ConnectionEventKind, PoolConfig, RemotingClient, RemotingError, RemotingServer, RequestContext,
     RpcHook,
@@ -713,27 +715,33 @@ fn client_reconnects_after_server_restart_on_same_port() {
 }
 
 #[test]
-fn request_context_lets_a_processor_answer_later() {
-    // A processor that returns None and replies from another thread (long polling).
-    let server = echo_server(server_config());
-    let (tx, rx) = mpsc::channel::<(RequestContext, RemotingCommand)>();
+fn request_context_lets_a_processor_answer_later_through_the_one_reply_path() {
+    // A processor that returns None and replies from another thread (long polling). The
+    // late answer is stamped and hooked exactly like an immediate one.
+    let mut config = server_config();
+    config.common.version = 399;
+    config.common.language = LanguageCode::Cpp;
+    let server = echo_server(config);
+    let server_hook = Arc::new(ServerHook {
+        before: Mutex::new(Vec::new()),
+        after: AtomicUsize::new(0),
+    });
+    server.register_rpc_hook(server_hook.clone());
+    let (tx, rx) = mpsc::channel::<RequestContext>();
     let tx = Mutex::new(tx);
     server
         .register_processor(
             BLOCK,
-            processor(move |ctx, req| {
-                tx.lock().unwrap().send((ctx.clone(), req)).unwrap();
+            processor(move |ctx, _req| {
+                tx.lock().unwrap().send(ctx.clone()).unwrap();
                 Ok(None)
             }),
             PoolConfig::default(),
         )
         .unwrap();
     let replier = thread::spawn(move || {
-        let (ctx, req) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        let resp = req
-            .response_to(response_code::SUCCESS, None)
-            .with_body("later");
-        ctx.connection().write_command(&resp).unwrap();
+        let ctx = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        ctx.reply(RemotingCommand::success().with_body("later"));
     });
     let addr = addr_of(&server);
     let client = client();
@@ -744,7 +752,11 @@ fn request_context_lets_a_processor_answer_later() {
         .unwrap();
     replier.join().unwrap();
     assert_eq!(resp.opaque, opaque);
+    assert!(resp.is_response());
     assert_eq!(resp.body, b"later");
     assert_eq!(resp.serialize_type, SerializeType::RocketMq);
+    assert_eq!((resp.language, resp.version), (LanguageCode::Cpp, 399));
+    assert_eq!(resp.ext_fields.get("server-hook"), Some("ran"));
+    assert_eq!(server_hook.after.load(Ordering::SeqCst), 1);
     assert_no_pending(&[&client], &[&server]);
 }

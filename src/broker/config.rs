@@ -1,14 +1,18 @@
-//! `BrokerConfig`: what a reference broker is called, where it listens and what it allows.
+//! `BrokerConfig` and `BrokerBuilder`: what a reference broker is called, where it listens
+//! and what it allows, and the one way to start one.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::store::FlushDiskType;
+use super::{Broker, BrokerError};
 use crate::remoting::ServerConfig;
 
-/// Settings of a [`super::Broker`]; mirrors the parts of Java's `BrokerConfig`,
-/// `NettyServerConfig` and `MessageStoreConfig` that the reference broker uses.
+/// Settings of a [`Broker`]; mirrors the parts of Java's `BrokerConfig`, `NettyServerConfig`
+/// and `MessageStoreConfig` that the reference broker uses. Made by [`BrokerBuilder`]; read
+/// back with [`Broker::config`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BrokerConfig {
     /// The remoting server settings, including the listen address (Java's default 10911).
     pub server: ServerConfig,
@@ -21,7 +25,7 @@ pub struct BrokerConfig {
     pub cluster_name: String,
     /// Name servers to register with.
     pub namesrv_addrs: Vec<String>,
-    /// Where the commit log, indexes and config files live.
+    /// Where the commit log, indexes and config files live (`storePathRootDir`).
     pub store_dir: PathBuf,
     /// Async (default) or sync flush.
     pub flush_disk_type: FlushDiskType,
@@ -37,7 +41,7 @@ pub struct BrokerConfig {
     pub trace_on: bool,
     /// Largest message accepted (`maxMessageSize`, 4 MiB).
     pub max_message_size: usize,
-    /// How long a pull with nothing to read may be held (`longPollingEnable`, on).
+    /// Whether a pull with nothing to read may be held (`longPollingEnable`, on).
     pub long_polling: bool,
     /// A client that has not sent a heartbeat for this long is dropped (120 s).
     pub client_channel_expiry: Duration,
@@ -45,16 +49,16 @@ pub struct BrokerConfig {
     pub offset_flush_interval: Duration,
 }
 
-impl BrokerConfig {
-    /// Defaults for a broker listening on `listen`, storing under `store_dir`.
-    pub fn new(listen: impl Into<String>, store_dir: impl Into<PathBuf>) -> Self {
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
         BrokerConfig {
-            server: ServerConfig::listen(listen),
+            server: ServerConfig::listen("0.0.0.0:10911"),
             advertised_addr: None,
             broker_name: "broker-a".into(),
             cluster_name: "DefaultCluster".into(),
             namesrv_addrs: Vec::new(),
-            store_dir: store_dir.into(),
+            store_dir: home.join("store"),
             flush_disk_type: FlushDiskType::AsyncFlush,
             auto_create_topic: true,
             default_topic_queue_nums: 8,
@@ -66,5 +70,143 @@ impl BrokerConfig {
             client_channel_expiry: Duration::from_secs(120),
             offset_flush_interval: Duration::from_secs(1),
         }
+    }
+}
+
+/// Builds and starts a [`Broker`], one setting per call, with Java's defaults (listening on
+/// 0.0.0.0:10911, storing under `~/store`).
+///
+/// ```no_run
+/// use rocketmq_blocking::broker::Broker;
+///
+/// let broker = Broker::builder()
+///     .listen("127.0.0.1:10911")
+///     .name_server("127.0.0.1:9876")
+///     .store_dir("/var/lib/rocketmq/broker-a")
+///     .start()?;
+/// # Ok::<(), rocketmq_blocking::broker::BrokerError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BrokerBuilder {
+    config: BrokerConfig,
+}
+
+impl BrokerBuilder {
+    /// The address to listen on; port 0 picks a free port.
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.config.server.listen_addr = addr.into();
+        self
+    }
+
+    /// The remoting server settings, the listen address included.
+    pub fn server_config(mut self, server: ServerConfig) -> Self {
+        self.config.server = server;
+        self
+    }
+
+    /// Name servers to register with, as Java writes them: `"host:port;host:port"`.
+    pub fn name_server(mut self, addrs: &str) -> Self {
+        self.config.namesrv_addrs = addrs
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
+        self
+    }
+
+    /// Where the store lives.
+    pub fn store_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.store_dir = dir.into();
+        self
+    }
+
+    /// The address to register and write into message ids (default: the bound address).
+    pub fn advertised_addr(mut self, addr: impl Into<String>) -> Self {
+        self.config.advertised_addr = Some(addr.into());
+        self
+    }
+
+    /// The broker's name ("broker-a").
+    pub fn broker_name(mut self, name: impl Into<String>) -> Self {
+        self.config.broker_name = name.into();
+        self
+    }
+
+    /// The cluster's name ("DefaultCluster").
+    pub fn cluster_name(mut self, name: impl Into<String>) -> Self {
+        self.config.cluster_name = name.into();
+        self
+    }
+
+    /// Async (default) or sync flush.
+    pub fn flush_disk_type(mut self, flush: FlushDiskType) -> Self {
+        self.config.flush_disk_type = flush;
+        self
+    }
+
+    /// Whether sends to unknown topics create them (on).
+    pub fn auto_create_topic(mut self, enable: bool) -> Self {
+        self.config.auto_create_topic = enable;
+        self
+    }
+
+    /// Queues of TBW102 (8).
+    pub fn default_topic_queue_nums(mut self, queues: i32) -> Self {
+        self.config.default_topic_queue_nums = queues;
+        self
+    }
+
+    /// How often to re-register with the name servers (30 s).
+    pub fn register_interval(mut self, interval: Duration) -> Self {
+        self.config.register_interval = interval;
+        self
+    }
+
+    /// Region written into send responses ("DefaultRegion").
+    pub fn region_id(mut self, region: impl Into<String>) -> Self {
+        self.config.region_id = region.into();
+        self
+    }
+
+    /// Whether send responses say message tracing is on (true).
+    pub fn trace_on(mut self, on: bool) -> Self {
+        self.config.trace_on = on;
+        self
+    }
+
+    /// Largest message accepted (4 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// Whether pulls with nothing to read are held (on).
+    pub fn long_polling(mut self, enable: bool) -> Self {
+        self.config.long_polling = enable;
+        self
+    }
+
+    /// How long a client may go without a heartbeat (120 s).
+    pub fn client_channel_expiry(mut self, expiry: Duration) -> Self {
+        self.config.client_channel_expiry = expiry;
+        self
+    }
+
+    /// How often dirty consumer offsets are written (1 s).
+    pub fn offset_flush_interval(mut self, interval: Duration) -> Self {
+        self.config.offset_flush_interval = interval;
+        self
+    }
+
+    /// The configuration built so far.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
+    }
+
+    /// Binds, opens (and recovers) the store, registers the processors, starts serving and
+    /// registers with every name server.
+    pub fn start(self) -> Result<Broker, BrokerError> {
+        Broker::start(self.config)
     }
 }

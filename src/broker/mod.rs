@@ -12,7 +12,7 @@ mod consumer_offset_manager;
 mod long_polling;
 mod outer_api;
 mod persist;
-pub mod processor;
+mod processor;
 pub mod store;
 mod topic_config_manager;
 
@@ -22,17 +22,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-pub use client_manager::{
-    ClientChannelInfo, ClientManager, ConsumerGroupInfo, RebalanceLockManager,
-};
-pub use config::BrokerConfig;
-pub use consumer_offset_manager::ConsumerOffsetManager;
-pub use long_polling::{HeldPull, PullRequestHoldService};
-pub use outer_api::BrokerIdentity;
-pub use topic_config_manager::{
-    validate_topic_name, TopicConfigManager, AUTO_CREATE_TOPIC_KEY_TOPIC, DLQ_GROUP_TOPIC_PREFIX,
-    RETRY_GROUP_TOPIC_PREFIX,
-};
+pub use client_manager::{ClientChannelInfo, ClientManager, ConsumerGroupInfo};
+pub use config::{BrokerBuilder, BrokerConfig};
+
+pub(crate) use client_manager::RebalanceLockManager;
+pub(crate) use consumer_offset_manager::ConsumerOffsetManager;
+pub(crate) use long_polling::PullRequestHoldService;
+pub(crate) use outer_api::BrokerIdentity;
+pub(crate) use topic_config_manager::TopicConfigManager;
 
 use processor::{
     AdminBrokerProcessor, BrokerContext, ClientManageProcessor, ConsumerManageProcessor,
@@ -156,9 +153,17 @@ fn advertised(bound: SocketAddr) -> String {
 }
 
 impl Broker {
-    /// Binds, opens (and recovers) the store, registers the processors, starts serving and
-    /// registers with every name server.
-    pub fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+    /// A builder with Java's defaults.
+    pub fn builder() -> BrokerBuilder {
+        BrokerBuilder::default()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.context.config
+    }
+
+    pub(crate) fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
         let server = Arc::new(RemotingServer::new(config.server.clone())?);
         let mut guard = StartGuard {
             server: Some(server.clone()),
@@ -270,7 +275,7 @@ impl Broker {
             context: context.clone(),
         }))?;
         hold.start(pull)
-            .map_err(|e| RemotingError::io("start the pull-hold thread", &e))?;
+            .map_err(|e| RemotingError::io("start the pull-hold thread", e))?;
         server.start()?;
 
         let identity = BrokerIdentity {
@@ -336,7 +341,7 @@ impl Broker {
                 }
             },
         )
-        .map_err(|e| RemotingError::io("start the registration thread", &e))?;
+        .map_err(|e| RemotingError::io("start the registration thread", e))?;
         *self.register_service.lock_unpoisoned() = Some(register);
 
         let offsets_ctx = self.context.clone();
@@ -349,7 +354,7 @@ impl Broker {
                 }
             },
         )
-        .map_err(|e| RemotingError::io("start the offset thread", &e))?;
+        .map_err(|e| RemotingError::io("start the offset thread", e))?;
         let clients_ctx = self.context.clone();
         let expiry = self.context.config.client_channel_expiry;
         // Java scans every 10 s; a shorter expiry (tests) needs a scan at least that often.
@@ -373,7 +378,7 @@ impl Broker {
                 }
             },
         )
-        .map_err(|e| RemotingError::io("start the housekeeping thread", &e))?;
+        .map_err(|e| RemotingError::io("start the housekeeping thread", e))?;
         self.services.lock_unpoisoned().extend([offsets, clients]);
         Ok(())
     }

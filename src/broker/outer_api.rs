@@ -6,8 +6,8 @@ use crate::protocol::body::{RegisterBrokerBody, TopicConfigSerializeWrapper};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{RegisterBrokerRequestHeader, UnRegisterBrokerRequestHeader};
 use crate::protocol::util_all::crc32;
-use crate::protocol::RemotingCommand;
-use crate::remoting::{RemotingClient, RemotingError};
+use crate::protocol::{Body, RemotingCommand};
+use crate::remoting::RemotingClient;
 
 /// How long one name server may take to answer a registration.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
@@ -25,19 +25,22 @@ pub struct BrokerIdentity {
     pub broker_id: i64,
 }
 
-/// `registerBrokerAll`: registers with every name server; returns the failures.
+/// `registerBrokerAll`: registers with every name server; returns each failure's name server
+/// and what went wrong.
 pub fn register_broker_all(
     client: &RemotingClient,
     namesrv_addrs: &[String],
     identity: &BrokerIdentity,
     topics: TopicConfigSerializeWrapper,
-) -> Vec<(String, RemotingError)> {
+) -> Vec<(String, String)> {
     let body = RegisterBrokerBody {
         topic_config_serialize_wrapper: topics,
         filter_server_list: Vec::new(),
     }
     .to_json()
     .into_bytes();
+    let body_crc32 = crc32(&body);
+    let body = Body::from(body);
     let header = RegisterBrokerRequestHeader {
         broker_name: identity.broker_name.clone(),
         broker_addr: identity.broker_addr.clone(),
@@ -47,7 +50,7 @@ pub fn register_broker_all(
         heartbeat_timeout_millis: None,
         enable_acting_master: None,
         compressed: false,
-        body_crc32: crc32(&body),
+        body_crc32,
     };
     let mut failures = Vec::new();
     for addr in namesrv_addrs {
@@ -57,16 +60,13 @@ pub fn register_broker_all(
             Ok(response) if response.code == response_code::SUCCESS => {}
             Ok(response) => failures.push((
                 addr.clone(),
-                RemotingError::SendRequest {
-                    addr: addr.clone(),
-                    reason: format!(
-                        "code {} {}",
-                        response.code,
-                        response.remark.unwrap_or_default()
-                    ),
-                },
+                format!(
+                    "answered code {}: {}",
+                    response.code,
+                    response.remark.unwrap_or_default()
+                ),
             )),
-            Err(e) => failures.push((addr.clone(), e)),
+            Err(e) => failures.push((addr.clone(), e.to_string())),
         }
     }
     failures

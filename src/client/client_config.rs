@@ -1,18 +1,26 @@
-//! `ClientSettings`: what every client (producer, pull consumer) is configured with, and how
-//! its client id is made.
+//! `ClientSettings`: what every client (producer, consumer) is configured with, how name
+//! server addresses are read, and how a client id is made; mirrors Java's `ClientConfig`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use super::error::ClientError;
 use crate::common::clock::now_nanos;
 use crate::protocol::{LanguageCode, SerializeType};
 
+/// The environment variable Java clients read name server addresses from.
+pub const NAMESRV_ADDR_ENV: &str = "NAMESRV_ADDR";
+
 /// Settings shared by producers and consumers; mirrors Java's `ClientConfig`.
+///
+/// Made by the builders ([`super::ProducerBuilder`], [`super::PullConsumerBuilder`]); read
+/// back with their `config()`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientSettings {
-    /// Name server addresses (`host:port`); replaceable at runtime.
+    /// Name server addresses (`host:port`).
     pub name_server_addrs: Vec<String>,
     /// The instance part of the client id; None: `<pid>#<nanos>`, unique per client, as Java
     /// turns "DEFAULT" into the pid.
@@ -57,36 +65,74 @@ impl Default for ClientSettings {
 
 impl ClientSettings {
     /// The IP to use: the configured one, else the machine's.
-    pub fn resolved_client_ip(&self) -> IpAddr {
+    pub(crate) fn resolved_client_ip(&self) -> IpAddr {
         self.client_ip.unwrap_or_else(local_ip)
     }
 
     /// The client id, `ip@instance` (`buildMQClientId`).
-    pub fn build_client_id(&self) -> String {
+    pub(crate) fn build_client_id(&self) -> String {
         let instance = self
             .instance_name
             .clone()
             .unwrap_or_else(default_instance_name);
         format!("{}@{instance}", self.resolved_client_ip())
     }
+
+    /// With no name server configured, the addresses of `NAMESRV_ADDR` (as Java reads it).
+    /// Called when a builder starts its client.
+    pub(crate) fn resolve_name_servers(&mut self) -> Result<(), ClientError> {
+        if self.name_server_addrs.is_empty() {
+            if let Ok(text) = std::env::var(NAMESRV_ADDR_ENV) {
+                self.name_server_addrs = parse_address_list(&text)?;
+            }
+        }
+        if self.name_server_addrs.is_empty() {
+            return Err(ClientError::NoNameServer { tried: Vec::new() });
+        }
+        Ok(())
+    }
 }
 
-/// Splits a Java-style address list, `"a:9876;b:9876"`, into addresses.
-pub fn split_name_server_addrs(addrs: &str) -> Vec<String> {
-    addrs
-        .split(';')
+/// Parses a Java-style address list, `"a:9876;b:9876"`: each entry `host:port` (an IPv6 host
+/// in brackets), blanks around entries ignored.
+pub(crate) fn parse_address_list(text: &str) -> Result<Vec<String>, ClientError> {
+    text.split(';')
         .map(str::trim)
         .filter(|a| !a.is_empty())
-        .map(str::to_string)
+        .map(|addr| check_address(addr).map(|()| addr.to_string()))
         .collect()
+}
+
+/// Checks that `addr` is `host:port` with a port from 1 to 65535.
+pub(crate) fn check_address(addr: &str) -> Result<(), ClientError> {
+    let invalid = |reason: &str| ClientError::InvalidAddress {
+        addr: addr.to_string(),
+        reason: reason.to_string(),
+    };
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(invalid("expected host:port"));
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty()
+        || host.contains(char::is_whitespace)
+        || host.contains(':') && !addr.starts_with('[')
+    {
+        return Err(invalid("expected host:port"));
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(()),
+        _ => Err(invalid("expected host:port with a port from 1 to 65535")),
+    }
 }
 
 /// `<pid>#<nanos>`: Java's `changeInstanceNameToPID` (pid and `System.nanoTime()`); a
 /// process-wide counter keeps two clients made in the same nanosecond apart.
-pub fn default_instance_name() -> String {
+pub(crate) fn default_instance_name() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = now_nanos();
-    let nanos = nanos.wrapping_add(u64::from(COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let nanos = now_nanos().wrapping_add(u64::from(COUNTER.fetch_add(1, Ordering::Relaxed)));
     format!("{}#{nanos}", std::process::id())
 }
 
@@ -94,7 +140,7 @@ pub fn default_instance_name() -> String {
 ///
 /// Connecting a UDP socket sends no packet; it only makes the OS pick the local address it
 /// would route through. 192.0.2.1 is a documentation address, never contacted.
-pub fn local_ip() -> IpAddr {
+pub(crate) fn local_ip() -> IpAddr {
     let routed = UdpSocket::bind("0.0.0.0:0")
         .and_then(|socket| {
             socket.connect("192.0.2.1:9")?;
@@ -138,11 +184,27 @@ mod tests {
     }
 
     #[test]
-    fn address_lists_split_like_java() {
+    fn address_lists_split_like_java_and_are_checked() {
         assert_eq!(
-            split_name_server_addrs(" a:1; b:2 ;;"),
-            vec!["a:1".to_string(), "b:2".to_string()]
+            parse_address_list(" a:1; b.example:9876 ;;[::1]:9876").unwrap(),
+            ["a:1", "b.example:9876", "[::1]:9876"]
         );
-        assert!(split_name_server_addrs("").is_empty());
+        assert!(parse_address_list("").unwrap().is_empty());
+        for bad in [
+            "localhost",
+            "a:b",
+            ":9876",
+            "a:0",
+            "a:70000",
+            "a b:1",
+            "::1:9876",
+        ] {
+            let error = parse_address_list(bad).unwrap_err();
+            assert!(
+                matches!(&error, ClientError::InvalidAddress { addr, .. } if addr == bad),
+                "{bad}: {error:?}"
+            );
+            assert!(error.to_string().contains("expected host:port"), "{error}");
+        }
     }
 }

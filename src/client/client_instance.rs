@@ -2,25 +2,24 @@
 //! topics in use, the broker address table, and the background route refresh and heartbeat.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-
-use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
 use super::client_config::ClientSettings;
 use super::error::ClientError;
 use super::mq_client_api::MqClientApi;
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
+use crate::common::service_thread::{Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{MutexExt, RwLockExt};
+use crate::common::trace::trace_step;
 use crate::protocol::body::{perm_name, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID};
 use crate::protocol::message::MessageQueue;
-use crate::remoting::{ClientConfig, RemotingClient};
+use crate::remoting::{ClientConfig, RemotingClient, RemotingError};
 
 /// The producer group every Java client instance also heartbeats (`CLIENT_INNER_PRODUCER_GROUP`).
-pub const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
+pub(crate) const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
 
 /// On-demand route refreshes (after a broker refused a connection) are at most this frequent.
 const MIN_ON_DEMAND_REFRESH_GAP: Duration = Duration::from_secs(1);
@@ -31,15 +30,36 @@ const FIRST_HEARTBEAT_DELAY: Duration = Duration::from_secs(1);
 /// The first route refresh runs this soon after start (Java: 10 ms).
 const FIRST_ROUTE_REFRESH_DELAY: Duration = Duration::from_millis(10);
 
-/// The auto-create topic whose route a producer borrows for a topic the name server does not
-/// know yet, with the queue count clamped to `queue_nums`; Java's `DefaultMQProducer`
+/// The auto-create topic whose route a producer borrows for a topic whose own route cannot be
+/// had, with the queue count clamped to `queue_nums`; Java's `DefaultMQProducer`
 /// `createTopicKey` and `defaultTopicQueueNums`.
 #[derive(Debug, Clone)]
-pub struct DefaultTopic {
+pub(crate) struct DefaultTopic {
     /// The template topic (`createTopicKey`, "TBW102").
-    pub key: String,
+    pub(crate) key: String,
     /// Queues per broker for the new topic (`defaultTopicQueueNums`, 4).
-    pub queue_nums: i32,
+    pub(crate) queue_nums: i32,
+}
+
+/// Where a send's route came from (for the teaching trace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteSource {
+    /// The route fetched earlier.
+    Cache,
+    /// The topic's own route, just fetched.
+    NameServer,
+    /// The auto-create topic's route, borrowed (`TBW102`).
+    DefaultTopic,
+}
+
+impl fmt::Display for RouteSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RouteSource::Cache => "cache",
+            RouteSource::NameServer => "name server",
+            RouteSource::DefaultTopic => "the auto-create topic's route (TBW102)",
+        })
+    }
 }
 
 /// Route state, replaced together.
@@ -53,30 +73,38 @@ struct Tables {
     broker_addrs: HashMap<String, BTreeMap<i64, String>>,
 }
 
-/// A periodic background thread that can be woken early and stopped.
-struct BackgroundTask {
-    wake: Sender<()>,
-    stopped: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+/// The background threads of a started instance.
+struct Services {
+    route: ServiceThread,
+    route_waker: Waker,
+    heartbeat: ServiceThread,
 }
 
 /// A client's view of the cluster; mirrors Java's `MQClientInstance` (one per producer or
 /// consumer here: Java shares one per client id).
-pub struct MqClientInstance {
+pub(crate) struct MqClientInstance {
     settings: ClientSettings,
     client_id: String,
     client_ip: IpAddr,
     api: MqClientApi,
     producer_group: Option<String>,
     tables: RwLock<Tables>,
-    route_task: Mutex<Option<BackgroundTask>>,
-    heartbeat_task: Mutex<Option<BackgroundTask>>,
+    services: Mutex<Option<Services>>,
+}
+
+impl fmt::Debug for MqClientInstance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MqClientInstance")
+            .field("client_id", &self.client_id)
+            .field("name_servers", &self.settings.name_server_addrs)
+            .finish()
+    }
 }
 
 impl MqClientInstance {
     /// An instance with its transport ready (no connection yet, no background thread).
     /// `producer_group` is announced in heartbeats and unregistered on shutdown.
-    pub fn new(
+    pub(crate) fn new(
         settings: ClientSettings,
         producer_group: Option<String>,
     ) -> Result<Arc<Self>, ClientError> {
@@ -96,116 +124,120 @@ impl MqClientInstance {
             settings,
             producer_group,
             tables: RwLock::new(Tables::default()),
-            route_task: Mutex::new(None),
-            heartbeat_task: Mutex::new(None),
+            services: Mutex::new(None),
         }))
     }
 
     /// `ip@instance`.
-    pub fn client_id(&self) -> &str {
+    pub(crate) fn client_id(&self) -> &str {
         &self.client_id
     }
 
     /// The IP in the client id.
-    pub fn client_ip(&self) -> IpAddr {
+    pub(crate) fn client_ip(&self) -> IpAddr {
         self.client_ip
     }
 
     /// The RPCs.
-    pub fn api(&self) -> &MqClientApi {
+    pub(crate) fn api(&self) -> &MqClientApi {
         &self.api
     }
 
-    /// The settings it was made with.
-    pub fn settings(&self) -> &ClientSettings {
-        &self.settings
-    }
-
-    /// Starts the route refresh (`rmq-producer-route`) and heartbeat (`rmq-producer-heartbeat`)
+    /// Starts the route refresh (`rmq-route`) and heartbeat (`rmq-heartbeat`)
     /// threads; they hold only a weak reference, so dropping the instance ends them too.
-    pub fn start_background_tasks(self: &Arc<Self>) -> Result<(), ClientError> {
-        let route = spawn_task(
-            "rmq-producer-route",
-            FIRST_ROUTE_REFRESH_DELAY.min(self.settings.route_refresh_interval),
-            self.settings.route_refresh_interval,
-            Arc::downgrade(self),
-            MqClientInstance::refresh_routes_until_stopped,
-        )?;
-        *lock(&self.route_task) = Some(route);
-        let heartbeat = spawn_task(
-            "rmq-producer-heartbeat",
-            FIRST_HEARTBEAT_DELAY.min(self.settings.heartbeat_interval),
-            self.settings.heartbeat_interval,
-            Arc::downgrade(self),
-            MqClientInstance::send_heartbeats_until_stopped,
-        )?;
-        *lock(&self.heartbeat_task) = Some(heartbeat);
+    pub(crate) fn start_background_tasks(self: &Arc<Self>) -> Result<(), ClientError> {
+        let start = |e| ClientError::from(RemotingError::io("start a client thread", e));
+        let weak = Arc::downgrade(self);
+        let route = ServiceThread::start(
+            "rmq-route",
+            Schedule::every(self.settings.route_refresh_interval)
+                .first_after(FIRST_ROUTE_REFRESH_DELAY.min(self.settings.route_refresh_interval))
+                .min_wake_gap(MIN_ON_DEMAND_REFRESH_GAP.min(self.settings.route_refresh_interval)),
+            with_instance(weak.clone(), MqClientInstance::refresh_routes_until_stopped),
+        )
+        .map_err(start)?;
+        let heartbeat = ServiceThread::start(
+            "rmq-heartbeat",
+            Schedule::every(self.settings.heartbeat_interval)
+                .first_after(FIRST_HEARTBEAT_DELAY.min(self.settings.heartbeat_interval)),
+            with_instance(weak, MqClientInstance::send_heartbeats_until_stopped),
+        )
+        .map_err(start)?;
+        *self.services.lock_unpoisoned() = Some(Services {
+            route_waker: route.waker(),
+            route,
+            heartbeat,
+        });
         Ok(())
     }
 
     /// Asks the route thread to refresh now, e.g. after a broker refused a connection;
     /// ignored when a refresh ran less than a second ago.
-    pub fn request_route_refresh(&self) {
-        if let Some(task) = lock(&self.route_task).as_ref() {
-            let _ = task.wake.try_send(());
+    pub(crate) fn request_route_refresh(&self) {
+        if let Some(services) = self.services.lock_unpoisoned().as_ref() {
+            services.route_waker.wake();
         }
     }
 
     // ----- routes -------------------------------------------------------------------------
 
+    /// The publish info of `topic` and where its route came from
+    /// (`tryToFindTopicPublishInfo`): the cache, else the name servers, else, when the topic's
+    /// route cannot be had for any reason, the route of `default_topic` with its queue counts
+    /// clamped (the broker creates the topic on the first send). Name server calls take at
+    /// most `timeout`.
+    pub(crate) fn find_topic_publish_info(
+        &self,
+        topic: &str,
+        default_topic: &DefaultTopic,
+        timeout: Duration,
+    ) -> Result<(Arc<TopicPublishInfo>, RouteSource), ClientError> {
+        if let Some(info) = self.cached_publish_info(topic) {
+            return Ok((info, RouteSource::Cache));
+        }
+        let begin = Instant::now();
+        let own_error = match self.update_topic_route(topic, timeout) {
+            Ok(info) if info.ok() => return Ok((info, RouteSource::NameServer)),
+            Ok(_) => ClientError::NoRoute {
+                topic: topic.to_string(),
+                reason: "its route has no writable queue on a broker with a master".into(),
+            },
+            Err(e) => e,
+        };
+        trace_step!(
+            "client",
+            "route of {topic} not found ({own_error}); trying {}",
+            default_topic.key
+        );
+        let left = timeout.saturating_sub(begin.elapsed());
+        match self.update_topic_route_from_default(topic, default_topic, left) {
+            Ok(info) if info.ok() => Ok((info, RouteSource::DefaultTopic)),
+            // Nothing reachable: say so, with every address tried, rather than "no route".
+            _ if matches!(own_error, ClientError::NoNameServer { .. }) => Err(own_error),
+            Ok(_) | Err(ClientError::NoRoute { .. }) => Err(ClientError::NoRoute {
+                topic: topic.to_string(),
+                reason: format!(
+                    "the name servers know neither it nor the auto-create topic {} (create \
+                     the topic, or let the broker auto-create topics)",
+                    default_topic.key
+                ),
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
     /// The cached publish info of `topic`, if it has queues.
-    pub fn cached_publish_info(&self, topic: &str) -> Option<Arc<TopicPublishInfo>> {
-        read(&self.tables)
+    fn cached_publish_info(&self, topic: &str) -> Option<Arc<TopicPublishInfo>> {
+        self.tables
+            .read_unpoisoned()
             .publish
             .get(topic)
             .filter(|info| info.ok())
             .cloned()
     }
 
-    /// The publish info of `topic`, fetching its route on first use
-    /// (`tryToFindTopicPublishInfo`). A topic the name server does not know borrows the route
-    /// of `default_topic` (queue counts clamped), as the broker will create it on first send.
-    /// Name server calls take at most `timeout`.
-    pub fn find_topic_publish_info(
-        &self,
-        topic: &str,
-        default_topic: &DefaultTopic,
-        timeout: Duration,
-    ) -> Result<Arc<TopicPublishInfo>, ClientError> {
-        if let Some(info) = self.cached_publish_info(topic) {
-            return Ok(info);
-        }
-        let begin = Instant::now();
-        match self.update_topic_route(topic, timeout) {
-            Ok(info) if info.ok() => return Ok(info),
-            Ok(_) => {
-                return Err(ClientError::NoWritableQueue {
-                    topic: topic.to_string(),
-                })
-            }
-            Err(ClientError::TopicNotFound { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        let left = timeout.saturating_sub(begin.elapsed());
-        let info = self
-            .update_topic_route_from_default(topic, default_topic, left)
-            .map_err(|e| match e {
-                ClientError::TopicNotFound { .. } => ClientError::TopicNotFound {
-                    topic: topic.to_string(),
-                },
-                other => other,
-            })?;
-        if info.ok() {
-            Ok(info)
-        } else {
-            Err(ClientError::NoWritableQueue {
-                topic: topic.to_string(),
-            })
-        }
-    }
-
     /// Fetches `topic`'s route and installs it (`updateTopicRouteInfoFromNameServer`).
-    pub fn update_topic_route(
+    pub(crate) fn update_topic_route(
         &self,
         topic: &str,
         timeout: Duration,
@@ -218,7 +250,7 @@ impl MqClientInstance {
 
     /// Installs, for `topic`, the route of the auto-create topic with its queue counts
     /// clamped to `min(queue_nums, readQueueNums)`.
-    pub fn update_topic_route_from_default(
+    fn update_topic_route_from_default(
         &self,
         topic: &str,
         default_topic: &DefaultTopic,
@@ -231,9 +263,34 @@ impl MqClientInstance {
         Ok(self.install_route(topic, route))
     }
 
+    /// The writable queues of `topic` from a route fetched now, without the auto-create
+    /// fallback (`MQAdminImpl.fetchPublishMessageQueues`): a topic the name servers do not
+    /// know is an error, not TBW102's queues.
+    pub(crate) fn fetch_publish_message_queues(
+        &self,
+        topic: &str,
+        timeout: Duration,
+    ) -> Result<Vec<MessageQueue>, ClientError> {
+        let route = self
+            .api
+            .get_topic_route_info(topic, self.api_timeout(timeout))?;
+        let info = TopicPublishInfo::from_route(topic, route, Arc::new(ThreadLocalIndex::new()));
+        if info.ok() {
+            Ok(info.message_queues)
+        } else {
+            Err(ClientError::NoRoute {
+                topic: topic.to_string(),
+                reason: "its route has no writable queue on a broker with a master".into(),
+            })
+        }
+    }
+
     /// The readable queues of `topic`, from a freshly fetched route
     /// (`topicRouteData2TopicSubscribeInfo`), sorted.
-    pub fn fetch_subscribe_queues(&self, topic: &str) -> Result<Vec<MessageQueue>, ClientError> {
+    pub(crate) fn fetch_subscribe_queues(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<MessageQueue>, ClientError> {
         let info = self.update_topic_route(topic, self.settings.api_timeout)?;
         let mut queues: Vec<_> = info
             .route
@@ -250,7 +307,7 @@ impl MqClientInstance {
     }
 
     fn install_route(&self, topic: &str, route: TopicRouteData) -> Arc<TopicPublishInfo> {
-        let mut tables = write(&self.tables);
+        let mut tables = self.tables.write_unpoisoned();
         let index = tables.publish.get(topic).map_or_else(
             || Arc::new(ThreadLocalIndex::new()),
             |old| old.send_which_queue().clone(),
@@ -274,8 +331,9 @@ impl MqClientInstance {
 
     /// The master address of `broker_name`, after the override map
     /// (`findBrokerAddressInPublish`).
-    pub fn find_broker_address_in_publish(&self, broker_name: &str) -> Option<String> {
-        read(&self.tables)
+    pub(crate) fn find_broker_address_in_publish(&self, broker_name: &str) -> Option<String> {
+        self.tables
+            .read_unpoisoned()
             .broker_addrs
             .get(broker_name)
             .and_then(|addrs| addrs.get(&MASTER_ID))
@@ -284,8 +342,9 @@ impl MqClientInstance {
 
     /// The master address of `broker_name`, else its lowest-id slave, after the override map
     /// (`findBrokerAddressInSubscribe`).
-    pub fn find_broker_address_in_subscribe(&self, broker_name: &str) -> Option<String> {
-        read(&self.tables)
+    pub(crate) fn find_broker_address_in_subscribe(&self, broker_name: &str) -> Option<String> {
+        self.tables
+            .read_unpoisoned()
             .broker_addrs
             .get(broker_name)
             .and_then(|addrs| addrs.get(&MASTER_ID).or_else(|| addrs.values().next()))
@@ -293,7 +352,7 @@ impl MqClientInstance {
     }
 
     /// The address to connect to for a route address: its override, if any.
-    pub fn dial_addr(&self, route_addr: &str) -> String {
+    pub(crate) fn dial_addr(&self, route_addr: &str) -> String {
         self.settings
             .broker_addr_override
             .get(route_addr)
@@ -301,12 +360,16 @@ impl MqClientInstance {
             .unwrap_or_else(|| route_addr.to_string())
     }
 
-    fn master_addrs(&self) -> Vec<String> {
-        let mut addrs: Vec<String> = read(&self.tables)
+    /// The addresses of every broker in the routes: masters only, or every id.
+    fn broker_addrs(&self, masters_only: bool) -> Vec<String> {
+        let mut addrs: Vec<String> = self
+            .tables
+            .read_unpoisoned()
             .broker_addrs
             .values()
-            .filter_map(|ids| ids.get(&MASTER_ID))
-            .map(|addr| self.dial_addr(addr))
+            .flat_map(|ids| ids.iter())
+            .filter(|(id, _)| !masters_only || **id == MASTER_ID)
+            .map(|(_, addr)| self.dial_addr(addr))
             .collect();
         addrs.sort();
         addrs.dedup();
@@ -317,22 +380,24 @@ impl MqClientInstance {
 
     /// Fetches the route of every topic in use again, then forgets brokers that left every
     /// route and closes connections to them (`updateTopicRouteInfoFromNameServer` +
-    /// `cleanOfflineBroker`). A topic the name server no longer knows keeps its last route.
-    pub fn refresh_all_routes(&self) {
-        self.refresh_routes_until_stopped(&AtomicBool::new(false));
-    }
-
-    /// [`MqClientInstance::refresh_all_routes`], giving up between topics once `stop` is set:
-    /// with the name servers down each topic costs a whole API timeout, and shutdown waits.
-    fn refresh_routes_until_stopped(&self, stop: &AtomicBool) {
-        let topics: Vec<String> = read(&self.tables).routes.keys().cloned().collect();
+    /// `cleanOfflineBroker`), giving up between topics once shutdown begins: with the name
+    /// servers down each topic costs a whole API timeout. A topic the name server no longer
+    /// knows keeps its last route.
+    fn refresh_routes_until_stopped(&self, stopping: &Stopping) {
+        let topics: Vec<String> = self
+            .tables
+            .read_unpoisoned()
+            .routes
+            .keys()
+            .cloned()
+            .collect();
         for topic in topics {
-            if stop.load(Ordering::SeqCst) {
+            if stopping.is_stopped() {
                 return;
             }
             match self.update_topic_route(&topic, self.settings.api_timeout) {
                 Ok(_) => {}
-                Err(ClientError::TopicNotFound { .. }) => {
+                Err(ClientError::NoRoute { .. }) => {
                     log::debug!("route refresh: topic {topic} unknown to the name server")
                 }
                 Err(e) => log::warn!("route refresh of topic {topic} failed: {e}"),
@@ -343,7 +408,7 @@ impl MqClientInstance {
 
     fn clean_offline_brokers(&self) {
         let live: HashSet<String> = {
-            let mut tables = write(&self.tables);
+            let mut tables = self.tables.write_unpoisoned();
             let in_routes: HashSet<String> = tables
                 .routes
                 .values()
@@ -374,7 +439,7 @@ impl MqClientInstance {
 
     /// The heartbeat body: this client's id and producer groups (with
     /// `CLIENT_INNER_PRODUCER` first, as a Java client sends).
-    pub fn heartbeat_data(&self) -> HeartbeatData {
+    pub(crate) fn heartbeat_data(&self) -> HeartbeatData {
         let producer_data_set = match &self.producer_group {
             Some(group) => vec![
                 ProducerData {
@@ -395,18 +460,12 @@ impl MqClientInstance {
         }
     }
 
-    /// Sends HEART_BEAT to every master in the routes (`sendHeartbeatToAllBroker`; a client
-    /// with producers only skips slaves).
-    pub fn send_heartbeat_to_all_brokers(&self) {
-        self.send_heartbeats_until_stopped(&AtomicBool::new(false));
-    }
-
-    /// [`MqClientInstance::send_heartbeat_to_all_brokers`], giving up between brokers once
-    /// `stop` is set, so an unresponsive broker delays shutdown by one call at most.
-    fn send_heartbeats_until_stopped(&self, stop: &AtomicBool) {
+    /// Sends HEART_BEAT to every master in the routes (`sendHeartbeatToAllBroker`: a client
+    /// with producers only skips slaves), giving up between brokers once shutdown begins.
+    fn send_heartbeats_until_stopped(&self, stopping: &Stopping) {
         let data = self.heartbeat_data();
-        for addr in self.master_addrs() {
-            if stop.load(Ordering::SeqCst) {
+        for addr in self.broker_addrs(true) {
+            if stopping.is_stopped() {
                 return;
             }
             if let Err(e) = self
@@ -418,37 +477,33 @@ impl MqClientInstance {
         }
     }
 
-    /// Stops the background threads, sends UNREGISTER_CLIENT to every master (if a producer
-    /// group was announced), closes every connection and joins every thread. Pending async
-    /// calls fail and their callbacks run.
-    pub fn shutdown(&self) {
-        let route = lock(&self.route_task).take();
-        let heartbeat = lock(&self.heartbeat_task).take();
-        let started = route.is_some() || heartbeat.is_some();
-        for task in [&route, &heartbeat].into_iter().flatten() {
-            task.stopped.store(true, Ordering::SeqCst);
-        }
+    /// Stops the background threads, sends UNREGISTER_CLIENT to every broker of the routes,
+    /// masters and slaves (`unregisterClient`; only if a producer group was announced),
+    /// closes every connection and joins every thread. Pending async calls fail and their
+    /// callbacks run.
+    pub(crate) fn shutdown(&self) {
+        let services = self.services.lock_unpoisoned().take();
         // A route query in flight to a name server that does not answer would hold the join
         // for a whole API timeout: closing the connection fails it at once. Only name
         // servers: UNREGISTER_CLIENT below still needs the brokers.
         for addr in self.api.remoting().name_server_address_list() {
             self.api.remoting().close_connection(&addr);
         }
-        for task in [route, heartbeat].into_iter().flatten() {
-            stop_task(task);
+        let started = services.is_some();
+        if let Some(services) = services {
+            services.route.stop();
+            services.heartbeat.stop();
         }
-        if started {
-            if let Some(group) = &self.producer_group {
-                for addr in self.master_addrs() {
-                    if let Err(e) = self.api.unregister_client(
-                        &addr,
-                        &self.client_id,
-                        Some(group),
-                        None,
-                        self.settings.api_timeout,
-                    ) {
-                        log::warn!("unregister from {addr} failed: {e}");
-                    }
+        if let (true, Some(group)) = (started, &self.producer_group) {
+            for addr in self.broker_addrs(false) {
+                if let Err(e) = self.api.unregister_client(
+                    &addr,
+                    &self.client_id,
+                    Some(group),
+                    None,
+                    self.settings.api_timeout,
+                ) {
+                    log::warn!("unregister from {addr} failed: {e}");
                 }
             }
         }
@@ -462,83 +517,26 @@ impl Drop for MqClientInstance {
     }
 }
 
+/// A service-thread task that runs `task` on the instance while it lives.
+fn with_instance(
+    instance: Weak<MqClientInstance>,
+    task: fn(&MqClientInstance, &Stopping),
+) -> impl FnMut(&Stopping) + Send + 'static {
+    move |stopping| {
+        if let Some(instance) = instance.upgrade() {
+            task(&instance, stopping);
+        }
+    }
+}
+
 /// Clamps every queue data of an auto-create topic's route to `queue_nums` queues
 /// (`Math.min(defaultTopicQueueNums, readQueueNums)` for read and write).
-pub fn clamp_default_route(route: &mut TopicRouteData, queue_nums: i32) {
+pub(crate) fn clamp_default_route(route: &mut TopicRouteData, queue_nums: i32) {
     for queue_data in &mut route.queue_datas {
         let n = queue_nums.min(queue_data.read_queue_nums);
         queue_data.read_queue_nums = n;
         queue_data.write_queue_nums = n;
     }
-}
-
-fn spawn_task(
-    name: &str,
-    first_delay: Duration,
-    interval: Duration,
-    instance: Weak<MqClientInstance>,
-    task: fn(&MqClientInstance, &AtomicBool),
-) -> Result<BackgroundTask, ClientError> {
-    let (wake, woken) = bounded::<()>(1);
-    let stopped = Arc::new(AtomicBool::new(false));
-    let stop_seen = stopped.clone();
-    let min_gap = MIN_ON_DEMAND_REFRESH_GAP.min(interval);
-    let thread = thread::Builder::new()
-        .name(name.to_string())
-        .spawn(move || {
-            let mut next_run = Instant::now() + first_delay;
-            let mut last_run: Option<Instant> = None;
-            loop {
-                let wait = next_run.saturating_duration_since(Instant::now());
-                let received = woken.recv_timeout(wait);
-                if stop_seen.load(Ordering::SeqCst) {
-                    return;
-                }
-                match received {
-                    Err(RecvTimeoutError::Disconnected) => return,
-                    Ok(()) if last_run.is_some_and(|t| t.elapsed() < min_gap) => continue,
-                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                }
-                let Some(instance) = instance.upgrade() else {
-                    return;
-                };
-                task(&instance, &stop_seen);
-                drop(instance);
-                last_run = Some(Instant::now());
-                next_run = Instant::now() + interval;
-            }
-        })
-        .map_err(|e| {
-            ClientError::Remoting(crate::remoting::RemotingError::io(
-                format!("start thread {name}"),
-                &e,
-            ))
-        })?;
-    Ok(BackgroundTask {
-        wake,
-        stopped,
-        thread,
-    })
-}
-
-fn stop_task(task: BackgroundTask) {
-    task.stopped.store(true, Ordering::SeqCst);
-    drop(task.wake); // wakes the thread at once
-    if task.thread.thread().id() != thread::current().id() && task.thread.join().is_err() {
-        log::error!("a client background thread panicked");
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock_unpoisoned()
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read_unpoisoned()
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write_unpoisoned()
 }
 
 #[cfg(test)]
@@ -567,7 +565,7 @@ mod tests {
     }
 
     #[test]
-    fn override_map_and_heartbeat_body() {
+    fn override_map_broker_ids_and_heartbeat_body() {
         let settings = ClientSettings {
             client_ip: Some("192.0.2.2".parse().unwrap()),
             instance_name: Some("16137#457717984084".into()),
@@ -592,6 +590,12 @@ mod tests {
         );
         assert_eq!(instance.find_broker_address_in_publish("x"), None);
         assert_eq!(instance.dial_addr("172.17.0.3:10911"), "172.17.0.3:10911");
+        // Heartbeats go to masters; unregistering reaches every broker id.
+        assert_eq!(instance.broker_addrs(true), ["127.0.0.1:20911"]);
+        assert_eq!(
+            instance.broker_addrs(false),
+            ["127.0.0.1:20911", "172.17.0.3:10911"]
+        );
         // Byte for byte what the Java producer of vector 099 sent.
         assert_eq!(
             instance.heartbeat_data().to_json().as_bytes(),

@@ -1,4 +1,4 @@
-//! `ClientError`: the one error type of the producer and pull consumer.
+//! `ClientError`: the one error type of the producer and the consumers.
 
 use std::fmt;
 use std::time::Duration;
@@ -7,54 +7,115 @@ use crate::protocol::codes::response_code;
 use crate::remoting::RemotingError;
 
 /// Why a client call failed; mirrors Java's `MQClientException`, `MQBrokerException` and the
-/// `RemotingException` family in one enum.
+/// `RemotingException` family, with one variant per kind of failure a program may want to
+/// handle differently.
 ///
-/// Every variant says what a user can act on: the rule a message broke, the topic that has
-/// no route, the broker (by address) that answered with an error code, or the transport error
-/// with the address it happened at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The first group means nothing was sent: fix the input or the setting the message names.
+/// A broker's refusal keeps its response code, remark and address ([`ClientError::Broker`]);
+/// transport failures keep the [`RemotingError`] (and through it the `io::Error`) as their
+/// [`source`](std::error::Error::source); a send whose every attempt failed says how many,
+/// how long, on which brokers, and keeps the last attempt's error as its cause.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ClientError {
-    /// A message, topic, group or setting breaks a rule; nothing was sent.
-    InvalidArgument(String),
-    /// The producer or consumer is not running (never started, or shut down).
-    NotRunning {
-        /// The state it is in: "not started" or "shut down".
-        state: &'static str,
+    /// An address is not `host:port`.
+    InvalidAddress {
+        /// The address as given.
+        addr: String,
+        /// What is wrong with it.
+        reason: String,
     },
-    /// The name server has no route for the topic (and none for the auto-create topic).
-    TopicNotFound {
-        /// The topic asked for.
+    /// A group name breaks the naming rules.
+    InvalidGroup {
+        /// The group as given.
+        group: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A topic name breaks the naming rules, or is a topic clients may not send to.
+    InvalidTopic {
+        /// The topic as given.
         topic: String,
+        /// The rule it breaks.
+        reason: String,
     },
-    /// The topic has a route, but no writable queue on a broker with a master.
-    NoWritableQueue {
+    /// The message body is empty.
+    EmptyBody,
+    /// The message body (or a batch's encoded body) is over the producer's limit.
+    BodyTooLarge {
+        /// The body's size in bytes.
+        size: usize,
+        /// The limit (`max_message_size`).
+        limit: usize,
+    },
+    /// The messages of a batch cannot go together.
+    InvalidBatch {
+        /// Why.
+        reason: String,
+    },
+    /// A user property uses a reserved name, or a blank name or value.
+    InvalidProperty {
+        /// The property name.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// Another argument is out of range (a negative offset, a queue of another topic, a
+    /// selector that chose no queue).
+    InvalidArgument {
+        /// The argument.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The client has been shut down.
+    ShutDown,
+    /// No name server address is configured, or none of them could be reached.
+    NoNameServer {
+        /// Each address tried with why it failed; empty when none is configured.
+        tried: Vec<(String, RemotingError)>,
+    },
+    /// The name servers have no route for the topic (nor, for a send, for the auto-create
+    /// topic), or the route has no queue to use.
+    NoRoute {
         /// The topic.
         topic: String,
+        /// What is missing.
+        reason: String,
     },
     /// No address is known for a broker name (it left every route).
     BrokerNotFound {
         /// The broker name.
         broker_name: String,
     },
-    /// A broker answered with an error code (`MQBrokerException`).
+    /// A broker or name server answered with an error code (`MQBrokerException`).
     Broker {
         /// The response code.
         code: i32,
-        /// The broker's remark.
+        /// The peer's remark.
         remark: Option<String>,
-        /// The address of the broker that answered.
-        broker_addr: String,
+        /// The address of the peer that answered.
+        addr: String,
     },
-    /// The transport failed: connect, write, timeout, closed connection, no name server.
-    Remoting(RemotingError),
-    /// A peer's response could not be read (a required header field missing, a bad body).
+    /// A peer's answer could not be read (a required header field missing, a bad body).
     InvalidResponse {
         /// The peer's address.
         addr: String,
         /// What was wrong.
         reason: String,
     },
-    /// Every attempt of a send failed; the cause is the last attempt's error.
+    /// The time budget of an operation ran out.
+    Timeout {
+        /// What was being done.
+        operation: String,
+        /// The budget that ran out.
+        timeout: Duration,
+        /// The setting that sets the budget, to name in the message.
+        setting: &'static str,
+    },
+    /// The transport failed: connect, write, no response in time, connection closed.
+    Remoting(RemotingError),
+    /// Every attempt of a send failed; `cause` is the last attempt's error.
     SendFailed {
         /// Attempts made.
         attempts: u32,
@@ -67,18 +128,23 @@ pub enum ClientError {
         /// The last attempt's error.
         cause: Box<ClientError>,
     },
-    /// The send timeout passed before a request could be sent (Java's "call timeout").
-    Timeout {
-        /// What was being done.
-        what: String,
-        /// The timeout that passed.
+    /// The async send queue is full: the brokers are slower than the sends.
+    AsyncSendQueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// `flush` returned before every async send completed.
+    FlushTimeout {
+        /// Async sends still in flight.
+        in_flight: usize,
+        /// How long `flush` waited.
         timeout: Duration,
     },
 }
 
 impl ClientError {
-    /// The broker's response code, if a broker answered with an error (directly or as the
-    /// last cause of a failed send).
+    /// The peer's response code, if a peer answered with an error (directly or as the last
+    /// cause of a failed send).
     pub fn response_code(&self) -> Option<i32> {
         match self {
             ClientError::Broker { code, .. } => Some(*code),
@@ -87,44 +153,96 @@ impl ClientError {
         }
     }
 
-    /// True when a send that failed this way may be retried on another broker: transport
-    /// failures, a broker missing from the routes, unreadable responses, and broker codes in
-    /// `retry_codes` (`DefaultMQProducer.retryResponseCodes`). Invalid input, local overload
-    /// and shutdown are final.
-    pub fn is_retryable(&self, retry_codes: &[i32]) -> bool {
+    /// True when a time limit ran out: the operation's budget, or a call's response time
+    /// (directly or as the last cause of a failed send).
+    pub fn is_timeout(&self) -> bool {
         match self {
-            ClientError::Broker { code, .. } => retry_codes.contains(code),
+            ClientError::Timeout { .. } | ClientError::FlushTimeout { .. } => true,
+            ClientError::Remoting(e) => e.is_timeout(),
+            ClientError::SendFailed { cause, .. } => cause.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// True for the errors that mean nothing was sent because an argument, a message or a
+    /// setting is invalid; retrying the same call cannot succeed.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            ClientError::InvalidAddress { .. }
+                | ClientError::InvalidGroup { .. }
+                | ClientError::InvalidTopic { .. }
+                | ClientError::EmptyBody
+                | ClientError::BodyTooLarge { .. }
+                | ClientError::InvalidBatch { .. }
+                | ClientError::InvalidProperty { .. }
+                | ClientError::InvalidArgument { .. }
+        )
+    }
+
+    /// True when the transport failed before or while reaching the peer (connect, write,
+    /// a closed connection, no response in time): the message may not have arrived, and
+    /// another broker may work. Java's async sends retry only these.
+    pub(crate) fn is_transport_failure(&self) -> bool {
+        match self {
             ClientError::Remoting(e) => !matches!(
                 e,
                 RemotingError::Shutdown
                     | RemotingError::TooManyRequests { .. }
                     | RemotingError::Encode(_)
-                    | RemotingError::NoNameServer { .. }
             ),
-            ClientError::BrokerNotFound { .. } | ClientError::InvalidResponse { .. } => true,
-            ClientError::InvalidArgument(_)
-            | ClientError::NotRunning { .. }
-            | ClientError::TopicNotFound { .. }
-            | ClientError::NoWritableQueue { .. }
-            | ClientError::SendFailed { .. }
-            | ClientError::Timeout { .. } => false,
+            ClientError::BrokerNotFound { .. } => true,
+            _ => false,
         }
     }
 
-    /// A broker error from a response's code and remark.
-    pub(crate) fn broker(code: i32, remark: Option<String>, broker_addr: &str) -> Self {
+    /// True when a sync send that failed this way may be retried on another broker
+    /// (`sendDefaultImpl`): transport failures, a broker missing from the routes, an
+    /// unreadable answer, and broker codes in `retry_codes` (`retryResponseCodes`).
+    pub(crate) fn is_retryable(&self, retry_codes: &[i32]) -> bool {
+        match self {
+            ClientError::Broker { code, .. } => retry_codes.contains(code),
+            ClientError::InvalidResponse { .. } => true,
+            other => other.is_transport_failure(),
+        }
+    }
+
+    /// True when a transport failure means the broker may be gone, so its route is worth
+    /// fetching again.
+    pub(crate) fn suggests_route_change(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Remoting(
+                RemotingError::Connect { .. }
+                    | RemotingError::ConnectionClosed { .. }
+                    | RemotingError::SendRequest { .. }
+                    | RemotingError::InvalidAddress { .. }
+            ) | ClientError::BrokerNotFound { .. }
+        )
+    }
+
+    /// A peer's error answer.
+    pub(crate) fn broker(code: i32, remark: Option<String>, addr: &str) -> Self {
         ClientError::Broker {
             code,
             remark,
-            broker_addr: broker_addr.to_string(),
+            addr: addr.to_string(),
         }
     }
 
-    /// An unreadable response from `addr`.
+    /// An unreadable answer from `addr`.
     pub(crate) fn invalid_response(addr: &str, reason: impl fmt::Display) -> Self {
         ClientError::InvalidResponse {
             addr: addr.to_string(),
             reason: reason.to_string(),
+        }
+    }
+
+    /// An out-of-range argument.
+    pub(crate) fn invalid_argument(name: &'static str, reason: impl Into<String>) -> Self {
+        ClientError::InvalidArgument {
+            name,
+            reason: reason.into(),
         }
     }
 }
@@ -146,33 +264,75 @@ pub const DEFAULT_RETRY_RESPONSE_CODES: [i32; 8] = [
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::InvalidArgument(reason) => f.write_str(reason),
-            ClientError::NotRunning { state } => write!(f, "the client is {state}"),
-            ClientError::TopicNotFound { topic } => write!(
-                f,
-                "topic {topic} not found: the name server has no route for it, nor for the \
-                 auto-create topic"
-            ),
-            ClientError::NoWritableQueue { topic } => write!(
-                f,
-                "topic {topic} has no writable queue on a broker with a master"
-            ),
-            ClientError::BrokerNotFound { broker_name } => {
-                write!(f, "no address known for broker {broker_name}")
+            ClientError::InvalidAddress { addr, reason } => {
+                write!(f, "invalid address {addr:?}: {reason}")
             }
-            ClientError::Broker {
-                code,
-                remark,
-                broker_addr,
+            ClientError::InvalidGroup { group, reason } => {
+                write!(f, "invalid group {group:?}: {reason}")
+            }
+            ClientError::InvalidTopic { topic, reason } => {
+                write!(f, "invalid topic {topic:?}: {reason}")
+            }
+            ClientError::EmptyBody => f.write_str("the message body is empty"),
+            ClientError::BodyTooLarge { size, limit } => write!(
+                f,
+                "the message body is {size} bytes, over the limit of {limit} \
+                 (raise it with the builder's max_message_size)"
+            ),
+            ClientError::InvalidBatch { reason } => write!(f, "invalid batch: {reason}"),
+            ClientError::InvalidProperty { name, reason } => {
+                write!(f, "invalid property {name:?}: {reason}")
+            }
+            ClientError::InvalidArgument { name, reason } => write!(f, "invalid {name}: {reason}"),
+            ClientError::ShutDown => f.write_str("the client has been shut down"),
+            ClientError::NoNameServer { tried } if tried.is_empty() => f.write_str(
+                "no name server address: give one to the builder's name_server(\"host:port\") \
+                 or set NAMESRV_ADDR",
+            ),
+            ClientError::NoNameServer { tried } => {
+                f.write_str("no name server reachable: tried ")?;
+                for (i, (addr, error)) in tried.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match error.io_error() {
+                        Some(io) => write!(f, "{addr} ({io})")?,
+                        None => write!(f, "{addr} ({error})")?,
+                    }
+                }
+                Ok(())
+            }
+            ClientError::NoRoute { topic, reason } => {
+                write!(f, "no route for topic {topic}: {reason}")
+            }
+            ClientError::BrokerNotFound { broker_name } => write!(
+                f,
+                "no address known for broker {broker_name}: it is in no route the name \
+                 servers give"
+            ),
+            ClientError::Broker { code, remark, addr } => {
+                write!(f, "{addr} answered code {code}")?;
+                if let Some(name) = response_code::name(*code) {
+                    write!(f, " ({name})")?;
+                }
+                match remark.as_deref().filter(|r| !r.is_empty()) {
+                    Some(remark) => write!(f, ": {remark}"),
+                    None => Ok(()),
+                }
+            }
+            ClientError::InvalidResponse { addr, reason } => {
+                write!(f, "unreadable answer from {addr}: {reason}")
+            }
+            ClientError::Timeout {
+                operation,
+                timeout,
+                setting,
             } => write!(
                 f,
-                "broker {broker_addr} answered code {code}: {}",
-                remark.as_deref().unwrap_or("(no remark)")
+                "{operation} timed out after {} ms (the builder's {setting})",
+                timeout.as_millis()
             ),
             ClientError::Remoting(e) => e.fmt(f),
-            ClientError::InvalidResponse { addr, reason } => {
-                write!(f, "unreadable response from {addr}: {reason}")
-            }
             ClientError::SendFailed {
                 attempts,
                 elapsed,
@@ -181,15 +341,21 @@ impl fmt::Display for ClientError {
                 cause,
             } => write!(
                 f,
-                "Send [{attempts}] times, still failed, cost [{}]ms, Topic: {topic}, \
-                 BrokersSent: [{}]: {cause}",
+                "send to topic {topic} failed after {attempts} attempt{} in {} ms on {}: {cause}",
+                if *attempts == 1 { "" } else { "s" },
                 elapsed.as_millis(),
                 brokers_sent.join(", ")
             ),
-            ClientError::Timeout { what, timeout } => write!(
+            ClientError::AsyncSendQueueFull { capacity } => write!(
                 f,
-                "{what}: the timeout of {} ms passed before a request was sent",
-                timeout.as_millis()
+                "the async send queue is full ({capacity} sends waiting; the builder's \
+                 async_send_queue_capacity)"
+            ),
+            ClientError::FlushTimeout { in_flight, timeout } => write!(
+                f,
+                "flush gave up after {} ms with {in_flight} async send{} still in flight",
+                timeout.as_millis(),
+                if *in_flight == 1 { "" } else { "s" }
             ),
         }
     }
@@ -199,6 +365,9 @@ impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ClientError::Remoting(e) => Some(e),
+            ClientError::NoNameServer { tried } => tried
+                .last()
+                .map(|(_, error)| error as &(dyn std::error::Error + 'static)),
             ClientError::SendFailed { cause, .. } => Some(cause.as_ref()),
             _ => None,
         }
@@ -207,38 +376,55 @@ impl std::error::Error for ClientError {
 
 impl From<RemotingError> for ClientError {
     fn from(e: RemotingError) -> Self {
-        ClientError::Remoting(e)
+        match e {
+            RemotingError::NoNameServer { tried } => ClientError::NoNameServer { tried },
+            RemotingError::InvalidAddress { addr, reason } => {
+                ClientError::InvalidAddress { addr, reason }
+            }
+            RemotingError::Shutdown => ClientError::ShutDown,
+            other => ClientError::Remoting(other),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error;
+    use std::io;
+    use std::sync::Arc;
 
     fn broker(code: i32) -> ClientError {
         ClientError::broker(code, Some("r".into()), "10.0.0.1:10911")
     }
 
+    fn io_error(kind: io::ErrorKind) -> Arc<io::Error> {
+        Arc::new(io::Error::from(kind))
+    }
+
     #[test]
-    fn retryable_decision_table() {
+    fn retry_decision_table() {
         let codes = DEFAULT_RETRY_RESPONSE_CODES;
         let addr = || "10.0.0.1:10911".to_string();
-        let table: Vec<(ClientError, bool)> = vec![
+        // (error, sync send retries it, async send retries it)
+        let table: Vec<(ClientError, bool, bool)> = vec![
             // Transport failures: the message may not have arrived; another broker may work.
             (
                 RemotingError::Connect {
                     addr: addr(),
-                    reason: "refused".into(),
+                    source: io_error(io::ErrorKind::ConnectionRefused),
                 }
                 .into(),
+                true,
                 true,
             ),
             (
                 RemotingError::SendRequest {
                     addr: addr(),
-                    reason: "broken pipe".into(),
+                    source: io_error(io::ErrorKind::BrokenPipe),
                 }
                 .into(),
+                true,
                 true,
             ),
             (
@@ -248,6 +434,7 @@ mod tests {
                 }
                 .into(),
                 true,
+                true,
             ),
             (
                 RemotingError::ConnectionClosed {
@@ -256,10 +443,17 @@ mod tests {
                 }
                 .into(),
                 true,
+                true,
             ),
-            (RemotingError::InvalidAddress("x".into()).into(), true),
+            (
+                ClientError::BrokerNotFound {
+                    broker_name: "b".into(),
+                },
+                true,
+                true,
+            ),
             // Local conditions another broker cannot fix.
-            (RemotingError::Shutdown.into(), false),
+            (RemotingError::Shutdown.into(), false, false),
             (
                 RemotingError::TooManyRequests {
                     kind: "async",
@@ -267,32 +461,40 @@ mod tests {
                 }
                 .into(),
                 false,
+                false,
             ),
-            (RemotingError::NoNameServer { tried: vec![] }.into(), false),
-            // Broker codes: Java's set retries, the rest is final.
-            (broker(response_code::TOPIC_NOT_EXIST), true),
-            (broker(response_code::SERVICE_NOT_AVAILABLE), true),
-            (broker(response_code::SYSTEM_ERROR), true),
-            (broker(response_code::NO_PERMISSION), true),
-            (broker(response_code::NO_BUYER_ID), true),
-            (broker(response_code::NOT_IN_CURRENT_UNIT), true),
-            (broker(response_code::SYSTEM_BUSY), true),
-            (broker(response_code::GO_AWAY), true),
-            (broker(response_code::MESSAGE_ILLEGAL), false),
-            (broker(response_code::REQUEST_CODE_NOT_SUPPORTED), false),
-            (broker(response_code::VERSION_NOT_SUPPORTED), false),
             (
-                ClientError::BrokerNotFound {
-                    broker_name: "b".into(),
-                },
-                true,
+                RemotingError::NoNameServer { tried: vec![] }.into(),
+                false,
+                false,
             ),
-            (ClientError::invalid_response("a:1", "missing msgId"), true),
-            (ClientError::InvalidArgument("bad".into()), false),
-            (ClientError::NotRunning { state: "shut down" }, false),
+            // Broker answers: sync retries Java's set; async never retries an answer
+            // (MQClientAPIImpl.sendMessageAsync: needRetry = false).
+            (broker(response_code::TOPIC_NOT_EXIST), true, false),
+            (broker(response_code::SERVICE_NOT_AVAILABLE), true, false),
+            (broker(response_code::SYSTEM_ERROR), true, false),
+            (broker(response_code::NO_PERMISSION), true, false),
+            (broker(response_code::NO_BUYER_ID), true, false),
+            (broker(response_code::NOT_IN_CURRENT_UNIT), true, false),
+            (broker(response_code::SYSTEM_BUSY), true, false),
+            (broker(response_code::GO_AWAY), true, false),
+            (broker(response_code::MESSAGE_ILLEGAL), false, false),
+            (
+                broker(response_code::REQUEST_CODE_NOT_SUPPORTED),
+                false,
+                false,
+            ),
+            (
+                ClientError::invalid_response("a:1", "missing msgId"),
+                true,
+                false,
+            ),
+            (ClientError::EmptyBody, false, false),
+            (ClientError::ShutDown, false, false),
         ];
-        for (error, expected) in table {
-            assert_eq!(error.is_retryable(&codes), expected, "{error:?}");
+        for (error, sync, async_) in table {
+            assert_eq!(error.is_retryable(&codes), sync, "sync {error:?}");
+            assert_eq!(error.is_transport_failure(), async_, "async {error:?}");
         }
         // A caller's own set replaces the default.
         assert!(!broker(response_code::SYSTEM_BUSY).is_retryable(&[17]));
@@ -300,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn send_failed_names_attempts_brokers_and_cause() {
+    fn send_failed_names_attempts_brokers_and_keeps_the_cause() {
         let error = ClientError::SendFailed {
             attempts: 3,
             elapsed: Duration::from_millis(1234),
@@ -310,19 +512,57 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "Send [3] times, still failed, cost [1234]ms, Topic: T, BrokersSent: [broker-a, \
-             broker-b, broker-a]: broker 10.0.0.1:10911 answered code 2: r"
+            "send to topic T failed after 3 attempts in 1234 ms on broker-a, broker-b, \
+             broker-a: 10.0.0.1:10911 answered code 2 (SYSTEM_BUSY): r"
         );
         assert_eq!(error.response_code(), Some(response_code::SYSTEM_BUSY));
-        assert!(std::error::Error::source(&error).is_some());
+        assert!(error.source().is_some());
     }
 
     #[test]
-    fn name_server_error_keeps_every_address() {
+    fn the_io_error_stays_reachable_through_source() {
+        let error = ClientError::SendFailed {
+            attempts: 1,
+            elapsed: Duration::ZERO,
+            topic: "T".into(),
+            brokers_sent: vec!["b".into()],
+            cause: Box::new(
+                RemotingError::Connect {
+                    addr: "10.0.0.1:1".into(),
+                    source: io_error(io::ErrorKind::ConnectionRefused),
+                }
+                .into(),
+            ),
+        };
+        let mut found = None;
+        let mut next: Option<&(dyn Error + 'static)> = Some(&error);
+        while let Some(e) = next {
+            if let Some(io) = e.downcast_ref::<io::Error>() {
+                found = Some(io.kind());
+            }
+            next = e.source();
+        }
+        assert_eq!(found, Some(io::ErrorKind::ConnectionRefused));
+    }
+
+    #[test]
+    fn name_server_errors_name_every_address_or_the_settings() {
         let error: ClientError = RemotingError::NoNameServer {
             tried: vec![
-                ("127.0.0.1:1".into(), "connection refused".into()),
-                ("127.0.0.1:2".into(), "connection refused".into()),
+                (
+                    "127.0.0.1:1".into(),
+                    RemotingError::Connect {
+                        addr: "127.0.0.1:1".into(),
+                        source: io_error(io::ErrorKind::ConnectionRefused),
+                    },
+                ),
+                (
+                    "127.0.0.1:2".into(),
+                    RemotingError::Connect {
+                        addr: "127.0.0.1:2".into(),
+                        source: io_error(io::ErrorKind::ConnectionRefused),
+                    },
+                ),
             ],
         }
         .into();
@@ -331,5 +571,27 @@ mod tests {
             "no name server reachable: tried 127.0.0.1:1 (connection refused), 127.0.0.1:2 \
              (connection refused)"
         );
+        let none = ClientError::NoNameServer { tried: vec![] }.to_string();
+        assert!(
+            none.contains("name_server") && none.contains("NAMESRV_ADDR"),
+            "{none}"
+        );
+    }
+
+    #[test]
+    fn messages_name_the_setting_to_change() {
+        let error = ClientError::BodyTooLarge { size: 5, limit: 4 };
+        assert!(error.to_string().contains("max_message_size"), "{error}");
+        assert!(error.is_invalid_input());
+        let error = ClientError::Timeout {
+            operation: "send to topic T".into(),
+            timeout: Duration::from_millis(3000),
+            setting: "send_timeout",
+        };
+        assert_eq!(
+            error.to_string(),
+            "send to topic T timed out after 3000 ms (the builder's send_timeout)"
+        );
+        assert!(error.is_timeout());
     }
 }

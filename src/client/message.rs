@@ -1,32 +1,41 @@
-//! What a producer sends and what it gets back: `Message`, `SendStatus`, `SendResult`.
-
-use std::fmt;
+//! `Message`: what a producer sends.
 
 use super::error::ClientError;
 use crate::protocol::message::message_const::{
     is_reserved_key, KEY_SEPARATOR, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS,
     PROPERTY_WAIT_STORE_MSG_OK,
 };
-use crate::protocol::message::{MessageProperties, MessageQueue};
+use crate::protocol::message::MessageProperties;
+use crate::protocol::Body;
 
 /// A message to send; mirrors Java's `common.message.Message`.
 ///
 /// Tags, keys, the wait-store flag and the delay level live in the properties, as in Java;
 /// the typed methods read and write them. A new message waits for the store (`WAIT=true`).
+/// The body is a [`Body`]: cloning a message, or sending it again, does not copy it.
+///
+/// ```
+/// use rocketmq_blocking::client::Message;
+///
+/// let message = Message::new("TopicTest", "Hello RocketMQ")
+///     .with_tags("TagA")
+///     .with_keys("order-1001")
+///     .with_property("region", "eu")?;
+/// assert_eq!(message.keys(), Some("order-1001"));
+/// assert_eq!(message.property("region"), Some("eu"));
+/// # Ok::<(), rocketmq_blocking::client::ClientError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// The topic.
-    pub topic: String,
-    /// The application's flag, opaque to RocketMQ.
-    pub flag: i32,
-    /// The body.
-    pub body: Vec<u8>,
+    topic: String,
+    flag: i32,
+    body: Body,
     properties: MessageProperties,
 }
 
 impl Message {
     /// A message for `topic` with `body`, waiting for the store (`Message(topic, body)`).
-    pub fn new(topic: impl Into<String>, body: impl Into<Vec<u8>>) -> Self {
+    pub fn new(topic: impl Into<String>, body: impl Into<Body>) -> Self {
         let mut message = Message {
             topic: topic.into(),
             flag: 0,
@@ -37,18 +46,41 @@ impl Message {
         message
     }
 
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// The application's flag, opaque to RocketMQ.
+    pub fn flag(&self) -> i32 {
+        self.flag
+    }
+
     /// Builder: sets the tag.
     pub fn with_tags(mut self, tags: impl Into<String>) -> Self {
         self.set_tags(tags);
         self
     }
 
-    /// Builder: sets the keys (joined by spaces, as Java's `setKeys(Collection)`).
-    pub fn with_keys<I, K>(mut self, keys: I) -> Self
-    where
-        I: IntoIterator<Item = K>,
-        K: AsRef<str>,
-    {
+    /// Builder: sets the keys: one key (`"k"`), or several (`["k1", "k2"]`, a `Vec`), stored
+    /// space-separated as Java's `setKeys` does.
+    pub fn with_keys(mut self, keys: impl IntoKeys) -> Self {
+        self.set_keys(keys);
+        self
+    }
+
+    /// Builder: adds one key to those already set.
+    pub fn with_key(mut self, key: impl AsRef<str>) -> Self {
+        let mut keys: Vec<String> = self
+            .keys()
+            .map(|k| k.split(KEY_SEPARATOR).map(str::to_string).collect())
+            .unwrap_or_default();
+        keys.push(key.as_ref().to_string());
         self.set_keys(keys);
         self
     }
@@ -72,6 +104,26 @@ impl Message {
         self
     }
 
+    /// Builder: adds an application property; see [`Message::put_user_property`].
+    pub fn with_property(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, ClientError> {
+        self.put_user_property(name, value)?;
+        Ok(self)
+    }
+
+    /// Sets the topic.
+    pub fn set_topic(&mut self, topic: impl Into<String>) {
+        self.topic = topic.into();
+    }
+
+    /// Replaces the body.
+    pub fn set_body(&mut self, body: impl Into<Body>) {
+        self.body = body.into();
+    }
+
     /// Sets the tag (`setTags`); an empty tag removes it.
     pub fn set_tags(&mut self, tags: impl Into<String>) {
         let tags = tags.into();
@@ -83,14 +135,10 @@ impl Message {
     }
 
     /// Sets the keys, space-separated (`setKeys`); no keys removes them.
-    pub fn set_keys<I, K>(&mut self, keys: I)
-    where
-        I: IntoIterator<Item = K>,
-        K: AsRef<str>,
-    {
+    pub fn set_keys(&mut self, keys: impl IntoKeys) {
         let joined = keys
+            .into_keys()
             .into_iter()
-            .map(|k| k.as_ref().to_string())
             .filter(|k| !k.is_empty())
             .collect::<Vec<_>>()
             .join(KEY_SEPARATOR);
@@ -107,26 +155,29 @@ impl Message {
             .insert(PROPERTY_WAIT_STORE_MSG_OK, wait.to_string());
     }
 
-    /// Adds an application property (`putUserProperty`); system keys and blank names or
-    /// values are refused.
+    /// Adds an application property (`putUserProperty`). Names the broker and clients use
+    /// themselves (`TAGS`, `KEYS`, `UNIQ_KEY`, ...) and blank names or values are refused.
     pub fn put_user_property(
         &mut self,
         name: impl Into<String>,
         value: impl Into<String>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<&mut Self, ClientError> {
         let (name, value) = (name.into(), value.into());
+        let refuse = |reason: &str| ClientError::InvalidProperty {
+            name: name.clone(),
+            reason: reason.to_string(),
+        };
         if is_reserved_key(&name) {
-            return Err(ClientError::InvalidArgument(format!(
-                "The Property<{name}> is used by system, input another please"
-            )));
+            return Err(refuse("the name is reserved for RocketMQ's own use"));
         }
-        if name.trim().is_empty() || value.trim().is_empty() {
-            return Err(ClientError::InvalidArgument(
-                "The name or value of property can not be null or blank string!".into(),
-            ));
+        if name.trim().is_empty() {
+            return Err(refuse("the name is blank"));
+        }
+        if value.trim().is_empty() {
+            return Err(refuse("the value is blank"));
         }
         self.properties.insert(name, value);
-        Ok(())
+        Ok(self)
     }
 
     /// The tag.
@@ -168,75 +219,51 @@ impl Message {
 
     /// Sets any property, system keys included (tests of the send path).
     #[cfg(test)]
-    pub(crate) fn test_insert_property(&mut self, name: &str, value: &str) {
-        self.properties.insert(name, value);
+    pub(crate) fn put_system_property(&mut self, name: &str, value: impl Into<String>) {
+        self.properties.insert(name, value.into());
     }
 }
 
-/// How the broker stored a sent message; mirrors Java's `SendStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SendStatus {
-    /// Stored (SUCCESS).
-    SendOk,
-    /// Stored, but the disk flush timed out (FLUSH_DISK_TIMEOUT).
-    FlushDiskTimeout,
-    /// Stored, but the slave flush timed out (FLUSH_SLAVE_TIMEOUT).
-    FlushSlaveTimeout,
-    /// Stored, but no slave is available (SLAVE_NOT_AVAILABLE).
-    SlaveNotAvailable,
+/// What [`Message::with_keys`] takes: one key as a string, or several as an array, a slice or
+/// a `Vec` of strings.
+pub trait IntoKeys {
+    /// The keys.
+    fn into_keys(self) -> Vec<String>;
 }
 
-impl SendStatus {
-    /// Java's name of the status.
-    pub fn name(self) -> &'static str {
-        match self {
-            SendStatus::SendOk => "SEND_OK",
-            SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
-            SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
-            SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
-        }
+impl IntoKeys for &str {
+    fn into_keys(self) -> Vec<String> {
+        vec![self.to_string()]
     }
 }
 
-impl fmt::Display for SendStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+impl IntoKeys for String {
+    fn into_keys(self) -> Vec<String> {
+        vec![self]
     }
 }
 
-/// The outcome of a successful send; mirrors Java's `SendResult`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendResult {
-    /// How the broker stored it.
-    pub send_status: SendStatus,
-    /// The client id (`UNIQ_KEY`); for a batch, every message's id joined by commas.
-    pub msg_id: String,
-    /// The broker's offset message id (store host and commit log offset).
-    pub offset_msg_id: String,
-    /// The queue the message went to.
-    pub message_queue: MessageQueue,
-    /// Its offset in that queue (a batch's first message).
-    pub queue_offset: i64,
-    /// The transaction id, for transactional messages.
-    pub transaction_id: Option<String>,
-    /// The broker's region (`MSG_REGION`, "DefaultRegion" when absent).
-    pub region_id: String,
-    /// Whether the broker has message tracing on (`TRACE_ON`, true unless "false").
-    pub trace_on: bool,
+impl IntoKeys for &String {
+    fn into_keys(self) -> Vec<String> {
+        vec![self.clone()]
+    }
 }
 
-impl fmt::Display for SendResult {
-    /// Java's `toString` layout.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SendResult [sendStatus={}, msgId={}, offsetMsgId={}, messageQueue={}, queueOffset={}]",
-            self.send_status,
-            self.msg_id,
-            self.offset_msg_id,
-            self.message_queue,
-            self.queue_offset
-        )
+impl<K: AsRef<str>, const N: usize> IntoKeys for [K; N] {
+    fn into_keys(self) -> Vec<String> {
+        self.iter().map(|k| k.as_ref().to_string()).collect()
+    }
+}
+
+impl<K: AsRef<str>> IntoKeys for &[K] {
+    fn into_keys(self) -> Vec<String> {
+        self.iter().map(|k| k.as_ref().to_string()).collect()
+    }
+}
+
+impl<K: AsRef<str>> IntoKeys for Vec<K> {
+    fn into_keys(self) -> Vec<String> {
+        self.iter().map(|k| k.as_ref().to_string()).collect()
     }
 }
 
@@ -261,14 +288,56 @@ mod tests {
     }
 
     #[test]
-    fn user_properties_refuse_system_keys_and_blanks() {
+    fn keys_take_one_string_or_many_and_add_up() {
+        assert_eq!(Message::new("T", "x").with_keys("k").keys(), Some("k"));
+        assert_eq!(
+            Message::new("T", "x").with_keys(String::from("k")).keys(),
+            Some("k")
+        );
+        assert_eq!(
+            Message::new("T", "x")
+                .with_keys(vec!["a".to_string(), "b".to_string()])
+                .keys(),
+            Some("a b")
+        );
+        let slice: &[&str] = &["x", "y"];
+        assert_eq!(Message::new("T", "x").with_keys(slice).keys(), Some("x y"));
+        let m = Message::new("T", "x").with_key("a").with_key("b");
+        assert_eq!(m.keys(), Some("a b"));
+        assert_eq!(Message::new("T", "x").with_keys([""; 0]).keys(), None);
+    }
+
+    #[test]
+    fn user_properties_refuse_system_keys_and_blanks_and_chain() {
         let mut m = Message::new("T", "x");
-        assert!(m.put_user_property("seq", "1").is_ok());
+        m.put_user_property("seq", "1")
+            .unwrap()
+            .put_user_property("shard", "7")
+            .unwrap();
         assert_eq!(m.property("seq"), Some("1"));
-        assert!(m.put_user_property("UNIQ_KEY", "x").is_err());
-        assert!(m.put_user_property(" ", "x").is_err());
-        assert!(m.put_user_property("a", "").is_err());
+        assert_eq!(m.property("shard"), Some("7"));
+        for (name, value, why) in [
+            ("UNIQ_KEY", "x", "reserved"),
+            (" ", "x", "name is blank"),
+            ("a", "", "value is blank"),
+        ] {
+            match m.put_user_property(name, value) {
+                Err(ClientError::InvalidProperty { name: n, reason }) => {
+                    assert_eq!(n, name);
+                    assert!(reason.contains(why), "{reason}");
+                }
+                other => panic!("{name:?}: {other:?}"),
+            }
+        }
+        assert!(Message::new("T", "x").with_property("TAGS", "a").is_err());
         m.set_tags("");
         assert_eq!(m.tags(), None);
+    }
+
+    #[test]
+    fn clones_share_the_body() {
+        let m = Message::new("T", vec![7u8; 1024]);
+        let copy = m.clone();
+        assert!(copy.body().shares_bytes_with(m.body()));
     }
 }

@@ -1,44 +1,71 @@
-//! The producer and a minimal pull consumer; mirrors Java's `rocketmq-client`
+//! The business layer: the producer and the pull consumer; mirrors Java's `rocketmq-client`
 //! (`DefaultMQProducer`, `DefaultMQPullConsumer` and what they stand on).
 //!
-//! - [`Producer`] ([`producer`]): config builder, sync / async / oneway / batch sends, sends to
-//!   a queue or by a [`MessageQueueSelector`], send hooks and RPC hooks.
-//! - [`PullConsumer`] ([`pull_consumer`]): pull a queue from an offset, min/max offsets, a
-//!   topic's queues.
-//! - Underneath: [`client_instance`] (`MQClientInstance`: routes, broker addresses,
-//!   background route refresh and heartbeat), [`mq_client_api`] (`MQClientAPIImpl`: one
-//!   function per RPC), [`topic_publish_info`], [`mq_fault_strategy`] and
-//!   [`latency_fault_tolerance`] (queue choice), [`send_kernel`] (what a send request
-//!   carries), [`validators`].
+//! # What a user needs
+//!
+//! - [`Producer`], started with [`Producer::builder`]: sync, async, oneway and batch sends,
+//!   sends to a queue or by a [`MessageQueueSelector`] (ordered messages),
+//!   [`flush`](Producer::flush) for async sends; [`SendMessageHook`]s around each attempt.
+//! - [`Message`] to send, [`SendResult`] and [`SendStatus`] back.
+//! - [`PullConsumer`], started with [`PullConsumer::builder`]: [`PullResult`]s by offset.
+//! - [`ClientError`]: one variant per kind of failure.
+//!
+//! # How a sync send reaches the socket
+//!
+//! Six calls, each in the file its name suggests:
+//!
+//! 1. [`Producer::send`] (`producer/mod.rs`) checks the message and prepares it once:
+//!    `UNIQ_KEY`, compression, flags (`producer/prepared_message.rs`).
+//! 2. `ProducerInner::send_sync` (`producer/send_engine.rs`), the attempt engine Java calls
+//!    `sendDefaultImpl`: finds the route (cache, name server, or the auto-create topic
+//!    `TBW102`), picks each attempt's queue (round robin, skipping the broker that just
+//!    failed; with fault tolerance on, brokers isolated for their latency), gives each
+//!    attempt what is left of the send timeout, and decides which failures are retried.
+//! 3. `ProducerInner::send_kernel` (same file, Java's `sendKernelImpl`): the broker's
+//!    address, the SEND_MESSAGE_V2 header, the send hooks around the attempt.
+//! 4. `MqClientApi::send_message` (`mq_client_api.rs`, Java's `MQClientAPIImpl`): builds the
+//!    request, invokes it the way the send's mode says, reads the answer into a
+//!    [`SendResult`].
+//! 5. [`RemotingClient::invoke_sync`](crate::remoting::RemotingClient::invoke_sync)
+//!    (`remoting/client.rs`): the connection to that address, made on first use.
+//! 6. `RemotingCore::invoke_sync` (`remoting/core.rs`): stamps the request, runs the RPC
+//!    hooks, registers its opaque in the response table with a condvar slot, and has
+//!    `Connection::write_command` (`remoting/connection.rs`) write the frame; then waits on
+//!    the slot, which the connection's reader thread fills when the response arrives.
+//!
+//! An async send takes the same engine and kernel, but on the async sender threads: its
+//! attempt is invoked with a callback instead of a slot, and the engine decides the next
+//! attempt (or calls the user back) from that callback. A oneway send makes one attempt and
+//! waits for nothing. With `RMQ_TRACE=1` the examples print every one of these steps (see
+//! [`TRACE_TARGET`](crate::TRACE_TARGET)).
+//!
+//! Underneath, shared by producers and consumers: `client_instance.rs` (`MQClientInstance`:
+//! routes, broker addresses, the route refresh and heartbeat threads) and
+//! `topic_publish_info.rs` (a topic's queues and the per-thread round robin).
 //!
 //! Everything here builds without the `servers` feature.
 
-mod async_send;
-pub mod client_config;
-pub mod client_instance;
-pub mod error;
-pub mod latency_fault_tolerance;
-pub mod message;
-pub mod mq_client_api;
-pub mod mq_fault_strategy;
-pub mod producer;
-pub mod pull_consumer;
-pub mod queue_selector;
-pub mod send_hook;
-pub mod send_kernel;
+mod client_config;
+mod client_instance;
+mod consumer;
+mod error;
+mod message;
+mod mq_client_api;
+mod producer;
+mod result;
 #[cfg(test)]
 mod test_support;
-pub mod topic_publish_info;
-pub mod validators;
+mod topic_publish_info;
+mod validators;
 
-pub use async_send::SendCallback;
-pub use client_config::ClientSettings;
-pub use error::ClientError;
-pub use message::{Message, SendResult, SendStatus};
-pub use producer::{Producer, ProducerBuilder, ProducerConfig};
-pub use pull_consumer::{PullConsumer, PullConsumerConfig, PullResult, PullStatus};
-pub use queue_selector::{MessageQueueSelector, SelectMessageQueueByHash};
-pub use send_hook::{CommunicationMode, MessageType, SendMessageContext, SendMessageHook};
-pub use topic_publish_info::TopicPublishInfo;
+pub use client_config::{ClientSettings, NAMESRV_ADDR_ENV};
+pub use consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
+pub use error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
+pub use message::{IntoKeys, Message};
+pub use producer::{
+    CommunicationMode, JavaHashCode, MessageQueueSelector, MessageType, Producer, ProducerBuilder,
+    ProducerConfig, SelectMessageQueueByHash, SendMessageContext, SendMessageHook,
+};
+pub use result::{PullResult, PullStatus, SendResult, SendStatus};
 
 pub use crate::protocol::message::{MessageExt, MessageQueue};

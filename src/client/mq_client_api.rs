@@ -1,11 +1,10 @@
-//! `MqClientApi`: one function per RPC a client makes, building the request and reading the
-//! response; mirrors Java's `MQClientAPIImpl`.
+//! `MqClientApi`: one function per RPC a client makes, each building its request, sending it
+//! and reading the answer in one place; mirrors Java's `MQClientAPIImpl`.
 
 use std::time::Duration;
 
 use super::error::ClientError;
-use super::message::{SendResult, SendStatus};
-use super::pull_consumer::{PullResult, PullStatus};
+use super::result::{PullResult, PullStatus, SendResult, SendStatus};
 use crate::protocol::body::{HeartbeatData, TopicRouteData};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
@@ -15,24 +14,54 @@ use crate::protocol::header::{
     UnregisterClientRequestHeader,
 };
 use crate::protocol::message::{decode_messages, MessageQueue};
-use crate::protocol::{CommandCustomHeader, RemotingCommand, SerializeType};
-use crate::remoting::{InvokeResult, RemotingClient, RemotingError};
+use crate::protocol::{Body, CommandCustomHeader, RemotingCommand, SerializeType};
+use crate::remoting::{InvokeResult, RemotingClient};
 
 /// The region a send result reports when the broker names none (`MixAll.DEFAULT_TRACE_REGION_ID`).
-pub const DEFAULT_TRACE_REGION_ID: &str = "DefaultRegion";
+pub(crate) const DEFAULT_TRACE_REGION_ID: &str = "DefaultRegion";
+
+/// What an async send's callback gets: the result, or why there is none.
+pub(crate) type SendCallback = Box<dyn FnOnce(Result<SendResult, ClientError>) + Send + 'static>;
+
+/// How [`MqClientApi::send_message`] waits for the broker (Java's `CommunicationMode` with
+/// the async callback attached).
+pub(crate) enum SendMode {
+    /// Wait for the answer and return it.
+    Sync,
+    /// Return at once; the callback gets the result or the failure exactly once: failures
+    /// before the request was written on the calling thread, the rest on the transport's
+    /// callback pool.
+    Async(SendCallback),
+    /// Write the request and return; the broker does not answer.
+    Oneway,
+}
+
+impl SendMode {
+    /// Delivers `error` the way this mode delivers outcomes: returned for sync and oneway,
+    /// to the callback (on this thread) for async.
+    pub(crate) fn fail(self, error: ClientError) -> Result<Option<SendResult>, ClientError> {
+        match self {
+            SendMode::Async(callback) => {
+                callback(Err(error));
+                Ok(None)
+            }
+            SendMode::Sync | SendMode::Oneway => Err(error),
+        }
+    }
+}
 
 /// The RPCs of a client over one [`RemotingClient`]; mirrors Java's `MQClientAPIImpl`.
 ///
 /// Every request is written in the configured header encoding. `addr: None` in the remoting
 /// calls means a name server.
-pub struct MqClientApi {
+pub(crate) struct MqClientApi {
     remoting: RemotingClient,
     serialize_type: SerializeType,
 }
 
 impl MqClientApi {
     /// The API over `remoting`, writing headers as `serialize_type`.
-    pub fn new(remoting: RemotingClient, serialize_type: SerializeType) -> Self {
+    pub(crate) fn new(remoting: RemotingClient, serialize_type: SerializeType) -> Self {
         MqClientApi {
             remoting,
             serialize_type,
@@ -40,20 +69,20 @@ impl MqClientApi {
     }
 
     /// The transport.
-    pub fn remoting(&self) -> &RemotingClient {
+    pub(crate) fn remoting(&self) -> &RemotingClient {
         &self.remoting
     }
 
     /// A request of `code` carrying `header`, in the configured header encoding.
-    pub fn request(&self, code: i32, header: &impl CommandCustomHeader) -> RemotingCommand {
+    fn request(&self, code: i32, header: &impl CommandCustomHeader) -> RemotingCommand {
         RemotingCommand::request_with_header(code, header).with_serialize_type(self.serialize_type)
     }
 
     /// GET_ROUTEINFO_BY_TOPIC from a name server (`getTopicRouteInfoFromNameServer`).
     ///
     /// Asks for standard JSON (`acceptStandardJsonOnly=true`; our version is ≥ 401 too) and
-    /// still reads the unquoted-key form. TOPIC_NOT_EXIST is [`ClientError::TopicNotFound`].
-    pub fn get_topic_route_info(
+    /// still reads the unquoted-key form. TOPIC_NOT_EXIST is [`ClientError::NoRoute`].
+    pub(crate) fn get_topic_route_info(
         &self,
         topic: &str,
         timeout: Duration,
@@ -67,65 +96,76 @@ impl MqClientApi {
         match response.code {
             response_code::SUCCESS => TopicRouteData::from_json(&response.body)
                 .map_err(|e| ClientError::invalid_response("name server", e)),
-            response_code::TOPIC_NOT_EXIST => Err(ClientError::TopicNotFound {
+            response_code::TOPIC_NOT_EXIST => Err(ClientError::NoRoute {
                 topic: topic.to_string(),
+                reason: "the name servers do not know it".into(),
             }),
             code => Err(ClientError::broker(code, response.remark, "name server")),
         }
     }
 
-    /// SEND_MESSAGE_V2 or SEND_BATCH_MESSAGE with `body`, not yet sent.
-    pub fn send_request(
+    /// SEND_MESSAGE_V2, or SEND_BATCH_MESSAGE when `header.m` says batch (`sendMessage`):
+    /// builds the request, sends it the way `mode` says, and reads the answer
+    /// (`processSendResponse`). `msg_id` is the client id (`UNIQ_KEY`) the result reports.
+    ///
+    /// Returns the result for a sync send, `None` for async (the callback gets it) and
+    /// oneway sends.
+    #[allow(clippy::too_many_arguments)] // Java's sendMessage takes these, and more
+    pub(crate) fn send_message(
         &self,
+        addr: &str,
+        broker_name: &str,
         header: &SendMessageRequestHeaderV2,
-        body: Vec<u8>,
-    ) -> RemotingCommand {
+        body: Body,
+        msg_id: &str,
+        timeout: Duration,
+        mode: SendMode,
+    ) -> Result<Option<SendResult>, ClientError> {
         let code = if header.m {
             request_code::SEND_BATCH_MESSAGE
         } else {
             request_code::SEND_MESSAGE_V2
         };
-        self.request(code, header).with_body(body)
-    }
-
-    /// Sends and waits for the broker's answer (`sendMessageSync`).
-    pub fn send_message_sync(
-        &self,
-        addr: &str,
-        broker_name: &str,
-        request: RemotingCommand,
-        timeout: Duration,
-        msg_id: &str,
-    ) -> Result<SendResult, ClientError> {
-        let topic = send_topic(&request);
-        let response = self.remoting.invoke_sync(Some(addr), request, timeout)?;
-        process_send_response(&topic, broker_name, msg_id, &response, addr)
-    }
-
-    /// Sends; `callback` gets the raw outcome on the callback pool unless this returns `Err`.
-    pub fn send_message_async(
-        &self,
-        addr: &str,
-        request: RemotingCommand,
-        timeout: Duration,
-        callback: impl FnOnce(InvokeResult) + Send + 'static,
-    ) -> Result<(), RemotingError> {
-        self.remoting
-            .invoke_async(Some(addr), request, timeout, callback)
-    }
-
-    /// Sends without waiting for an answer.
-    pub fn send_message_oneway(
-        &self,
-        addr: &str,
-        request: RemotingCommand,
-        timeout: Duration,
-    ) -> Result<(), ClientError> {
-        Ok(self.remoting.invoke_oneway(Some(addr), request, timeout)?)
+        let request = self.request(code, header).with_body(body);
+        match mode {
+            SendMode::Sync => {
+                let response = self.remoting.invoke_sync(Some(addr), request, timeout)?;
+                process_send_response(&header.b, broker_name, msg_id, &response, addr).map(Some)
+            }
+            SendMode::Async(callback) => {
+                let (topic, broker_name, msg_id, response_addr) = (
+                    header.b.clone(),
+                    broker_name.to_string(),
+                    msg_id.to_string(),
+                    addr.to_string(),
+                );
+                self.remoting.invoke_async_always(
+                    Some(addr),
+                    request,
+                    timeout,
+                    Box::new(move |outcome: InvokeResult| {
+                        callback(outcome.map_err(ClientError::from).and_then(|response| {
+                            process_send_response(
+                                &topic,
+                                &broker_name,
+                                &msg_id,
+                                &response,
+                                &response_addr,
+                            )
+                        }))
+                    }),
+                );
+                Ok(None)
+            }
+            SendMode::Oneway => {
+                self.remoting.invoke_oneway(Some(addr), request, timeout)?;
+                Ok(None)
+            }
+        }
     }
 
     /// HEART_BEAT with `data` (`sendHearbeat`).
-    pub fn send_heartbeat(
+    pub(crate) fn send_heartbeat(
         &self,
         addr: &str,
         data: &HeartbeatData,
@@ -139,7 +179,7 @@ impl MqClientApi {
     }
 
     /// UNREGISTER_CLIENT for a producer and/or consumer group (`unregisterClient`).
-    pub fn unregister_client(
+    pub(crate) fn unregister_client(
         &self,
         addr: &str,
         client_id: &str,
@@ -158,7 +198,7 @@ impl MqClientApi {
     }
 
     /// PULL_MESSAGE, waiting for the answer (`pullMessageSync`).
-    pub fn pull_message(
+    pub(crate) fn pull_message(
         &self,
         addr: &str,
         header: &PullMessageRequestHeader,
@@ -170,7 +210,7 @@ impl MqClientApi {
     }
 
     /// GET_MAX_OFFSET of a queue (`getMaxOffset`).
-    pub fn get_max_offset(
+    pub(crate) fn get_max_offset(
         &self,
         addr: &str,
         queue: &MessageQueue,
@@ -192,7 +232,7 @@ impl MqClientApi {
     }
 
     /// GET_MIN_OFFSET of a queue (`getMinOffset`).
-    pub fn get_min_offset(
+    pub(crate) fn get_min_offset(
         &self,
         addr: &str,
         queue: &MessageQueue,
@@ -213,11 +253,6 @@ impl MqClientApi {
     }
 }
 
-/// The topic of a send request (ext field `b`).
-pub(crate) fn send_topic(request: &RemotingCommand) -> String {
-    request.ext_fields.get("b").unwrap_or_default().to_string()
-}
-
 fn expect_success(response: &RemotingCommand, addr: &str) -> Result<(), ClientError> {
     if response.code == response_code::SUCCESS {
         Ok(())
@@ -234,7 +269,7 @@ fn expect_success(response: &RemotingCommand, addr: &str) -> Result<(), ClientEr
 /// give a [`SendResult`]; any other code is a [`ClientError::Broker`] naming `addr`.
 /// `msg_id` is the client id (`UNIQ_KEY`) of what was sent; the header's `msgId` is the
 /// offset id.
-pub fn process_send_response(
+pub(crate) fn process_send_response(
     topic: &str,
     broker_name: &str,
     msg_id: &str,
@@ -272,7 +307,7 @@ pub fn process_send_response(
 /// Reads a pull response (`processPullResponse`), decoding the messages of a FOUND answer
 /// with their bodies decompressed. Other codes than the four pull outcomes are a
 /// [`ClientError::Broker`].
-pub fn process_pull_response(
+pub(crate) fn process_pull_response(
     response: RemotingCommand,
     addr: &str,
 ) -> Result<PullResult, ClientError> {
@@ -375,7 +410,7 @@ mod tests {
         let result = process_send_response("T", "b", "U", &response, "a:1").unwrap();
         assert_eq!(result.region_id, "DefaultRegion");
         assert!(!result.trace_on);
-        // An error code names code, remark and broker address.
+        // An error code keeps code, remark and broker address.
         let error = process_send_response(
             "T",
             "b",
@@ -384,13 +419,13 @@ mod tests {
             "10.0.0.1:10911",
         )
         .unwrap_err();
-        assert_eq!(
-            error,
-            ClientError::Broker {
-                code: 2,
-                remark: Some("busy".into()),
-                broker_addr: "10.0.0.1:10911".into()
-            }
+        assert!(
+            matches!(
+                &error,
+                ClientError::Broker { code: 2, remark: Some(r), addr }
+                    if r == "busy" && addr == "10.0.0.1:10911"
+            ),
+            "{error:?}"
         );
         // SUCCESS without the header fields is an unreadable response, not a panic.
         let error =

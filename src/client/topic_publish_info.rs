@@ -17,7 +17,7 @@ use crate::protocol::message::MessageQueue;
 /// without sharing a cache line. The values live in a thread-local map keyed by the index's
 /// id: a few bytes per thread and index, for the life of the thread.
 #[derive(Debug)]
-pub struct ThreadLocalIndex {
+pub(crate) struct ThreadLocalIndex {
     id: u64,
 }
 
@@ -29,7 +29,7 @@ thread_local! {
 
 impl ThreadLocalIndex {
     /// A new counter.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ThreadLocalIndex {
             id: NEXT_INDEX_ID.fetch_add(1, Ordering::Relaxed),
         }
@@ -37,7 +37,7 @@ impl ThreadLocalIndex {
 
     /// Counts up and returns the calling thread's value, never negative as an i32
     /// (`incrementAndGet`).
-    pub fn increment_and_get(&self) -> u32 {
+    pub(crate) fn increment_and_get(&self) -> u32 {
         THREAD_INDEXES.with(|indexes| {
             let mut indexes = indexes.borrow_mut();
             let value = indexes.entry(self.id).or_insert_with(random_start);
@@ -59,13 +59,13 @@ fn random_start() -> u32 {
 
 /// The writable queues of a topic and how to pick one; mirrors Java's `TopicPublishInfo`.
 #[derive(Debug)]
-pub struct TopicPublishInfo {
+pub(crate) struct TopicPublishInfo {
     /// True when the route had an `orderTopicConf`.
-    pub order_topic: bool,
+    pub(crate) order_topic: bool,
     /// The queues to send to, in Java's order.
-    pub message_queues: Vec<MessageQueue>,
+    pub(crate) message_queues: Vec<MessageQueue>,
     /// The route the queues were built from.
-    pub route: TopicRouteData,
+    pub(crate) route: TopicRouteData,
     send_which_queue: Arc<ThreadLocalIndex>,
 }
 
@@ -77,7 +77,7 @@ impl TopicPublishInfo {
     /// has a master, `writeQueueNums` queues. Unparsable `orderTopicConf` entries are skipped
     /// (Java throws). `send_which_queue` carries the round-robin position over from the
     /// previous route of the topic.
-    pub fn from_route(
+    pub(crate) fn from_route(
         topic: &str,
         route: TopicRouteData,
         send_which_queue: Arc<ThreadLocalIndex>,
@@ -127,24 +127,24 @@ impl TopicPublishInfo {
     }
 
     /// True when there is at least one queue (`ok`).
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         !self.message_queues.is_empty()
     }
 
     /// The round-robin counter, to carry over to the next route of the topic.
-    pub fn send_which_queue(&self) -> &Arc<ThreadLocalIndex> {
+    pub(crate) fn send_which_queue(&self) -> &Arc<ThreadLocalIndex> {
         &self.send_which_queue
     }
 
     /// The next queue of this thread's round robin (`selectOneMessageQueue()`); None when
     /// there are no queues.
-    pub fn select_one_message_queue(&self) -> Option<&MessageQueue> {
+    pub(crate) fn select_one_message_queue(&self) -> Option<&MessageQueue> {
         self.queue_at(self.send_which_queue.increment_and_get())
     }
 
     /// The next queue whose broker is not `last_broker`, the one that just failed; any queue
     /// when every queue is on it (`selectOneMessageQueue(lastBrokerName)`).
-    pub fn select_one_message_queue_avoiding(
+    pub(crate) fn select_one_message_queue_avoiding(
         &self,
         last_broker: Option<&str>,
     ) -> Option<&MessageQueue> {
@@ -162,7 +162,7 @@ impl TopicPublishInfo {
 
     /// The write queue count of `broker_name` if it may be written to, else None
     /// (`getQueueIdByBroker`).
-    pub fn write_queue_nums_of(&self, broker_name: &str) -> Option<i32> {
+    pub(crate) fn write_queue_nums_of(&self, broker_name: &str) -> Option<i32> {
         self.route
             .queue_datas
             .iter()

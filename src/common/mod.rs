@@ -6,3 +6,4 @@ pub(crate) mod clock;
 pub(crate) mod service_thread;
 pub(crate) mod sync;
 pub(crate) mod temp_dir;
+pub(crate) mod trace;

@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-pub use processor::{topic_not_exist_remark, NamesrvProcessor, STANDARD_JSON_MIN_VERSION};
-pub use route_info::{BrokerRegistration, RegisterBrokerResult, RouteInfoManager};
+pub(crate) use processor::NamesrvProcessor;
+pub(crate) use route_info::RouteInfoManager;
 
 use crate::common::service_thread::{Schedule, ServiceThread};
 use crate::common::sync::{MutexExt, RwLockExt};
@@ -23,8 +23,10 @@ use crate::remoting::{
     RemotingServer, ServerConfig,
 };
 
-/// Settings of a [`NameServer`]; mirrors `NamesrvConfig` and its `NettyServerConfig`.
+/// Settings of a [`NameServer`]; mirrors `NamesrvConfig` and its `NettyServerConfig`. Made by
+/// [`NameServerBuilder`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NameServerConfig {
     /// The remoting server settings, including the listen address (Java's default port 9876).
     pub server: ServerConfig,
@@ -34,14 +36,59 @@ pub struct NameServerConfig {
     pub scan_interval: Duration,
 }
 
-impl NameServerConfig {
-    /// Defaults, listening on `addr`.
-    pub fn listen(addr: impl Into<String>) -> Self {
+impl Default for NameServerConfig {
+    /// Java's defaults: listening on 0.0.0.0:9876, brokers expire after 120 s.
+    fn default() -> Self {
         NameServerConfig {
-            server: ServerConfig::listen(addr),
+            server: ServerConfig::listen("0.0.0.0:9876"),
             broker_expiry: Duration::from_secs(120),
             scan_interval: Duration::from_secs(10),
         }
+    }
+}
+
+/// Builds and starts a [`NameServer`].
+///
+/// ```no_run
+/// use rocketmq_blocking::namesrv::NameServer;
+///
+/// let namesrv = NameServer::builder().listen("127.0.0.1:9876").start()?;
+/// println!("listening on {}", namesrv.local_addr());
+/// # Ok::<(), rocketmq_blocking::remoting::RemotingError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct NameServerBuilder {
+    config: NameServerConfig,
+}
+
+impl NameServerBuilder {
+    /// The address to listen on; port 0 picks a free port.
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.config.server.listen_addr = addr.into();
+        self
+    }
+
+    /// The remoting server settings, the listen address included.
+    pub fn server_config(mut self, server: ServerConfig) -> Self {
+        self.config.server = server;
+        self
+    }
+
+    /// How long a broker may go without registering before it is dropped (120 s).
+    pub fn broker_expiry(mut self, expiry: Duration) -> Self {
+        self.config.broker_expiry = expiry;
+        self
+    }
+
+    /// How often silent brokers are looked for (10 s).
+    pub fn scan_interval(mut self, interval: Duration) -> Self {
+        self.config.scan_interval = interval;
+        self
+    }
+
+    /// Binds, registers the processor and starts serving.
+    pub fn start(self) -> Result<NameServer, RemotingError> {
+        NameServer::start(self.config)
     }
 }
 
@@ -78,8 +125,12 @@ impl ChannelEventListener for BrokerHousekeeping {
 }
 
 impl NameServer {
-    /// Binds, registers the processor and starts serving.
-    pub fn start(config: NameServerConfig) -> Result<NameServer, RemotingError> {
+    /// A builder with Java's defaults.
+    pub fn builder() -> NameServerBuilder {
+        NameServerBuilder::default()
+    }
+
+    fn start(config: NameServerConfig) -> Result<NameServer, RemotingError> {
         let server = RemotingServer::new(config.server)?;
         let routes = Arc::new(RwLock::new(RouteInfoManager::new()));
         server.set_channel_event_listener(Arc::new(BrokerHousekeeping {
@@ -110,7 +161,7 @@ impl NameServer {
                 }
             },
         )
-        .map_err(|e| RemotingError::io("start the name server scan thread", &e))?;
+        .map_err(|e| RemotingError::io("start the name server scan thread", e))?;
         server.start()?;
         log::info!("name server listening on {}", server.local_addr());
         Ok(NameServer {

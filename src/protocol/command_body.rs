@@ -177,7 +177,8 @@ mod tests {
         assert_eq!(clone, vec![1u8, 2, 3]);
         let address = clone.as_ptr();
         drop(body);
-        assert_eq!(clone.into_vec().as_ptr(), address, "moved, not copied");
+        let moved = clone.into_vec();
+        assert_eq!(moved.as_ptr(), address, "moved, not copied");
         assert!(Body::new().is_empty());
         assert_eq!(Body::from("ab").len(), 2);
         assert_eq!(

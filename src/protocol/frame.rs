@@ -9,6 +9,7 @@ use super::command::{RemotingCommand, SerializeType};
 use super::command_body::Body;
 use super::error::{DecodeError, EncodeError};
 use super::{binary_header, json_header};
+use crate::common::trace::trace_step;
 
 /// Java's default `com.rocketmq.remoting.frameMaxLength`: 16 MiB, length prefix included.
 pub const DEFAULT_MAX_FRAME_LENGTH: usize = 16 * 1024 * 1024;
@@ -130,6 +131,14 @@ impl RemotingCommand {
         BigEndian::write_i32(&mut out[0..4], total_i32);
         let mark = ((self.serialize_type.code() as u32) << 24) | header_len as u32;
         BigEndian::write_u32(&mut out[4..8], mark);
+        trace_step!(
+            "protocol",
+            "encoded {}: {} header {header_len} bytes, body {} bytes, frame {} bytes",
+            describe(self),
+            self.serialize_type.name(),
+            self.body.len(),
+            total + FRAME_LENGTH_FIELD_SIZE
+        );
         Ok(out)
     }
 }
@@ -292,11 +301,37 @@ impl FrameDecoder {
         self.stage = Stage::Length;
         let body = Body::from(std::mem::take(&mut self.body));
         let command = decode_header(self.serialize_type, &self.header, body);
+        if let Ok(command) = &command {
+            trace_step!(
+                "protocol",
+                "decoded {}: {} header {} bytes, body {} bytes, frame {} bytes",
+                describe(command),
+                self.serialize_type.name(),
+                self.header_len,
+                self.body_len,
+                self.frame_len + FRAME_LENGTH_FIELD_SIZE
+            );
+        }
         if self.header.capacity() > KEEP_HEADER_CAPACITY {
             self.header = Vec::new(); // one huge header must not pin its buffer
         }
         command
     }
+}
+
+/// A command as a trace line names it: kind, code with its Java name, opaque.
+fn describe(command: &RemotingCommand) -> String {
+    let (kind, name) = if command.is_response() {
+        ("response", super::codes::response_code::name(command.code))
+    } else {
+        ("request", super::codes::request_code::name(command.code))
+    };
+    format!(
+        "{kind} {} ({}) opaque {}",
+        name.unwrap_or("?"),
+        command.code,
+        command.opaque
+    )
 }
 
 /// Appends `bytes` to `buf`, which will hold `total` bytes once complete: capacity grows with

@@ -38,7 +38,7 @@ pub struct RemotingClient {
 type ConnectionSlot = Arc<Mutex<Option<Arc<Connection>>>>;
 
 struct ClientInner {
-    core: RemotingCore,
+    core: Arc<RemotingCore>,
     config: ClientConfig,
     /// Address → slot; the slot's lock is held while connecting, so concurrent callers of a new
     /// address share one connection (Java's `lockChannelTables`).
@@ -134,15 +134,15 @@ impl ClientInner {
         addr: &str,
         budget: Duration,
     ) -> Result<Arc<Connection>, RemotingError> {
-        let connect_err = |reason: String| RemotingError::Connect {
+        let invalid = |reason: String| RemotingError::InvalidAddress {
             addr: addr.to_string(),
             reason,
         };
         let sock_addr = addr
             .to_socket_addrs()
-            .map_err(|e| connect_err(e.to_string()))?
+            .map_err(|e| invalid(e.to_string()))?
             .next()
-            .ok_or_else(|| RemotingError::InvalidAddress(addr.to_string()))?;
+            .ok_or_else(|| invalid("resolves to no address".into()))?;
         // Never wait longer for the connection than the caller has left for the whole call.
         let stream = TcpStream::connect_timeout(
             &sock_addr,
@@ -151,7 +151,7 @@ impl ClientInner {
                 .min(budget)
                 .max(Duration::from_millis(1)),
         )
-        .map_err(|e| connect_err(e.to_string()))?;
+        .map_err(|e| RemotingError::connect(addr, e))?;
         let common = &self.core.config;
         let conn = Connection::new(
             stream,
@@ -160,7 +160,7 @@ impl ClientInner {
             common.write_timeout,
             self.core.reader_threads.clone(),
         )
-        .map_err(|e| connect_err(e.to_string()))?;
+        .map_err(|e| RemotingError::connect(addr, e))?;
         let inner = Arc::clone(self);
         let reader_conn = conn.clone();
         self.core
@@ -168,7 +168,7 @@ impl ClientInner {
             .spawn(format!("rmq-reader-{addr}"), READER_STACK_SIZE, move || {
                 reader_conn.run_reader(&*inner)
             })
-            .map_err(|e| connect_err(format!("no reader thread: {e}")))?;
+            .map_err(|e| RemotingError::io(format!("start the reader thread for {addr}"), e))?;
         self.core.emit(ConnectionEventKind::Connect, addr);
         log::debug!("connected to {addr}");
         Ok(conn)
@@ -199,8 +199,7 @@ impl ClientInner {
                     *self.namesrv_chosen.lock_unpoisoned() = Some(addr.clone());
                     return Ok(conn);
                 }
-                Err(RemotingError::Connect { reason, .. }) => tried.push((addr.clone(), reason)),
-                Err(other) => tried.push((addr.clone(), other.to_string())),
+                Err(error) => tried.push((addr.clone(), error)),
             }
         }
         Err(RemotingError::NoNameServer { tried })
@@ -211,10 +210,10 @@ impl RemotingClient {
     /// A client with its janitor running; connections are made on first use.
     pub fn new(config: ClientConfig) -> Result<Self, RemotingError> {
         let core = RemotingCore::new("client", config.common.clone())
-            .map_err(|e| RemotingError::io("start client", &e))?;
+            .map_err(|e| RemotingError::io("start client", e))?;
         let random_start = RandomState::new().build_hasher().finish() as usize;
         let inner = Arc::new(ClientInner {
-            core,
+            core: Arc::new(core),
             config,
             connections: Mutex::new(HashMap::new()),
             namesrv_addrs: RwLock::new(Vec::new()),
@@ -227,7 +226,7 @@ impl RemotingClient {
             Schedule::every(inner.core.config.scan_interval),
             move |_| scan.core.scan(&scan.snapshot()),
         )
-        .map_err(|e| RemotingError::io("start janitor", &e))?;
+        .map_err(|e| RemotingError::io("start janitor", e))?;
         Ok(RemotingClient {
             inner,
             janitor: Mutex::new(Some(janitor)),
@@ -305,10 +304,41 @@ impl RemotingClient {
         timeout: Duration,
         callback: impl FnOnce(InvokeResult) + Send + 'static,
     ) -> Result<(), RemotingError> {
+        self.invoke_async_inner(addr, request, timeout, Box::new(callback))
+            .map_err(|(error, _)| error)
+    }
+
+    /// [`RemotingClient::invoke_async`] whose callback runs in every case: a failure before
+    /// the request was handed over (no connection, no permit, shut down) runs it on the
+    /// calling thread. Async sends deliver every outcome to their user's callback so.
+    pub(crate) fn invoke_async_always(
+        &self,
+        addr: Option<&str>,
+        request: RemotingCommand,
+        timeout: Duration,
+        callback: InvokeCallback,
+    ) {
+        if let Err((error, callback)) = self.invoke_async_inner(addr, request, timeout, callback) {
+            callback(Err(error));
+        }
+    }
+
+    fn invoke_async_inner(
+        &self,
+        addr: Option<&str>,
+        request: RemotingCommand,
+        timeout: Duration,
+        callback: InvokeCallback,
+    ) -> Result<(), (RemotingError, InvokeCallback)> {
         let begin = Instant::now();
-        let conn = self.inner.connection(addr, timeout)?;
-        let left = remaining(begin, timeout, &conn)?;
-        let callback: InvokeCallback = Box::new(callback);
+        let conn = match self.inner.connection(addr, timeout) {
+            Ok(conn) => conn,
+            Err(error) => return Err((error, callback)),
+        };
+        let left = match remaining(begin, timeout, &conn) {
+            Ok(left) => left,
+            Err(error) => return Err((error, callback)),
+        };
         self.inner.core.invoke_async(&conn, request, left, callback)
     }
 

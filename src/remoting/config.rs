@@ -25,6 +25,7 @@ impl Default for PoolConfig {
 
 /// Settings shared by server and client (Java's `NettyServerConfig`/`NettyClientConfig` overlap).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CommonConfig {
     /// Largest frame accepted or sent, length prefix included (16 MiB).
     pub max_frame_length: usize,
@@ -69,6 +70,7 @@ impl CommonConfig {
 
 /// Settings of a [`super::RemotingServer`]; mirrors `NettyServerConfig`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free port.
     pub listen_addr: String,
@@ -97,6 +99,7 @@ impl ServerConfig {
 
 /// Settings of a [`super::RemotingClient`]; mirrors `NettyClientConfig`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// Shared settings; client permits default to 65,535 async and 65,535 oneway.
     pub common: CommonConfig,

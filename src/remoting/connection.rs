@@ -10,6 +10,7 @@ use super::error::RemotingError;
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
 use crate::common::sync::{CondvarExt, MutexExt};
+use crate::common::trace::trace_step;
 use crate::protocol::{FrameDecoder, RemotingCommand};
 
 /// What a connection's reader thread hands its frames and its end to.
@@ -106,7 +107,7 @@ impl Connection {
     }
 
     /// Time since the last frame was read or written.
-    pub fn idle_for(&self) -> Duration {
+    pub(crate) fn idle_for(&self) -> Duration {
         Duration::from_millis(
             monotonic_millis().saturating_sub(self.last_active_ms.load(Ordering::Relaxed)),
         )
@@ -118,7 +119,7 @@ impl Connection {
     }
 
     /// Waits up to `timeout` for queued frames to reach the socket (before a graceful close).
-    pub fn flush(&self, timeout: Duration) {
+    pub(crate) fn flush(&self, timeout: Duration) {
         self.writer.flush(deadline_after(timeout));
     }
 
@@ -131,16 +132,33 @@ impl Connection {
 
     /// Writes one command as a frame from the calling thread (sync calls, responses).
     /// A write failure closes the connection.
-    pub fn write_command(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
+    pub(crate) fn write_command(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
         let head = self.encode_checked(cmd)?;
+        let bytes = head.len() + cmd.body.len();
         let result = self.writer.write_now(head, &cmd.body);
+        if result.is_ok() {
+            trace_step!(
+                "remoting",
+                "opaque {}: {bytes} bytes written to {} by {}",
+                cmd.opaque,
+                self.remote_addr,
+                current_thread_name()
+            );
+        }
         self.after_write(result)
     }
 
     /// Queues one command for the connection's flusher thread (async and oneway calls), so a
     /// burst from one thread leaves in few syscalls. Order with other writes is kept.
-    pub fn write_command_queued(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
+    pub(crate) fn write_command_queued(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
         let head = self.encode_checked(cmd)?;
+        trace_step!(
+            "remoting",
+            "opaque {}: {} bytes queued for rmq-writer-{}",
+            cmd.opaque,
+            head.len() + cmd.body.len(),
+            self.remote_addr
+        );
         let result = match self.writer.write_queued(&head, &cmd.body) {
             Ok(Queued::Done) => Ok(()),
             Ok(Queued::StartFlusher) => self.start_flusher(),
@@ -175,7 +193,7 @@ impl Connection {
             self.close();
             RemotingError::SendRequest {
                 addr: self.remote_addr.to_string(),
-                reason: e.to_string(),
+                source: Arc::new(e),
             }
         })
     }
@@ -252,6 +270,18 @@ impl Connection {
                     bytes = &bytes[used..];
                     if let Some(command) = command {
                         self.touch();
+                        trace_step!(
+                            "remoting",
+                            "{} opaque {} read from {} by {}",
+                            if command.is_response() {
+                                "response"
+                            } else {
+                                "request"
+                            },
+                            command.opaque,
+                            self.remote_addr,
+                            current_thread_name()
+                        );
                         handler.on_command(self, command);
                     } else if bytes.is_empty() {
                         return Ok(());
@@ -274,6 +304,14 @@ impl Connection {
             format!("read failed: {e}")
         }
     }
+}
+
+/// The calling thread's name, for trace lines.
+pub(crate) fn current_thread_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("an unnamed thread")
+        .to_string()
 }
 
 fn truncated() -> io::Error {

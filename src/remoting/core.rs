@@ -16,11 +16,12 @@ use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind, EventDispatcher};
 use super::hook::RpcHook;
 use super::permits::Semaphore;
-use super::processor::{ProcessorTable, RequestContext, RequestProcessor};
+use super::processor::{ProcessorTable, RequestContext, RequestInfo, RequestProcessor};
 use super::response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
 use super::thread_pool::{Job, Rejected, ThreadPool};
 use super::threads::ThreadSet;
 use crate::common::sync::{MutexExt, RwLockExt};
+use crate::common::trace::trace_step;
 use crate::protocol::codes::response_code;
 use crate::protocol::RemotingCommand;
 
@@ -31,6 +32,15 @@ const REJECT_REMARK: &str = "[REJECTREQUEST]system busy, start flow control for 
 const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
 
 type Hooks = Arc<Vec<Arc<dyn RpcHook>>>;
+
+/// How [`RemotingCore::reply`] writes a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReplyWrite {
+    /// From the calling thread, when no other write is in progress (a processor's answer).
+    Now,
+    /// Onto the connection's queue for its writer thread (an answer given later).
+    Queued,
+}
 
 /// The shared half of server and client.
 pub(crate) struct RemotingCore {
@@ -90,7 +100,7 @@ impl RemotingCore {
         self.processors
             .write_unpoisoned()
             .register(codes, processor, &pool_name, pool)
-            .map_err(|e| RemotingError::io("start processor pool", &e))
+            .map_err(|e| RemotingError::io("start processor pool", e))
     }
 
     pub(crate) fn register_rpc_hook(&self, hook: Arc<dyn RpcHook>) {
@@ -105,7 +115,7 @@ impl RemotingCore {
         listener: Arc<dyn ChannelEventListener>,
     ) -> Result<(), RemotingError> {
         let dispatcher = EventDispatcher::start(self.name, listener)
-            .map_err(|e| RemotingError::io("start event thread", &e))?;
+            .map_err(|e| RemotingError::io("start event thread", e))?;
         let mut old = std::mem::replace(&mut *self.events.lock_unpoisoned(), dispatcher);
         old.shutdown();
         Ok(())
@@ -119,9 +129,57 @@ impl RemotingCore {
         self.hooks.read_unpoisoned().clone()
     }
 
-    fn stamp(&self, cmd: &mut RemotingCommand) {
-        cmd.language = self.config.language;
-        cmd.version = self.config.version;
+    /// The one way a request leaves, whatever the invoke style and whichever side sends it:
+    /// stamped with our language and version, then shown to the RPC before-hooks (which may
+    /// add fields, as ACL signing does). Returns the hooks, for the after-hooks.
+    fn prepare_request(&self, conn: &Connection, request: &mut RemotingCommand) -> Hooks {
+        request.language = self.config.language;
+        request.version = self.config.version;
+        let hooks = self.hooks();
+        for hook in hooks.iter() {
+            hook.do_before_request(conn.remote_addr(), request);
+        }
+        hooks
+    }
+
+    /// The one way a response leaves: shown to the RPC after-hooks when the request went
+    /// through the before-hooks; stamped with the request's opaque and header type, the
+    /// response flag and our language and version; then written now (the processor thread
+    /// that produced it) or queued for the connection's writer (an answer given later). A
+    /// oneway request gets nothing written.
+    pub(crate) fn reply(
+        &self,
+        conn: &Connection,
+        request: &RequestInfo,
+        mut response: RemotingCommand,
+        write: ReplyWrite,
+    ) {
+        // Java runs the after-hooks for oneway requests too, then sends nothing.
+        if let Some(hooked) = &request.hooked {
+            for hook in self.hooks().iter() {
+                hook.do_after_response(conn.remote_addr(), hooked, &mut response);
+            }
+        }
+        if request.oneway {
+            return;
+        }
+        response.opaque = request.opaque;
+        response.mark_response();
+        response.serialize_type = request.serialize_type;
+        response.language = self.config.language;
+        response.version = self.config.version;
+        let written = match write {
+            ReplyWrite::Now => conn.write_command(&response),
+            ReplyWrite::Queued => conn.write_command_queued(&response),
+        };
+        if let Err(e) = written {
+            log::warn!(
+                "answering request code {} (opaque {}) of {} failed: {e}",
+                request.code,
+                request.opaque,
+                conn.remote_addr()
+            );
+        }
     }
 
     // ----- invoking -----------------------------------------------------------------------
@@ -167,11 +225,7 @@ impl RemotingCore {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> InvokeResult {
-        self.stamp(&mut request);
-        let hooks = self.hooks();
-        for hook in hooks.iter() {
-            hook.do_before_request(conn.remote_addr(), &mut request);
-        }
+        let hooks = self.prepare_request(conn, &mut request);
         let future = ResponseFuture::new(
             request.opaque,
             conn.id(),
@@ -182,6 +236,11 @@ impl RemotingCore {
         );
         let (future, registered) = self.register(future, &mut request, conn);
         let opaque = future.opaque();
+        trace_step!(
+            "remoting",
+            "opaque {opaque} registered: a sync call to {}, its caller waits on a condvar slot",
+            conn.remote_addr()
+        );
         if registered {
             if let Err(e) = conn.write_command(&request) {
                 if self.response_table.remove(opaque).is_some() {
@@ -212,37 +271,36 @@ impl RemotingCore {
 
     /// `invokeAsyncImpl`. `Err` means the callback will never run; `Ok` means it runs exactly
     /// once, on the callback pool.
+    ///
+    /// `Err` hands the callback back with the error, for a caller that must still deliver it.
     pub(crate) fn invoke_async(
         &self,
         conn: &Arc<Connection>,
         mut request: RemotingCommand,
         timeout: Duration,
         callback: InvokeCallback,
-    ) -> Result<(), RemotingError> {
+    ) -> Result<(), (RemotingError, InvokeCallback)> {
         // After shutdown the callback pool is gone: refuse, rather than run it on this thread.
         if self.is_shutting_down() {
-            return Err(RemotingError::Shutdown);
+            return Err((RemotingError::Shutdown, callback));
         }
         let begin = Instant::now();
-        let permit = self
-            .async_permits
-            .acquire(timeout)
-            .ok_or(RemotingError::TooManyRequests {
+        let Some(permit) = self.async_permits.acquire(timeout) else {
+            let error = RemotingError::TooManyRequests {
                 kind: "async",
                 waited: timeout,
-            })?;
+            };
+            return Err((error, callback));
+        };
         let left = timeout.saturating_sub(begin.elapsed());
         if left.is_zero() {
-            return Err(RemotingError::Timeout {
+            let error = RemotingError::Timeout {
                 addr: conn.remote_addr().to_string(),
                 timeout,
-            });
+            };
+            return Err((error, callback));
         }
-        self.stamp(&mut request);
-        let hooks = self.hooks();
-        for hook in hooks.iter() {
-            hook.do_before_request(conn.remote_addr(), &mut request);
-        }
+        let hooks = self.prepare_request(conn, &mut request);
         let callback: InvokeCallback = if hooks.is_empty() {
             callback
         } else {
@@ -266,6 +324,12 @@ impl RemotingCore {
         );
         let (future, registered) = self.register(future, &mut request, conn);
         let opaque = future.opaque();
+        trace_step!(
+            "remoting",
+            "opaque {opaque} registered: an async call to {}, its callback waits in the \
+             response table",
+            conn.remote_addr()
+        );
         if registered {
             if let Err(e) = conn.write_command_queued(&request) {
                 if let Some(f) = self.response_table.remove(opaque) {
@@ -291,15 +355,28 @@ impl RemotingCore {
                     waited: timeout,
                 })?;
         request.mark_oneway();
-        self.stamp(&mut request);
-        for hook in self.hooks().iter() {
-            hook.do_before_request(conn.remote_addr(), &mut request);
-        }
+        self.prepare_request(conn, &mut request);
+        trace_step!(
+            "remoting",
+            "opaque {}: a oneway request to {}, no response expected",
+            request.opaque,
+            conn.remote_addr()
+        );
         conn.write_command_queued(&request)
     }
 
     /// Delivers a result: wakes a sync waiter or queues an async callback.
     pub(crate) fn complete(&self, future: &ResponseFuture, result: InvokeResult) {
+        trace_step!(
+            "remoting",
+            "future opaque {} completed ({}) by {}",
+            future.opaque(),
+            match &result {
+                Ok(_) => "response".to_string(),
+                Err(e) => e.to_string(),
+            },
+            super::connection::current_thread_name()
+        );
         if let Some((callback, result)) = future.complete(result) {
             let job: Job = Box::new(move || callback(result));
             if let Err(Rejected::Full(job) | Rejected::Shutdown(job)) =
@@ -316,7 +393,7 @@ impl RemotingCore {
     // ----- receiving ----------------------------------------------------------------------
 
     /// `processMessageReceived`: a response completes its future; a request goes to its processor.
-    pub(crate) fn process_command(&self, conn: &Arc<Connection>, cmd: RemotingCommand) {
+    pub(crate) fn process_command(self: &Arc<Self>, conn: &Arc<Connection>, cmd: RemotingCommand) {
         if cmd.is_response() {
             // Only the connection the request went out on may answer it: another peer
             // guessing an opaque must not complete (or steal) someone else's call.
@@ -333,138 +410,83 @@ impl RemotingCore {
         }
     }
 
-    /// `processRequestCommand`: find the processor, check flow control, run it on its pool.
-    fn process_request(&self, conn: &Arc<Connection>, request: RemotingCommand) {
+    /// `processRequestCommand`: find the processor, check flow control, run it on its pool;
+    /// every answer goes out through [`RemotingCore::reply`].
+    fn process_request(self: &Arc<Self>, conn: &Arc<Connection>, request: RemotingCommand) {
+        let info = RequestInfo::of(&request, None);
         let entry = self.processors.read_unpoisoned().lookup(request.code);
         let Some(entry) = entry else {
             let remark = format!(" request type {} not supported", request.code);
-            self.reply_error(
-                conn,
-                &request,
-                response_code::REQUEST_CODE_NOT_SUPPORTED,
-                remark,
-            );
+            let response =
+                RemotingCommand::new_response(response_code::REQUEST_CODE_NOT_SUPPORTED, remark);
+            self.reply(conn, &info, response, ReplyWrite::Now);
             return;
         };
         if entry.processor.reject_request() {
-            self.reply_error(
-                conn,
-                &request,
+            let response = RemotingCommand::new_response(
                 response_code::SYSTEM_BUSY,
-                REJECT_REMARK.into(),
+                REJECT_REMARK.to_string(),
             );
+            self.reply(conn, &info, response, ReplyWrite::Now);
             return;
         }
-        let (code, opaque, oneway, serialize_type) = (
-            request.code,
-            request.opaque,
-            request.is_oneway(),
-            request.serialize_type,
-        );
-        let ctx = RequestContext::new(conn.clone());
-        let hooks = self.hooks();
-        let (language, version) = (self.config.language, self.config.version);
+        let (core, job_conn) = (Arc::downgrade(self), conn.clone());
         let processor = entry.processor.clone();
         let job: Job = Box::new(move || {
-            let mut request = request;
-            for hook in hooks.iter() {
-                hook.do_before_request(ctx.remote_addr(), &mut request);
-            }
-            let header = if hooks.is_empty() {
-                None
-            } else {
-                Some(request.header_copy())
-            };
-            let code = request.code;
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                processor.process_request(&ctx, request)
-            }));
-            let mut response = match outcome {
-                Ok(Ok(Some(response))) => response,
-                Ok(Ok(None)) => return,
-                Ok(Err(e)) => {
-                    RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string())
-                }
-                Err(panic) => {
-                    let what = panic_message(&panic);
-                    log::error!("processor for request code {code} panicked: {what}");
-                    RemotingCommand::new_response(
-                        response_code::SYSTEM_ERROR,
-                        format!("processor for request code {code} panicked: {what}"),
-                    )
-                }
-            };
-            if let Some(header) = &header {
-                for hook in hooks.iter() {
-                    hook.do_after_response(ctx.remote_addr(), header, &mut response);
-                }
-            }
-            if oneway {
-                return;
-            }
-            response.opaque = opaque;
-            response.mark_response();
-            response.serialize_type = serialize_type;
-            response.language = language;
-            response.version = version;
-            if let Err(e) = ctx.connection().write_command(&response) {
-                log::warn!("writing the response to {} failed: {e}", ctx.remote_addr());
-            }
+            let Some(core) = core.upgrade() else { return };
+            core.run_processor(&job_conn, &*processor, request);
         });
         match entry.pool.execute(job) {
             Ok(()) => {}
             Err(Rejected::Full(_)) => {
                 log::warn!(
                     "pool for request code {} full; {} told to back off",
-                    code,
+                    info.code,
                     conn.remote_addr()
                 );
-                self.reply_error_parts(
-                    conn,
-                    opaque,
-                    oneway,
-                    serialize_type,
+                let response = RemotingCommand::new_response(
                     response_code::SYSTEM_BUSY,
-                    OVERLOAD_REMARK,
+                    OVERLOAD_REMARK.to_string(),
                 );
+                self.reply(conn, &info, response, ReplyWrite::Now);
             }
             Err(Rejected::Shutdown(_)) => {}
         }
     }
 
-    fn reply_error(&self, conn: &Connection, request: &RemotingCommand, code: i32, remark: String) {
-        self.reply_error_parts(
-            conn,
-            request.opaque,
-            request.is_oneway(),
-            request.serialize_type,
-            code,
-            &remark,
-        );
-    }
-
-    fn reply_error_parts(
-        &self,
-        conn: &Connection,
-        opaque: i32,
-        oneway: bool,
-        serialize_type: crate::protocol::SerializeType,
-        code: i32,
-        remark: &str,
+    /// Runs one request on its processor's pool thread: before-hooks, the processor (a panic
+    /// or an error becomes SYSTEM_ERROR), then the reply.
+    fn run_processor(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        processor: &dyn RequestProcessor,
+        mut request: RemotingCommand,
     ) {
-        if oneway {
-            return;
+        let hooks = self.hooks();
+        for hook in hooks.iter() {
+            hook.do_before_request(conn.remote_addr(), &mut request);
         }
-        let mut response = RemotingCommand::new_response(code, remark.to_string());
-        response.opaque = opaque;
-        response.serialize_type = serialize_type;
-        self.stamp(&mut response);
-        if let Err(e) = conn.write_command(&response) {
-            log::warn!(
-                "writing the error response to {} failed: {e}",
-                conn.remote_addr()
-            );
-        }
+        let hooked = (!hooks.is_empty()).then(|| Arc::new(request.header_copy()));
+        let info = RequestInfo::of(&request, hooked);
+        let ctx = RequestContext::new(conn.clone(), Arc::downgrade(self), info.clone());
+        let code = request.code;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            processor.process_request(&ctx, request)
+        }));
+        let response = match outcome {
+            Ok(Ok(Some(response))) => response,
+            Ok(Ok(None)) => return, // answered later through ctx.reply
+            Ok(Err(e)) => RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string()),
+            Err(panic) => {
+                let what = panic_message(&panic);
+                log::error!("processor for request code {code} panicked: {what}");
+                RemotingCommand::new_response(
+                    response_code::SYSTEM_ERROR,
+                    format!("processor for request code {code} panicked: {what}"),
+                )
+            }
+        };
+        self.reply(conn, &info, response, ReplyWrite::Now);
     }
 
     // ----- failures and housekeeping ------------------------------------------------------
@@ -480,6 +502,12 @@ impl RemotingCore {
     /// The janitor's scan: expire stale futures and close idle connections.
     pub(crate) fn scan(&self, connections: &[Arc<Connection>]) {
         for future in self.response_table.remove_expired(Instant::now()) {
+            trace_step!(
+                "remoting",
+                "opaque {} expired: the janitor fails it, {} ms + 1 s after it began",
+                future.opaque(),
+                future.timeout().as_millis()
+            );
             log::warn!(
                 "request opaque {} to {} expired",
                 future.opaque(),

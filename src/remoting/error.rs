@@ -1,34 +1,39 @@
-//! The error type of the transport layer.
+//! `RemotingError`: the error type of the transport layer.
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::protocol::{DecodeError, EncodeError};
 
 /// Why a remoting call or operation failed; mirrors Java's `RemotingException` family.
 ///
-/// Every variant names the peer address where there is one, so a log line says where it failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Every variant names the peer address where there is one, so a log line says where it
+/// failed; operating-system errors are kept as the [`source`](std::error::Error::source).
+/// (They sit behind an `Arc` so that the error stays `Clone`: one failure may be reported to
+/// several waiting calls.)
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum RemotingError {
     /// Could not connect (`RemotingConnectException`).
     Connect {
         /// The address dialled.
         addr: String,
-        /// What the OS said.
-        reason: String,
+        /// What the operating system said.
+        source: Arc<io::Error>,
     },
     /// No name server address is configured, or none of them accepted a connection.
     NoNameServer {
-        /// Each address tried with the reason it failed; empty when none is configured.
-        tried: Vec<(String, String)>,
+        /// Each address tried with why it failed; empty when none is configured.
+        tried: Vec<(String, RemotingError)>,
     },
     /// The request could not be written (`RemotingSendRequestException`).
     SendRequest {
         /// The peer address.
         addr: String,
-        /// What went wrong.
-        reason: String,
+        /// The write error.
+        source: Arc<io::Error>,
     },
     /// No response within the timeout (`RemotingTimeoutException`).
     Timeout {
@@ -55,16 +60,19 @@ pub enum RemotingError {
     Encode(EncodeError),
     /// The peer sent bytes that do not decode.
     Decode(DecodeError),
-    /// An address that does not parse or resolve.
-    InvalidAddress(String),
-    /// A socket operation other than connect failed (bind, accept).
+    /// An address that is not `host:port`, or does not resolve.
+    InvalidAddress {
+        /// The address as given.
+        addr: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A socket operation other than connect and write failed (bind, accept, thread start).
     Io {
         /// What we were doing.
         context: String,
-        /// The kind of I/O error.
-        kind: io::ErrorKind,
-        /// Its message.
-        message: String,
+        /// The error.
+        source: Arc<io::Error>,
     },
     /// The component has been shut down.
     Shutdown,
@@ -72,11 +80,18 @@ pub enum RemotingError {
 
 impl RemotingError {
     /// An [`RemotingError::Io`] from an `io::Error`, with what we were doing.
-    pub fn io(context: impl Into<String>, err: &io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, err: io::Error) -> Self {
         RemotingError::Io {
             context: context.into(),
-            kind: err.kind(),
-            message: err.to_string(),
+            source: Arc::new(err),
+        }
+    }
+
+    /// A [`RemotingError::Connect`] to `addr`.
+    pub(crate) fn connect(addr: &str, err: io::Error) -> Self {
+        RemotingError::Connect {
+            addr: addr.to_string(),
+            source: Arc::new(err),
         }
     }
 
@@ -84,34 +99,47 @@ impl RemotingError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, RemotingError::Timeout { .. })
     }
+
+    /// The operating-system error behind this one, if any.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            RemotingError::Connect { source, .. }
+            | RemotingError::SendRequest { source, .. }
+            | RemotingError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for RemotingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RemotingError::Connect { addr, reason } => {
-                write!(f, "connect to {addr} failed: {reason}")
+            RemotingError::Connect { addr, source } => {
+                write!(f, "connect to {addr} failed: {source}")
             }
             RemotingError::NoNameServer { tried } if tried.is_empty() => {
                 f.write_str("no name server address configured")
             }
             RemotingError::NoNameServer { tried } => {
                 f.write_str("no name server reachable: tried ")?;
-                for (i, (addr, reason)) in tried.iter().enumerate() {
+                for (i, (addr, error)) in tried.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{addr} ({reason})")?;
+                    match error {
+                        RemotingError::Connect { source, .. } => write!(f, "{addr} ({source})")?,
+                        other => write!(f, "{addr} ({other})")?,
+                    }
                 }
                 Ok(())
             }
-            RemotingError::SendRequest { addr, reason } => {
-                write!(f, "send request to {addr} failed: {reason}")
+            RemotingError::SendRequest { addr, source } => {
+                write!(f, "send request to {addr} failed: {source}")
             }
             RemotingError::Timeout { addr, timeout } => {
                 write!(
                     f,
-                    "wait response from {addr} timed out after {} ms",
+                    "no response from {addr} within {} ms",
                     timeout.as_millis()
                 )
             }
@@ -120,21 +148,35 @@ impl fmt::Display for RemotingError {
             }
             RemotingError::TooManyRequests { kind, waited } => write!(
                 f,
-                "invoke too fast: no {kind} permit free within {} ms",
+                "too many {kind} requests in flight: no permit came free within {} ms",
                 waited.as_millis()
             ),
             RemotingError::Encode(e) => write!(f, "encode failed: {e}"),
             RemotingError::Decode(e) => write!(f, "decode failed: {e}"),
-            RemotingError::InvalidAddress(a) => write!(f, "invalid address {a:?}"),
-            RemotingError::Io {
-                context, message, ..
-            } => write!(f, "{context}: {message}"),
+            RemotingError::InvalidAddress { addr, reason } => {
+                write!(f, "invalid address {addr:?}: {reason}")
+            }
+            RemotingError::Io { context, source } => write!(f, "{context}: {source}"),
             RemotingError::Shutdown => f.write_str("the remoting component has been shut down"),
         }
     }
 }
 
-impl std::error::Error for RemotingError {}
+impl std::error::Error for RemotingError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RemotingError::Connect { source, .. }
+            | RemotingError::SendRequest { source, .. }
+            | RemotingError::Io { source, .. } => Some(source.as_ref()),
+            RemotingError::NoNameServer { tried } => tried
+                .last()
+                .map(|(_, error)| error as &(dyn std::error::Error + 'static)),
+            RemotingError::Encode(e) => Some(e),
+            RemotingError::Decode(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<EncodeError> for RemotingError {
     fn from(e: EncodeError) -> Self {
@@ -145,19 +187,31 @@ impl From<EncodeError> for RemotingError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error;
 
     #[test]
-    fn no_name_server_names_every_address() {
+    fn no_name_server_names_every_address_and_keeps_the_io_error() {
+        let refused = || io::Error::from(io::ErrorKind::ConnectionRefused);
         let e = RemotingError::NoNameServer {
             tried: vec![
-                ("10.0.0.1:9876".into(), "connection refused".into()),
-                ("10.0.0.2:9876".into(), "timed out".into()),
+                (
+                    "10.0.0.1:9876".into(),
+                    RemotingError::connect("10.0.0.1:9876", refused()),
+                ),
+                (
+                    "10.0.0.2:9876".into(),
+                    RemotingError::connect("10.0.0.2:9876", refused()),
+                ),
             ],
         };
         assert_eq!(
             e.to_string(),
-            "no name server reachable: tried 10.0.0.1:9876 (connection refused), 10.0.0.2:9876 (timed out)"
+            "no name server reachable: tried 10.0.0.1:9876 (connection refused), \
+             10.0.0.2:9876 (connection refused)"
         );
+        let cause = e.source().unwrap().source().unwrap();
+        let io = cause.downcast_ref::<io::Error>().unwrap();
+        assert_eq!(io.kind(), io::ErrorKind::ConnectionRefused);
         assert_eq!(
             RemotingError::NoNameServer { tried: vec![] }.to_string(),
             "no name server address configured"

@@ -25,8 +25,8 @@ pub use connection::Connection;
 pub use error::RemotingError;
 pub use events::{ChannelEventListener, ConnectionEvent, ConnectionEventKind};
 pub use hook::RpcHook;
-pub use permits::{Permit, Semaphore};
 pub use processor::{ProcessorError, RequestContext, RequestProcessor};
-pub use response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
+pub use response_table::InvokeResult;
 pub use server::RemotingServer;
-pub use thread_pool::{Job, Rejected, ThreadPool};
+
+pub(crate) use thread_pool::{Job, Rejected, ThreadPool};

@@ -7,19 +7,19 @@ use crate::common::clock::deadline_after;
 use crate::common::sync::{CondvarExt, MutexExt};
 
 /// A counting semaphore; permits come back when their [`Permit`] is dropped.
-pub struct Semaphore {
+pub(crate) struct Semaphore {
     available: Mutex<usize>,
     released: Condvar,
 }
 
 /// One permit; dropping it gives it back exactly once.
-pub struct Permit {
+pub(crate) struct Permit {
     semaphore: Arc<Semaphore>,
 }
 
 impl Semaphore {
     /// A semaphore with `permits` permits.
-    pub fn new(permits: usize) -> Arc<Self> {
+    pub(crate) fn new(permits: usize) -> Arc<Self> {
         Arc::new(Semaphore {
             available: Mutex::new(permits),
             released: Condvar::new(),
@@ -27,7 +27,7 @@ impl Semaphore {
     }
 
     /// Takes a permit, waiting at most `timeout`; None when none came free in time.
-    pub fn acquire(self: &Arc<Self>, timeout: Duration) -> Option<Permit> {
+    pub(crate) fn acquire(self: &Arc<Self>, timeout: Duration) -> Option<Permit> {
         let mut available = self.available.lock_unpoisoned();
         // The clock is read only when there is something to wait for.
         let deadline = if *available == 0 {
@@ -51,7 +51,8 @@ impl Semaphore {
     }
 
     /// Permits free right now.
-    pub fn available(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn available(&self) -> usize {
         *self.available.lock_unpoisoned()
     }
 }

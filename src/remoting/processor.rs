@@ -1,28 +1,79 @@
-//! Request processors and the table that maps request codes to them.
+//! Request processors, the context they run in, and the table that maps request codes to them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::config::PoolConfig;
 use super::connection::Connection;
+use super::core::{RemotingCore, ReplyWrite};
 use super::thread_pool::ThreadPool;
-use crate::protocol::RemotingCommand;
+use crate::protocol::{RemotingCommand, SerializeType};
 
 /// The error a processor returns; the peer gets SYSTEM_ERROR with its text as the remark.
 pub type ProcessorError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Where a request came from; lets a processor reply later or call the peer back.
+/// What a response must echo of its request, kept apart from the request itself so that a
+/// processor may consume the request (and its body) and still answer it later.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestInfo {
+    /// The request's opaque, which the response carries back.
+    pub(crate) opaque: i32,
+    /// The request code (for logs).
+    pub(crate) code: i32,
+    /// A oneway request gets no response.
+    pub(crate) oneway: bool,
+    /// The response is written in the request's header encoding.
+    pub(crate) serialize_type: SerializeType,
+    /// The request as the RPC hooks saw it (no body), when hooks are registered: the
+    /// after-hooks get it with the response.
+    pub(crate) hooked: Option<Arc<RemotingCommand>>,
+}
+
+impl RequestInfo {
+    pub(crate) fn of(request: &RemotingCommand, hooked: Option<Arc<RemotingCommand>>) -> Self {
+        RequestInfo {
+            opaque: request.opaque,
+            code: request.code,
+            oneway: request.is_oneway(),
+            serialize_type: request.serialize_type,
+            hooked,
+        }
+    }
+}
+
+/// Where a request came from; lets a processor answer later (long polling) or call the peer
+/// back (a broker notifying its consumers).
 #[derive(Clone)]
 pub struct RequestContext {
     connection: Arc<Connection>,
+    core: Weak<RemotingCore>,
+    request: RequestInfo,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("remote_addr", &self.connection.remote_addr())
+            .field("code", &self.request.code)
+            .field("opaque", &self.request.opaque)
+            .finish()
+    }
 }
 
 impl RequestContext {
-    pub(crate) fn new(connection: Arc<Connection>) -> Self {
-        RequestContext { connection }
+    pub(crate) fn new(
+        connection: Arc<Connection>,
+        core: Weak<RemotingCore>,
+        request: RequestInfo,
+    ) -> Self {
+        RequestContext {
+            connection,
+            core,
+            request,
+        }
     }
 
-    /// The connection the request arrived on.
+    /// The connection the request arrived on (for calls back to the peer, or to close it).
     pub fn connection(&self) -> &Arc<Connection> {
         &self.connection
     }
@@ -31,13 +82,34 @@ impl RequestContext {
     pub fn remote_addr(&self) -> &str {
         self.connection.remote_addr()
     }
+
+    /// The request's opaque.
+    pub fn opaque(&self) -> i32 {
+        self.request.opaque
+    }
+
+    /// Answers the request now, for a processor that returned `Ok(None)` and answers later
+    /// (a held pull). The response goes the way every response goes: stamped with the
+    /// request's opaque and header type and our language and version, through the RPC
+    /// after-hooks, onto the connection's write queue (never blocking the caller on a slow
+    /// peer). Nothing is sent for a oneway request or once the transport has shut down.
+    pub fn reply(&self, response: RemotingCommand) {
+        if let Some(core) = self.core.upgrade() {
+            core.reply(
+                &self.connection,
+                &self.request,
+                response,
+                ReplyWrite::Queued,
+            );
+        }
+    }
 }
 
 /// Handles requests of one or more codes; mirrors Java's `NettyRequestProcessor`.
 pub trait RequestProcessor: Send + Sync {
     /// Processes a request. `Ok(Some(response))` is sent back (the transport sets opaque, flag
     /// and header type); `Ok(None)` sends nothing now, for a processor that answers later
-    /// through [`RequestContext::connection`] (long polling).
+    /// with [`RequestContext::reply`] (long polling).
     fn process_request(
         &self,
         ctx: &RequestContext,

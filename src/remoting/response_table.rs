@@ -15,14 +15,14 @@ use crate::protocol::RemotingCommand;
 pub type InvokeResult = Result<RemotingCommand, RemotingError>;
 
 /// What an async call runs when it completes: exactly once, on the callback pool.
-pub type InvokeCallback = Box<dyn FnOnce(InvokeResult) + Send + 'static>;
+pub(crate) type InvokeCallback = Box<dyn FnOnce(InvokeResult) + Send + 'static>;
 
 /// One request waiting for its response; mirrors Java's `ResponseFuture`.
 ///
 /// A sync caller waits on the condvar for the slot to fill; an async call carries a callback
 /// instead. Whoever removes the future from the [`ResponseTable`] completes it, so it
 /// completes exactly once.
-pub struct ResponseFuture {
+pub(crate) struct ResponseFuture {
     opaque: i32,
     connection_id: u64,
     addr: Arc<str>,
@@ -46,7 +46,7 @@ struct FutureState {
 
 impl ResponseFuture {
     /// A future for a request on connection `connection_id`; `callback` None means sync.
-    pub fn new(
+    pub(crate) fn new(
         opaque: i32,
         connection_id: u64,
         addr: Arc<str>,
@@ -71,7 +71,7 @@ impl ResponseFuture {
     }
 
     /// The same call under another opaque: its callback and permit move to the new future.
-    pub fn rekey(&self, opaque: i32) -> Arc<ResponseFuture> {
+    pub(crate) fn rekey(&self, opaque: i32) -> Arc<ResponseFuture> {
         let mut state = self.state.lock_unpoisoned();
         Arc::new(ResponseFuture {
             opaque,
@@ -90,22 +90,22 @@ impl ResponseFuture {
     }
 
     /// The request's opaque.
-    pub fn opaque(&self) -> i32 {
+    pub(crate) fn opaque(&self) -> i32 {
         self.opaque
     }
 
     /// The timeout the call was given.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The peer address.
-    pub fn addr(&self) -> &str {
+    pub(crate) fn addr(&self) -> &str {
         &self.addr
     }
 
     /// True once `begin + timeout + 1 s` has passed (Java's expiry rule).
-    pub fn is_expired(&self, now: Instant) -> bool {
+    pub(crate) fn is_expired(&self, now: Instant) -> bool {
         // checked: a caller may pass a timeout near Duration::MAX for "no limit".
         self.timeout
             .checked_add(Duration::from_secs(1))
@@ -115,7 +115,7 @@ impl ResponseFuture {
 
     /// Delivers the outcome and releases the permit. For an async future it returns the
     /// callback with its argument, for the caller to run on the callback pool.
-    pub fn complete(&self, result: InvokeResult) -> Option<(InvokeCallback, InvokeResult)> {
+    pub(crate) fn complete(&self, result: InvokeResult) -> Option<(InvokeCallback, InvokeResult)> {
         let mut state = self.state.lock_unpoisoned();
         state.permit.take();
         if let Some(callback) = state.callback.take() {
@@ -132,7 +132,7 @@ impl ResponseFuture {
     /// A caller that is the only sync waiter in the process first polls for up to `spin`: a
     /// loopback round trip costs about what waking a sleeping thread costs, so polling saves a
     /// wake-up when one thread makes calls one after another.
-    pub fn wait(&self, timeout: Duration, spin: Duration) -> Option<InvokeResult> {
+    pub(crate) fn wait(&self, timeout: Duration, spin: Duration) -> Option<InvokeResult> {
         let deadline = deadline_after(timeout);
         SYNC_WAITERS.fetch_add(1, Ordering::AcqRel);
         let result = self.wait_until(deadline, spin);
@@ -172,13 +172,13 @@ impl ResponseFuture {
 
 /// All pending requests of a component, by opaque; mirrors Java's `responseTable`.
 #[derive(Default)]
-pub struct ResponseTable {
+pub(crate) struct ResponseTable {
     futures: Mutex<HashMap<i32, Arc<ResponseFuture>>>,
 }
 
 impl ResponseTable {
     /// An empty table.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -187,17 +187,18 @@ impl ResponseTable {
     }
 
     /// Registers a future under its opaque.
-    pub fn insert(&self, future: Arc<ResponseFuture>) {
+    #[cfg(test)]
+    pub(crate) fn insert(&self, future: Arc<ResponseFuture>) {
         self.lock().insert(future.opaque, future);
     }
 
     /// Takes the future for `opaque`; the taker must complete it.
-    pub fn remove(&self, opaque: i32) -> Option<Arc<ResponseFuture>> {
+    pub(crate) fn remove(&self, opaque: i32) -> Option<Arc<ResponseFuture>> {
         self.lock().remove(&opaque)
     }
 
     /// Registers a future unless its opaque is already pending; false if it is.
-    pub fn insert_if_absent(&self, future: Arc<ResponseFuture>) -> bool {
+    pub(crate) fn insert_if_absent(&self, future: Arc<ResponseFuture>) -> bool {
         match self.lock().entry(future.opaque) {
             std::collections::hash_map::Entry::Occupied(_) => false,
             std::collections::hash_map::Entry::Vacant(slot) => {
@@ -208,7 +209,11 @@ impl ResponseTable {
     }
 
     /// Takes the future for `opaque` only if it waits on connection `connection_id`.
-    pub fn remove_if_from(&self, opaque: i32, connection_id: u64) -> Option<Arc<ResponseFuture>> {
+    pub(crate) fn remove_if_from(
+        &self,
+        opaque: i32,
+        connection_id: u64,
+    ) -> Option<Arc<ResponseFuture>> {
         let mut table = self.lock();
         if table.get(&opaque)?.connection_id != connection_id {
             return None;
@@ -217,17 +222,17 @@ impl ResponseTable {
     }
 
     /// Takes every future whose expiry time has passed.
-    pub fn remove_expired(&self, now: Instant) -> Vec<Arc<ResponseFuture>> {
+    pub(crate) fn remove_expired(&self, now: Instant) -> Vec<Arc<ResponseFuture>> {
         self.remove_where(|f| f.is_expired(now))
     }
 
     /// Takes every future pending on connection `connection_id`.
-    pub fn remove_for_connection(&self, connection_id: u64) -> Vec<Arc<ResponseFuture>> {
+    pub(crate) fn remove_for_connection(&self, connection_id: u64) -> Vec<Arc<ResponseFuture>> {
         self.remove_where(|f| f.connection_id == connection_id)
     }
 
     /// Takes every future.
-    pub fn remove_all(&self) -> Vec<Arc<ResponseFuture>> {
+    pub(crate) fn remove_all(&self) -> Vec<Arc<ResponseFuture>> {
         self.lock().drain().map(|(_, f)| f).collect()
     }
 
@@ -242,12 +247,13 @@ impl ResponseTable {
     }
 
     /// Requests still waiting; tests use it to check nothing leaks.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
     /// True when nothing is waiting.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

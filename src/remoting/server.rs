@@ -38,7 +38,7 @@ pub struct RemotingServer {
 }
 
 struct ServerInner {
-    core: RemotingCore,
+    core: Arc<RemotingCore>,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
     stopping: AtomicBool,
 }
@@ -109,15 +109,15 @@ impl RemotingServer {
     /// Binds the listening socket (port 0 picks a free port); nothing is served until `start`.
     pub fn new(config: ServerConfig) -> Result<Self, RemotingError> {
         let listener = TcpListener::bind(&config.listen_addr)
-            .map_err(|e| RemotingError::io(format!("bind {}", config.listen_addr), &e))?;
+            .map_err(|e| RemotingError::io(format!("bind {}", config.listen_addr), e))?;
         let local_addr = listener
             .local_addr()
-            .map_err(|e| RemotingError::io("local address", &e))?;
+            .map_err(|e| RemotingError::io("local address", e))?;
         let core = RemotingCore::new("server", config.common)
-            .map_err(|e| RemotingError::io("start server", &e))?;
+            .map_err(|e| RemotingError::io("start server", e))?;
         Ok(RemotingServer {
             inner: Arc::new(ServerInner {
-                core,
+                core: Arc::new(core),
                 connections: Mutex::new(HashMap::new()),
                 stopping: AtomicBool::new(false),
             }),
@@ -191,7 +191,7 @@ impl RemotingServer {
         let accept = thread::Builder::new()
             .name(format!("rmq-accept-{}", self.local_addr.port()))
             .spawn(move || accept_loop(listener, inner))
-            .map_err(|e| RemotingError::io("start accept thread", &e))?;
+            .map_err(|e| RemotingError::io("start accept thread", e))?;
         *self.accept_thread.lock_unpoisoned() = Some(accept);
 
         let inner = Arc::clone(&self.inner);
@@ -200,7 +200,7 @@ impl RemotingServer {
             Schedule::every(inner.core.config.scan_interval),
             move |_| inner.core.scan(&inner.snapshot()),
         )
-        .map_err(|e| RemotingError::io("start janitor", &e))?;
+        .map_err(|e| RemotingError::io("start janitor", e))?;
         *self.janitor.lock_unpoisoned() = Some(janitor);
         Ok(())
     }
@@ -240,6 +240,7 @@ impl RemotingServer {
         self.inner
             .core
             .invoke_async(conn, request, timeout, callback)
+            .map_err(|(error, _)| error)
     }
 
     /// Sends a connected client a request that gets no response.

@@ -11,10 +11,10 @@ use super::threads::join_all_except_current;
 use crate::common::sync::{MutexExt, RwLockExt};
 
 /// A unit of work for a pool.
-pub type Job = Box<dyn FnOnce() + Send + 'static>;
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// Why a pool did not take a job; the job is handed back.
-pub enum Rejected {
+pub(crate) enum Rejected {
     /// The queue is full (the server answers SYSTEM_BUSY `[OVERLOAD]`).
     Full(Job),
     /// The pool has been shut down.
@@ -24,14 +24,18 @@ pub enum Rejected {
 /// A fixed-size thread pool; mirrors the `ThreadPoolExecutor` Java gives each processor.
 ///
 /// Jobs that panic are caught so the worker survives. `shutdown` runs what is queued, then joins.
-pub struct ThreadPool {
+pub(crate) struct ThreadPool {
     sender: RwLock<Option<Sender<Job>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl ThreadPool {
     /// Starts `threads` workers named `<name>-<i>`; `queue_capacity` None means unbounded.
-    pub fn new(name: &str, threads: usize, queue_capacity: Option<usize>) -> std::io::Result<Self> {
+    pub(crate) fn new(
+        name: &str,
+        threads: usize,
+        queue_capacity: Option<usize>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = match queue_capacity {
             Some(cap) => bounded::<Job>(cap),
             None => unbounded::<Job>(),
@@ -57,7 +61,7 @@ impl ThreadPool {
     }
 
     /// Queues a job, or hands it back when the queue is full or the pool is shut down.
-    pub fn execute(&self, job: Job) -> Result<(), Rejected> {
+    pub(crate) fn execute(&self, job: Job) -> Result<(), Rejected> {
         let guard = self.sender.read_unpoisoned();
         match guard.as_ref() {
             None => Err(Rejected::Shutdown(job)),
@@ -69,7 +73,7 @@ impl ThreadPool {
     }
 
     /// Stops taking jobs, lets the workers finish the queue, and joins them.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         self.sender.write_unpoisoned().take();
         let workers = std::mem::take(&mut *self.workers.lock_unpoisoned());
         join_all_except_current(workers);

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rocketmq_blocking::namesrv::{NameServer, NameServerConfig};
+use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::body::{
     DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper,
 };
@@ -43,9 +43,11 @@ pub use common::{assert_eventually, init_logging};
 /// A name server on 127.0.0.1:0 that drops a broker as soon as its connection closes.
 pub fn name_server() -> NameServer {
     init_logging();
-    let mut config = NameServerConfig::listen("127.0.0.1:0");
-    config.scan_interval = Duration::from_millis(200);
-    NameServer::start(config).expect("name server")
+    NameServer::builder()
+        .listen("127.0.0.1:0")
+        .scan_interval(Duration::from_millis(200))
+        .start()
+        .expect("name server")
 }
 
 /// How a fake broker answers sends.

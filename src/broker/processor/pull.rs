@@ -215,8 +215,9 @@ impl PullMessageProcessor {
         self.broker.store.max_offset_in_queue(topic, queue_id)
     }
 
-    /// Runs a held pull again and queues its response for the connection's flusher thread
-    /// (`executeRequestWhenWakeup`). Queued, not written here: this runs on the one thread
+    /// Runs a held pull again and answers it (`executeRequestWhenWakeup`). The answer goes out
+    /// as every response does ([`RequestContext::reply`]: stamped, through the RPC hooks) and
+    /// is queued for the connection's writer, not written here: this runs on the one thread
     /// that serves every held pull, which one slow reader must not stall.
     pub fn execute_when_wakeup(&self, held: HeldPull) {
         let response = match self.pull(&held.ctx, &held.request, false) {
@@ -224,16 +225,7 @@ impl PullMessageProcessor {
             Ok(None) => return,
             Err(e) => RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string()),
         };
-        let mut response = response;
-        response.opaque = held.request.opaque;
-        response.serialize_type = held.request.serialize_type;
-        response.mark_response();
-        if let Err(e) = held.ctx.connection().write_command_queued(&response) {
-            log::debug!(
-                "answering a held pull of {} failed: {e}",
-                held.ctx.remote_addr()
-            );
-        }
+        held.ctx.reply(response);
     }
 }
 

@@ -6,25 +6,25 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::topic_publish_info::ThreadLocalIndex;
+use crate::client::topic_publish_info::ThreadLocalIndex;
 
 use crate::common::sync::MutexExt;
 
 /// One broker's last latency and when it becomes available again; mirrors Java's
 /// `LatencyFaultToleranceImpl.FaultItem`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultItem {
+pub(crate) struct FaultItem {
     /// The broker name.
-    pub name: String,
+    pub(crate) name: String,
     /// The latency of its last send.
-    pub current_latency: Duration,
+    pub(crate) current_latency: Duration,
     /// When it may be chosen again.
-    pub start_at: Instant,
+    pub(crate) start_at: Instant,
 }
 
 impl FaultItem {
     /// True once `now` has reached `start_at`.
-    pub fn is_available_at(&self, now: Instant) -> bool {
+    pub(crate) fn is_available_at(&self, now: Instant) -> bool {
         now >= self.start_at
     }
 
@@ -40,25 +40,25 @@ impl FaultItem {
 
 /// The fault table of a producer; mirrors Java's `LatencyFaultToleranceImpl`.
 #[derive(Debug, Default)]
-pub struct LatencyFaultTolerance {
+pub(crate) struct LatencyFaultTolerance {
     items: Mutex<HashMap<String, FaultItem>>,
     which_item_worst: ThreadLocalIndex,
 }
 
 impl LatencyFaultTolerance {
     /// An empty table.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         LatencyFaultTolerance::default()
     }
 
     /// Records `name`'s latency and isolates it for `not_available` from now
     /// (`updateFaultItem`).
-    pub fn update_fault_item(&self, name: &str, latency: Duration, not_available: Duration) {
+    pub(crate) fn update_fault_item(&self, name: &str, latency: Duration, not_available: Duration) {
         self.update_fault_item_at(name, latency, not_available, Instant::now());
     }
 
     /// [`Self::update_fault_item`] as if the time were `now`.
-    pub fn update_fault_item_at(
+    pub(crate) fn update_fault_item_at(
         &self,
         name: &str,
         latency: Duration,
@@ -74,12 +74,12 @@ impl LatencyFaultTolerance {
     }
 
     /// True when `name` is not isolated (`isAvailable`); unknown brokers are available.
-    pub fn is_available(&self, name: &str) -> bool {
+    pub(crate) fn is_available(&self, name: &str) -> bool {
         self.is_available_at(name, Instant::now())
     }
 
     /// [`Self::is_available`] as if the time were `now`.
-    pub fn is_available_at(&self, name: &str, now: Instant) -> bool {
+    pub(crate) fn is_available_at(&self, name: &str, now: Instant) -> bool {
         match self.lock().get(name) {
             Some(item) => item.is_available_at(now),
             None => true,
@@ -87,18 +87,18 @@ impl LatencyFaultTolerance {
     }
 
     /// Forgets `name` (`remove`).
-    pub fn remove(&self, name: &str) {
+    pub(crate) fn remove(&self, name: &str) {
         self.lock().remove(name);
     }
 
     /// A broker to use when every broker is isolated: one of the better half by Java's order
     /// (available first, then lowest latency), rotating per thread (`pickOneAtLeast`).
-    pub fn pick_one_at_least(&self) -> Option<String> {
+    pub(crate) fn pick_one_at_least(&self) -> Option<String> {
         self.pick_one_at_least_at(Instant::now())
     }
 
     /// [`Self::pick_one_at_least`] as if the time were `now`.
-    pub fn pick_one_at_least_at(&self, now: Instant) -> Option<String> {
+    pub(crate) fn pick_one_at_least_at(&self, now: Instant) -> Option<String> {
         let mut items: Vec<FaultItem> = self.lock().values().cloned().collect();
         if items.is_empty() {
             return None;
@@ -114,7 +114,8 @@ impl LatencyFaultTolerance {
     }
 
     /// A copy of `name`'s entry.
-    pub fn item(&self, name: &str) -> Option<FaultItem> {
+    #[cfg(test)]
+    pub(crate) fn item(&self, name: &str) -> Option<FaultItem> {
         self.lock().get(name).cloned()
     }
 

@@ -3,8 +3,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use super::error::ClientError;
-use super::message::SendResult;
+use crate::client::error::ClientError;
+use crate::client::result::SendResult;
 use crate::protocol::message::message_const::{
     PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS, PROPERTY_TRANSACTION_PREPARED,
 };
@@ -23,6 +23,7 @@ pub enum CommunicationMode {
 
 /// The kind of message sent; mirrors Java's `MessageType` as the send hooks see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MessageType {
     /// An ordinary message.
     Normal,
@@ -37,6 +38,7 @@ pub enum MessageType {
 /// It carries the message's topic, properties (with its `UNIQ_KEY`) and body length, not the
 /// body itself. `send_result` and `error` are filled in for the "after" call.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SendMessageContext {
     /// The producer group.
     pub producer_group: String,

@@ -2,12 +2,10 @@
 //! per send: its `UNIQ_KEY`, its compressed body and system flag, and the SEND_MESSAGE_V2
 //! header of each attempt.
 
-use std::borrow::Cow;
-
-use super::error::ClientError;
-use super::message::Message;
 use super::send_hook::{CommunicationMode, SendMessageContext};
-use super::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::client::error::ClientError;
+use crate::client::message::Message;
+use crate::client::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::clock::now_millis;
 use crate::protocol::header::SendMessageRequestHeaderV2;
 use crate::protocol::message::message_const::{
@@ -21,52 +19,53 @@ use crate::protocol::message::{
     compress, encode_batch, properties_to_string, BatchMessage, MessageClientIdGenerator,
     MessageProperties, MessageQueue,
 };
+use crate::protocol::Body;
 
-/// What every send request of one message shares, fixed before the first attempt: the message
-/// as Java's `sendKernelImpl` leaves it (id set, body compressed) plus its header fields.
+/// What every attempt of one send shares, fixed before the first: the message as Java's
+/// `sendKernelImpl` leaves it (id set, body compressed) plus its header fields. The body is
+/// a [`Body`]: every attempt sends the same bytes, none copies them.
 #[derive(Debug, Clone)]
-pub struct PreparedMessage<'a> {
+pub(crate) struct PreparedMessage {
     /// The topic.
-    pub topic: String,
+    pub(crate) topic: String,
     /// The application flag (`h`).
-    pub flag: i32,
+    pub(crate) flag: i32,
     /// The properties as sent, `UNIQ_KEY` included.
-    pub properties: MessageProperties,
+    pub(crate) properties: MessageProperties,
     /// The properties string (`i`).
-    pub properties_text: String,
+    pub(crate) properties_text: String,
     /// The body as sent: the caller's, compressed, or a batch body.
-    pub body: Cow<'a, [u8]>,
+    pub(crate) body: Body,
     /// The system flag (`f`): compression and transaction bits.
-    pub sys_flag: i32,
+    pub(crate) sys_flag: i32,
     /// True for a SEND_BATCH_MESSAGE (`m`).
-    pub batch: bool,
+    pub(crate) batch: bool,
     /// The client id: the `UNIQ_KEY`, or a batch's ids joined by commas.
-    pub msg_id: String,
+    pub(crate) msg_id: String,
     /// `j`: the reconsume count of a retry-topic message, else 0.
-    pub reconsume_times: i32,
+    pub(crate) reconsume_times: i32,
     /// `l`: the max reconsume count of a retry-topic message, if it has one.
-    pub max_reconsume_times: Option<i32>,
+    pub(crate) max_reconsume_times: Option<i32>,
 }
 
 /// The producer settings a request header needs (the `DefaultMQProducer` fields that
 /// `sendKernelImpl` copies into `SendMessageRequestHeader`).
 #[derive(Debug, Clone)]
-pub struct HeaderSettings<'s> {
+pub(crate) struct HeaderSettings<'s> {
     /// `a`.
-    pub producer_group: &'s str,
+    pub(crate) producer_group: &'s str,
     /// `c`.
-    pub create_topic_key: &'s str,
+    pub(crate) create_topic_key: &'s str,
     /// `d`.
-    pub default_topic_queue_nums: i32,
+    pub(crate) default_topic_queue_nums: i32,
 }
 
-impl<'a> PreparedMessage<'a> {
+impl PreparedMessage {
     /// Prepares one message: gives it a `UNIQ_KEY` unless it has one, compresses a body of
     /// `compress_over` bytes or more at `compress_level` (zlib; flag `0x1 | 0x300`), and sets
     /// the transaction bit of a half message. A body that fails to compress goes as it is.
-    pub fn single(
+    pub(crate) fn single(
         message: &Message,
-        body: Cow<'a, [u8]>,
         ids: &MessageClientIdGenerator,
         compress_over: usize,
         compress_level: u32,
@@ -74,11 +73,11 @@ impl<'a> PreparedMessage<'a> {
         let mut properties = message.properties().clone();
         let msg_id = ensure_uniq_key(&mut properties, ids);
         let mut sys_flag = 0;
-        let mut body = body;
+        let mut body = message.body().clone();
         if body.len() >= compress_over {
             match compress(&body, compress_level) {
                 Ok(packed) => {
-                    body = Cow::Owned(packed);
+                    body = Body::from(packed);
                     sys_flag |= COMPRESSED_FLAG | COMPRESSION_ZLIB_TYPE;
                 }
                 Err(e) => log::warn!("sending uncompressed: compression failed: {e}"),
@@ -88,7 +87,7 @@ impl<'a> PreparedMessage<'a> {
             sys_flag |= TRANSACTION_PREPARED_TYPE;
         }
         let (mut reconsume_times, mut max_reconsume_times) = (0, None);
-        if message.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+        if message.topic().starts_with(RETRY_GROUP_TOPIC_PREFIX) {
             if let Some(times) = properties.remove(PROPERTY_RECONSUME_TIME) {
                 reconsume_times = times.parse().unwrap_or(0);
             }
@@ -97,8 +96,8 @@ impl<'a> PreparedMessage<'a> {
                 .and_then(|m| m.parse().ok());
         }
         PreparedMessage {
-            topic: message.topic.clone(),
-            flag: message.flag,
+            topic: message.topic().to_string(),
+            flag: message.flag(),
             properties_text: properties_to_string(&properties),
             properties,
             body,
@@ -112,24 +111,25 @@ impl<'a> PreparedMessage<'a> {
 
     /// Prepares a batch (`DefaultMQProducer.batch`): every message gets a `UNIQ_KEY`, the body
     /// is the batch encoding, never compressed, and the request carries only the batch's
-    /// `WAIT` property. The messages must have passed [`super::validators::check_batch`].
-    pub fn batch(
+    /// `WAIT` property. The messages must have passed the batch checks.
+    pub(crate) fn batch(
         messages: &[Message],
         ids: &MessageClientIdGenerator,
-    ) -> Result<PreparedMessage<'static>, ClientError> {
+    ) -> Result<PreparedMessage, ClientError> {
         let mut entries = Vec::with_capacity(messages.len());
         let mut msg_ids = Vec::with_capacity(messages.len());
         for message in messages {
             let mut properties = message.properties().clone();
             msg_ids.push(ensure_uniq_key(&mut properties, ids));
             entries.push(BatchMessage {
-                flag: message.flag,
-                body: message.body.clone(),
+                flag: message.flag(),
+                body: message.body().to_vec(),
                 properties,
             });
         }
-        let body =
-            encode_batch(&entries).map_err(|e| ClientError::InvalidArgument(e.to_string()))?;
+        let body = encode_batch(&entries).map_err(|e| ClientError::InvalidBatch {
+            reason: e.to_string(),
+        })?;
         let wait = match messages.first() {
             Some(first) => first.wait_store_msg_ok(),
             None => true,
@@ -139,12 +139,12 @@ impl<'a> PreparedMessage<'a> {
         Ok(PreparedMessage {
             topic: messages
                 .first()
-                .map(|m| m.topic.clone())
+                .map(|m| m.topic().to_string())
                 .unwrap_or_default(),
             flag: 0,
             properties_text: properties_to_string(&properties),
             properties,
-            body: Cow::Owned(body),
+            body: Body::from(body),
             sys_flag: 0,
             batch: true,
             msg_id: msg_ids.join(","),
@@ -153,25 +153,9 @@ impl<'a> PreparedMessage<'a> {
         })
     }
 
-    /// A copy that owns its body, for a send that outlives the caller's message.
-    pub fn into_owned(self) -> PreparedMessage<'static> {
-        PreparedMessage {
-            body: Cow::Owned(self.body.into_owned()),
-            topic: self.topic,
-            flag: self.flag,
-            properties: self.properties,
-            properties_text: self.properties_text,
-            sys_flag: self.sys_flag,
-            batch: self.batch,
-            msg_id: self.msg_id,
-            reconsume_times: self.reconsume_times,
-            max_reconsume_times: self.max_reconsume_times,
-        }
-    }
-
     /// The SEND_MESSAGE_V2 header of an attempt on `queue`, born now: fields `a`–`n` as Java
     /// 4.9.8 sends them, `l` only when set.
-    pub fn request_header(
+    pub(crate) fn request_header(
         &self,
         settings: &HeaderSettings<'_>,
         queue: &MessageQueue,
@@ -195,7 +179,7 @@ impl<'a> PreparedMessage<'a> {
     }
 
     /// The context a send hook sees for an attempt on `queue` at `broker_addr`.
-    pub fn hook_context(
+    pub(crate) fn hook_context(
         &self,
         producer_group: &str,
         born_host: &str,
@@ -261,8 +245,7 @@ mod tests {
         let message = Message::new("TopicTest", "Hello RocketMQ 0")
             .with_tags("TagA")
             .with_keys(["KEY0"]);
-        let prepared =
-            PreparedMessage::single(&message, Cow::Borrowed(&message.body), &ids(), 4096, 5);
+        let prepared = PreparedMessage::single(&message, &ids(), 4096, 5);
         let queue = MessageQueue::new("TopicTest", "broker-a", 2);
         let mut ours = ExtFields::new();
         prepared
@@ -304,10 +287,9 @@ mod tests {
     #[test]
     fn max_reconsume_times_only_for_retry_topics_that_set_it() {
         let mut message = Message::new("%RETRY%G", "x");
-        message.test_insert_property("RECONSUME_TIME", "3");
-        message.test_insert_property("MAX_RECONSUME_TIMES", "16");
-        let prepared =
-            PreparedMessage::single(&message, Cow::Borrowed(&message.body), &ids(), 4096, 5);
+        message.put_system_property("RECONSUME_TIME", "3");
+        message.put_system_property("MAX_RECONSUME_TIMES", "16");
+        let prepared = PreparedMessage::single(&message, &ids(), 4096, 5);
         let header = prepared.request_header(&settings(), &MessageQueue::new("%RETRY%G", "b", 0));
         assert_eq!((header.j, header.l), (Some(3), Some(16)));
         assert!(!header.i.unwrap().contains("RECONSUME"));
@@ -316,19 +298,22 @@ mod tests {
     #[test]
     fn compression_threshold_and_flags() {
         let small = Message::new("T", vec![b'a'; 4095]);
-        let prepared = PreparedMessage::single(&small, Cow::Borrowed(&small.body), &ids(), 4096, 5);
+        let prepared = PreparedMessage::single(&small, &ids(), 4096, 5);
         assert_eq!(prepared.sys_flag, 0);
-        assert!(matches!(prepared.body, Cow::Borrowed(_)));
+        assert!(prepared.body.shares_bytes_with(small.body()), "not copied");
 
         let large = Message::new("T", vec![b'a'; 4096]);
-        let prepared = PreparedMessage::single(&large, Cow::Borrowed(&large.body), &ids(), 4096, 5);
+        let prepared = PreparedMessage::single(&large, &ids(), 4096, 5);
         assert_eq!(prepared.sys_flag, 0x1 | 0x300);
         assert!(prepared.body.len() < 4096);
-        assert_eq!(decompress(&prepared.body, 1 << 20).unwrap(), large.body);
+        assert_eq!(
+            decompress(&prepared.body, 1 << 20).unwrap(),
+            large.body().to_vec()
+        );
 
         let mut half = Message::new("T", "x");
-        half.test_insert_property("TRAN_MSG", "true");
-        let prepared = PreparedMessage::single(&half, Cow::Borrowed(&half.body), &ids(), 4096, 5);
+        half.put_system_property("TRAN_MSG", "true");
+        let prepared = PreparedMessage::single(&half, &ids(), 4096, 5);
         assert_eq!(prepared.sys_flag, TRANSACTION_PREPARED_TYPE);
     }
 

@@ -1,7 +1,7 @@
 //! `MessageQueueSelector`: the application picks the queue, e.g. by an order id, so that
 //! related messages stay in one queue and in order.
 
-use super::message::Message;
+use crate::client::message::Message;
 use crate::protocol::message::MessageQueue;
 
 /// Chooses a queue for a message from the topic's writable queues; mirrors Java's
@@ -53,9 +53,65 @@ impl JavaHashCode for i32 {
 }
 
 impl JavaHashCode for i64 {
-    /// `Long.hashCode`: the two halves xor-ed.
+    /// `Long.hashCode`: the two halves xor-ed (`(int)(value ^ (value >>> 32))`).
     fn java_hash_code(&self) -> i32 {
-        (*self ^ (*self >> 32)) as i32
+        (*self ^ ((*self as u64) >> 32) as i64) as i32
+    }
+}
+
+impl JavaHashCode for u64 {
+    /// A Java `long` holding the same 64 bits (an order id above `i64::MAX` wraps, as it
+    /// would in Java).
+    fn java_hash_code(&self) -> i32 {
+        (*self as i64).java_hash_code()
+    }
+}
+
+impl JavaHashCode for usize {
+    /// As the `u64` of the same value.
+    fn java_hash_code(&self) -> i32 {
+        (*self as u64).java_hash_code()
+    }
+}
+
+impl JavaHashCode for u32 {
+    /// A Java `long` of the same value (a Java program holds a `u32` id in a `long`).
+    fn java_hash_code(&self) -> i32 {
+        i64::from(*self).java_hash_code()
+    }
+}
+
+impl JavaHashCode for u16 {
+    /// A Java `int` of the same value.
+    fn java_hash_code(&self) -> i32 {
+        i32::from(*self)
+    }
+}
+
+impl JavaHashCode for u8 {
+    /// A Java `int` of the same value.
+    fn java_hash_code(&self) -> i32 {
+        i32::from(*self)
+    }
+}
+
+impl JavaHashCode for i16 {
+    /// `Short.hashCode`: the value.
+    fn java_hash_code(&self) -> i32 {
+        i32::from(*self)
+    }
+}
+
+impl JavaHashCode for i8 {
+    /// `Byte.hashCode`: the value.
+    fn java_hash_code(&self) -> i32 {
+        i32::from(*self)
+    }
+}
+
+impl<T: JavaHashCode + ?Sized> JavaHashCode for &T {
+    fn java_hash_code(&self) -> i32 {
+        (**self).java_hash_code()
     }
 }
 
@@ -89,6 +145,21 @@ mod tests {
         assert_eq!(7i32.java_hash_code(), 7);
         assert_eq!((-1i64).java_hash_code(), 0);
         assert_eq!((1i64 << 32).java_hash_code(), 1);
+        // Long.hashCode uses the unsigned shift: (-2L).hashCode() == 1.
+        assert_eq!((-2i64).java_hash_code(), 1);
+        assert_eq!(i64::MIN.java_hash_code(), i32::MIN);
+        // Unsigned ids hash as the Java long of the same bits.
+        assert_eq!(7u64.java_hash_code(), 7);
+        assert_eq!(u64::MAX.java_hash_code(), (-1i64).java_hash_code());
+        assert_eq!(
+            123_456_789_012u64.java_hash_code(),
+            123_456_789_012i64.java_hash_code()
+        );
+        assert_eq!(
+            4_000_000_000u32.java_hash_code(),
+            4_000_000_000i64.java_hash_code()
+        );
+        assert_eq!(9u8.java_hash_code(), 9);
     }
 
     #[test]

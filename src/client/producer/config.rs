@@ -1,0 +1,313 @@
+//! `ProducerConfig` and `ProducerBuilder`: what a producer is configured with, and the one way
+//! to make one.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::send_hook::SendMessageHook;
+use super::Producer;
+use crate::client::client_config::{check_address, parse_address_list, ClientSettings};
+use crate::client::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
+use crate::client::validators::AUTO_CREATE_TOPIC_KEY_TOPIC;
+use crate::protocol::message::compression::{DEFAULT_COMPRESS_LEVEL, DEFAULT_COMPRESS_OVER};
+use crate::protocol::{LanguageCode, SerializeType};
+use crate::remoting::RpcHook;
+
+/// Settings of a [`Producer`]; mirrors the fields of Java's `DefaultMQProducer`, with Java's
+/// defaults. Made by [`ProducerBuilder`]; read back with [`Producer::config`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProducerConfig {
+    /// The producer group (`producerGroup`).
+    pub group: String,
+    /// Name servers, client id, header encoding, intervals, broker address overrides.
+    pub client: ClientSettings,
+    /// The time budget of one send, all attempts included (`sendMsgTimeout`, 3 s).
+    pub send_timeout: Duration,
+    /// Extra attempts of a failed sync send (`retryTimesWhenSendFailed`, 2).
+    pub retry_times_when_send_failed: u32,
+    /// Extra attempts of an async send whose request could not be delivered
+    /// (`retryTimesWhenSendAsyncFailed`, 2).
+    pub retry_times_when_send_async_failed: u32,
+    /// Retry a sync send on another broker when the status is not SEND_OK
+    /// (`retryAnotherBrokerWhenNotStoreOK`, false).
+    pub retry_another_broker_when_not_store_ok: bool,
+    /// The largest body accepted, checked before compression (`maxMessageSize`, 4 MiB).
+    pub max_message_size: usize,
+    /// Bodies this long or longer are zlib-compressed (`compressMsgBodyOverHowmuch`, 4096).
+    pub compress_over: usize,
+    /// zlib level (`rocketmq.message.compressLevel`, 5).
+    pub compress_level: u32,
+    /// Queues per broker of a topic the broker auto-creates (`defaultTopicQueueNums`, 4).
+    pub default_topic_queue_nums: i32,
+    /// The auto-create template topic (`createTopicKey`, "TBW102").
+    pub create_topic_key: String,
+    /// Isolate slow and failing brokers by the latency tables (`sendLatencyFaultEnable`,
+    /// false).
+    pub send_latency_fault_enable: bool,
+    /// Broker response codes a sync send is retried on (`retryResponseCodes`).
+    pub retry_response_codes: Vec<i32>,
+    /// Threads that run async sends (Java's `asyncSenderExecutor`: one per CPU).
+    pub async_sender_threads: usize,
+    /// Async sends that may wait for a sender thread (Java: 50,000); one more is refused
+    /// with [`ClientError::AsyncSendQueueFull`].
+    pub async_send_queue_capacity: usize,
+}
+
+impl ProducerConfig {
+    fn new(group: String) -> Self {
+        ProducerConfig {
+            group,
+            client: ClientSettings::default(),
+            send_timeout: Duration::from_secs(3),
+            retry_times_when_send_failed: 2,
+            retry_times_when_send_async_failed: 2,
+            retry_another_broker_when_not_store_ok: false,
+            max_message_size: 4 * 1024 * 1024,
+            compress_over: DEFAULT_COMPRESS_OVER,
+            compress_level: DEFAULT_COMPRESS_LEVEL,
+            default_topic_queue_nums: 4,
+            create_topic_key: AUTO_CREATE_TOPIC_KEY_TOPIC.to_string(),
+            send_latency_fault_enable: false,
+            retry_response_codes: DEFAULT_RETRY_RESPONSE_CODES.to_vec(),
+            async_sender_threads: std::thread::available_parallelism().map_or(4, |n| n.get()),
+            async_send_queue_capacity: 50_000,
+        }
+    }
+}
+
+/// Builds and starts a [`Producer`], one setting per call (Java sets the same fields with
+/// `DefaultMQProducer` setters before `start()`).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rocketmq_blocking::client::Producer;
+///
+/// let producer = Producer::builder("order_producer")
+///     .name_server("10.0.0.5:9876;10.0.0.6:9876")
+///     .send_timeout(Duration::from_secs(5))
+///     .start()?;
+/// # Ok::<(), rocketmq_blocking::client::ClientError>(())
+/// ```
+#[derive(Clone)]
+pub struct ProducerBuilder {
+    config: ProducerConfig,
+    name_server: Option<String>,
+    send_hooks: Vec<Arc<dyn SendMessageHook>>,
+    rpc_hooks: Vec<Arc<dyn RpcHook>>,
+}
+
+impl fmt::Debug for ProducerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProducerBuilder")
+            .field("config", &self.config)
+            .field("name_server", &self.name_server)
+            .field("send_hooks", &self.send_hooks.len())
+            .field("rpc_hooks", &self.rpc_hooks.len())
+            .finish()
+    }
+}
+
+impl ProducerBuilder {
+    pub(super) fn new(group: impl Into<String>) -> Self {
+        ProducerBuilder {
+            config: ProducerConfig::new(group.into()),
+            name_server: None,
+            send_hooks: Vec::new(),
+            rpc_hooks: Vec::new(),
+        }
+    }
+
+    /// Name servers as Java writes them: `"host:port"` or `"host:port;host:port"`. Checked
+    /// by [`start`](ProducerBuilder::start). Without this, the `NAMESRV_ADDR` environment
+    /// variable is read, as Java clients do.
+    pub fn name_server(mut self, addrs: impl Into<String>) -> Self {
+        self.name_server = Some(addrs.into());
+        self
+    }
+
+    /// The instance part of the client id (default `<pid>#<nanos>`).
+    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+        self.config.client.instance_name = Some(name.into());
+        self
+    }
+
+    /// The IP in the client id and message ids (default: this machine's).
+    pub fn client_ip(mut self, ip: IpAddr) -> Self {
+        self.config.client.client_ip = Some(ip);
+        self
+    }
+
+    /// The time budget of one send, all attempts included (3 s).
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.config.send_timeout = timeout;
+        self
+    }
+
+    /// Extra attempts of a failed sync send (2).
+    pub fn retry_times_when_send_failed(mut self, times: u32) -> Self {
+        self.config.retry_times_when_send_failed = times;
+        self
+    }
+
+    /// Extra attempts of an async send whose request could not be delivered (2).
+    pub fn retry_times_when_send_async_failed(mut self, times: u32) -> Self {
+        self.config.retry_times_when_send_async_failed = times;
+        self
+    }
+
+    /// Retry a sync send on another broker when the status is not SEND_OK (false).
+    pub fn retry_another_broker_when_not_store_ok(mut self, retry: bool) -> Self {
+        self.config.retry_another_broker_when_not_store_ok = retry;
+        self
+    }
+
+    /// The largest body accepted (4 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// Compress bodies of at least `bytes` bytes at zlib `level` (4096 bytes, level 5).
+    pub fn compression(mut self, bytes: usize, level: u32) -> Self {
+        self.config.compress_over = bytes;
+        self.config.compress_level = level;
+        self
+    }
+
+    /// Queues per broker of an auto-created topic (4).
+    pub fn default_topic_queue_nums(mut self, queues: i32) -> Self {
+        self.config.default_topic_queue_nums = queues;
+        self
+    }
+
+    /// The auto-create template topic ("TBW102").
+    pub fn create_topic_key(mut self, topic: impl Into<String>) -> Self {
+        self.config.create_topic_key = topic.into();
+        self
+    }
+
+    /// Turns latency fault tolerance on or off (off).
+    pub fn send_latency_fault_enable(mut self, enable: bool) -> Self {
+        self.config.send_latency_fault_enable = enable;
+        self
+    }
+
+    /// Broker response codes a sync send is retried on.
+    pub fn retry_response_codes(mut self, codes: Vec<i32>) -> Self {
+        self.config.retry_response_codes = codes;
+        self
+    }
+
+    /// Threads that run async sends (one per CPU).
+    pub fn async_sender_threads(mut self, threads: usize) -> Self {
+        self.config.async_sender_threads = threads.max(1);
+        self
+    }
+
+    /// Async sends that may wait for a sender thread (50,000).
+    pub fn async_send_queue_capacity(mut self, capacity: usize) -> Self {
+        self.config.async_send_queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Header encoding of every request (JSON).
+    pub fn serialize_type(mut self, serialize_type: SerializeType) -> Self {
+        self.config.client.serialize_type = serialize_type;
+        self
+    }
+
+    /// Language stamped on every request (JAVA).
+    pub fn language(mut self, language: LanguageCode) -> Self {
+        self.config.client.language = language;
+        self
+    }
+
+    /// Dial `actual` whenever a route names the broker address `advertised`.
+    pub fn broker_addr_override(
+        mut self,
+        advertised: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        self.config
+            .client
+            .broker_addr_override
+            .insert(advertised.into(), actual.into());
+        self
+    }
+
+    /// Replaces the whole broker address override map.
+    pub fn broker_addr_overrides(mut self, overrides: HashMap<String, String>) -> Self {
+        self.config.client.broker_addr_override = overrides;
+        self
+    }
+
+    /// How often routes are refreshed (30 s).
+    pub fn route_refresh_interval(mut self, interval: Duration) -> Self {
+        self.config.client.route_refresh_interval = interval;
+        self
+    }
+
+    /// How often brokers get a heartbeat (30 s).
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.config.client.heartbeat_interval = interval;
+        self
+    }
+
+    /// Timeout of name server and housekeeping calls (3 s).
+    pub fn api_timeout(mut self, timeout: Duration) -> Self {
+        self.config.client.api_timeout = timeout;
+        self
+    }
+
+    /// TCP connect timeout (3 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.client.connect_timeout = timeout;
+        self
+    }
+
+    /// Adds a hook run before and after every send attempt (tracing, metrics, audit).
+    pub fn send_hook(mut self, hook: Arc<dyn SendMessageHook>) -> Self {
+        self.send_hooks.push(hook);
+        self
+    }
+
+    /// Adds a hook run around every request the producer makes (ACL signing, tracing).
+    pub fn rpc_hook(mut self, hook: Arc<dyn RpcHook>) -> Self {
+        self.rpc_hooks.push(hook);
+        self
+    }
+
+    /// The configuration built so far.
+    pub fn config(&self) -> &ProducerConfig {
+        &self.config
+    }
+
+    /// Checks the settings and starts the producer (`start`): its route refresh, heartbeat
+    /// and async sender threads. Nothing is connected yet; the first send asks a name server
+    /// for its topic's route.
+    ///
+    /// Fails with [`ClientError::InvalidGroup`] for a bad group name,
+    /// [`ClientError::InvalidAddress`] for a name server that is not `host:port`, and
+    /// [`ClientError::NoNameServer`] when neither [`name_server`](Self::name_server) nor
+    /// `NAMESRV_ADDR` gives one.
+    pub fn start(self) -> Result<Producer, ClientError> {
+        let ProducerBuilder {
+            mut config,
+            name_server,
+            send_hooks,
+            rpc_hooks,
+        } = self;
+        if let Some(text) = &name_server {
+            config.client.name_server_addrs = parse_address_list(text)?;
+        }
+        config.client.resolve_name_servers()?;
+        for actual in config.client.broker_addr_override.values() {
+            check_address(actual)?;
+        }
+        Producer::start(config, send_hooks, rpc_hooks)
+    }
+}
