@@ -8,13 +8,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 
-use super::processor::PullMessageProcessor;
 use crate::common::sync::MutexExt;
 use crate::protocol::RemotingCommand;
 use crate::remoting::RequestContext;
 
 /// A pull waiting for a message; mirrors Java's `PullRequest`.
-pub struct HeldPull {
+pub(crate) struct HeldPull {
     /// Where to answer.
     pub ctx: RequestContext,
     /// The original request, run again on wake-up.
@@ -56,9 +55,18 @@ struct Held {
     earliest_deadline: Option<Instant>,
 }
 
+/// What answers held pulls: the pull processor, which runs a woken pull again. Defined here
+/// so that this service does not depend on the processors that use it.
+pub(crate) trait HeldPullAnswerer: Send + Sync {
+    /// Runs `pull` again and answers it (`executeRequestWhenWakeup`).
+    fn execute_when_wakeup(&self, pull: HeldPull);
+    /// The next offset to be written in a queue.
+    fn max_offset(&self, topic: &str, queue_id: i32) -> i64;
+}
+
 /// Holds pulls by queue and wakes them on arrival (`notifyMessageArriving`) or at their
 /// deadline, on its own thread, `rmq-pull-hold`.
-pub struct PullRequestHoldService {
+pub(crate) struct PullRequestHoldService {
     held: Mutex<Held>,
     events: Sender<Event>,
     receiver: Mutex<Option<Receiver<Event>>>,
@@ -67,7 +75,7 @@ pub struct PullRequestHoldService {
 
 impl PullRequestHoldService {
     /// A service; its thread starts with [`PullRequestHoldService::start`].
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         let (events, receiver) = unbounded();
         Arc::new(PullRequestHoldService {
             held: Mutex::new(Held::default()),
@@ -78,7 +86,7 @@ impl PullRequestHoldService {
     }
 
     /// Starts the thread that answers held pulls through `processor`.
-    pub fn start(self: &Arc<Self>, processor: Arc<PullMessageProcessor>) -> std::io::Result<()> {
+    pub(crate) fn start(self: &Arc<Self>, processor: Arc<dyn HeldPullAnswerer>) -> std::io::Result<()> {
         let Some(receiver) = self.receiver.lock_unpoisoned().take() else {
             return Ok(());
         };
@@ -95,7 +103,7 @@ impl PullRequestHoldService {
     }
 
     /// `suspendPullRequest`.
-    pub fn suspend(&self, pull: HeldPull) {
+    pub(crate) fn suspend(&self, pull: HeldPull) {
         let (topic, queue_id) = (pull.topic.clone(), pull.queue_id);
         {
             let mut held = self.lock();
@@ -113,7 +121,7 @@ impl PullRequestHoldService {
     }
 
     /// `notifyMessageArriving`: the store appended to a queue; called from the store.
-    pub fn notify_message_arriving(&self, topic: &str, queue_id: i32, max_offset: i64) {
+    pub(crate) fn notify_message_arriving(&self, topic: &str, queue_id: i32, max_offset: i64) {
         // Most puts find nobody waiting; waking the thread for them would cost every send a
         // context switch. A pull held after this check sees the message on its own re-check.
         let key = (topic.to_string(), queue_id);
@@ -128,11 +136,11 @@ impl PullRequestHoldService {
     }
 
     /// Pulls waiting right now (tests).
-    pub fn held_count(&self) -> usize {
+    pub(crate) fn held_count(&self) -> usize {
         self.lock().queues.values().map(Vec::len).sum()
     }
 
-    fn run(&self, receiver: Receiver<Event>, processor: Arc<PullMessageProcessor>) {
+    fn run(&self, receiver: Receiver<Event>, processor: Arc<dyn HeldPullAnswerer>) {
         let mut next_full_scan = Instant::now() + FULL_SCAN_INTERVAL;
         loop {
             let wake_at = self
@@ -184,11 +192,11 @@ impl PullRequestHoldService {
                             .get(&(p.topic.clone(), p.queue_id))
                             .is_some_and(|max| *max > p.pull_from_offset)
                 }) {
-                    self.answer(&processor, pull);
+                    self.answer(&*processor, pull);
                 }
             } else if self.lock().earliest_deadline.is_some_and(|d| d <= now) {
                 for pull in self.take_all(|p| p.deadline <= now) {
-                    self.answer(&processor, pull);
+                    self.answer(&*processor, pull);
                 }
             }
         }
@@ -199,7 +207,7 @@ impl PullRequestHoldService {
     }
 
     /// Answers a pull taken by a scan, unless nobody is there to read the answer.
-    fn answer(&self, processor: &PullMessageProcessor, pull: HeldPull) {
+    fn answer(&self, processor: &dyn HeldPullAnswerer, pull: HeldPull) {
         if !pull.ctx.connection().is_closed() {
             processor.execute_when_wakeup(pull);
         }
@@ -243,7 +251,7 @@ impl PullRequestHoldService {
     }
 
     /// Answers what is held and joins the thread.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         let _ = self.events.send(Event::Stop);
         if let Some(handle) = self.thread.lock_unpoisoned().take() {
             if handle.join().is_err() {

@@ -7,7 +7,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::config::{CommonConfig, PoolConfig};
@@ -16,7 +16,9 @@ use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind, EventDispatcher};
 use super::hook::RpcHook;
 use super::permits::Semaphore;
-use super::processor::{ProcessorTable, RequestContext, RequestInfo, RequestProcessor};
+use super::processor::{
+    ProcessorTable, Replier, ReplyWrite, RequestContext, RequestInfo, RequestProcessor,
+};
 use super::response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
 use super::thread_pool::{Job, Rejected, ThreadPool};
 use super::threads::ThreadSet;
@@ -33,14 +35,6 @@ const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a w
 
 type Hooks = Arc<Vec<Arc<dyn RpcHook>>>;
 
-/// How [`RemotingCore::reply`] writes a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReplyWrite {
-    /// From the calling thread, when no other write is in progress (a processor's answer).
-    Now,
-    /// Onto the connection's queue for its writer thread (an answer given later).
-    Queued,
-}
 
 /// The shared half of server and client.
 pub(crate) struct RemotingCore {
@@ -140,46 +134,6 @@ impl RemotingCore {
             hook.do_before_request(conn.remote_addr(), request);
         }
         hooks
-    }
-
-    /// The one way a response leaves: shown to the RPC after-hooks when the request went
-    /// through the before-hooks; stamped with the request's opaque and header type, the
-    /// response flag and our language and version; then written now (the processor thread
-    /// that produced it) or queued for the connection's writer (an answer given later). A
-    /// oneway request gets nothing written.
-    pub(crate) fn reply(
-        &self,
-        conn: &Connection,
-        request: &RequestInfo,
-        mut response: RemotingCommand,
-        write: ReplyWrite,
-    ) {
-        // Java runs the after-hooks for oneway requests too, then sends nothing.
-        if let Some(hooked) = &request.hooked {
-            for hook in self.hooks().iter() {
-                hook.do_after_response(conn.remote_addr(), hooked, &mut response);
-            }
-        }
-        if request.oneway {
-            return;
-        }
-        response.opaque = request.opaque;
-        response.mark_response();
-        response.serialize_type = request.serialize_type;
-        response.language = self.config.language;
-        response.version = self.config.version;
-        let written = match write {
-            ReplyWrite::Now => conn.write_command(&response),
-            ReplyWrite::Queued => conn.write_command_queued(&response),
-        };
-        if let Err(e) = written {
-            log::warn!(
-                "answering request code {} (opaque {}) of {} failed: {e}",
-                request.code,
-                request.opaque,
-                conn.remote_addr()
-            );
-        }
     }
 
     // ----- invoking -----------------------------------------------------------------------
@@ -468,7 +422,8 @@ impl RemotingCore {
         }
         let hooked = (!hooks.is_empty()).then(|| Arc::new(request.header_copy()));
         let info = RequestInfo::of(&request, hooked);
-        let ctx = RequestContext::new(conn.clone(), Arc::downgrade(self), info.clone());
+        let replier: Weak<dyn Replier> = Arc::downgrade(self) as Weak<RemotingCore>;
+        let ctx = RequestContext::new(conn.clone(), replier, info.clone());
         let code = request.code;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             processor.process_request(&ctx, request)
@@ -551,6 +506,48 @@ impl RemotingCore {
 
     pub(crate) fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Replier for RemotingCore {
+    /// The one way a response leaves: shown to the RPC after-hooks when the request went
+    /// through the before-hooks; stamped with the request's opaque and header type, the
+    /// response flag and our language and version; then written now (the processor thread
+    /// that produced it) or queued for the connection's writer (an answer given later). A
+    /// oneway request gets nothing written.
+    fn reply(
+        &self,
+        conn: &Connection,
+        request: &RequestInfo,
+        mut response: RemotingCommand,
+        write: ReplyWrite,
+    ) {
+        // Java runs the after-hooks for oneway requests too, then sends nothing.
+        if let Some(hooked) = &request.hooked {
+            for hook in self.hooks().iter() {
+                hook.do_after_response(conn.remote_addr(), hooked, &mut response);
+            }
+        }
+        if request.oneway {
+            return;
+        }
+        response.opaque = request.opaque;
+        response.mark_response();
+        response.serialize_type = request.serialize_type;
+        response.language = self.config.language;
+        response.version = self.config.version;
+        let written = match write {
+            ReplyWrite::Now => conn.write_command(&response),
+            ReplyWrite::Queued => conn.write_command_queued(&response),
+        };
+        if let Err(e) = written {
+            log::warn!(
+                "answering request code {} (opaque {}) of {} failed: {e}",
+                request.code,
+                request.opaque,
+                conn.remote_addr()
+            );
+        }
     }
 }
 

@@ -5,7 +5,6 @@ use std::sync::{Arc, Weak};
 
 use super::config::PoolConfig;
 use super::connection::Connection;
-use super::core::{RemotingCore, ReplyWrite};
 use super::thread_pool::ThreadPool;
 use crate::protocol::{RemotingCommand, SerializeType};
 
@@ -41,12 +40,34 @@ impl RequestInfo {
     }
 }
 
+/// How a response is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReplyWrite {
+    /// From the calling thread, when no other write is in progress (a processor's answer).
+    Now,
+    /// Onto the connection's queue for its writer thread (an answer given later).
+    Queued,
+}
+
+/// What sends responses: the transport's one reply path (`RemotingCore::reply`). A trait
+/// here so that contexts can hold it without this module depending on the core.
+pub(crate) trait Replier: Send + Sync {
+    /// Stamps, hooks and writes `response` to `request` on `conn`.
+    fn reply(
+        &self,
+        conn: &Connection,
+        request: &RequestInfo,
+        response: RemotingCommand,
+        write: ReplyWrite,
+    );
+}
+
 /// Where a request came from; lets a processor answer later (long polling) or call the peer
 /// back (a broker notifying its consumers).
 #[derive(Clone)]
 pub struct RequestContext {
     connection: Arc<Connection>,
-    core: Weak<RemotingCore>,
+    replier: Weak<dyn Replier>,
     request: RequestInfo,
 }
 
@@ -63,12 +84,12 @@ impl std::fmt::Debug for RequestContext {
 impl RequestContext {
     pub(crate) fn new(
         connection: Arc<Connection>,
-        core: Weak<RemotingCore>,
+        replier: Weak<dyn Replier>,
         request: RequestInfo,
     ) -> Self {
         RequestContext {
             connection,
-            core,
+            replier,
             request,
         }
     }
@@ -94,8 +115,8 @@ impl RequestContext {
     /// after-hooks, onto the connection's write queue (never blocking the caller on a slow
     /// peer). Nothing is sent for a oneway request or once the transport has shut down.
     pub fn reply(&self, response: RemotingCommand) {
-        if let Some(core) = self.core.upgrade() {
-            core.reply(
+        if let Some(replier) = self.replier.upgrade() {
+            replier.reply(
                 &self.connection,
                 &self.request,
                 response,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{suggest_todo, BrokerContext};
-use crate::broker::long_polling::HeldPull;
+use crate::broker::long_polling::{HeldPull, HeldPullAnswerer};
 use crate::broker::store::{tags_string_to_tags_code, GetMessageStatus};
 use crate::protocol::body::perm_name;
 use crate::protocol::codes::response_code;
@@ -210,22 +210,29 @@ impl PullMessageProcessor {
         Ok(Some(response))
     }
 
-    /// The next offset to be written in a queue (what long polling compares against).
-    pub fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
-        self.broker.store.max_offset_in_queue(topic, queue_id)
-    }
 
     /// Runs a held pull again and answers it (`executeRequestWhenWakeup`). The answer goes out
     /// as every response does ([`RequestContext::reply`]: stamped, through the RPC hooks) and
     /// is queued for the connection's writer, not written here: this runs on the one thread
     /// that serves every held pull, which one slow reader must not stall.
-    pub fn execute_when_wakeup(&self, held: HeldPull) {
+    fn answer_held(&self, held: HeldPull) {
         let response = match self.pull(&held.ctx, &held.request, false) {
             Ok(Some(response)) => response,
             Ok(None) => return,
             Err(e) => RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string()),
         };
         held.ctx.reply(response);
+    }
+}
+
+impl HeldPullAnswerer for PullMessageProcessor {
+    fn execute_when_wakeup(&self, pull: HeldPull) {
+        self.answer_held(pull);
+    }
+
+    /// The next offset to be written in a queue (what long polling compares against).
+    fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        self.broker.store.max_offset_in_queue(topic, queue_id)
     }
 }
 
