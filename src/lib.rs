@@ -1,10 +1,58 @@
-//! Apache RocketMQ's remoting protocol in Rust, with plain threads and `std::net` sockets.
+//! An Apache RocketMQ client (and the remoting layer under it) with plain threads and
+//! `std::net` sockets: no async runtime. It speaks RocketMQ's wire protocol, so it works with
+//! Apache RocketMQ 4.9 and 5.x name servers and brokers, and beside the Java and C++ clients.
 //!
-//! Layers, from the bottom up (each depends only on those below it):
-//! - [`protocol`]: the wire format, no I/O: [`protocol::RemotingCommand`] and its frame codec.
-//! - [`remoting`]: the transport: connections, the response table, server and client.
-//! - [`client`]: the producer (`DefaultMQProducer`) and a minimal pull consumer.
-//! - `namesrv`, `broker` (feature `servers`, on by default): reference servers on `remoting`.
+//! ```
+//! use rocketmq_blocking::client::{Message, Producer, PullConsumer, PullStatus};
+//! use rocketmq_blocking::LocalCluster;
+//!
+//! // A reference name server and broker in this process (feature `servers`); point
+//! // `name_server` at a real cluster instead.
+//! let cluster = LocalCluster::start()?;
+//!
+//! let producer = Producer::builder("example_producer")
+//!     .name_server(cluster.name_server_addr())
+//!     .start()?;
+//! let sent = producer.send(&Message::new("TopicTest", "Hello RocketMQ").with_tags("TagA"))?;
+//! println!("{sent}");
+//!
+//! let consumer = PullConsumer::builder("example_consumer")
+//!     .name_server(cluster.name_server_addr())
+//!     .start()?;
+//! let pulled = consumer.pull(&sent.message_queue, sent.queue_offset, 32)?;
+//! assert_eq!(pulled.status, PullStatus::Found);
+//! assert_eq!(pulled.messages[0].body, b"Hello RocketMQ");
+//!
+//! producer.shutdown();
+//! consumer.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Three layers
+//!
+//! The code follows the Java original's layers, each depending only on those below it:
+//!
+//! - [`client`], the business layer: [`Producer`](client::Producer) (`DefaultMQProducer`) and
+//!   [`PullConsumer`](client::PullConsumer), on a client instance that keeps routes and
+//!   heartbeats. What most programs use.
+//! - [`remoting`], the communication layer: connections, the response table that matches
+//!   responses to requests by opaque, the three invoke styles, processors for requests a peer
+//!   sends, the janitor. [`RemotingServer`](remoting::RemotingServer) and
+//!   [`RemotingClient`](remoting::RemotingClient) for programs that speak the protocol
+//!   directly.
+//! - [`protocol`], the message-handling layer: the wire format with no I/O. A
+//!   [`RemotingCommand`](protocol::RemotingCommand) and its frame, custom headers, message
+//!   and body formats.
+//!
+//! Beside them, built on the same layers: [`namesrv`] and [`broker`], the reference servers
+//! (feature `servers`, on by default), and [`LocalCluster`], both in one process.
+//!
+//! # Watching a send
+//!
+//! Every step of every send can be logged, one line each, prefixed with its layer: enable the
+//! `log` target [`TRACE_TARGET`] at TRACE level (the examples do it when `RMQ_TRACE=1`). See
+//! the [`client`] module for the route a sync send takes, and [`remoting`] for how a
+//! response finds its caller.
 
 #![warn(missing_docs)]
 

@@ -7,8 +7,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rocketmq_blocking::broker::{Broker, BrokerError};
@@ -82,18 +81,41 @@ fn a_failed_start_leaves_no_thread_behind() {
 /// What the fake name server saw: (request code, when it arrived, when it was answered).
 type Seen = Arc<Mutex<Vec<(i32, Instant, Instant)>>>;
 
-/// A name server that takes `register_delay` over each REGISTER_BROKER.
-fn slow_name_server(register_delay: Duration) -> (RemotingServer, Seen) {
+/// The fake name server's registrations in progress, and whether an unregistration came.
+#[derive(Default)]
+struct Holds {
+    state: Mutex<(usize, bool)>, // (registrations arrived, unregistration arrived)
+    changed: Condvar,
+}
+
+/// A name server that holds every registration after the first until an unregistration
+/// arrives or `hold` passes. A broker that unregisters while a registration is in progress
+/// is caught in the act: its UNREGISTER_BROKER arrives during the hold.
+fn holding_name_server(hold: Duration) -> (RemotingServer, Seen, Arc<Holds>) {
     let server = RemotingServer::new(ServerConfig::listen("127.0.0.1:0")).expect("bind");
     let seen: Seen = Arc::default();
-    let record = seen.clone();
+    let holds = Arc::new(Holds::default());
+    let (record, in_processor) = (seen.clone(), holds.clone());
     server
         .register_default_processor(
             common::processor(move |_, request| {
                 let arrived = Instant::now();
-                if request.code == request_code::REGISTER_BROKER {
-                    thread::sleep(register_delay);
+                let mut state = in_processor.state.lock().unwrap();
+                if request.code == request_code::UNREGISTER_BROKER {
+                    state.1 = true;
+                } else if request.code == request_code::REGISTER_BROKER {
+                    state.0 += 1;
+                    if state.0 > 1 {
+                        in_processor.changed.notify_all();
+                        let deadline = arrived + hold;
+                        while !state.1 && Instant::now() < deadline {
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            state = in_processor.changed.wait_timeout(state, left).unwrap().0;
+                        }
+                    }
                 }
+                in_processor.changed.notify_all();
+                drop(state);
                 record
                     .lock()
                     .unwrap()
@@ -107,14 +129,14 @@ fn slow_name_server(register_delay: Duration) -> (RemotingServer, Seen) {
         )
         .expect("processor");
     server.start().expect("start");
-    (server, seen)
+    (server, seen, holds)
 }
 
 #[test]
 fn shutdown_unregisters_after_the_last_registration() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     common::init_logging();
-    let (namesrv, seen) = slow_name_server(Duration::from_millis(400));
+    let (namesrv, seen, holds) = holding_name_server(Duration::from_secs(1));
     let store = TempDir::new("unregister");
     let broker = Broker::builder()
         .listen("127.0.0.1:0")
@@ -123,20 +145,16 @@ fn shutdown_unregisters_after_the_last_registration() {
         .register_interval(Duration::from_millis(50))
         .start()
         .expect("broker");
-    let registers = |seen: &Seen| {
-        seen.lock()
-            .unwrap()
-            .iter()
-            .filter(|(code, ..)| *code == request_code::REGISTER_BROKER)
-            .count()
-    };
-    // The start registered once; shut down while a periodic registration is in progress.
-    common::assert_eventually(
-        "a periodic registration under way",
-        Duration::from_secs(5),
-        || registers(&seen) >= 1,
-    );
-    thread::sleep(Duration::from_millis(150));
+    // The start registered once; shut down while a periodic registration is held.
+    {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut state = holds.state.lock().unwrap();
+        while state.0 < 2 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no periodic registration within 10 s");
+            state = holds.changed.wait_timeout(state, left).unwrap().0;
+        }
+    }
     broker.shutdown();
 
     let seen = seen.lock().unwrap().clone();

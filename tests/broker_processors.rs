@@ -344,7 +344,8 @@ fn notified_client() -> (RemotingClient, Arc<AtomicUsize>) {
 fn members_hear_of_subscription_changes_and_of_expired_members() {
     let store = TempDir::new("notify");
     let broker = start_broker(&store, |b| {
-        b.client_channel_expiry(Duration::from_millis(600))
+        // a heartbeats every 100 ms: a margin a loaded machine keeps.
+        b.client_channel_expiry(Duration::from_millis(1500))
     });
     let addr = broker.local_addr().to_string();
     let (a, a_told) = notified_client();

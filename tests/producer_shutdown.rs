@@ -27,14 +27,13 @@ static SERIAL: Mutex<()> = Mutex::new(());
 type Calls = Arc<Mutex<HashMap<usize, Vec<Result<(), String>>>>>;
 
 fn producer(namesrv: &str) -> Producer {
-    let producer = Producer::builder("PG_SHUTDOWN")
+    Producer::builder("PG_SHUTDOWN")
         .name_server(namesrv)
         .route_refresh_interval(Duration::from_millis(100))
         .heartbeat_interval(Duration::from_millis(100))
         .send_timeout(Duration::from_secs(30))
         .start()
-        .unwrap();
-    producer
+        .unwrap()
 }
 
 fn send_in_flight(producer: &Producer, broker: &FakeBroker) -> Calls {

@@ -163,7 +163,15 @@ impl ClientManager {
     /// connections of expired entries, for the caller to close, and the consumer groups that
     /// lost a member.
     pub fn remove_expired(&self, expiry: Duration) -> (Vec<Arc<Connection>>, Vec<String>) {
-        let now = Instant::now();
+        self.remove_expired_at(Instant::now(), expiry)
+    }
+
+    /// [`ClientManager::remove_expired`] as if the time were `now`.
+    pub(crate) fn remove_expired_at(
+        &self,
+        now: Instant,
+        expiry: Duration,
+    ) -> (Vec<Arc<Connection>>, Vec<String>) {
         let mut dead: BTreeMap<u64, Arc<Connection>> = BTreeMap::new();
         let mut find = |c: &ClientChannelInfo| {
             if c.connection.is_closed() || now.duration_since(c.last_update) > expiry {
@@ -317,6 +325,17 @@ mod tests {
         panic!("the server never saw the connection from {addr}");
     }
 
+    /// Waits until the clock has passed `t`, and returns the reading that did.
+    fn after(t: Instant) -> Instant {
+        loop {
+            let now = Instant::now();
+            if now > t {
+                return now;
+            }
+            thread::yield_now();
+        }
+    }
+
     fn server() -> RemotingServer {
         let server = RemotingServer::new(ServerConfig::listen("127.0.0.1:0")).unwrap();
         server.start().unwrap();
@@ -389,13 +408,16 @@ mod tests {
         m.register_producer("P_stale", "c1", &stale);
         m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &stale);
         m.register_consumer(&consumer("Alone", &[("T", "*")]), "c1", &stale);
-        thread::sleep(Duration::from_millis(100));
+        // A clock reading between the stale registrations and the fresh ones: expiring at it
+        // with no grace removes exactly the stale entries, however slow the machine.
+        let cutoff = after(Instant::now());
+        after(cutoff);
         m.register_producer("P", "c2", &fresh);
         m.register_consumer(&consumer("G", &[("T", "*")]), "c2", &fresh);
         m.register_consumer(&consumer("G", &[("T", "*")]), "c3", &closed);
         closed.close();
 
-        let (to_close, changed) = m.remove_expired(Duration::from_millis(50));
+        let (to_close, changed) = m.remove_expired_at(cutoff, Duration::ZERO);
         let ids: Vec<u64> = to_close.iter().map(|c| c.id()).collect();
         assert_eq!(
             ids,

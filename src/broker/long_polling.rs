@@ -86,7 +86,10 @@ impl PullRequestHoldService {
     }
 
     /// Starts the thread that answers held pulls through `processor`.
-    pub(crate) fn start(self: &Arc<Self>, processor: Arc<dyn HeldPullAnswerer>) -> std::io::Result<()> {
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        processor: Arc<dyn HeldPullAnswerer>,
+    ) -> std::io::Result<()> {
         let Some(receiver) = self.receiver.lock_unpoisoned().take() else {
             return Ok(());
         };

@@ -5,5 +5,6 @@
 pub(crate) mod clock;
 pub(crate) mod service_thread;
 pub(crate) mod sync;
+#[cfg(feature = "servers")]
 pub(crate) mod temp_dir;
 pub(crate) mod trace;

@@ -85,7 +85,7 @@ impl std::error::Error for EncodeError {}
 /// Why ext fields could not be read into a typed custom header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderError {
-    /// A required field is absent (Java: "the custom field <x> is null").
+    /// A required field is absent (Java: "the custom field `<x>` is null").
     MissingField(&'static str),
     /// A field is present but its text does not parse as the field's type.
     InvalidField {

@@ -385,7 +385,7 @@ mod tests {
                         out.extend(command);
                     }
                 }
-                assert_eq!(out, [cmd.clone()], "pieces of {piece}");
+                assert_eq!(out, std::slice::from_ref(&cmd), "pieces of {piece}");
                 assert!(!decoder.in_frame());
             }
         }

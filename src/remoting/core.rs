@@ -35,7 +35,6 @@ const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a w
 
 type Hooks = Arc<Vec<Arc<dyn RpcHook>>>;
 
-
 /// The shared half of server and client.
 pub(crate) struct RemotingCore {
     name: &'static str,

@@ -1,9 +1,49 @@
-//! The transport: connections, the response table, the janitor, server and client.
+//! The communication layer: connections, the response table, the janitor, server and client.
 //!
-//! Mirrors `org.apache.rocketmq.remoting.netty` with plain threads: one reader thread per
-//! connection demultiplexes responses into the [`ResponseTable`] (opaque → condvar slot) and
-//! hands requests to the processor's own [`ThreadPool`]; a janitor thread expires stale
-//! futures; async callbacks run on a callback pool, never on a reader thread.
+//! Mirrors `org.apache.rocketmq.remoting.netty` with plain threads. [`RemotingClient`] and
+//! [`RemotingServer`] share one core (Java's `NettyRemotingAbstract`), so a server calls its
+//! clients exactly as a client calls its server.
+//!
+//! # A sync call
+//!
+//! [`RemotingClient::invoke_sync`] finds (or opens) the [`Connection`] to the address, stamps
+//! the request (language, version), runs the [`RpcHook`]s, and registers a response future
+//! under the request's opaque in the response table: a `Mutex<HashMap<opaque, future>>`. The
+//! future of a sync call is a slot with a condvar. The calling thread writes the frame
+//! itself when no other write is in progress (frames that arrive meanwhile are coalesced
+//! into the same syscall), then waits on the slot.
+//!
+//! Each connection has one reader thread, `rmq-reader-<addr>`. It feeds the socket's bytes to
+//! the protocol's frame decoder; for a response, it removes the future with that opaque
+//! (only one pending on the same connection: another peer cannot guess an opaque into
+//! someone else's call) and fills its slot, which wakes the caller.
+//!
+//! # An async call
+//!
+//! [`RemotingClient::invoke_async`] registers a future carrying the callback instead of a
+//! slot, and queues the frame for the connection's writer thread, `rmq-writer-<addr>`, so a
+//! burst of async calls leaves in few syscalls. When the response arrives the reader thread
+//! hands the callback to the callback pool (`rmq-callback-*`): user code never runs on a
+//! reader thread. A oneway call ([`RemotingClient::invoke_oneway`]) is flagged so that the
+//! peer never answers, and registers nothing.
+//!
+//! # The janitor
+//!
+//! A call whose response never comes must still end. The janitor thread (`rmq-janitor-*`)
+//! scans the response table periodically and fails every future whose `begin + timeout + 1 s`
+//! has passed (Java's expiry rule): a sync caller sees the timeout (it also stops waiting at
+//! its own deadline), an async callback runs with it. It also closes connections idle for
+//! two minutes. A connection that closes fails the calls pending on it at once.
+//!
+//! # Requests a peer sends
+//!
+//! A request goes to the [`RequestProcessor`] registered for its code, on that processor's
+//! own thread pool (a full queue answers SYSTEM_BUSY). Whatever it returns, or answers later
+//! through [`RequestContext::reply`], leaves by one path: stamped with the request's opaque
+//! and header type, shown to the hooks, written on the connection.
+//!
+//! `shutdown()` (and `Drop`) of a client or server closes every connection, fails what is
+//! pending (every callback runs once), and joins every thread it started.
 
 mod client;
 mod config;

@@ -38,6 +38,7 @@ use rocketmq_blocking::remoting::{
 // Logging and deadline-bounded waiting are the remoting tests' helpers, shared, not copied.
 #[path = "../common/mod.rs"]
 mod common;
+#[allow(unused_imports)]
 pub use common::{assert_eventually, init_logging};
 
 /// A name server on 127.0.0.1:0 that drops a broker as soon as its connection closes.

@@ -210,7 +210,6 @@ impl PullMessageProcessor {
         Ok(Some(response))
     }
 
-
     /// Runs a held pull again and answers it (`executeRequestWhenWakeup`). The answer goes out
     /// as every response does ([`RequestContext::reply`]: stamped, through the RPC hooks) and
     /// is queued for the connection's writer, not written here: this runs on the one thread

@@ -4,7 +4,7 @@
 //! next fsync, so concurrent sync puts share fsyncs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::commit_log::CommitLog;
@@ -21,6 +21,50 @@ struct FlushState {
     failure: Option<StoreError>,
 }
 
+/// Tests' hold on group-commit fsyncs: an fsync about to run reports itself and waits until
+/// the test opens the gate, so a test can act while an fsync is known to be in progress
+/// instead of guessing with sleeps.
+#[derive(Debug, Default)]
+pub(crate) struct FsyncGate {
+    /// (fsyncs that reached the gate, the gate is open)
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl FsyncGate {
+    /// Called by the flusher before its fsync: counts itself and waits for the gate to open.
+    fn pass(&self) {
+        let mut state = self.state.lock_unpoisoned();
+        state.0 += 1;
+        self.changed.notify_all();
+        while !state.1 {
+            state = self.changed.wait_unpoisoned(state);
+        }
+    }
+
+    /// Waits up to `timeout` until `n` fsyncs have reached the gate.
+    #[cfg(test)]
+    pub(crate) fn wait_reached(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.state.lock_unpoisoned();
+        while state.0 < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self.changed.wait_timeout_unpoisoned(state, left);
+        }
+        true
+    }
+
+    /// Lets every fsync through, now and later.
+    #[cfg(test)]
+    pub(crate) fn open(&self) {
+        self.state.lock_unpoisoned().1 = true;
+        self.changed.notify_all();
+    }
+}
+
 /// The fsync bookkeeping of the commit log.
 pub(crate) struct GroupCommit {
     state: Mutex<FlushState>,
@@ -28,11 +72,13 @@ pub(crate) struct GroupCommit {
     syncs: AtomicU64,
     /// Added before each fsync, so tests can make fsyncs slow.
     sync_delay: Duration,
+    /// Tests: each fsync waits at this gate first.
+    gate: Option<Arc<FsyncGate>>,
 }
 
 impl GroupCommit {
     /// Bookkeeping for a log already durable below `flushed`.
-    pub(crate) fn new(flushed: i64, sync_delay: Duration) -> Self {
+    pub(crate) fn new(flushed: i64, sync_delay: Duration, gate: Option<Arc<FsyncGate>>) -> Self {
         GroupCommit {
             state: Mutex::new(FlushState {
                 flushed,
@@ -42,6 +88,7 @@ impl GroupCommit {
             done: Condvar::new(),
             syncs: AtomicU64::new(0),
             sync_delay,
+            gate,
         }
     }
 
@@ -76,6 +123,9 @@ impl GroupCommit {
                 let from = state.flushed;
                 drop(state);
                 let target = log.max_offset();
+                if let Some(gate) = &self.gate {
+                    gate.pass();
+                }
                 if !self.sync_delay.is_zero() {
                     std::thread::sleep(self.sync_delay);
                 }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -20,12 +20,13 @@ use super::config::{
 };
 use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry, CQ_ENTRIES_PER_FILE};
 use super::error::StoreError;
-use super::flush::GroupCommit;
+use super::flush::{FsyncGate, GroupCommit};
 use super::recovery::{is_indexed, recover, QueueTable};
 use super::result::{
     BoundaryType, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
 };
-use crate::common::clock::now_millis;
+use crate::common::clock::{deadline_after, now_millis};
+use crate::common::sync::{CondvarExt, MutexExt, RwLockExt};
 use crate::protocol::message::{
     create_offset_message_id, decode_message, encode_stored_message, MessageExt,
 };
@@ -35,16 +36,15 @@ use crate::protocol::BodyError;
 /// and the queue's new max offset (Java's `MessageArrivingListener`).
 pub type MessageArrivalListener = Box<dyn Fn(&str, i32, i64) + Send + Sync>;
 
-/// Java's name for the store.
-pub type DefaultMessageStore = MessageStore;
-
 /// Internal knobs tests turn.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct StoreTuning {
     /// Entries per consume queue file.
     pub(crate) cq_entries_per_file: i64,
     /// A delay before each group-commit fsync.
     pub(crate) sync_delay: Duration,
+    /// A gate each group-commit fsync waits at (tests).
+    pub(crate) fsync_gate: Option<Arc<FsyncGate>>,
     /// How long a sync-flush put waits for its fsync.
     pub(crate) sync_flush_timeout: Duration,
 }
@@ -54,6 +54,7 @@ impl Default for StoreTuning {
         StoreTuning {
             cq_entries_per_file: CQ_ENTRIES_PER_FILE,
             sync_delay: Duration::ZERO,
+            fsync_gate: None,
             sync_flush_timeout: SYNC_FLUSH_TIMEOUT,
         }
     }
@@ -84,10 +85,6 @@ struct StoreInner {
     /// Wakes the flush thread: `true` once it must stop.
     flush_stop: Mutex<bool>,
     flush_wake: Condvar,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One encoded record of a put, before its offsets are known.
@@ -151,7 +148,7 @@ impl MessageStore {
         checkpoint.write(end)?;
 
         let inner = Arc::new(StoreInner {
-            group_commit: GroupCommit::new(end, tuning.sync_delay),
+            group_commit: GroupCommit::new(end, tuning.sync_delay, tuning.fsync_gate.clone()),
             config,
             tuning,
             commit_log,
@@ -288,11 +285,7 @@ impl MessageStore {
     /// Every queue the store knows, by topic (sorted), with its queue ids (sorted): those
     /// recovery found plus those created since, so the broker can re-create topic configs.
     pub fn topics_and_queues(&self) -> Vec<(String, Vec<i32>)> {
-        let queues = self
-            .inner
-            .queues
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let queues = self.inner.queues.read_unpoisoned();
         let mut out: Vec<(String, Vec<i32>)> = queues
             .iter()
             .map(|(topic, by_id)| (topic.clone(), by_id.keys().copied().collect()))
@@ -303,11 +296,7 @@ impl MessageStore {
 
     /// Installs the listener called after each successful put (replacing any earlier one).
     pub fn set_message_arrival_listener(&self, listener: MessageArrivalListener) {
-        *self
-            .inner
-            .listener
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(listener));
+        *self.inner.listener.write_unpoisoned() = Some(Arc::new(listener));
     }
 
     /// Fsyncs the commit log and the consume queues and moves the checkpoint.
@@ -327,15 +316,15 @@ impl MessageStore {
         if self.inner.shutdown.swap(true, Ordering::AcqRel) {
             return;
         }
-        *lock(&self.inner.flush_stop) = true;
+        *self.inner.flush_stop.lock_unpoisoned() = true;
         self.inner.flush_wake.notify_all();
-        if let Some(handle) = lock(&self.flush_thread).take() {
+        if let Some(handle) = self.flush_thread.lock_unpoisoned().take() {
             if handle.thread().id() != thread::current().id() && handle.join().is_err() {
                 log::error!("the rmq-store-flush thread panicked");
             }
         }
         // Wait for appends in flight, then flush them.
-        let guard = lock(&self.inner.put_lock);
+        let guard = self.inner.put_lock.lock_unpoisoned();
         drop(guard);
         if let Err(err) = self.inner.flush_all() {
             log::error!("final store flush failed: {err}");
@@ -349,9 +338,9 @@ impl MessageStore {
     /// what was written stays in the files, nothing more is fsynced or checkpointed.
     pub(crate) fn kill(self) {
         self.inner.shutdown.store(true, Ordering::Release);
-        *lock(&self.inner.flush_stop) = true;
+        *self.inner.flush_stop.lock_unpoisoned() = true;
         self.inner.flush_wake.notify_all();
-        if let Some(handle) = lock(&self.flush_thread).take() {
+        if let Some(handle) = self.flush_thread.lock_unpoisoned().take() {
             let _ = handle.join();
         }
     }
@@ -366,8 +355,7 @@ impl Drop for MessageStore {
 impl StoreInner {
     fn find_queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
         self.queues
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+            .read_unpoisoned()
             .get(topic)?
             .get(&queue_id)
             .cloned()
@@ -389,8 +377,7 @@ impl StoreInner {
             self.tuning.cq_entries_per_file,
         )?);
         self.queues
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+            .write_unpoisoned()
             .entry(topic.to_string())
             .or_default()
             .insert(queue_id, Arc::clone(&queue));
@@ -399,8 +386,7 @@ impl StoreInner {
 
     fn all_queues(&self) -> Vec<Arc<ConsumeQueue>> {
         self.queues
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+            .read_unpoisoned()
             .values()
             .flat_map(BTreeMap::values)
             .cloned()
@@ -409,7 +395,9 @@ impl StoreInner {
 
     fn mark_not_writable(&self, err: &StoreError) {
         log::error!("message store refuses writes from now on: {err}");
-        lock(&self.not_writable).get_or_insert_with(|| err.to_string());
+        self.not_writable
+            .lock_unpoisoned()
+            .get_or_insert_with(|| err.to_string());
     }
 
     /// Checks and encodes the messages of one put; offsets and store time are patched in later.
@@ -486,11 +474,11 @@ impl StoreInner {
         let mut records = self.encode(msgs)?;
         let total: usize = records.iter().map(|r| r.bytes.len()).sum();
 
-        let guard = lock(&self.put_lock);
+        let guard = self.put_lock.lock_unpoisoned();
         if self.shutdown.load(Ordering::Acquire) {
             return Err(StoreError::Shutdown);
         }
-        if let Some(reason) = lock(&self.not_writable).clone() {
+        if let Some(reason) = self.not_writable.lock_unpoisoned().clone() {
             return Err(StoreError::NotWritable { reason });
         }
         let queue = if records.iter().any(|r| r.indexed) {
@@ -582,11 +570,7 @@ impl StoreInner {
             }
         }
         if queue.is_some() {
-            let listener = self
-                .listener
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
+            let listener = self.listener.read_unpoisoned().clone();
             if let Some(listener) = listener {
                 listener(&topic, queue_id, next_queue_offset);
             }
@@ -728,17 +712,21 @@ impl StoreInner {
         for queue in self.all_queues() {
             queue.sync()?;
         }
-        lock(&self.checkpoint).write(end)
+        self.checkpoint.lock_unpoisoned().write(end)
     }
 
     fn flush_loop(&self) {
         let interval = self.config.flush_interval;
         loop {
-            let stop = lock(&self.flush_stop);
-            let (stop, _) = self
-                .flush_wake
-                .wait_timeout_while(stop, interval, |stop| !*stop)
-                .unwrap_or_else(PoisonError::into_inner);
+            let deadline = deadline_after(interval);
+            let mut stop = self.flush_stop.lock_unpoisoned();
+            while !*stop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                stop = self.flush_wake.wait_timeout_unpoisoned(stop, left);
+            }
             if *stop {
                 return;
             }
@@ -823,12 +811,14 @@ mod tests {
         assert_eq!(config.commit_log_segment_size, 64 * 1024 * 1024);
         assert_eq!(config.flush_disk_type, FlushDiskType::AsyncFlush);
         let store = MessageStore::open(config).unwrap();
-        let name = lock(&store.flush_thread)
+        let name = store
+            .flush_thread
+            .lock_unpoisoned()
             .as_ref()
             .and_then(|h| h.thread().name().map(str::to_string));
         assert_eq!(name.as_deref(), Some("rmq-store-flush"));
         store.shutdown();
-        assert!(lock(&store.flush_thread).is_none());
+        assert!(store.flush_thread.lock_unpoisoned().is_none());
         assert!(matches!(
             store.put_message(MessageExt {
                 topic: "T".to_string(),

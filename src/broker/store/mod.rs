@@ -55,10 +55,10 @@
 //! Not done: deleting old segments (so a queue's min offset stays 0), index files (message
 //! keys), a lock against two processes sharing a directory, scheduled-message tag codes.
 
-pub mod config;
-pub mod error;
-pub mod message_store;
-pub mod result;
+mod config;
+mod error;
+mod message_store;
+mod result;
 
 mod checkpoint;
 mod commit_log;
@@ -69,12 +69,10 @@ mod recovery;
 #[cfg(test)]
 mod tests;
 
-pub use config::{FlushDiskType, StoreConfig};
-pub use consume_queue::{
-    java_string_hash_code, tags_string_to_tags_code, CQ_ENTRIES_PER_FILE, CQ_STORE_UNIT_SIZE,
-};
+pub use config::FlushDiskType;
 pub use error::StoreError;
-pub use message_store::{DefaultMessageStore, MessageArrivalListener, MessageStore};
-pub use result::{
-    BoundaryType, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
-};
+pub use message_store::MessageStore;
+pub use result::{GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus};
+
+pub(crate) use config::StoreConfig;
+pub(crate) use consume_queue::tags_string_to_tags_code;

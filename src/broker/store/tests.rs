@@ -9,8 +9,11 @@ use std::thread;
 use std::time::Duration;
 
 use super::config::MAX_MESSAGE_SIZE;
+use super::consume_queue::java_string_hash_code;
 use super::consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
+use super::flush::FsyncGate;
 use super::message_store::StoreTuning;
+use super::result::BoundaryType;
 use super::*;
 use crate::protocol::message::sys_flag::{TRANSACTION_COMMIT_TYPE, TRANSACTION_PREPARED_TYPE};
 use crate::protocol::message::{
@@ -670,7 +673,11 @@ fn offset_in_queue_by_time_finds_the_boundaries() {
         for i in 0..3 {
             times.push(put(&store, "T", 0, &format!("g{group}-{i}")).store_timestamp);
         }
-        thread::sleep(Duration::from_millis(15));
+        // The next group is stored a few milliseconds later: wait for the clock, not a sleep.
+        let last = times[times.len() - 1];
+        while crate::common::clock::now_millis() <= last + 2 {
+            thread::yield_now();
+        }
     }
     let n = times.len() as i64;
     let lower = |t: i64| times.iter().position(|x| *x >= t).map_or(n, |p| p as i64);
@@ -825,8 +832,11 @@ fn reads_run_while_a_sync_flush_is_slow() {
         flush_disk_type: FlushDiskType::SyncFlush,
         ..config(&tmp)
     };
+    // Every fsync waits at this gate until the test opens it: the test acts while an fsync is
+    // known to be in progress, with no sleep guessing when it starts.
+    let gate = Arc::new(FsyncGate::default());
     let tuning = StoreTuning {
-        sync_delay: Duration::from_millis(600),
+        fsync_gate: Some(gate.clone()),
         ..StoreTuning::default()
     };
     let store = Arc::new(MessageStore::open_tuned(config, tuning).unwrap());
@@ -834,20 +844,27 @@ fn reads_run_while_a_sync_flush_is_slow() {
         let store = Arc::clone(&store);
         thread::spawn(move || store.put_message(message("T", 0, "slow", None)).unwrap())
     };
-    // The record is visible (and the put lock free) while its fsync is still running.
-    let started = std::time::Instant::now();
-    let mut seen = false;
-    while started.elapsed() < Duration::from_millis(500) {
-        if store.get_message("T", 0, 0, 1, None).status == GetMessageStatus::Found {
-            seen = true;
-            break;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    assert!(seen, "get blocked behind the fsync");
-    let other = store.put_message(message("U", 0, "other", None));
-    assert!(other.is_ok());
+    assert!(
+        gate.wait_reached(1, Duration::from_secs(10)),
+        "the put never began its fsync"
+    );
+    // The record is visible, and the put lock free, while its fsync is still running.
+    assert_eq!(
+        store.get_message("T", 0, 0, 1, None).status,
+        GetMessageStatus::Found,
+        "get blocked behind the fsync"
+    );
+    let other = {
+        let store = Arc::clone(&store);
+        thread::spawn(move || store.put_message(message("U", 0, "other", None)))
+    };
+    // The second put appended (it is readable) though the first fsync still holds.
+    assert_eventually_store(|| {
+        store.get_message("U", 0, 0, 1, None).status == GetMessageStatus::Found
+    });
+    gate.open();
     assert_eq!(writer.join().unwrap().status, PutMessageStatus::PutOk);
+    assert!(other.join().unwrap().is_ok());
 }
 
 #[test]
@@ -857,8 +874,9 @@ fn a_slow_fsync_answers_flush_disk_timeout() {
         flush_disk_type: FlushDiskType::SyncFlush,
         ..config(&tmp)
     };
+    let gate = Arc::new(FsyncGate::default());
     let tuning = StoreTuning {
-        sync_delay: Duration::from_millis(300),
+        fsync_gate: Some(gate.clone()),
         sync_flush_timeout: Duration::from_millis(50),
         ..StoreTuning::default()
     };
@@ -869,12 +887,28 @@ fn a_slow_fsync_answers_flush_disk_timeout() {
         let store = Arc::clone(&store);
         thread::spawn(move || store.put_message(message("T", 0, "first", None)).unwrap())
     };
-    thread::sleep(Duration::from_millis(100));
+    assert!(
+        gate.wait_reached(1, Duration::from_secs(10)),
+        "the first put never began its fsync"
+    );
     let late = store.put_message(message("T", 0, "second", None)).unwrap();
     assert_eq!(late.status, PutMessageStatus::FlushDiskTimeout);
+    gate.open();
     assert_eq!(leader.join().unwrap().status, PutMessageStatus::PutOk);
     // Stored and readable all the same.
     assert_eq!(bodies(&read_all(&store, "T", 0)), ["first", "second"]);
+}
+
+/// Polls `condition` for up to 10 s (a condition, not a sleep, decides when to go on).
+fn assert_eventually_store(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met in 10 s"
+        );
+        thread::yield_now();
+    }
 }
 
 #[test]

@@ -1,13 +1,14 @@
-//! Regression tests for defects a review found in the transport: a request clone sent twice,
-//! a response forged on another connection, and timeouts too large to add to an `Instant`.
+//! How pending calls are kept apart and ended: a request clone sent twice gets two answers,
+//! a response forged on another connection completes nothing, and timeouts too large to add
+//! to an `Instant` still work while the janitor goes on expiring other calls.
 
 mod common;
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{addr_of, assert_no_pending, client, read_command, server_config, CallbackProbe};
 use rocketmq_blocking::protocol::codes::response_code;
@@ -16,21 +17,47 @@ use rocketmq_blocking::remoting::{
     PoolConfig, ProcessorError, RemotingError, RemotingServer, RequestContext,
 };
 
-const SLOW_ECHO: i32 = 7001;
+const PAIRED_ECHO: i32 = 7001;
+const ECHO: i32 = 7002;
 
-/// Echoes after a pause, so two calls are pending at once.
-fn slow_echo(
+/// Echoes once two requests have arrived (or after 5 s), so that two calls are surely
+/// pending at once: a condition, not a pause.
+fn paired_echo(
+) -> impl Fn(&RequestContext, RemotingCommand) -> Result<Option<RemotingCommand>, ProcessorError>
+       + Send
+       + Sync
+       + 'static {
+    let arrived = Arc::new((Mutex::new(0usize), Condvar::new()));
+    move |_ctx, req| {
+        let (count, changed) = &*arrived;
+        let mut count = count.lock().unwrap();
+        *count += 1;
+        changed.notify_all();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while *count < 2 && Instant::now() < deadline {
+            count = changed
+                .wait_timeout(count, deadline - Instant::now())
+                .unwrap()
+                .0;
+        }
+        Ok(Some(RemotingCommand::success().with_body(req.body)))
+    }
+}
+
+fn echo(
     _ctx: &RequestContext,
     req: RemotingCommand,
 ) -> Result<Option<RemotingCommand>, ProcessorError> {
-    thread::sleep(Duration::from_millis(200));
     Ok(Some(RemotingCommand::success().with_body(req.body)))
 }
 
-fn slow_server() -> RemotingServer {
+fn echo_server() -> RemotingServer {
     let server = RemotingServer::new(server_config()).expect("bind");
     server
-        .register_processor(SLOW_ECHO, slow_echo, PoolConfig::default())
+        .register_processor(PAIRED_ECHO, paired_echo(), PoolConfig::default())
+        .expect("register");
+    server
+        .register_processor(ECHO, echo, PoolConfig::default())
         .expect("register");
     server.start().expect("start");
     server
@@ -38,10 +65,10 @@ fn slow_server() -> RemotingServer {
 
 #[test]
 fn a_clone_sent_twice_gets_two_answers() {
-    let server = slow_server();
+    let server = echo_server();
     let addr = addr_of(&server);
     let client = client();
-    let first = RemotingCommand::new_request(SLOW_ECHO).with_body("first");
+    let first = RemotingCommand::new_request(PAIRED_ECHO).with_body("first");
     let mut second = first.clone();
     second.body = b"second".into(); // same opaque, different payload
     let (a, b) = (CallbackProbe::new(), CallbackProbe::new());
@@ -115,13 +142,13 @@ fn a_response_forged_on_another_connection_is_ignored() {
 
 #[test]
 fn timeouts_too_large_for_an_instant_work_and_the_janitor_survives() {
-    let server = slow_server();
+    let server = echo_server();
     let addr = addr_of(&server);
     let client = client();
     let r = client
         .invoke_sync(
             Some(&addr),
-            RemotingCommand::new_request(SLOW_ECHO).with_body("max"),
+            RemotingCommand::new_request(ECHO).with_body("max"),
             Duration::MAX,
         )
         .expect("sync with Duration::MAX");
@@ -130,7 +157,7 @@ fn timeouts_too_large_for_an_instant_work_and_the_janitor_survives() {
     client
         .invoke_async(
             Some(&addr),
-            RemotingCommand::new_request(SLOW_ECHO),
+            RemotingCommand::new_request(ECHO),
             Duration::MAX,
             probe.callback(),
         )
