@@ -70,5 +70,10 @@ mod local_cluster;
 pub mod namesrv;
 
 pub use common::trace::TRACE_TARGET;
+
+/// The README's Rust examples, compiled by `cargo test` so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 #[cfg(feature = "servers")]
 pub use local_cluster::LocalCluster;
