@@ -67,7 +67,7 @@ fn main() {
         builder = builder.cluster_name(cluster);
     }
     let broker = builder.start().unwrap_or_else(|e| {
-        eprintln!("broker: {e}");
+        eprintln!("broker: {e:#}");
         std::process::exit(1);
     });
     println!("listening on {}", broker.local_addr());

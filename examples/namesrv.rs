@@ -28,7 +28,7 @@ fn main() {
         .listen(listen)
         .start()
         .unwrap_or_else(|e| {
-            eprintln!("namesrv: {e}");
+            eprintln!("namesrv: {e:#}");
             std::process::exit(1);
         });
     println!("listening on {}", namesrv.local_addr());

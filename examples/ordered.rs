@@ -57,7 +57,7 @@ fn main() {
         Ok(true) => {}
         Ok(false) => exit(1),
         Err(e) => {
-            eprintln!("ordered example failed: {e}");
+            eprintln!("ordered example failed: {e:#}");
             exit(1)
         }
     }

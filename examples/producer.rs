@@ -111,7 +111,7 @@ fn main() {
         .name_server(&args.namesrv)
         .start()
         .unwrap_or_else(|e| {
-            eprintln!("producer did not start: {e}");
+            eprintln!("producer did not start: {e:#}");
             println!("sent {} ok 0 failed {}", args.count, args.count);
             exit(1)
         });
@@ -151,7 +151,7 @@ fn report(i: usize, result: Result<String, ClientError>) -> bool {
             true
         }
         Err(e) => {
-            eprintln!("#{i} failed: {e}");
+            eprintln!("#{i} failed: {e:#}");
             false
         }
     }

@@ -26,7 +26,7 @@ fn main() {
     match run() {
         Ok(n) => println!("quickstart OK: {n} messages sent and read back intact"),
         Err(e) => {
-            eprintln!("quickstart FAILED: {e}");
+            eprintln!("quickstart FAILED: {e:#}");
             std::process::exit(1);
         }
     }

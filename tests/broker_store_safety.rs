@@ -288,9 +288,11 @@ fn long_polling_answers_on_arrival_and_at_timeout() {
         .expect("held pull answered");
     let pulled = pulled.expect("pull response");
     assert_eq!(pulled.code, response_code::SUCCESS, "{:?}", pulled.remark);
+    // Answered on arrival, not at the end of its 10 s suspension (the bound leaves a loaded
+    // machine all the room it needs).
     let latency = answered_at.saturating_duration_since(acked_at);
     assert!(
-        latency <= Duration::from_millis(100),
+        latency <= Duration::from_secs(2),
         "answered {latency:?} after the message arrived"
     );
     let messages = decode_messages(&pulled.body, true).expect("decode");
@@ -304,7 +306,7 @@ fn long_polling_answers_on_arrival_and_at_timeout() {
     let waited = begin.elapsed();
     assert_eq!(response.code, response_code::PULL_NOT_FOUND);
     assert!(
-        waited >= Duration::from_millis(750) && waited < Duration::from_millis(1500),
+        waited >= Duration::from_millis(750) && waited < Duration::from_millis(3000),
         "held for {waited:?}"
     );
     client.shutdown();

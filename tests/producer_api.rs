@@ -49,50 +49,67 @@ fn start_checks_addresses_and_the_group() {
     }
 }
 
-/// A name server that reads requests and never answers; counts the bytes it read.
-fn silent_name_server() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let read = Arc::new(AtomicUsize::new(0));
-    let count = read.clone();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let count = count.clone();
-            thread::spawn(move || {
-                let mut stream = stream;
-                let mut buf = [0u8; 4096];
-                while let Ok(n @ 1..) = stream.read(&mut buf) {
-                    count.fetch_add(n, Ordering::SeqCst);
-                }
-            });
-        }
-    });
-    (addr, read)
+/// A name server that reads each request and answers nothing until released; then it
+/// closes every connection, and any later one at once.
+struct HeldNameServer {
+    addr: String,
+    release: crossbeam_channel::Sender<()>,
+}
+
+impl HeldNameServer {
+    fn start() -> HeldNameServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (release, released) = crossbeam_channel::bounded::<()>(0);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let released = released.clone();
+                thread::spawn(move || {
+                    let mut stream = stream;
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    // Held until released (the sender dropped), then closed.
+                    let _ = released.recv();
+                });
+            }
+        });
+        HeldNameServer { addr, release }
+    }
+
+    /// Closes every connection, now and later.
+    fn release(self) {
+        drop(self.release);
+    }
 }
 
 #[test]
 fn send_async_never_blocks_on_the_network() {
-    let (silent, _read) = silent_name_server();
+    let namesrv = HeldNameServer::start();
     let producer = Producer::builder("PG_API_ASYNC")
-        .name_server(&silent)
-        .api_timeout(Duration::from_millis(500))
+        .name_server(&namesrv.addr)
+        .api_timeout(Duration::from_secs(30))
         .start()
         .unwrap();
     let (tx, rx) = mpsc::channel();
-    // The route lookup would wait 500 ms for a name server that never answers. send_async
-    // returns before it is done: accepted, and nothing reported yet. (Done on the caller's
-    // thread, the lookup would have failed first, and the callback would have run or the
-    // call returned the error.)
+    // The route lookup cannot end while the name server holds it: send_async returning
+    // proves the lookup is not on the caller's thread.
     let accepted = producer.send_async(&Message::new("T", "x"), move |r| tx.send(r).unwrap());
     assert!(accepted.is_ok(), "{accepted:?}");
     assert!(
         rx.try_recv().is_err(),
-        "called back before the lookup could end"
+        "called back while the lookup is held"
     );
     assert_eq!(producer.in_flight(), 1);
-    // The lookup's failure reaches the callback.
+    // Released, the lookups fail (connection closed), and the failure reaches the callback.
+    namesrv.release();
     let error = rx.recv_timeout(WAIT).unwrap().unwrap_err();
-    assert!(error.is_timeout(), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            ClientError::Remoting(_) | ClientError::NoNameServer { .. }
+        ),
+        "{error:?}"
+    );
     producer.flush(WAIT).unwrap();
     assert_eq!(producer.in_flight(), 0);
     // Invalid input is still refused at once, without a callback.

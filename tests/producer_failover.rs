@@ -155,7 +155,9 @@ fn a_broker_that_never_answers_cannot_stretch_the_send_timeout() {
     let producer = start(&ns, |p| p.send_timeout(timeout));
     // A oneway send (which a silent broker cannot hold up) caches the route, so that the
     // measurement is the send alone.
-    producer.send_oneway(&Message::new(TOPIC, "warm-up")).unwrap();
+    producer
+        .send_oneway(&Message::new(TOPIC, "warm-up"))
+        .unwrap();
 
     let begin = Instant::now();
     let error = producer.send(&Message::new(TOPIC, "x")).unwrap_err();
@@ -214,7 +216,9 @@ fn a_retry_gets_only_what_is_left_of_the_budget() {
     silent.set_mode(Mode::Silent);
     let timeout = Duration::from_millis(1000);
     let producer = start(&ns, |p| p.send_timeout(timeout));
-    producer.send_oneway(&Message::new(TOPIC, "warm-up")).unwrap();
+    producer
+        .send_oneway(&Message::new(TOPIC, "warm-up"))
+        .unwrap();
     let mut slow_first = 0;
     for i in 0..4 {
         let begin = Instant::now();
@@ -314,7 +318,8 @@ fn killed_broker_error_names_attempts_when_every_broker_is_gone() {
     producer.send(&Message::new(TOPIC, "warm-up")).unwrap();
     a.kill();
     let error = producer.send(&Message::new(TOPIC, "x")).unwrap_err();
-    let text = error.to_string();
+    // `{:#}`: the error and its causes on one line.
+    let text = format!("{error:#}");
     assert!(
         text.starts_with("send to topic Failover failed after 3 attempts"),
         "{text}"

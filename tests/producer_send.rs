@@ -437,7 +437,8 @@ fn broker_errors_carry_code_remark_and_address() {
     // SYSTEM_BUSY is retried: three attempts, all on the only broker.
     broker.set_mode(Mode::Error(response_code::SYSTEM_BUSY));
     let error = producer.send(&Message::new("Err", "x")).unwrap_err();
-    let text = error.to_string();
+    // `{:#}`: the error and its causes on one line.
+    let text = format!("{error:#}");
     assert!(
         text.starts_with("send to topic Err failed after 3 attempts in "),
         "{text}"

@@ -123,9 +123,10 @@ fn async_callback_runs_once_on_timeout() {
             timeout: t,
         }) => {
             assert_eq!(a, addr);
-            // What was left of the timeout after connecting.
+            // What was left of the timeout after connecting (a loopback connect is quick;
+            // the bound only says it was not the whole timeout).
             assert!(
-                t <= timeout && t + Duration::from_millis(200) > timeout,
+                t <= timeout && t + Duration::from_secs(1) > timeout,
                 "{t:?}"
             );
         }

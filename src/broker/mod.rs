@@ -48,6 +48,7 @@ use crate::remoting::{
 
 /// Why a broker could not start.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum BrokerError {
     /// The store could not be opened or recovered.
     Store(StoreError),
@@ -67,7 +68,15 @@ impl fmt::Display for BrokerError {
     }
 }
 
-impl std::error::Error for BrokerError {}
+impl std::error::Error for BrokerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BrokerError::Store(e) => Some(e),
+            BrokerError::Remoting(e) => Some(e),
+            BrokerError::Config(_) => None,
+        }
+    }
+}
 
 impl From<StoreError> for BrokerError {
     fn from(e: StoreError) -> Self {
@@ -149,6 +158,16 @@ fn advertised(bound: SocketAddr) -> String {
         format!("127.0.0.1:{}", bound.port())
     } else {
         bound.to_string()
+    }
+}
+
+impl fmt::Debug for Broker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Broker")
+            .field("broker_name", &self.context.config.broker_name)
+            .field("local_addr", &self.local_addr())
+            .field("broker_addr", &self.context.broker_addr)
+            .finish()
     }
 }
 

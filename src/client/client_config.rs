@@ -78,16 +78,20 @@ impl ClientSettings {
         format!("{}@{instance}", self.resolved_client_ip())
     }
 
-    /// With no name server configured, the addresses of `NAMESRV_ADDR` (as Java reads it).
-    /// Called when a builder starts its client.
-    pub(crate) fn resolve_name_servers(&mut self) -> Result<(), ClientError> {
-        if self.name_server_addrs.is_empty() {
-            if let Ok(text) = std::env::var(NAMESRV_ADDR_ENV) {
-                self.name_server_addrs = parse_address_list(&text)?;
-            }
+    /// The checks a builder makes when it starts its client: the name servers it was given
+    /// (`"host:port;host:port"`), else those of `NAMESRV_ADDR` (as Java reads it), each
+    /// `host:port`; and every broker address override `host:port`.
+    pub(crate) fn check_at_start(&mut self, given: Option<&str>) -> Result<(), ClientError> {
+        if let Some(text) = given {
+            self.name_server_addrs = parse_non_empty_address_list(text)?;
+        } else if let Ok(text) = std::env::var(NAMESRV_ADDR_ENV) {
+            self.name_server_addrs = parse_address_list(&text)?;
         }
         if self.name_server_addrs.is_empty() {
             return Err(ClientError::NoNameServer { tried: Vec::new() });
+        }
+        for actual in self.broker_addr_override.values() {
+            check_address(actual)?;
         }
         Ok(())
     }
@@ -101,6 +105,18 @@ pub(crate) fn parse_address_list(text: &str) -> Result<Vec<String>, ClientError>
         .filter(|a| !a.is_empty())
         .map(|addr| check_address(addr).map(|()| addr.to_string()))
         .collect()
+}
+
+/// [`parse_address_list`] that refuses a list with no address in it.
+pub(crate) fn parse_non_empty_address_list(text: &str) -> Result<Vec<String>, ClientError> {
+    let addrs = parse_address_list(text)?;
+    if addrs.is_empty() {
+        return Err(ClientError::InvalidAddress {
+            addr: text.to_string(),
+            reason: "no address given; expected host:port".into(),
+        });
+    }
+    Ok(addrs)
 }
 
 /// Checks that `addr` is `host:port` with a port from 1 to 65535.

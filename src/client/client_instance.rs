@@ -183,9 +183,10 @@ impl MqClientInstance {
 
     /// The publish info of `topic` and where its route came from
     /// (`tryToFindTopicPublishInfo`): the cache, else the name servers, else, when the topic's
-    /// route cannot be had for any reason, the route of `default_topic` with its queue counts
-    /// clamped (the broker creates the topic on the first send). Name server calls take at
-    /// most `timeout`.
+    /// route cannot be had for any reason (unknown topic, no name server answering), the route
+    /// of `default_topic` with its queue counts clamped (the broker creates the topic on the
+    /// first send). A route that exists but has no writable queue is an error, not a reason
+    /// to borrow TBW102's. Name server calls take at most `timeout`.
     pub(crate) fn find_topic_publish_info(
         &self,
         topic: &str,
@@ -198,10 +199,15 @@ impl MqClientInstance {
         let begin = Instant::now();
         let own_error = match self.update_topic_route(topic, timeout) {
             Ok(info) if info.ok() => return Ok((info, RouteSource::NameServer)),
-            Ok(_) => ClientError::NoRoute {
-                topic: topic.to_string(),
-                reason: "its route has no writable queue on a broker with a master".into(),
-            },
+            // The topic exists but cannot take messages now (its master is down, it is read
+            // only): Java keeps its own route (`isHaveTopicRouterInfo`) rather than create the
+            // topic elsewhere from TBW102.
+            Ok(_) => {
+                return Err(ClientError::NoRoute {
+                    topic: topic.to_string(),
+                    reason: "its route has no writable queue on a broker with a master".into(),
+                })
+            }
             Err(e) => e,
         };
         trace_step!(
@@ -477,18 +483,28 @@ impl MqClientInstance {
         }
     }
 
+    /// The first step of a shutdown, for an owner that must wait for its own threads in
+    /// between: the background threads are told to stop (not joined), then the name-server
+    /// connections are closed, so that a route query in flight (which could hold a join for
+    /// a whole API timeout) fails at once, and none starts after. Only name servers:
+    /// UNREGISTER_CLIENT still needs the brokers.
+    pub(crate) fn begin_shutdown(&self) {
+        if let Some(services) = self.services.lock_unpoisoned().as_ref() {
+            services.route.request_stop();
+            services.heartbeat.request_stop();
+        }
+        for addr in self.api.remoting().name_server_address_list() {
+            self.api.remoting().close_connection(&addr);
+        }
+    }
+
     /// Stops the background threads, sends UNREGISTER_CLIENT to every broker of the routes,
     /// masters and slaves (`unregisterClient`; only if a producer group was announced),
     /// closes every connection and joins every thread. Pending async calls fail and their
     /// callbacks run.
     pub(crate) fn shutdown(&self) {
+        self.begin_shutdown();
         let services = self.services.lock_unpoisoned().take();
-        // A route query in flight to a name server that does not answer would hold the join
-        // for a whole API timeout: closing the connection fails it at once. Only name
-        // servers: UNREGISTER_CLIENT below still needs the brokers.
-        for addr in self.api.remoting().name_server_address_list() {
-            self.api.remoting().close_connection(&addr);
-        }
         let started = services.is_some();
         if let Some(services) = services {
             services.route.stop();

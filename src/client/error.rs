@@ -180,17 +180,15 @@ impl ClientError {
         )
     }
 
-    /// True when the transport failed before or while reaching the peer (connect, write,
-    /// a closed connection, no response in time): the message may not have arrived, and
-    /// another broker may work. Java's async sends retry only these.
+    /// True when the request could not be delivered or answered: connect, write, a closed
+    /// connection, no response in time, no permit (Java's `RemotingException` family); the
+    /// message may not have arrived, and another broker may work. Java's async sends retry
+    /// only these.
     pub(crate) fn is_transport_failure(&self) -> bool {
         match self {
-            ClientError::Remoting(e) => !matches!(
-                e,
-                RemotingError::Shutdown
-                    | RemotingError::TooManyRequests { .. }
-                    | RemotingError::Encode(_)
-            ),
+            ClientError::Remoting(e) => {
+                !matches!(e, RemotingError::Encode(_) | RemotingError::Hook { .. })
+            }
             ClientError::BrokerNotFound { .. } => true,
             _ => false,
         }
@@ -216,7 +214,6 @@ impl ClientError {
                 RemotingError::Connect { .. }
                     | RemotingError::ConnectionClosed { .. }
                     | RemotingError::SendRequest { .. }
-                    | RemotingError::InvalidAddress { .. }
             ) | ClientError::BrokerNotFound { .. }
         )
     }
@@ -262,7 +259,20 @@ pub const DEFAULT_RETRY_RESPONSE_CODES: [i32; 8] = [
 ];
 
 impl fmt::Display for ClientError {
+    /// What failed, without its cause (that is [`source`](std::error::Error::source)); `{:#}`
+    /// appends the causes: `send to topic T failed after 3 attempts in 12 ms on broker-a,
+    /// broker-a, broker-a: connect to 10.0.0.1:10911 failed: Connection refused`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let ClientError::Remoting(e) = self {
+            return fmt::Display::fmt(e, f); // transparent
+        }
+        self.describe(f)?;
+        crate::common::write_sources(f, std::error::Error::source(self))
+    }
+}
+
+impl ClientError {
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::InvalidAddress { addr, reason } => {
                 write!(f, "invalid address {addr:?}: {reason}")
@@ -332,16 +342,16 @@ impl fmt::Display for ClientError {
                 "{operation} timed out after {} ms (the builder's {setting})",
                 timeout.as_millis()
             ),
-            ClientError::Remoting(e) => e.fmt(f),
+            ClientError::Remoting(e) => write!(f, "{e}"),
             ClientError::SendFailed {
                 attempts,
                 elapsed,
                 topic,
                 brokers_sent,
-                cause,
+                ..
             } => write!(
                 f,
-                "send to topic {topic} failed after {attempts} attempt{} in {} ms on {}: {cause}",
+                "send to topic {topic} failed after {attempts} attempt{} in {} ms on {}",
                 if *attempts == 1 { "" } else { "s" },
                 elapsed.as_millis(),
                 brokers_sent.join(", ")
@@ -364,10 +374,8 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::Remoting(e) => Some(e),
-            ClientError::NoNameServer { tried } => tried
-                .last()
-                .map(|(_, error)| error as &(dyn std::error::Error + 'static)),
+            // Transparent: the transport error's own cause.
+            ClientError::Remoting(e) => e.source(),
             ClientError::SendFailed { cause, .. } => Some(cause.as_ref()),
             _ => None,
         }
@@ -454,10 +462,19 @@ mod tests {
             ),
             // Local conditions another broker cannot fix.
             (RemotingError::Shutdown.into(), false, false),
+            // No permit: Java retries it (a RemotingException), as do we.
             (
                 RemotingError::TooManyRequests {
                     kind: "async",
                     waited: Duration::ZERO,
+                }
+                .into(),
+                true,
+                true,
+            ),
+            (
+                RemotingError::Hook {
+                    message: "boom".into(),
                 }
                 .into(),
                 false,
@@ -512,6 +529,10 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
+            "send to topic T failed after 3 attempts in 1234 ms on broker-a, broker-b, broker-a"
+        );
+        assert_eq!(
+            format!("{error:#}"),
             "send to topic T failed after 3 attempts in 1234 ms on broker-a, broker-b, \
              broker-a: 10.0.0.1:10911 answered code 2 (SYSTEM_BUSY): r"
         );

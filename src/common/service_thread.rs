@@ -17,7 +17,8 @@ pub(crate) struct Schedule {
     pub(crate) first_delay: Duration,
     /// Wait between the end of one run and the start of the next.
     pub(crate) interval: Duration,
-    /// A wake-up this soon after the last run is ignored (on-demand runs are rate-limited).
+    /// A wake-up this soon after the last run is put off until the gap has passed
+    /// (on-demand runs are rate-limited, not lost).
     pub(crate) min_wake_gap: Duration,
 }
 
@@ -37,7 +38,7 @@ impl Schedule {
         self
     }
 
-    /// Wake-ups within `gap` of the last run are ignored.
+    /// Wake-ups within `gap` of the last run are put off until it has passed.
     pub(crate) fn min_wake_gap(mut self, gap: Duration) -> Self {
         self.min_wake_gap = gap;
         self
@@ -123,10 +124,15 @@ impl ServiceThread {
                 }
                 match received {
                     Err(RecvTimeoutError::Disconnected) => return,
-                    Ok(()) if last_run.is_some_and(|t| t.elapsed() < schedule.min_wake_gap) => {
-                        continue
-                    }
-                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                    Ok(()) => match last_run {
+                        // Too soon after the last run: run once the gap has passed, not never.
+                        Some(last) if last.elapsed() < schedule.min_wake_gap => {
+                            next_run = next_run.min(last + schedule.min_wake_gap);
+                            continue;
+                        }
+                        _ => {}
+                    },
+                    Err(RecvTimeoutError::Timeout) => {}
                 }
                 if catch_unwind(AssertUnwindSafe(|| task(&seen))).is_err() {
                     log::error!("a run of {thread_name} panicked; the thread carries on");
@@ -145,6 +151,13 @@ impl ServiceThread {
     /// A handle that asks for a run now.
     pub(crate) fn waker(&self) -> Waker {
         self.waker.clone()
+    }
+
+    /// Sets the stop flag and wakes the thread, without waiting for it: a run in progress
+    /// sees the flag through [`Stopping`]. [`ServiceThread::stop`] joins.
+    pub(crate) fn request_stop(&self) {
+        self.stopping.0.store(true, Ordering::SeqCst);
+        self.waker.wake();
     }
 
     /// Sets the stop flag, wakes the thread and joins it (unless called from the thread
@@ -202,7 +215,28 @@ mod tests {
     }
 
     #[test]
-    fn wake_ups_within_the_gap_are_ignored_and_a_run_sees_the_stop() {
+    fn a_wake_up_within_the_gap_runs_once_the_gap_has_passed() {
+        let (ran_tx, ran_rx) = bounded::<Instant>(4);
+        let gap = Duration::from_millis(200);
+        let service = ServiceThread::start(
+            "test-defer",
+            Schedule::every(Duration::from_secs(3600))
+                .first_after(Duration::ZERO)
+                .min_wake_gap(gap),
+            move |_| {
+                let _ = ran_tx.send(Instant::now());
+            },
+        )
+        .unwrap();
+        let first = ran_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        service.waker().wake(); // within the gap: put off, not dropped
+        let second = ran_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(second.duration_since(first) >= gap);
+        service.stop();
+    }
+
+    #[test]
+    fn wake_ups_within_the_gap_are_put_off_and_a_run_sees_the_stop() {
         let (started_tx, started_rx) = bounded::<()>(4);
         let (stopped_tx, stopped_rx) = bounded::<bool>(4);
         let service = ServiceThread::start(
@@ -221,7 +255,7 @@ mod tests {
         )
         .unwrap();
         started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        service.waker().wake(); // within the gap: no second run
+        service.waker().wake(); // within the gap: put off past the stop
         service.stop();
         assert_eq!(stopped_rx.try_recv(), Ok(true));
         assert!(started_rx.try_recv().is_err());

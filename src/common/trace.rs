@@ -23,3 +23,8 @@ macro_rules! trace_step {
 }
 
 pub(crate) use trace_step;
+
+/// True when trace lines are wanted, for a step that must keep something to say later.
+pub(crate) fn enabled() -> bool {
+    log::log_enabled!(target: TRACE_TARGET, log::Level::Trace)
+}

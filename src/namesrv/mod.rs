@@ -124,6 +124,15 @@ impl ChannelEventListener for BrokerHousekeeping {
     }
 }
 
+impl std::fmt::Debug for NameServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NameServer")
+            .field("local_addr", &self.local_addr())
+            .field("live_brokers", &self.live_brokers())
+            .finish()
+    }
+}
+
 impl NameServer {
     /// A builder with Java's defaults.
     pub fn builder() -> NameServerBuilder {

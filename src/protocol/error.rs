@@ -7,6 +7,7 @@ use std::fmt;
 /// Any of these means the peer is broken or hostile: the transport logs it and closes the
 /// connection without replying, as the Java `NettyDecoder` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The length prefix is negative or smaller than the 4-byte header-length field.
     InvalidFrameLength(i64),
@@ -54,6 +55,7 @@ impl std::error::Error for DecodeError {}
 
 /// Why a [`super::RemotingCommand`] could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The header does not fit the 24 bits the mark field gives its length.
     HeaderTooLarge(usize),
@@ -84,6 +86,7 @@ impl std::error::Error for EncodeError {}
 
 /// Why ext fields could not be read into a typed custom header.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// A required field is absent (Java: "the custom field `<x>` is null").
     MissingField(&'static str),
@@ -117,6 +120,7 @@ impl std::error::Error for HeaderError {}
 /// The error of the format modules under [`super::message`] and [`super::body`]; each variant
 /// names the field or value at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BodyError {
     /// Fewer bytes remain than the named field needs.
     Truncated {

@@ -134,15 +134,24 @@ impl ClientInner {
         addr: &str,
         budget: Duration,
     ) -> Result<Arc<Connection>, RemotingError> {
-        let invalid = |reason: String| RemotingError::InvalidAddress {
-            addr: addr.to_string(),
-            reason,
+        // Not host:port is the caller's mistake; a name that does not resolve (now) is a
+        // failure to connect, which another broker or a later try may not have.
+        let sock_addr = match addr.to_socket_addrs() {
+            Ok(mut resolved) => resolved.next().ok_or_else(|| {
+                let none = std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the name resolves to no address",
+                );
+                RemotingError::connect(addr, none)
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                return Err(RemotingError::InvalidAddress {
+                    addr: addr.to_string(),
+                    reason: e.to_string(),
+                })
+            }
+            Err(e) => return Err(RemotingError::connect(addr, e)),
         };
-        let sock_addr = addr
-            .to_socket_addrs()
-            .map_err(|e| invalid(e.to_string()))?
-            .next()
-            .ok_or_else(|| invalid("resolves to no address".into()))?;
         // Never wait longer for the connection than the caller has left for the whole call.
         let stream = TcpStream::connect_timeout(
             &sock_addr,
@@ -203,6 +212,15 @@ impl ClientInner {
             }
         }
         Err(RemotingError::NoNameServer { tried })
+    }
+}
+
+impl std::fmt::Debug for RemotingClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemotingClient")
+            .field("name_servers", &self.name_server_address_list())
+            .field("connected", &self.connected_addresses())
+            .finish()
     }
 }
 

@@ -10,7 +10,7 @@ use super::error::RemotingError;
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
 use crate::common::sync::{CondvarExt, MutexExt};
-use crate::common::trace::trace_step;
+use crate::common::trace::{self, trace_step};
 use crate::protocol::{FrameDecoder, RemotingCommand};
 
 /// What a connection's reader thread hands its frames and its end to.
@@ -73,10 +73,11 @@ impl Connection {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(write_timeout))?;
-        let writer = Arc::new(FrameWriter::new(stream.try_clone()?));
+        let remote_addr: Arc<str> = remote_addr.into();
+        let writer = Arc::new(FrameWriter::new(stream.try_clone()?, remote_addr.clone()));
         Ok(Arc::new(Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            remote_addr: remote_addr.into(),
+            remote_addr,
             stream,
             writer,
             threads,
@@ -134,17 +135,7 @@ impl Connection {
     /// A write failure closes the connection.
     pub(crate) fn write_command(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
         let head = self.encode_checked(cmd)?;
-        let bytes = head.len() + cmd.body.len();
-        let result = self.writer.write_now(head, &cmd.body);
-        if result.is_ok() {
-            trace_step!(
-                "remoting",
-                "opaque {}: {bytes} bytes written to {} by {}",
-                cmd.opaque,
-                self.remote_addr,
-                current_thread_name()
-            );
-        }
+        let result = self.writer.write_now(head, &cmd.body, cmd.opaque);
         self.after_write(result)
     }
 
@@ -159,7 +150,7 @@ impl Connection {
             head.len() + cmd.body.len(),
             self.remote_addr
         );
-        let result = match self.writer.write_queued(&head, &cmd.body) {
+        let result = match self.writer.write_queued(&head, &cmd.body, cmd.opaque) {
             Ok(Queued::Done) => Ok(()),
             Ok(Queued::StartFlusher) => self.start_flusher(),
             Err(e) => Err(e),
@@ -328,6 +319,8 @@ fn truncated() -> io::Error {
 /// gets batched syscalls. Bytes leave in the order they were handed in.
 pub(crate) struct FrameWriter {
     stream: TcpStream,
+    /// The peer, for trace lines.
+    addr: Arc<str>,
     state: Mutex<WriterState>,
     changed: Condvar,
 }
@@ -335,6 +328,8 @@ pub(crate) struct FrameWriter {
 #[derive(Default)]
 struct WriterState {
     queued: Vec<u8>,
+    /// Opaques of the frames in `queued`, kept only while the trace is on.
+    queued_opaques: Vec<i32>,
     writing: bool,
     broken: Option<String>,
     closed: bool,
@@ -350,9 +345,10 @@ enum Queued {
 }
 
 impl FrameWriter {
-    fn new(stream: TcpStream) -> Self {
+    fn new(stream: TcpStream, addr: Arc<str>) -> Self {
         FrameWriter {
             stream,
+            addr,
             state: Mutex::new(WriterState::default()),
             changed: Condvar::new(),
         }
@@ -397,16 +393,21 @@ impl FrameWriter {
     }
 
     /// Writes a frame from the calling thread, or queues it behind the write in progress.
-    fn write_now(&self, mut head: Vec<u8>, body: &[u8]) -> io::Result<()> {
+    fn write_now(&self, mut head: Vec<u8>, body: &[u8], opaque: i32) -> io::Result<()> {
         let mut state = self.wait_for_room(self.lock(), false)?;
         if state.writing {
             state.queued.extend_from_slice(&head);
             state.queued.extend_from_slice(body);
+            if trace::enabled() {
+                state.queued_opaques.push(opaque);
+            }
             return Ok(());
         }
         state.writing = true;
         let earlier = std::mem::take(&mut state.queued);
+        let mut opaques = std::mem::take(&mut state.queued_opaques);
         drop(state);
+        let bytes = earlier.len() + head.len() + body.len();
         let result = if !earlier.is_empty() {
             // Queued frames not yet picked up by the flusher go first.
             let mut all = earlier;
@@ -420,14 +421,35 @@ impl FrameWriter {
         } else {
             write_all_two(&self.stream, &head, body)
         };
+        if result.is_ok() && trace::enabled() {
+            opaques.push(opaque);
+            self.trace_written(&opaques, bytes);
+        }
         self.drain(self.lock(), head, result).1
     }
 
+    fn trace_written(&self, opaques: &[i32], bytes: usize) {
+        trace_step!(
+            "remoting",
+            "opaque {}: {bytes} bytes written to {} by {}",
+            opaques
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.addr,
+            current_thread_name()
+        );
+    }
+
     /// Appends a frame for the flusher thread.
-    fn write_queued(&self, head: &[u8], body: &[u8]) -> io::Result<Queued> {
+    fn write_queued(&self, head: &[u8], body: &[u8], opaque: i32) -> io::Result<Queued> {
         let mut state = self.wait_for_room(self.lock(), true)?;
         state.queued.extend_from_slice(head);
         state.queued.extend_from_slice(body);
+        if trace::enabled() {
+            state.queued_opaques.push(opaque);
+        }
         if state.writing {
             return Ok(Queued::Done); // the writer in progress takes it next
         }
@@ -450,9 +472,13 @@ impl FrameWriter {
         while result.is_ok() && !state.queued.is_empty() {
             batch.clear();
             std::mem::swap(&mut batch, &mut state.queued);
+            let opaques = std::mem::take(&mut state.queued_opaques);
             self.changed.notify_all();
             drop(state);
             result = (&self.stream).write_all(&batch);
+            if result.is_ok() && !opaques.is_empty() {
+                self.trace_written(&opaques, batch.len());
+            }
             state = self.lock();
         }
         state.writing = false;

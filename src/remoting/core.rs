@@ -14,7 +14,7 @@ use super::config::{CommonConfig, PoolConfig};
 use super::connection::Connection;
 use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind, EventDispatcher};
-use super::hook::RpcHook;
+use super::hook::{run_after_response, run_before_request, RpcHook};
 use super::permits::Semaphore;
 use super::processor::{
     ProcessorTable, Replier, ReplyWrite, RequestContext, RequestInfo, RequestProcessor,
@@ -125,14 +125,17 @@ impl RemotingCore {
     /// The one way a request leaves, whatever the invoke style and whichever side sends it:
     /// stamped with our language and version, then shown to the RPC before-hooks (which may
     /// add fields, as ACL signing does). Returns the hooks, for the after-hooks.
-    fn prepare_request(&self, conn: &Connection, request: &mut RemotingCommand) -> Hooks {
+    fn prepare_request(
+        &self,
+        conn: &Connection,
+        request: &mut RemotingCommand,
+    ) -> Result<Hooks, RemotingError> {
         request.language = self.config.language;
         request.version = self.config.version;
         let hooks = self.hooks();
-        for hook in hooks.iter() {
-            hook.do_before_request(conn.remote_addr(), request);
-        }
-        hooks
+        run_before_request(&hooks, conn.remote_addr(), request)
+            .map_err(|message| RemotingError::Hook { message })?;
+        Ok(hooks)
     }
 
     // ----- invoking -----------------------------------------------------------------------
@@ -178,7 +181,7 @@ impl RemotingCore {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> InvokeResult {
-        let hooks = self.prepare_request(conn, &mut request);
+        let hooks = self.prepare_request(conn, &mut request)?;
         let future = ResponseFuture::new(
             request.opaque,
             conn.id(),
@@ -216,9 +219,7 @@ impl RemotingCore {
                 },
             },
         }?;
-        for hook in hooks.iter() {
-            hook.do_after_response(conn.remote_addr(), &request, &mut response);
-        }
+        run_after_response(&hooks, conn.remote_addr(), &request, &mut response);
         Ok(response)
     }
 
@@ -253,16 +254,17 @@ impl RemotingCore {
             };
             return Err((error, callback));
         }
-        let hooks = self.prepare_request(conn, &mut request);
+        let hooks = match self.prepare_request(conn, &mut request) {
+            Ok(hooks) => hooks,
+            Err(error) => return Err((error, callback)),
+        };
         let callback: InvokeCallback = if hooks.is_empty() {
             callback
         } else {
             let (addr, header) = (conn.remote_addr().to_string(), request.header_copy());
             Box::new(move |result: InvokeResult| {
                 callback(result.map(|mut response| {
-                    for hook in hooks.iter() {
-                        hook.do_after_response(&addr, &header, &mut response);
-                    }
+                    run_after_response(&hooks, &addr, &header, &mut response);
                     response
                 }))
             })
@@ -308,7 +310,7 @@ impl RemotingCore {
                     waited: timeout,
                 })?;
         request.mark_oneway();
-        self.prepare_request(conn, &mut request);
+        self.prepare_request(conn, &mut request)?;
         trace_step!(
             "remoting",
             "opaque {}: a oneway request to {}, no response expected",
@@ -416,8 +418,14 @@ impl RemotingCore {
         mut request: RemotingCommand,
     ) {
         let hooks = self.hooks();
-        for hook in hooks.iter() {
-            hook.do_before_request(conn.remote_addr(), &mut request);
+        if let Err(message) = run_before_request(&hooks, conn.remote_addr(), &mut request) {
+            // Java answers a throwing hook with SYSTEM_ERROR; the peer must not wait in vain.
+            let info = RequestInfo::of(&request, None);
+            let response = RemotingCommand::new_response(
+                response_code::SYSTEM_ERROR,
+                format!("an RPC hook failed: {message}"),
+            );
+            return self.reply(conn, &info, response, ReplyWrite::Now);
         }
         let hooked = (!hooks.is_empty()).then(|| Arc::new(request.header_copy()));
         let info = RequestInfo::of(&request, hooked);
@@ -432,7 +440,7 @@ impl RemotingCore {
             Ok(Ok(None)) => return, // answered later through ctx.reply
             Ok(Err(e)) => RemotingCommand::new_response(response_code::SYSTEM_ERROR, e.to_string()),
             Err(panic) => {
-                let what = panic_message(&panic);
+                let what = crate::common::panic_message(&panic);
                 log::error!("processor for request code {code} panicked: {what}");
                 RemotingCommand::new_response(
                     response_code::SYSTEM_ERROR,
@@ -523,9 +531,7 @@ impl Replier for RemotingCore {
     ) {
         // Java runs the after-hooks for oneway requests too, then sends nothing.
         if let Some(hooked) = &request.hooked {
-            for hook in self.hooks().iter() {
-                hook.do_after_response(conn.remote_addr(), hooked, &mut response);
-            }
+            run_after_response(&self.hooks(), conn.remote_addr(), hooked, &mut response);
         }
         if request.oneway {
             return;
@@ -555,12 +561,4 @@ fn closed_error(conn: &Connection, reason: &str) -> RemotingError {
         addr: conn.remote_addr().to_string(),
         reason: reason.to_string(),
     }
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }

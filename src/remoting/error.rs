@@ -74,6 +74,11 @@ pub enum RemotingError {
         /// The error.
         source: Arc<io::Error>,
     },
+    /// An [`RpcHook`](super::RpcHook) panicked before the request left; it was not sent.
+    Hook {
+        /// The panic's message.
+        message: String,
+    },
     /// The component has been shut down.
     Shutdown,
 }
@@ -112,53 +117,54 @@ impl RemotingError {
 }
 
 impl fmt::Display for RemotingError {
+    /// What failed, without its cause (that is [`source`](std::error::Error::source)); `{:#}`
+    /// appends the causes: `connect to 10.0.0.1:10911 failed: Connection refused`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RemotingError::Connect { addr, source } => {
-                write!(f, "connect to {addr} failed: {source}")
-            }
+            RemotingError::Connect { addr, .. } => write!(f, "connect to {addr} failed")?,
             RemotingError::NoNameServer { tried } if tried.is_empty() => {
-                f.write_str("no name server address configured")
+                f.write_str("no name server address configured")?
             }
+            // A list, not a chain: each address with its own reason.
             RemotingError::NoNameServer { tried } => {
                 f.write_str("no name server reachable: tried ")?;
                 for (i, (addr, error)) in tried.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    match error {
-                        RemotingError::Connect { source, .. } => write!(f, "{addr} ({source})")?,
-                        other => write!(f, "{addr} ({other})")?,
+                    match error.io_error() {
+                        Some(io) => write!(f, "{addr} ({io})")?,
+                        None => write!(f, "{addr} ({error})")?,
                     }
                 }
-                Ok(())
             }
-            RemotingError::SendRequest { addr, source } => {
-                write!(f, "send request to {addr} failed: {source}")
-            }
-            RemotingError::Timeout { addr, timeout } => {
-                write!(
-                    f,
-                    "no response from {addr} within {} ms",
-                    timeout.as_millis()
-                )
-            }
+            RemotingError::SendRequest { addr, .. } => write!(f, "send request to {addr} failed")?,
+            RemotingError::Timeout { addr, timeout } => write!(
+                f,
+                "no response from {addr} within {} ms",
+                timeout.as_millis()
+            )?,
             RemotingError::ConnectionClosed { addr, reason } => {
-                write!(f, "connection to {addr} closed: {reason}")
+                write!(f, "connection to {addr} closed: {reason}")?
             }
             RemotingError::TooManyRequests { kind, waited } => write!(
                 f,
                 "too many {kind} requests in flight: no permit came free within {} ms",
                 waited.as_millis()
-            ),
-            RemotingError::Encode(e) => write!(f, "encode failed: {e}"),
-            RemotingError::Decode(e) => write!(f, "decode failed: {e}"),
+            )?,
+            RemotingError::Encode(_) => f.write_str("the command could not be encoded")?,
+            RemotingError::Decode(_) => f.write_str("the peer's bytes do not decode")?,
             RemotingError::InvalidAddress { addr, reason } => {
-                write!(f, "invalid address {addr:?}: {reason}")
+                write!(f, "invalid address {addr:?}: {reason}")?
             }
-            RemotingError::Io { context, source } => write!(f, "{context}: {source}"),
-            RemotingError::Shutdown => f.write_str("the remoting component has been shut down"),
+            RemotingError::Io { context, .. } => write!(f, "{context} failed")?,
+            RemotingError::Hook { message } => write!(
+                f,
+                "an RPC hook panicked, the request was not sent: {message}"
+            )?,
+            RemotingError::Shutdown => f.write_str("the remoting component has been shut down")?,
         }
+        crate::common::write_sources(f, std::error::Error::source(self))
     }
 }
 
@@ -168,9 +174,6 @@ impl std::error::Error for RemotingError {
             RemotingError::Connect { source, .. }
             | RemotingError::SendRequest { source, .. }
             | RemotingError::Io { source, .. } => Some(source.as_ref()),
-            RemotingError::NoNameServer { tried } => tried
-                .last()
-                .map(|(_, error)| error as &(dyn std::error::Error + 'static)),
             RemotingError::Encode(e) => Some(e),
             RemotingError::Decode(e) => Some(e),
             _ => None,
@@ -209,9 +212,18 @@ mod tests {
             "no name server reachable: tried 10.0.0.1:9876 (connection refused), \
              10.0.0.2:9876 (connection refused)"
         );
-        let cause = e.source().unwrap().source().unwrap();
-        let io = cause.downcast_ref::<io::Error>().unwrap();
+        // The list names each reason; each tried error keeps its io::Error as its source.
+        let (_, first) = match &e {
+            RemotingError::NoNameServer { tried } => &tried[0],
+            _ => unreachable!(),
+        };
+        let io = first.source().unwrap().downcast_ref::<io::Error>().unwrap();
         assert_eq!(io.kind(), io::ErrorKind::ConnectionRefused);
+        assert_eq!(first.to_string(), "connect to 10.0.0.1:9876 failed");
+        assert_eq!(
+            format!("{first:#}"),
+            "connect to 10.0.0.1:9876 failed: connection refused"
+        );
         assert_eq!(
             RemotingError::NoNameServer { tried: vec![] }.to_string(),
             "no name server address configured"

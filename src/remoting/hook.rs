@@ -20,3 +20,44 @@ pub trait RpcHook: Send + Sync {
         response: &mut RemotingCommand,
     );
 }
+
+/// Runs every hook's `do_before_request`. A hook that panics ends the call: the request
+/// would otherwise leave without what the hook adds (an ACL signature, say). `Err` names
+/// the panic.
+pub(crate) fn run_before_request(
+    hooks: &[std::sync::Arc<dyn RpcHook>],
+    remote_addr: &str,
+    request: &mut RemotingCommand,
+) -> Result<(), String> {
+    for hook in hooks {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hook.do_before_request(remote_addr, request)
+        }));
+        if let Err(panic) = outcome {
+            let what = crate::common::panic_message(&panic);
+            log::error!("an RPC hook panicked before a request to {remote_addr}: {what}");
+            return Err(what);
+        }
+    }
+    Ok(())
+}
+
+/// Runs every hook's `do_after_response`; a panic is logged and the response goes on.
+pub(crate) fn run_after_response(
+    hooks: &[std::sync::Arc<dyn RpcHook>],
+    remote_addr: &str,
+    request: &RemotingCommand,
+    response: &mut RemotingCommand,
+) {
+    for hook in hooks {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hook.do_after_response(remote_addr, request, response)
+        }));
+        if let Err(panic) = outcome {
+            log::error!(
+                "an RPC hook panicked after a response from {remote_addr}: {}",
+                crate::common::panic_message(&panic)
+            );
+        }
+    }
+}

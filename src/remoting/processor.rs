@@ -112,8 +112,9 @@ impl RequestContext {
     /// Answers the request now, for a processor that returned `Ok(None)` and answers later
     /// (a held pull). The response goes the way every response goes: stamped with the
     /// request's opaque and header type and our language and version, through the RPC
-    /// after-hooks, onto the connection's write queue (never blocking the caller on a slow
-    /// peer). Nothing is sent for a oneway request or once the transport has shut down.
+    /// after-hooks, onto the connection's write queue for its writer thread (the caller waits
+    /// only while 4 MiB are already queued for that peer). Nothing is sent for a oneway
+    /// request or once the transport has shut down.
     pub fn reply(&self, response: RemotingCommand) {
         if let Some(replier) = self.replier.upgrade() {
             replier.reply(

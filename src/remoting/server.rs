@@ -105,6 +105,15 @@ impl ServerInner {
     }
 }
 
+impl std::fmt::Debug for RemotingServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemotingServer")
+            .field("local_addr", &self.local_addr)
+            .field("connections", &self.inner.snapshot().len())
+            .finish()
+    }
+}
+
 impl RemotingServer {
     /// Binds the listening socket (port 0 picks a free port); nothing is served until `start`.
     pub fn new(config: ServerConfig) -> Result<Self, RemotingError> {

@@ -8,6 +8,7 @@ use super::result::PutMessageStatus;
 
 /// Why a store operation failed. Every variant says what failed, so a log line is enough.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A file operation failed.
     Io {

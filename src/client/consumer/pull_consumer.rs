@@ -5,7 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::client_config::{parse_address_list, ClientSettings};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::client::client_config::ClientSettings;
 use crate::client::client_instance::MqClientInstance;
 use crate::client::error::ClientError;
 use crate::client::mq_client_api::MqClientApi;
@@ -16,6 +19,7 @@ use crate::common::trace::trace_step;
 use crate::protocol::header::PullMessageRequestHeader;
 use crate::protocol::message::message_const::{PROPERTY_MAX_OFFSET, PROPERTY_MIN_OFFSET};
 use crate::protocol::message::MessageQueue;
+use crate::protocol::LanguageCode;
 use crate::protocol::SerializeType;
 
 /// `PullSysFlag.FLAG_SUBSCRIPTION`: the request carries its own subscription expression.
@@ -77,6 +81,30 @@ impl PullConsumerBuilder {
         self
     }
 
+    /// Replaces the whole broker address override map.
+    pub fn broker_addr_overrides(mut self, overrides: HashMap<String, String>) -> Self {
+        self.config.client.broker_addr_override = overrides;
+        self
+    }
+
+    /// The instance part of the client id (default `<pid>#<nanos>`).
+    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+        self.config.client.instance_name = Some(name.into());
+        self
+    }
+
+    /// The IP in the client id (default: this machine's).
+    pub fn client_ip(mut self, ip: IpAddr) -> Self {
+        self.config.client.client_ip = Some(ip);
+        self
+    }
+
+    /// Language stamped on every request (JAVA).
+    pub fn language(mut self, language: LanguageCode) -> Self {
+        self.config.client.language = language;
+        self
+    }
+
     /// Timeout of name server and offset calls (3 s).
     pub fn api_timeout(mut self, timeout: Duration) -> Self {
         self.config.client.api_timeout = timeout;
@@ -102,10 +130,7 @@ impl PullConsumerBuilder {
             name_server,
         } = self;
         check_group(&config.group)?;
-        if let Some(text) = &name_server {
-            config.client.name_server_addrs = parse_address_list(text)?;
-        }
-        config.client.resolve_name_servers()?;
+        config.client.check_at_start(name_server.as_deref())?;
         let instance = MqClientInstance::new(config.client.clone(), None)?;
         Ok(PullConsumer {
             config,

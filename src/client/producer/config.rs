@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::send_hook::SendMessageHook;
 use super::Producer;
-use crate::client::client_config::{check_address, parse_address_list, ClientSettings};
+use crate::client::client_config::ClientSettings;
 use crate::client::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
 use crate::client::validators::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use crate::protocol::message::compression::{DEFAULT_COMPRESS_LEVEL, DEFAULT_COMPRESS_OVER};
@@ -301,13 +301,7 @@ impl ProducerBuilder {
             send_hooks,
             rpc_hooks,
         } = self;
-        if let Some(text) = &name_server {
-            config.client.name_server_addrs = parse_address_list(text)?;
-        }
-        config.client.resolve_name_servers()?;
-        for actual in config.client.broker_addr_override.values() {
-            check_address(actual)?;
-        }
+        config.client.check_at_start(name_server.as_deref())?;
         Producer::start(config, send_hooks, rpc_hooks)
     }
 }

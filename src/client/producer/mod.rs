@@ -24,7 +24,7 @@ use self::mq_fault_strategy::MqFaultStrategy;
 use self::prepared_message::{HeaderSettings, PreparedMessage};
 use self::send_engine::{AsyncSend, DeferredSelector, SendAttempts, Target};
 use self::send_hook::run_before;
-use crate::client::client_config::parse_address_list;
+use crate::client::client_config::parse_non_empty_address_list;
 use crate::client::client_instance::{DefaultTopic, MqClientInstance};
 use crate::client::error::ClientError;
 use crate::client::message::Message;
@@ -307,6 +307,7 @@ impl Producer {
         arg: &A,
     ) -> Result<SendResult, ClientError> {
         let inner = &self.inner;
+        let begin = std::time::Instant::now();
         let prepared = inner.prepare(message)?;
         let timeout = inner.config.send_timeout;
         let info = inner.find_publish_info(&prepared.topic, timeout)?;
@@ -314,11 +315,12 @@ impl Producer {
             .select(&info.message_queues, message, arg)
             .ok_or_else(|| no_queue_selected(&info, &prepared.topic))?;
         trace_step!("client", "queue chosen: {queue} (by the selector)");
+        // One budget: the attempt gets what the route lookup left (`sendSelectImpl`).
         inner.send_sync(SendAttempts::new(
             prepared,
             Target::Queue(queue),
             CommunicationMode::Sync,
-            timeout,
+            timeout.saturating_sub(begin.elapsed()),
             1,
         ))
     }
@@ -405,6 +407,32 @@ impl Producer {
     /// waited for too. [`ClientError::FlushTimeout`] says how many were still in flight.
     ///
     /// Do not call it from a send's callback: that send counts until its callback returns.
+    ///
+    /// ```
+    /// # let cluster = rocketmq_blocking::LocalCluster::start()?;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use rocketmq_blocking::client::{Message, Producer};
+    ///
+    /// let producer = Producer::builder("doc_flush_producer")
+    ///     .name_server(cluster.name_server_addr())
+    ///     .start()?;
+    /// let stored = Arc::new(AtomicUsize::new(0));
+    /// for i in 0..100 {
+    ///     let stored = stored.clone();
+    ///     producer.send_async(&Message::new("DocFlush", format!("{i}")), move |result| {
+    ///         if result.is_ok() {
+    ///             stored.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })?;
+    /// }
+    /// // Before shutting down: wait for every callback, at most 10 s.
+    /// producer.flush(Duration::from_secs(10))?;
+    /// assert_eq!(stored.load(Ordering::Relaxed), 100);
+    /// producer.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&self, timeout: Duration) -> Result<(), ClientError> {
         self.inner
             .async_sender
@@ -419,7 +447,7 @@ impl Producer {
 
     /// Replaces the name server list (`"host:port;host:port"`) at runtime.
     pub fn update_name_server_address_list(&self, addrs: &str) -> Result<(), ClientError> {
-        let addrs = parse_address_list(addrs)?;
+        let addrs = parse_non_empty_address_list(addrs)?;
         self.inner
             .instance
             .api()
@@ -431,14 +459,21 @@ impl Producer {
     /// Stops the producer: new sends fail with [`ClientError::ShutDown`]; async sends not yet
     /// started, or still waiting for a broker's answer, complete with an error (call
     /// [`flush`](Producer::flush) first to let them finish); then it unregisters from every
-    /// broker, closes every connection and joins every thread it started. Every accepted
-    /// async send has called back when it returns. Idempotent; dropping does the same.
+    /// broker, closes every connection and joins every thread it started. When it returns,
+    /// every accepted async send has called back, with two exceptions: a call made while
+    /// another is in progress returns at once, and a call from one of the producer's own
+    /// callbacks cannot wait for the thread it runs on. Dropping the producer does the same.
     pub fn shutdown(&self) {
-        if self.inner.state.swap(SHUT_DOWN, Ordering::SeqCst) != SHUT_DOWN {
-            self.inner.async_sender.shutdown();
-            self.inner.instance.shutdown();
-            log::info!("producer {} shut down", self.inner.config.group);
+        if self.inner.state.swap(SHUT_DOWN, Ordering::SeqCst) == SHUT_DOWN {
+            return;
         }
+        // Route lookups in flight fail at once, so the sender threads finish promptly.
+        self.inner.instance.begin_shutdown();
+        // Queued sends see SHUT_DOWN and call back; running ones end their attempt.
+        self.inner.async_sender.shutdown();
+        // Requests still waiting for an answer fail here, their callbacks run.
+        self.inner.instance.shutdown();
+        log::info!("producer {} shut down", self.inner.config.group);
     }
 
     fn start_async(

@@ -8,6 +8,7 @@
 //! caller's thread; an async send runs each attempt on an async sender thread and decides
 //! the next one in the transport's callback.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -149,7 +150,15 @@ impl SendAttempts {
             let selector = selector
                 .take()
                 .ok_or_else(|| no_queue(&self.prepared.topic))?;
-            let queue = selector(&route.message_queues).ok_or_else(|| {
+            // The selector is user code on a sender thread: its panic ends this send.
+            let chosen = catch_unwind(AssertUnwindSafe(|| selector(&route.message_queues)))
+                .map_err(|panic| {
+                    ClientError::invalid_argument(
+                        "selector",
+                        format!("panicked: {}", crate::common::panic_message(&panic)),
+                    )
+                })?;
+            let queue = chosen.ok_or_else(|| {
                 ClientError::invalid_argument(
                     "selector",
                     format!(
@@ -535,6 +544,12 @@ impl Drop for AsyncSend {
     /// something panicked) still calls back once.
     fn drop(&mut self) {
         if let Some(callback) = self.callback.take() {
+            // Never while unwinding: user code that panicked on the way is caught wherever
+            // it runs, so this would be a bug of ours, and a second panic would abort.
+            if std::thread::panicking() {
+                log::error!("an async send was dropped by a panic; its callback cannot run");
+                return;
+            }
             callback(Err(ClientError::ShutDown));
         }
     }
