@@ -97,6 +97,81 @@ impl ClientSettings {
     }
 }
 
+/// The setters every client builder has (name servers, client id, header encoding, broker
+/// address overrides, timeouts), for a builder whose settings are `self.config.client` and
+/// whose name servers wait in `self.name_server`.
+macro_rules! client_settings_setters {
+    () => {
+        /// Name servers as Java writes them: `"host:port"` or `"host:port;host:port"`. Checked
+        /// by `start`. Without this, the `NAMESRV_ADDR` environment variable is read, as Java
+        /// clients do.
+        pub fn name_server(mut self, addrs: impl Into<String>) -> Self {
+            self.name_server = Some(addrs.into());
+            self
+        }
+
+        /// The instance part of the client id (default `<pid>#<nanos>`).
+        pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+            self.config.client.instance_name = Some(name.into());
+            self
+        }
+
+        /// The IP in the client id and message ids (default: this machine's).
+        pub fn client_ip(mut self, ip: std::net::IpAddr) -> Self {
+            self.config.client.client_ip = Some(ip);
+            self
+        }
+
+        /// Header encoding of every request (JSON).
+        pub fn serialize_type(mut self, serialize_type: $crate::protocol::SerializeType) -> Self {
+            self.config.client.serialize_type = serialize_type;
+            self
+        }
+
+        /// Language stamped on every request (JAVA).
+        pub fn language(mut self, language: $crate::protocol::LanguageCode) -> Self {
+            self.config.client.language = language;
+            self
+        }
+
+        /// Dial `actual` whenever a route names the broker address `advertised`.
+        pub fn broker_addr_override(
+            mut self,
+            advertised: impl Into<String>,
+            actual: impl Into<String>,
+        ) -> Self {
+            self.config
+                .client
+                .broker_addr_override
+                .insert(advertised.into(), actual.into());
+            self
+        }
+
+        /// Replaces the whole broker address override map.
+        pub fn broker_addr_overrides(
+            mut self,
+            overrides: std::collections::HashMap<String, String>,
+        ) -> Self {
+            self.config.client.broker_addr_override = overrides;
+            self
+        }
+
+        /// Timeout of name server and housekeeping calls (3 s).
+        pub fn api_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.client.api_timeout = timeout;
+            self
+        }
+
+        /// TCP connect timeout (3 s).
+        pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.client.connect_timeout = timeout;
+            self
+        }
+    };
+}
+
+pub(crate) use client_settings_setters;
+
 /// Parses a Java-style address list, `"a:9876;b:9876"`: each entry `host:port` (an IPv6 host
 /// in brackets), blanks around entries ignored.
 pub(crate) fn parse_address_list(text: &str) -> Result<Vec<String>, ClientError> {

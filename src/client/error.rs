@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::protocol::codes::response_code;
+use crate::remoting::write_name_servers_tried;
 use crate::remoting::RemotingError;
 
 /// Why a client call failed; mirrors Java's `MQClientException`, `MQBrokerException` and the
@@ -299,19 +300,7 @@ impl ClientError {
                 "no name server address: give one to the builder's name_server(\"host:port\") \
                  or set NAMESRV_ADDR",
             ),
-            ClientError::NoNameServer { tried } => {
-                f.write_str("no name server reachable: tried ")?;
-                for (i, (addr, error)) in tried.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    match error.io_error() {
-                        Some(io) => write!(f, "{addr} ({io})")?,
-                        None => write!(f, "{addr} ({error})")?,
-                    }
-                }
-                Ok(())
-            }
+            ClientError::NoNameServer { tried } => write_name_servers_tried(f, tried),
             ClientError::NoRoute { topic, reason } => {
                 write!(f, "no route for topic {topic}: {reason}")
             }

@@ -125,19 +125,7 @@ impl fmt::Display for RemotingError {
             RemotingError::NoNameServer { tried } if tried.is_empty() => {
                 f.write_str("no name server address configured")?
             }
-            // A list, not a chain: each address with its own reason.
-            RemotingError::NoNameServer { tried } => {
-                f.write_str("no name server reachable: tried ")?;
-                for (i, (addr, error)) in tried.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    match error.io_error() {
-                        Some(io) => write!(f, "{addr} ({io})")?,
-                        None => write!(f, "{addr} ({error})")?,
-                    }
-                }
-            }
+            RemotingError::NoNameServer { tried } => write_name_servers_tried(f, tried)?,
             RemotingError::SendRequest { addr, .. } => write!(f, "send request to {addr} failed")?,
             RemotingError::Timeout { addr, timeout } => write!(
                 f,
@@ -166,6 +154,25 @@ impl fmt::Display for RemotingError {
         }
         crate::common::write_sources(f, std::error::Error::source(self))
     }
+}
+
+/// "no name server reachable: tried a (reason), b (reason)": a list, not a chain, so each
+/// address keeps its own reason in the message.
+pub(crate) fn write_name_servers_tried(
+    f: &mut fmt::Formatter<'_>,
+    tried: &[(String, RemotingError)],
+) -> fmt::Result {
+    f.write_str("no name server reachable: tried ")?;
+    for (i, (addr, error)) in tried.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        match error.io_error() {
+            Some(io) => write!(f, "{addr} ({io})")?,
+            None => write!(f, "{addr} ({error})")?,
+        }
+    }
+    Ok(())
 }
 
 impl std::error::Error for RemotingError {

@@ -62,6 +62,7 @@ mod threads;
 pub use client::RemotingClient;
 pub use config::{ClientConfig, CommonConfig, PoolConfig, ServerConfig};
 pub use connection::Connection;
+pub(crate) use error::write_name_servers_tried;
 pub use error::RemotingError;
 pub use events::{ChannelEventListener, ConnectionEvent, ConnectionEventKind};
 pub use hook::RpcHook;

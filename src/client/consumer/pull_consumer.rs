@@ -5,10 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-
-use crate::client::client_config::ClientSettings;
+use crate::client::client_config::{client_settings_setters, ClientSettings};
 use crate::client::client_instance::MqClientInstance;
 use crate::client::error::ClientError;
 use crate::client::mq_client_api::MqClientApi;
@@ -19,8 +16,6 @@ use crate::common::trace::trace_step;
 use crate::protocol::header::PullMessageRequestHeader;
 use crate::protocol::message::message_const::{PROPERTY_MAX_OFFSET, PROPERTY_MIN_OFFSET};
 use crate::protocol::message::MessageQueue;
-use crate::protocol::LanguageCode;
-use crate::protocol::SerializeType;
 
 /// `PullSysFlag.FLAG_SUBSCRIPTION`: the request carries its own subscription expression.
 const PULL_FLAG_SUBSCRIPTION: i32 = 0x1 << 2;
@@ -49,71 +44,11 @@ pub struct PullConsumerBuilder {
 }
 
 impl PullConsumerBuilder {
-    /// Name servers as Java writes them: `"host:port;host:port"`. Without this, the
-    /// `NAMESRV_ADDR` environment variable is read.
-    pub fn name_server(mut self, addrs: impl Into<String>) -> Self {
-        self.name_server = Some(addrs.into());
-        self
-    }
+    client_settings_setters!();
 
     /// Timeout of one pull (10 s).
     pub fn pull_timeout(mut self, timeout: Duration) -> Self {
         self.config.pull_timeout = timeout;
-        self
-    }
-
-    /// Header encoding of every request (JSON).
-    pub fn serialize_type(mut self, serialize_type: SerializeType) -> Self {
-        self.config.client.serialize_type = serialize_type;
-        self
-    }
-
-    /// Dial `actual` whenever a route names the broker address `advertised`.
-    pub fn broker_addr_override(
-        mut self,
-        advertised: impl Into<String>,
-        actual: impl Into<String>,
-    ) -> Self {
-        self.config
-            .client
-            .broker_addr_override
-            .insert(advertised.into(), actual.into());
-        self
-    }
-
-    /// Replaces the whole broker address override map.
-    pub fn broker_addr_overrides(mut self, overrides: HashMap<String, String>) -> Self {
-        self.config.client.broker_addr_override = overrides;
-        self
-    }
-
-    /// The instance part of the client id (default `<pid>#<nanos>`).
-    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
-        self.config.client.instance_name = Some(name.into());
-        self
-    }
-
-    /// The IP in the client id (default: this machine's).
-    pub fn client_ip(mut self, ip: IpAddr) -> Self {
-        self.config.client.client_ip = Some(ip);
-        self
-    }
-
-    /// Language stamped on every request (JAVA).
-    pub fn language(mut self, language: LanguageCode) -> Self {
-        self.config.client.language = language;
-        self
-    }
-
-    /// Timeout of name server and offset calls (3 s).
-    pub fn api_timeout(mut self, timeout: Duration) -> Self {
-        self.config.client.api_timeout = timeout;
-        self
-    }
-
-    /// TCP connect timeout (3 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.client.connect_timeout = timeout;
         self
     }
 

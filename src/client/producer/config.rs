@@ -1,19 +1,16 @@
 //! `ProducerConfig` and `ProducerBuilder`: what a producer is configured with, and the one way
 //! to make one.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::send_hook::SendMessageHook;
 use super::Producer;
-use crate::client::client_config::ClientSettings;
+use crate::client::client_config::{client_settings_setters, ClientSettings};
 use crate::client::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
 use crate::client::validators::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use crate::protocol::message::compression::{DEFAULT_COMPRESS_LEVEL, DEFAULT_COMPRESS_OVER};
-use crate::protocol::{LanguageCode, SerializeType};
 use crate::remoting::RpcHook;
 
 /// Settings of a [`Producer`]; mirrors the fields of Java's `DefaultMQProducer`, with Java's
@@ -112,6 +109,8 @@ impl fmt::Debug for ProducerBuilder {
 }
 
 impl ProducerBuilder {
+    client_settings_setters!();
+
     pub(super) fn new(group: impl Into<String>) -> Self {
         ProducerBuilder {
             config: ProducerConfig::new(group.into()),
@@ -119,26 +118,6 @@ impl ProducerBuilder {
             send_hooks: Vec::new(),
             rpc_hooks: Vec::new(),
         }
-    }
-
-    /// Name servers as Java writes them: `"host:port"` or `"host:port;host:port"`. Checked
-    /// by [`start`](ProducerBuilder::start). Without this, the `NAMESRV_ADDR` environment
-    /// variable is read, as Java clients do.
-    pub fn name_server(mut self, addrs: impl Into<String>) -> Self {
-        self.name_server = Some(addrs.into());
-        self
-    }
-
-    /// The instance part of the client id (default `<pid>#<nanos>`).
-    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
-        self.config.client.instance_name = Some(name.into());
-        self
-    }
-
-    /// The IP in the client id and message ids (default: this machine's).
-    pub fn client_ip(mut self, ip: IpAddr) -> Self {
-        self.config.client.client_ip = Some(ip);
-        self
     }
 
     /// The time budget of one send, all attempts included (3 s).
@@ -214,37 +193,6 @@ impl ProducerBuilder {
         self
     }
 
-    /// Header encoding of every request (JSON).
-    pub fn serialize_type(mut self, serialize_type: SerializeType) -> Self {
-        self.config.client.serialize_type = serialize_type;
-        self
-    }
-
-    /// Language stamped on every request (JAVA).
-    pub fn language(mut self, language: LanguageCode) -> Self {
-        self.config.client.language = language;
-        self
-    }
-
-    /// Dial `actual` whenever a route names the broker address `advertised`.
-    pub fn broker_addr_override(
-        mut self,
-        advertised: impl Into<String>,
-        actual: impl Into<String>,
-    ) -> Self {
-        self.config
-            .client
-            .broker_addr_override
-            .insert(advertised.into(), actual.into());
-        self
-    }
-
-    /// Replaces the whole broker address override map.
-    pub fn broker_addr_overrides(mut self, overrides: HashMap<String, String>) -> Self {
-        self.config.client.broker_addr_override = overrides;
-        self
-    }
-
     /// How often routes are refreshed (30 s).
     pub fn route_refresh_interval(mut self, interval: Duration) -> Self {
         self.config.client.route_refresh_interval = interval;
@@ -254,18 +202,6 @@ impl ProducerBuilder {
     /// How often brokers get a heartbeat (30 s).
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.config.client.heartbeat_interval = interval;
-        self
-    }
-
-    /// Timeout of name server and housekeeping calls (3 s).
-    pub fn api_timeout(mut self, timeout: Duration) -> Self {
-        self.config.client.api_timeout = timeout;
-        self
-    }
-
-    /// TCP connect timeout (3 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.client.connect_timeout = timeout;
         self
     }
 
