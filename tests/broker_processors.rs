@@ -361,6 +361,10 @@ fn members_hear_of_subscription_changes_and_of_expired_members() {
     common::assert_eventually("a told that b joined", TIMEOUT, || {
         a_told.load(Ordering::SeqCst) >= 2
     });
+    // b hears of its own joining too; that notice must be in before b's count is taken.
+    common::assert_eventually("b told that it joined", TIMEOUT, || {
+        b_told.load(Ordering::SeqCst) >= 1
+    });
     let group = broker.clients().consumer_group("CG_n").unwrap();
     assert_eq!(group.client_ids(), ["a", "b"]);
 
