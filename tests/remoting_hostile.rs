@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
+use rocketmq_blocking::protocol::codes::response_code;
 use rocketmq_blocking::protocol::{RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LENGTH};
 use rocketmq_blocking::remoting::{ConnectionEventKind, PoolConfig, RemotingError, RemotingServer};
 
@@ -371,4 +372,127 @@ fn garbage_from_a_server_fails_the_pending_call_at_once() {
     assert_eq!(client.pending_requests(), 0);
     assert!(client.connected_addresses().is_empty());
     assert_eq!(panics(), panics_before, "something panicked");
+}
+
+/// A JSON request frame whose header carries `fields` ext fields, as an attacker writes it.
+fn million_field_frame(code: i32, fields: usize) -> Vec<u8> {
+    let mut header = format!("{{\"code\":{code},\"extFields\":{{").into_bytes();
+    for i in 0..fields {
+        if i > 0 {
+            header.push(b',');
+        }
+        header.extend_from_slice(format!("\"k{i}\":\"v\"").as_bytes());
+    }
+    header.extend_from_slice(
+        b"},\"flag\":0,\"language\":\"JAVA\",\"opaque\":1,\"serializeTypeCurrentRPC\":\"JSON\",\"version\":409}",
+    );
+    let mut frame = be32(4 + header.len() as i32).to_vec();
+    frame.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&header);
+    frame
+}
+
+/// Sends `frame` on `copies` connections at once; returns how much the peak RSS grew
+/// meanwhile (the frames themselves were allocated before the measurement began).
+fn peak_growth_sending(addr: &str, frame: &Arc<Vec<u8>>, copies: usize, answered: bool) -> u64 {
+    let mut streams: Vec<TcpStream> = (0..copies).map(|_| raw_connect(addr)).collect();
+    reset_peak_rss();
+    let before = rss_bytes();
+    thread::scope(|scope| {
+        for stream in &mut streams {
+            let frame = frame.clone();
+            scope.spawn(move || {
+                stream.write_all(&frame).unwrap();
+                if answered {
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(30)))
+                        .unwrap();
+                    let resp = read_command(stream).expect("an answer");
+                    assert_eq!(resp.code, response_code::REQUEST_CODE_NOT_SUPPORTED);
+                } else {
+                    expect_closed_by_peer(stream, Duration::from_secs(30), "a million fields");
+                }
+            });
+        }
+    });
+    peak_rss_bytes().saturating_sub(before)
+}
+
+#[test]
+fn a_million_ext_fields_are_refused_early_and_memory_stays_bounded() {
+    let _serial = serial();
+    let f = Fixture::new();
+    let frame = Arc::new(million_field_frame(ECHO, 1_000_000));
+    let size = frame.len() as u64;
+    let mb = |b: u64| b as f64 / 1e6;
+
+    let one = peak_growth_sending(&f.addr, &frame, 1, false);
+    eprintln!(
+        "one {:.1} MB frame of a million fields: peak RSS +{:.1} MB ({:.2}x)",
+        mb(size),
+        mb(one),
+        one as f64 / size as f64
+    );
+    assert!(one < 3 * size, "peak grew {:.1} MB", mb(one));
+
+    let eight = peak_growth_sending(&f.addr, &frame, 8, false);
+    let budget = server_config().common.frame_memory_budget as u64;
+    eprintln!(
+        "eight at once: peak RSS +{:.1} MB (frame memory budget {:.1} MB)",
+        mb(eight),
+        mb(budget)
+    );
+    assert!(eight < budget, "peak grew {:.1} MB", mb(eight));
+    f.finish();
+}
+
+#[test]
+fn a_million_ext_fields_under_a_raised_limit_decode_in_a_small_multiple_of_their_size() {
+    let _serial = serial();
+    let mut config = server_config();
+    config.common.max_ext_fields = 2_000_000;
+    let server = RemotingServer::new(config).unwrap();
+    server.start().unwrap();
+    let addr = addr_of(&server);
+    let frame = Arc::new(million_field_frame(UNKNOWN, 1_000_000));
+    let size = frame.len() as u64;
+    let growth = peak_growth_sending(&addr, &frame, 1, true);
+    eprintln!(
+        "a {:.1} MB frame of a million fields decoded: peak RSS +{:.1} MB ({:.2}x)",
+        size as f64 / 1e6,
+        growth as f64 / 1e6,
+        growth as f64 / size as f64
+    );
+    // Fields as separate strings cost 8x (two allocations each); in one text, about 4x.
+    assert!(
+        growth < 5 * size,
+        "decoding grew the peak by {growth} bytes"
+    );
+    server.shutdown();
+}
+
+#[test]
+fn repeated_json_header_keys_take_their_last_value_as_in_java() {
+    let _serial = serial();
+    let f = Fixture::new();
+    let header = format!(
+        r#"{{"code":{UNKNOWN},"code":{ECHO},"extFields":{{"a":"1","b":"x","a":"2"}},"opaque":5,"opaque":7,"flag":0}}"#
+    );
+    let mut bytes = frame(
+        4 + header.len() as i32 + 4,
+        header.len() as u32,
+        header.as_bytes(),
+    );
+    bytes.extend_from_slice(b"body");
+    let mut stream = raw_connect(&f.addr);
+    stream.write_all(&bytes).unwrap();
+    let resp = read_command(&mut stream).expect("an answer, not a closed connection");
+    assert_eq!(resp.opaque, 7);
+    assert_eq!(
+        resp.ext_fields.get("seen-code"),
+        Some(ECHO.to_string().as_str())
+    );
+    assert_eq!(resp.ext_fields.get("a"), Some("2"));
+    assert_eq!(resp.body, b"body");
+    f.finish();
 }

@@ -91,13 +91,23 @@ impl<'a> Cursor<'a> {
     }
 
     fn string(&mut self, len: usize, what: &str) -> Result<String, DecodeError> {
+        Ok(self.text(len, what)?.into_owned())
+    }
+
+    /// Borrowed when the bytes are UTF-8 (always, from real clients).
+    fn text(&mut self, len: usize, what: &str) -> Result<std::borrow::Cow<'a, str>, DecodeError> {
         // Java decodes leniently; so do we, rather than dropping the whole command.
-        Ok(String::from_utf8_lossy(self.take(len, what)?).into_owned())
+        Ok(String::from_utf8_lossy(self.take(len, what)?))
     }
 }
 
-/// Decodes a binary header; `body` becomes the command's body.
-pub(crate) fn decode(header: &[u8], body: Body) -> Result<RemotingCommand, DecodeError> {
+/// Decodes a binary header; `body` becomes the command's body. More than `max_ext_fields`
+/// ext fields is an error.
+pub(crate) fn decode(
+    header: &[u8],
+    body: Body,
+    max_ext_fields: usize,
+) -> Result<RemotingCommand, DecodeError> {
     let mut c = Cursor {
         buf: header,
         pos: 0,
@@ -123,17 +133,25 @@ pub(crate) fn decode(header: &[u8], body: Body) -> Result<RemotingCommand, Decod
         buf: ext_bytes,
         pos: 0,
     };
-    let mut entries = Vec::new();
+    let mut ext_fields = ExtFields::new();
+    let mut seen = 0;
     while e.pos < ext_bytes.len() {
+        if seen == max_ext_fields {
+            return Err(DecodeError::TooManyExtFields {
+                max: max_ext_fields,
+            });
+        }
+        seen += 1;
         let raw = e.i16("ext key length")? as i64;
         let key_len = e.len(raw, "ext key")?;
-        let key = e.string(key_len, "ext key")?;
+        let key = e.text(key_len, "ext key")?;
         let raw = e.i32("ext value length")? as i64;
         let val_len = e.len(raw, "ext value")?;
-        let value = e.string(val_len, "ext value")?;
-        entries.push((key, value));
+        let value = e.text(val_len, "ext value")?;
+        ext_fields.push_unchecked(&key, &value);
     }
-    let ext_fields: ExtFields = entries.into_iter().collect();
+    // A repeated key takes its last value, as Java's HashMap does.
+    ext_fields.dedup();
     if c.pos != header.len() {
         return Err(DecodeError::InvalidBinaryHeader(format!(
             "{} bytes left after the ext fields",
@@ -166,7 +184,7 @@ mod tests {
             .with_serialize_type(SerializeType::RocketMq);
         let mut out = Vec::new();
         encode(&cmd, &mut out).unwrap();
-        assert_eq!(decode(&out, Body::new()).unwrap(), cmd);
+        assert_eq!(decode(&out, Body::new(), 64).unwrap(), cmd);
     }
 
     #[test]
@@ -178,22 +196,38 @@ mod tests {
         let mut bad = good.clone();
         bad[13..17].copy_from_slice(&1000i32.to_be_bytes());
         assert!(matches!(
-            decode(&bad, Body::new()),
+            decode(&bad, Body::new(), 64),
             Err(DecodeError::InvalidBinaryHeader(_))
         ));
         // negative ext length
         let mut bad = good.clone();
         bad[17..21].copy_from_slice(&(-1i32).to_be_bytes());
         assert!(matches!(
-            decode(&bad, Body::new()),
+            decode(&bad, Body::new(), 64),
             Err(DecodeError::InvalidBinaryHeader(_))
         ));
         // value length past the ext block
         let mut bad = good.clone();
         let v = bad.len() - 5;
         bad[v..v + 4].copy_from_slice(&7i32.to_be_bytes());
-        assert!(decode(&bad, Body::new()).is_err());
+        assert!(decode(&bad, Body::new(), 64).is_err());
         // truncated fixed part
-        assert!(decode(&good[..10], Body::new()).is_err());
+        assert!(decode(&good[..10], Body::new(), 64).is_err());
+    }
+
+    #[test]
+    fn ext_fields_past_the_limit_are_a_typed_error() {
+        let cmd = RemotingCommand::new_request(1)
+            .with_ext("a", "1")
+            .with_ext("b", "2")
+            .with_ext("c", "3")
+            .with_serialize_type(SerializeType::RocketMq);
+        let mut out = Vec::new();
+        encode(&cmd, &mut out).unwrap();
+        assert_eq!(decode(&out, Body::new(), 3).unwrap(), cmd);
+        assert_eq!(
+            decode(&out, Body::new(), 2),
+            Err(DecodeError::TooManyExtFields { max: 2 })
+        );
     }
 }

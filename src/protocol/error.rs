@@ -31,6 +31,11 @@ pub enum DecodeError {
     InvalidJson(String),
     /// The binary header is truncated or a length inside it points past its end.
     InvalidBinaryHeader(String),
+    /// The header carries more ext fields than the configured limit.
+    TooManyExtFields {
+        /// The configured limit.
+        max: usize,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -47,6 +52,9 @@ impl fmt::Display for DecodeError {
             DecodeError::UnknownSerializeType(t) => write!(f, "unknown serialize type {t}"),
             DecodeError::InvalidJson(msg) => write!(f, "invalid JSON header: {msg}"),
             DecodeError::InvalidBinaryHeader(msg) => write!(f, "invalid ROCKETMQ header: {msg}"),
+            DecodeError::TooManyExtFields { max } => {
+                write!(f, "the header carries more than {max} ext fields")
+            }
         }
     }
 }

@@ -14,6 +14,11 @@ use crate::common::trace::trace_step;
 /// Java's default `com.rocketmq.remoting.frameMaxLength`: 16 MiB, length prefix included.
 pub const DEFAULT_MAX_FRAME_LENGTH: usize = 16 * 1024 * 1024;
 
+/// Most ext fields a header may carry unless configured otherwise. The largest headers Java,
+/// C++ and Go clients send (SEND_MESSAGE_V2 or PULL_MESSAGE with ACL and 5.x RPC fields)
+/// carry under 30; a limit far above that still stops a frame with a million of them early.
+pub const DEFAULT_MAX_EXT_FIELDS: usize = 1024;
+
 /// Size of the length prefix that starts every frame.
 pub const FRAME_LENGTH_FIELD_SIZE: usize = 4;
 
@@ -61,15 +66,25 @@ pub fn parse_mark(mark: [u8; 4], frame_len: usize) -> Result<(SerializeType, usi
     Ok((serialize_type, header_len))
 }
 
-/// Decodes a header of the given type; `body` becomes the command's body.
+/// Decodes a header of the given type; `body` becomes the command's body. At most
+/// [`DEFAULT_MAX_EXT_FIELDS`] ext fields are accepted.
 pub fn decode_header(
     serialize_type: SerializeType,
     header: &[u8],
     body: Body,
 ) -> Result<RemotingCommand, DecodeError> {
+    decode_header_limited(serialize_type, header, body, DEFAULT_MAX_EXT_FIELDS)
+}
+
+fn decode_header_limited(
+    serialize_type: SerializeType,
+    header: &[u8],
+    body: Body,
+    max_ext_fields: usize,
+) -> Result<RemotingCommand, DecodeError> {
     match serialize_type {
-        SerializeType::Json => json_header::decode(header, body),
-        SerializeType::RocketMq => binary_header::decode(header, body),
+        SerializeType::Json => json_header::decode(header, body, max_ext_fields),
+        SerializeType::RocketMq => binary_header::decode(header, body, max_ext_fields),
     }
 }
 
@@ -160,12 +175,15 @@ enum Stage {
 /// and whole commands come out. No sockets: the connection's reader thread feeds it from the
 /// socket, the fuzzer from random splits of random bytes.
 ///
-/// Nothing is allocated ahead of the bytes that arrived by more than 256 KiB, and every
-/// length is checked against `max_frame` before anything is reserved. After an error the
-/// decoder keeps returning it: the stream is out of sync and its connection must close.
+/// Nothing is allocated ahead of the bytes that arrived by more than 256 KiB, every length is
+/// checked against `max_frame` before anything is reserved, and a header with more than
+/// [`FrameDecoder::with_max_ext_fields`] ext fields is refused. After an error the decoder
+/// keeps returning it: the stream is out of sync and its connection must close.
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_frame: usize,
+    max_ext_fields: usize,
+    frames_decoded: u64,
     stage: Stage,
     fixed: [u8; 4],
     fixed_filled: usize,
@@ -189,6 +207,8 @@ impl FrameDecoder {
     pub fn new(max_frame: usize) -> Self {
         FrameDecoder {
             max_frame,
+            max_ext_fields: DEFAULT_MAX_EXT_FIELDS,
+            frames_decoded: 0,
             stage: Stage::Length,
             fixed: [0; 4],
             fixed_filled: 0,
@@ -200,6 +220,27 @@ impl FrameDecoder {
             body: Vec::new(),
             failed: None,
         }
+    }
+
+    /// Refuses headers with more than `max` ext fields ([`DEFAULT_MAX_EXT_FIELDS`] unless set).
+    pub fn with_max_ext_fields(mut self, max: usize) -> Self {
+        self.max_ext_fields = max;
+        self
+    }
+
+    /// The length (after the prefix) the frame in progress announced, once its length prefix
+    /// is read; a transport charges its memory budget with it before reading the rest.
+    pub fn announced_length(&self) -> Option<usize> {
+        match self.stage {
+            Stage::Length => None,
+            _ => Some(self.frame_len),
+        }
+    }
+
+    /// How many frames have been completed (decoded or failed), so a caller can tell the
+    /// frame in progress from the one before.
+    pub fn frames_decoded(&self) -> u64 {
+        self.frames_decoded
     }
 
     /// True between a frame's first byte and its last: a clean end of stream is one that
@@ -299,8 +340,10 @@ impl FrameDecoder {
 
     fn finish_frame(&mut self) -> Result<RemotingCommand, DecodeError> {
         self.stage = Stage::Length;
+        self.frames_decoded += 1;
         let body = Body::from(std::mem::take(&mut self.body));
-        let command = decode_header(self.serialize_type, &self.header, body);
+        let command =
+            decode_header_limited(self.serialize_type, &self.header, body, self.max_ext_fields);
         if let Ok(command) = &command {
             trace_step!(
                 "protocol",

@@ -51,7 +51,7 @@ pub use error::{BodyError, DecodeError, EncodeError, HeaderError};
 pub use ext_fields::ExtFields;
 pub use frame::{
     decode_first_frame, decode_frame, decode_header, frame_length, parse_mark, FrameDecoder,
-    DEFAULT_MAX_FRAME_LENGTH, FRAME_LENGTH_FIELD_SIZE,
+    DEFAULT_MAX_EXT_FIELDS, DEFAULT_MAX_FRAME_LENGTH, FRAME_LENGTH_FIELD_SIZE,
 };
 pub use header::CommandCustomHeader;
 pub use language::LanguageCode;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::config::{ClientConfig, PoolConfig};
 use super::connection::{Connection, ConnectionHandler};
-use super::core::{RemotingCore, READER_STACK_SIZE};
+use super::core::RemotingCore;
 use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind};
 use super::hook::RpcHook;
@@ -161,22 +161,21 @@ impl ClientInner {
                 .max(Duration::from_millis(1)),
         )
         .map_err(|e| RemotingError::connect(addr, e))?;
-        let common = &self.core.config;
         let conn = Connection::new(
             stream,
             addr.to_string(),
-            common.max_frame_length,
-            common.write_timeout,
-            self.core.reader_threads.clone(),
+            self.core.connection_settings.clone(),
         )
         .map_err(|e| RemotingError::connect(addr, e))?;
         let inner = Arc::clone(self);
         let reader_conn = conn.clone();
         self.core
             .reader_threads
-            .spawn(format!("rmq-reader-{addr}"), READER_STACK_SIZE, move || {
-                reader_conn.run_reader(&*inner)
-            })
+            .spawn(
+                format!("rmq-reader-{addr}"),
+                self.core.config.reader_stack_size,
+                move || reader_conn.run_reader(&*inner),
+            )
             .map_err(|e| RemotingError::io(format!("start the reader thread for {addr}"), e))?;
         self.core.emit(ConnectionEventKind::Connect, addr);
         log::debug!("connected to {addr}");

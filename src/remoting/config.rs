@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::protocol::{LanguageCode, DEFAULT_MAX_FRAME_LENGTH, DEFAULT_VERSION};
+use crate::protocol::{
+    LanguageCode, DEFAULT_MAX_EXT_FIELDS, DEFAULT_MAX_FRAME_LENGTH, DEFAULT_VERSION,
+};
 
 /// Size of a processor's thread pool and of its queue of waiting requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,26 @@ impl Default for PoolConfig {
 pub struct CommonConfig {
     /// Largest frame accepted or sent, length prefix included (16 MiB).
     pub max_frame_length: usize,
+    /// Most ext fields a received header may carry (1,024; real clients send under 30). More
+    /// is a bad frame: the connection closes.
+    pub max_ext_fields: usize,
+    /// Bytes of frames read in part that all connections together may hold (256 MiB). A
+    /// frame over 64 KiB is counted, at its announced length, before its body is read; one
+    /// that does not fit waits (its reader stops reading) until others complete, at most
+    /// until its frame deadline. Smaller frames are not counted: each connection holds at
+    /// most one, bounded by the connection count.
+    pub frame_memory_budget: usize,
+    /// Once a frame's first bytes arrived, the rest must arrive within this (30 s); a peer
+    /// that trickles is closed by the janitor, at its next scan after the deadline.
+    pub frame_deadline: Duration,
+    /// Bytes that may wait in one connection's outbound queue (4 MiB). A response or a
+    /// server's request that would pass it closes the connection (a peer that does not read
+    /// is cut off; no thread waits for it); a client's own request waits for room, at most
+    /// its timeout. One frame larger than the limit is still taken by an empty queue.
+    pub outbound_queue_limit: usize,
+    /// Stack of each connection's reader thread (128 KiB). It decodes frames and hands them
+    /// on; decoding is not recursive, so this need not grow with what peers send.
+    pub reader_stack_size: usize,
     /// Permits for concurrent async invokes.
     pub async_permits: usize,
     /// Permits for concurrent oneway invokes.
@@ -39,7 +61,9 @@ pub struct CommonConfig {
     pub scan_interval: Duration,
     /// A connection with no traffic for this long is closed (120 s).
     pub idle_timeout: Duration,
-    /// A socket write blocked this long fails and closes its connection.
+    /// A connection whose peer accepts no bytes for this long is closed (10 s). Only the
+    /// connection's writer thread ever waits that long: other threads hand their bytes to it
+    /// after 2 ms.
     pub write_timeout: Duration,
     /// How long a sync caller that is the only one waiting polls for its response before
     /// sleeping (100 µs; zero never polls). Saves a thread wake-up per call on fast networks,
@@ -55,6 +79,11 @@ impl CommonConfig {
     fn with_permits(async_permits: usize, oneway_permits: usize) -> Self {
         CommonConfig {
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
+            max_ext_fields: DEFAULT_MAX_EXT_FIELDS,
+            frame_memory_budget: 256 * 1024 * 1024,
+            frame_deadline: Duration::from_secs(30),
+            outbound_queue_limit: 4 * 1024 * 1024,
+            reader_stack_size: 128 * 1024,
             async_permits,
             oneway_permits,
             callback_threads: std::thread::available_parallelism().map_or(4, |n| n.get()),
@@ -76,12 +105,15 @@ pub struct ServerConfig {
     pub listen_addr: String,
     /// Shared settings; server permits default to 64 async and 256 oneway.
     pub common: CommonConfig,
+    /// Connections served at once (10,000). One more is accepted and closed at once, logged.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen_addr: "0.0.0.0:10911".into(),
+            max_connections: 10_000,
             common: CommonConfig::with_permits(64, 256),
         }
     }

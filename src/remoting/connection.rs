@@ -1,16 +1,21 @@
-//! `Connection`: one TCP connection, its frame writer and its reader loop.
+//! `Connection`: one TCP connection (one socket, one file descriptor), its outbound queue and
+//! its reader loop.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::config::CommonConfig;
 use super::error::RemotingError;
+use super::frame_writer::{
+    is_timeout, Accepted, FrameWriter, Handover, WhenFull, WriteRefused, DIRECT_WRITE_PATIENCE,
+};
+use super::permits::{BudgetCharge, ByteBudget};
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
-use crate::common::sync::{CondvarExt, MutexExt};
-use crate::common::trace::{self, trace_step};
+use crate::common::trace::trace_step;
 use crate::protocol::{FrameDecoder, RemotingCommand};
 
 /// What a connection's reader thread hands its frames and its end to.
@@ -23,32 +28,64 @@ pub(crate) trait ConnectionHandler: Send + Sync {
     fn on_close(&self, conn: &Arc<Connection>, reason: &str);
 }
 
-/// The reader's staging buffer: one read syscall takes up to this much.
+/// The reader's staging buffer: one read syscall takes up to this much. Allocated zeroed, so
+/// the pages an idle connection never reads into cost no memory.
 const READ_BUFFER_SIZE: usize = 64 * 1024;
-/// Buffers larger than this are released after use instead of kept for the next frame.
-const KEEP_BUFFER_CAPACITY: usize = 1024 * 1024;
 /// Bodies this large bypass the staging buffer: read straight into the decoder's body.
 const DIRECT_READ_THRESHOLD: usize = 16 * 1024;
-/// Writers wait while this much is queued behind a blocked socket write.
-const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
-/// The flusher only copies bytes to the socket.
-const FLUSHER_STACK_SIZE: usize = 128 * 1024;
-/// Bodies smaller than this are copied next to their header and written in one call.
-const GATHER_THRESHOLD: usize = 8 * 1024;
+/// Frames up to this size are not counted against the frame memory budget (see
+/// [`CommonConfig::frame_memory_budget`]).
+const UNCOUNTED_FRAME_SIZE: usize = 64 * 1024;
+/// How often a reader waiting for frame memory checks whether its peer gave up.
+const BUDGET_WAIT_STEP: Duration = Duration::from_millis(100);
+/// How long that check waits for the socket.
+const PEEK_TIMEOUT: Duration = Duration::from_millis(1);
+/// The writer thread only copies bytes to the socket.
+const WRITER_STACK_SIZE: usize = 64 * 1024;
+
+/// What every connection of one server or client shares: its limits and its frame budget.
+pub(crate) struct ConnectionSettings {
+    pub(crate) max_frame: usize,
+    pub(crate) max_ext_fields: usize,
+    pub(crate) write_timeout: Duration,
+    pub(crate) outbound_queue_limit: usize,
+    pub(crate) frame_deadline: Duration,
+    pub(crate) frame_budget: Arc<ByteBudget>,
+    pub(crate) threads: Arc<ThreadSet>,
+}
+
+impl ConnectionSettings {
+    pub(crate) fn new(config: &CommonConfig, threads: Arc<ThreadSet>) -> Arc<Self> {
+        Arc::new(ConnectionSettings {
+            max_frame: config.max_frame_length,
+            max_ext_fields: config.max_ext_fields,
+            write_timeout: config.write_timeout,
+            outbound_queue_limit: config.outbound_queue_limit,
+            frame_deadline: config.frame_deadline,
+            frame_budget: ByteBudget::new(config.frame_memory_budget),
+            threads,
+        })
+    }
+}
 
 /// One TCP connection carrying requests both ways; mirrors a Netty `Channel`.
 ///
-/// Any thread may write; a frame is never interleaved with another. A single reader thread
-/// (started by the server or client that owns the connection) reads and dispatches frames.
+/// Any thread may write; a frame is never interleaved with another, and no thread but the
+/// connection's own writer ever waits on a slow peer. A single reader thread (started by the
+/// server or client that owns the connection) reads and dispatches frames. Reader and writer
+/// share the one socket (`&TcpStream` reads and writes), so a connection costs one file
+/// descriptor.
 pub struct Connection {
     id: u64,
     remote_addr: Arc<str>,
     stream: TcpStream,
-    writer: Arc<FrameWriter>,
-    threads: Arc<ThreadSet>,
+    writer: FrameWriter,
+    settings: Arc<ConnectionSettings>,
     closed: AtomicBool,
     last_active_ms: AtomicU64,
-    max_frame: usize,
+    /// When the frame being read began (monotonic ms, 0 between frames); the janitor closes
+    /// a connection whose frame is overdue.
+    frame_began_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -61,29 +98,31 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Wraps a connected stream; sets TCP_NODELAY and the write timeout. A flusher thread, if
-    /// one is needed, is started in `threads`.
+    /// Wraps a connected stream; sets TCP_NODELAY and the short write timeout direct writers
+    /// use. A writer thread, if one is needed, is started in the settings' thread set.
     pub(crate) fn new(
         stream: TcpStream,
         remote_addr: String,
-        max_frame: usize,
-        write_timeout: Duration,
-        threads: Arc<ThreadSet>,
+        settings: Arc<ConnectionSettings>,
     ) -> io::Result<Arc<Self>> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(write_timeout))?;
+        stream.set_write_timeout(Some(DIRECT_WRITE_PATIENCE))?;
         let remote_addr: Arc<str> = remote_addr.into();
-        let writer = Arc::new(FrameWriter::new(stream.try_clone()?, remote_addr.clone()));
+        let writer = FrameWriter::new(
+            remote_addr.clone(),
+            settings.outbound_queue_limit,
+            settings.write_timeout,
+        );
         Ok(Arc::new(Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             remote_addr,
             stream,
             writer,
-            threads,
+            settings,
             closed: AtomicBool::new(false),
             last_active_ms: AtomicU64::new(monotonic_millis()),
-            max_frame,
+            frame_began_ms: AtomicU64::new(0),
         }))
     }
 
@@ -114,6 +153,16 @@ impl Connection {
         )
     }
 
+    /// How long the frame being read has been arriving, if one is.
+    pub(crate) fn frame_in_progress_for(&self) -> Option<Duration> {
+        match self.frame_began_ms.load(Ordering::Relaxed) {
+            0 => None,
+            began => Some(Duration::from_millis(
+                monotonic_millis().saturating_sub(began),
+            )),
+        }
+    }
+
     fn touch(&self) {
         self.last_active_ms
             .store(monotonic_millis(), Ordering::Relaxed);
@@ -131,47 +180,66 @@ impl Connection {
         self.writer.close();
     }
 
-    /// Writes one command as a frame from the calling thread (sync calls, responses).
-    /// A write failure closes the connection.
-    pub(crate) fn write_command(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
-        let head = self.encode_checked(cmd)?;
-        let result = self.writer.write_now(head, &cmd.body, cmd.opaque);
-        self.after_write(result)
+    /// Writes one command as a frame from the calling thread when the socket takes it at once
+    /// (sync calls, responses); otherwise queues it for the connection's writer thread.
+    pub(crate) fn write_command(
+        self: &Arc<Self>,
+        cmd: &RemotingCommand,
+        when_full: WhenFull,
+    ) -> Result<(), RemotingError> {
+        self.write(cmd, Handover::Direct, when_full)
     }
 
-    /// Queues one command for the connection's flusher thread (async and oneway calls), so a
-    /// burst from one thread leaves in few syscalls. Order with other writes is kept.
-    pub(crate) fn write_command_queued(&self, cmd: &RemotingCommand) -> Result<(), RemotingError> {
-        let head = self.encode_checked(cmd)?;
+    /// Queues one command for the connection's writer thread (async and oneway calls, late
+    /// answers), so a burst from one thread leaves in few syscalls. Order with other writes
+    /// is kept.
+    pub(crate) fn write_command_queued(
+        self: &Arc<Self>,
+        cmd: &RemotingCommand,
+        when_full: WhenFull,
+    ) -> Result<(), RemotingError> {
         trace_step!(
             "remoting",
-            "opaque {}: {} bytes queued for rmq-writer-{}",
+            "opaque {}: queued for rmq-writer-{}",
             cmd.opaque,
-            head.len() + cmd.body.len(),
             self.remote_addr
         );
-        let result = match self.writer.write_queued(&head, &cmd.body, cmd.opaque) {
-            Ok(Queued::Done) => Ok(()),
-            Ok(Queued::StartFlusher) => self.start_flusher(),
-            Err(e) => Err(e),
-        };
-        self.after_write(result)
+        self.write(cmd, Handover::Queued, when_full)
+    }
+
+    fn write(
+        self: &Arc<Self>,
+        cmd: &RemotingCommand,
+        handover: Handover,
+        when_full: WhenFull,
+    ) -> Result<(), RemotingError> {
+        let head = self.encode_checked(cmd)?;
+        let accepted = self.writer.write(
+            &self.stream,
+            head,
+            &cmd.body,
+            cmd.opaque,
+            handover,
+            when_full,
+        );
+        match accepted {
+            Ok(Accepted::Done) => Ok(()),
+            Ok(Accepted::StartWriter) => self.start_writer(),
+            Err(refused) => Err(self.refused(refused, when_full)),
+        }
     }
 
     fn encode_checked(&self, cmd: &RemotingCommand) -> Result<Vec<u8>, RemotingError> {
         if self.is_closed() {
-            return Err(RemotingError::ConnectionClosed {
-                addr: self.remote_addr.to_string(),
-                reason: "closed before the write".into(),
-            });
+            return Err(self.closed_error("closed before the write"));
         }
         let head = cmd.encode_without_body()?;
         let frame_len = head.len() + cmd.body.len();
-        if frame_len > self.max_frame {
+        if frame_len > self.settings.max_frame {
             return Err(RemotingError::Encode(
                 crate::protocol::EncodeError::FrameTooLarge {
                     length: frame_len,
-                    max: self.max_frame,
+                    max: self.settings.max_frame,
                 },
             ));
         }
@@ -179,36 +247,83 @@ impl Connection {
         Ok(head)
     }
 
-    fn after_write(&self, result: io::Result<()>) -> Result<(), RemotingError> {
-        result.map_err(|e| {
-            self.close();
-            RemotingError::SendRequest {
-                addr: self.remote_addr.to_string(),
-                source: Arc::new(e),
+    /// Turns a refused write into the caller's error, closing the connection when it cannot
+    /// carry on.
+    fn refused(&self, refused: WriteRefused, when_full: WhenFull) -> RemotingError {
+        match refused {
+            WriteRefused::Closed => self.closed_error("closed before the write"),
+            WriteRefused::Broken(reason) => {
+                self.close();
+                self.send_error(io::Error::new(io::ErrorKind::BrokenPipe, reason))
             }
-        })
+            WriteRefused::Io(e) => {
+                self.close();
+                self.send_error(e)
+            }
+            WriteRefused::Overflow { queued } => {
+                let reason = format!(
+                    "{queued} bytes queued that the peer has not read, over the {}-byte \
+                     outbound limit",
+                    self.settings.outbound_queue_limit
+                );
+                log::warn!("closing the connection to {}: {reason}", self.remote_addr);
+                self.close();
+                self.closed_error(&reason)
+            }
+            WriteRefused::NoRoom => RemotingError::Timeout {
+                addr: self.remote_addr.to_string(),
+                timeout: match when_full {
+                    WhenFull::Wait { deadline } => {
+                        deadline.saturating_duration_since(Instant::now())
+                    }
+                    WhenFull::Close => Duration::ZERO,
+                },
+            },
+        }
     }
 
-    fn start_flusher(&self) -> io::Result<()> {
-        let writer = Arc::clone(&self.writer);
-        let stream = self.stream.try_clone()?;
-        self.threads.spawn(
+    fn closed_error(&self, reason: &str) -> RemotingError {
+        RemotingError::ConnectionClosed {
+            addr: self.remote_addr.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn send_error(&self, e: io::Error) -> RemotingError {
+        RemotingError::SendRequest {
+            addr: self.remote_addr.to_string(),
+            source: Arc::new(e),
+        }
+    }
+
+    /// Starts `rmq-writer-<addr>`, which sends what the queue holds until the connection
+    /// closes; a peer that takes no bytes for the write timeout breaks the connection.
+    fn start_writer(self: &Arc<Self>) -> Result<(), RemotingError> {
+        let conn = Arc::clone(self);
+        let spawned = self.settings.threads.spawn(
             format!("rmq-writer-{}", self.remote_addr),
-            FLUSHER_STACK_SIZE,
+            WRITER_STACK_SIZE,
             move || {
-                if let Err(e) = writer.flush_loop() {
-                    log::warn!("write to {:?} failed: {e}", stream.peer_addr());
-                    // The reader sees the shutdown and fails the calls pending on this connection.
-                    let _ = stream.shutdown(Shutdown::Both);
+                if let Err(e) = conn.writer.writer_loop(&conn.stream) {
+                    log::warn!("closing the connection to {}: {e}", conn.remote_addr);
+                    conn.close(); // the reader sees it and fails the calls pending here
                 }
             },
-        )
+        );
+        spawned.map_err(|e| {
+            self.close();
+            RemotingError::io(
+                format!("start the writer thread for {}", self.remote_addr),
+                e,
+            )
+        })
     }
 
     /// Reads frames until the peer closes or misbehaves, handing each to `handler`; then
     /// closes and tells the handler. Runs on the connection's reader thread.
     pub(crate) fn run_reader(self: &Arc<Self>, handler: &dyn ConnectionHandler) {
         let reason = self.read_loop(handler);
+        self.frame_began_ms.store(0, Ordering::Relaxed);
         self.close();
         handler.on_close(self, &reason);
     }
@@ -217,8 +332,10 @@ impl Connection {
     /// [`FrameDecoder`] (the sans-I/O decoder the fuzzer tests); a large body is read straight
     /// into the decoder's body buffer instead, so it is copied once. Returns why it stopped.
     fn read_loop(self: &Arc<Self>, handler: &dyn ConnectionHandler) -> String {
-        let mut decoder = FrameDecoder::new(self.max_frame);
+        let mut decoder = FrameDecoder::new(self.settings.max_frame)
+            .with_max_ext_fields(self.settings.max_ext_fields);
         let mut staging = vec![0u8; READ_BUFFER_SIZE];
+        let mut frame = FrameInProgress::default();
         let mut stream = &self.stream;
         loop {
             if let Some((body, wanted)) = decoder.body_buffer() {
@@ -229,6 +346,9 @@ impl Connection {
                         Err(e) => return self.read_error(e),
                     }
                     if let Err(reason) = self.dispatch(&mut decoder, &[], handler) {
+                        return reason;
+                    }
+                    if let Err(reason) = self.track_frame(&decoder, &mut frame) {
                         return reason;
                     }
                     continue;
@@ -244,7 +364,83 @@ impl Connection {
             if let Err(reason) = self.dispatch(&mut decoder, &staging[..n], handler) {
                 return reason;
             }
+            if let Err(reason) = self.track_frame(&decoder, &mut frame) {
+                return reason;
+            }
         }
+    }
+
+    /// After each read: notes when a frame left incomplete began (the janitor enforces the
+    /// frame deadline) and counts a large one against the frame memory budget before any
+    /// more of it is read, waiting for room at most until its deadline.
+    fn track_frame(
+        &self,
+        decoder: &FrameDecoder,
+        frame: &mut FrameInProgress,
+    ) -> Result<(), String> {
+        if !decoder.in_frame() {
+            if frame.began.take().is_some() {
+                self.frame_began_ms.store(0, Ordering::Relaxed);
+            }
+            frame.charge = None;
+            return Ok(());
+        }
+        let seq = decoder.frames_decoded();
+        if frame.began.is_none_or(|(began_seq, _)| began_seq != seq) {
+            let now = Instant::now();
+            frame.began = Some((seq, now));
+            frame.charge = None;
+            self.frame_began_ms
+                .store(monotonic_millis().max(1), Ordering::Relaxed);
+        }
+        let (Some(announced), None) = (decoder.announced_length(), &frame.charge) else {
+            return Ok(());
+        };
+        if announced <= UNCOUNTED_FRAME_SIZE {
+            return Ok(());
+        }
+        let budget = &self.settings.frame_budget;
+        let began = frame.began.map_or_else(Instant::now, |(_, at)| at);
+        let deadline = began + self.settings.frame_deadline;
+        loop {
+            // Waits in short steps, so that a peer that gives up meanwhile is noticed.
+            let step = deadline.min(Instant::now() + BUDGET_WAIT_STEP);
+            if let Some(charge) = budget.charge(announced, step) {
+                frame.charge = Some(charge);
+                return Ok(());
+            }
+            if self.is_closed() {
+                return Err("closed locally".into());
+            }
+            if self.peer_has_closed() {
+                return Err("closed by peer while its frame waited for memory".into());
+            }
+            if Instant::now() >= deadline {
+                let reason = format!(
+                    "a frame of {announced} bytes found no room in the {}-byte frame memory \
+                     budget within its {} ms deadline",
+                    budget.limit(),
+                    self.settings.frame_deadline.as_millis()
+                );
+                log::warn!("closing the connection from {}: {reason}", self.remote_addr);
+                return Err(reason);
+            }
+        }
+    }
+
+    /// True when the peer has closed its side and sent nothing more (a reader that is not
+    /// reading cannot otherwise tell). Only the reader thread calls it: it alone reads.
+    fn peer_has_closed(&self) -> bool {
+        let mut probe = [0u8; 1];
+        if self.stream.set_read_timeout(Some(PEEK_TIMEOUT)).is_err() {
+            return true;
+        }
+        let closed = match self.stream.peek(&mut probe) {
+            Ok(n) => n == 0,
+            Err(e) => !is_timeout(&e),
+        };
+        let _ = self.stream.set_read_timeout(None);
+        closed
     }
 
     /// Feeds `bytes` to the decoder and hands every command completed to `handler`; `Err`
@@ -297,6 +493,14 @@ impl Connection {
     }
 }
 
+/// The frame a reader is in the middle of: which one (by the decoder's count), since when,
+/// and its charge on the frame memory budget (given back when it is dropped).
+#[derive(Default)]
+struct FrameInProgress {
+    began: Option<(u64, Instant)>,
+    charge: Option<BudgetCharge>,
+}
+
 /// The calling thread's name, for trace lines.
 pub(crate) fn current_thread_name() -> String {
     std::thread::current()
@@ -307,248 +511,4 @@ pub(crate) fn current_thread_name() -> String {
 
 fn truncated() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "frame truncated")
-}
-
-/// Writes frames from many threads without interleaving, coalescing under load.
-///
-/// A frame written "now" (sync calls, responses) goes straight to the socket from the calling
-/// thread when no write is in progress, so a lone caller pays no hand-off. Frames arriving
-/// while a write is in progress are appended to a queue, which the writing thread sends next
-/// in one syscall. A "queued" frame (async and oneway calls) is only appended, and the
-/// connection's flusher thread writes it, so one thread firing requests back to back still
-/// gets batched syscalls. Bytes leave in the order they were handed in.
-pub(crate) struct FrameWriter {
-    stream: TcpStream,
-    /// The peer, for trace lines.
-    addr: Arc<str>,
-    state: Mutex<WriterState>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct WriterState {
-    queued: Vec<u8>,
-    /// Opaques of the frames in `queued`, kept only while the trace is on.
-    queued_opaques: Vec<i32>,
-    writing: bool,
-    broken: Option<String>,
-    closed: bool,
-    flusher_started: bool,
-}
-
-/// What a queued write asks of its caller.
-enum Queued {
-    /// The frame is queued and the flusher will write it.
-    Done,
-    /// The frame is queued; the caller must start the flusher thread.
-    StartFlusher,
-}
-
-impl FrameWriter {
-    fn new(stream: TcpStream, addr: Arc<str>) -> Self {
-        FrameWriter {
-            stream,
-            addr,
-            state: Mutex::new(WriterState::default()),
-            changed: Condvar::new(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, WriterState> {
-        self.state.lock_unpoisoned()
-    }
-
-    fn broken(state: &WriterState) -> Option<io::Error> {
-        state
-            .broken
-            .as_ref()
-            .map(|reason| io::Error::new(io::ErrorKind::BrokenPipe, reason.clone()))
-    }
-
-    /// Waits while the queue is over the high-water mark behind a blocked write.
-    /// Waits while the queue is over the high-water mark. A frame written now only waits
-    /// behind a write in progress; a queued frame also waits for the flusher to catch up, so
-    /// a fast sender cannot queue without bound.
-    fn wait_for_room<'a>(
-        &'a self,
-        mut state: MutexGuard<'a, WriterState>,
-        queued: bool,
-    ) -> io::Result<MutexGuard<'a, WriterState>> {
-        loop {
-            if let Some(e) = Self::broken(&state) {
-                return Err(e);
-            }
-            if state.closed {
-                return Err(io::Error::new(
-                    io::ErrorKind::BrokenPipe,
-                    "connection closed",
-                ));
-            }
-            let busy = state.writing || queued;
-            if !busy || state.queued.len() < WRITE_HIGH_WATER {
-                return Ok(state);
-            }
-            state = self.changed.wait_unpoisoned(state);
-        }
-    }
-
-    /// Writes a frame from the calling thread, or queues it behind the write in progress.
-    fn write_now(&self, mut head: Vec<u8>, body: &[u8], opaque: i32) -> io::Result<()> {
-        let mut state = self.wait_for_room(self.lock(), false)?;
-        if state.writing {
-            state.queued.extend_from_slice(&head);
-            state.queued.extend_from_slice(body);
-            if trace::enabled() {
-                state.queued_opaques.push(opaque);
-            }
-            return Ok(());
-        }
-        state.writing = true;
-        let earlier = std::mem::take(&mut state.queued);
-        let mut opaques = std::mem::take(&mut state.queued_opaques);
-        drop(state);
-        let bytes = earlier.len() + head.len() + body.len();
-        let result = if !earlier.is_empty() {
-            // Queued frames not yet picked up by the flusher go first.
-            let mut all = earlier;
-            all.extend_from_slice(&head);
-            all.extend_from_slice(body);
-            head = all;
-            (&self.stream).write_all(&head)
-        } else if body.len() < GATHER_THRESHOLD {
-            head.extend_from_slice(body);
-            (&self.stream).write_all(&head)
-        } else {
-            write_all_two(&self.stream, &head, body)
-        };
-        if result.is_ok() && trace::enabled() {
-            opaques.push(opaque);
-            self.trace_written(&opaques, bytes);
-        }
-        self.drain(self.lock(), head, result).1
-    }
-
-    fn trace_written(&self, opaques: &[i32], bytes: usize) {
-        trace_step!(
-            "remoting",
-            "opaque {}: {bytes} bytes written to {} by {}",
-            opaques
-                .iter()
-                .map(i32::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.addr,
-            current_thread_name()
-        );
-    }
-
-    /// Appends a frame for the flusher thread.
-    fn write_queued(&self, head: &[u8], body: &[u8], opaque: i32) -> io::Result<Queued> {
-        let mut state = self.wait_for_room(self.lock(), true)?;
-        state.queued.extend_from_slice(head);
-        state.queued.extend_from_slice(body);
-        if trace::enabled() {
-            state.queued_opaques.push(opaque);
-        }
-        if state.writing {
-            return Ok(Queued::Done); // the writer in progress takes it next
-        }
-        self.changed.notify_all();
-        if state.flusher_started {
-            Ok(Queued::Done)
-        } else {
-            state.flusher_started = true;
-            Ok(Queued::StartFlusher)
-        }
-    }
-
-    /// Sends the queue until it is empty; called by the thread that set `writing`.
-    fn drain<'a>(
-        &'a self,
-        mut state: MutexGuard<'a, WriterState>,
-        mut batch: Vec<u8>,
-        mut result: io::Result<()>,
-    ) -> (MutexGuard<'a, WriterState>, io::Result<()>) {
-        while result.is_ok() && !state.queued.is_empty() {
-            batch.clear();
-            std::mem::swap(&mut batch, &mut state.queued);
-            let opaques = std::mem::take(&mut state.queued_opaques);
-            self.changed.notify_all();
-            drop(state);
-            result = (&self.stream).write_all(&batch);
-            if result.is_ok() && !opaques.is_empty() {
-                self.trace_written(&opaques, batch.len());
-            }
-            state = self.lock();
-        }
-        state.writing = false;
-        if let Err(e) = &result {
-            state.broken = Some(e.to_string());
-            state.queued = Vec::new();
-        }
-        // The buffers swap roles; one that grew for a burst is not kept for the connection's life.
-        if state.queued.is_empty() && state.queued.capacity() > KEEP_BUFFER_CAPACITY {
-            state.queued = Vec::new();
-        }
-        self.changed.notify_all();
-        (state, result)
-    }
-
-    /// The flusher thread: writes queued frames until the connection closes.
-    fn flush_loop(&self) -> io::Result<()> {
-        let mut state = self.lock();
-        loop {
-            while !state.closed
-                && state.broken.is_none()
-                && (state.writing || state.queued.is_empty())
-            {
-                state = self.changed.wait_unpoisoned(state);
-            }
-            if state.closed || state.broken.is_some() {
-                return Ok(());
-            }
-            state.writing = true;
-            let (next, result) = self.drain(state, Vec::new(), Ok(()));
-            result?;
-            state = next;
-        }
-    }
-
-    /// Waits until everything queued has been written, at most until `deadline`.
-    fn flush(&self, deadline: Instant) {
-        let mut state = self.lock();
-        while (state.writing || !state.queued.is_empty()) && state.broken.is_none() && !state.closed
-        {
-            let now = Instant::now();
-            if now >= deadline {
-                return;
-            }
-            state = self.changed.wait_timeout_unpoisoned(state, deadline - now);
-        }
-    }
-
-    /// Wakes the flusher so it exits.
-    fn close(&self) {
-        self.lock().closed = true;
-        self.changed.notify_all();
-    }
-}
-
-/// `write_all` for two buffers with vectored writes (std's `write_all_vectored` is unstable).
-fn write_all_two(mut stream: &TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Result<()> {
-    while !a.is_empty() {
-        let n = match stream.write_vectored(&[IoSlice::new(a), IoSlice::new(b)]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n < a.len() {
-            a = &a[n..];
-        } else {
-            b = &b[n - a.len()..];
-            a = &[];
-        }
-    }
-    stream.write_all(b)
 }

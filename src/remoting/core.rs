@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::config::{CommonConfig, PoolConfig};
-use super::connection::Connection;
+use super::connection::{Connection, ConnectionSettings};
 use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind, EventDispatcher};
+use super::frame_writer::WhenFull;
 use super::hook::{run_after_response, run_before_request, RpcHook};
 use super::permits::Semaphore;
 use super::processor::{
@@ -22,13 +23,11 @@ use super::processor::{
 use super::response_table::{InvokeCallback, InvokeResult, ResponseFuture, ResponseTable};
 use super::thread_pool::{Job, Rejected, ThreadPool};
 use super::threads::ThreadSet;
+use crate::common::clock::deadline_after;
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
 use crate::protocol::codes::response_code;
 use crate::protocol::RemotingCommand;
-
-/// Stack size of per-connection reader threads; they only decode frames.
-pub(crate) const READER_STACK_SIZE: usize = 256 * 1024;
 
 const REJECT_REMARK: &str = "[REJECTREQUEST]system busy, start flow control for a while";
 const OVERLOAD_REMARK: &str = "[OVERLOAD]system busy, start flow control for a while";
@@ -46,8 +45,13 @@ pub(crate) struct RemotingCore {
     async_permits: Arc<Semaphore>,
     oneway_permits: Arc<Semaphore>,
     events: Mutex<EventDispatcher>,
-    /// Reader and flusher threads of every connection.
+    /// Reader and writer threads of every connection.
     pub(crate) reader_threads: Arc<ThreadSet>,
+    /// Limits and the frame memory budget every connection of this component shares.
+    pub(crate) connection_settings: Arc<ConnectionSettings>,
+    /// A server never waits for room in a client's outbound queue; a client's own requests
+    /// wait, within their timeout.
+    is_server: bool,
     shutting_down: AtomicBool,
 }
 
@@ -59,8 +63,12 @@ impl RemotingCore {
             config.callback_threads,
             None,
         )?;
+        let reader_threads = Arc::new(ThreadSet::default());
         Ok(RemotingCore {
             name,
+            connection_settings: ConnectionSettings::new(&config, reader_threads.clone()),
+            reader_threads,
+            is_server: name == "server",
             async_permits: Semaphore::new(config.async_permits),
             oneway_permits: Semaphore::new(config.oneway_permits),
             config,
@@ -69,7 +77,6 @@ impl RemotingCore {
             hooks: RwLock::new(Arc::new(Vec::new())),
             callback_pool,
             events: Mutex::new(EventDispatcher::none()),
-            reader_threads: Arc::new(ThreadSet::default()),
             shutting_down: AtomicBool::new(false),
         })
     }
@@ -120,6 +127,17 @@ impl RemotingCore {
 
     fn hooks(&self) -> Hooks {
         self.hooks.read_unpoisoned().clone()
+    }
+
+    /// What a request does when its connection's outbound queue is full: a server closes the
+    /// connection (no server thread waits for a client); a client's caller waits for room
+    /// until `deadline`, its own call's.
+    fn request_when_full(&self, deadline: Instant) -> WhenFull {
+        if self.is_server {
+            WhenFull::Close
+        } else {
+            WhenFull::Wait { deadline }
+        }
     }
 
     /// The one way a request leaves, whatever the invoke style and whichever side sends it:
@@ -198,7 +216,8 @@ impl RemotingCore {
             conn.remote_addr()
         );
         if registered {
-            if let Err(e) = conn.write_command(&request) {
+            let when_full = self.request_when_full(deadline_after(timeout));
+            if let Err(e) = conn.write_command(&request, when_full) {
                 if self.response_table.remove(opaque).is_some() {
                     return Err(e);
                 }
@@ -286,7 +305,8 @@ impl RemotingCore {
             conn.remote_addr()
         );
         if registered {
-            if let Err(e) = conn.write_command_queued(&request) {
+            let when_full = self.request_when_full(deadline_after(left));
+            if let Err(e) = conn.write_command_queued(&request, when_full) {
                 if let Some(f) = self.response_table.remove(opaque) {
                     self.complete(&f, Err(e));
                 }
@@ -317,7 +337,7 @@ impl RemotingCore {
             request.opaque,
             conn.remote_addr()
         );
-        conn.write_command_queued(&request)
+        conn.write_command_queued(&request, self.request_when_full(deadline_after(timeout)))
     }
 
     /// Delivers a result: wakes a sync waiter or queues an async callback.
@@ -482,6 +502,19 @@ impl RemotingCore {
             self.complete(&future, Err(err));
         }
         for conn in connections {
+            if let Some(late) = conn
+                .frame_in_progress_for()
+                .filter(|arriving| *arriving >= self.config.frame_deadline)
+            {
+                log::warn!(
+                    "closing {}: a frame begun {} ms ago is still incomplete (deadline {} ms)",
+                    conn.remote_addr(),
+                    late.as_millis(),
+                    self.config.frame_deadline.as_millis()
+                );
+                conn.close();
+                continue;
+            }
             if !conn.is_closed() && conn.idle_for() >= self.config.idle_timeout {
                 log::info!(
                     "closing {} after {} ms idle",
@@ -524,7 +557,7 @@ impl Replier for RemotingCore {
     /// oneway request gets nothing written.
     fn reply(
         &self,
-        conn: &Connection,
+        conn: &Arc<Connection>,
         request: &RequestInfo,
         mut response: RemotingCommand,
         write: ReplyWrite,
@@ -541,9 +574,10 @@ impl Replier for RemotingCore {
         response.serialize_type = request.serialize_type;
         response.language = self.config.language;
         response.version = self.config.version;
+        // A reply never waits for a peer that does not read: past the limit, it closes.
         let written = match write {
-            ReplyWrite::Now => conn.write_command(&response),
-            ReplyWrite::Queued => conn.write_command_queued(&response),
+            ReplyWrite::Now => conn.write_command(&response, WhenFull::Close),
+            ReplyWrite::Queued => conn.write_command_queued(&response, WhenFull::Close),
         };
         if let Err(e) = written {
             log::warn!(

@@ -51,6 +51,7 @@ mod connection;
 mod core;
 mod error;
 mod events;
+mod frame_writer;
 mod hook;
 mod permits;
 mod processor;

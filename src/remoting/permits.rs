@@ -1,4 +1,5 @@
-//! Counting permits that bound concurrent async and oneway invokes (Java's `Semaphore`).
+//! Counting permits that bound concurrent async and oneway invokes (Java's `Semaphore`), and
+//! the byte budget that bounds the memory of frames being read.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -64,6 +65,68 @@ impl Drop for Permit {
     }
 }
 
+/// Bytes that frames being read may hold, shared by every connection of a server or client.
+pub(crate) struct ByteBudget {
+    limit: usize,
+    used: Mutex<usize>,
+    released: Condvar,
+}
+
+/// Bytes taken from a [`ByteBudget`]; dropping it gives them back.
+pub(crate) struct BudgetCharge {
+    budget: Arc<ByteBudget>,
+    bytes: usize,
+}
+
+impl ByteBudget {
+    pub(crate) fn new(limit: usize) -> Arc<Self> {
+        Arc::new(ByteBudget {
+            limit,
+            used: Mutex::new(0),
+            released: Condvar::new(),
+        })
+    }
+
+    /// The budget's size.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes taken right now.
+    pub(crate) fn used(&self) -> usize {
+        *self.used.lock_unpoisoned()
+    }
+
+    /// Takes `bytes` (at most the whole budget), waiting until `deadline` for them to be free.
+    pub(crate) fn charge(
+        self: &Arc<Self>,
+        bytes: usize,
+        deadline: Instant,
+    ) -> Option<BudgetCharge> {
+        let bytes = bytes.min(self.limit);
+        let mut used = self.used.lock_unpoisoned();
+        while *used + bytes > self.limit {
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            used = self.released.wait_timeout_unpoisoned(used, deadline - now);
+        }
+        *used += bytes;
+        Some(BudgetCharge {
+            budget: Arc::clone(self),
+            bytes,
+        })
+    }
+}
+
+impl Drop for BudgetCharge {
+    fn drop(&mut self) {
+        *self.budget.used.lock_unpoisoned() -= self.bytes;
+        self.budget.released.notify_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +140,22 @@ mod tests {
         drop(a);
         assert!(s.acquire(Duration::ZERO).is_some());
         assert_eq!(s.available(), 1);
+    }
+
+    #[test]
+    fn a_budget_charge_waits_for_room_and_gives_it_back() {
+        let budget = ByteBudget::new(100);
+        let soon = || Instant::now() + Duration::from_millis(20);
+        let a = budget.charge(60, soon()).unwrap();
+        assert!(budget.charge(50, soon()).is_none());
+        let b = budget.charge(40, soon()).unwrap();
+        assert_eq!(budget.used(), 100);
+        drop(a);
+        // More than the whole budget takes the whole budget.
+        drop(b);
+        let all = budget.charge(1000, soon()).unwrap();
+        assert_eq!(budget.used(), budget.limit());
+        drop(all);
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -55,7 +55,7 @@ pub(crate) trait Replier: Send + Sync {
     /// Stamps, hooks and writes `response` to `request` on `conn`.
     fn reply(
         &self,
-        conn: &Connection,
+        conn: &Arc<Connection>,
         request: &RequestInfo,
         response: RemotingCommand,
         write: ReplyWrite,
@@ -112,9 +112,9 @@ impl RequestContext {
     /// Answers the request now, for a processor that returned `Ok(None)` and answers later
     /// (a held pull). The response goes the way every response goes: stamped with the
     /// request's opaque and header type and our language and version, through the RPC
-    /// after-hooks, onto the connection's write queue for its writer thread (the caller waits
-    /// only while 4 MiB are already queued for that peer). Nothing is sent for a oneway
-    /// request or once the transport has shut down.
+    /// after-hooks, onto the connection's outbound queue for its writer thread. The caller
+    /// never waits: a peer whose queue is already over its limit is disconnected instead.
+    /// Nothing is sent for a oneway request or once the transport has shut down.
     pub fn reply(&self, response: RemotingCommand) {
         if let Some(replier) = self.replier.upgrade() {
             replier.reply(

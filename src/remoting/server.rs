@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::config::{PoolConfig, ServerConfig};
 use super::connection::{Connection, ConnectionHandler};
-use super::core::{RemotingCore, READER_STACK_SIZE};
+use super::core::RemotingCore;
 use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind};
 use super::hook::RpcHook;
@@ -40,7 +40,18 @@ pub struct RemotingServer {
 struct ServerInner {
     core: Arc<RemotingCore>,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    max_connections: usize,
+    /// Connections refused for being over the limit, and when that was last logged.
+    refused: Mutex<RefusedLog>,
     stopping: AtomicBool,
+}
+
+/// Refusals are logged at most once a second, with how many there were, so a flood of
+/// connection attempts cannot flood the log too.
+#[derive(Default)]
+struct RefusedLog {
+    since_logged: u64,
+    logged_at: Option<Instant>,
 }
 
 impl ConnectionHandler for ServerInner {
@@ -70,12 +81,16 @@ impl ServerInner {
     }
 
     fn accept(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+        let open = self.connections.lock_unpoisoned().len();
+        if open >= self.max_connections {
+            drop(stream); // closed at once: the peer sees its connection end
+            self.log_refused(peer, open);
+            return;
+        }
         let conn = match Connection::new(
             stream,
             peer.to_string(),
-            self.core.config.max_frame_length,
-            self.core.config.write_timeout,
-            self.core.reader_threads.clone(),
+            self.core.connection_settings.clone(),
         ) {
             Ok(conn) => conn,
             Err(e) => {
@@ -92,7 +107,7 @@ impl ServerInner {
         let reader_conn = conn.clone();
         let spawned = self.core.reader_threads.spawn(
             format!("rmq-reader-{peer}"),
-            READER_STACK_SIZE,
+            self.core.config.reader_stack_size,
             move || {
                 reader_conn.run_reader(&*inner);
             },
@@ -101,6 +116,25 @@ impl ServerInner {
             log::error!("cannot start a reader thread for {peer}: {e}");
             conn.close();
             self.on_close(&conn, "no reader thread");
+        }
+    }
+}
+
+impl ServerInner {
+    fn log_refused(&self, peer: SocketAddr, open: usize) {
+        let mut refused = self.refused.lock_unpoisoned();
+        refused.since_logged += 1;
+        if refused
+            .logged_at
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            log::warn!(
+                "refused the connection from {peer} and {} more since the last report: {open} \
+                 connections open, the limit (max_connections)",
+                refused.since_logged - 1
+            );
+            refused.since_logged = 0;
+            refused.logged_at = Some(Instant::now());
         }
     }
 }
@@ -128,6 +162,8 @@ impl RemotingServer {
             inner: Arc::new(ServerInner {
                 core: Arc::new(core),
                 connections: Mutex::new(HashMap::new()),
+                max_connections: config.max_connections,
+                refused: Mutex::new(RefusedLog::default()),
                 stopping: AtomicBool::new(false),
             }),
             local_addr,
@@ -265,6 +301,12 @@ impl RemotingServer {
     /// Calls waiting for a response right now (tests check that nothing leaks).
     pub fn pending_requests(&self) -> usize {
         self.inner.core.response_table.len()
+    }
+
+    /// Bytes of the frame memory budget that frames being read hold right now (see
+    /// [`CommonConfig::frame_memory_budget`](super::CommonConfig::frame_memory_budget)).
+    pub fn frame_memory_in_use(&self) -> usize {
+        self.inner.core.connection_settings.frame_budget.used()
     }
 
     /// Stops accepting, closes every connection, fails pending calls, joins every thread.

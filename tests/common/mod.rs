@@ -409,6 +409,16 @@ pub fn rss_bytes() -> u64 {
     status_kb("VmRSS:") * 1024
 }
 
+/// The peak resident set size since the last [`reset_peak_rss`], in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    status_kb("VmHWM:") * 1024
+}
+
+/// Resets the peak RSS to the current RSS (Linux: `5` into /proc/self/clear_refs).
+pub fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
+}
+
 /// Virtual size in bytes.
 pub fn vm_size_bytes() -> u64 {
     status_kb("VmSize:") * 1024
