@@ -65,9 +65,10 @@ pub struct CommonConfig {
     /// connection's writer thread ever waits that long: other threads hand their bytes to it
     /// after 2 ms.
     pub write_timeout: Duration,
-    /// How long a sync caller that is the only one waiting polls for its response before
-    /// sleeping (100 µs; zero never polls). Saves a thread wake-up per call on fast networks,
-    /// at the price of up to this much CPU per call.
+    /// How long a sync caller that is the only one waiting may poll for its response before
+    /// sleeping (100 µs; zero never polls). Polling saves a thread wake-up per call when a
+    /// core is free, at the price of up to this much CPU per call, and costs time when the
+    /// cores are busy: calls are timed both ways and the faster way is used.
     pub sync_spin: Duration,
     /// Language stamped on every command this component writes (JAVA: every broker knows it).
     pub language: LanguageCode,

@@ -28,9 +28,10 @@ pub(crate) trait ConnectionHandler: Send + Sync {
     fn on_close(&self, conn: &Arc<Connection>, reason: &str);
 }
 
-/// The reader's staging buffer: one read syscall takes up to this much. Allocated zeroed, so
-/// the pages an idle connection never reads into cost no memory.
-const READ_BUFFER_SIZE: usize = 64 * 1024;
+/// The reader's staging buffer starts this small (an idle connection costs little)...
+const READ_BUFFER_INITIAL: usize = 4 * 1024;
+/// ...and grows, each time a read fills it, up to this much per read syscall.
+const READ_BUFFER_MAX: usize = 64 * 1024;
 /// Bodies this large bypass the staging buffer: read straight into the decoder's body.
 const DIRECT_READ_THRESHOLD: usize = 16 * 1024;
 /// Frames up to this size are not counted against the frame memory budget (see
@@ -334,7 +335,7 @@ impl Connection {
     fn read_loop(self: &Arc<Self>, handler: &dyn ConnectionHandler) -> String {
         let mut decoder = FrameDecoder::new(self.settings.max_frame)
             .with_max_ext_fields(self.settings.max_ext_fields);
-        let mut staging = vec![0u8; READ_BUFFER_SIZE];
+        let mut staging = vec![0u8; READ_BUFFER_INITIAL];
         let mut frame = FrameInProgress::default();
         let mut stream = &self.stream;
         loop {
@@ -366,6 +367,10 @@ impl Connection {
             }
             if let Err(reason) = self.track_frame(&decoder, &mut frame) {
                 return reason;
+            }
+            if n == staging.len() && staging.len() < READ_BUFFER_MAX {
+                // A busy connection: bigger reads, fewer syscalls.
+                staging.resize(staging.len() * 4, 0);
             }
         }
     }

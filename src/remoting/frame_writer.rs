@@ -88,7 +88,10 @@ pub(crate) struct FrameWriter {
     /// How long the writer thread waits for a peer that takes no bytes.
     stall_timeout: Duration,
     state: Mutex<WriterState>,
-    changed: Condvar,
+    /// The writer thread waits here for bytes to write.
+    work: Condvar,
+    /// Threads waiting for queue room, or for the queue to drain, wait here.
+    progress: Condvar,
 }
 
 #[derive(Default)]
@@ -105,6 +108,10 @@ struct WriterState {
     broken: Option<String>,
     closed: bool,
     writer_started: bool,
+    /// The writer thread is waiting on `work`. Waking costs a syscall, so only a waiter is woken.
+    writer_parked: bool,
+    /// Threads waiting on `progress`.
+    progress_waiters: usize,
 }
 
 impl FrameWriter {
@@ -115,7 +122,8 @@ impl FrameWriter {
             limit,
             stall_timeout,
             state: Mutex::new(WriterState::default()),
-            changed: Condvar::new(),
+            work: Condvar::new(),
+            progress: Condvar::new(),
         }
     }
 
@@ -187,9 +195,27 @@ impl FrameWriter {
                     if now >= deadline {
                         return Err(WriteRefused::NoRoom);
                     }
-                    state = self.changed.wait_timeout_unpoisoned(state, deadline - now);
+                    state = self.wait_for_progress(state, deadline - now);
                 }
             }
+        }
+    }
+
+    fn wait_for_progress<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, WriterState>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, WriterState> {
+        state.progress_waiters += 1;
+        let mut state = self.progress.wait_timeout_unpoisoned(state, timeout);
+        state.progress_waiters -= 1;
+        state
+    }
+
+    /// Bytes left the queue or a write ended: wakes those waiting for that, if any.
+    fn report_progress(&self, state: &WriterState) {
+        if state.progress_waiters > 0 {
+            self.progress.notify_all();
         }
     }
 
@@ -243,7 +269,7 @@ impl FrameWriter {
             batch.clear();
             std::mem::swap(&mut batch, &mut state.queued);
             let opaques = std::mem::take(&mut state.queued_opaques);
-            self.changed.notify_all(); // room for those waiting
+            self.report_progress(&state); // room for those waiting
             drop(state);
             let written = write_patiently(stream, &batch, &[]);
             state = self.lock();
@@ -267,10 +293,17 @@ impl FrameWriter {
         Ok(self.wake_writer(state))
     }
 
-    /// After queueing: wakes the writer thread if there is work it must do, or asks for one.
+    /// After queueing or writing: wakes the writer thread if there is work only it will do,
+    /// or asks for one.
     fn wake_writer(&self, mut state: MutexGuard<'_, WriterState>) -> Accepted {
-        self.changed.notify_all();
-        if state.writing || state.queued.is_empty() || state.writer_started {
+        self.report_progress(&state);
+        if state.writing || state.queued.is_empty() {
+            return Accepted::Done;
+        }
+        if state.writer_parked {
+            self.work.notify_one();
+        }
+        if state.writer_started {
             return Accepted::Done;
         }
         state.writer_started = true;
@@ -282,7 +315,8 @@ impl FrameWriter {
         state.writing = false;
         state.broken = Some(e.to_string());
         state.queued = Vec::new();
-        self.changed.notify_all();
+        self.work.notify_all();
+        self.progress.notify_all();
         WriteRefused::Io(e)
     }
 
@@ -297,7 +331,9 @@ impl FrameWriter {
                 && state.broken.is_none()
                 && (state.writing || state.queued.is_empty())
             {
-                state = self.changed.wait_unpoisoned(state);
+                state.writer_parked = true;
+                state = self.work.wait_unpoisoned(state);
+                state.writer_parked = false;
             }
             if state.closed || state.broken.is_some() {
                 return Ok(());
@@ -307,7 +343,7 @@ impl FrameWriter {
             batch.clear();
             std::mem::swap(&mut batch, &mut state.queued);
             let opaques = std::mem::take(&mut state.queued_opaques);
-            self.changed.notify_all();
+            self.report_progress(&state);
             drop(state);
             let mut result = Ok(());
             if set_stall_timeout {
@@ -328,7 +364,7 @@ impl FrameWriter {
             if batch.capacity() > KEEP_BUFFER_CAPACITY {
                 batch = Vec::new();
             }
-            self.changed.notify_all();
+            self.report_progress(&state);
         }
     }
 
@@ -355,14 +391,15 @@ impl FrameWriter {
             if now >= deadline {
                 return;
             }
-            state = self.changed.wait_timeout_unpoisoned(state, deadline - now);
+            state = self.wait_for_progress(state, deadline - now);
         }
     }
 
     /// Refuses further frames and wakes the writer thread so it exits.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
-        self.changed.notify_all();
+        self.work.notify_all();
+        self.progress.notify_all();
     }
 }
 

@@ -57,6 +57,7 @@ mod permits;
 mod processor;
 mod response_table;
 mod server;
+mod spin_policy;
 mod thread_pool;
 mod threads;
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::error::RemotingError;
 use super::permits::Permit;
+use super::spin_policy::SpinPolicy;
 use crate::common::clock::deadline_after;
 use crate::common::sync::{CondvarExt, MutexExt};
 use crate::protocol::RemotingCommand;
@@ -32,6 +33,9 @@ pub(crate) struct ResponseFuture {
     done: Condvar,
     filled: AtomicBool,
 }
+
+/// Whether lone sync callers poll, as measured in this process.
+static SPIN_POLICY: SpinPolicy = SpinPolicy::new();
 
 /// Sync calls waiting right now, process-wide. Only a caller that is alone polls: with many
 /// waiters the responses keep the cores busy anyway, and polling would steal one from the
@@ -129,13 +133,20 @@ impl ResponseFuture {
 
     /// Waits up to `timeout` for the slot to fill; None if it did not.
     ///
-    /// A caller that is the only sync waiter in the process first polls for up to `spin`: a
-    /// loopback round trip costs about what waking a sleeping thread costs, so polling saves a
-    /// wake-up when one thread makes calls one after another.
+    /// A caller that is the only sync waiter in the process may first poll for up to `spin`:
+    /// a loopback round trip costs about what waking a sleeping thread costs, so polling saves
+    /// a wake-up when one thread makes calls one after another, as long as a core is free.
+    /// Whether it polls is decided by timing calls both ways ([`SpinPolicy`]).
     pub(crate) fn wait(&self, timeout: Duration, spin: Duration) -> Option<InvokeResult> {
         let deadline = deadline_after(timeout);
-        SYNC_WAITERS.fetch_add(1, Ordering::AcqRel);
-        let result = self.wait_until(deadline, spin);
+        let alone = SYNC_WAITERS.fetch_add(1, Ordering::AcqRel) == 0;
+        let measured = alone && !spin.is_zero();
+        let poll = measured && SPIN_POLICY.should_poll();
+        let begin = Instant::now();
+        let result = self.wait_until(deadline, if poll { spin } else { Duration::ZERO });
+        if measured && result.is_some() {
+            SPIN_POLICY.record(poll, begin.elapsed());
+        }
         SYNC_WAITERS.fetch_sub(1, Ordering::AcqRel);
         result
     }
