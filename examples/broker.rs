@@ -2,11 +2,16 @@
 //!
 //! `cargo run --release --example broker -- --listen 127.0.0.1:10911 --namesrv 127.0.0.1:9876
 //!   --store <dir> [--name broker-a] [--cluster DefaultCluster] [--flush sync|async]`
-//! prints `listening on <ip:port>` as its first line, then serves until killed. `--namesrv`
-//! takes a `;`-separated list; `--advertise <ip:port>` sets the address given to clients.
+//! prints `listening on <ip:port>` as its first line, then serves until SIGTERM or SIGINT,
+//! which shut it down cleanly: unregistered from every name server, held pulls answered,
+//! consumer offsets and the store checkpoint saved, every thread joined, exit code 0.
+//! `--namesrv` takes a `;`-separated list; `--advertise <ip:port>` sets the address given to
+//! clients.
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/signals.rs"]
+mod signals;
 
 use std::io::Write;
 
@@ -66,15 +71,17 @@ fn main() {
     if let Some(cluster) = cluster {
         builder = builder.cluster_name(cluster);
     }
+    let stop = signals::StopSignals::install();
     let broker = builder.start().unwrap_or_else(|e| {
         eprintln!("broker: {e:#}");
         std::process::exit(1);
     });
     println!("listening on {}", broker.local_addr());
     std::io::stdout().flush().ok();
-    loop {
-        std::thread::park();
-    }
+    let signal = stop.wait();
+    log::info!("{signal}: shutting down");
+    broker.shutdown();
+    log::info!("stopped");
 }
 
 fn usage(msg: &str) -> ! {

@@ -1,10 +1,13 @@
 //! Reference name server.
 //!
 //! `cargo run --release --example namesrv -- --listen 127.0.0.1:9876`
-//! prints `listening on <ip:port>` as its first line, then serves until killed.
+//! prints `listening on <ip:port>` as its first line, then serves until SIGTERM or SIGINT,
+//! which shut it down cleanly (every thread joined, exit code 0).
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/signals.rs"]
+mod signals;
 
 use std::io::Write;
 
@@ -24,6 +27,7 @@ fn main() {
             other => usage(&format!("unknown argument {other}")),
         }
     }
+    let stop = signals::StopSignals::install();
     let namesrv = NameServer::builder()
         .listen(listen)
         .start()
@@ -33,9 +37,10 @@ fn main() {
         });
     println!("listening on {}", namesrv.local_addr());
     std::io::stdout().flush().ok();
-    loop {
-        std::thread::park();
-    }
+    let signal = stop.wait();
+    log::info!("{signal}: shutting down");
+    namesrv.shutdown();
+    log::info!("stopped");
 }
 
 fn usage(msg: &str) -> ! {
