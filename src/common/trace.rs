@@ -28,3 +28,11 @@ pub(crate) use trace_step;
 pub(crate) fn enabled() -> bool {
     log::log_enabled!(target: TRACE_TARGET, log::Level::Trace)
 }
+
+/// The calling thread's name, for trace lines ("which thread did this step").
+pub(crate) fn thread_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("an unnamed thread")
+        .to_string()
+}

@@ -15,7 +15,7 @@ use super::frame_writer::{
 use super::permits::{BudgetCharge, ByteBudget};
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
-use crate::common::trace::trace_step;
+use crate::common::trace::{self, trace_step};
 use crate::protocol::{FrameDecoder, RemotingCommand};
 
 /// What a connection's reader thread hands its frames and its end to.
@@ -472,7 +472,7 @@ impl Connection {
                             },
                             command.opaque,
                             self.remote_addr,
-                            current_thread_name()
+                            trace::thread_name()
                         );
                         handler.on_command(self, command);
                     } else if bytes.is_empty() {
@@ -504,14 +504,6 @@ impl Connection {
 struct FrameInProgress {
     began: Option<(u64, Instant)>,
     charge: Option<BudgetCharge>,
-}
-
-/// The calling thread's name, for trace lines.
-pub(crate) fn current_thread_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("an unnamed thread")
-        .to_string()
 }
 
 fn truncated() -> io::Error {

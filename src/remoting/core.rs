@@ -350,7 +350,7 @@ impl RemotingCore {
                 Ok(_) => "response".to_string(),
                 Err(e) => e.to_string(),
             },
-            super::connection::current_thread_name()
+            crate::common::trace::thread_name()
         );
         if let Some((callback, result)) = future.complete(result) {
             let job: Job = Box::new(move || callback(result));

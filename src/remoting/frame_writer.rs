@@ -378,7 +378,7 @@ impl FrameWriter {
                 .collect::<Vec<_>>()
                 .join(", "),
             self.addr,
-            super::connection::current_thread_name()
+            crate::common::trace::thread_name()
         );
     }
 

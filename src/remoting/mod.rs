@@ -10,8 +10,8 @@
 //! the request (language, version), runs the [`RpcHook`]s, and registers a response future
 //! under the request's opaque in the response table: a `Mutex<HashMap<opaque, future>>`. The
 //! future of a sync call is a slot with a condvar. The calling thread writes the frame
-//! itself when no other write is in progress (frames that arrive meanwhile are coalesced
-//! into the same syscall), then waits on the slot.
+//! itself when no other write is in progress and the socket takes it at once (frames that
+//! arrive meanwhile are coalesced into the same syscall), then waits on the slot.
 //!
 //! Each connection has one reader thread, `rmq-reader-<addr>`. It feeds the socket's bytes to
 //! the protocol's frame decoder; for a response, it removes the future with that opaque
@@ -41,6 +41,18 @@
 //! own thread pool (a full queue answers SYSTEM_BUSY). Whatever it returns, or answers later
 //! through [`RequestContext::reply`], leaves by one path: stamped with the request's opaque
 //! and header type, shown to the hooks, written on the connection.
+//!
+//! # Peers that are slow or hostile
+//!
+//! No thread waits on another peer's socket: a frame the socket does not take within 2 ms
+//! goes onto the connection's bounded outbound queue, which only the connection's writer
+//! thread waits on. A peer that lets more than [`CommonConfig::outbound_queue_limit`] pile up
+//! unread is disconnected (a server never waits for a client; a client's own request waits
+//! for room, within its timeout). On the reading side a frame's length, its header's ext
+//! fields, its arrival time ([`CommonConfig::frame_deadline`]) and, for large frames, a share
+//! of a memory budget shared by all connections ([`CommonConfig::frame_memory_budget`]) are
+//! bounded, and a server takes at most [`ServerConfig::max_connections`]. A connection is one
+//! socket: reader and writer share it, so it costs one file descriptor.
 //!
 //! `shutdown()` (and `Drop`) of a client or server closes every connection, fails what is
 //! pending (every callback runs once), and joins every thread it started.

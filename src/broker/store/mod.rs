@@ -8,10 +8,10 @@
 //! <store_dir>/recovery_checkpoint                          where recovery starts (see below)
 //! ```
 //!
-//! - [`config`] — [`StoreConfig`], [`FlushDiskType`] and the Java defaults the store keeps.
-//! - [`message_store`] — [`MessageStore`]: put, get, time search, the flush thread.
-//! - [`result`] — put/get statuses and results.
-//! - [`error`] — [`StoreError`].
+//! - `config` — `StoreConfig`, [`FlushDiskType`] and the Java defaults the store keeps.
+//! - `message_store` — [`MessageStore`]: put, get, time search, the flush thread.
+//! - `result` — put/get statuses and results ([`PutMessageResult`], [`GetMessageResult`]).
+//! - `error` — [`StoreError`].
 //! - `commit_log` — `CommitLog`: the append-only log in segment files, and its recovery scan.
 //! - `consume_queue` — `ConsumeQueue`: the per-queue index of commit log positions.
 //! - `recovery` — cutting the log and reconciling the queues on open.
