@@ -164,7 +164,8 @@ pub enum BodyError {
         /// The largest length the format allows.
         max: usize,
     },
-    /// The body uses a compression type this crate does not implement (LZ4, ZSTD).
+    /// The body uses a compression type this build cannot read (LZ4 or ZSTD without the
+    /// `lz4-zstd` feature), or an unknown one.
     UnsupportedCompression(i32),
     /// The compressed bytes are corrupt or truncated.
     Corrupt(String),
@@ -198,6 +199,11 @@ impl fmt::Display for BodyError {
             BodyError::TooLong { field, length, max } => {
                 write!(f, "{field} of {length} bytes exceeds the maximum {max}")
             }
+            BodyError::UnsupportedCompression(kind @ (1 | 2)) => write!(
+                f,
+                "compression type {kind} ({}) needs the crate's `lz4-zstd` feature",
+                if *kind == 1 { "LZ4" } else { "ZSTD" }
+            ),
             BodyError::UnsupportedCompression(kind) => {
                 write!(f, "unsupported compression type {kind}")
             }

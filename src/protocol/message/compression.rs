@@ -1,5 +1,11 @@
-//! zlib body compression; mirrors Java's `ZlibCompressor` (RFC 1950 streams, as
-//! `java.util.zip.Deflater` / `InflaterInputStream` write and read them).
+//! Body compression; mirrors Java's `ZlibCompressor` (RFC 1950 streams, as
+//! `java.util.zip.Deflater` / `InflaterInputStream` write and read them), and the reading
+//! side of `Lz4Compressor` (LZ4 frames, `LZ4FrameOutputStream`) and `ZstdCompressor`
+//! (Zstandard frames), which Java producers use when `rocketmq.message.compressType` says so.
+//!
+//! LZ4 and ZSTD need the `lz4-zstd` feature (on by default; pure-Rust `lz4_flex` and
+//! `ruzstd`). Without it such a body is [`BodyError::UnsupportedCompression`], whose message
+//! names the feature.
 //!
 //! Decompression always takes a maximum output size: a small "zip bomb" fails with
 //! [`BodyError::DecompressedTooLarge`] instead of exhausting memory.
@@ -10,6 +16,7 @@ use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
 
+use super::sys_flag::CompressionType;
 use crate::protocol::error::BodyError;
 
 /// The level Java's producer uses unless `rocketmq.message.compressLevel` says otherwise.
@@ -33,17 +40,35 @@ pub fn compress(data: &[u8], level: u32) -> Result<Vec<u8>, BodyError> {
         .map_err(|e| BodyError::Corrupt(e.to_string()))
 }
 
-/// Inflates a zlib stream, failing once the output would exceed `max_output` bytes.
-///
-/// Memory grows with the output actually produced, never by a size the input claims. Bytes
-/// after the end of the stream are ignored, as Java's `InflaterInputStream` does; a corrupt or
-/// truncated stream is [`BodyError::Corrupt`].
-pub fn decompress(data: &[u8], max_output: usize) -> Result<Vec<u8>, BodyError> {
+/// Decompresses a body compressed with `kind`, failing once the output would exceed
+/// `max_output` bytes.
+pub fn decompress_with(
+    kind: CompressionType,
+    data: &[u8],
+    max_output: usize,
+) -> Result<Vec<u8>, BodyError> {
+    match kind {
+        CompressionType::Zlib => decompress(data, max_output),
+        #[cfg(feature = "lz4-zstd")]
+        CompressionType::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), data.len(), max_output),
+        #[cfg(feature = "lz4-zstd")]
+        CompressionType::Zstd => {
+            let decoder = ruzstd::decoding::StreamingDecoder::new(data)
+                .map_err(|e| BodyError::Corrupt(format!("zstd frame header: {e}")))?;
+            read_bounded(decoder, data.len(), max_output)
+        }
+        #[cfg(not(feature = "lz4-zstd"))]
+        other => Err(BodyError::UnsupportedCompression(other.value())),
+    }
+}
+
+/// Reads a decompressing reader to its end, at most `max_output` bytes.
+fn read_bounded(reader: impl Read, input_len: usize, max_output: usize) -> Result<Vec<u8>, BodyError> {
     let limit = u64::try_from(max_output)
         .unwrap_or(u64::MAX)
         .saturating_add(1);
-    let mut out = Vec::with_capacity(data.len().saturating_mul(2).min(max_output));
-    ZlibDecoder::new(data)
+    let mut out = Vec::with_capacity(input_len.saturating_mul(2).min(max_output));
+    reader
         .take(limit)
         .read_to_end(&mut out)
         .map_err(|e| BodyError::Corrupt(e.to_string()))?;
@@ -51,6 +76,15 @@ pub fn decompress(data: &[u8], max_output: usize) -> Result<Vec<u8>, BodyError> 
         return Err(BodyError::DecompressedTooLarge { limit: max_output });
     }
     Ok(out)
+}
+
+/// Inflates a zlib stream, failing once the output would exceed `max_output` bytes.
+///
+/// Memory grows with the output actually produced, never by a size the input claims. Bytes
+/// after the end of the stream are ignored, as Java's `InflaterInputStream` does; a corrupt or
+/// truncated stream is [`BodyError::Corrupt`].
+pub fn decompress(data: &[u8], max_output: usize) -> Result<Vec<u8>, BodyError> {
+    read_bounded(ZlibDecoder::new(data), data.len(), max_output)
 }
 
 #[cfg(test)]

@@ -12,14 +12,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::compression::decompress;
+use super::compression::decompress_with;
 use super::message_id::create_offset_message_id;
 use super::properties::{
     message_const, properties_to_string, string_to_properties, MessageProperties,
 };
 use super::reader::ByteReader;
 use super::sys_flag::{
-    clear_compressed_flag, compression_type, CompressionType, BORNHOST_V6_FLAG, COMPRESSED_FLAG,
+    clear_compressed_flag, compression_type, BORNHOST_V6_FLAG, COMPRESSED_FLAG,
     STOREHOSTADDRESS_V6_FLAG,
 };
 use crate::protocol::error::BodyError;
@@ -171,6 +171,73 @@ pub fn decode_messages_with_limit(
     Ok(messages)
 }
 
+/// A stored record a consumer passes over because it cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRecord {
+    /// Its queue offset, when the record is long enough to hold one.
+    pub queue_offset: Option<i64>,
+    /// Why it cannot be read.
+    pub error: BodyError,
+}
+
+/// What [`decode_messages_skipping`] read: the messages, and the records it passed over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodedRecords {
+    /// Every record that decoded, in order.
+    pub messages: Vec<MessageExt>,
+    /// Every record that did not.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+/// Decodes the stored messages of a pull response body for a consumer: a record that cannot
+/// be read (corrupt, truncated, compressed with an unknown or unavailable type) is passed
+/// over, with its queue offset, and the records after it are still read, as long as its store
+/// size can be trusted to find them. Bodies are decompressed (at most `max_decompressed`
+/// bytes in all). A consumer must never wedge on one bad record: the broker will keep
+/// answering the same pull until the consumer moves past it.
+pub fn decode_messages_skipping(buf: &[u8], max_decompressed: usize) -> DecodedRecords {
+    /// storeSize, magicCode, bodyCRC, queueId, flag precede the queue offset.
+    const QUEUE_OFFSET_AT: usize = 20;
+    let mut decoded = DecodedRecords::default();
+    let mut rest = buf;
+    let mut budget = max_decompressed;
+    while !rest.is_empty() {
+        let size = rest
+            .get(..4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .and_then(|size| usize::try_from(size).ok())
+            .filter(|size| (QUEUE_OFFSET_AT + 8..=rest.len()).contains(size));
+        let Some(size) = size else {
+            // No trustworthy length: nothing after this point can be found.
+            decoded.skipped.push(SkippedRecord {
+                queue_offset: None,
+                error: BodyError::InvalidLength {
+                    field: "storeSize",
+                    length: rest.len() as i64,
+                },
+            });
+            break;
+        };
+        match decode_one(&rest[..size], true, budget) {
+            Ok((message, _, inflated)) => {
+                budget = budget.saturating_sub(inflated);
+                decoded.messages.push(message);
+            }
+            Err(error) => {
+                let at = &rest[QUEUE_OFFSET_AT..QUEUE_OFFSET_AT + 8];
+                let mut offset = [0u8; 8];
+                offset.copy_from_slice(at);
+                decoded.skipped.push(SkippedRecord {
+                    queue_offset: Some(i64::from_be_bytes(offset)),
+                    error,
+                });
+            }
+        }
+        rest = &rest[size..];
+    }
+    decoded
+}
+
 /// Decodes the one stored message at the start of `buf` (`MessageDecoder.decode`), returning
 /// it and the bytes it took (its store size).
 pub fn decode_message(buf: &[u8], decompress_body: bool) -> Result<(MessageExt, usize), BodyError> {
@@ -218,10 +285,7 @@ fn decode_one(
     let mut body = r.bytes(body_len, "body")?.to_vec();
     let mut inflated = 0;
     if decompress_body && sys_flag & COMPRESSED_FLAG != 0 {
-        match compression_type(sys_flag)? {
-            CompressionType::Zlib => body = decompress(&body, max_decompressed)?,
-            other => return Err(BodyError::UnsupportedCompression(other.value())),
-        }
+        body = decompress_with(compression_type(sys_flag)?, &body, max_decompressed)?;
         inflated = body.len();
         sys_flag = clear_compressed_flag(sys_flag);
     }
@@ -563,16 +627,18 @@ mod tests {
             decode_messages_with_limit(&two, true, 150_000),
             Err(BodyError::DecompressedTooLarge { limit: 50_000 })
         );
-        // LZ4 is recognised but not implemented.
+        // A zlib stream flagged LZ4 is not an LZ4 frame (or, without the feature, not read).
         let lz4 = MessageExt {
             sys_flag: COMPRESSED_FLAG | 0x100,
             ..message
         };
         let bytes = encode_stored_message(&lz4).unwrap();
-        assert_eq!(
-            decode_messages(&bytes, true),
-            Err(BodyError::UnsupportedCompression(1))
-        );
+        let error = decode_messages(&bytes, true).unwrap_err();
+        if cfg!(feature = "lz4-zstd") {
+            assert!(matches!(error, BodyError::Corrupt(_)), "{error:?}");
+        } else {
+            assert_eq!(error, BodyError::UnsupportedCompression(1));
+        }
     }
 
     #[test]
@@ -648,7 +714,43 @@ mod tests {
                     mutated[at] = (seed >> 17) as u8;
                 }
                 let _ = decode_messages_with_limit(&mutated, true, 1 << 20);
+                let _ = decode_messages_skipping(&mutated, 1 << 20);
             }
         }
+    }
+
+    #[test]
+    fn a_bad_record_is_passed_over_and_the_next_still_read() {
+        let first = MessageExt {
+            queue_offset: 7,
+            ..sample()
+        };
+        // Compressed with type 7 (unknown), at offset 8.
+        let unreadable = MessageExt {
+            queue_offset: 8,
+            body: b"not really compressed".to_vec(),
+            sys_flag: COMPRESSED_FLAG | (0x7 << 8),
+            ..sample()
+        };
+        let last = MessageExt {
+            queue_offset: 9,
+            ..sample()
+        };
+        let mut buf = Vec::new();
+        for m in [&first, &unreadable, &last] {
+            buf.extend_from_slice(&encode_stored_message(m).unwrap());
+        }
+        let decoded = decode_messages_skipping(&buf, 1 << 20);
+        let offsets: Vec<i64> = decoded.messages.iter().map(|m| m.queue_offset).collect();
+        assert_eq!(offsets, [7, 9]);
+        assert_eq!(decoded.skipped.len(), 1);
+        assert_eq!(decoded.skipped[0].queue_offset, Some(8));
+        // A record whose size cannot be trusted ends the buffer: nothing after it is findable.
+        let mut cut = buf.clone();
+        cut.truncate(buf.len() - 10);
+        let decoded = decode_messages_skipping(&cut, 1 << 20);
+        assert_eq!(decoded.messages.len(), 1);
+        assert_eq!(decoded.skipped.len(), 2);
+        assert_eq!(decoded.skipped[1].queue_offset, None);
     }
 }

@@ -20,9 +20,10 @@ mod reader;
 pub mod sys_flag;
 
 pub use batch::{decode_batch, encode_batch, encode_batch_message, BatchMessage};
-pub use compression::{compress, decompress};
+pub use compression::{compress, decompress, decompress_with};
 pub use message_ext::{
-    decode_message, decode_messages, decode_messages_with_limit, encode_stored_message, MessageExt,
+    decode_message, decode_messages, decode_messages_skipping, decode_messages_with_limit,
+    encode_stored_message, DecodedRecords, MessageExt, SkippedRecord,
 };
 pub use message_id::{
     create_offset_message_id, decode_offset_message_id, MessageClientIdGenerator,

@@ -67,11 +67,11 @@ pub fn compression_type(flag: i32) -> Result<CompressionType, BodyError> {
 /// A body compression algorithm; mirrors Java's `CompressionType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CompressionType {
-    /// LZ4 (value 1); recognised but not implemented here.
+    /// LZ4 frames (value 1); read with the `lz4-zstd` feature.
     Lz4,
-    /// Zstandard (value 2); recognised but not implemented here.
+    /// Zstandard frames (value 2); read with the `lz4-zstd` feature.
     Zstd,
-    /// zlib, RFC 1950 (value 3); the default and the only one implemented here.
+    /// zlib, RFC 1950 (value 3); the default, and what our producer writes.
     Zlib,
 }
 
