@@ -67,8 +67,22 @@ pub mod request_code {
         GET_ROUTEINFO_BY_TOPIC = 105,
         /// The cluster and broker tables of a name server.
         GET_BROKER_CLUSTER_INFO = 106,
+        /// The client connections of a consumer group, from a broker (admin).
+        GET_CONSUMER_CONNECTION_LIST = 203,
+        /// A consumer group's offsets and lag per queue, from a broker (admin).
+        GET_CONSUME_STATS = 208,
+        /// Broker telling a consumer to move its offsets (after RESET_CONSUMER_OFFSET).
+        RESET_CONSUMER_CLIENT_OFFSET = 220,
+        /// Broker asking a consumer for its offsets.
+        GET_CONSUMER_STATUS_FROM_CLIENT = 221,
+        /// Admin asking a broker to reset a group's offsets (by timestamp).
+        INVOKE_BROKER_TO_RESET_OFFSET = 222,
+        /// Admin asking a broker for a group's client offsets.
+        INVOKE_BROKER_TO_GET_CONSUMER_STATUS = 223,
         /// Ask a consumer for its running state.
         GET_CONSUMER_RUNNING_INFO = 307,
+        /// Ask a consumer to consume one message now, and say how it went.
+        CONSUME_MESSAGE_DIRECTLY = 309,
         /// Send a message with the short-named `SendMessageRequestHeaderV2`.
         SEND_MESSAGE_V2 = 310,
         /// Send a batch of messages.

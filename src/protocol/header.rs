@@ -179,6 +179,7 @@ macro_rules! custom_header {
 }
 
 mod client;
+mod consumer;
 mod namesrv;
 mod offset;
 mod pull;
@@ -188,6 +189,10 @@ mod topic;
 pub use client::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
     NotifyConsumerIdsChangedRequestHeader, UnregisterClientRequestHeader,
+};
+pub use consumer::{
+    ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
+    GetConsumerStatusRequestHeader, ResetOffsetRequestHeader,
 };
 pub use namesrv::{
     GetRouteInfoRequestHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,

@@ -79,7 +79,7 @@ pub struct SubscriptionData {
 }
 
 impl SubscriptionData {
-    fn write(&self, w: &mut JsonWriter) {
+    pub(crate) fn write(&self, w: &mut JsonWriter) {
         w.begin_object();
         w.bool_field("classFilterMode", self.class_filter_mode);
         w.key("codeSet");

@@ -86,6 +86,26 @@ impl JsonWriter {
         self.out.push(':');
     }
 
+    /// Writes a map key that is an object (fastjson's layout for a `Map<MessageQueue, _>`):
+    /// the caller writes the key object right after, then the value.
+    pub(crate) fn object_key(&mut self) {
+        self.separate();
+    }
+
+    /// Ends an object key: writes the `:` before its value.
+    pub(crate) fn end_object_key(&mut self) {
+        self.out.push(':');
+    }
+
+    /// Writes a float value (`Double` fields: rates, averages).
+    pub(crate) fn float(&mut self, value: f64) {
+        if value.is_finite() {
+            let _ = write!(self.out, "{value}");
+        } else {
+            self.out.push_str("null"); // fastjson writes NaN and infinities as null
+        }
+    }
+
     /// Writes an integer map key: unquoted in the default flavour, quoted when browser-compatible.
     pub(crate) fn integer_key(&mut self, key: i64) {
         self.separate();
@@ -202,15 +222,28 @@ impl JsonWriter {
     }
 }
 
-/// Puts double quotes around bare object keys (`{0:"a"}` becomes `{"0":"a"}`), the
-/// non-standard JSON that old name servers write; everything else is copied unchanged.
+/// Turns the non-standard JSON fastjson writes into standard JSON; everything else is copied
+/// unchanged:
+/// - bare object keys get double quotes (`{0:"a"}` becomes `{"0":"a"}`), as old name servers
+///   write integer map keys;
+/// - a map whose keys are objects (`{{"brokerName":"b","queueId":0,"topic":"T"}:5}`, how
+///   fastjson writes a `Map<MessageQueue, Long>`) becomes an array of `[key, value]` pairs,
+///   which [`object_keyed_map`] reads.
 ///
 /// A bare key is a run of ASCII letters, digits, `_`, `-`, `.`, `$` or `+` where an object key
 /// is expected, outside any string.
 pub(crate) fn quote_bare_keys(input: &str) -> Result<String, BodyError> {
+    /// One open object or array in the input.
+    struct Open {
+        kind: u8,
+        /// An object whose keys are objects, written out as an array of pairs.
+        pairs: bool,
+    }
     let bytes = input.as_bytes();
     let mut out = Vec::with_capacity(bytes.len() + 8);
-    let mut containers: Vec<u8> = Vec::new();
+    // Where each open container's `{` or `[` was written, to turn a map into an array.
+    let mut opened_at: Vec<usize> = Vec::new();
+    let mut containers: Vec<Open> = Vec::new();
     let mut expect_key = false;
     let mut in_string = false;
     let mut escaped = false;
@@ -228,24 +261,63 @@ pub(crate) fn quote_bare_keys(input: &str) -> Result<String, BodyError> {
             i += 1;
             continue;
         }
+        let in_pairs = containers.last().is_some_and(|c| c.pairs);
         match b {
+            b'"' if expect_key && in_pairs => {
+                return Err(BodyError::Json(
+                    "a map mixes object keys and string keys".into(),
+                ))
+            }
             b'"' => {
                 in_string = true;
                 expect_key = false;
             }
-            b'{' => {
-                containers.push(b'{');
+            b'{' if expect_key => {
+                // An object where a key goes: the enclosing map is keyed by objects.
+                if let (Some(map), Some(&at)) = (containers.last_mut(), opened_at.last()) {
+                    if !map.pairs {
+                        map.pairs = true;
+                        out[at] = b'[';
+                    }
+                }
+                out.push(b'[');
+                containers.push(Open {
+                    kind: b'{',
+                    pairs: false,
+                });
+                opened_at.push(out.len());
                 expect_key = true;
             }
-            b'[' => {
-                containers.push(b'[');
-                expect_key = false;
+            b'{' | b'[' => {
+                containers.push(Open {
+                    kind: b,
+                    pairs: false,
+                });
+                opened_at.push(out.len());
+                expect_key = b == b'{';
             }
             b'}' | b']' => {
-                containers.pop();
+                let closed = containers.pop();
+                opened_at.pop();
                 expect_key = false;
+                if closed.is_some_and(|c| c.pairs) {
+                    out.extend_from_slice(b"]]");
+                    i += 1;
+                    continue;
+                }
             }
-            b',' => expect_key = containers.last() == Some(&b'{'),
+            b':' if in_pairs => {
+                out.push(b',');
+                i += 1;
+                continue;
+            }
+            b',' if in_pairs => {
+                out.extend_from_slice(b"],");
+                expect_key = true;
+                i += 1;
+                continue;
+            }
+            b',' => expect_key = containers.last().is_some_and(|c| c.kind == b'{'),
             b' ' | b'\t' | b'\r' | b'\n' => {}
             _ if expect_key && is_bare_key_byte(b) => {
                 let start = i;
@@ -264,6 +336,32 @@ pub(crate) fn quote_bare_keys(input: &str) -> Result<String, BodyError> {
         i += 1;
     }
     String::from_utf8(out).map_err(|e| BodyError::Json(e.to_string()))
+}
+
+/// Deserializes a map that fastjson writes with object keys (see [`quote_bare_keys`], which
+/// turns it into `[[key, value], ...]`), or an empty `{}`; `null` is empty.
+pub(crate) fn object_keyed_map<'de, D, K, V>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<K, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: Deserialize<'de> + Ord,
+    V: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Shape<K, V> {
+        Pairs(Vec<(K, V)>),
+        Empty(std::collections::BTreeMap<String, serde_json::Value>),
+    }
+    match Option::<Shape<K, V>>::deserialize(deserializer)? {
+        Some(Shape::Pairs(pairs)) => Ok(pairs.into_iter().collect()),
+        Some(Shape::Empty(map)) if map.is_empty() => Ok(std::collections::BTreeMap::new()),
+        Some(Shape::Empty(_)) => Err(serde::de::Error::custom(
+            "a map keyed by objects has string keys",
+        )),
+        None => Ok(std::collections::BTreeMap::new()),
+    }
 }
 
 fn is_bare_key_byte(b: u8) -> bool {

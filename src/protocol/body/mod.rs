@@ -8,6 +8,7 @@
 //! and the field at fault.
 
 pub mod cluster;
+pub mod consumer_info;
 pub mod consumer_list;
 pub mod heartbeat;
 mod json;
@@ -16,6 +17,10 @@ pub mod route;
 pub mod topic_config;
 
 pub use cluster::ClusterInfo;
+pub use consumer_info::{
+    running_info_property, CmResult, ConsumeMessageDirectlyResult, ConsumeStatus,
+    ConsumerRunningInfo, GetConsumerStatusBody, ProcessQueueInfo, ResetOffsetBody,
+};
 pub use consumer_list::GetConsumerListByGroupResponseBody;
 pub use heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, ProducerData,
