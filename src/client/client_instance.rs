@@ -333,6 +333,16 @@ impl MqClientInstance {
         self.settings.api_timeout.min(budget)
     }
 
+    /// The timeout of one admin-style RPC (`mqClientApiTimeout`, 3 s).
+    pub(crate) fn api_timeout_default(&self) -> Duration {
+        self.settings.api_timeout
+    }
+
+    /// The client's settings.
+    pub(crate) fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
     // ----- broker addresses ---------------------------------------------------------------
 
     /// The master address of `broker_name`, after the override map

@@ -13,7 +13,8 @@ use crate::protocol::header::{
     PullMessageResponseHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
     UnregisterClientRequestHeader,
 };
-use crate::protocol::message::{decode_messages, MessageQueue};
+use crate::protocol::message::message_ext::DEFAULT_MAX_DECOMPRESSED_SIZE;
+use crate::protocol::message::{decode_messages_skipping, DecodedRecords, MessageQueue};
 use crate::protocol::{Body, CommandCustomHeader, RemotingCommand, SerializeType};
 use crate::remoting::{InvokeResult, RemotingClient};
 
@@ -73,8 +74,13 @@ impl MqClientApi {
         &self.remoting
     }
 
+    /// The header encoding requests are written in.
+    pub(crate) fn serialize_type(&self) -> SerializeType {
+        self.serialize_type
+    }
+
     /// A request of `code` carrying `header`, in the configured header encoding.
-    fn request(&self, code: i32, header: &impl CommandCustomHeader) -> RemotingCommand {
+    pub(crate) fn request(&self, code: i32, header: &impl CommandCustomHeader) -> RemotingCommand {
         RemotingCommand::request_with_header(code, header).with_serialize_type(self.serialize_type)
     }
 
@@ -253,7 +259,8 @@ impl MqClientApi {
     }
 }
 
-fn expect_success(response: &RemotingCommand, addr: &str) -> Result<(), ClientError> {
+/// Ok for SUCCESS; any other code is a [`ClientError::Broker`] naming `addr`.
+pub(crate) fn expect_success(response: &RemotingCommand, addr: &str) -> Result<(), ClientError> {
     if response.code == response_code::SUCCESS {
         Ok(())
     } else {
@@ -305,8 +312,9 @@ pub(crate) fn process_send_response(
 }
 
 /// Reads a pull response (`processPullResponse`), decoding the messages of a FOUND answer
-/// with their bodies decompressed. Other codes than the four pull outcomes are a
-/// [`ClientError::Broker`].
+/// with their bodies decompressed. A record that cannot be read is passed over (listed in
+/// [`PullResult::skipped`]), so that one bad message never wedges its queue. Other codes than
+/// the four pull outcomes are a [`ClientError::Broker`].
 pub(crate) fn process_pull_response(
     response: RemotingCommand,
     addr: &str,
@@ -321,10 +329,10 @@ pub(crate) fn process_pull_response(
     let header: PullMessageResponseHeader = response
         .decode_header()
         .map_err(|e| ClientError::invalid_response(addr, e))?;
-    let messages = if status == PullStatus::Found {
-        decode_messages(&response.body, true).map_err(|e| ClientError::invalid_response(addr, e))?
+    let decoded = if status == PullStatus::Found {
+        decode_messages_skipping(&response.body, DEFAULT_MAX_DECOMPRESSED_SIZE)
     } else {
-        Vec::new()
+        DecodedRecords::default()
     };
     Ok(PullResult {
         status,
@@ -332,7 +340,8 @@ pub(crate) fn process_pull_response(
         min_offset: header.min_offset,
         max_offset: header.max_offset,
         suggest_which_broker_id: header.suggest_which_broker_id,
-        messages,
+        messages: decoded.messages,
+        skipped: decoded.skipped,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::protocol::message::{MessageExt, MessageQueue};
+use crate::protocol::message::{MessageExt, MessageQueue, SkippedRecord};
 
 /// How the broker stored a sent message; mirrors Java's `SendStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,4 +106,7 @@ pub struct PullResult {
     /// The messages, bodies decompressed, each with `MIN_OFFSET`/`MAX_OFFSET` properties
     /// added as Java's `PullAPIWrapper` does.
     pub messages: Vec<MessageExt>,
+    /// Records that could not be read (corrupt, truncated, compressed in a way this build
+    /// cannot read), passed over: `next_begin_offset` is already past them.
+    pub skipped: Vec<SkippedRecord>,
 }

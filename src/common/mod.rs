@@ -3,9 +3,10 @@
 //! layers above use (`UtilAll` time helpers, `ServiceThread`).
 
 pub(crate) mod clock;
+pub(crate) mod delay_queue;
 pub(crate) mod service_thread;
 pub(crate) mod sync;
-#[cfg(feature = "servers")]
+#[cfg(any(feature = "servers", test))]
 pub(crate) mod temp_dir;
 pub(crate) mod trace;
 

@@ -4,6 +4,14 @@ use super::error::BodyError;
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Java's `String.hashCode` of `s` (over its UTF-16 code units): the tags code of consume
+/// queue entries and of subscriptions.
+pub fn java_string_hash_code(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
+}
+
 /// The CRC-32 (IEEE, as `java.util.zip.CRC32`) of `data`, masked to 31 bits like
 /// `UtilAll.crc32`; this is the body CRC of stored messages and REGISTER_BROKER's `bodyCrc32`.
 pub fn crc32(data: &[u8]) -> i32 {

@@ -23,12 +23,7 @@ pub const CQ_ENTRIES_PER_FILE: i64 = 300_000;
 /// The size field of a filler entry that stands for no message (Java's `fillPreBlank`).
 pub(crate) const BLANK_ENTRY_SIZE: i32 = i32::MAX;
 
-/// Java's `String.hashCode` of `s` (over its UTF-16 code units).
-pub fn java_string_hash_code(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
-}
+pub use crate::protocol::util_all::java_string_hash_code;
 
 /// The tags code a consume queue entry holds for a message with tags `tags`
 /// (`MessageExtBrokerInner.tagsString2tagsCode`): the tags' Java hash code, 0 when empty.
