@@ -43,8 +43,8 @@ fn lz4_zstd_and_zlib_bodies_decode_to_the_original_bytes() {
         assert_eq!(raw[0].sys_flag & 0x701, kind | COMPRESSED_FLAG, "{file}");
         assert!(raw[0].body.len() < 6000, "{file}: stored compressed");
         // As a consumer reads them.
-        let messages = decode_messages(&response.body, true)
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let messages =
+            decode_messages(&response.body, true).unwrap_or_else(|e| panic!("{file}: {e}"));
         for (i, m) in messages.iter().enumerate() {
             assert_eq!(m.body, original_body(i), "{file}: body of message {i}");
             assert_eq!(m.sys_flag & COMPRESSED_FLAG, 0, "{file}");
@@ -70,5 +70,8 @@ fn without_the_feature_lz4_and_zstd_are_errors_naming_it() {
     let (response, _) = decode_first_frame(&bytes, DEFAULT_MAX_FRAME_LENGTH)
         .unwrap()
         .unwrap();
-    assert_eq!(decode_messages(&response.body, true).unwrap()[1].body, original_body(1));
+    assert_eq!(
+        decode_messages(&response.body, true).unwrap()[1].body,
+        original_body(1)
+    );
 }

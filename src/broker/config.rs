@@ -47,6 +47,9 @@ pub struct BrokerConfig {
     pub client_channel_expiry: Duration,
     /// How often dirty consumer offsets are written to disk (1 s; Java: 5 s).
     pub offset_flush_interval: Duration,
+    /// The delay of each level, level 1 first (`messageDelayLevel`, "1s 5s 10s 30s 1m 2m 3m
+    /// 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"); units s, m, h, d, and ms.
+    pub message_delay_level: String,
 }
 
 impl Default for BrokerConfig {
@@ -69,6 +72,8 @@ impl Default for BrokerConfig {
             long_polling: true,
             client_channel_expiry: Duration::from_secs(120),
             offset_flush_interval: Duration::from_secs(1),
+            message_delay_level: super::schedule_message_service::DEFAULT_MESSAGE_DELAY_LEVEL
+                .to_string(),
         }
     }
 }
@@ -196,6 +201,12 @@ impl BrokerBuilder {
     /// How often dirty consumer offsets are written (1 s).
     pub fn offset_flush_interval(mut self, interval: Duration) -> Self {
         self.config.offset_flush_interval = interval;
+        self
+    }
+
+    /// The delay levels (`messageDelayLevel`): e.g. `"1s 5s 10s"` (tests shorten them).
+    pub fn message_delay_level(mut self, levels: impl Into<String>) -> Self {
+        self.config.message_delay_level = levels.into();
         self
     }
 

@@ -13,6 +13,7 @@ mod long_polling;
 mod outer_api;
 mod persist;
 mod processor;
+mod schedule_message_service;
 pub mod store;
 mod topic_config_manager;
 
@@ -35,6 +36,7 @@ use processor::{
     AdminBrokerProcessor, BrokerContext, ClientManageProcessor, ConsumerManageProcessor,
     PullMessageProcessor, SendMessageProcessor,
 };
+use schedule_message_service::{DelayLevels, ScheduleMessageService};
 use store::{MessageStore, StoreConfig, StoreError};
 
 use crate::common::service_thread::{Schedule, ServiceThread, Waker, Wakeups};
@@ -225,6 +227,12 @@ impl Broker {
                 .map_err(config_err)?;
         }
         let offsets = ConsumerOffsetManager::load(&config.store_dir).map_err(config_err)?;
+        let levels = DelayLevels::parse(&config.message_delay_level)
+            .map_err(|e| BrokerError::Config(format!("message_delay_level: {e}")))?;
+        let schedule = Arc::new(
+            ScheduleMessageService::load(levels, store.clone(), &config.store_dir)
+                .map_err(config_err)?,
+        );
         let hold = PullRequestHoldService::new();
         guard.hold = Some(hold.clone());
         let (register_now, register_wakeups) = Waker::pair();
@@ -240,6 +248,7 @@ impl Broker {
             hold: hold.clone(),
             register_now,
             server: OnceLock::new(),
+            schedule,
         });
         let _ = context.server.set(Arc::downgrade(&server));
         let notify = hold.clone();
@@ -398,7 +407,26 @@ impl Broker {
             },
         )
         .map_err(|e| RemotingError::io("start the housekeeping thread", e))?;
-        self.services.lock_unpoisoned().extend([offsets, clients]);
+        let schedule_ctx = self.context.clone();
+        let mut looks = 0u32;
+        let schedule = ServiceThread::start(
+            "rmq-schedule",
+            Schedule::every(schedule_message_service::SCAN_INTERVAL),
+            move |_| {
+                schedule_ctx.schedule.deliver_due();
+                looks += 1;
+                // The offsets are saved every 10 s (Java's flushDelayOffsetInterval).
+                if looks % 100 == 0 {
+                    if let Err(e) = schedule_ctx.schedule.persist() {
+                        log::error!("persisting delay offsets failed: {e}");
+                    }
+                }
+            },
+        )
+        .map_err(|e| RemotingError::io("start the schedule thread", e))?;
+        self.services
+            .lock_unpoisoned()
+            .extend([offsets, clients, schedule]);
         Ok(())
     }
 
@@ -460,6 +488,9 @@ impl Broker {
         self.server.shutdown();
         if let Err(e) = self.context.offsets.persist() {
             log::error!("persisting consumer offsets failed: {e}");
+        }
+        if let Err(e) = self.context.schedule.persist() {
+            log::error!("persisting delay offsets failed: {e}");
         }
         self.context.store.shutdown();
         self.outer.shutdown();

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::client_config::ClientSettings;
+use super::consumer::consumer_inner::ConsumerInner;
 use super::error::ClientError;
 use super::mq_client_api::MqClientApi;
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
@@ -88,6 +89,8 @@ pub(crate) struct MqClientInstance {
     client_ip: IpAddr,
     api: MqClientApi,
     producer_group: Option<String>,
+    /// The consumer this instance serves, if any (Java's `consumerTable`: one here).
+    consumer: RwLock<Option<Weak<dyn ConsumerInner>>>,
     tables: RwLock<Tables>,
     services: Mutex<Option<Services>>,
 }
@@ -123,6 +126,7 @@ impl MqClientInstance {
             api: MqClientApi::new(remoting, settings.serialize_type),
             settings,
             producer_group,
+            consumer: RwLock::new(None),
             tables: RwLock::new(Tables::default()),
             services: Mutex::new(None),
         }))
@@ -141,6 +145,23 @@ impl MqClientInstance {
     /// The RPCs.
     pub(crate) fn api(&self) -> &MqClientApi {
         &self.api
+    }
+
+    /// Serves `consumer`: heartbeats announce it and reach every broker, slaves included;
+    /// shutdown unregisters its group.
+    pub(crate) fn register_consumer(&self, consumer: Weak<dyn ConsumerInner>) {
+        *self.consumer.write_unpoisoned() = Some(consumer);
+    }
+
+    /// The consumer served, while it lives.
+    pub(crate) fn consumer(&self) -> Option<Arc<dyn ConsumerInner>> {
+        self.consumer.read_unpoisoned().as_ref()?.upgrade()
+    }
+
+    /// Sends a heartbeat to every broker now (`sendHeartbeatToAllBrokerWithLock`), as a
+    /// consumer does when its queues change.
+    pub(crate) fn send_heartbeat_now(&self) {
+        self.send_heartbeats_until_stopped(&Stopping::never());
     }
 
     /// Starts the route refresh (`rmq-route`) and heartbeat (`rmq-heartbeat`)
@@ -298,18 +319,7 @@ impl MqClientInstance {
         topic: &str,
     ) -> Result<Vec<MessageQueue>, ClientError> {
         let info = self.update_topic_route(topic, self.settings.api_timeout)?;
-        let mut queues: Vec<_> = info
-            .route
-            .queue_datas
-            .iter()
-            .filter(|q| perm_name::is_readable(q.perm))
-            .flat_map(|q| {
-                (0..q.read_queue_nums).map(|i| MessageQueue::new(topic, &q.broker_name, i))
-            })
-            .collect();
-        queues.sort();
-        queues.dedup();
-        Ok(queues)
+        Ok(subscribe_queues_of(topic, &info.route))
     }
 
     fn install_route(&self, topic: &str, route: TopicRouteData) -> Arc<TopicPublishInfo> {
@@ -365,6 +375,53 @@ impl MqClientInstance {
             .get(broker_name)
             .and_then(|addrs| addrs.get(&MASTER_ID).or_else(|| addrs.values().next()))
             .map(|addr| self.dial_addr(addr))
+    }
+
+    /// The address of broker id `broker_id` of `broker_name`, else (unless
+    /// `only_this_broker`) of any of its brokers, master first; with whether it is a slave
+    /// (`findBrokerAddressInSubscribe` with a broker id: pulls go where the broker suggests).
+    pub(crate) fn find_broker_address_by_id(
+        &self,
+        broker_name: &str,
+        broker_id: i64,
+        only_this_broker: bool,
+    ) -> Option<(String, bool)> {
+        let tables = self.tables.read_unpoisoned();
+        let addrs = tables.broker_addrs.get(broker_name)?;
+        let (id, addr) = match addrs.get_key_value(&broker_id) {
+            Some(found) => found,
+            None if only_this_broker => return None,
+            None => addrs
+                .get_key_value(&MASTER_ID)
+                .or_else(|| addrs.iter().next())?,
+        };
+        Some((self.dial_addr(addr), *id != MASTER_ID))
+    }
+
+    /// The address of any broker of `topic`'s route, master first
+    /// (`findBrokerAddrByTopic`): where a consumer asks for its group's members.
+    pub(crate) fn find_broker_address_by_topic(&self, topic: &str) -> Option<String> {
+        let tables = self.tables.read_unpoisoned();
+        let route = tables.routes.get(topic)?;
+        let brokers = &route.broker_datas;
+        if brokers.is_empty() {
+            return None;
+        }
+        // Java picks a random broker of the route; any one knows the group's members.
+        let pick = (crate::common::clock::now_nanos() as usize) % brokers.len();
+        let addrs = &brokers[pick].broker_addrs;
+        addrs
+            .get(&MASTER_ID)
+            .or_else(|| addrs.values().next())
+            .map(|addr| self.dial_addr(addr))
+    }
+
+    /// The readable queues of `topic` in the cached route, sorted; None when the route was
+    /// never fetched (`topicSubscribeInfoTable`).
+    pub(crate) fn cached_subscribe_queues(&self, topic: &str) -> Option<Vec<MessageQueue>> {
+        let tables = self.tables.read_unpoisoned();
+        let route = tables.routes.get(topic)?;
+        Some(subscribe_queues_of(topic, route))
     }
 
     /// The address to connect to for a route address: its override, if any.
@@ -467,20 +524,26 @@ impl MqClientInstance {
             ],
             None => Vec::new(),
         };
+        let consumer_data_set = self
+            .consumer()
+            .map(|c| vec![c.consumer_data()])
+            .unwrap_or_default();
         HeartbeatData {
             client_id: self.client_id.clone(),
             producer_data_set,
-            consumer_data_set: Vec::new(),
+            consumer_data_set,
             heartbeat_fingerprint: None,
             without_sub: None,
         }
     }
 
-    /// Sends HEART_BEAT to every master in the routes (`sendHeartbeatToAllBroker`: a client
-    /// with producers only skips slaves), giving up between brokers once shutdown begins.
+    /// Sends HEART_BEAT to every master in the routes, and to slaves too when a consumer is
+    /// served (`sendHeartbeatToAllBroker`: a client with producers only skips slaves), giving
+    /// up between brokers once shutdown begins.
     fn send_heartbeats_until_stopped(&self, stopping: &Stopping) {
         let data = self.heartbeat_data();
-        for addr in self.broker_addrs(true) {
+        let masters_only = data.consumer_data_set.is_empty();
+        for addr in self.broker_addrs(masters_only) {
             if stopping.is_stopped() {
                 return;
             }
@@ -520,13 +583,14 @@ impl MqClientInstance {
             services.route.stop();
             services.heartbeat.stop();
         }
-        if let (true, Some(group)) = (started, &self.producer_group) {
+        let consumer_group = self.consumer().map(|c| c.group_name().to_string());
+        if started && (self.producer_group.is_some() || consumer_group.is_some()) {
             for addr in self.broker_addrs(false) {
                 if let Err(e) = self.api.unregister_client(
                     &addr,
                     &self.client_id,
-                    Some(group),
-                    None,
+                    self.producer_group.as_deref(),
+                    consumer_group.as_deref(),
                     self.settings.api_timeout,
                 ) {
                     log::warn!("unregister from {addr} failed: {e}");
@@ -553,6 +617,19 @@ fn with_instance(
             task(&instance, stopping);
         }
     }
+}
+
+/// The readable queues of a route, sorted (`topicRouteData2TopicSubscribeInfo`).
+fn subscribe_queues_of(topic: &str, route: &TopicRouteData) -> Vec<MessageQueue> {
+    let mut queues: Vec<_> = route
+        .queue_datas
+        .iter()
+        .filter(|q| perm_name::is_readable(q.perm))
+        .flat_map(|q| (0..q.read_queue_nums).map(|i| MessageQueue::new(topic, &q.broker_name, i)))
+        .collect();
+    queues.sort();
+    queues.dedup();
+    queues
 }
 
 /// Clamps every queue data of an auto-create topic's route to `queue_nums` queues

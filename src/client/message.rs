@@ -217,10 +217,10 @@ impl Message {
         &self.properties
     }
 
-    /// Sets any property, system keys included (tests of the send path).
-    #[cfg(test)]
-    pub(crate) fn put_system_property(&mut self, name: &str, value: impl Into<String>) {
-        self.properties.insert(name, value.into());
+    /// Sets any property, system keys included (a consumer sending a message back to its
+    /// retry topic; tests of the send path).
+    pub(crate) fn put_system_property(&mut self, name: &str, value: impl AsRef<str>) {
+        self.properties.insert(name, value);
     }
 }
 

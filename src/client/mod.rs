@@ -47,6 +47,7 @@
 
 mod client_config;
 mod client_instance;
+mod client_remoting_processor;
 mod consumer;
 mod error;
 mod message;
@@ -58,8 +59,14 @@ mod test_support;
 mod topic_publish_info;
 mod validators;
 
+pub use crate::protocol::body::MessageModel;
 pub use client_config::{ClientSettings, NAMESRV_ADDR_ENV};
-pub use consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
+pub use consumer::{
+    AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyContext,
+    ConsumeOrderlyStatus, MessageListenerConcurrently, MessageListenerOrderly, PullConsumer,
+    PullConsumerBuilder, PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
+};
 pub use error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
 pub use message::{IntoKeys, Message};
 pub use producer::{

@@ -51,6 +51,11 @@ impl Schedule {
 pub(crate) struct Stopping(Arc<AtomicBool>);
 
 impl Stopping {
+    /// For running a task outside its thread (a heartbeat sent now): never stopped.
+    pub(crate) fn never() -> Stopping {
+        Stopping(Arc::new(AtomicBool::new(false)))
+    }
+
     /// True once `stop` was called.
     pub(crate) fn is_stopped(&self) -> bool {
         self.0.load(Ordering::SeqCst)

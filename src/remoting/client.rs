@@ -276,6 +276,19 @@ impl RemotingClient {
             .register_processor(Some(&[code]), Arc::new(processor), pool)
     }
 
+    /// Serves all of `codes` with one processor and one pool (a consumer's requests from
+    /// brokers: NOTIFY_CONSUMER_IDS_CHANGED, GET_CONSUMER_RUNNING_INFO, ...).
+    pub fn register_processor_for_codes(
+        &self,
+        codes: &[i32],
+        processor: Arc<dyn RequestProcessor>,
+        pool: PoolConfig,
+    ) -> Result<(), RemotingError> {
+        self.inner
+            .core
+            .register_processor(Some(codes), processor, pool)
+    }
+
     /// Adds a hook that runs around every call.
     pub fn register_rpc_hook(&self, hook: Arc<dyn RpcHook>) {
         self.inner.core.register_rpc_hook(hook);

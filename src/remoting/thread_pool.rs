@@ -1,14 +1,16 @@
 //! A fixed pool of named worker threads with a bounded queue.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Sender, TrySendError};
 
 use super::threads::join_all_except_current;
 
-use crate::common::sync::{MutexExt, RwLockExt};
+use crate::common::sync::{CondvarExt, MutexExt, RwLockExt};
 
 /// A unit of work for a pool.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -27,6 +29,10 @@ pub(crate) enum Rejected {
 pub(crate) struct ThreadPool {
     sender: RwLock<Option<Sender<Job>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Set by [`ThreadPool::shutdown_within`]: queued jobs are dropped, not run.
+    discard: Arc<AtomicBool>,
+    /// Workers still running, and a condvar signalled as each ends.
+    alive: Arc<(Mutex<usize>, Condvar)>,
 }
 
 impl ThreadPool {
@@ -41,22 +47,38 @@ impl ThreadPool {
             None => unbounded::<Job>(),
         };
         let mut workers = Vec::new();
+        let discard = Arc::new(AtomicBool::new(false));
+        let alive = Arc::new((Mutex::new(0usize), Condvar::new()));
         for i in 0..threads.max(1) {
-            let rx = rx.clone();
-            let handle = thread::Builder::new()
+            *alive.0.lock_unpoisoned() += 1;
+            let (rx, discard, worker_alive) = (rx.clone(), discard.clone(), alive.clone());
+            let spawned = thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || {
                     for job in rx.iter() {
+                        if discard.load(Ordering::SeqCst) {
+                            continue;
+                        }
                         if catch_unwind(AssertUnwindSafe(job)).is_err() {
                             log::error!("a job panicked on {:?}", thread::current().name());
                         }
                     }
-                })?;
-            workers.push(handle);
+                    *worker_alive.0.lock_unpoisoned() -= 1;
+                    worker_alive.1.notify_all();
+                });
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(e) => {
+                    *alive.0.lock_unpoisoned() -= 1;
+                    return Err(e);
+                }
+            }
         }
         Ok(ThreadPool {
             sender: RwLock::new(Some(tx)),
             workers: Mutex::new(workers),
+            discard,
+            alive,
         })
     }
 
@@ -77,6 +99,41 @@ impl ThreadPool {
         self.sender.write_unpoisoned().take();
         let workers = std::mem::take(&mut *self.workers.lock_unpoisoned());
         join_all_except_current(workers);
+    }
+}
+
+impl ThreadPool {
+    /// Stops taking jobs, drops the ones queued, and waits up to `timeout` for the running
+    /// ones; joins the workers that finished. Returns how many are still running (a job that
+    /// never returns): those threads are left behind, not joined (Java's
+    /// `awaitTermination`).
+    pub(crate) fn shutdown_within(&self, timeout: Duration) -> usize {
+        self.discard.store(true, Ordering::SeqCst);
+        self.sender.write_unpoisoned().take();
+        let deadline = Instant::now() + timeout;
+        let (count, ended) = &*self.alive;
+        let mut running = count.lock_unpoisoned();
+        while *running > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            running = ended.wait_timeout_unpoisoned(running, deadline - now);
+        }
+        let still_running = *running;
+        drop(running);
+        let workers = std::mem::take(&mut *self.workers.lock_unpoisoned());
+        let (finished, stuck): (Vec<_>, Vec<_>) =
+            workers.into_iter().partition(|w| w.is_finished());
+        join_all_except_current(finished);
+        if !stuck.is_empty() {
+            log::warn!(
+                "{} worker(s) still running a job after {} ms; left behind",
+                stuck.len(),
+                timeout.as_millis()
+            );
+        }
+        still_running
     }
 }
 
@@ -130,5 +187,34 @@ mod tests {
         }
         assert!(rejected);
         drop(block_tx);
+    }
+
+    #[test]
+    fn shutdown_within_drops_the_queue_and_waits_for_running_jobs_only_so_long() {
+        let pool = ThreadPool::new("t-within", 1, None).unwrap();
+        let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
+        let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(0);
+        let ran = Arc::new(AtomicUsize::new(0));
+        pool.execute(Box::new(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+        }))
+        .ok();
+        for _ in 0..10 {
+            let ran = ran.clone();
+            pool.execute(Box::new(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            }))
+            .ok();
+        }
+        started_rx.recv().unwrap();
+        assert_eq!(
+            pool.shutdown_within(Duration::from_millis(50)),
+            1,
+            "still running"
+        );
+        drop(release_tx);
+        // The queued jobs were dropped, not run.
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 }

@@ -20,6 +20,7 @@ use super::client_manager::{ClientManager, RebalanceLockManager};
 use super::config::BrokerConfig;
 use super::consumer_offset_manager::ConsumerOffsetManager;
 use super::long_polling::PullRequestHoldService;
+use super::schedule_message_service::ScheduleMessageService;
 use super::store::MessageStore;
 use super::topic_config_manager::TopicConfigManager;
 use crate::protocol::codes::request_code;
@@ -51,6 +52,8 @@ pub struct BrokerContext {
     pub register_now: crate::common::service_thread::Waker,
     /// The server, for broker → client requests; set once it exists.
     pub server: OnceLock<Weak<RemotingServer>>,
+    /// Delayed delivery (delay levels, messages sent back by consumers).
+    pub(crate) schedule: Arc<ScheduleMessageService>,
 }
 
 impl BrokerContext {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::{suggest_todo, BrokerContext};
+use crate::broker::schedule_message_service::schedule_if_delayed;
 use crate::broker::store::{PutMessageResult, PutMessageStatus, StoreError};
 use crate::broker::topic_config_manager::{
     validate_topic_name, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
@@ -367,7 +368,7 @@ impl SendMessageProcessor {
                 .collect();
             self.broker.store.put_messages(inner)
         } else {
-            let message = self.message_from(
+            let mut message = self.message_from(
                 &header,
                 (&topic_name, queue_id),
                 header.flag,
@@ -375,6 +376,13 @@ impl SendMessageProcessor {
                 properties,
                 born_host,
             );
+            if topic_name.starts_with(DLQ_GROUP_TOPIC_PREFIX) {
+                // Java's handleRetryAndDLQ: a dead letter is stored at once.
+                message
+                    .properties
+                    .remove(message_const::PROPERTY_DELAY_TIME_LEVEL);
+            }
+            schedule_if_delayed(&mut message, self.broker.schedule.levels());
             self.broker.store.put_message(message).map(|r| vec![r])
         };
         let results = match results {
@@ -488,7 +496,19 @@ impl SendMessageProcessor {
             message_const::PROPERTY_CLUSTER,
             b.config.cluster_name.clone(),
         );
-        let message = MessageExt {
+        // Redelivery after the delay of its level: the consumer's choice, else 3 + the
+        // redeliveries so far (10 s, 30 s, 1 m, ... with the default levels).
+        if to_dlq {
+            properties.remove(message_const::PROPERTY_DELAY_TIME_LEVEL);
+        } else {
+            let level = if header.delay_level == 0 {
+                3 + original.reconsume_times
+            } else {
+                header.delay_level
+            };
+            properties.insert(message_const::PROPERTY_DELAY_TIME_LEVEL, level.to_string());
+        }
+        let mut message = MessageExt {
             topic: topic.topic_name.clone(),
             flag: original.flag,
             body: original.body.clone(),
@@ -501,6 +521,7 @@ impl SendMessageProcessor {
             reconsume_times: original.reconsume_times + 1,
             ..MessageExt::default()
         };
+        schedule_if_delayed(&mut message, b.schedule.levels());
         match b.store.put_message(message) {
             Ok(result) if result.status == PutMessageStatus::PutOk => {
                 Ok(RemotingCommand::success())

@@ -182,7 +182,12 @@ mod tests {
                 for c in 1..7 {
                     let mut all: Vec<i32> = (0..c).flat_map(|me| ids(strategy, q, c, me)).collect();
                     all.sort();
-                    assert_eq!(all, (0..q).collect::<Vec<_>>(), "{} {q} {c}", strategy.name());
+                    assert_eq!(
+                        all,
+                        (0..q).collect::<Vec<_>>(),
+                        "{} {q} {c}",
+                        strategy.name()
+                    );
                 }
             }
         }

@@ -14,9 +14,8 @@ use crate::protocol::body::{
 use crate::protocol::codes::request_code;
 use crate::protocol::header::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
-    PullMessageRequestHeader, QueryConsumerOffsetRequestHeader,
-    QueryConsumerOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
-    UpdateConsumerOffsetRequestHeader,
+    PullMessageRequestHeader, QueryConsumerOffsetRequestHeader, QueryConsumerOffsetResponseHeader,
+    SearchOffsetRequestHeader, SearchOffsetResponseHeader, UpdateConsumerOffsetRequestHeader,
 };
 use crate::protocol::message::{MessageExt, MessageQueue};
 use crate::protocol::RemotingCommand;
@@ -96,7 +95,8 @@ impl MqClientApi {
         };
         let request = self.request(request_code::UPDATE_CONSUMER_OFFSET, &header);
         if oneway {
-            self.remoting().invoke_oneway(Some(addr), request, timeout)?;
+            self.remoting()
+                .invoke_oneway(Some(addr), request, timeout)?;
             return Ok(());
         }
         let response = self.remoting().invoke_sync(Some(addr), request, timeout)?;
@@ -151,7 +151,8 @@ impl MqClientApi {
             .with_serialize_type(self.serialize_type())
             .with_body(body.to_json());
         if oneway {
-            self.remoting().invoke_oneway(Some(addr), request, timeout)?;
+            self.remoting()
+                .invoke_oneway(Some(addr), request, timeout)?;
             return Ok(());
         }
         let response = self.remoting().invoke_sync(Some(addr), request, timeout)?;

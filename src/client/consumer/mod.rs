@@ -1,13 +1,28 @@
 //! Consumers: [`PullConsumer`] reads queues from offsets the caller keeps.
 
 mod allocate;
+mod consume_concurrently;
+mod consume_orderly;
+mod consume_service;
+mod consume_stats;
+pub(crate) mod consumer_inner;
 mod consumer_rpc;
+mod listener;
 mod offset_store;
 mod process_queue;
+mod pull_api;
 mod pull_consumer;
+mod pull_service;
+mod push_consumer;
+mod rebalance;
 mod subscription;
 
 pub use allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
 };
+pub use listener::{
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
+    ConsumeOrderlyStatus, MessageListenerConcurrently, MessageListenerOrderly,
+};
 pub use pull_consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
+pub use push_consumer::{ConsumeFrom, PushConsumer, PushConsumerBuilder, PushConsumerConfig};

@@ -117,7 +117,10 @@ impl RemoteBrokerOffsetStore {
 
     /// The address of the broker holding `queue`, fetching the topic's route if unknown.
     fn broker_addr(&self, queue: &MessageQueue) -> Result<String, ClientError> {
-        if let Some(addr) = self.instance.find_broker_address_in_subscribe(&queue.broker_name) {
+        if let Some(addr) = self
+            .instance
+            .find_broker_address_in_subscribe(&queue.broker_name)
+        {
             return Ok(addr);
         }
         self.instance
@@ -189,7 +192,10 @@ impl OffsetStore for RemoteBrokerOffsetStore {
                 OFFSET_NOT_FOUND
             }
             Err(e) => {
-                log::warn!("cannot read the offset of {queue} for group {}: {e}", self.group);
+                log::warn!(
+                    "cannot read the offset of {queue} for group {}: {e}",
+                    self.group
+                );
                 OFFSET_UNKNOWN
             }
         }
@@ -251,12 +257,12 @@ impl LocalFileOffsetStore {
 
     fn read_file(path: &Path) -> Result<Option<ResetOffsetBody>, ClientError> {
         match fs::read(path) {
-            Ok(bytes) => ResetOffsetBody::from_json(&bytes)
-                .map(Some)
-                .map_err(|e| ClientError::InvalidArgument {
+            Ok(bytes) => ResetOffsetBody::from_json(&bytes).map(Some).map_err(|e| {
+                ClientError::InvalidArgument {
                     name: "local offset file",
                     reason: format!("{}: {e}", path.display()),
-                }),
+                }
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(ClientError::InvalidArgument {
                 name: "local offset file",
@@ -368,7 +374,10 @@ mod tests {
             "{text}"
         );
         let reopened = LocalFileOffsetStore::new(dir.path(), "10.0.0.1@1", "G");
-        assert_eq!(reopened.read_offset(&q1, ReadOffsetType::Memory), OFFSET_NOT_FOUND);
+        assert_eq!(
+            reopened.read_offset(&q1, ReadOffsetType::Memory),
+            OFFSET_NOT_FOUND
+        );
         reopened.load().unwrap();
         assert_eq!(reopened.read_offset(&q0, ReadOffsetType::Memory), 5);
         assert_eq!(reopened.read_offset(&q1, ReadOffsetType::Store), 9);

@@ -14,7 +14,9 @@ use std::time::Duration;
 use crate::common::clock::now_millis;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::ProcessQueueInfo;
-use crate::protocol::message::message_const::PROPERTY_MAX_OFFSET;
+use crate::protocol::message::message_const::{
+    PROPERTY_CONSUME_START_TIMESTAMP, PROPERTY_MAX_OFFSET,
+};
 use crate::protocol::message::MessageExt;
 
 /// A lock held longer than this without renewal is not trusted (`REBALANCE_LOCK_MAX_LIVE_TIME`).
@@ -144,7 +146,11 @@ impl ProcessQueue {
     /// last taken), or -1 when nothing was taken (`commit`).
     pub(crate) fn commit(&self) -> i64 {
         let mut held = self.held();
-        let offset = held.consuming.keys().next_back().map_or(-1, |last| last + 1);
+        let offset = held
+            .consuming
+            .keys()
+            .next_back()
+            .map_or(-1, |last| last + 1);
         let consumed: u64 = held.consuming.values().map(|m| m.body.len() as u64).sum();
         held.size = held.size.saturating_sub(consumed);
         held.consuming.clear();
@@ -165,6 +171,31 @@ impl ProcessQueue {
         let mut held = self.held();
         let consuming = std::mem::take(&mut held.consuming);
         held.messages.extend(consuming);
+    }
+
+    /// Notes on the held copies when a listener started on `messages`
+    /// (`CONSUME_START_TIME`), for [`ProcessQueue::first_expired`].
+    pub(crate) fn note_consume_start(&self, messages: &[MessageExt], now_ms: i64) {
+        let mut held = self.held();
+        let now = now_ms.to_string();
+        for m in messages {
+            if let Some(m) = held.messages.get_mut(&m.queue_offset) {
+                m.properties.insert(PROPERTY_CONSUME_START_TIMESTAMP, &now);
+            }
+        }
+    }
+
+    /// The oldest message held, if its listener started before `started_before_ms`
+    /// (`cleanExpiredMsg` looks at the first message only: a hung listener holds back the
+    /// queue's commit offset, and nothing else does).
+    pub(crate) fn first_expired(&self, started_before_ms: i64) -> Option<MessageExt> {
+        let held = self.held();
+        let (_, first) = held.messages.iter().next()?;
+        let started: i64 = first
+            .property(PROPERTY_CONSUME_START_TIMESTAMP)?
+            .parse()
+            .ok()?;
+        (started < started_before_ms).then(|| first.clone())
     }
 
     /// Drops everything held (after an offset reset).
@@ -191,7 +222,10 @@ impl ProcessQueue {
     /// a queue whose oldest message is stuck too far behind.
     pub(crate) fn max_span(&self) -> i64 {
         let held = self.held();
-        match (held.messages.keys().next(), held.messages.keys().next_back()) {
+        match (
+            held.messages.keys().next(),
+            held.messages.keys().next_back(),
+        ) {
             (Some(first), Some(last)) => last - first,
             _ => 0,
         }
@@ -300,9 +334,15 @@ mod tests {
     fn orderly_takes_in_offset_order_and_commits_as_a_whole() {
         let pq = ProcessQueue::default();
         assert!(pq.put_messages(&[at(3, 1), at(1, 1), at(2, 1)]));
-        assert!(!pq.put_messages(&[at(4, 1)]), "a request is already dispatched");
+        assert!(
+            !pq.put_messages(&[at(4, 1)]),
+            "a request is already dispatched"
+        );
         let taken = pq.take_messages(2);
-        assert_eq!(taken.iter().map(|m| m.queue_offset).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            taken.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
+            [1, 2]
+        );
         pq.make_messages_to_consume_again(&taken);
         let taken = pq.take_messages(2);
         assert_eq!(taken[0].queue_offset, 1);
@@ -310,6 +350,9 @@ mod tests {
         assert_eq!(pq.take_messages(10).len(), 2);
         assert_eq!(pq.commit(), 5);
         assert!(pq.take_messages(10).is_empty());
-        assert!(pq.put_messages(&[at(5, 1)]), "dispatch ended with the empty take");
+        assert!(
+            pq.put_messages(&[at(5, 1)]),
+            "dispatch ended with the empty take"
+        );
     }
 }

@@ -33,7 +33,11 @@ pub(crate) fn build_subscription_data(
         data.sub_string = SUB_ALL.to_string();
         return Ok(data);
     }
-    for tag in expression.split("||").map(str::trim).filter(|t| !t.is_empty()) {
+    for tag in expression
+        .split("||")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         if !data.tags_set.iter().any(|t| t == tag) {
             data.code_set.push(java_string_hash_code(tag));
             data.tags_set.push(tag.to_string());

@@ -376,7 +376,10 @@ mod tests {
             body.to_json(),
             r#"{"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"T"}:7,{"brokerName":"broker-a","queueId":1,"topic":"T"}:12}}"#
         );
-        assert_eq!(ResetOffsetBody::from_json(body.to_json().as_bytes()).unwrap(), body);
+        assert_eq!(
+            ResetOffsetBody::from_json(body.to_json().as_bytes()).unwrap(),
+            body
+        );
         assert!(ResetOffsetBody::from_json(br#"{"offsetTable":{}}"#)
             .unwrap()
             .offset_table
@@ -386,8 +389,10 @@ mod tests {
     #[test]
     fn running_info_round_trips_with_nested_maps() {
         let mut info = ConsumerRunningInfo::default();
-        info.properties
-            .insert(running_info_property::PROP_CONSUME_TYPE.into(), "CONSUME_PASSIVELY".into());
+        info.properties.insert(
+            running_info_property::PROP_CONSUME_TYPE.into(),
+            "CONSUME_PASSIVELY".into(),
+        );
         info.mq_table.insert(
             mq("T", 3),
             ProcessQueueInfo {
@@ -415,16 +420,20 @@ mod tests {
             text.contains(r#""mqTable":{{"brokerName":"broker-a","queueId":3,"topic":"T"}:{"#),
             "{text}"
         );
-        assert_eq!(ConsumerRunningInfo::from_json(text.as_bytes()).unwrap(), info);
+        assert_eq!(
+            ConsumerRunningInfo::from_json(text.as_bytes()).unwrap(),
+            info
+        );
     }
 
     #[test]
     fn consumer_status_and_directly_results_round_trip() {
         let mut status = GetConsumerStatusBody::default();
         status.message_queue_table.insert(mq("T", 0), 5);
-        status
-            .consumer_table
-            .insert("127.0.0.1@1".into(), [(mq("T", 1), 9)].into_iter().collect());
+        status.consumer_table.insert(
+            "127.0.0.1@1".into(),
+            [(mq("T", 1), 9)].into_iter().collect(),
+        );
         assert_eq!(
             GetConsumerStatusBody::from_json(status.to_json().as_bytes()).unwrap(),
             status

@@ -86,7 +86,10 @@ mod tests {
         .into_iter()
         .collect();
         let h = ResetOffsetRequestHeader::read_from(&from_4_9).unwrap();
-        assert_eq!((h.timestamp, h.is_force, h.queue_id), (1_700_000_000_000, true, None));
+        assert_eq!(
+            (h.timestamp, h.is_force, h.queue_id),
+            (1_700_000_000_000, true, None)
+        );
         let mut written = ExtFields::new();
         h.write_to(&mut written);
         assert_eq!(written.get("isForce"), Some("true"));

@@ -50,7 +50,11 @@ pub fn decompress_with(
     match kind {
         CompressionType::Zlib => decompress(data, max_output),
         #[cfg(feature = "lz4-zstd")]
-        CompressionType::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), data.len(), max_output),
+        CompressionType::Lz4 => read_bounded(
+            lz4_flex::frame::FrameDecoder::new(data),
+            data.len(),
+            max_output,
+        ),
         #[cfg(feature = "lz4-zstd")]
         CompressionType::Zstd => {
             let decoder = ruzstd::decoding::StreamingDecoder::new(data)
@@ -63,7 +67,11 @@ pub fn decompress_with(
 }
 
 /// Reads a decompressing reader to its end, at most `max_output` bytes.
-fn read_bounded(reader: impl Read, input_len: usize, max_output: usize) -> Result<Vec<u8>, BodyError> {
+fn read_bounded(
+    reader: impl Read,
+    input_len: usize,
+    max_output: usize,
+) -> Result<Vec<u8>, BodyError> {
     let limit = u64::try_from(max_output)
         .unwrap_or(u64::MAX)
         .saturating_add(1);

@@ -1,0 +1,499 @@
+//! `RebalanceImpl`: which queues this member of a group consumes, and the process queue and
+//! pull request of each; mirrors Java's `RebalanceImpl`.
+//!
+//! Every 20 s, and at once when the broker says the group changed, each member reads the
+//! group's member list from a broker, sorts it and the topic's queues, and runs the same
+//! allocation strategy: each takes its own share. Queues it no longer holds are dropped (their
+//! offsets committed first; an orderly consumer unlocks them at the broker); queues it gains
+//! get a process queue and a first pull request from the offset the group committed (or, for
+//! a new group, where `consume_from` says).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::allocate::AllocateMessageQueueStrategy;
+use super::process_queue::ProcessQueue;
+use crate::client::client_instance::MqClientInstance;
+use crate::client::error::ClientError;
+use crate::common::sync::{MutexExt, RwLockExt};
+use crate::common::trace::trace_step;
+use crate::protocol::body::{
+    ConsumeType, LockBatchRequestBody, MessageModel, SubscriptionData, UnlockBatchRequestBody,
+};
+use crate::protocol::message::MessageQueue;
+
+/// The next pull of one queue; mirrors Java's `PullRequest`.
+#[derive(Clone)]
+pub(crate) struct PullRequest {
+    /// The queue.
+    pub(crate) message_queue: MessageQueue,
+    /// Its process queue (dropped when the queue is taken away).
+    pub(crate) process_queue: Arc<ProcessQueue>,
+    /// The offset to pull from.
+    pub(crate) next_offset: i64,
+    /// Orderly: the first pull after the lock re-reads the committed offset.
+    pub(crate) previously_locked: bool,
+}
+
+impl std::fmt::Debug for PullRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PullRequest[{} from {}]",
+            self.message_queue, self.next_offset
+        )
+    }
+}
+
+/// What differs between the push and the lite pull consumer's rebalance (Java's
+/// `RebalancePushImpl` and `RebalanceLitePullImpl`).
+pub(crate) trait RebalanceHandler: Send + Sync {
+    /// Push or pull.
+    fn consume_type(&self) -> ConsumeType;
+    /// The queues of `topic` held changed (`messageQueueChanged`).
+    fn message_queue_changed(&self, topic: &str, all: &[MessageQueue], held: &[MessageQueue]);
+    /// Lets go of `queue` (commits its offset; an orderly consumer also unlocks it). False
+    /// when it cannot be let go now (an orderly listener is running on it): the next
+    /// rebalance tries again.
+    fn remove_unnecessary_message_queue(&self, queue: &MessageQueue, pq: &ProcessQueue) -> bool;
+    /// Forgets the offset held in memory for a queue about to be taken (`removeDirtyOffset`).
+    fn remove_dirty_offset(&self, queue: &MessageQueue);
+    /// Where a newly held queue starts (`computePullFromWhereWithException`).
+    fn compute_pull_from_where(&self, queue: &MessageQueue) -> Result<i64, ClientError>;
+    /// Starts pulling newly held queues (`dispatchPullRequest`).
+    fn dispatch_pull_requests(&self, requests: Vec<PullRequest>);
+}
+
+/// One consumer's share of its group.
+pub(crate) struct RebalanceImpl {
+    group: String,
+    model: MessageModel,
+    strategy: Arc<dyn AllocateMessageQueueStrategy>,
+    instance: Arc<MqClientInstance>,
+    /// Topic → subscription (`subscriptionInner`).
+    subscriptions: RwLock<BTreeMap<String, SubscriptionData>>,
+    /// Queue → process queue, of the queues held (`processQueueTable`).
+    process_queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
+    /// One rebalance at a time (the periodic thread, a notification, a reset).
+    running: Mutex<()>,
+}
+
+impl RebalanceImpl {
+    pub(crate) fn new(
+        group: impl Into<String>,
+        model: MessageModel,
+        strategy: Arc<dyn AllocateMessageQueueStrategy>,
+        instance: Arc<MqClientInstance>,
+    ) -> Self {
+        RebalanceImpl {
+            group: group.into(),
+            model,
+            strategy,
+            instance,
+            subscriptions: RwLock::new(BTreeMap::new()),
+            process_queues: Mutex::new(HashMap::new()),
+            running: Mutex::new(()),
+        }
+    }
+
+    pub(crate) fn message_model(&self) -> MessageModel {
+        self.model
+    }
+
+    pub(crate) fn strategy(&self) -> &dyn AllocateMessageQueueStrategy {
+        &*self.strategy
+    }
+
+    /// Adds or replaces the subscription of its topic.
+    pub(crate) fn subscribe(&self, subscription: SubscriptionData) {
+        self.subscriptions
+            .write_unpoisoned()
+            .insert(subscription.topic.clone(), subscription);
+    }
+
+    /// Drops the subscription of `topic`.
+    pub(crate) fn unsubscribe(&self, topic: &str) {
+        self.subscriptions.write_unpoisoned().remove(topic);
+    }
+
+    pub(crate) fn subscription(&self, topic: &str) -> Option<SubscriptionData> {
+        self.subscriptions.read_unpoisoned().get(topic).cloned()
+    }
+
+    pub(crate) fn subscriptions(&self) -> Vec<SubscriptionData> {
+        self.subscriptions
+            .read_unpoisoned()
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The queues held now with their process queues.
+    pub(crate) fn process_queues(&self) -> Vec<(MessageQueue, Arc<ProcessQueue>)> {
+        let mut held: Vec<_> = self
+            .process_queues
+            .lock_unpoisoned()
+            .iter()
+            .map(|(q, pq)| (q.clone(), pq.clone()))
+            .collect();
+        held.sort_by(|a, b| a.0.cmp(&b.0));
+        held
+    }
+
+    pub(crate) fn process_queue(&self, queue: &MessageQueue) -> Option<Arc<ProcessQueue>> {
+        self.process_queues.lock_unpoisoned().get(queue).cloned()
+    }
+
+    /// Drops a queue's process queue without letting go of it at the broker (an offset reset
+    /// re-adds it at the next rebalance).
+    pub(crate) fn remove_process_queue(&self, queue: &MessageQueue) -> Option<Arc<ProcessQueue>> {
+        let removed = self.process_queues.lock_unpoisoned().remove(queue);
+        if let Some(pq) = &removed {
+            pq.set_dropped(true);
+        }
+        removed
+    }
+
+    /// Re-reads the group and re-shares every subscribed topic (`doRebalance`).
+    pub(crate) fn do_rebalance(&self, handler: &dyn RebalanceHandler, orderly: bool) {
+        let _one_at_a_time = self.running.lock_unpoisoned();
+        let subscriptions = self.subscriptions();
+        for subscription in &subscriptions {
+            if let Err(e) = self.rebalance_by_topic(handler, &subscription.topic, orderly) {
+                if !subscription
+                    .topic
+                    .starts_with(crate::client::validators::RETRY_GROUP_TOPIC_PREFIX)
+                {
+                    log::warn!(
+                        "rebalance of topic {} for group {} failed: {e}",
+                        subscription.topic,
+                        self.group
+                    );
+                }
+            }
+        }
+        self.drop_queues_of_other_topics(&subscriptions);
+    }
+
+    fn rebalance_by_topic(
+        &self,
+        handler: &dyn RebalanceHandler,
+        topic: &str,
+        orderly: bool,
+    ) -> Result<(), ClientError> {
+        let all = match self.instance.cached_subscribe_queues(topic) {
+            Some(queues) => queues,
+            None => {
+                self.instance
+                    .update_topic_route(topic, self.instance.api_timeout_default())?;
+                self.instance
+                    .cached_subscribe_queues(topic)
+                    .unwrap_or_default()
+            }
+        };
+        let held = match self.model {
+            MessageModel::Broadcasting => all.clone(),
+            MessageModel::Clustering => {
+                let addr = self
+                    .instance
+                    .find_broker_address_by_topic(topic)
+                    .ok_or_else(|| ClientError::NoRoute {
+                        topic: topic.to_string(),
+                        reason: "no broker to ask for the group's members".into(),
+                    })?;
+                let mut members = self.instance.api().get_consumer_id_list(
+                    &addr,
+                    &self.group,
+                    self.instance.api_timeout_default(),
+                )?;
+                members.sort();
+                let me = self.instance.client_id();
+                if !members.iter().any(|m| m == me) {
+                    // Our heartbeat has not reached that broker yet: take nothing rather
+                    // than guess at a share.
+                    log::info!(
+                        "group {} has no member {me} at {addr} yet; rebalance of {topic} put off",
+                        self.group
+                    );
+                    return Ok(());
+                }
+                let mut held = self.strategy.allocate(&self.group, me, &all, &members);
+                held.sort();
+                held.dedup();
+                trace_step!(
+                    "client",
+                    "rebalance {topic}: {} members, {} queues, strategy {}, {me} takes {}",
+                    members.len(),
+                    all.len(),
+                    self.strategy.name(),
+                    held.iter()
+                        .map(|q| q.queue_id.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                held
+            }
+        };
+        if self.update_process_queue_table(handler, topic, &held, orderly) {
+            handler.message_queue_changed(topic, &all, &held);
+        }
+        Ok(())
+    }
+
+    /// Drops queues no longer held, adds new ones (`updateProcessQueueTableInRebalance`).
+    /// True when anything changed.
+    fn update_process_queue_table(
+        &self,
+        handler: &dyn RebalanceHandler,
+        topic: &str,
+        held: &[MessageQueue],
+        orderly: bool,
+    ) -> bool {
+        let mut changed = false;
+        let current: Vec<(MessageQueue, Arc<ProcessQueue>)> = self
+            .process_queue_snapshot()
+            .into_iter()
+            .filter(|(q, _)| q.topic == topic)
+            .collect();
+        for (queue, pq) in &current {
+            let let_go = if !held.contains(queue) {
+                true
+            } else if pq.is_pull_expired()
+                && handler.consume_type() == ConsumeType::ConsumePassively
+            {
+                log::error!(
+                    "pulls of {queue} stopped for 120 s; dropping it so that the next rebalance restarts it"
+                );
+                true
+            } else {
+                false
+            };
+            if let_go {
+                pq.set_dropped(true);
+                if handler.remove_unnecessary_message_queue(queue, pq) {
+                    self.process_queues.lock_unpoisoned().remove(queue);
+                    log::info!("group {}: let go of {queue}", self.group);
+                    changed = true;
+                }
+            }
+        }
+        let mut requests = Vec::new();
+        for queue in held {
+            if self.process_queues.lock_unpoisoned().contains_key(queue) {
+                continue;
+            }
+            if orderly && !self.lock(queue) {
+                log::warn!(
+                    "group {}: not taking {queue}: its lock is held by another member",
+                    self.group
+                );
+                continue;
+            }
+            handler.remove_dirty_offset(queue);
+            let pq = Arc::new(ProcessQueue::default());
+            pq.set_locked(true);
+            let next_offset = match handler.compute_pull_from_where(queue) {
+                Ok(offset) if offset >= 0 => offset,
+                Ok(offset) => {
+                    log::warn!(
+                        "group {}: no start offset for {queue} ({offset})",
+                        self.group
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    log::info!("group {}: no start offset for {queue}: {e}", self.group);
+                    continue;
+                }
+            };
+            let added = {
+                let mut table = self.process_queues.lock_unpoisoned();
+                if table.contains_key(queue) {
+                    false
+                } else {
+                    table.insert(queue.clone(), pq.clone());
+                    true
+                }
+            };
+            if added {
+                log::info!(
+                    "group {}: took {queue} from offset {next_offset}",
+                    self.group
+                );
+                requests.push(PullRequest {
+                    message_queue: queue.clone(),
+                    process_queue: pq,
+                    next_offset,
+                    previously_locked: false,
+                });
+                changed = true;
+            }
+        }
+        handler.dispatch_pull_requests(requests);
+        changed
+    }
+
+    fn process_queue_snapshot(&self) -> Vec<(MessageQueue, Arc<ProcessQueue>)> {
+        self.process_queues
+            .lock_unpoisoned()
+            .iter()
+            .map(|(q, pq)| (q.clone(), pq.clone()))
+            .collect()
+    }
+
+    /// Drops the queues of topics no longer subscribed (`truncateMessageQueueNotMyTopic`).
+    fn drop_queues_of_other_topics(&self, subscriptions: &[SubscriptionData]) {
+        let mut table = self.process_queues.lock_unpoisoned();
+        table.retain(|queue, pq| {
+            let keep = subscriptions.iter().any(|s| s.topic == queue.topic);
+            if !keep {
+                pq.set_dropped(true);
+                log::info!(
+                    "group {}: {queue} belongs to no subscription now",
+                    self.group
+                );
+            }
+            keep
+        });
+    }
+
+    /// Lets go of every queue (shutdown; `destroy`).
+    pub(crate) fn drop_all(&self) {
+        for (_, pq) in self.process_queues.lock_unpoisoned().drain() {
+            pq.set_dropped(true);
+        }
+    }
+
+    // ----- orderly locks ------------------------------------------------------------------
+
+    /// Locks one queue at its broker's master (`lock`); true when we hold it.
+    pub(crate) fn lock(&self, queue: &MessageQueue) -> bool {
+        let Some(addr) = self.master_of(&queue.broker_name) else {
+            return false;
+        };
+        let body = LockBatchRequestBody {
+            consumer_group: self.group.clone(),
+            client_id: self.instance.client_id().to_string(),
+            only_this_broker: None,
+            mq_set: [queue.clone()].into_iter().collect(),
+        };
+        match self
+            .instance
+            .api()
+            .lock_batch_mq(&addr, &body, self.instance.api_timeout_default())
+        {
+            Ok(locked) => {
+                for q in &locked {
+                    if let Some(pq) = self.process_queue(q) {
+                        pq.set_locked(true);
+                    }
+                }
+                locked.contains(queue)
+            }
+            Err(e) => {
+                log::warn!("locking {queue} at {addr} failed: {e}");
+                false
+            }
+        }
+    }
+
+    /// Renews the locks of every queue held, broker by broker (`lockAll`, every 20 s):
+    /// queues the broker no longer locks for us stop being consumed until they are locked.
+    pub(crate) fn lock_all(&self) {
+        for (broker, queues) in self.held_by_broker() {
+            let Some(addr) = self.master_of(&broker) else {
+                continue;
+            };
+            let body = LockBatchRequestBody {
+                consumer_group: self.group.clone(),
+                client_id: self.instance.client_id().to_string(),
+                only_this_broker: None,
+                mq_set: queues.clone(),
+            };
+            match self.instance.api().lock_batch_mq(
+                &addr,
+                &body,
+                self.instance.api_timeout_default(),
+            ) {
+                Ok(locked) => {
+                    for queue in &queues {
+                        if let Some(pq) = self.process_queue(queue) {
+                            let ours = locked.contains(queue);
+                            if !ours && pq.is_locked() {
+                                log::warn!("group {}: lost the lock of {queue}", self.group);
+                            }
+                            pq.set_locked(ours);
+                        }
+                    }
+                }
+                Err(e) => log::warn!("renewing locks at {addr} failed: {e}"),
+            }
+        }
+    }
+
+    /// Unlocks one queue at its broker (`unlock`).
+    pub(crate) fn unlock(&self, queue: &MessageQueue, oneway: bool) {
+        let Some(addr) = self.master_of(&queue.broker_name) else {
+            return;
+        };
+        let body = UnlockBatchRequestBody {
+            consumer_group: self.group.clone(),
+            client_id: self.instance.client_id().to_string(),
+            only_this_broker: None,
+            mq_set: [queue.clone()].into_iter().collect(),
+        };
+        if let Err(e) = self.instance.api().unlock_batch_mq(
+            &addr,
+            &body,
+            oneway,
+            self.instance.api_timeout_default(),
+        ) {
+            log::warn!("unlocking {queue} at {addr} failed: {e}");
+        }
+    }
+
+    /// Unlocks every queue held (`unlockAll`, at shutdown).
+    pub(crate) fn unlock_all(&self, oneway: bool) {
+        for (broker, queues) in self.held_by_broker() {
+            let Some(addr) = self.master_of(&broker) else {
+                continue;
+            };
+            let body = UnlockBatchRequestBody {
+                consumer_group: self.group.clone(),
+                client_id: self.instance.client_id().to_string(),
+                only_this_broker: None,
+                mq_set: queues.clone(),
+            };
+            if let Err(e) = self.instance.api().unlock_batch_mq(
+                &addr,
+                &body,
+                oneway,
+                self.instance.api_timeout_default(),
+            ) {
+                log::warn!("unlocking queues at {addr} failed: {e}");
+            }
+            for queue in &queues {
+                if let Some(pq) = self.process_queue(queue) {
+                    pq.set_locked(false);
+                }
+            }
+        }
+    }
+
+    fn held_by_broker(&self) -> BTreeMap<String, BTreeSet<MessageQueue>> {
+        let mut by_broker: BTreeMap<String, BTreeSet<MessageQueue>> = BTreeMap::new();
+        for (queue, _) in self.process_queue_snapshot() {
+            by_broker
+                .entry(queue.broker_name.clone())
+                .or_default()
+                .insert(queue);
+        }
+        by_broker
+    }
+
+    fn master_of(&self, broker_name: &str) -> Option<String> {
+        self.instance
+            .find_broker_address_by_id(broker_name, crate::protocol::body::MASTER_ID, true)
+            .map(|(addr, _)| addr)
+    }
+}
