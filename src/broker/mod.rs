@@ -33,8 +33,8 @@ pub(crate) use outer_api::BrokerIdentity;
 pub(crate) use topic_config_manager::TopicConfigManager;
 
 use processor::{
-    AdminBrokerProcessor, BrokerContext, ClientManageProcessor, ConsumerManageProcessor,
-    PullMessageProcessor, SendMessageProcessor,
+    AdminBrokerProcessor, BrokerContext, ClientCallsProcessor, ClientManageProcessor,
+    ConsumerManageProcessor, PullMessageProcessor, SendMessageProcessor,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
 use store::{MessageStore, StoreConfig, StoreError};
@@ -298,6 +298,16 @@ impl Broker {
             ],
             Arc::new(AdminBrokerProcessor::new(context.clone())),
             pool(2, 10_000),
+        )?;
+        server.register_processor_for_codes(
+            &[
+                rc::GET_CONSUMER_RUNNING_INFO,
+                rc::CONSUME_MESSAGE_DIRECTLY,
+                rc::INVOKE_BROKER_TO_RESET_OFFSET,
+                rc::INVOKE_BROKER_TO_GET_CONSUMER_STATUS,
+            ],
+            Arc::new(ClientCallsProcessor::new(context.clone())),
+            pool(2, 1_000),
         )?;
         server.set_channel_event_listener(Arc::new(ClientHousekeeping {
             context: context.clone(),

@@ -457,13 +457,21 @@ impl MqClientInstance {
     /// servers down each topic costs a whole API timeout. A topic the name server no longer
     /// knows keeps its last route.
     fn refresh_routes_until_stopped(&self, stopping: &Stopping) {
-        let topics: Vec<String> = self
+        let mut topics: Vec<String> = self
             .tables
             .read_unpoisoned()
             .routes
             .keys()
             .cloned()
             .collect();
+        // A consumer's topics too, including those whose route was never found yet.
+        if let Some(consumer) = self.consumer() {
+            for subscription in consumer.consumer_data().subscription_data_set {
+                if !topics.contains(&subscription.topic) {
+                    topics.push(subscription.topic);
+                }
+            }
+        }
         for topic in topics {
             if stopping.is_stopped() {
                 return;

@@ -579,13 +579,21 @@ impl Replier for RemotingCore {
             ReplyWrite::Now => conn.write_command(&response, WhenFull::Close),
             ReplyWrite::Queued => conn.write_command_queued(&response, WhenFull::Close),
         };
-        if let Err(e) = written {
-            log::warn!(
+        match written {
+            Ok(()) => {}
+            // The peer left (a consumer shutting down with pulls held): nothing to tell it.
+            Err(e @ RemotingError::ConnectionClosed { .. }) => log::debug!(
+                "answering request code {} (opaque {}) of {}: {e}",
+                request.code,
+                request.opaque,
+                conn.remote_addr()
+            ),
+            Err(e) => log::warn!(
                 "answering request code {} (opaque {}) of {} failed: {e}",
                 request.code,
                 request.opaque,
                 conn.remote_addr()
-            );
+            ),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The broker's request processors, one per Java processor class, and what they share.
 
 mod admin;
+mod client_calls;
 mod client_manage;
 mod consumer_manage;
 mod pull;
@@ -11,6 +12,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 pub use admin::AdminBrokerProcessor;
+pub use client_calls::ClientCallsProcessor;
 pub use client_manage::ClientManageProcessor;
 pub use consumer_manage::ConsumerManageProcessor;
 pub use pull::PullMessageProcessor;

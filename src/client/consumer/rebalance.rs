@@ -201,13 +201,14 @@ impl RebalanceImpl {
                         topic: topic.to_string(),
                         reason: "no broker to ask for the group's members".into(),
                     })?;
-                let mut members = self.instance.api().get_consumer_id_list(
-                    &addr,
-                    &self.group,
-                    self.instance.api_timeout_default(),
-                )?;
-                members.sort();
                 let me = self.instance.client_id();
+                let mut members = self.members(&addr)?;
+                if !members.iter().any(|m| m == me) {
+                    // That broker has not had our heartbeat yet (it was not in any route when
+                    // the last one went out): send one now and ask again.
+                    self.instance.send_heartbeat_now();
+                    members = self.members(&addr)?;
+                }
                 if !members.iter().any(|m| m == me) {
                     // Our heartbeat has not reached that broker yet: take nothing rather
                     // than guess at a share.
@@ -238,6 +239,23 @@ impl RebalanceImpl {
             handler.message_queue_changed(topic, &all, &held);
         }
         Ok(())
+    }
+
+    /// The group's members as `addr` knows them, sorted. A broker that knows no member
+    /// answers an error; that is an empty group.
+    fn members(&self, addr: &str) -> Result<Vec<String>, ClientError> {
+        let listed = self.instance.api().get_consumer_id_list(
+            addr,
+            &self.group,
+            self.instance.api_timeout_default(),
+        );
+        let mut members = match listed {
+            Ok(members) => members,
+            Err(e) if e.response_code().is_some() => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        members.sort();
+        Ok(members)
     }
 
     /// Drops queues no longer held, adds new ones (`updateProcessQueueTableInRebalance`).

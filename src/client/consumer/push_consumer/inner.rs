@@ -327,6 +327,9 @@ impl PushConsumerInner {
                 }
             },
             Err(e) => {
+                if !self.is_running() {
+                    return; // shutting down: held pulls end with the connections
+                }
                 if !queue.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
                     log::warn!("pull of {queue} failed: {e}");
                 }
