@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use rocketmq_blocking::protocol::message::decode_messages;
-use rocketmq_blocking::protocol::message::sys_flag::COMPRESSED_FLAG;
 use rocketmq_blocking::protocol::{decode_first_frame, DEFAULT_MAX_FRAME_LENGTH};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -25,6 +24,7 @@ fn original_body(i: usize) -> Vec<u8> {
 #[cfg(feature = "lz4-zstd")]
 #[test]
 fn lz4_zstd_and_zlib_bodies_decode_to_the_original_bytes() {
+    use rocketmq_blocking::protocol::message::sys_flag::COMPRESSED_FLAG;
     for (file, kind) in [
         ("pull-resp-lz4.bin", 0x100),
         ("pull-resp-zstd.bin", 0x200),

@@ -299,7 +299,8 @@ fn an_orderly_consumer_reads_each_queue_in_order_and_a_suspended_batch_holds_its
                 .unwrap();
         }
     }
-    let seen: Arc<Mutex<BTreeMap<i32, Vec<(i64, u64)>>>> = Arc::default();
+    type ByQueue = BTreeMap<i32, Vec<(i64, u64)>>;
+    let seen: Arc<Mutex<ByQueue>> = Arc::default();
     let suspended_once = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (log, once) = (seen.clone(), suspended_once.clone());
     let consumer = PushConsumer::builder("CG_orderly")
@@ -443,5 +444,178 @@ fn broadcasting_members_each_get_everything_and_keep_local_offsets() {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
         assert!(text.contains("BroadcastTopic"), "{text}");
     }
+    producer.shutdown();
+}
+
+/// Calls the broker the way `mqadmin` does.
+fn admin_call(
+    cluster: &ShortDelays,
+    request: rocketmq_blocking::protocol::RemotingCommand,
+) -> rocketmq_blocking::protocol::RemotingCommand {
+    let client = rocketmq_blocking::remoting::RemotingClient::new(Default::default()).unwrap();
+    let response = client
+        .invoke_sync(
+            Some(&cluster.broker.local_addr().to_string()),
+            request,
+            Duration::from_secs(10),
+        )
+        .unwrap();
+    client.shutdown();
+    response
+}
+
+#[test]
+fn admin_requests_through_the_broker_reach_the_consumer() {
+    use rocketmq_blocking::protocol::body::{
+        CmResult, ConsumeMessageDirectlyResult, ConsumerRunningInfo, ResetOffsetBody,
+    };
+    use rocketmq_blocking::protocol::codes::{request_code, response_code};
+    use rocketmq_blocking::protocol::header::{
+        ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
+        ResetOffsetRequestHeader,
+    };
+    use rocketmq_blocking::protocol::RemotingCommand;
+
+    let cluster = ShortDelays::start("admin");
+    let producer = Producer::builder("PG_admin")
+        .name_server(cluster.namesrv())
+        .start()
+        .unwrap();
+    send(&producer, "AdminTopic", 20);
+    let seen = Arc::new(Seen::default());
+    let log = seen.clone();
+    let consumer = PushConsumer::builder("CG_admin")
+        .name_server(cluster.namesrv())
+        .subscribe("AdminTopic", "TagA || TagB")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .persist_offset_interval(Duration::from_millis(200))
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            for m in messages {
+                log.record(m);
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    assert_eventually("20 consumed", Duration::from_secs(30), || {
+        seen.distinct() == 20
+    });
+
+    // mqadmin consumerStatus: GET_CONSUMER_RUNNING_INFO, forwarded to the consumer.
+    let header = GetConsumerRunningInfoRequestHeader {
+        consumer_group: "CG_admin".into(),
+        client_id: consumer.client_id().to_string(),
+        jstack_enable: false,
+    };
+    let response = admin_call(
+        &cluster,
+        RemotingCommand::request_with_header(request_code::GET_CONSUMER_RUNNING_INFO, &header),
+    );
+    assert_eq!(
+        response.code,
+        response_code::SUCCESS,
+        "{:?}",
+        response.remark
+    );
+    let info = ConsumerRunningInfo::from_json(&response.body).unwrap();
+    let topics: Vec<&str> = info
+        .subscription_set
+        .iter()
+        .map(|s| s.topic.as_str())
+        .collect();
+    assert!(
+        topics.contains(&"AdminTopic") && topics.contains(&"%RETRY%CG_admin"),
+        "{topics:?}"
+    );
+    let held = info
+        .mq_table
+        .keys()
+        .filter(|q| q.topic == "AdminTopic")
+        .count();
+    assert_eq!(held, 4, "{:?}", info.mq_table.keys().collect::<Vec<_>>());
+    assert_eq!(
+        info.properties.get("PROP_CONSUME_TYPE").map(String::as_str),
+        Some("CONSUME_PASSIVELY")
+    );
+    assert!(info.status_table.contains_key("AdminTopic"));
+
+    // mqadmin consumeMessage: CONSUME_MESSAGE_DIRECTLY with a stored message's id.
+    let stored = cluster
+        .broker
+        .store()
+        .get_message("AdminTopic", 0, 0, 1, None);
+    let (message, _) =
+        rocketmq_blocking::protocol::message::decode_message(&stored.messages[0], true).unwrap();
+    let header = ConsumeMessageDirectlyResultRequestHeader {
+        consumer_group: "CG_admin".into(),
+        client_id: Some(consumer.client_id().to_string()),
+        msg_id: Some(message.msg_id.clone()),
+        broker_name: Some("broker-a".into()),
+        topic: None,
+    };
+    let response = admin_call(
+        &cluster,
+        RemotingCommand::request_with_header(request_code::CONSUME_MESSAGE_DIRECTLY, &header),
+    );
+    assert_eq!(
+        response.code,
+        response_code::SUCCESS,
+        "{:?}",
+        response.remark
+    );
+    let result = ConsumeMessageDirectlyResult::from_json(&response.body).unwrap();
+    assert_eq!(result.consume_result, Some(CmResult::Success));
+
+    // mqadmin resetOffsetByTime: back to the start; every message comes again.
+    assert_eventually("offsets committed", Duration::from_secs(10), || {
+        (0..4).all(|q| {
+            cluster
+                .broker
+                .consumer_offset("CG_admin", "AdminTopic", q)
+                .is_some()
+        })
+    });
+    let before = seen
+        .by_seq
+        .lock()
+        .unwrap()
+        .values()
+        .map(Vec::len)
+        .sum::<usize>();
+    let header = ResetOffsetRequestHeader {
+        topic: "AdminTopic".into(),
+        group: "CG_admin".into(),
+        timestamp: 0,
+        is_force: true,
+        queue_id: None,
+        offset: None,
+    };
+    let response = admin_call(
+        &cluster,
+        RemotingCommand::request_with_header(request_code::INVOKE_BROKER_TO_RESET_OFFSET, &header),
+    );
+    assert_eq!(
+        response.code,
+        response_code::SUCCESS,
+        "{:?}",
+        response.remark
+    );
+    let reset = ResetOffsetBody::from_json(&response.body).unwrap();
+    assert_eq!(reset.offset_table.len(), 4);
+    assert!(reset.offset_table.values().all(|&o| o == 0));
+    assert_eventually(
+        "every message consumed again",
+        Duration::from_secs(30),
+        || {
+            seen.by_seq
+                .lock()
+                .unwrap()
+                .values()
+                .map(Vec::len)
+                .sum::<usize>()
+                >= before + 20
+        },
+    );
+    consumer.shutdown();
     producer.shutdown();
 }

@@ -348,11 +348,6 @@ impl MqClientInstance {
         self.settings.api_timeout
     }
 
-    /// The client's settings.
-    pub(crate) fn settings(&self) -> &ClientSettings {
-        &self.settings
-    }
-
     // ----- broker addresses ---------------------------------------------------------------
 
     /// The master address of `broker_name`, after the override map

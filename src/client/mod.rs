@@ -64,8 +64,9 @@ pub use client_config::{ClientSettings, NAMESRV_ADDR_ENV};
 pub use consumer::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyContext,
-    ConsumeOrderlyStatus, MessageListenerConcurrently, MessageListenerOrderly, PullConsumer,
-    PullConsumerBuilder, PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
+    ConsumeOrderlyStatus, LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig,
+    MessageListenerConcurrently, MessageListenerOrderly, PullConsumer, PullConsumerBuilder,
+    PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
 };
 pub use error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
 pub use message::{IntoKeys, Message};

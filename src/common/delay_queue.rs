@@ -107,6 +107,7 @@ impl<T> DelayQueue<T> {
     }
 
     /// Items waiting, due or not.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.state.lock_unpoisoned().heap.len()
     }

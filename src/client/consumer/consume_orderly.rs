@@ -137,7 +137,7 @@ impl ConsumeOrderly {
         let queue_lock = self.queue_lock(queue);
         let _one_thread_per_queue = queue_lock.lock_unpoisoned();
         let clustering = host.model() == MessageModel::Clustering;
-        if clustering && !(pq.is_locked() && !pq.is_lock_expired()) {
+        if clustering && (!pq.is_locked() || pq.is_lock_expired()) {
             if !pq.is_dropped() {
                 self.lock_later_and_reconsume(
                     pq.clone(),

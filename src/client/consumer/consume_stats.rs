@@ -100,6 +100,7 @@ impl ConsumeStats {
     }
 
     /// The topics with any count.
+    #[cfg(test)]
     pub(crate) fn topics(&self) -> Vec<String> {
         self.topics.lock_unpoisoned().keys().cloned().collect()
     }

@@ -8,6 +8,7 @@ mod consume_stats;
 pub(crate) mod consumer_inner;
 mod consumer_rpc;
 mod listener;
+mod lite_pull_consumer;
 mod offset_store;
 mod process_queue;
 mod pull_api;
@@ -24,5 +25,6 @@ pub use listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, MessageListenerConcurrently, MessageListenerOrderly,
 };
+pub use lite_pull_consumer::{LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig};
 pub use pull_consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
 pub use push_consumer::{ConsumeFrom, PushConsumer, PushConsumerBuilder, PushConsumerConfig};

@@ -25,8 +25,6 @@ pub(crate) enum ReadOffsetType {
     Memory,
     /// The brokers (or the file), updating memory.
     Store,
-    /// Memory, else the store.
-    MemoryThenStore,
 }
 
 /// No offset is stored for the queue.
@@ -162,13 +160,8 @@ impl OffsetStore for RemoteBrokerOffsetStore {
     }
 
     fn read_offset(&self, queue: &MessageQueue, kind: ReadOffsetType) -> i64 {
-        if kind != ReadOffsetType::Store {
-            if let Some(offset) = self.table.get(queue) {
-                return offset;
-            }
-            if kind == ReadOffsetType::Memory {
-                return OFFSET_NOT_FOUND;
-            }
+        if kind == ReadOffsetType::Memory {
+            return self.table.get(queue).unwrap_or(OFFSET_NOT_FOUND);
         }
         let fetched = self.broker_addr(queue).and_then(|addr| {
             self.instance.api().query_consumer_offset(
@@ -251,6 +244,7 @@ impl LocalFileOffsetStore {
     }
 
     /// The file the offsets are written to.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
@@ -311,13 +305,8 @@ impl OffsetStore for LocalFileOffsetStore {
     }
 
     fn read_offset(&self, queue: &MessageQueue, kind: ReadOffsetType) -> i64 {
-        if kind != ReadOffsetType::Store {
-            if let Some(offset) = self.table.get(queue) {
-                return offset;
-            }
-            if kind == ReadOffsetType::Memory {
-                return OFFSET_NOT_FOUND;
-            }
+        if kind == ReadOffsetType::Memory {
+            return self.table.get(queue).unwrap_or(OFFSET_NOT_FOUND);
         }
         match Self::read_file(&self.path) {
             Ok(Some(body)) => match body.offset_table.get(queue) {

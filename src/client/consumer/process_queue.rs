@@ -166,13 +166,6 @@ impl ProcessQueue {
         }
     }
 
-    /// Orderly: every message in flight is to be redelivered (`rollback`).
-    pub(crate) fn rollback(&self) {
-        let mut held = self.held();
-        let consuming = std::mem::take(&mut held.consuming);
-        held.messages.extend(consuming);
-    }
-
     /// Notes on the held copies when a listener started on `messages`
     /// (`CONSUME_START_TIME`), for [`ProcessQueue::first_expired`].
     pub(crate) fn note_consume_start(&self, messages: &[MessageExt], now_ms: i64) {

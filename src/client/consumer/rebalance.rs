@@ -96,14 +96,6 @@ impl RebalanceImpl {
         }
     }
 
-    pub(crate) fn message_model(&self) -> MessageModel {
-        self.model
-    }
-
-    pub(crate) fn strategy(&self) -> &dyn AllocateMessageQueueStrategy {
-        &*self.strategy
-    }
-
     /// Adds or replaces the subscription of its topic.
     pub(crate) fn subscribe(&self, subscription: SubscriptionData) {
         self.subscriptions
@@ -357,6 +349,43 @@ impl RebalanceImpl {
             .iter()
             .map(|(q, pq)| (q.clone(), pq.clone()))
             .collect()
+    }
+
+    /// Holds exactly `queues` (a lite pull consumer's `assign`): the same process-queue
+    /// bookkeeping as a rebalance, without asking the group.
+    pub(crate) fn assign(&self, handler: &dyn RebalanceHandler, queues: &[MessageQueue]) {
+        let _one_at_a_time = self.running.lock_unpoisoned();
+        let mut topics: Vec<&str> = queues.iter().map(|q| q.topic.as_str()).collect();
+        for (held, pq) in self.process_queue_snapshot() {
+            if !queues.iter().any(|q| q.topic == held.topic) {
+                pq.set_dropped(true);
+                self.process_queues.lock_unpoisoned().remove(&held);
+            }
+        }
+        topics.sort();
+        topics.dedup();
+        for topic in topics {
+            let of_topic: Vec<MessageQueue> = queues
+                .iter()
+                .filter(|q| q.topic == topic)
+                .cloned()
+                .collect();
+            if self.update_process_queue_table(handler, topic, &of_topic, false) {
+                handler.message_queue_changed(topic, &of_topic, &of_topic);
+            }
+        }
+    }
+
+    /// Replaces the process queue of a held queue with a fresh one (a lite pull consumer's
+    /// `seek`): the old one is dropped, so what its pulls bring is discarded.
+    pub(crate) fn replace_process_queue(&self, queue: &MessageQueue) -> Option<Arc<ProcessQueue>> {
+        let mut table = self.process_queues.lock_unpoisoned();
+        let old = table.get(queue)?.clone();
+        old.set_dropped(true);
+        let fresh = Arc::new(ProcessQueue::default());
+        fresh.set_locked(true);
+        table.insert(queue.clone(), fresh.clone());
+        Some(fresh)
     }
 
     /// Drops the queues of topics no longer subscribed (`truncateMessageQueueNotMyTopic`).

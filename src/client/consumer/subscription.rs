@@ -11,8 +11,6 @@ use crate::protocol::util_all::java_string_hash_code;
 pub const SUB_ALL: &str = "*";
 /// Tag expressions (`ExpressionType.TAG`).
 pub const EXPRESSION_TYPE_TAG: &str = "TAG";
-/// SQL92 expressions on message properties (`ExpressionType.SQL92`), evaluated by the broker.
-pub const EXPRESSION_TYPE_SQL92: &str = "SQL92";
 
 /// Builds the subscription of `topic` to a tag expression: empty or `*` for every message,
 /// else tags separated by `||` (each trimmed; the broker filters by their hash codes, the
@@ -50,17 +48,6 @@ pub(crate) fn build_subscription_data(
         });
     }
     Ok(data)
-}
-
-/// A SQL92 subscription: the broker evaluates `expression` on each message's properties.
-pub(crate) fn build_sql92_subscription(topic: &str, expression: &str) -> SubscriptionData {
-    SubscriptionData {
-        topic: topic.to_string(),
-        sub_string: expression.trim().to_string(),
-        sub_version: now_millis(),
-        expression_type: Some(EXPRESSION_TYPE_SQL92.to_string()),
-        ..SubscriptionData::default()
-    }
 }
 
 /// The client-side check after the broker's (which compares hash codes only): a message

@@ -626,8 +626,13 @@ impl ProducerInner {
         {
             return Ok(addr);
         }
-        if let Err(e) = self.instance.update_topic_route(&queue.topic, timeout) {
-            log::debug!("route of {} not refreshed: {e}", queue.topic);
+        // As Java's sendKernelImpl: the topic's route, else the auto-create topic's, whose
+        // brokers create the topic on the first send.
+        if let Err(e) =
+            self.instance
+                .find_topic_publish_info(&queue.topic, &self.default_topic, timeout)
+        {
+            log::debug!("route of {} not found: {e}", queue.topic);
         }
         self.instance
             .find_broker_address_in_publish(&queue.broker_name)

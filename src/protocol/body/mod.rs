@@ -26,6 +26,7 @@ pub use heartbeat::{
     ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, ProducerData,
     SubscriptionData,
 };
+#[cfg(feature = "servers")]
 pub(crate) use json::quote_bare_keys as json_quote_bare_keys;
 pub use lock_batch::{LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody};
 pub use route::{perm_name, BrokerData, QueueData, TopicRouteData, MASTER_ID};

@@ -21,9 +21,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+pub(crate) use config::default_local_offset_store_dir;
 pub use config::{ConsumeFrom, PushConsumerBuilder, PushConsumerConfig};
 
-use self::config::Listener;
 use self::inner::{Background, ConsumeService, PushConsumerInner, RUNNING, SHUTDOWN};
 use super::consumer_inner::ConsumerInner;
 use super::offset_store::{LocalFileOffsetStore, OffsetStore, RemoteBrokerOffsetStore};
