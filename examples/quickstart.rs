@@ -1,12 +1,13 @@
-//! Quickstart: a name server, a broker and a producer in one process, and every message read
-//! back.
+//! Quickstart: a name server, a broker, a producer and a push consumer in one process, and
+//! every message read back.
 //!
 //! `cargo run --release --example quickstart`
 //!
 //! Starts the reference name server and broker on free ports with a temporary store
 //! ([`LocalCluster`]), sends messages sync (one large enough to be compressed), async, oneway
-//! and as a batch, prints each `SendResult`, then pulls everything back from the broker and
-//! exits 0 only if every message came back intact (body, tags, keys and properties).
+//! and as a batch, prints each `SendResult`, then reads everything back with a push consumer
+//! (a group member that pulls in the background and calls a listener) and exits 0 only if
+//! every message came back once and intact (body, tags, keys and properties).
 //! `RMQ_TRACE=1` prints every step of every send.
 
 #[path = "common/logging.rs"]
@@ -16,7 +17,9 @@ use std::collections::BTreeMap;
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use rocketmq_blocking::client::{Message, Producer, PullConsumer, PullStatus, SendResult};
+use rocketmq_blocking::client::{
+    ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt, Producer, PushConsumer, SendResult,
+};
 use rocketmq_blocking::LocalCluster;
 
 const TOPIC: &str = "QuickstartTopic";
@@ -106,36 +109,33 @@ fn run() -> Result<usize, Box<dyn Error>> {
     show("batch", &producer.send_batch(&batch)?);
     producer.shutdown();
 
-    // Read everything back; oneway messages may still be on their way, so poll a while.
-    let reader = PullConsumer::builder("quickstart_reader_group")
+    // Read everything back with a push consumer: the listener runs on the consume pool for
+    // each message; oneway messages may still be on their way, so wait a while.
+    let (tx, rx) = crossbeam_channel::unbounded::<MessageExt>();
+    let consumer = PushConsumer::builder("quickstart_consumer_group")
         .name_server(&ns)
-        .start()?;
-    let queues = reader.fetch_subscribe_message_queues(TOPIC)?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut received = BTreeMap::new();
-    while received.len() < expected.len() && Instant::now() < deadline {
-        received.clear();
-        for queue in &queues {
-            let mut offset = reader.min_offset(queue)?;
-            loop {
-                let result = reader.pull(queue, offset, 32)?;
-                if result.status != PullStatus::Found {
-                    break;
-                }
-                for m in result.messages {
-                    let body = String::from_utf8_lossy(&m.body).into_owned();
-                    if received.insert(body.clone(), m).is_some() {
-                        return Err(format!("message {body:?} stored twice").into());
-                    }
-                }
-                offset = result.next_begin_offset;
+        .subscribe(TOPIC, "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            for m in messages {
+                let _ = tx.send(m.clone());
             }
-        }
-        if received.len() < expected.len() {
-            std::thread::sleep(Duration::from_millis(50));
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut received = BTreeMap::new();
+    while received.len() < expected.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(m) = rx.recv_timeout(left) else {
+            break;
+        };
+        let body = String::from_utf8_lossy(&m.body).into_owned();
+        if received.insert(body.clone(), m).is_some() {
+            return Err(format!("message {body:?} consumed twice").into());
         }
     }
-    reader.shutdown();
+    consumer.shutdown();
 
     for (body, want) in &expected {
         let short: String = body.chars().take(24).collect();

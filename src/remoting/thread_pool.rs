@@ -123,10 +123,13 @@ impl ThreadPool {
         let still_running = *running;
         drop(running);
         let workers = std::mem::take(&mut *self.workers.lock_unpoisoned());
-        let (finished, stuck): (Vec<_>, Vec<_>) =
-            workers.into_iter().partition(|w| w.is_finished());
-        join_all_except_current(finished);
-        if !stuck.is_empty() {
+        if still_running == 0 {
+            // Every worker left its loop: each is exiting, so joining is quick.
+            join_all_except_current(workers);
+        } else {
+            let (finished, stuck): (Vec<_>, Vec<_>) =
+                workers.into_iter().partition(|w| w.is_finished());
+            join_all_except_current(finished);
             log::warn!(
                 "{} worker(s) still running a job after {} ms; left behind",
                 stuck.len(),

@@ -50,7 +50,7 @@ use crate::remoting::{PoolConfig, RemotingError};
 /// # let cluster = rocketmq_blocking::LocalCluster::start()?;
 /// use std::sync::mpsc;
 /// use rocketmq_blocking::client::{
-///     ConsumeConcurrentlyStatus, ConsumeFrom, Message, Producer, PushConsumer,
+///     ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt, Producer, PushConsumer,
 /// };
 ///
 /// let producer = Producer::builder("doc_push_producer")
@@ -63,7 +63,7 @@ use crate::remoting::{PoolConfig, RemotingError};
 ///     .name_server(cluster.name_server_addr())
 ///     .subscribe("DocPush", "TagA || TagB")
 ///     .consume_from(ConsumeFrom::FirstOffset)
-///     .message_listener_concurrently(move |messages: &[_], _: &mut _| {
+///     .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
 ///         for m in messages {
 ///             let _ = tx.send(m.body.clone());
 ///         }

@@ -1,0 +1,270 @@
+//! Consumer: consumes a topic as a member of a group until it has seen `--count` distinct
+//! messages or the timeout passes.
+//!
+//! `cargo run --release --example consumer -- --namesrv <ip:port> --topic <t> --group <g>
+//!  --count <n> --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>]
+//!  [--print-seq]`
+//!
+//! Messages are distinct by their `seq` user property when they carry one, else by message
+//! id. With `--print-seq` each message's `seq <value>` is printed as it arrives. In orderly
+//! mode each queue's messages must arrive in offset order; a message that does not is
+//! reported (`out of order: ...`) and the exit status is 1. The last line is
+//! `consumed <total> distinct <d>`; the exit status is 0 only when d ≥ n (and, orderly, no
+//! message came out of order). `--from` defaults to `last`, Java's default (a new group on a
+//! young topic still starts at its first message, as with Java brokers). Logs go to stderr
+//! (level in `RMQ_LOG`, default warn).
+
+#[path = "common/logging.rs"]
+mod logging;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::process::exit;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use rocketmq_blocking::client::{
+    ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyStatus, LitePullConsumer, MessageExt,
+    PushConsumer,
+};
+
+const USAGE: &str = "usage: consumer --namesrv <ip:port> --topic <t> --group <g> --count <n> \
+    --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq]";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Push,
+    Orderly,
+    Lite,
+}
+
+struct Args {
+    namesrv: String,
+    topic: String,
+    group: String,
+    count: usize,
+    mode: Mode,
+    tag: String,
+    from: ConsumeFrom,
+    timeout: Duration,
+    print_seq: bool,
+}
+
+fn fail_usage(msg: &str) -> ! {
+    eprintln!("{msg}\n{USAGE}");
+    exit(2);
+}
+
+fn parse_args() -> Args {
+    let (mut namesrv, mut topic, mut group, mut count, mut mode) = (None, None, None, None, None);
+    let mut tag = "*".to_string();
+    let mut from = ConsumeFrom::LastOffset;
+    let mut timeout = Duration::from_secs(60);
+    let mut print_seq = false;
+    let mut args = std::env::args().skip(1);
+    let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
+        args.next()
+            .unwrap_or_else(|| fail_usage(&format!("{name} needs a value")))
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--namesrv" => namesrv = Some(value(&mut args, "--namesrv")),
+            "--topic" => topic = Some(value(&mut args, "--topic")),
+            "--group" => group = Some(value(&mut args, "--group")),
+            "--count" => {
+                count = Some(
+                    value(&mut args, "--count")
+                        .parse()
+                        .unwrap_or_else(|_| fail_usage("--count takes a number")),
+                )
+            }
+            "--mode" => {
+                mode = Some(match value(&mut args, "--mode").as_str() {
+                    "push" => Mode::Push,
+                    "orderly" => Mode::Orderly,
+                    "lite" => Mode::Lite,
+                    other => {
+                        fail_usage(&format!("--mode takes push, orderly or lite, not {other}"))
+                    }
+                })
+            }
+            "--tag" => tag = value(&mut args, "--tag"),
+            "--from" => {
+                from = match value(&mut args, "--from").as_str() {
+                    "first" => ConsumeFrom::FirstOffset,
+                    "last" => ConsumeFrom::LastOffset,
+                    other => fail_usage(&format!("--from takes first or last, not {other}")),
+                }
+            }
+            "--timeout" => {
+                let secs: f64 = value(&mut args, "--timeout")
+                    .parse()
+                    .unwrap_or_else(|_| fail_usage("--timeout takes seconds"));
+                timeout = Duration::from_secs_f64(secs);
+            }
+            "--print-seq" => print_seq = true,
+            other => fail_usage(&format!("unknown argument {other}")),
+        }
+    }
+    Args {
+        namesrv: namesrv.unwrap_or_else(|| fail_usage("--namesrv is required")),
+        topic: topic.unwrap_or_else(|| fail_usage("--topic is required")),
+        group: group.unwrap_or_else(|| fail_usage("--group is required")),
+        count: count.unwrap_or_else(|| fail_usage("--count is required")),
+        mode: mode.unwrap_or_else(|| fail_usage("--mode is required")),
+        tag,
+        from,
+        timeout,
+        print_seq,
+    }
+}
+
+/// What has been consumed: every delivery, the distinct keys, and each queue's last offset
+/// (to check order); a condvar wakes the main thread as the count grows.
+#[derive(Default)]
+struct Tally {
+    state: Mutex<TallyState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct TallyState {
+    total: usize,
+    distinct: HashSet<String>,
+    last_offset: BTreeMap<(String, i32), i64>,
+    out_of_order: usize,
+}
+
+impl Tally {
+    fn record(&self, messages: &[MessageExt], check_order: bool, print_seq: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for m in messages {
+            state.total += 1;
+            let key = m
+                .property("seq")
+                .map(|s| format!("seq:{s}"))
+                .unwrap_or_else(|| m.client_msg_id().to_string());
+            state.distinct.insert(key);
+            if print_seq {
+                if let Some(seq) = m.property("seq") {
+                    let _ = writeln!(out, "seq {seq}");
+                }
+            }
+            if check_order {
+                let queue = (m.topic.clone(), m.queue_id);
+                if let Some(&last) = state.last_offset.get(&queue) {
+                    if m.queue_offset <= last {
+                        state.out_of_order += 1;
+                        let _ = writeln!(
+                            out,
+                            "out of order: queue {} of {} offset {} after {last}",
+                            m.queue_id, m.topic, m.queue_offset
+                        );
+                    }
+                }
+                state.last_offset.insert(queue, m.queue_offset);
+            }
+        }
+        let _ = out.flush();
+        self.changed.notify_all();
+    }
+
+    /// Waits until `count` distinct messages were seen or `deadline` passed.
+    fn wait_for(&self, count: usize, deadline: Instant) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.distinct.len() < count {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+fn main() {
+    let level = std::env::var("RMQ_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(simplelog::LevelFilter::Warn);
+    logging::init(level);
+    let args = parse_args();
+    let tally = Arc::new(Tally::default());
+    let deadline = Instant::now() + args.timeout;
+    let result = match args.mode {
+        Mode::Push | Mode::Orderly => run_push(&args, &tally, deadline),
+        Mode::Lite => run_lite(&args, &tally, deadline),
+    };
+    if let Err(e) = result {
+        eprintln!("consumer: {e:#}");
+        exit(1);
+    }
+    let state = tally.state.lock().unwrap_or_else(|e| e.into_inner());
+    println!("consumed {} distinct {}", state.total, state.distinct.len());
+    let ok = state.distinct.len() >= args.count && state.out_of_order == 0;
+    exit(if ok { 0 } else { 1 });
+}
+
+fn run_push(
+    args: &Args,
+    tally: &Arc<Tally>,
+    deadline: Instant,
+) -> Result<(), rocketmq_blocking::client::ClientError> {
+    let builder = PushConsumer::builder(args.group.clone())
+        .name_server(args.namesrv.clone())
+        .subscribe(args.topic.clone(), args.tag.clone())
+        .consume_from(args.from);
+    let print_seq = args.print_seq;
+    let builder = if args.mode == Mode::Orderly {
+        let tally = tally.clone();
+        builder.message_listener_orderly(move |messages: &[MessageExt], _: &mut _| {
+            tally.record(messages, true, print_seq);
+            ConsumeOrderlyStatus::Success
+        })
+    } else {
+        let tally = tally.clone();
+        builder.message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            tally.record(messages, false, print_seq);
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+    };
+    let consumer = builder.start()?;
+    tally.wait_for(args.count, deadline);
+    consumer.shutdown();
+    Ok(())
+}
+
+fn run_lite(
+    args: &Args,
+    tally: &Arc<Tally>,
+    deadline: Instant,
+) -> Result<(), rocketmq_blocking::client::ClientError> {
+    let consumer = LitePullConsumer::builder(args.group.clone())
+        .name_server(args.namesrv.clone())
+        .subscribe(args.topic.clone(), args.tag.clone())
+        .consume_from(args.from)
+        .start()?;
+    loop {
+        let seen = tally
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .distinct
+            .len();
+        let left = deadline.saturating_duration_since(Instant::now());
+        if seen >= args.count || left.is_zero() {
+            break;
+        }
+        let batch = consumer.poll(left.min(Duration::from_millis(500)));
+        tally.record(&batch, false, args.print_seq);
+    }
+    consumer.commit_sync();
+    consumer.shutdown();
+    Ok(())
+}
