@@ -3,7 +3,8 @@
 produce: sends messages and prints one JSON line per message, then a summary line. --mode batch
          sends them with Producer.send_batch, --batch-size (10) at a time.
 consume: runs a PushConsumer until it has `--expect` messages (or the timeout passes), waits
-         `--quiet` seconds more to catch duplicates, and prints every message as a JSON line.
+         `--quiet` seconds more to catch duplicates, and prints every message as a JSON line
+         (with `t`, when it arrived, for the consumer benchmark).
 
 Message i has body `message_body(i, size)`, keys `key-i`, tags TagA/TagB alternating, and the
 properties seq=i and custom=value-i, so the Rust test can check each field it gets back.
@@ -122,6 +123,7 @@ def consume(args):
             "id": msg.id,
             "queue_id": msg.queue_id,
             "queue_offset": msg.queue_offset,
+            "t": time.time(),
         }
         for k, v in list(record.items()):
             if isinstance(v, bytes):
