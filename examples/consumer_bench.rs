@@ -168,7 +168,9 @@ mod bench {
                 })
                 .expect("preload");
         }
-        producer.flush(Duration::from_secs(120)).expect("preload flush");
+        producer
+            .flush(Duration::from_secs(120))
+            .expect("preload flush");
         assert_eq!(done.load(Ordering::Relaxed), count);
     }
 
@@ -273,7 +275,10 @@ mod bench {
             rate: clock.rate(),
             p50: None,
             p99: None,
-            note: format!("{} of {count} read", clock.count.load(Ordering::Relaxed).min(count)),
+            note: format!(
+                "{} of {count} read",
+                clock.count.load(Ordering::Relaxed).min(count)
+            ),
         }
     }
 
@@ -312,7 +317,14 @@ mod bench {
             .arg(script)
             .args(["consume", "--namesrv", ns, "--topic", topic])
             .args(["--group", &format!("bench_cpp_{topic}")])
-            .args(["--expect", &count.to_string(), "--timeout", "300", "--quiet", "0"])
+            .args([
+                "--expect",
+                &count.to_string(),
+                "--timeout",
+                "300",
+                "--quiet",
+                "0",
+            ])
             .env("HOME", &home)
             .stdin(Stdio::null())
             .output();
@@ -352,7 +364,10 @@ mod bench {
             rate,
             p50: None,
             p99: None,
-            note: format!("{} of {count} read, through its Python binding", times.len()),
+            note: format!(
+                "{} of {count} read, through its Python binding",
+                times.len()
+            ),
         }
     }
 
@@ -387,7 +402,9 @@ mod bench {
 
     fn push_latency(ns: &str, producer: &Producer, args: &Args) -> Row {
         let topic = "ConsumeLatencyPush";
-        producer.send(&Message::new(topic, "warm-up")).expect("warm-up");
+        producer
+            .send(&Message::new(topic, "warm-up"))
+            .expect("warm-up");
         let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
         let seen = Arc::new(AtomicU64::new(0));
         let (log, count) = (latencies.clone(), seen.clone());
@@ -421,7 +438,9 @@ mod bench {
 
     fn lite_latency(ns: &str, producer: &Producer, args: &Args) -> Row {
         let topic = "ConsumeLatencyLite";
-        producer.send(&Message::new(topic, "warm-up")).expect("warm-up");
+        producer
+            .send(&Message::new(topic, "warm-up"))
+            .expect("warm-up");
         let consumer = LitePullConsumer::builder("bench_latency_lite")
             .name_server(ns)
             .subscribe(topic, "*")
@@ -431,7 +450,8 @@ mod bench {
         let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
         let sent = std::thread::scope(|scope| {
             let sender = scope.spawn(|| send_at_rate(producer, topic, args));
-            let deadline = Instant::now() + Duration::from_secs_f64(args.seconds) + Duration::from_secs(30);
+            let deadline =
+                Instant::now() + Duration::from_secs_f64(args.seconds) + Duration::from_secs(30);
             let expected = (args.rate as f64 * args.seconds) as usize;
             while latencies.lock().unwrap().len() < expected && Instant::now() < deadline {
                 let batch = consumer.poll(Duration::from_millis(200));

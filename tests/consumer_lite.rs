@@ -139,3 +139,58 @@ fn assign_seek_pause_and_resume() {
     consumer.shutdown();
     producer.shutdown();
 }
+
+#[test]
+fn offsets_for_a_point_in_time_and_seek() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let producer = Producer::builder("PG_lite_time")
+        .name_server(cluster.name_server_addr())
+        .start()
+        .unwrap();
+    send(&producer, "TimeTopic", 10);
+    // Store timestamps have millisecond resolution: the point lies after the last one's.
+    let store = cluster.broker().store();
+    let last_stored = (0..4)
+        .filter_map(|q| {
+            let max = store.max_offset_in_queue("TimeTopic", q);
+            (max > 0).then(|| store.store_timestamp_at("TimeTopic", q, max - 1).unwrap())
+        })
+        .max()
+        .unwrap();
+    let point = last_stored + 1;
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    while now_ms() < point {
+        std::thread::yield_now();
+    }
+    for i in 10..20u64 {
+        let m = Message::new("TimeTopic", format!("body-{i}"))
+            .with_property("seq", i.to_string())
+            .unwrap();
+        producer.send(&m).unwrap();
+    }
+    let consumer = LitePullConsumer::builder("CG_lite_time")
+        .name_server(cluster.name_server_addr())
+        .start()
+        .unwrap();
+    let queues = consumer.fetch_message_queues("TimeTopic").unwrap();
+    consumer.assign(queues.clone()).unwrap();
+    for q in &queues {
+        let offset = consumer.offset_for_timestamp(q, point).unwrap();
+        consumer.seek(q, offset).unwrap();
+    }
+    let mut seen = BTreeSet::new();
+    poll_until(&consumer, &mut seen, 10);
+    assert_eq!(
+        seen,
+        (10..20).collect::<BTreeSet<u64>>(),
+        "only what was stored after the point"
+    );
+    consumer.shutdown();
+    producer.shutdown();
+}
