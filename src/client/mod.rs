@@ -1,5 +1,6 @@
-//! The business layer: the producer and the pull consumer; mirrors Java's `rocketmq-client`
-//! (`DefaultMQProducer`, `DefaultMQPullConsumer` and what they stand on).
+//! The business layer: the producer and the consumers; mirrors Java's `rocketmq-client`
+//! (`DefaultMQProducer`, `DefaultMQPushConsumer`, `DefaultLitePullConsumer`,
+//! `DefaultMQPullConsumer` and what they stand on).
 //!
 //! # What a user needs
 //!
@@ -7,6 +8,11 @@
 //!   sends to a queue or by a [`MessageQueueSelector`] (ordered messages),
 //!   [`flush`](Producer::flush) for async sends; [`SendMessageHook`]s around each attempt.
 //! - [`Message`] to send, [`SendResult`] and [`SendStatus`] back.
+//! - [`PushConsumer`], started with [`PushConsumer::builder`]: a member of a consumer group
+//!   whose listener ([`MessageListenerConcurrently`] or [`MessageListenerOrderly`]) gets the
+//!   messages of the queues the group gives it; failed messages come back later.
+//! - [`LitePullConsumer`]: the same group membership, with [`LitePullConsumer::poll`] instead
+//!   of a listener.
 //! - [`PullConsumer`], started with [`PullConsumer::builder`]: [`PullResult`]s by offset.
 //! - [`ClientError`]: one variant per kind of failure.
 //!
@@ -40,8 +46,11 @@
 //! [`TRACE_TARGET`](crate::TRACE_TARGET)).
 //!
 //! Underneath, shared by producers and consumers: `client_instance.rs` (`MQClientInstance`:
-//! routes, broker addresses, the route refresh and heartbeat threads) and
-//! `topic_publish_info.rs` (a topic's queues and the per-thread round robin).
+//! routes, broker addresses, the route refresh and heartbeat threads),
+//! `topic_publish_info.rs` (a topic's queues and the per-thread round robin) and
+//! `client_remoting_processor.rs` (the requests brokers send a consumer). The consumers'
+//! machinery is in `consumer/` (rebalance, the pull thread, process queues, the consume
+//! services, offset stores), named as in Java.
 //!
 //! Everything here builds without the `servers` feature.
 
