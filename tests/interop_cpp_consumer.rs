@@ -225,6 +225,7 @@ fn a_group_of_our_consumer_and_the_cpp_consumer_splits_the_queues() {
         .name_server(cluster.ns())
         .subscribe(topic, "*")
         .consume_from(ConsumeFrom::FirstOffset)
+        .persist_offset_interval(Duration::from_millis(200))
         .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
             log.lock().unwrap().extend(messages.iter().cloned());
             ConsumeConcurrentlyStatus::ConsumeSuccess
@@ -237,6 +238,15 @@ fn a_group_of_our_consumer_and_the_cpp_consumer_splits_the_queues() {
         || received.lock().unwrap().len() >= COUNT as usize,
     );
     received.lock().unwrap().clear();
+    // The first batch's offsets are committed before the C++ member joins: otherwise it may
+    // start its queues from the beginning (at-least-once: a member that joins reads from the
+    // last commit).
+    assert_eventually("offsets committed", Duration::from_secs(30), || {
+        (0..4).all(|q| {
+            cluster.broker.consumer_offset(group, topic, q)
+                == Some(cluster.broker.store().max_offset_in_queue(topic, q))
+        })
+    });
     let held = |consumer: &PushConsumer| -> BTreeSet<i32> {
         consumer
             .running_info()
