@@ -217,6 +217,11 @@ impl Message {
         &self.properties
     }
 
+    /// Removes any property, system keys included.
+    pub(crate) fn remove_system_property(&mut self, name: &str) {
+        self.properties.remove(name);
+    }
+
     /// Sets any property, system keys included (a consumer sending a message back to its
     /// retry topic; tests of the send path).
     pub(crate) fn put_system_property(&mut self, name: &str, value: impl AsRef<str>) {

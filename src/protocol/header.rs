@@ -185,6 +185,7 @@ mod offset;
 mod pull;
 mod send;
 mod topic;
+mod transaction;
 
 pub use client::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
@@ -207,6 +208,7 @@ pub use offset::{
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
 pub use topic::CreateTopicRequestHeader;
+pub use transaction::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ mod prepared_message;
 mod queue_selector;
 mod send_engine;
 mod send_hook;
+mod transaction;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -40,6 +41,10 @@ use crate::remoting::{RemotingError, RpcHook};
 pub use config::{ProducerBuilder, ProducerConfig};
 pub use queue_selector::{JavaHashCode, MessageQueueSelector, SelectMessageQueueByHash};
 pub use send_hook::{CommunicationMode, MessageType, SendMessageContext, SendMessageHook};
+pub use transaction::{
+    LocalTransactionState, TransactionListener, TransactionProducer, TransactionProducerBuilder,
+    TransactionSendResult,
+};
 
 const RUNNING: u8 = 1;
 const SHUT_DOWN: u8 = 2;
