@@ -4,6 +4,7 @@
 //! `RebalanceLockManager`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,8 @@ fn channel_info(client_id: &str, connection: &Arc<Connection>) -> ClientChannelI
 pub struct ClientManager {
     producers: Mutex<HashMap<String, BTreeMap<u64, ClientChannelInfo>>>,
     consumers: Mutex<HashMap<String, ConsumerGroupInfo>>,
+    /// Round-robin position for [`ClientManager::available_producer_channel`].
+    next_producer: AtomicUsize,
 }
 
 impl ClientManager {
@@ -231,6 +234,21 @@ impl ClientManager {
         let mut groups: Vec<String> = self.producers.lock_unpoisoned().keys().cloned().collect();
         groups.sort();
         groups
+    }
+
+    /// A producer of `group` to ask about a transaction (`getAvailableChannel`): the members
+    /// in turn, the first of up to three whose connection is open.
+    pub fn available_producer_channel(&self, group: &str) -> Option<ClientChannelInfo> {
+        let producers = self.producers.lock_unpoisoned();
+        let members: Vec<&ClientChannelInfo> = producers.get(group)?.values().collect();
+        if members.is_empty() {
+            return None;
+        }
+        let start = self.next_producer.fetch_add(1, Ordering::Relaxed);
+        (0..members.len().min(3))
+            .map(|k| members[(start + k) % members.len()])
+            .find(|c| !c.connection.is_closed())
+            .cloned()
     }
 
     /// Members of a producer group (tests and tools).

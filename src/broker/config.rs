@@ -50,6 +50,15 @@ pub struct BrokerConfig {
     /// The delay of each level, level 1 first (`messageDelayLevel`, "1s 5s 10s 30s 1m 2m 3m
     /// 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"); units s, m, h, d, and ms.
     pub message_delay_level: String,
+    /// Refuse transactional half messages (`rejectTransactionMessage`, false).
+    pub reject_transaction_message: bool,
+    /// A half message younger than this is not checked yet (`transactionTimeOut`, 6 s).
+    pub transaction_timeout: Duration,
+    /// Checks of one half message before it is discarded to `TRANS_CHECK_MAX_TIME_TOPIC`
+    /// (`transactionCheckMax`, 15).
+    pub transaction_check_max: i32,
+    /// How often open half messages are looked at (`transactionCheckInterval`, 60 s).
+    pub transaction_check_interval: Duration,
 }
 
 impl Default for BrokerConfig {
@@ -74,6 +83,10 @@ impl Default for BrokerConfig {
             offset_flush_interval: Duration::from_secs(1),
             message_delay_level: super::schedule_message_service::DEFAULT_MESSAGE_DELAY_LEVEL
                 .to_string(),
+            reject_transaction_message: false,
+            transaction_timeout: Duration::from_secs(6),
+            transaction_check_max: 15,
+            transaction_check_interval: Duration::from_secs(60),
         }
     }
 }
@@ -207,6 +220,32 @@ impl BrokerBuilder {
     /// The delay levels (`messageDelayLevel`): e.g. `"1s 5s 10s"` (tests shorten them).
     pub fn message_delay_level(mut self, levels: impl Into<String>) -> Self {
         self.config.message_delay_level = levels.into();
+        self
+    }
+
+    /// Refuse transactional half messages with NO_PERMISSION (`rejectTransactionMessage`).
+    pub fn reject_transaction_message(mut self, reject: bool) -> Self {
+        self.config.reject_transaction_message = reject;
+        self
+    }
+
+    /// How old an open half message must be before its producer group is asked about it
+    /// (`transactionTimeOut`, 6 s).
+    pub fn transaction_timeout(mut self, timeout: Duration) -> Self {
+        self.config.transaction_timeout = timeout;
+        self
+    }
+
+    /// How many times a half message is checked before it is given up
+    /// (`transactionCheckMax`, 15).
+    pub fn transaction_check_max(mut self, max: i32) -> Self {
+        self.config.transaction_check_max = max;
+        self
+    }
+
+    /// How often open half messages are looked at (`transactionCheckInterval`, 60 s).
+    pub fn transaction_check_interval(mut self, interval: Duration) -> Self {
+        self.config.transaction_check_interval = interval;
         self
     }
 

@@ -16,6 +16,7 @@ mod processor;
 mod schedule_message_service;
 pub mod store;
 mod topic_config_manager;
+mod transaction;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -34,10 +35,11 @@ pub(crate) use topic_config_manager::TopicConfigManager;
 
 use processor::{
     AdminBrokerProcessor, BrokerContext, ClientCallsProcessor, ClientManageProcessor,
-    ConsumerManageProcessor, PullMessageProcessor, SendMessageProcessor,
+    ConsumerManageProcessor, EndTransactionProcessor, PullMessageProcessor, SendMessageProcessor,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
 use store::{MessageStore, StoreConfig, StoreError};
+use transaction::TransactionalMessageService;
 
 use crate::common::service_thread::{Schedule, ServiceThread, Waker, Wakeups};
 use crate::common::sync::MutexExt;
@@ -163,6 +165,37 @@ fn advertised(bound: SocketAddr) -> String {
     }
 }
 
+/// One look of the `rmq-tx-check` thread (`TransactionalMessageCheckService`): finds open
+/// half messages old enough and asks a producer of each one's group.
+fn check_transactions(context: &BrokerContext) {
+    let config = &context.config;
+    let round = context.transactions.check(
+        &context.topics,
+        &context.offsets,
+        config.transaction_timeout,
+        config.transaction_check_max,
+    );
+    if round.progressed {
+        // Saved at once: after a crash the scan would otherwise copy halves again.
+        if let Err(e) = context.offsets.persist() {
+            log::error!("persisting the transaction check progress failed: {e}");
+        }
+    }
+    if round.to_check.is_empty() {
+        return;
+    }
+    log::info!(
+        "asking producers about {} open transaction(s)",
+        round.to_check.len()
+    );
+    let Some(server) = context.server.get().and_then(std::sync::Weak::upgrade) else {
+        return;
+    };
+    for half in &round.to_check {
+        transaction::check_listener::send_check(&server, &context.clients, half);
+    }
+}
+
 impl fmt::Debug for Broker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Broker")
@@ -233,6 +266,7 @@ impl Broker {
             ScheduleMessageService::load(levels, store.clone(), &config.store_dir)
                 .map_err(config_err)?,
         );
+        let transactions = TransactionalMessageService::load(store.clone(), store_host, &offsets);
         let hold = PullRequestHoldService::new();
         guard.hold = Some(hold.clone());
         let (register_now, register_wakeups) = Waker::pair();
@@ -249,6 +283,7 @@ impl Broker {
             register_now,
             server: OnceLock::new(),
             schedule,
+            transactions,
         });
         let _ = context.server.set(Arc::downgrade(&server));
         let notify = hold.clone();
@@ -273,6 +308,11 @@ impl Broker {
             pool(8, 10_000),
         )?;
         server.register_processor_for_codes(&[rc::PULL_MESSAGE], pull.clone(), pool(8, 100_000))?;
+        server.register_processor_for_codes(
+            &[rc::END_TRANSACTION],
+            Arc::new(EndTransactionProcessor::new(context.clone())),
+            pool(4, 100_000),
+        )?;
         server.register_processor_for_codes(
             &[
                 rc::QUERY_CONSUMER_OFFSET,
@@ -434,9 +474,16 @@ impl Broker {
             },
         )
         .map_err(|e| RemotingError::io("start the schedule thread", e))?;
+        let tx_ctx = self.context.clone();
+        let tx_check = ServiceThread::start(
+            "rmq-tx-check",
+            Schedule::every(self.context.config.transaction_check_interval),
+            move |_| check_transactions(&tx_ctx),
+        )
+        .map_err(|e| RemotingError::io("start the transaction check thread", e))?;
         self.services
             .lock_unpoisoned()
-            .extend([offsets, clients, schedule]);
+            .extend([offsets, clients, schedule, tx_check]);
         Ok(())
     }
 

@@ -18,6 +18,29 @@ pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 /// Prefix of a consumer group's dead-letter topic.
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 
+/// Where transactional half messages wait (`RMQ_SYS_TRANS_HALF_TOPIC`).
+pub const RMQ_SYS_TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+/// Where the ends of transactions are recorded (`RMQ_SYS_TRANS_OP_HALF_TOPIC`).
+pub const RMQ_SYS_TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+/// Where half messages checked too often go (`RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC`).
+pub const RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+/// Where consumers' offset-moved events would go (`RMQ_SYS_OFFSET_MOVED_EVENT`).
+pub const RMQ_SYS_OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
+
+/// Whether producers may not send to `topic` (`TopicValidator.isNotAllowedSendTopic`): the
+/// broker's own bookkeeping topics.
+pub fn is_not_allowed_send_topic(topic: &str) -> bool {
+    [
+        super::schedule_message_service::SCHEDULE_TOPIC,
+        RMQ_SYS_TRANS_HALF_TOPIC,
+        RMQ_SYS_TRANS_OP_HALF_TOPIC,
+        RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC,
+        SELF_TEST_TOPIC,
+        RMQ_SYS_OFFSET_MOVED_EVENT,
+    ]
+    .contains(&topic)
+}
+
 /// Why a topic name is refused (`TopicValidator.validateTopic` on the broker side).
 pub fn validate_topic_name(topic: &str) -> Result<(), String> {
     if topic.trim().is_empty() {

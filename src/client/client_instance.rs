@@ -92,6 +92,11 @@ pub(crate) struct MqClientInstance {
     /// The consumer this instance serves, if any (Java's `consumerTable`: one here).
     consumer: RwLock<Option<Weak<dyn ConsumerInner>>>,
     tables: RwLock<Tables>,
+    /// Topics whose route is refreshed even before any use: a producer's `createTopicKey`
+    /// (TBW102), which Java puts in its publish table at start. Its route names every broker
+    /// that may auto-create topics, so the producer heartbeats to them from the start, and
+    /// a broker can ask it about transactions of its group before it sent anything.
+    watched_topics: Mutex<Vec<String>>,
     services: Mutex<Option<Services>>,
 }
 
@@ -128,6 +133,7 @@ impl MqClientInstance {
             producer_group,
             consumer: RwLock::new(None),
             tables: RwLock::new(Tables::default()),
+            watched_topics: Mutex::new(Vec::new()),
             services: Mutex::new(None),
         }))
     }
@@ -151,6 +157,14 @@ impl MqClientInstance {
     /// shutdown unregisters its group.
     pub(crate) fn register_consumer(&self, consumer: Weak<dyn ConsumerInner>) {
         *self.consumer.write_unpoisoned() = Some(consumer);
+    }
+
+    /// Refreshes `topic`'s route with the others from now on, used or not.
+    pub(crate) fn watch_topic_route(&self, topic: &str) {
+        let mut watched = self.watched_topics.lock_unpoisoned();
+        if !watched.iter().any(|t| t == topic) {
+            watched.push(topic.to_string());
+        }
     }
 
     /// The consumer served, while it lives.
@@ -459,6 +473,11 @@ impl MqClientInstance {
             .keys()
             .cloned()
             .collect();
+        for topic in self.watched_topics.lock_unpoisoned().iter() {
+            if !topics.contains(topic) {
+                topics.push(topic.clone());
+            }
+        }
         // A consumer's topics too, including those whose route was never found yet.
         if let Some(consumer) = self.consumer() {
             for subscription in consumer.consumer_data().subscription_data_set {

@@ -4,6 +4,7 @@ mod admin;
 mod client_calls;
 mod client_manage;
 mod consumer_manage;
+mod end_transaction;
 mod pull;
 mod send;
 
@@ -15,6 +16,7 @@ pub use admin::AdminBrokerProcessor;
 pub use client_calls::ClientCallsProcessor;
 pub use client_manage::ClientManageProcessor;
 pub use consumer_manage::ConsumerManageProcessor;
+pub use end_transaction::EndTransactionProcessor;
 pub use pull::PullMessageProcessor;
 pub use send::SendMessageProcessor;
 
@@ -25,6 +27,7 @@ use super::long_polling::PullRequestHoldService;
 use super::schedule_message_service::ScheduleMessageService;
 use super::store::MessageStore;
 use super::topic_config_manager::TopicConfigManager;
+use super::transaction::TransactionalMessageService;
 use crate::protocol::codes::request_code;
 use crate::protocol::header::NotifyConsumerIdsChangedRequestHeader;
 use crate::protocol::RemotingCommand;
@@ -56,6 +59,8 @@ pub struct BrokerContext {
     pub server: OnceLock<Weak<RemotingServer>>,
     /// Delayed delivery (delay levels, messages sent back by consumers).
     pub(crate) schedule: Arc<ScheduleMessageService>,
+    /// Transactional half messages.
+    pub(crate) transactions: TransactionalMessageService,
 }
 
 impl BrokerContext {

@@ -9,7 +9,8 @@ use super::{suggest_todo, BrokerContext};
 use crate::broker::schedule_message_service::schedule_if_delayed;
 use crate::broker::store::{PutMessageResult, PutMessageStatus, StoreError};
 use crate::broker::topic_config_manager::{
-    validate_topic_name, DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX,
+    is_not_allowed_send_topic, validate_topic_name, DLQ_GROUP_TOPIC_PREFIX,
+    RETRY_GROUP_TOPIC_PREFIX,
 };
 use crate::protocol::body::{perm_name, TopicConfig};
 use crate::protocol::codes::{request_code, response_code};
@@ -95,6 +96,12 @@ impl SendMessageProcessor {
     ) -> Result<TopicConfig, RemotingCommand> {
         if let Err(remark) = validate_topic_name(&header.topic) {
             return Err(error(response_code::SYSTEM_ERROR, remark));
+        }
+        if is_not_allowed_send_topic(&header.topic) {
+            return Err(error(
+                response_code::NO_PERMISSION,
+                format!("Sending message to topic[{}] is forbidden.", header.topic),
+            ));
         }
         let b = &self.broker;
         let topic = match b.topics.select_topic_config(&header.topic) {
@@ -295,9 +302,8 @@ impl SendMessageProcessor {
             ));
         }
         let properties = string_to_properties(header.properties.as_deref().unwrap_or(""));
-        // This broker has no transaction service: a half message would be stored where no
-        // queue indexes it, acknowledged and never delivered (Java's rejectTransactionMessage).
-        if is_transaction_prepared(header.sys_flag, &properties) {
+        let prepared = is_transaction_prepared(header.sys_flag, &properties);
+        if prepared && self.broker.config.reject_transaction_message {
             return Ok(self.reject_transaction());
         }
         let queue_id = if header.queue_id < 0 {
@@ -345,11 +351,16 @@ impl SendMessageProcessor {
                     ))
                 }
             };
-            if messages
-                .iter()
-                .any(|m| is_transaction_prepared(0, &m.properties))
+            // CommitLog.putMessages refuses transaction types in a batch.
+            if prepared
+                || messages
+                    .iter()
+                    .any(|m| is_transaction_prepared(0, &m.properties))
             {
-                return Ok(self.reject_transaction());
+                return Ok(error(
+                    response_code::MESSAGE_ILLEGAL,
+                    "a batch cannot carry transactional half messages".into(),
+                ));
             }
             let inner: Vec<MessageExt> = messages
                 .into_iter()
@@ -382,8 +393,15 @@ impl SendMessageProcessor {
                     .properties
                     .remove(message_const::PROPERTY_DELAY_TIME_LEVEL);
             }
-            schedule_if_delayed(&mut message, self.broker.schedule.levels());
-            self.broker.store.put_message(message).map(|r| vec![r])
+            if prepared {
+                self.broker
+                    .transactions
+                    .prepare(&self.broker.topics, message)
+                    .map(|r| vec![r])
+            } else {
+                schedule_if_delayed(&mut message, self.broker.schedule.levels());
+                self.broker.store.put_message(message).map(|r| vec![r])
+            }
         };
         let results = match results {
             Ok(results) => results,

@@ -110,6 +110,7 @@ impl Producer {
     ) -> Result<Producer, ClientError> {
         check_producer_group(&config.group)?;
         let instance = MqClientInstance::new(config.client.clone(), Some(config.group.clone()))?;
+        instance.watch_topic_route(&config.create_topic_key);
         for hook in rpc_hooks {
             instance.api().remoting().register_rpc_hook(hook);
         }

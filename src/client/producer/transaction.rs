@@ -294,6 +294,7 @@ impl TransactionProducer {
             from_transaction_check: false,
             msg_id: sent.msg_id.clone(),
             transaction_id: Some(sent.msg_id.clone()),
+            broker_name: Some(sent.message_queue.broker_name.clone()),
         };
         let remark = failure.map(|f| format!("executeLocalTransactionBranch exception: {f}"));
         end_transaction_oneway(inner, &addr, &header, remark)
@@ -354,6 +355,20 @@ impl RequestProcessor for CheckTransactionStateProcessor {
                 .insert(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, &transaction_id);
         }
         let broker = ctx.remote_addr().to_string();
+        // Java's selectProducer(PGROUP): a check for another group is not ours to answer.
+        let Some(producer) = core.producer.upgrade() else {
+            return Ok(None);
+        };
+        if message.property(PROPERTY_PRODUCER_GROUP) != Some(producer.config.group.as_str()) {
+            log::warn!(
+                "{broker} asked about transaction {transaction_id} of producer group {:?}, \
+                 not ours ({}); ignored",
+                message.property(PROPERTY_PRODUCER_GROUP),
+                producer.config.group
+            );
+            return Ok(None);
+        }
+        drop(producer);
         let job_core = core.clone();
         let job: Job = Box::new(move || {
             let Some(producer) = job_core.producer.upgrade() else {
@@ -368,7 +383,10 @@ impl RequestProcessor for CheckTransactionStateProcessor {
                     Some(crate::common::panic_message(&panic)),
                 ),
             };
-            trace_step!("client", "check of transaction {transaction_id} from {broker}: {state:?}");
+            trace_step!(
+                "client",
+                "check of transaction {transaction_id} from {broker}: {state:?}"
+            );
             let end = EndTransactionRequestHeader {
                 producer_group: producer.config.group.clone(),
                 tran_state_table_offset: header.tran_state_table_offset,
@@ -376,7 +394,11 @@ impl RequestProcessor for CheckTransactionStateProcessor {
                 commit_or_rollback: state.commit_or_rollback(),
                 from_transaction_check: true,
                 msg_id: message.uniq_key().unwrap_or(&message.msg_id).to_string(),
-                transaction_id: header.transaction_id.clone().or(Some(transaction_id.clone())),
+                transaction_id: header
+                    .transaction_id
+                    .clone()
+                    .or(Some(transaction_id.clone())),
+                broker_name: header.broker_name.clone(),
             };
             let remark = failure.map(|f| format!("checkLocalTransactionState Exception: {f}"));
             if let Err(e) = end_transaction_oneway(&producer, &broker, &end, remark) {
@@ -384,7 +406,10 @@ impl RequestProcessor for CheckTransactionStateProcessor {
             }
         });
         if core.checks.execute(job).is_err() {
-            log::warn!("the transaction check pool is full; {} will ask again", ctx.remote_addr());
+            log::warn!(
+                "the transaction check pool is full; {} will ask again",
+                ctx.remote_addr()
+            );
         }
         Ok(None)
     }

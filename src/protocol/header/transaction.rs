@@ -21,6 +21,8 @@ custom_header! {
         pub msg_id: String = "msgId",
         /// `transactionId`.
         pub transaction_id: Option<String> = "transactionId",
+        /// `bname`: the broker that stored the half (5.x `RpcRequestHeader`).
+        pub broker_name: Option<String> = "bname",
     }
 }
 
@@ -39,6 +41,8 @@ custom_header! {
         pub transaction_id: Option<String> = "transactionId",
         /// `offsetMsgId`: the half message's offset id.
         pub offset_msg_id: Option<String> = "offsetMsgId",
+        /// `bname`: the asking broker (5.x; 4.9.8 leaves it out).
+        pub broker_name: Option<String> = "bname",
     }
 }
 
@@ -58,6 +62,7 @@ mod tests {
             from_transaction_check: true,
             msg_id: "AC1100".into(),
             transaction_id: Some("AC1100".into()),
+            broker_name: Some("broker-a".into()),
         };
         let mut fields = ExtFields::new();
         h.write_to(&mut fields);
