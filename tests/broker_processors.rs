@@ -1,4 +1,5 @@
-//! The reference broker's processors over real sockets: transactional half messages refused,
+//! The reference broker's processors over real sockets: transactional half messages stored
+//! in the half topic (or refused when configured), END_TRANSACTION refusals,
 //! retry messages past their reconsume limit moved to the dead-letter topic, store failures
 //! answered with Java's codes, heartbeat group validation, consumer-group notifications and
 //! long polling with a consumer that does not read.
@@ -20,8 +21,8 @@ use rocketmq_blocking::protocol::body::{
 };
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
-    PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
-    SendMessageResponseHeader,
+    EndTransactionRequestHeader, PullMessageRequestHeader, SendMessageRequestHeader,
+    SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
 use rocketmq_blocking::protocol::message::sys_flag;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
@@ -103,7 +104,7 @@ fn assert_code(response: &RemotingCommand, code: i32) {
 }
 
 #[test]
-fn transactional_half_messages_are_refused() {
+fn transactional_half_messages_wait_in_the_half_topic() {
     let store = TempDir::new("tx");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
@@ -112,44 +113,149 @@ fn transactional_half_messages_are_refused() {
         &send(
             &client,
             &addr,
-            send_header("TxTopic", 0, "TAGS\u{1}a"),
+            send_header("TxTopic", 2, "TAGS\u{1}a"),
             b"plain",
         ),
         response_code::SUCCESS,
     );
-    let forbidden = format!(
-        "the broker[{}] sending transaction message is forbidden",
-        broker.broker_addr()
-    );
-
     // The property a Java transactional producer sets, and the prepared type in the flag.
     let by_property = send(
         &client,
         &addr,
-        send_header("TxTopic", 0, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}PG"),
+        send_header("TxTopic", 2, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}PG"),
         b"half",
     );
-    assert_code(&by_property, response_code::NO_PERMISSION);
-    assert_eq!(by_property.remark.as_deref(), Some(forbidden.as_str()));
-    let mut header = send_header("TxTopic", 0, "");
-    header.sys_flag = sys_flag::TRANSACTION_PREPARED_TYPE;
-    let by_flag = send(&client, &addr, header, b"half");
-    assert_code(&by_flag, response_code::NO_PERMISSION);
-    assert_eq!(by_flag.remark.as_deref(), Some(forbidden.as_str()));
-
-    // Neither was stored: an acknowledged half message would never have been delivered.
-    assert_eq!(broker.store().max_offset_in_queue("TxTopic", 0), 1);
+    assert_code(&by_property, response_code::SUCCESS);
+    let header: SendMessageResponseHeader = by_property.decode_header().unwrap();
+    // The queue asked for; the offset in the half queue, which END_TRANSACTION names.
+    assert_eq!((header.queue_id, header.queue_offset), (2, 0));
+    let mut flagged = send_header("TxTopic", 2, "PGROUP\u{1}PG");
+    flagged.sys_flag = sys_flag::TRANSACTION_PREPARED_TYPE;
+    let by_flag = send(&client, &addr, flagged, b"half");
+    assert_code(&by_flag, response_code::SUCCESS);
+    let header: SendMessageResponseHeader = by_flag.decode_header().unwrap();
+    assert_eq!(header.queue_offset, 1);
+    // Neither is visible: they wait in queue 0 of the half topic.
+    assert_eq!(broker.store().max_offset_in_queue("TxTopic", 2), 1);
+    assert_eq!(
+        broker
+            .store()
+            .max_offset_in_queue("RMQ_SYS_TRANS_HALF_TOPIC", 0),
+        2
+    );
     // TRAN_MSG=false is an ordinary message.
     assert_code(
         &send(
             &client,
             &addr,
-            send_header("TxTopic", 0, "TRAN_MSG\u{1}false"),
+            send_header("TxTopic", 2, "TRAN_MSG\u{1}false"),
             b"ok",
         ),
         response_code::SUCCESS,
     );
-    assert_eq!(broker.store().max_offset_in_queue("TxTopic", 0), 2);
+    assert_eq!(broker.store().max_offset_in_queue("TxTopic", 2), 2);
+    // The broker's own topics take no sends.
+    for topic in [
+        "RMQ_SYS_TRANS_HALF_TOPIC",
+        "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+        "SCHEDULE_TOPIC_XXXX",
+    ] {
+        let refused = send(&client, &addr, send_header(topic, 0, ""), b"sneaky");
+        assert_code(&refused, response_code::NO_PERMISSION);
+        assert_eq!(
+            refused.remark.as_deref(),
+            Some(format!("Sending message to topic[{topic}] is forbidden.").as_str())
+        );
+    }
+    client.shutdown();
+    broker.shutdown();
+}
+
+#[test]
+fn a_broker_may_refuse_transactional_messages() {
+    let store = TempDir::new("tx-refused");
+    let broker = start_broker(&store, |b| b.reject_transaction_message(true));
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    let refused = send(
+        &client,
+        &addr,
+        send_header("TxTopic", 0, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}PG"),
+        b"half",
+    );
+    assert_code(&refused, response_code::NO_PERMISSION);
+    assert_eq!(
+        refused.remark.as_deref(),
+        Some(
+            format!(
+                "the broker[{}] sending transaction message is forbidden",
+                broker.broker_addr()
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        broker
+            .store()
+            .max_offset_in_queue("RMQ_SYS_TRANS_HALF_TOPIC", 0),
+        0
+    );
+    client.shutdown();
+    broker.shutdown();
+}
+
+#[test]
+fn end_transaction_for_no_half_or_with_a_bad_state_is_refused_with_javas_remark() {
+    let store = TempDir::new("tx-end");
+    let broker = start_broker(&store, |b| b);
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    let plain = send(
+        &client,
+        &addr,
+        send_header("TxTopic", 0, "PGROUP\u{1}PG"),
+        b"plain",
+    );
+    assert_code(&plain, response_code::SUCCESS);
+    let sent: SendMessageResponseHeader = plain.decode_header().unwrap();
+    let (_, commit_log_offset) =
+        rocketmq_blocking::protocol::message::decode_offset_message_id(&sent.msg_id).unwrap();
+    let end = |commit_log_offset: i64, commit_or_rollback: i32| {
+        let header = EndTransactionRequestHeader {
+            producer_group: "PG".into(),
+            tran_state_table_offset: 0,
+            commit_log_offset,
+            commit_or_rollback,
+            from_transaction_check: false,
+            msg_id: "ID".into(),
+            transaction_id: None,
+            broker_name: None,
+        };
+        let request = RemotingCommand::request_with_header(request_code::END_TRANSACTION, &header);
+        client
+            .invoke_sync(Some(&addr), request, TIMEOUT)
+            .expect("end")
+    };
+    // A plain message is no half message, nor is an offset where no record starts.
+    for offset in [commit_log_offset, commit_log_offset + 3, 1 << 40] {
+        let response = end(offset, sys_flag::TRANSACTION_COMMIT_TYPE);
+        assert_code(&response, response_code::SYSTEM_ERROR);
+        assert_eq!(
+            response.remark.as_deref(),
+            Some("Find prepared transaction message failed")
+        );
+    }
+    let response = end(commit_log_offset, 5);
+    assert_code(&response, response_code::SYSTEM_ERROR);
+    assert_eq!(
+        response.remark.as_deref(),
+        Some("commitOrRollback field wrong")
+    );
+    assert_eq!(
+        broker.store().max_offset_in_queue("TxTopic", 0),
+        1,
+        "nothing written"
+    );
     client.shutdown();
     broker.shutdown();
 }

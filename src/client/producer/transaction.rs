@@ -68,8 +68,9 @@ pub trait TransactionListener: Send + Sync {
     /// [`LocalTransactionState::Unknown`]: the broker will ask.
     fn execute_local_transaction(&self, message: &Message, arg: &dyn Any) -> LocalTransactionState;
 
-    /// Says how the transaction of `message` (its transaction id in `transaction_id`) ended,
-    /// when the broker asks. A panic counts as unknown.
+    /// Says how the transaction of `message` ended, when the broker asks: `message` is the
+    /// half message (its real topic, its unique id as transaction id). A panic counts as
+    /// unknown: the broker asks again at its next check.
     fn check_local_transaction(&self, message: &MessageExt) -> LocalTransactionState;
 }
 
@@ -88,7 +89,8 @@ pub struct TransactionSendResult {
 
 /// A producer of transactional messages; mirrors Java's `TransactionMQProducer`.
 ///
-/// ```no_run
+/// ```
+/// # let cluster = rocketmq_blocking::LocalCluster::start()?;
 /// use std::any::Any;
 /// use rocketmq_blocking::client::{
 ///     LocalTransactionState, Message, MessageExt, TransactionListener, TransactionProducer,
@@ -105,11 +107,13 @@ pub struct TransactionSendResult {
 /// }
 ///
 /// let producer = TransactionProducer::builder("order_tx_group", Orders)
-///     .name_server("127.0.0.1:9876")
+///     .name_server(cluster.name_server_addr())
 ///     .start()?;
 /// let sent = producer.send_message_in_transaction(&Message::new("Orders", "order 7"), &7u64)?;
-/// println!("{:?} {}", sent.local_transaction_state, sent.transaction_id);
-/// # Ok::<(), rocketmq_blocking::client::ClientError>(())
+/// assert_eq!(sent.local_transaction_state, LocalTransactionState::CommitMessage);
+/// println!("transaction {} committed", sent.transaction_id);
+/// producer.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TransactionProducer {
     producer: Producer,
