@@ -251,6 +251,17 @@ impl ClientManager {
             .cloned()
     }
 
+    /// The connection of the producer with client id `client_id`, in any group
+    /// (`ProducerManager.findChannel`): where a reply to its request goes.
+    pub fn find_producer_channel(&self, client_id: &str) -> Option<ClientChannelInfo> {
+        self.producers
+            .lock_unpoisoned()
+            .values()
+            .flat_map(BTreeMap::values)
+            .find(|c| c.client_id == client_id && !c.connection.is_closed())
+            .cloned()
+    }
+
     /// Members of a producer group (tests and tools).
     pub fn producer_group_size(&self, group: &str) -> usize {
         self.producers

@@ -59,6 +59,9 @@ pub struct BrokerConfig {
     pub transaction_check_max: i32,
     /// How often open half messages are looked at (`transactionCheckInterval`, 60 s).
     pub transaction_check_interval: Duration,
+    /// Store replies in the reply topic besides pushing them (`storeReplyMessageEnable`,
+    /// true).
+    pub store_reply_message: bool,
 }
 
 impl Default for BrokerConfig {
@@ -87,6 +90,7 @@ impl Default for BrokerConfig {
             transaction_timeout: Duration::from_secs(6),
             transaction_check_max: 15,
             transaction_check_interval: Duration::from_secs(60),
+            store_reply_message: true,
         }
     }
 }
@@ -246,6 +250,12 @@ impl BrokerBuilder {
     /// How often open half messages are looked at (`transactionCheckInterval`, 60 s).
     pub fn transaction_check_interval(mut self, interval: Duration) -> Self {
         self.config.transaction_check_interval = interval;
+        self
+    }
+
+    /// Store replies besides pushing them to the requester (`storeReplyMessageEnable`).
+    pub fn store_reply_message(mut self, store: bool) -> Self {
+        self.config.store_reply_message = store;
         self
     }
 

@@ -35,7 +35,8 @@ pub(crate) use topic_config_manager::TopicConfigManager;
 
 use processor::{
     AdminBrokerProcessor, BrokerContext, ClientCallsProcessor, ClientManageProcessor,
-    ConsumerManageProcessor, EndTransactionProcessor, PullMessageProcessor, SendMessageProcessor,
+    ConsumerManageProcessor, EndTransactionProcessor, PullMessageProcessor, ReplyMessageProcessor,
+    SendMessageProcessor,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
 use store::{MessageStore, StoreConfig, StoreError};
@@ -308,6 +309,11 @@ impl Broker {
             pool(8, 10_000),
         )?;
         server.register_processor_for_codes(&[rc::PULL_MESSAGE], pull.clone(), pool(8, 100_000))?;
+        server.register_processor_for_codes(
+            &[rc::SEND_REPLY_MESSAGE, rc::SEND_REPLY_MESSAGE_V2],
+            Arc::new(ReplyMessageProcessor::new(context.clone())),
+            pool(8, 10_000),
+        )?;
         server.register_processor_for_codes(
             &[rc::END_TRANSACTION],
             Arc::new(EndTransactionProcessor::new(context.clone())),

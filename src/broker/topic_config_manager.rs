@@ -8,6 +8,7 @@ use super::persist::{read_if_exists, write_atomically};
 use crate::common::clock::now_millis;
 use crate::common::sync::RwLockExt;
 use crate::protocol::body::{perm_name, DataVersion, TopicConfig, TopicConfigSerializeWrapper};
+use crate::protocol::message::reply_topic;
 
 /// The topic producers send to when theirs has no route yet (`AUTO_CREATE_TOPIC_KEY_TOPIC`).
 pub const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
@@ -118,6 +119,13 @@ impl TopicConfigManager {
                 ..TopicConfig::new(broker_name)
             },
         ];
+        // Replies to requests go through this topic (`MixAll.getReplyTopic`).
+        system.push(TopicConfig {
+            read_queue_nums: 1,
+            write_queue_nums: 1,
+            perm: rw,
+            ..TopicConfig::new(reply_topic(cluster_name))
+        });
         if auto_create {
             system.push(TopicConfig {
                 read_queue_nums: default_queue_nums,

@@ -134,6 +134,18 @@ pub enum ClientError {
         /// The queue's capacity.
         capacity: usize,
     },
+    /// A request got no reply within its timeout (Java's `RequestTimeoutException`, code
+    /// 10006).
+    RequestTimeout {
+        /// The request's topic.
+        topic: String,
+        /// Its `CORRELATION_ID`.
+        correlation_id: String,
+        /// The timeout.
+        timeout: Duration,
+        /// Whether the broker had acknowledged the request.
+        request_sent: bool,
+    },
     /// `flush` returned before every async send completed.
     FlushTimeout {
         /// Async sends still in flight.
@@ -158,7 +170,9 @@ impl ClientError {
     /// (directly or as the last cause of a failed send).
     pub fn is_timeout(&self) -> bool {
         match self {
-            ClientError::Timeout { .. } | ClientError::FlushTimeout { .. } => true,
+            ClientError::Timeout { .. }
+            | ClientError::FlushTimeout { .. }
+            | ClientError::RequestTimeout { .. } => true,
             ClientError::Remoting(e) => e.is_timeout(),
             ClientError::SendFailed { cause, .. } => cause.is_timeout(),
             _ => false,
@@ -350,6 +364,28 @@ impl ClientError {
                 "the async send queue is full ({capacity} sends waiting; the builder's \
                  async_send_queue_capacity)"
             ),
+            ClientError::RequestTimeout {
+                topic,
+                correlation_id,
+                timeout,
+                request_sent,
+            } => {
+                if *request_sent {
+                    write!(
+                        f,
+                        "send request message to <{topic}> OK, but wait reply message timeout, \
+                         {} ms (correlation id {correlation_id})",
+                        timeout.as_millis()
+                    )
+                } else {
+                    write!(
+                        f,
+                        "request to <{topic}> timed out after {} ms before the broker \
+                         acknowledged it (correlation id {correlation_id})",
+                        timeout.as_millis()
+                    )
+                }
+            }
             ClientError::FlushTimeout { in_flight, timeout } => write!(
                 f,
                 "flush gave up after {} ms with {in_flight} async send{} still in flight",

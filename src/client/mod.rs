@@ -80,10 +80,10 @@ pub use consumer::{
 pub use error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
 pub use message::{IntoKeys, Message};
 pub use producer::{
-    CommunicationMode, JavaHashCode, LocalTransactionState, MessageQueueSelector, MessageType,
-    Producer, ProducerBuilder, ProducerConfig, SelectMessageQueueByHash, SendMessageContext,
-    SendMessageHook, TransactionListener, TransactionProducer, TransactionProducerBuilder,
-    TransactionSendResult,
+    create_reply_message, CommunicationMode, JavaHashCode, LocalTransactionState,
+    MessageQueueSelector, MessageType, Producer, ProducerBuilder, ProducerConfig, RequestCallback,
+    SelectMessageQueueByHash, SendMessageContext, SendMessageHook, TransactionListener,
+    TransactionProducer, TransactionProducerBuilder, TransactionSendResult,
 };
 pub use result::{PullResult, PullStatus, SendResult, SendStatus};
 

@@ -14,7 +14,9 @@ use crate::protocol::header::{
     UnregisterClientRequestHeader,
 };
 use crate::protocol::message::message_ext::DEFAULT_MAX_DECOMPRESSED_SIZE;
-use crate::protocol::message::{decode_messages_skipping, DecodedRecords, MessageQueue};
+use crate::protocol::message::{
+    decode_messages_skipping, message_const, string_to_properties, DecodedRecords, MessageQueue,
+};
 use crate::protocol::{Body, CommandCustomHeader, RemotingCommand, SerializeType};
 use crate::remoting::{InvokeResult, RemotingClient};
 
@@ -129,6 +131,9 @@ impl MqClientApi {
     ) -> Result<Option<SendResult>, ClientError> {
         let code = if header.m {
             request_code::SEND_BATCH_MESSAGE
+        } else if is_reply(header.i.as_deref()) {
+            // A reply goes to the broker's reply processor, which pushes it to the requester.
+            request_code::SEND_REPLY_MESSAGE_V2
         } else {
             request_code::SEND_MESSAGE_V2
         };
@@ -343,6 +348,17 @@ pub(crate) fn process_pull_response(
         messages: decoded.messages,
         skipped: decoded.skipped,
     })
+}
+
+/// True when a property string says `MSG_TYPE=reply` (a reply made by
+/// `create_reply_message`).
+fn is_reply(properties: Option<&str>) -> bool {
+    let Some(text) = properties else {
+        return false;
+    };
+    text.contains(message_const::PROPERTY_MESSAGE_TYPE)
+        && string_to_properties(text).get(message_const::PROPERTY_MESSAGE_TYPE)
+            == Some(message_const::REPLY_MESSAGE_FLAG)
 }
 
 #[cfg(test)]

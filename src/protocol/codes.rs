@@ -91,6 +91,8 @@ pub mod request_code {
         SEND_REPLY_MESSAGE = 324,
         /// Send a reply message with the short-named header.
         SEND_REPLY_MESSAGE_V2 = 325,
+        /// Broker → client: the reply to a request this client sent.
+        PUSH_REPLY_MESSAGE_TO_CLIENT = 326,
     }
 }
 

@@ -183,6 +183,7 @@ mod consumer;
 mod namesrv;
 mod offset;
 mod pull;
+mod reply;
 mod send;
 mod topic;
 mod transaction;
@@ -206,6 +207,7 @@ pub use offset::{
     UpdateConsumerOffsetRequestHeader,
 };
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+pub use reply::ReplyMessageRequestHeader;
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
 pub use topic::CreateTopicRequestHeader;
 pub use transaction::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};

@@ -6,6 +6,7 @@ mod client_manage;
 mod consumer_manage;
 mod end_transaction;
 mod pull;
+mod reply;
 mod send;
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ pub use client_manage::ClientManageProcessor;
 pub use consumer_manage::ConsumerManageProcessor;
 pub use end_transaction::EndTransactionProcessor;
 pub use pull::PullMessageProcessor;
+pub use reply::ReplyMessageProcessor;
 pub use send::SendMessageProcessor;
 
 use super::client_manager::{ClientManager, RebalanceLockManager};

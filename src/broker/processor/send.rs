@@ -74,6 +74,101 @@ fn put_failure(status: PutMessageStatus, detail: &str, max_message_size: usize) 
     }
 }
 
+/// `msgCheck` (`AbstractSendMessageProcessor`), shared by sends and replies: the topic must
+/// be one producers may send to and exist (or be auto-created), and the queue id must be
+/// valid.
+pub(super) fn msg_check(
+    broker: &BrokerContext,
+    header: &SendMessageRequestHeader,
+    remote: &str,
+) -> Result<TopicConfig, RemotingCommand> {
+    if let Err(remark) = validate_topic_name(&header.topic) {
+        return Err(error(response_code::SYSTEM_ERROR, remark));
+    }
+    if is_not_allowed_send_topic(&header.topic) {
+        return Err(error(
+            response_code::NO_PERMISSION,
+            format!("Sending message to topic[{}] is forbidden.", header.topic),
+        ));
+    }
+    let b = broker;
+    let topic = match b.topics.select_topic_config(&header.topic) {
+        Some(topic) => topic,
+        None => {
+            let sys_flag = 0;
+            let created = if b.config.auto_create_topic
+                || header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
+            {
+                let default_topic = if header.default_topic.is_empty() {
+                    "TBW102"
+                } else {
+                    header.default_topic.as_str()
+                };
+                let queue_nums = if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+                    b.topics
+                        .create_topic_if_absent(
+                            &header.topic,
+                            1,
+                            perm_name::PERM_READ | perm_name::PERM_WRITE,
+                        )
+                        .map(Some)
+                } else {
+                    b.topics.create_topic_in_send_message_method(
+                        &header.topic,
+                        default_topic,
+                        header.default_topic_queue_nums,
+                        sys_flag,
+                    )
+                };
+                queue_nums.map_err(|e| {
+                    error(
+                        response_code::SYSTEM_ERROR,
+                        format!("persisting topic config failed: {e}"),
+                    )
+                })?
+            } else {
+                None
+            };
+            match created {
+                Some((topic, is_new)) => {
+                    if is_new {
+                        log::info!("auto-created topic {} for {remote}", topic.topic_name);
+                        b.request_registration();
+                    }
+                    topic
+                }
+                None => {
+                    return Err(error(
+                        response_code::TOPIC_NOT_EXIST,
+                        format!(
+                            "topic[{}] not exist, apply first please!{}",
+                            header.topic,
+                            suggest_todo("http://rocketmq.apache.org/docs/faq/")
+                        ),
+                    ))
+                }
+            }
+        }
+    };
+    if topic.perm & perm_name::PERM_WRITE == 0 {
+        return Err(error(
+            response_code::NO_PERMISSION,
+            format!("the topic[{}] sending message is forbidden", header.topic),
+        ));
+    }
+    let max_queue = topic.write_queue_nums.max(topic.read_queue_nums);
+    if header.queue_id >= max_queue {
+        return Err(error(
+            response_code::SYSTEM_ERROR,
+            format!(
+                "request queueId[{}] is illegal, {:?} Producer: {remote}",
+                header.queue_id, topic.topic_name
+            ),
+        ));
+    }
+    Ok(topic)
+}
+
 impl SendMessageProcessor {
     /// A processor over the broker's shared state.
     pub fn new(broker: Arc<BrokerContext>) -> Self {
@@ -94,91 +189,7 @@ impl SendMessageProcessor {
         header: &SendMessageRequestHeader,
         remote: &str,
     ) -> Result<TopicConfig, RemotingCommand> {
-        if let Err(remark) = validate_topic_name(&header.topic) {
-            return Err(error(response_code::SYSTEM_ERROR, remark));
-        }
-        if is_not_allowed_send_topic(&header.topic) {
-            return Err(error(
-                response_code::NO_PERMISSION,
-                format!("Sending message to topic[{}] is forbidden.", header.topic),
-            ));
-        }
-        let b = &self.broker;
-        let topic = match b.topics.select_topic_config(&header.topic) {
-            Some(topic) => topic,
-            None => {
-                let sys_flag = 0;
-                let created = if b.config.auto_create_topic
-                    || header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
-                {
-                    let default_topic = if header.default_topic.is_empty() {
-                        "TBW102"
-                    } else {
-                        header.default_topic.as_str()
-                    };
-                    let queue_nums = if header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-                        b.topics
-                            .create_topic_if_absent(
-                                &header.topic,
-                                1,
-                                perm_name::PERM_READ | perm_name::PERM_WRITE,
-                            )
-                            .map(Some)
-                    } else {
-                        b.topics.create_topic_in_send_message_method(
-                            &header.topic,
-                            default_topic,
-                            header.default_topic_queue_nums,
-                            sys_flag,
-                        )
-                    };
-                    queue_nums.map_err(|e| {
-                        error(
-                            response_code::SYSTEM_ERROR,
-                            format!("persisting topic config failed: {e}"),
-                        )
-                    })?
-                } else {
-                    None
-                };
-                match created {
-                    Some((topic, is_new)) => {
-                        if is_new {
-                            log::info!("auto-created topic {} for {remote}", topic.topic_name);
-                            b.request_registration();
-                        }
-                        topic
-                    }
-                    None => {
-                        return Err(error(
-                            response_code::TOPIC_NOT_EXIST,
-                            format!(
-                                "topic[{}] not exist, apply first please!{}",
-                                header.topic,
-                                suggest_todo("http://rocketmq.apache.org/docs/faq/")
-                            ),
-                        ))
-                    }
-                }
-            }
-        };
-        if topic.perm & perm_name::PERM_WRITE == 0 {
-            return Err(error(
-                response_code::NO_PERMISSION,
-                format!("the topic[{}] sending message is forbidden", header.topic),
-            ));
-        }
-        let max_queue = topic.write_queue_nums.max(topic.read_queue_nums);
-        if header.queue_id >= max_queue {
-            return Err(error(
-                response_code::SYSTEM_ERROR,
-                format!(
-                    "request queueId[{}] is illegal, {:?} Producer: {remote}",
-                    header.queue_id, topic.topic_name
-                ),
-            ));
-        }
-        Ok(topic)
+        msg_check(&self.broker, header, remote)
     }
 
     /// The message to store: the request's fields, into `target` (topic, queue).

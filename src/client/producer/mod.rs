@@ -10,6 +10,7 @@ mod latency_fault_tolerance;
 mod mq_fault_strategy;
 mod prepared_message;
 mod queue_selector;
+mod request_response;
 mod send_engine;
 mod send_hook;
 mod transaction;
@@ -35,11 +36,13 @@ use crate::client::validators::{
     check_batch, check_body_size, check_message, check_producer_group,
 };
 use crate::common::trace::trace_step;
+use crate::protocol::codes::request_code;
 use crate::protocol::message::{MessageClientIdGenerator, MessageQueue};
-use crate::remoting::{RemotingError, RpcHook};
+use crate::remoting::{PoolConfig, RemotingError, RpcHook};
 
 pub use config::{ProducerBuilder, ProducerConfig};
 pub use queue_selector::{JavaHashCode, MessageQueueSelector, SelectMessageQueueByHash};
+pub use request_response::{create_reply_message, RequestCallback};
 pub use send_hook::{CommunicationMode, MessageType, SendMessageContext, SendMessageHook};
 pub use transaction::{
     LocalTransactionState, TransactionListener, TransactionProducer, TransactionProducerBuilder,
@@ -83,6 +86,8 @@ pub(crate) struct ProducerInner {
     hooks: Vec<Arc<dyn SendMessageHook>>,
     born_host: String,
     default_topic: DefaultTopic,
+    /// Requests waiting for their replies.
+    requests: Arc<request_response::RequestFutureTable>,
 }
 
 impl fmt::Debug for Producer {
@@ -133,9 +138,25 @@ impl Producer {
             state: AtomicU8::new(RUNNING),
             hooks,
             config,
+            requests: Arc::default(),
         });
         let producer = Producer { inner };
         // On failure, dropping `producer` stops whatever did start.
+        producer
+            .inner
+            .instance
+            .api()
+            .remoting()
+            .register_processor(
+                request_code::PUSH_REPLY_MESSAGE_TO_CLIENT,
+                request_response::ReceiveReplyProcessor {
+                    table: Arc::downgrade(&producer.inner.requests),
+                },
+                PoolConfig {
+                    threads: 2,
+                    queue_capacity: 10_000,
+                },
+            )?;
         producer.inner.instance.start_background_tasks()?;
         log::info!(
             "producer {} started as {}",
@@ -479,6 +500,8 @@ impl Producer {
         self.inner.async_sender.shutdown();
         // Requests still waiting for an answer fail here, their callbacks run.
         self.inner.instance.shutdown();
+        // So do requests still waiting for a reply.
+        self.inner.requests.shutdown();
         log::info!("producer {} shut down", self.inner.config.group);
     }
 
@@ -488,18 +511,24 @@ impl Producer {
         target: Target,
         callback: send_engine::UserCallback,
     ) -> Result<(), ClientError> {
+        let budget = self.inner.config.send_timeout;
+        self.start_async_within(prepared, target, callback, budget)
+    }
+
+    /// [`Producer::start_async`] with a time budget of its own (a request's).
+    fn start_async_within(
+        &self,
+        prepared: PreparedMessage,
+        target: Target,
+        callback: send_engine::UserCallback,
+        budget: Duration,
+    ) -> Result<(), ClientError> {
         let inner = &self.inner;
         let attempts = inner
             .config
             .retry_times_when_send_async_failed
             .saturating_add(1);
-        let send = SendAttempts::new(
-            prepared,
-            target,
-            CommunicationMode::Async,
-            inner.config.send_timeout,
-            attempts,
-        );
+        let send = SendAttempts::new(prepared, target, CommunicationMode::Async, budget, attempts);
         let send = AsyncSend::new(send, callback, inner.async_sender.track());
         // A refused send drops its callback unused: the caller gets the error instead.
         inner.submit_async(send).map_err(|(error, send)| {

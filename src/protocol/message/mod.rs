@@ -33,3 +33,9 @@ pub use properties::{
     message_const, properties_to_string, string_to_properties, MessageProperties,
 };
 pub use sys_flag::CompressionType;
+
+/// The topic replies of cluster `cluster_name` go through (`MixAll.getReplyTopic`):
+/// `<cluster>_REPLY_TOPIC`.
+pub fn reply_topic(cluster_name: &str) -> String {
+    format!("{cluster_name}_REPLY_TOPIC")
+}

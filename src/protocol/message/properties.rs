@@ -82,6 +82,8 @@ pub mod message_const {
     pub const PROPERTY_CLUSTER: &str = "CLUSTER";
     /// Message type (`PROPERTY_MESSAGE_TYPE`).
     pub const PROPERTY_MESSAGE_TYPE: &str = "MSG_TYPE";
+    /// The `MSG_TYPE` of a reply (`MixAll.REPLY_MESSAGE_FLAG`).
+    pub const REPLY_MESSAGE_FLAG: &str = "reply";
     /// Pop checkpoint, 5.x (`PROPERTY_POP_CK`).
     pub const PROPERTY_POP_CK: &str = "POP_CK";
     /// Pop checkpoint offset, 5.x (`PROPERTY_POP_CK_OFFSET`).
