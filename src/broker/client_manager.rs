@@ -9,15 +9,45 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::sync::MutexExt;
-use crate::protocol::body::{ConsumerData, SubscriptionData};
+use crate::protocol::body::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, SubscriptionData,
+};
 use crate::protocol::message::MessageQueue;
+use crate::protocol::LanguageCode;
 use crate::remoting::Connection;
+
+/// Who a client says it is in its heartbeat: its id, and the language and version of the
+/// heartbeat request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The client's id (`ip@instance`).
+    pub client_id: String,
+    /// Its implementation (`JAVA`, `CPP`, `RUST`...).
+    pub language: LanguageCode,
+    /// Its version code.
+    pub version: i32,
+}
+
+impl ClientIdentity {
+    /// A client with id `client_id`, as a Java 4.9.8 client would describe itself.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        ClientIdentity {
+            client_id: client_id.into(),
+            language: LanguageCode::Java,
+            version: 409,
+        }
+    }
+}
 
 /// One client connection in a group; mirrors `ClientChannelInfo`.
 #[derive(Clone)]
 pub struct ClientChannelInfo {
     /// The client's id (`ip@instance`).
     pub client_id: String,
+    /// Its language.
+    pub language: LanguageCode,
+    /// Its version code.
+    pub version: i32,
     /// Its connection, for broker → client requests.
     pub connection: Arc<Connection>,
     /// When its last heartbeat arrived.
@@ -31,6 +61,12 @@ pub struct ConsumerGroupInfo {
     pub channels: BTreeMap<u64, ClientChannelInfo>,
     /// Subscriptions by topic.
     pub subscriptions: BTreeMap<String, SubscriptionData>,
+    /// Pull or push, as the last heartbeat said.
+    pub consume_type: Option<ConsumeType>,
+    /// Clustering or broadcasting, as the last heartbeat said.
+    pub message_model: Option<MessageModel>,
+    /// Where new members start, as the last heartbeat said.
+    pub consume_from_where: Option<ConsumeFromWhere>,
 }
 
 impl ConsumerGroupInfo {
@@ -45,9 +81,11 @@ impl ConsumerGroupInfo {
     }
 }
 
-fn channel_info(client_id: &str, connection: &Arc<Connection>) -> ClientChannelInfo {
+fn channel_info(client: &ClientIdentity, connection: &Arc<Connection>) -> ClientChannelInfo {
     ClientChannelInfo {
-        client_id: client_id.into(),
+        client_id: client.client_id.clone(),
+        language: client.language,
+        version: client.version,
         connection: connection.clone(),
         last_update: Instant::now(),
     }
@@ -73,7 +111,7 @@ impl ClientManager {
     pub fn register_producer(
         &self,
         group: &str,
-        client_id: &str,
+        client: &ClientIdentity,
         connection: &Arc<Connection>,
     ) -> bool {
         let mut producers = self.producers.lock_unpoisoned();
@@ -85,7 +123,7 @@ impl ClientManager {
         producers
             .entry(group.to_string())
             .or_default()
-            .insert(connection.id(), channel_info(client_id, connection));
+            .insert(connection.id(), channel_info(client, connection));
         true
     }
 
@@ -95,7 +133,7 @@ impl ClientManager {
     pub fn register_consumer(
         &self,
         data: &ConsumerData,
-        client_id: &str,
+        client: &ClientIdentity,
         connection: &Arc<Connection>,
     ) -> bool {
         let mut consumers = self.consumers.lock_unpoisoned();
@@ -106,7 +144,7 @@ impl ClientManager {
         let group = consumers.entry(data.group_name.clone()).or_default();
         let is_new = group
             .channels
-            .insert(connection.id(), channel_info(client_id, connection))
+            .insert(connection.id(), channel_info(client, connection))
             .is_none();
         let subscriptions: BTreeMap<String, SubscriptionData> = data
             .subscription_data_set
@@ -116,6 +154,9 @@ impl ClientManager {
         // Java's updateSubscription reports a topic added or removed, not an expression change.
         let topics_changed = !subscriptions.keys().eq(group.subscriptions.keys());
         group.subscriptions = subscriptions;
+        group.consume_type = data.consume_type;
+        group.message_model = data.message_model;
+        group.consume_from_where = data.consume_from_where;
         is_new || topics_changed
     }
 
@@ -262,6 +303,28 @@ impl ClientManager {
             .cloned()
     }
 
+    /// The members of a producer group (GET_PRODUCER_CONNECTION_LIST); `None` when the group
+    /// has none.
+    pub fn producer_group(&self, group: &str) -> Option<Vec<ClientChannelInfo>> {
+        self.producers
+            .lock_unpoisoned()
+            .get(group)
+            .map(|members| members.values().cloned().collect())
+    }
+
+    /// Consumer groups with at least one member that subscribes to `topic`.
+    pub fn consumer_groups_of_topic(&self, topic: &str) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .consumers
+            .lock_unpoisoned()
+            .iter()
+            .filter(|(_, info)| info.subscriptions.contains_key(topic))
+            .map(|(group, _)| group.clone())
+            .collect();
+        groups.sort();
+        groups
+    }
+
     /// Members of a producer group (tests and tools).
     pub fn producer_group_size(&self, group: &str) -> usize {
         self.producers
@@ -392,8 +455,12 @@ mod tests {
         let (_client, conn) = connection(&server);
         conn.close();
         let m = ClientManager::new();
-        assert!(!m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn));
-        assert!(!m.register_producer("P", "c1", &conn));
+        assert!(!m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c1"),
+            &conn
+        ));
+        assert!(!m.register_producer("P", &ClientIdentity::new("c1"), &conn));
         assert!(m.consumer_group("G").is_none());
         assert!(m.producer_groups().is_empty());
         server.shutdown();
@@ -405,15 +472,35 @@ mod tests {
         let (_c1, conn1) = connection(&server);
         let (_c2, conn2) = connection(&server);
         let m = ClientManager::new();
-        assert!(m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn1));
-        assert!(!m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn1));
-        assert!(m.register_consumer(&consumer("G", &[("T", "*")]), "c2", &conn2));
+        assert!(m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c1"),
+            &conn1
+        ));
+        assert!(!m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c1"),
+            &conn1
+        ));
+        assert!(m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c2"),
+            &conn2
+        ));
         assert!(
-            m.register_consumer(&consumer("G", &[("T", "*"), ("U", "*")]), "c1", &conn1),
+            m.register_consumer(
+                &consumer("G", &[("T", "*"), ("U", "*")]),
+                &ClientIdentity::new("c1"),
+                &conn1
+            ),
             "a topic added"
         );
         assert!(
-            !m.register_consumer(&consumer("G", &[("T", "a"), ("U", "*")]), "c1", &conn1),
+            !m.register_consumer(
+                &consumer("G", &[("T", "a"), ("U", "*")]),
+                &ClientIdentity::new("c1"),
+                &conn1
+            ),
             "an expression change alone is no membership change (Java)"
         );
         assert_eq!(
@@ -421,7 +508,11 @@ mod tests {
             "a"
         );
         assert!(
-            m.register_consumer(&consumer("G", &[("U", "*")]), "c1", &conn1),
+            m.register_consumer(
+                &consumer("G", &[("U", "*")]),
+                &ClientIdentity::new("c1"),
+                &conn1
+            ),
             "a topic removed"
         );
         server.shutdown();
@@ -434,16 +525,32 @@ mod tests {
         let (_c2, fresh) = connection(&server);
         let (_c3, closed) = connection(&server);
         let m = ClientManager::new();
-        m.register_producer("P_stale", "c1", &stale);
-        m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &stale);
-        m.register_consumer(&consumer("Alone", &[("T", "*")]), "c1", &stale);
+        m.register_producer("P_stale", &ClientIdentity::new("c1"), &stale);
+        m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c1"),
+            &stale,
+        );
+        m.register_consumer(
+            &consumer("Alone", &[("T", "*")]),
+            &ClientIdentity::new("c1"),
+            &stale,
+        );
         // A clock reading between the stale registrations and the fresh ones: expiring at it
         // with no grace removes exactly the stale entries, however slow the machine.
         let cutoff = after(Instant::now());
         after(cutoff);
-        m.register_producer("P", "c2", &fresh);
-        m.register_consumer(&consumer("G", &[("T", "*")]), "c2", &fresh);
-        m.register_consumer(&consumer("G", &[("T", "*")]), "c3", &closed);
+        m.register_producer("P", &ClientIdentity::new("c2"), &fresh);
+        m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c2"),
+            &fresh,
+        );
+        m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c3"),
+            &closed,
+        );
         closed.close();
 
         let (to_close, changed) = m.remove_expired_at(cutoff, Duration::ZERO);
@@ -467,8 +574,12 @@ mod tests {
         let server = server();
         let (_client, conn) = connection(&server);
         let m = ClientManager::new();
-        m.register_producer("P", "c1", &conn);
-        m.register_consumer(&consumer("G", &[("T", "*")]), "c1", &conn);
+        m.register_producer("P", &ClientIdentity::new("c1"), &conn);
+        m.register_consumer(
+            &consumer("G", &[("T", "*")]),
+            &ClientIdentity::new("c1"),
+            &conn,
+        );
         // An open connection with that address (a client that reconnected) stays.
         assert!(m.remove_connection(conn.remote_addr()).is_empty());
         assert_eq!(m.producer_group_size("P"), 1);

@@ -76,6 +76,38 @@ impl ConsumerOffsetManager {
             .copied()
     }
 
+    /// The topics `group` has offsets for (`whichTopicByConsumer`).
+    pub fn topics_of_group(&self, group: &str) -> Vec<String> {
+        self.table
+            .read_unpoisoned()
+            .keys()
+            .filter_map(|k| k.split_once('@'))
+            .filter(|(_, g)| *g == group)
+            .map(|(topic, _)| topic.to_string())
+            .collect()
+    }
+
+    /// The groups that have offsets for `topic` (`whichGroupByTopic`).
+    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+        self.table
+            .read_unpoisoned()
+            .keys()
+            .filter_map(|k| k.split_once('@'))
+            .filter(|(t, _)| *t == topic)
+            .map(|(_, group)| group.to_string())
+            .collect()
+    }
+
+    /// Forgets every offset of `group` (`removeOffset`, DELETE_SUBSCRIPTIONGROUP).
+    pub fn remove_group(&self, group: &str) {
+        let mut table = self.table.write_unpoisoned();
+        let before = table.len();
+        table.retain(|k, _| k.split_once('@').is_none_or(|(_, g)| g != group));
+        if table.len() != before {
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+
     /// Writes the file if anything changed since the last write.
     pub fn persist(&self) -> std::io::Result<()> {
         if !self.dirty.swap(false, Ordering::AcqRel) {

@@ -6,6 +6,7 @@
 //! `AdminBrokerProcessor` (17, 29, 30, 31, 41, 42). Anything else gets
 //! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`].
 
+mod broker_stats;
 mod client_manager;
 mod config;
 mod consumer_offset_manager;
@@ -15,6 +16,7 @@ mod persist;
 mod processor;
 mod schedule_message_service;
 pub mod store;
+mod subscription_group_manager;
 mod topic_config_manager;
 mod transaction;
 
@@ -24,19 +26,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-pub use client_manager::{ClientChannelInfo, ClientManager, ConsumerGroupInfo};
+pub use client_manager::{ClientChannelInfo, ClientIdentity, ClientManager, ConsumerGroupInfo};
 pub use config::{BrokerBuilder, BrokerConfig};
 
+pub use broker_stats::DailyTotals;
 pub(crate) use client_manager::RebalanceLockManager;
 pub(crate) use consumer_offset_manager::ConsumerOffsetManager;
 pub(crate) use long_polling::PullRequestHoldService;
 pub(crate) use outer_api::BrokerIdentity;
+pub use subscription_group_manager::SubscriptionGroupManager;
 pub(crate) use topic_config_manager::TopicConfigManager;
 
 use processor::{
     AdminBrokerProcessor, BrokerContext, ClientCallsProcessor, ClientManageProcessor,
-    ConsumerManageProcessor, EndTransactionProcessor, PullMessageProcessor, ReplyMessageProcessor,
-    SendMessageProcessor,
+    ConsumerManageProcessor, EndTransactionProcessor, PullMessageProcessor, QueryMessageProcessor,
+    ReplyMessageProcessor, SendMessageProcessor, ADMIN_CODES,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
 use store::{MessageStore, StoreConfig, StoreError};
@@ -268,6 +272,7 @@ impl Broker {
                 .map_err(config_err)?,
         );
         let transactions = TransactionalMessageService::load(store.clone(), store_host, &offsets);
+        let groups = SubscriptionGroupManager::load(&config.store_dir).map_err(config_err)?;
         let hold = PullRequestHoldService::new();
         guard.hold = Some(hold.clone());
         let (register_now, register_wakeups) = Waker::pair();
@@ -282,9 +287,12 @@ impl Broker {
             locks: RebalanceLockManager::new(),
             hold: hold.clone(),
             register_now,
+            registrations: Default::default(),
             server: OnceLock::new(),
             schedule,
             transactions,
+            groups,
+            stats: broker_stats::BrokerStatsManager::new(),
         });
         let _ = context.server.set(Arc::downgrade(&server));
         let notify = hold.clone();
@@ -310,6 +318,11 @@ impl Broker {
         )?;
         server.register_processor_for_codes(&[rc::PULL_MESSAGE], pull.clone(), pool(8, 100_000))?;
         server.register_processor_for_codes(
+            &[rc::QUERY_MESSAGE, rc::VIEW_MESSAGE_BY_ID],
+            Arc::new(QueryMessageProcessor::new(context.clone())),
+            pool(4, 20_000),
+        )?;
+        server.register_processor_for_codes(
             &[rc::SEND_REPLY_MESSAGE, rc::SEND_REPLY_MESSAGE_V2],
             Arc::new(ReplyMessageProcessor::new(context.clone())),
             pool(8, 10_000),
@@ -334,14 +347,7 @@ impl Broker {
             pool(4, 10_000),
         )?;
         server.register_processor_for_codes(
-            &[
-                rc::UPDATE_AND_CREATE_TOPIC,
-                rc::SEARCH_OFFSET_BY_TIMESTAMP,
-                rc::GET_MAX_OFFSET,
-                rc::GET_MIN_OFFSET,
-                rc::LOCK_BATCH_MQ,
-                rc::UNLOCK_BATCH_MQ,
-            ],
+            &ADMIN_CODES,
             Arc::new(AdminBrokerProcessor::new(context.clone())),
             pool(2, 10_000),
         )?;
@@ -414,6 +420,7 @@ impl Broker {
             context.register_now.clone(),
             register_wakeups,
             move |_| {
+                let run = context.registrations.start();
                 let topics = context.topics.serialize_wrapper();
                 for (addr, e) in outer_api::register_broker_all(
                     &outer,
@@ -423,6 +430,7 @@ impl Broker {
                 ) {
                     log::warn!("registering with name server {addr} failed: {e}");
                 }
+                context.registrations.finish(run);
             },
         )
         .map_err(|e| RemotingError::io("start the registration thread", e))?;
@@ -480,6 +488,13 @@ impl Broker {
             },
         )
         .map_err(|e| RemotingError::io("start the schedule thread", e))?;
+        let stats_ctx = self.context.clone();
+        let stats = ServiceThread::start(
+            "rmq-broker-stats",
+            Schedule::every(Duration::from_secs(1)),
+            move |_| stats_ctx.stats.sample(stats_ctx.store.stats()),
+        )
+        .map_err(|e| RemotingError::io("start the stats thread", e))?;
         let tx_ctx = self.context.clone();
         let tx_check = ServiceThread::start(
             "rmq-tx-check",
@@ -489,7 +504,7 @@ impl Broker {
         .map_err(|e| RemotingError::io("start the transaction check thread", e))?;
         self.services
             .lock_unpoisoned()
-            .extend([offsets, clients, schedule, tx_check]);
+            .extend([offsets, clients, schedule, tx_check, stats]);
         Ok(())
     }
 

@@ -258,6 +258,11 @@ impl ScheduleMessageService {
         }
     }
 
+    /// Each level's next offset to deliver (`offsetTable`).
+    pub(crate) fn offsets(&self) -> BTreeMap<i32, i64> {
+        self.offsets.lock_unpoisoned().clone()
+    }
+
     /// Writes the levels' offsets to `delayOffset.json`.
     pub(crate) fn persist(&self) -> std::io::Result<()> {
         let offsets = self.offsets.lock_unpoisoned().clone();

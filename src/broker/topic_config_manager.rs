@@ -42,6 +42,27 @@ pub fn is_not_allowed_send_topic(topic: &str) -> bool {
     .contains(&topic)
 }
 
+/// Whether `topic` is one of the broker's own (`TopicValidator.isSystemTopic`): the fixed
+/// set, the cluster's and broker's names, the reply topic, and `rmq_sys_*`.
+pub fn is_system_topic(topic: &str, cluster_name: &str, broker_name: &str) -> bool {
+    [
+        AUTO_CREATE_TOPIC_KEY_TOPIC,
+        super::schedule_message_service::SCHEDULE_TOPIC,
+        "BenchmarkTest",
+        RMQ_SYS_TRANS_HALF_TOPIC,
+        "RMQ_SYS_TRACE_TOPIC",
+        RMQ_SYS_TRANS_OP_HALF_TOPIC,
+        RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC,
+        SELF_TEST_TOPIC,
+        RMQ_SYS_OFFSET_MOVED_EVENT,
+        cluster_name,
+        broker_name,
+    ]
+    .contains(&topic)
+        || topic == reply_topic(cluster_name)
+        || topic.starts_with("rmq_sys_")
+}
+
 /// Why a topic name is refused (`TopicValidator.validateTopic` on the broker side).
 pub fn validate_topic_name(topic: &str) -> Result<(), String> {
     if topic.trim().is_empty() {
@@ -237,6 +258,21 @@ impl TopicConfigManager {
         };
         self.persist_locked(&state)?;
         Ok((config, true))
+    }
+
+    /// Removes a topic's config (`deleteTopicConfig`); false when there was none.
+    pub fn delete_topic_config(&self, topic: &str) -> std::io::Result<bool> {
+        let mut state = self.write();
+        if state.topics.remove(topic).is_none() {
+            return Ok(false);
+        }
+        state.data_version = DataVersion {
+            state_version: None,
+            timestamp: now_millis(),
+            counter: state.data_version.counter + 1,
+        };
+        self.persist_locked(&state)?;
+        Ok(true)
     }
 
     /// Everything, as REGISTER_BROKER sends it.

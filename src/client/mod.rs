@@ -54,6 +54,7 @@
 //!
 //! Everything here builds without the `servers` feature.
 
+mod admin;
 mod client_config;
 mod client_instance;
 mod client_remoting_processor;
@@ -69,6 +70,7 @@ mod topic_publish_info;
 mod validators;
 
 pub use crate::protocol::body::MessageModel;
+pub use admin::{MqAdmin, MqAdminBuilder, MqAdminConfig, QueryResult, MAX_QUERY_NUM};
 pub use client_config::{ClientSettings, NAMESRV_ADDR_ENV};
 pub use consumer::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,

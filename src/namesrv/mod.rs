@@ -155,6 +155,9 @@ impl NameServer {
             request_code::UNREGISTER_BROKER,
             request_code::GET_ROUTEINFO_BY_TOPIC,
             request_code::GET_BROKER_CLUSTER_INFO,
+            request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER,
+            request_code::DELETE_TOPIC_IN_NAMESRV,
+            request_code::GET_TOPICS_BY_CLUSTER,
         ];
         server.register_processor_for_codes(&codes, processor, pool)?;
         let scan_routes = routes.clone();

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use super::route_info::{BrokerRegistration, RouteInfoManager};
 use crate::common::sync::RwLockExt;
-use crate::protocol::body::RegisterBrokerBody;
+use crate::protocol::body::{RegisterBrokerBody, TopicList};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
-    GetRouteInfoRequestHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,
+    DeleteTopicFromNamesrvRequestHeader, GetRouteInfoRequestHeader,
+    GetTopicsByClusterRequestHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,
     UnRegisterBrokerRequestHeader,
 };
 use crate::protocol::util_all::crc32;
@@ -26,7 +27,8 @@ pub fn topic_not_exist_remark(topic: &str) -> String {
     )
 }
 
-/// Serves REGISTER_BROKER, UNREGISTER_BROKER, GET_ROUTEINFO_BY_TOPIC and GET_BROKER_CLUSTER_INFO.
+/// Serves REGISTER_BROKER, UNREGISTER_BROKER, GET_ROUTEINFO_BY_TOPIC, GET_BROKER_CLUSTER_INFO,
+/// GET_ALL_TOPIC_LIST_FROM_NAMESERVER, DELETE_TOPIC_IN_NAMESRV and GET_TOPICS_BY_CLUSTER.
 pub struct NamesrvProcessor {
     routes: Arc<RwLock<RouteInfoManager>>,
     broker_expiry: Duration,
@@ -128,6 +130,14 @@ impl NamesrvProcessor {
         Ok(RemotingCommand::success().with_body(route.to_json(standard).into_bytes()))
     }
 
+    fn topic_list(topics: Vec<String>) -> RemotingCommand {
+        let body = TopicList {
+            topic_list: topics,
+            broker_addr: None,
+        };
+        RemotingCommand::success().with_body(body.to_json().into_bytes())
+    }
+
     fn get_broker_cluster_info(&self) -> RemotingCommand {
         // Java writes this body with fastjson's default settings in 4.9 and 5.x alike.
         RemotingCommand::success()
@@ -146,6 +156,22 @@ impl RequestProcessor for NamesrvProcessor {
             request_code::UNREGISTER_BROKER => self.unregister_broker(&request)?,
             request_code::GET_ROUTEINFO_BY_TOPIC => self.get_route_info(&request)?,
             request_code::GET_BROKER_CLUSTER_INFO => self.get_broker_cluster_info(),
+            request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER => {
+                Self::topic_list(self.routes().all_topics())
+            }
+            request_code::DELETE_TOPIC_IN_NAMESRV => {
+                let h = DeleteTopicFromNamesrvRequestHeader::read_from(&request.ext_fields)?;
+                let cluster = h.cluster_name.as_deref().filter(|c| !c.is_empty());
+                self.routes
+                    .write_unpoisoned()
+                    .delete_topic(&h.topic, cluster);
+                log::info!("topic {} deleted (cluster {cluster:?})", h.topic);
+                RemotingCommand::success()
+            }
+            request_code::GET_TOPICS_BY_CLUSTER => {
+                let h = GetTopicsByClusterRequestHeader::read_from(&request.ext_fields)?;
+                Self::topic_list(self.routes().topics_by_cluster(&h.cluster))
+            }
             other => RemotingCommand::new_response(
                 response_code::REQUEST_CODE_NOT_SUPPORTED,
                 format!(" request type {other} not supported"),

@@ -248,6 +248,45 @@ impl RouteInfoManager {
         }
     }
 
+    /// `getAllTopicList`: every topic with queues on some broker.
+    pub fn all_topics(&self) -> Vec<String> {
+        self.topic_queue_table.keys().cloned().collect()
+    }
+
+    /// `getTopicsByCluster`: topics with queues on a broker of `cluster` (none for an
+    /// unknown cluster).
+    pub fn topics_by_cluster(&self, cluster: &str) -> Vec<String> {
+        let Some(brokers) = self.cluster_addr_table.get(cluster) else {
+            return Vec::new();
+        };
+        self.topic_queue_table
+            .iter()
+            .filter(|(_, queues)| queues.keys().any(|b| brokers.contains(b)))
+            .map(|(topic, _)| topic.clone())
+            .collect()
+    }
+
+    /// `deleteTopic`: forgets `topic`, on the brokers of `cluster` only when one is given
+    /// (an unknown cluster changes nothing).
+    pub fn delete_topic(&mut self, topic: &str, cluster: Option<&str>) {
+        match cluster {
+            Some(cluster) => {
+                let Some(brokers) = self.cluster_addr_table.get(cluster) else {
+                    return;
+                };
+                if let Some(queues) = self.topic_queue_table.get_mut(topic) {
+                    queues.retain(|broker, _| !brokers.contains(broker));
+                    if queues.is_empty() {
+                        self.topic_queue_table.remove(topic);
+                    }
+                }
+            }
+            None => {
+                self.topic_queue_table.remove(topic);
+            }
+        }
+    }
+
     /// Live broker addresses (tests and tools).
     pub fn live_broker_addrs(&self) -> Vec<String> {
         self.broker_live_table.keys().cloned().collect()

@@ -31,12 +31,22 @@ pub mod request_code {
         UPDATE_CONSUMER_OFFSET = 15,
         /// Create or update a topic on a broker.
         UPDATE_AND_CREATE_TOPIC = 17,
+        /// Every topic config of a broker.
+        GET_ALL_TOPIC_CONFIG = 21,
+        /// Change broker settings.
+        UPDATE_BROKER_CONFIG = 25,
+        /// A broker's settings.
+        GET_BROKER_CONFIG = 26,
+        /// A broker's runtime statistics.
+        GET_BROKER_RUNTIME_INFO = 28,
         /// Find a queue offset by store timestamp.
         SEARCH_OFFSET_BY_TIMESTAMP = 29,
         /// A queue's max offset.
         GET_MAX_OFFSET = 30,
         /// A queue's min offset.
         GET_MIN_OFFSET = 31,
+        /// Store time of a queue's earliest message.
+        GET_EARLIEST_MSG_STORETIME = 32,
         /// Look a message up by its offset message id.
         VIEW_MESSAGE_BY_ID = 33,
         /// Client heartbeat carrying its producer and consumer groups.
@@ -67,10 +77,26 @@ pub mod request_code {
         GET_ROUTEINFO_BY_TOPIC = 105,
         /// The cluster and broker tables of a name server.
         GET_BROKER_CLUSTER_INFO = 106,
+        /// Create or update a subscription group on a broker.
+        UPDATE_AND_CREATE_SUBSCRIPTIONGROUP = 200,
+        /// Every subscription group of a broker.
+        GET_ALL_SUBSCRIPTIONGROUP_CONFIG = 201,
+        /// A topic's queue offsets on a broker.
+        GET_TOPIC_STATS_INFO = 202,
         /// The client connections of a consumer group, from a broker (admin).
         GET_CONSUMER_CONNECTION_LIST = 203,
+        /// A producer group's connections.
+        GET_PRODUCER_CONNECTION_LIST = 204,
+        /// Every topic a name server knows.
+        GET_ALL_TOPIC_LIST_FROM_NAMESERVER = 206,
+        /// Delete a subscription group from a broker.
+        DELETE_SUBSCRIPTIONGROUP = 207,
         /// A consumer group's offsets and lag per queue, from a broker (admin).
         GET_CONSUME_STATS = 208,
+        /// Delete a topic from a broker.
+        DELETE_TOPIC_IN_BROKER = 215,
+        /// Delete a topic from a name server.
+        DELETE_TOPIC_IN_NAMESRV = 216,
         /// Broker telling a consumer to move its offsets (after RESET_CONSUMER_OFFSET).
         RESET_CONSUMER_CLIENT_OFFSET = 220,
         /// Broker asking a consumer for its offsets.
@@ -79,6 +105,10 @@ pub mod request_code {
         INVOKE_BROKER_TO_RESET_OFFSET = 222,
         /// Admin asking a broker for a group's client offsets.
         INVOKE_BROKER_TO_GET_CONSUMER_STATUS = 223,
+        /// The topics of a cluster.
+        GET_TOPICS_BY_CLUSTER = 224,
+        /// The consumer groups of a topic.
+        QUERY_TOPIC_CONSUME_BY_WHO = 300,
         /// Ask a consumer for its running state.
         GET_CONSUMER_RUNNING_INFO = 307,
         /// Ask a consumer to consume one message now, and say how it went.

@@ -178,6 +178,7 @@ macro_rules! custom_header {
     };
 }
 
+mod admin;
 mod client;
 mod consumer;
 mod namesrv;
@@ -188,6 +189,15 @@ mod send;
 mod topic;
 mod transaction;
 
+pub use admin::{
+    DeleteSubscriptionGroupRequestHeader, DeleteTopicFromNamesrvRequestHeader,
+    DeleteTopicRequestHeader, GetBrokerConfigResponseHeader, GetConsumeStatsRequestHeader,
+    GetConsumerConnectionListRequestHeader, GetEarliestMsgStoretimeRequestHeader,
+    GetEarliestMsgStoretimeResponseHeader, GetProducerConnectionListRequestHeader,
+    GetTopicStatsInfoRequestHeader, GetTopicsByClusterRequestHeader, QueryMessageRequestHeader,
+    QueryMessageResponseHeader, QueryTopicConsumeByWhoRequestHeader, ViewMessageRequestHeader,
+    UNIQUE_MSG_QUERY_FLAG,
+};
 pub use client::{
     ConsumerSendMsgBackRequestHeader, GetConsumerListByGroupRequestHeader,
     NotifyConsumerIdsChangedRequestHeader, UnregisterClientRequestHeader,

@@ -87,6 +87,12 @@ impl RemotingCore {
 
     // ----- registration -------------------------------------------------------------------
 
+    /// The queue of the pool serving `code`: jobs waiting, and the capacity.
+    pub(crate) fn processor_queue(&self, code: i32) -> Option<(usize, Option<usize>)> {
+        let entry = self.processors.read_unpoisoned().lookup(code)?;
+        Some(entry.pool.queue_size())
+    }
+
     pub(crate) fn register_processor(
         &self,
         codes: Option<&[i32]>,

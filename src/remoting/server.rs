@@ -298,6 +298,15 @@ impl RemotingServer {
         self.inner.core.invoke_oneway(conn, request, timeout)
     }
 
+    /// The queue of the pool that serves request `code` (or the default processor's): jobs
+    /// waiting, and its capacity; None when nothing serves the code.
+    pub fn processor_queue(&self, code: i32) -> Option<(usize, usize)> {
+        self.inner
+            .core
+            .processor_queue(code)
+            .map(|(len, capacity)| (len, capacity.unwrap_or(usize::MAX)))
+    }
+
     /// Calls waiting for a response right now (tests check that nothing leaks).
     pub fn pending_requests(&self) -> usize {
         self.inner.core.response_table.len()

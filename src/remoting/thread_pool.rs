@@ -94,6 +94,14 @@ impl ThreadPool {
         }
     }
 
+    /// Jobs waiting in the queue, and its capacity (None: unbounded).
+    pub(crate) fn queue_size(&self) -> (usize, Option<usize>) {
+        self.sender
+            .read_unpoisoned()
+            .as_ref()
+            .map_or((0, None), |tx| (tx.len(), tx.capacity()))
+    }
+
     /// Stops taking jobs, lets the workers finish the queue, and joins them.
     pub(crate) fn shutdown(&self) {
         self.sender.write_unpoisoned().take();

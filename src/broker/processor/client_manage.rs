@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::BrokerContext;
+use crate::broker::client_manager::ClientIdentity;
 use crate::broker::topic_config_manager::{validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
 use crate::protocol::body::{perm_name, HeartbeatData};
 use crate::protocol::codes::{request_code, response_code};
@@ -50,6 +51,11 @@ impl ClientManageProcessor {
             }
         };
         let b = &self.broker;
+        let client = ClientIdentity {
+            client_id: heartbeat.client_id.clone(),
+            language: request.language,
+            version: request.version,
+        };
         let mut new_retry_topics = 0;
         for consumer in &heartbeat.consumer_data_set {
             let group = &consumer.group_name;
@@ -80,8 +86,12 @@ impl ClientManageProcessor {
                     log::debug!("{retry} waits for a later heartbeat: enough topics created");
                 }
             }
+            // autoCreateSubscriptionGroup: a group seen for the first time gets a config.
+            if let Err(e) = b.groups.find_or_create(group, true) {
+                log::warn!("persisting the subscription group {group} failed: {e}");
+            }
             if b.clients
-                .register_consumer(consumer, &heartbeat.client_id, ctx.connection())
+                .register_consumer(consumer, &client, ctx.connection())
             {
                 log::info!(
                     "consumer group {group} changed: {} joined or changed its subscriptions",
@@ -91,11 +101,8 @@ impl ClientManageProcessor {
             }
         }
         for producer in &heartbeat.producer_data_set {
-            b.clients.register_producer(
-                &producer.group_name,
-                &heartbeat.client_id,
-                ctx.connection(),
-            );
+            b.clients
+                .register_producer(&producer.group_name, &client, ctx.connection());
         }
         Ok(RemotingCommand::success())
     }

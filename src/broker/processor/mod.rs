@@ -6,6 +6,7 @@ mod client_manage;
 mod consumer_manage;
 mod end_transaction;
 mod pull;
+mod query;
 mod reply;
 mod send;
 
@@ -14,22 +15,27 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 pub use admin::AdminBrokerProcessor;
+pub(crate) use admin::ADMIN_CODES;
 pub use client_calls::ClientCallsProcessor;
 pub use client_manage::ClientManageProcessor;
 pub use consumer_manage::ConsumerManageProcessor;
 pub use end_transaction::EndTransactionProcessor;
 pub use pull::PullMessageProcessor;
+pub use query::QueryMessageProcessor;
 pub use reply::ReplyMessageProcessor;
 pub use send::SendMessageProcessor;
 
+use super::broker_stats::BrokerStatsManager;
 use super::client_manager::{ClientManager, RebalanceLockManager};
 use super::config::BrokerConfig;
 use super::consumer_offset_manager::ConsumerOffsetManager;
 use super::long_polling::PullRequestHoldService;
 use super::schedule_message_service::ScheduleMessageService;
 use super::store::MessageStore;
+use super::subscription_group_manager::SubscriptionGroupManager;
 use super::topic_config_manager::TopicConfigManager;
 use super::transaction::TransactionalMessageService;
+use crate::common::sync::MutexExt;
 use crate::protocol::codes::request_code;
 use crate::protocol::header::NotifyConsumerIdsChangedRequestHeader;
 use crate::protocol::RemotingCommand;
@@ -57,12 +63,18 @@ pub struct BrokerContext {
     pub hold: Arc<PullRequestHoldService>,
     /// Asks the registration thread to register with the name servers now.
     pub register_now: crate::common::service_thread::Waker,
+    /// Registrations started and finished by the registration thread, to wait for one.
+    pub(crate) registrations: RegistrationRuns,
     /// The server, for broker → client requests; set once it exists.
     pub server: OnceLock<Weak<RemotingServer>>,
     /// Delayed delivery (delay levels, messages sent back by consumers).
     pub(crate) schedule: Arc<ScheduleMessageService>,
     /// Transactional half messages.
     pub(crate) transactions: TransactionalMessageService,
+    /// Subscription group configs.
+    pub(crate) groups: SubscriptionGroupManager,
+    /// Per-group pull counts and day-start totals.
+    pub(crate) stats: BrokerStatsManager,
 }
 
 impl BrokerContext {
@@ -97,6 +109,61 @@ impl BrokerContext {
     /// Asks for an immediate re-registration (a topic was created).
     pub fn request_registration(&self) {
         self.register_now.wake();
+    }
+
+    /// Registers with the name servers now and waits (at most `timeout`) until a
+    /// registration that started after this call has finished, as Java's
+    /// `registerIncrementBrokerData` does before UPDATE_AND_CREATE_TOPIC answers: the caller
+    /// can then find the topic's route.
+    pub fn register_and_wait(&self, timeout: Duration) -> bool {
+        let target = self.registrations.next_start();
+        self.register_now.wake();
+        self.registrations.wait_finished(target, timeout)
+    }
+}
+
+/// Counts of registration runs, started and finished.
+#[derive(Default)]
+pub(crate) struct RegistrationRuns {
+    counts: std::sync::Mutex<(u64, u64)>,
+    finished: std::sync::Condvar,
+}
+
+impl RegistrationRuns {
+    /// The number the next run to start will have.
+    fn next_start(&self) -> u64 {
+        self.counts.lock_unpoisoned().0 + 1
+    }
+
+    /// A run starts; returns its number.
+    pub(crate) fn start(&self) -> u64 {
+        let mut counts = self.counts.lock_unpoisoned();
+        counts.0 += 1;
+        counts.0
+    }
+
+    /// Run `number` finished.
+    pub(crate) fn finish(&self, number: u64) {
+        let mut counts = self.counts.lock_unpoisoned();
+        counts.1 = counts.1.max(number);
+        self.finished.notify_all();
+    }
+
+    fn wait_finished(&self, number: u64, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut counts = self.counts.lock_unpoisoned();
+        while counts.1 < number {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            counts = self
+                .finished
+                .wait_timeout(counts, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 }
 

@@ -127,6 +127,13 @@ impl PullMessageProcessor {
             Some(&accept),
         );
 
+        if !result.messages.is_empty() {
+            b.stats.inc_group_get_nums(
+                &header.consumer_group,
+                &header.topic,
+                result.messages.len() as u64,
+            );
+        }
         let (code, remark) = match result.status {
             GetMessageStatus::Found => (response_code::SUCCESS, "FOUND"),
             GetMessageStatus::MessageWasRemoving => (

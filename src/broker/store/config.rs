@@ -74,6 +74,11 @@ impl StoreConfig {
         self.store_dir.join("consumequeue")
     }
 
+    /// The key index directory (`<store_dir>/index`).
+    pub fn index_dir(&self) -> PathBuf {
+        self.store_dir.join("index")
+    }
+
     /// The recovery checkpoint file (`<store_dir>/recovery_checkpoint`).
     pub fn checkpoint_path(&self) -> PathBuf {
         self.store_dir.join("recovery_checkpoint")

@@ -96,6 +96,11 @@ impl GroupCommit {
         self.state.lock_unpoisoned()
     }
 
+    /// The commit log offset below which everything is fsynced.
+    pub(crate) fn flushed(&self) -> i64 {
+        self.lock().flushed
+    }
+
     /// How many fsync rounds ran.
     pub(crate) fn sync_count(&self) -> u64 {
         self.syncs.load(Ordering::Relaxed)

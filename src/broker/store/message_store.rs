@@ -21,10 +21,13 @@ use super::config::{
 use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry, CQ_ENTRIES_PER_FILE};
 use super::error::StoreError;
 use super::flush::{FsyncGate, GroupCommit};
+use super::index_service::{index_keys, is_key_indexed, IndexService};
 use super::recovery::{is_indexed, recover, QueueTable};
 use super::result::{
     BoundaryType, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
+    QueryMessageResult,
 };
+use super::stats::StoreStats;
 use crate::common::clock::{deadline_after, now_millis};
 use crate::common::sync::{CondvarExt, MutexExt, RwLockExt};
 use crate::protocol::message::{
@@ -79,6 +82,10 @@ struct StoreInner {
     group_commit: GroupCommit,
     checkpoint: Mutex<StoreCheckpoint>,
     listener: RwLock<Option<Arc<MessageArrivalListener>>>,
+    /// Messages by key and unique id.
+    index: IndexService,
+    /// Counts and rates (GET_BROKER_RUNTIME_INFO).
+    stats: StoreStats,
     shutdown: AtomicBool,
     /// Set when a failed write or fsync could not be undone.
     not_writable: Mutex<Option<String>>,
@@ -92,6 +99,8 @@ struct Encoded {
     bytes: Vec<u8>,
     tags_code: i64,
     indexed: bool,
+    /// The keys the key index files it under (none for a rolled-back transaction record).
+    index_keys: Vec<String>,
 }
 
 impl MessageStore {
@@ -146,6 +155,7 @@ impl MessageStore {
             queue.sync()?;
         }
         checkpoint.write(end)?;
+        let index = IndexService::open(&config.index_dir(), &commit_log)?;
 
         let inner = Arc::new(StoreInner {
             group_commit: GroupCommit::new(end, tuning.sync_delay, tuning.fsync_gate.clone()),
@@ -156,6 +166,8 @@ impl MessageStore {
             put_lock: Mutex::new(()),
             checkpoint: Mutex::new(checkpoint),
             listener: RwLock::new(None),
+            index,
+            stats: StoreStats::default(),
             shutdown: AtomicBool::new(false),
             not_writable: Mutex::new(None),
             flush_stop: Mutex::new(false),
@@ -184,7 +196,7 @@ impl MessageStore {
     /// once it is fsynced (`FlushDiskTimeout` if that takes over 5 s or fails; after a failed
     /// fsync the store refuses writes).
     pub fn put_message(&self, msg: MessageExt) -> Result<PutMessageResult, StoreError> {
-        let mut results = self.inner.put(vec![msg])?;
+        let mut results = self.put_counted(vec![msg])?;
         results.pop().ok_or_else(|| StoreError::MessageIllegal {
             reason: "nothing stored".to_string(),
         })
@@ -193,7 +205,27 @@ impl MessageStore {
     /// Stores a batch for one topic and queue (`putMessages`): consecutive queue offsets,
     /// one contiguous write in one segment, one result per message.
     pub fn put_messages(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
-        self.inner.put(msgs)
+        self.put_counted(msgs)
+    }
+
+    /// A put, counted in the statistics.
+    fn put_counted(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
+        let begin = std::time::Instant::now();
+        let put = self.inner.put(msgs);
+        match &put {
+            Ok(results) => self.inner.stats.record_put(
+                results.len() as u64,
+                results.iter().map(|r| r.wrote_bytes.max(0) as u64).sum(),
+                begin.elapsed().as_millis() as u64,
+            ),
+            Err(_) => self.inner.stats.record_put_failure(),
+        }
+        put
+    }
+
+    /// What the store has done: counts, sizes, latencies, rates.
+    pub fn stats(&self) -> &StoreStats {
+        &self.inner.stats
     }
 
     /// Up to `max_msg_nums` messages of a queue from `offset` (`getMessage` of a master).
@@ -206,8 +238,15 @@ impl MessageStore {
         max_msg_nums: i32,
         filter: Option<&dyn Fn(i64) -> bool>,
     ) -> GetMessageResult {
-        self.inner
-            .get_message(topic, queue_id, offset, max_msg_nums, filter)
+        let begin = std::time::Instant::now();
+        let found = self
+            .inner
+            .get_message(topic, queue_id, offset, max_msg_nums, filter);
+        self.inner.stats.record_get(
+            found.messages.len() as u64,
+            begin.elapsed().as_millis() as u64,
+        );
+        found
     }
 
     /// The next queue offset to be written; 0 for an empty or unknown queue
@@ -272,6 +311,41 @@ impl MessageStore {
         self.inner.commit_log.read_record(commit_log_offset)
     }
 
+    /// Up to `max_num` (at most 64) messages of `topic` with `key` among their `KEYS` or as
+    /// their unique id, stored within `[begin, end]` ms, as raw records in commit log order
+    /// (`queryMessage`).
+    pub fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+    ) -> QueryMessageResult {
+        let mut records = Vec::new();
+        let found = self
+            .inner
+            .index
+            .query_offset(topic, key, max_num, begin, end, |offset| {
+                let Some(record) = self.inner.commit_log.read_record(offset) else {
+                    return false;
+                };
+                let matches = decode_message(&record, false).is_ok_and(|(m, _)| {
+                    m.topic == topic && index_keys(&m.properties).contains(&key)
+                });
+                if matches {
+                    records.push((offset, record));
+                }
+                matches
+            });
+        records.sort_by_key(|(offset, _)| *offset);
+        QueryMessageResult {
+            messages: records.into_iter().map(|(_, r)| r).collect(),
+            index_last_update_timestamp: found.index_last_update_timestamp,
+            index_last_update_phy_offset: found.index_last_update_phy_offset,
+        }
+    }
+
     /// The first physical offset the commit log holds (`getMinPhyOffset`).
     pub fn min_phy_offset(&self) -> i64 {
         self.inner.commit_log.min_offset()
@@ -302,6 +376,34 @@ impl MessageStore {
     /// Fsyncs the commit log and the consume queues and moves the checkpoint.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush_all()
+    }
+
+    /// Bytes written to the commit log and not yet fsynced (`remainHowManyDataToFlush`).
+    pub fn unflushed_bytes(&self) -> i64 {
+        (self.inner.commit_log.max_offset() - self.inner.group_commit.flushed()).max(0)
+    }
+
+    /// Store time of the oldest message in the commit log, if there is one
+    /// (`getEarliestMessageTime`).
+    pub fn earliest_message_time(&self) -> Option<i64> {
+        let min = self.inner.commit_log.min_offset();
+        self.look_message_by_offset(min).map(|m| m.store_timestamp)
+    }
+
+    /// Removes the consume queues of `topic` (`deleteTopics`): its messages can no longer be
+    /// pulled; the commit log keeps their records until it is cleaned. Returns the number of
+    /// queues removed.
+    pub fn delete_topic(&self, topic: &str) -> Result<usize, StoreError> {
+        // Under the put lock: no put is appending to a queue being removed.
+        let _guard = self.inner.put_lock.lock_unpoisoned();
+        let removed = self.inner.queues.write_unpoisoned().remove(topic);
+        let count = removed.as_ref().map_or(0, BTreeMap::len);
+        let dir = self.inner.config.consume_queue_dir().join(topic);
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| StoreError::io_at("remove", &dir, &e))?;
+            sync_dir(&self.inner.config.consume_queue_dir())?;
+        }
+        Ok(count)
     }
 
     /// How many commit log fsync rounds have run (group commit shares them).
@@ -452,9 +554,18 @@ impl StoreInner {
                 });
             }
             total += bytes.len();
+            let index_keys = if is_key_indexed(msg.sys_flag) {
+                index_keys(&msg.properties)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             encoded.push(Encoded {
                 tags_code: tags_code_of(&msg.properties),
                 indexed: is_indexed(msg.sys_flag),
+                index_keys,
                 bytes,
             });
         }
@@ -547,6 +658,21 @@ impl StoreInner {
         }
         let end = physical + total as i64;
         self.commit_log.publish(end);
+        // Under the lock, so the index file stays in log order.
+        for (record, result) in records.iter().zip(&results) {
+            if record.index_keys.is_empty() {
+                continue;
+            }
+            if let Err(err) = self.index.add(
+                &topic,
+                &record.index_keys,
+                result.commit_log_offset,
+                store_timestamp,
+            ) {
+                log::error!("indexing the keys of a message failed: {err}");
+            }
+        }
+        self.index.indexed_to(end);
         drop(guard);
 
         if self.config.flush_disk_type == FlushDiskType::SyncFlush {
@@ -712,6 +838,7 @@ impl StoreInner {
         for queue in self.all_queues() {
             queue.sync()?;
         }
+        self.index.flush()?;
         self.checkpoint.lock_unpoisoned().write(end)
     }
 

@@ -6,6 +6,7 @@
 //! <store_dir>/consumequeue/<topic>/<queueId>/<20 digits>  20-byte entries: i64 commit log
 //!                                                         offset | i32 size | i64 tags hash code
 //! <store_dir>/recovery_checkpoint                          where recovery starts (see below)
+//! <store_dir>/index/entries, index/checkpoint              the key index (`index_service`)
 //! ```
 //!
 //! - `config` — `StoreConfig`, [`FlushDiskType`] and the Java defaults the store keeps.
@@ -16,6 +17,8 @@
 //! - `consume_queue` — `ConsumeQueue`: the per-queue index of commit log positions.
 //! - `recovery` — cutting the log and reconciling the queues on open.
 //! - `flush` — group commit; `checkpoint` — the recovery checkpoint.
+//! - `index_service` — messages by key and unique id (QUERY_MESSAGE), rebuilt from the log.
+//! - `stats` — [`StoreStats`]: put and get counts and rates (GET_BROKER_RUNTIME_INFO).
 //!
 //! **Writes.** A put encodes the record outside the lock, then under one mutex (Java's
 //! `putMessageLock`) assigns the queue offset, the physical offset and the store time, writes
@@ -52,8 +55,9 @@
 //! calls run on the putting thread after the put; calls from concurrent puts may arrive out of
 //! order.
 //!
-//! Not done: deleting old segments (so a queue's min offset stays 0), index files (message
-//! keys), a lock against two processes sharing a directory, scheduled-message tag codes.
+//! Not done: deleting old segments (so a queue's min offset stays 0), Java's index file layout
+//! (the key index has its own, simpler one), a lock against two processes sharing a directory,
+//! scheduled-message tag codes.
 
 mod config;
 mod error;
@@ -64,7 +68,9 @@ mod checkpoint;
 mod commit_log;
 mod consume_queue;
 mod flush;
+mod index_service;
 mod recovery;
+mod stats;
 
 #[cfg(test)]
 mod tests;
@@ -72,7 +78,11 @@ mod tests;
 pub use config::FlushDiskType;
 pub use error::StoreError;
 pub use message_store::MessageStore;
-pub use result::{GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus};
+pub use result::{
+    GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus, QueryMessageResult,
+};
+pub use stats::StoreStats;
 
 pub(crate) use config::StoreConfig;
 pub(crate) use consume_queue::tags_string_to_tags_code;
+pub(crate) use stats::java_double;

@@ -128,3 +128,14 @@ pub enum BoundaryType {
     /// The last message stored at or before the time; 0 when all are later.
     Upper,
 }
+
+/// The answer to a key query; mirrors Java's `QueryMessageResult`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryMessageResult {
+    /// The matching records, byte for byte as in the commit log, in log order.
+    pub messages: Vec<Vec<u8>>,
+    /// Store time of the newest indexed key (`indexLastUpdateTimestamp`).
+    pub index_last_update_timestamp: i64,
+    /// Commit log offset of the newest indexed key (`indexLastUpdatePhyoffset`).
+    pub index_last_update_phy_offset: i64,
+}

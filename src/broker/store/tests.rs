@@ -1139,3 +1139,101 @@ fn killed_process_keeps_every_acknowledged_put() {
         store.kill();
     }
 }
+
+#[test]
+fn messages_are_found_by_key_and_unique_id_after_a_restart_and_a_crash() {
+    let dir = TempDir::new("index");
+    let config = config(&dir);
+    let bodies_of = |result: &QueryMessageResult| -> Vec<String> {
+        result
+            .messages
+            .iter()
+            .map(|r| String::from_utf8(decode_message_of(r).body).unwrap())
+            .collect()
+    };
+    let store = open(&config);
+    let first = put(&store, "Orders", 0, "alpha");
+    put(&store, "Orders", 1, "beta");
+    // The same key in another topic is another key.
+    put(&store, "Refunds", 0, "alpha");
+    let mut two_keys = message("Orders", 0, "gamma", None);
+    two_keys.properties.insert("KEYS", "order-7 customer-9");
+    store.put_message(two_keys).unwrap();
+    let all = (0, i64::MAX);
+    let found = store.query_message("Orders", "key-alpha", 32, all.0, all.1);
+    assert_eq!(bodies_of(&found), ["alpha"]);
+    assert_eq!(
+        found.messages[0],
+        store
+            .select_one_message_by_offset(first.commit_log_offset)
+            .unwrap()
+    );
+    assert!(found.index_last_update_timestamp > 0);
+    assert_eq!(
+        bodies_of(&store.query_message("Orders", "UNIQbeta", 32, all.0, all.1)),
+        ["beta"]
+    );
+    assert_eq!(
+        bodies_of(&store.query_message("Orders", "customer-9", 32, all.0, all.1)),
+        ["gamma"]
+    );
+    assert!(store
+        .query_message("Orders", "nobody", 32, all.0, all.1)
+        .messages
+        .is_empty());
+    // Outside the time range: nothing.
+    assert!(store
+        .query_message("Orders", "key-alpha", 32, 0, 1)
+        .messages
+        .is_empty());
+    drop(store);
+
+    let store = open(&config);
+    assert_eq!(
+        bodies_of(&store.query_message("Orders", "key-alpha", 32, all.0, all.1)),
+        ["alpha"]
+    );
+    put(&store, "Orders", 0, "delta");
+    // Killed before any flush: the index entries of "delta" are re-read from the log.
+    store.kill();
+    let store = open(&config);
+    assert_eq!(
+        bodies_of(&store.query_message("Orders", "key-delta", 32, all.0, all.1)),
+        ["delta"]
+    );
+    assert_eq!(
+        bodies_of(&store.query_message("Orders", "key-alpha", 32, all.0, all.1)),
+        ["alpha"],
+        "no entry indexed twice"
+    );
+    // maxNum bounds the answer.
+    for i in 0..5 {
+        let mut m = message("Orders", 2, &format!("many {i}"), None);
+        m.properties.insert("KEYS", "shared");
+        store.put_message(m).unwrap();
+    }
+    assert_eq!(
+        store
+            .query_message("Orders", "shared", 3, all.0, all.1)
+            .messages
+            .len(),
+        3
+    );
+    // Removing the index rebuilds it from the whole log.
+    drop(store);
+    fs::remove_dir_all(config.index_dir()).unwrap();
+    let store = open(&config);
+    assert_eq!(
+        store
+            .query_message("Orders", "shared", 64, all.0, all.1)
+            .messages
+            .len(),
+        5
+    );
+}
+
+fn decode_message_of(record: &[u8]) -> MessageExt {
+    crate::protocol::message::decode_message(record, false)
+        .unwrap()
+        .0
+}

@@ -19,13 +19,7 @@ use crate::protocol::message::MessageQueue;
 
 /// Writes `{"brokerName":..,"queueId":..,"topic":..}:` as a map key.
 fn write_queue_key(w: &mut JsonWriter, queue: &MessageQueue) {
-    w.object_key();
-    w.begin_object();
-    w.string_field("brokerName", &queue.broker_name);
-    w.integer_field("queueId", i64::from(queue.queue_id));
-    w.string_field("topic", &queue.topic);
-    w.end_object();
-    w.end_object_key();
+    w.queue_key(queue);
 }
 
 fn write_offset_table(w: &mut JsonWriter, name: &str, table: &BTreeMap<MessageQueue, i64>) {

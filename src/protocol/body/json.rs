@@ -97,10 +97,26 @@ impl JsonWriter {
         self.out.push(':');
     }
 
+    /// Writes a `MessageQueue` as a map key, as fastjson does for a `Map<MessageQueue, _>`.
+    pub(crate) fn queue_key(&mut self, queue: &crate::protocol::message::MessageQueue) {
+        self.object_key();
+        self.begin_object();
+        self.string_field("brokerName", &queue.broker_name);
+        self.integer_field("queueId", i64::from(queue.queue_id));
+        self.string_field("topic", &queue.topic);
+        self.end_object();
+        self.end_object_key();
+    }
+
     /// Writes a float value (`Double` fields: rates, averages).
     pub(crate) fn float(&mut self, value: f64) {
         if value.is_finite() {
-            let _ = write!(self.out, "{value}");
+            // Java's Double.toString keeps ".0" on whole numbers (fastjson writes it so).
+            if value.fract() == 0.0 && value.abs() < 1e7 {
+                let _ = write!(self.out, "{value:.1}");
+            } else {
+                let _ = write!(self.out, "{value}");
+            }
         } else {
             self.out.push_str("null"); // fastjson writes NaN and infinities as null
         }

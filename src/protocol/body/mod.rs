@@ -7,6 +7,7 @@
 //! An unusable body is a [`BodyError::Json`](crate::protocol::BodyError::Json) naming the body
 //! and the field at fault.
 
+pub mod admin;
 pub mod cluster;
 pub mod consumer_info;
 pub mod consumer_list;
@@ -16,6 +17,11 @@ pub mod lock_batch;
 pub mod route;
 pub mod topic_config;
 
+pub use admin::{
+    Connection, ConsumeStats, ConsumerConnection, GroupList, KvTable, OffsetWrapper,
+    ProducerConnection, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicList, TopicOffset,
+    TopicStatsTable,
+};
 pub use cluster::ClusterInfo;
 pub use consumer_info::{
     running_info_property, CmResult, ConsumeMessageDirectlyResult, ConsumeStatus,

@@ -110,7 +110,7 @@ pub struct DataVersion {
 }
 
 impl DataVersion {
-    fn write(&self, w: &mut JsonWriter) {
+    pub(crate) fn write(&self, w: &mut JsonWriter) {
         w.begin_object();
         w.integer_field("counter", self.counter);
         if let Some(state_version) = self.state_version {

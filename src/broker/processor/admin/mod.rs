@@ -1,6 +1,20 @@
-//! UPDATE_AND_CREATE_TOPIC (17), SEARCH_OFFSET_BY_TIMESTAMP (29), GET_MAX_OFFSET (30),
-//! GET_MIN_OFFSET (31), LOCK_BATCH_MQ (41), UNLOCK_BATCH_MQ (42); mirrors the parts of Java's
-//! `AdminBrokerProcessor` clients use.
+//! The broker's admin calls, what `mqadmin` and the dashboard use; mirrors Java's
+//! `AdminBrokerProcessor`.
+//!
+//! - here: UPDATE_AND_CREATE_TOPIC (17), SEARCH_OFFSET_BY_TIMESTAMP (29), GET_MAX_OFFSET (30),
+//!   GET_MIN_OFFSET (31), GET_EARLIEST_MSG_STORETIME (32), LOCK_BATCH_MQ (41),
+//!   UNLOCK_BATCH_MQ (42);
+//! - [`topic`]: GET_ALL_TOPIC_CONFIG (21), GET_TOPIC_STATS_INFO (202), DELETE_TOPIC_IN_BROKER
+//!   (215), QUERY_TOPIC_CONSUME_BY_WHO (300);
+//! - [`group`]: subscription groups (200, 201, 207), connection lists (203, 204),
+//!   GET_CONSUME_STATS (208);
+//! - [`runtime`]: GET_BROKER_CONFIG (26), GET_BROKER_RUNTIME_INFO (28).
+//!
+//! Calls the broker forwards to clients (222, 223, 307, 309) are `client_calls`'.
+
+mod group;
+mod runtime;
+mod topic;
 
 use std::sync::Arc;
 
@@ -12,16 +26,49 @@ use crate::protocol::body::{
 };
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
-    CreateTopicRequestHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
+    CreateTopicRequestHeader, GetEarliestMsgStoretimeRequestHeader,
+    GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader,
     GetMinOffsetRequestHeader, GetMinOffsetResponseHeader, SearchOffsetRequestHeader,
     SearchOffsetResponseHeader,
 };
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
-/// Serves topic administration, offset look-ups and ordered-consumer queue locks.
+/// Serves topic and group administration, statistics, offset look-ups and ordered-consumer
+/// queue locks.
 pub struct AdminBrokerProcessor {
     broker: Arc<BrokerContext>,
+}
+
+/// The codes this processor serves.
+pub(crate) const ADMIN_CODES: [i32; 19] = [
+    request_code::UPDATE_AND_CREATE_TOPIC,
+    request_code::GET_ALL_TOPIC_CONFIG,
+    request_code::GET_BROKER_CONFIG,
+    request_code::GET_BROKER_RUNTIME_INFO,
+    request_code::SEARCH_OFFSET_BY_TIMESTAMP,
+    request_code::GET_MAX_OFFSET,
+    request_code::GET_MIN_OFFSET,
+    request_code::GET_EARLIEST_MSG_STORETIME,
+    request_code::LOCK_BATCH_MQ,
+    request_code::UNLOCK_BATCH_MQ,
+    request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+    request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+    request_code::GET_TOPIC_STATS_INFO,
+    request_code::GET_CONSUMER_CONNECTION_LIST,
+    request_code::GET_PRODUCER_CONNECTION_LIST,
+    request_code::DELETE_SUBSCRIPTIONGROUP,
+    request_code::GET_CONSUME_STATS,
+    request_code::DELETE_TOPIC_IN_BROKER,
+    request_code::QUERY_TOPIC_CONSUME_BY_WHO,
+];
+
+/// How long UPDATE_AND_CREATE_TOPIC waits for the registration (`registerBrokerTimeoutMills`).
+const REGISTER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);
+
+/// An error answer with `remark`.
+fn error(code: i32, remark: impl Into<String>) -> RemotingCommand {
+    RemotingCommand::new_response(code, remark.into())
 }
 
 impl AdminBrokerProcessor {
@@ -61,7 +108,15 @@ impl AdminBrokerProcessor {
             .topics
             .update_topic_config(config)
             .map_err(|e| format!("persisting topic config failed: {e}"))?;
-        self.broker.request_registration();
+        // As Java (registerIncrementBrokerData): the name servers know the topic when this
+        // answers. A name server that is down does not fail the call.
+        if !self.broker.register_and_wait(REGISTER_TIMEOUT) {
+            log::warn!(
+                "topic {} created; the name servers have not confirmed it within {} s",
+                h.topic,
+                REGISTER_TIMEOUT.as_secs()
+            );
+        }
         Ok(RemotingCommand::success())
     }
 
@@ -138,8 +193,43 @@ impl RequestProcessor for AdminBrokerProcessor {
                     |offset, r| SearchOffsetResponseHeader { offset }.write_to(&mut r.ext_fields),
                 )
             }
+            request_code::GET_EARLIEST_MSG_STORETIME => {
+                let h = GetEarliestMsgStoretimeRequestHeader::read_from(&request.ext_fields)?;
+                let min = store.min_offset_in_queue(&h.topic, h.queue_id);
+                let timestamp = store
+                    .store_timestamp_at(&h.topic, h.queue_id, min)
+                    .unwrap_or(-1);
+                let mut response = RemotingCommand::success();
+                GetEarliestMsgStoretimeResponseHeader { timestamp }
+                    .write_to(&mut response.ext_fields);
+                response
+            }
             request_code::LOCK_BATCH_MQ => self.lock_batch(&request)?,
-            _ => self.unlock_batch(&request)?,
+            request_code::UNLOCK_BATCH_MQ => self.unlock_batch(&request)?,
+            request_code::GET_ALL_TOPIC_CONFIG => self.get_all_topic_config(),
+            request_code::GET_BROKER_CONFIG => self.get_broker_config(),
+            request_code::GET_BROKER_RUNTIME_INFO => self.get_broker_runtime_info(),
+            request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+                self.update_subscription_group(&request)
+            }
+            request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => self.get_all_subscription_groups(),
+            request_code::GET_TOPIC_STATS_INFO => self.get_topic_stats_info(&request)?,
+            request_code::GET_CONSUMER_CONNECTION_LIST => {
+                self.get_consumer_connection_list(&request)?
+            }
+            request_code::GET_PRODUCER_CONNECTION_LIST => {
+                self.get_producer_connection_list(&request)?
+            }
+            request_code::DELETE_SUBSCRIPTIONGROUP => self.delete_subscription_group(&request)?,
+            request_code::GET_CONSUME_STATS => self.get_consume_stats(&request)?,
+            request_code::DELETE_TOPIC_IN_BROKER => self.delete_topic(&request)?,
+            request_code::QUERY_TOPIC_CONSUME_BY_WHO => {
+                self.query_topic_consume_by_who(&request)?
+            }
+            other => error(
+                response_code::REQUEST_CODE_NOT_SUPPORTED,
+                format!(" request type {other} not supported"),
+            ),
         };
         Ok(Some(response))
     }
