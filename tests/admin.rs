@@ -34,10 +34,8 @@ mod scratch {
             let nanos = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos());
-            let path = std::env::temp_dir().join(format!(
-                "rmq-admin-{name}-{}-{nanos}",
-                std::process::id()
-            ));
+            let path = std::env::temp_dir()
+                .join(format!("rmq-admin-{name}-{}-{nanos}", std::process::id()));
             std::fs::create_dir_all(&path).unwrap();
             Dir(path)
         }
@@ -96,7 +94,10 @@ impl Cluster {
     }
 
     fn admin(&self) -> MqAdmin {
-        MqAdmin::builder().name_server(self.namesrv()).start().unwrap()
+        MqAdmin::builder()
+            .name_server(self.namesrv())
+            .start()
+            .unwrap()
     }
 
     fn producer(&self, group: &str) -> Producer {
@@ -188,7 +189,10 @@ fn topics_are_created_listed_described_and_deleted() {
     // A system topic cannot be deleted.
     let refused = admin.delete_topic("TBW102", "DefaultCluster").unwrap_err();
     assert_eq!(broker_code(&refused), Some(response_code::SYSTEM_ERROR));
-    assert!(refused.to_string().contains("conflict with system topic"), "{refused}");
+    assert!(
+        refused.to_string().contains("conflict with system topic"),
+        "{refused}"
+    );
     producer.shutdown();
 }
 
@@ -210,9 +214,15 @@ fn groups_connections_and_progress_are_reported() {
     // 203
     let connections = admin.examine_consumer_connection_info("CG_admin").unwrap();
     assert_eq!(connections.connection_set.len(), 1);
-    assert_eq!(connections.connection_set[0].client_id, consumer.client_id());
+    assert_eq!(
+        connections.connection_set[0].client_id,
+        consumer.client_id()
+    );
     assert_eq!(connections.connection_set[0].language, "JAVA");
-    assert_eq!(connections.consume_type.as_deref(), Some("CONSUME_PASSIVELY"));
+    assert_eq!(
+        connections.consume_type.as_deref(),
+        Some("CONSUME_PASSIVELY")
+    );
     assert_eq!(connections.message_model.as_deref(), Some("CLUSTERING"));
     assert_eq!(
         connections.consume_from_where.as_deref(),
@@ -236,7 +246,9 @@ fn groups_connections_and_progress_are_reported() {
             .examine_consume_stats("CG_admin", None)
             .is_ok_and(|s| s.total_diff() == 0 && !s.offset_table.is_empty())
     });
-    let stats = admin.examine_consume_stats("CG_admin", Some("AdminGroups")).unwrap();
+    let stats = admin
+        .examine_consume_stats("CG_admin", Some("AdminGroups"))
+        .unwrap();
     let consumed_total: i64 = stats.offset_table.values().map(|o| o.consumer_offset).sum();
     assert_eq!(consumed_total, 20);
     assert!(stats
@@ -248,7 +260,9 @@ fn groups_connections_and_progress_are_reported() {
     let groups = admin.query_topic_consume_by_who("AdminGroups").unwrap();
     assert!(groups.group_list.contains(&"CG_admin".to_string()));
     // 223, 222
-    let status = admin.get_consume_status("AdminGroups", "CG_admin", None).unwrap();
+    let status = admin
+        .get_consume_status("AdminGroups", "CG_admin", None)
+        .unwrap();
     assert_eq!(status.len(), 1, "one member answered");
     let reset = admin
         .reset_offset_by_timestamp("AdminGroups", "CG_admin", 0, true)
@@ -271,7 +285,10 @@ fn groups_connections_and_progress_are_reported() {
         )
         .unwrap();
     let all = admin.get_all_subscription_group(&broker).unwrap();
-    assert_eq!(all.subscription_group_table["CG_admin_made"].retry_max_times, 3);
+    assert_eq!(
+        all.subscription_group_table["CG_admin_made"].retry_max_times,
+        3
+    );
     consumer.shutdown();
     admin
         .delete_subscription_group(&broker, "CG_admin", true)
@@ -281,14 +298,23 @@ fn groups_connections_and_progress_are_reported() {
     let gone = admin.examine_consume_stats("CG_admin", None).unwrap_err();
     assert_eq!(broker_code(&gone), Some(response_code::CONSUMER_NOT_ONLINE));
     // Unknown groups: Java's codes and remarks.
-    let offline = admin.examine_consumer_connection_info("CG_admin").unwrap_err();
-    assert_eq!(broker_code(&offline), Some(response_code::CONSUMER_NOT_ONLINE));
-    assert!(offline.to_string().contains("the consumer group[CG_admin] not online"));
+    let offline = admin
+        .examine_consumer_connection_info("CG_admin")
+        .unwrap_err();
+    assert_eq!(
+        broker_code(&offline),
+        Some(response_code::CONSUMER_NOT_ONLINE)
+    );
+    assert!(offline
+        .to_string()
+        .contains("the consumer group[CG_admin] not online"));
     let unknown = admin
         .examine_producer_connection_info("PG_nobody", "AdminGroups")
         .unwrap_err();
     assert_eq!(broker_code(&unknown), Some(response_code::SYSTEM_ERROR));
-    assert!(unknown.to_string().contains("the producer group[PG_nobody] not exist"));
+    assert!(unknown
+        .to_string()
+        .contains("the producer group[PG_nobody] not exist"));
     producer.shutdown();
 }
 
@@ -419,7 +445,9 @@ fn malformed_admin_requests_get_javas_error_answers() {
             .unwrap()
     };
     // A required header field missing.
-    let response = call(RemotingCommand::new_request(request_code::GET_TOPIC_STATS_INFO));
+    let response = call(RemotingCommand::new_request(
+        request_code::GET_TOPIC_STATS_INFO,
+    ));
     assert_eq!(response.code, response_code::SYSTEM_ERROR);
     assert!(response.remark.unwrap_or_default().contains("topic"));
     // An unknown topic.
@@ -430,7 +458,10 @@ fn malformed_admin_requests_get_javas_error_answers() {
         },
     ));
     assert_eq!(response.code, response_code::TOPIC_NOT_EXIST);
-    assert_eq!(response.remark.as_deref(), Some("topic[NoSuchTopic] not exist"));
+    assert_eq!(
+        response.remark.as_deref(),
+        Some("topic[NoSuchTopic] not exist")
+    );
     // A body that is no subscription group.
     let response = call(
         RemotingCommand::new_request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
@@ -440,6 +471,9 @@ fn malformed_admin_requests_get_javas_error_answers() {
     // A code no broker knows.
     let response = call(RemotingCommand::new_request(27));
     assert_eq!(response.code, response_code::REQUEST_CODE_NOT_SUPPORTED);
-    assert_eq!(response.remark.as_deref(), Some(" request type 27 not supported"));
+    assert_eq!(
+        response.remark.as_deref(),
+        Some(" request type 27 not supported")
+    );
     client.shutdown();
 }
