@@ -2,9 +2,12 @@
 //!
 //! Processors are registered by request code, each Java processor with its own pool:
 //! `SendMessageProcessor` (10, 310, 320, 36), `PullMessageProcessor` (11, with long polling),
-//! `ConsumerManageProcessor` (14, 15, 38), `ClientManageProcessor` (34, 35) and
-//! `AdminBrokerProcessor` (17, 29, 30, 31, 41, 42). Anything else gets
-//! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`].
+//! `QueryMessageProcessor` (12, 33), `EndTransactionProcessor` (37), `ReplyMessageProcessor`
+//! (324, 325), `ConsumerManageProcessor` (14, 15, 38), `ClientManageProcessor` (34, 35),
+//! `AdminBrokerProcessor` (17, 21, 26, 28-32, 41, 42, 200-204, 207, 208, 215, 300) and the
+//! calls forwarded to clients (222, 223, 307, 309). Anything else gets
+//! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`]; transactional half
+//! messages in the `transaction` module's topics, checked by the `rmq-tx-check` thread.
 
 mod broker_stats;
 mod client_manager;

@@ -481,8 +481,8 @@ impl SendMessageProcessor {
     }
 
     /// `consumerSendMsgBack`: a message a consumer failed to process goes to the group's retry
-    /// topic (or, after too many attempts, its dead-letter topic). Delay levels are not
-    /// implemented: retried messages are deliverable at once.
+    /// topic after the delay of its retry level (or, after too many attempts, its dead-letter
+    /// topic at once).
     fn consumer_send_msg_back(
         &self,
         ctx: &RequestContext,
