@@ -6,7 +6,8 @@
 //! which shut it down cleanly: unregistered from every name server, held pulls answered,
 //! consumer offsets and the store checkpoint saved, every thread joined, exit code 0.
 //! `--namesrv` takes a `;`-separated list; `--advertise <ip:port>` sets the address given to
-//! clients.
+//! clients; `--acl <file>` checks every request against an ACL account table (JSON with the
+//! field names of Java's `plain_acl.yml`).
 
 #[path = "common/logging.rs"]
 mod logging;
@@ -20,7 +21,8 @@ use rocketmq_blocking::broker::Broker;
 
 const USAGE: &str =
     "usage: broker --listen <ip:port> --namesrv <ip:port>[;<ip:port>...] --store <dir> \
-[--name broker-a] [--cluster DefaultCluster] [--flush sync|async] [--advertise <ip:port>]";
+[--name broker-a] [--cluster DefaultCluster] [--flush sync|async] [--advertise <ip:port>] \
+[--acl <file>]";
 
 fn main() {
     logging::init(simplelog::LevelFilter::Info);
@@ -31,6 +33,7 @@ fn main() {
     let mut cluster = None;
     let mut flush = FlushDiskType::AsyncFlush;
     let mut advertise = None;
+    let mut acl = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -44,6 +47,7 @@ fn main() {
             "--name" => name = Some(value()),
             "--cluster" => cluster = Some(value()),
             "--advertise" => advertise = Some(value()),
+            "--acl" => acl = Some(value()),
             "--flush" => {
                 flush = match value().as_str() {
                     "sync" => FlushDiskType::SyncFlush,
@@ -64,6 +68,14 @@ fn main() {
         .flush_disk_type(flush);
     if let Some(advertise) = advertise {
         builder = builder.advertised_addr(advertise);
+    }
+    if let Some(acl) = acl {
+        #[cfg(feature = "acl")]
+        {
+            builder = builder.acl_file(acl);
+        }
+        #[cfg(not(feature = "acl"))]
+        usage(&format!("--acl {acl}: built without the acl feature"));
     }
     if let Some(name) = name {
         builder = builder.broker_name(name);

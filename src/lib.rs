@@ -58,6 +58,8 @@
 
 mod common;
 
+#[cfg(feature = "acl")]
+pub mod acl;
 pub mod client;
 pub mod protocol;
 pub mod remoting;

@@ -26,7 +26,7 @@ use rocketmq_blocking::protocol::message::message_const::PROPERTY_UNIQ_CLIENT_ME
 use rocketmq_blocking::protocol::message::sys_flag::COMPRESSED_FLAG;
 use rocketmq_blocking::protocol::message::{decode_messages, MessageExt};
 use rocketmq_blocking::protocol::{RemotingCommand, SerializeType};
-use rocketmq_blocking::remoting::RpcHook;
+use rocketmq_blocking::remoting::{AbortProcess, RpcHook};
 
 /// Messages per header serialize type.
 const COUNT: u64 = 200;
@@ -203,7 +203,11 @@ impl HeaderTypes {
 }
 
 impl RpcHook for HeaderTypes {
-    fn do_before_request(&self, _remote_addr: &str, request: &mut RemotingCommand) {
+    fn do_before_request(
+        &self,
+        _remote_addr: &str,
+        request: &mut RemotingCommand,
+    ) -> Result<(), AbortProcess> {
         if matches!(
             request.code,
             request_code::SEND_MESSAGE_V2 | request_code::SEND_BATCH_MESSAGE
@@ -214,6 +218,7 @@ impl RpcHook for HeaderTypes {
                 .unwrap()
                 .push((request.code, request.serialize_type, None));
         }
+        Ok(())
     }
 
     fn do_after_response(

@@ -20,7 +20,7 @@ use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::UnregisterClientRequestHeader;
 use rocketmq_blocking::protocol::message::{decode_batch, decompress, string_to_properties};
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand, SerializeType};
-use rocketmq_blocking::remoting::RpcHook;
+use rocketmq_blocking::remoting::{AbortProcess, RpcHook};
 
 const GROUP: &str = "PG_TEST";
 const WAIT: Duration = Duration::from_secs(5);
@@ -497,8 +497,13 @@ impl SendMessageHook for CountingHook {
 struct AccessKeyHook;
 
 impl RpcHook for AccessKeyHook {
-    fn do_before_request(&self, _addr: &str, request: &mut RemotingCommand) {
+    fn do_before_request(
+        &self,
+        _addr: &str,
+        request: &mut RemotingCommand,
+    ) -> Result<(), AbortProcess> {
         request.ext_fields.insert("AccessKey", "rocketmq2");
+        Ok(())
     }
     fn do_after_response(&self, _: &str, _: &RemotingCommand, _: &mut RemotingCommand) {}
 }

@@ -14,8 +14,8 @@ use rocketmq_blocking::protocol::{
     LanguageCode, RemotingCommand, SerializeType, RPC_ONEWAY, RPC_RESPONSE,
 };
 use rocketmq_blocking::remoting::{
-    ConnectionEventKind, PoolConfig, RemotingClient, RemotingError, RemotingServer, RequestContext,
-    RpcHook,
+    AbortProcess, ConnectionEventKind, PoolConfig, RemotingClient, RemotingError, RemotingServer,
+    RequestContext, RpcHook,
 };
 
 const TYPES: [SerializeType; 2] = [SerializeType::Json, SerializeType::RocketMq];
@@ -237,9 +237,14 @@ struct ClientHook {
 }
 
 impl RpcHook for ClientHook {
-    fn do_before_request(&self, _addr: &str, request: &mut RemotingCommand) {
+    fn do_before_request(
+        &self,
+        _addr: &str,
+        request: &mut RemotingCommand,
+    ) -> Result<(), AbortProcess> {
         self.before.fetch_add(1, Ordering::SeqCst);
         request.ext_fields.insert("AccessKey", "test-ak");
+        Ok(())
     }
     fn do_after_response(
         &self,
@@ -262,11 +267,16 @@ struct ServerHook {
 }
 
 impl RpcHook for ServerHook {
-    fn do_before_request(&self, _addr: &str, request: &mut RemotingCommand) {
+    fn do_before_request(
+        &self,
+        _addr: &str,
+        request: &mut RemotingCommand,
+    ) -> Result<(), AbortProcess> {
         self.before.lock().unwrap().push((
             request.code,
             request.ext_fields.get("AccessKey").map(String::from),
         ));
+        Ok(())
     }
     fn do_after_response(
         &self,

@@ -14,8 +14,8 @@ use common::*;
 use rocketmq_blocking::protocol::codes::response_code;
 use rocketmq_blocking::protocol::{RemotingCommand, SerializeType};
 use rocketmq_blocking::remoting::{
-    PoolConfig, ProcessorError, RemotingError, RemotingServer, RequestContext, RequestProcessor,
-    RpcHook,
+    AbortProcess, PoolConfig, ProcessorError, RemotingError, RemotingServer, RequestContext,
+    RequestProcessor, RpcHook,
 };
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -518,7 +518,9 @@ fn oneway_requests_never_get_a_reply() {
     // oneway requests), so we know every oneway was handled before sending the normal one.
     struct Finished(AtomicUsize);
     impl RpcHook for Finished {
-        fn do_before_request(&self, _: &str, _: &mut RemotingCommand) {}
+        fn do_before_request(&self, _: &str, _: &mut RemotingCommand) -> Result<(), AbortProcess> {
+            Ok(())
+        }
         fn do_after_response(&self, _: &str, _: &RemotingCommand, _: &mut RemotingCommand) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }

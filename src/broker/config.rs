@@ -62,6 +62,10 @@ pub struct BrokerConfig {
     /// Store replies in the reply topic besides pushing them (`storeReplyMessageEnable`,
     /// true).
     pub store_reply_message: bool,
+    /// The ACL account table (Java's `plain_acl.yml` as JSON); when set, every request must
+    /// pass [`PlainAccessValidator`](crate::acl::PlainAccessValidator) (`aclEnable`).
+    #[cfg(feature = "acl")]
+    pub acl_file: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -91,6 +95,8 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_check_interval: Duration::from_secs(60),
             store_reply_message: true,
+            #[cfg(feature = "acl")]
+            acl_file: None,
         }
     }
 }
@@ -256,6 +262,14 @@ impl BrokerBuilder {
     /// Store replies besides pushing them to the requester (`storeReplyMessageEnable`).
     pub fn store_reply_message(mut self, store: bool) -> Self {
         self.config.store_reply_message = store;
+        self
+    }
+
+    /// Checks every request against the ACL account table in `path` (JSON with the field
+    /// names of Java's `plain_acl.yml`); a bad table fails `start`.
+    #[cfg(feature = "acl")]
+    pub fn acl_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.acl_file = Some(path.into());
         self
     }
 

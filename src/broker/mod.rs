@@ -68,6 +68,9 @@ pub enum BrokerError {
     Remoting(RemotingError),
     /// A config file could not be read or written.
     Config(String),
+    /// The ACL account table could not be loaded.
+    #[cfg(feature = "acl")]
+    Acl(crate::acl::AclTableError),
 }
 
 impl fmt::Display for BrokerError {
@@ -76,6 +79,8 @@ impl fmt::Display for BrokerError {
             BrokerError::Store(e) => write!(f, "message store: {e}"),
             BrokerError::Remoting(e) => write!(f, "remoting: {e}"),
             BrokerError::Config(e) => write!(f, "config: {e}"),
+            #[cfg(feature = "acl")]
+            BrokerError::Acl(e) => write!(f, "{e}"),
         }
     }
 }
@@ -86,6 +91,8 @@ impl std::error::Error for BrokerError {
             BrokerError::Store(e) => Some(e),
             BrokerError::Remoting(e) => Some(e),
             BrokerError::Config(_) => None,
+            #[cfg(feature = "acl")]
+            BrokerError::Acl(e) => Some(e),
         }
     }
 }
@@ -227,6 +234,19 @@ impl Broker {
 
     pub(crate) fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
         let server = Arc::new(RemotingServer::new(config.server.clone())?);
+        #[cfg(feature = "acl")]
+        if let Some(path) = &config.acl_file {
+            // Java's `aclEnable`: a hook that answers a refused request with NO_PERMISSION
+            // before any processor sees it.
+            let validator =
+                crate::acl::PlainAccessValidator::from_file(path).map_err(BrokerError::Acl)?;
+            log::info!(
+                "ACL on: {} accounts from {}",
+                validator.account_count(),
+                path.display()
+            );
+            server.register_rpc_hook(Arc::new(validator));
+        }
         let mut guard = StartGuard {
             server: Some(server.clone()),
             store: None,

@@ -44,6 +44,9 @@ pub struct ClientSettings {
     pub api_timeout: Duration,
     /// TCP connect timeout (3 s).
     pub connect_timeout: Duration,
+    /// ACL credentials: when set, every request is signed with them (feature `acl`).
+    #[cfg(feature = "acl")]
+    pub credentials: Option<crate::acl::SessionCredentials>,
 }
 
 impl Default for ClientSettings {
@@ -59,6 +62,8 @@ impl Default for ClientSettings {
             heartbeat_interval: Duration::from_secs(30),
             api_timeout: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(3),
+            #[cfg(feature = "acl")]
+            credentials: None,
         }
     }
 }
@@ -165,6 +170,14 @@ macro_rules! client_settings_setters {
         /// TCP connect timeout (3 s).
         pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.config.client.connect_timeout = timeout;
+            self
+        }
+
+        /// Signs every request with these ACL credentials (Java's `AclClientRPCHook`), as
+        /// ACL-enabled brokers require (feature `acl`).
+        #[cfg(feature = "acl")]
+        pub fn credentials(mut self, credentials: $crate::acl::SessionCredentials) -> Self {
+            self.config.client.credentials = Some(credentials);
             self
         }
     };

@@ -123,6 +123,13 @@ impl MqClientInstance {
         // their timeout + 1 s grace + this.
         remoting_config.common.scan_interval = Duration::from_secs(1);
         let remoting = RemotingClient::new(remoting_config)?;
+        #[cfg(feature = "acl")]
+        if let Some(credentials) = &settings.credentials {
+            // Every call of this client, to name servers and brokers alike, is signed.
+            remoting.register_rpc_hook(std::sync::Arc::new(crate::acl::AclClientRpcHook::new(
+                credentials.clone(),
+            )));
+        }
         remoting.update_name_server_address_list(settings.name_server_addrs.clone());
         let client_ip = settings.resolved_client_ip();
         Ok(Arc::new(MqClientInstance {

@@ -166,6 +166,14 @@ impl ClientError {
         }
     }
 
+    /// True when a broker or name server refused the request with NO_PERMISSION (16): an ACL
+    /// refusal (a wrong signature, an unknown access key, a topic or group the account may
+    /// not use), or a topic or broker not writable (directly or as a failed send's last
+    /// cause). The remark says which.
+    pub fn is_permission_denied(&self) -> bool {
+        self.response_code() == Some(crate::protocol::codes::response_code::NO_PERMISSION)
+    }
+
     /// True when a time limit ran out: the operation's budget, or a call's response time
     /// (directly or as the last cause of a failed send).
     pub fn is_timeout(&self) -> bool {

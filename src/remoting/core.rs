@@ -15,7 +15,7 @@ use super::connection::{Connection, ConnectionSettings};
 use super::error::RemotingError;
 use super::events::{ChannelEventListener, ConnectionEventKind, EventDispatcher};
 use super::frame_writer::WhenFull;
-use super::hook::{run_after_response, run_before_request, RpcHook};
+use super::hook::{run_after_response, run_before_request, HookStop, RpcHook};
 use super::permits::Semaphore;
 use super::processor::{
     ProcessorTable, Replier, ReplyWrite, RequestContext, RequestInfo, RequestProcessor,
@@ -157,8 +157,14 @@ impl RemotingCore {
         request.language = self.config.language;
         request.version = self.config.version;
         let hooks = self.hooks();
-        run_before_request(&hooks, conn.remote_addr(), request)
-            .map_err(|message| RemotingError::Hook { message })?;
+        run_before_request(&hooks, conn.remote_addr(), request).map_err(|stop| {
+            RemotingError::Hook {
+                message: match stop {
+                    HookStop::Abort(abort) => abort.to_string(),
+                    HookStop::Panicked(what) => format!("panicked: {what}"),
+                },
+            }
+        })?;
         Ok(hooks)
     }
 
@@ -444,13 +450,25 @@ impl RemotingCore {
         mut request: RemotingCommand,
     ) {
         let hooks = self.hooks();
-        if let Err(message) = run_before_request(&hooks, conn.remote_addr(), &mut request) {
-            // Java answers a throwing hook with SYSTEM_ERROR; the peer must not wait in vain.
+        if let Err(stop) = run_before_request(&hooks, conn.remote_addr(), &mut request) {
             let info = RequestInfo::of(&request, None);
-            let response = RemotingCommand::new_response(
-                response_code::SYSTEM_ERROR,
-                format!("an RPC hook failed: {message}"),
-            );
+            let response = match stop {
+                // The hook's own answer (ACL: NO_PERMISSION), as Java 5 gives it.
+                HookStop::Abort(abort) => {
+                    log::warn!(
+                        "request code {} from {} refused: {}",
+                        request.code,
+                        conn.remote_addr(),
+                        abort.remark
+                    );
+                    RemotingCommand::new_response(abort.code, abort.remark)
+                }
+                // Java answers a throwing hook with SYSTEM_ERROR; the peer must not wait in vain.
+                HookStop::Panicked(what) => RemotingCommand::new_response(
+                    response_code::SYSTEM_ERROR,
+                    format!("an RPC hook failed: {what}"),
+                ),
+            };
             return self.reply(conn, &info, response, ReplyWrite::Now);
         }
         let hooked = (!hooks.is_empty()).then(|| Arc::new(request.header_copy()));

@@ -74,9 +74,10 @@ pub enum RemotingError {
         /// The error.
         source: Arc<io::Error>,
     },
-    /// An [`RpcHook`](super::RpcHook) panicked before the request left; it was not sent.
+    /// An [`RpcHook`](super::RpcHook) refused or panicked before the request left; it was
+    /// not sent.
     Hook {
-        /// The panic's message.
+        /// The refusal or the panic.
         message: String,
     },
     /// The component has been shut down.
@@ -148,7 +149,7 @@ impl fmt::Display for RemotingError {
             RemotingError::Io { context, .. } => write!(f, "{context} failed")?,
             RemotingError::Hook { message } => write!(
                 f,
-                "an RPC hook panicked, the request was not sent: {message}"
+                "an RPC hook stopped the request, it was not sent: {message}"
             )?,
             RemotingError::Shutdown => f.write_str("the remoting component has been shut down")?,
         }

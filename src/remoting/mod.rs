@@ -79,7 +79,7 @@ pub use connection::Connection;
 pub(crate) use error::write_name_servers_tried;
 pub use error::RemotingError;
 pub use events::{ChannelEventListener, ConnectionEvent, ConnectionEventKind};
-pub use hook::RpcHook;
+pub use hook::{AbortProcess, RpcHook};
 pub use processor::{ProcessorError, RequestContext, RequestProcessor};
 pub use response_table::InvokeResult;
 pub use server::RemotingServer;

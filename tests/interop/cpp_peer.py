@@ -38,11 +38,18 @@ def build(topic, i, size):
     return msg
 
 
+def credentials(client, args):
+    """ACL session credentials (the C++ client signs every request with them)."""
+    if args.access_key:
+        client.set_session_credentials(args.access_key, args.secret_key, args.channel)
+
+
 def produce(args):
     if args.mode == "batch":
         return produce_batches(args)
     producer = Producer(args.group, timeout=args.timeout_ms)
     producer.set_namesrv_addr(args.namesrv)
+    credentials(producer, args)
     producer.start()
     ok = 0
     try:
@@ -82,6 +89,7 @@ def produce_batches(args):
     and result (msg_id comes back empty for a batch), then the summary line."""
     producer = Producer(args.group, timeout=args.timeout_ms)
     producer.set_namesrv_addr(args.namesrv)
+    credentials(producer, args)
     producer.start()
     ok = 0
     end = args.start + args.count
@@ -134,6 +142,7 @@ def consume(args):
     # An orderly consumer locks its queues on the broker (LOCK_BATCH_MQ) before consuming.
     consumer = PushConsumer(args.group, orderly=args.orderly)
     consumer.set_namesrv_addr(args.namesrv)
+    credentials(consumer, args)
     consumer.subscribe(args.topic, on_message, args.expression)
     consumer.start()
     deadline = time.time() + args.timeout
@@ -174,6 +183,10 @@ def main():
     c.add_argument("--quiet", type=float, default=3)
     c.add_argument("--expression", default="*")
     c.add_argument("--orderly", action="store_true")
+    for command in (p, c):
+        command.add_argument("--access-key", default="")
+        command.add_argument("--secret-key", default="")
+        command.add_argument("--channel", default="ALIYUN")
     args = parser.parse_args()
     if args.command == "produce":
         produce(args)
