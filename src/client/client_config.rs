@@ -44,6 +44,9 @@ pub struct ClientSettings {
     pub api_timeout: Duration,
     /// TCP connect timeout (3 s).
     pub connect_timeout: Duration,
+    /// The namespace every topic and group is wrapped in (`ns%topic`, Java's `namespace`);
+    /// None: names are used as given.
+    pub namespace: Option<String>,
     /// ACL credentials: when set, every request is signed with them (feature `acl`).
     #[cfg(feature = "acl")]
     pub credentials: Option<crate::acl::SessionCredentials>,
@@ -62,6 +65,7 @@ impl Default for ClientSettings {
             heartbeat_interval: Duration::from_secs(30),
             api_timeout: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(3),
+            namespace: None,
             #[cfg(feature = "acl")]
             credentials: None,
         }
@@ -170,6 +174,15 @@ macro_rules! client_settings_setters {
         /// TCP connect timeout (3 s).
         pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.config.client.connect_timeout = timeout;
+            self
+        }
+
+        /// Puts every topic and group this client names in `namespace`: the cluster sees
+        /// `namespace%topic` (retry and dead-letter topics `%RETRY%namespace%group`), while
+        /// send results, received messages and queues show the names as given (Java's
+        /// `setNamespace`).
+        pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+            self.config.client.namespace = Some(namespace.into());
             self
         }
 

@@ -11,6 +11,7 @@ use super::client_config::ClientSettings;
 use super::consumer::consumer_inner::ConsumerInner;
 use super::error::ClientError;
 use super::mq_client_api::MqClientApi;
+use super::namespace::Namespace;
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
 use crate::common::service_thread::{Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{MutexExt, RwLockExt};
@@ -98,6 +99,7 @@ pub(crate) struct MqClientInstance {
     /// a broker can ask it about transactions of its group before it sent anything.
     watched_topics: Mutex<Vec<String>>,
     services: Mutex<Option<Services>>,
+    namespace: Namespace,
 }
 
 impl fmt::Debug for MqClientInstance {
@@ -132,6 +134,7 @@ impl MqClientInstance {
         }
         remoting.update_name_server_address_list(settings.name_server_addrs.clone());
         let client_ip = settings.resolved_client_ip();
+        let settings_namespace = settings.namespace.clone();
         Ok(Arc::new(MqClientInstance {
             client_id: settings.build_client_id(),
             client_ip,
@@ -142,7 +145,13 @@ impl MqClientInstance {
             tables: RwLock::new(Tables::default()),
             watched_topics: Mutex::new(Vec::new()),
             services: Mutex::new(None),
+            namespace: Namespace::new(settings_namespace.as_deref()),
         }))
+    }
+
+    /// The namespace topics and groups are wrapped in.
+    pub(crate) fn namespace(&self) -> &Namespace {
+        &self.namespace
     }
 
     /// `ip@instance`.

@@ -62,6 +62,7 @@ mod consumer;
 mod error;
 mod message;
 mod mq_client_api;
+mod namespace;
 mod producer;
 mod result;
 #[cfg(test)]

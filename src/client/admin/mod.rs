@@ -167,6 +167,7 @@ impl MqAdmin {
 
     /// The route of `topic` from the name servers (`examineTopicRouteInfo`).
     pub fn examine_topic_route_info(&self, topic: &str) -> Result<TopicRouteData, ClientError> {
+        let topic = &self.ns().wrap(topic);
         self.api().get_topic_route_info(topic, self.timeout())
     }
 
@@ -184,6 +185,7 @@ impl MqAdmin {
         new_topic: &str,
         queue_num: i32,
     ) -> Result<(), ClientError> {
+        let new_topic = &self.ns().wrap(new_topic);
         let route = self.examine_topic_route_info(key)?;
         let config = TopicConfig {
             read_queue_nums: queue_num,
@@ -255,8 +257,14 @@ impl MqAdmin {
         group: &str,
         remove_offset: bool,
     ) -> Result<(), ClientError> {
+        let group = &self.ns().wrap(group);
         self.api()
             .delete_subscription_group(broker_addr, group, remove_offset, self.timeout())
+    }
+
+    /// The namespace topics and groups are wrapped in.
+    fn ns(&self) -> &crate::client::namespace::Namespace {
+        self.instance.namespace()
     }
 
     fn master_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
@@ -275,6 +283,7 @@ impl MqAdmin {
     /// The offset of the first message of `queue` stored at or after `timestamp` ms
     /// (`searchOffset`).
     pub fn search_offset(&self, queue: &MessageQueue, timestamp: i64) -> Result<i64, ClientError> {
+        let queue = &self.ns().wrap_queue(queue);
         let addr = self.master_of(queue)?;
         self.api()
             .search_offset(&addr, queue, timestamp, self.timeout())
@@ -282,12 +291,14 @@ impl MqAdmin {
 
     /// The next offset to be written in `queue` (`maxOffset`).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
+        let queue = &self.ns().wrap_queue(queue);
         let addr = self.master_of(queue)?;
         self.api().get_max_offset(&addr, queue, self.timeout())
     }
 
     /// The first offset `queue` still holds (`minOffset`).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
+        let queue = &self.ns().wrap_queue(queue);
         let addr = self.master_of(queue)?;
         self.api().get_min_offset(&addr, queue, self.timeout())
     }
@@ -295,6 +306,7 @@ impl MqAdmin {
     /// The store time of the earliest message `queue` holds, -1 when empty
     /// (`earliestMsgStoreTime`).
     pub fn earliest_msg_store_time(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
+        let queue = &self.ns().wrap_queue(queue);
         let addr = self.master_of(queue)?;
         self.api()
             .get_earliest_msg_storetime(&addr, queue, self.timeout())
@@ -307,7 +319,10 @@ impl MqAdmin {
             ClientError::invalid_argument("offset_msg_id", format!("{offset_msg_id}: {e}"))
         })?;
         let addr = self.dial(&store_host.to_string());
-        self.api().view_message(&addr, offset, self.timeout())
+        let mut message = self.api().view_message(&addr, offset, self.timeout())?;
+        self.ns()
+            .unwrap_messages(std::slice::from_mut(&mut message));
+        Ok(message)
     }
 
     /// Up to `max_num` messages of `topic` with `key` among their keys, stored within
@@ -321,6 +336,7 @@ impl MqAdmin {
         begin: i64,
         end: i64,
     ) -> Result<QueryResult, ClientError> {
+        let topic = &self.ns().wrap(topic);
         self.query(topic, key, max_num, begin, end, false)
     }
 
@@ -331,6 +347,7 @@ impl MqAdmin {
         topic: &str,
         unique_key: &str,
     ) -> Result<Option<MessageExt>, ClientError> {
+        let topic = &self.ns().wrap(topic);
         let found = self.query(topic, unique_key, MAX_QUERY_NUM, 0, i64::MAX, true)?;
         Ok(found.messages.into_iter().min_by_key(|m| m.store_timestamp))
     }
@@ -385,6 +402,7 @@ impl MqAdmin {
             (false, Some(e)) => Err(e),
             _ => {
                 result.messages.sort_by_key(|m| m.store_timestamp);
+                self.ns().unwrap_messages(&mut result.messages);
                 Ok(result)
             }
         }
@@ -398,6 +416,9 @@ impl MqAdmin {
         group: &str,
         topic: Option<&str>,
     ) -> Result<ConsumeStats, ClientError> {
+        let topic = topic.map(|t| self.ns().wrap(t));
+        let topic = topic.as_deref();
+        let group = &self.ns().wrap(group);
         let route = self.examine_topic_route_info(&format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"))?;
         let mut merged = ConsumeStats::default();
         let mut addrs = Vec::new();
@@ -429,6 +450,7 @@ impl MqAdmin {
         &self,
         group: &str,
     ) -> Result<ConsumerConnection, ClientError> {
+        let group = &self.ns().wrap(group);
         let route = self.examine_topic_route_info(&format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"))?;
         let addr =
             self.any_addrs(&route)
@@ -449,6 +471,8 @@ impl MqAdmin {
         group: &str,
         topic: &str,
     ) -> Result<ProducerConnection, ClientError> {
+        let topic = &self.ns().wrap(topic);
+        let group = &self.ns().wrap(group);
         let route = self.examine_topic_route_info(topic)?;
         let addr =
             self.any_addrs(&route)
@@ -464,6 +488,7 @@ impl MqAdmin {
 
     /// The offsets of every queue of `topic` on every broker (`examineTopicStats`).
     pub fn examine_topic_stats(&self, topic: &str) -> Result<TopicStatsTable, ClientError> {
+        let topic = &self.ns().wrap(topic);
         let route = self.examine_topic_route_info(topic)?;
         let mut merged = TopicStatsTable::default();
         for addr in self.any_addrs(&route) {
@@ -502,6 +527,7 @@ impl MqAdmin {
     /// The consumer groups of `topic`: online subscribers and groups with offsets in it
     /// (`queryTopicConsumeByWho`).
     pub fn query_topic_consume_by_who(&self, topic: &str) -> Result<GroupList, ClientError> {
+        let topic = &self.ns().wrap(topic);
         let route = self.examine_topic_route_info(topic)?;
         let addr =
             self.any_addrs(&route)
@@ -518,6 +544,7 @@ impl MqAdmin {
     /// Deletes `topic` from every master of `cluster`, then from every name server
     /// (`deleteTopic(topic, cluster)`: `deleteTopicInBroker` + `deleteTopicInNameServer`).
     pub fn delete_topic(&self, topic: &str, cluster: &str) -> Result<(), ClientError> {
+        let topic = &self.ns().wrap(topic);
         let clusters = self.examine_broker_cluster_info()?;
         let masters: Vec<String> = clusters
             .cluster_addr_table
@@ -552,6 +579,8 @@ impl MqAdmin {
         timestamp: i64,
         force: bool,
     ) -> Result<BTreeMap<MessageQueue, i64>, ClientError> {
+        let topic = &self.ns().wrap(topic);
+        let group = &self.ns().wrap(group);
         let route = self.examine_topic_route_info(topic)?;
         let mut offsets = BTreeMap::new();
         for (_, addr) in self.masters(&route) {
@@ -575,6 +604,8 @@ impl MqAdmin {
         group: &str,
         client_addr: Option<&str>,
     ) -> Result<BTreeMap<String, BTreeMap<MessageQueue, i64>>, ClientError> {
+        let topic = &self.ns().wrap(topic);
+        let group = &self.ns().wrap(group);
         let route = self.examine_topic_route_info(topic)?;
         let addr =
             self.any_addrs(&route)

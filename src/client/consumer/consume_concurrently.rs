@@ -15,6 +15,7 @@ use super::listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListenerConcurrently,
 };
 use super::process_queue::ProcessQueue;
+use crate::client::namespace::Namespace;
 use crate::common::clock::now_millis;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{CmResult, ConsumeMessageDirectlyResult, MessageModel};
@@ -100,9 +101,9 @@ impl ConsumeConcurrently {
         if pq.is_dropped() {
             return;
         }
-        reset_retry_topic(&mut messages, host.group());
+        reset_retry_topic(&mut messages, host.group(), host.namespace());
         pq.note_consume_start(&messages, now_millis());
-        let mut context = ConsumeConcurrentlyContext::new(queue.clone());
+        let mut context = ConsumeConcurrentlyContext::new(host.namespace().unwrap_queue(queue));
         let begin = Instant::now();
         let status = match catch_unwind(AssertUnwindSafe(|| {
             self.listener.consume_message(&messages, &mut context)
@@ -213,9 +214,10 @@ impl ConsumeConcurrently {
         mut message: MessageExt,
         queue: MessageQueue,
         group: &str,
+        namespace: &Namespace,
     ) -> ConsumeMessageDirectlyResult {
-        reset_retry_topic(std::slice::from_mut(&mut message), group);
-        let mut context = ConsumeConcurrentlyContext::new(queue);
+        reset_retry_topic(std::slice::from_mut(&mut message), group, namespace);
+        let mut context = ConsumeConcurrentlyContext::new(namespace.unwrap_queue(&queue));
         let begin = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             self.listener

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use super::consume_service::{reset_retry_topic, ConsumeHost};
 use super::listener::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly};
 use super::process_queue::ProcessQueue;
+use crate::client::namespace::Namespace;
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{CmResult, ConsumeMessageDirectlyResult, MessageModel};
@@ -164,9 +165,9 @@ impl ConsumeOrderly {
             if messages.is_empty() {
                 return; // take_messages ended this queue's dispatch
             }
-            reset_retry_topic(&mut messages, host.group());
+            reset_retry_topic(&mut messages, host.group(), host.namespace());
             let mut context = ConsumeOrderlyContext {
-                message_queue: queue.clone(),
+                message_queue: host.namespace().unwrap_queue(queue),
                 suspend_current_queue_time: self.suspend_time,
             };
             let started = Instant::now();
@@ -288,10 +289,11 @@ impl ConsumeOrderly {
         mut message: MessageExt,
         queue: MessageQueue,
         group: &str,
+        namespace: &Namespace,
     ) -> ConsumeMessageDirectlyResult {
-        reset_retry_topic(std::slice::from_mut(&mut message), group);
+        reset_retry_topic(std::slice::from_mut(&mut message), group, namespace);
         let mut context = ConsumeOrderlyContext {
-            message_queue: queue,
+            message_queue: namespace.unwrap_queue(&queue),
             suspend_current_queue_time: self.suspend_time,
         };
         let begin = Instant::now();

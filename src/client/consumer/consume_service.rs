@@ -5,6 +5,7 @@ use super::consume_stats::ConsumeStats;
 use super::offset_store::OffsetStore;
 use super::rebalance::RebalanceImpl;
 use crate::client::error::ClientError;
+use crate::client::namespace::Namespace;
 use crate::client::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::delay_queue::Scheduler;
 use crate::protocol::body::MessageModel;
@@ -28,6 +29,8 @@ pub(crate) trait ConsumeHost: Send + Sync {
     fn rebalance(&self) -> &RebalanceImpl;
     /// The consumer's timer thread.
     fn scheduler(&self) -> &Scheduler;
+    /// The namespace its topics are wrapped in.
+    fn namespace(&self) -> &Namespace;
     /// Returns `message` to the broker for redelivery after `delay_level` (0: the broker
     /// chooses; -1: the dead-letter topic at once), through CONSUMER_SEND_MSG_BACK, else
     /// through the producer path to the retry topic (`sendMessageBack`).
@@ -39,11 +42,11 @@ pub(crate) trait ConsumeHost: Send + Sync {
     ) -> Result<(), ClientError>;
 }
 
-/// A message redelivered through the group's retry topic is shown with its original topic
-/// (`resetRetryAndNamespace`).
-pub(crate) fn reset_retry_topic(messages: &mut [MessageExt], group: &str) {
+/// A message redelivered through the group's retry topic is shown with its original topic,
+/// and every topic without the client's namespace (`resetRetryAndNamespace`).
+pub(crate) fn reset_retry_topic(messages: &mut [MessageExt], group: &str, namespace: &Namespace) {
     let retry_topic = format!("{RETRY_GROUP_TOPIC_PREFIX}{group}");
-    for message in messages {
+    for message in messages.iter_mut() {
         if message.topic != retry_topic {
             continue;
         }
@@ -51,6 +54,7 @@ pub(crate) fn reset_retry_topic(messages: &mut [MessageExt], group: &str) {
             message.topic = original;
         }
     }
+    namespace.unwrap_messages(messages);
 }
 
 #[cfg(test)]
@@ -69,7 +73,7 @@ mod tests {
             ..retried.clone()
         };
         let mut messages = [retried, other_group];
-        reset_retry_topic(&mut messages, "G");
+        reset_retry_topic(&mut messages, "G", &Namespace::default());
         assert_eq!(messages[0].topic, "Orders");
         assert_eq!(messages[1].topic, "%RETRY%H");
     }

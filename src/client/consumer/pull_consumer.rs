@@ -66,6 +66,9 @@ impl PullConsumerBuilder {
         } = self;
         check_group(&config.group)?;
         config.client.check_at_start(name_server.as_deref())?;
+        if let Some(ns) = config.client.namespace.as_deref() {
+            config.group = crate::client::namespace::wrap_namespace(ns, &config.group);
+        }
         let instance = MqClientInstance::new(config.client.clone(), None)?;
         Ok(PullConsumer {
             config,
@@ -151,6 +154,8 @@ impl PullConsumer {
                 format!("{max_msgs}: at least one message must be asked for"),
             ));
         }
+        let namespace = self.instance.namespace();
+        let queue = &namespace.wrap_queue(queue);
         let addr = self.broker_addr(queue)?;
         let header = PullMessageRequestHeader {
             consumer_group: self.config.group.clone(),
@@ -179,11 +184,13 @@ impl PullConsumer {
                 .properties
                 .insert(PROPERTY_MAX_OFFSET, result.max_offset.to_string());
         }
+        namespace.unwrap_messages(&mut result.messages);
         Ok(result)
     }
 
     /// The queue's smallest offset (GET_MIN_OFFSET).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
+        let queue = &self.instance.namespace().wrap_queue(queue);
         let addr = self.broker_addr(queue)?;
         self.api()
             .get_min_offset(&addr, queue, self.config.client.api_timeout)
@@ -191,6 +198,7 @@ impl PullConsumer {
 
     /// One past the queue's last offset (GET_MAX_OFFSET).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
+        let queue = &self.instance.namespace().wrap_queue(queue);
         let addr = self.broker_addr(queue)?;
         self.api()
             .get_max_offset(&addr, queue, self.config.client.api_timeout)
@@ -201,7 +209,11 @@ impl PullConsumer {
         &self,
         topic: &str,
     ) -> Result<Vec<MessageQueue>, ClientError> {
-        self.instance.fetch_subscribe_queues(topic)
+        let namespace = self.instance.namespace();
+        let queues = self
+            .instance
+            .fetch_subscribe_queues(&namespace.wrap(topic))?;
+        Ok(queues.iter().map(|q| namespace.unwrap_queue(q)).collect())
     }
 
     /// Closes every connection and joins every thread.

@@ -30,6 +30,7 @@ use crate::client::client_config::parse_non_empty_address_list;
 use crate::client::client_instance::{DefaultTopic, MqClientInstance};
 use crate::client::error::ClientError;
 use crate::client::message::Message;
+use crate::client::namespace;
 use crate::client::result::SendResult;
 use crate::client::topic_publish_info::TopicPublishInfo;
 use crate::client::validators::{
@@ -114,6 +115,12 @@ impl Producer {
         rpc_hooks: Vec<Arc<dyn RpcHook>>,
     ) -> Result<Producer, ClientError> {
         check_producer_group(&config.group)?;
+        // The cluster knows the group by its namespaced name (Java's `start`:
+        // `setProducerGroup(withNamespace(producerGroup))`).
+        let mut config = config;
+        if let Some(ns) = config.client.namespace.as_deref() {
+            config.group = namespace::wrap_namespace(ns, &config.group);
+        }
         let instance = MqClientInstance::new(config.client.clone(), Some(config.group.clone()))?;
         instance.watch_topic_route(&config.create_topic_key);
         for hook in rpc_hooks {
@@ -287,7 +294,7 @@ impl Producer {
         let prepared = inner.prepare(message)?;
         inner.send_sync(SendAttempts::new(
             prepared,
-            Target::Queue(queue.clone()),
+            Target::Queue(inner.instance.namespace().wrap_queue(queue)),
             CommunicationMode::Sync,
             inner.config.send_timeout,
             1,
@@ -304,7 +311,8 @@ impl Producer {
     ) -> Result<(), ClientError> {
         check_queue_topic(message, queue)?;
         let prepared = self.inner.prepare(message)?;
-        self.start_async(prepared, Target::Queue(queue.clone()), Box::new(callback))
+        let queue = self.inner.instance.namespace().wrap_queue(queue);
+        self.start_async(prepared, Target::Queue(queue), Box::new(callback))
     }
 
     /// Sends to the queue `selector` picks for `arg` and waits, without retrying elsewhere
@@ -424,9 +432,12 @@ impl Producer {
         topic: &str,
     ) -> Result<Vec<MessageQueue>, ClientError> {
         self.inner.ensure_running()?;
-        self.inner
-            .instance
-            .fetch_publish_message_queues(topic, self.inner.config.client.api_timeout)
+        let namespace = self.inner.instance.namespace();
+        let queues = self.inner.instance.fetch_publish_message_queues(
+            &namespace.wrap(topic),
+            self.inner.config.client.api_timeout,
+        )?;
+        Ok(queues.iter().map(|q| namespace.unwrap_queue(q)).collect())
     }
 
     /// Waits until every async send accepted so far has called back, at most `timeout`
@@ -603,18 +614,21 @@ impl ProducerInner {
             }
         );
         checked?;
-        Ok(PreparedMessage::single(
+        let mut prepared = PreparedMessage::single(
             message,
             &self.ids,
             self.config.compress_over,
             self.config.compress_level,
-        ))
+        );
+        prepared.topic = self.instance.namespace().wrap(&prepared.topic);
+        Ok(prepared)
     }
 
     fn prepare_batch(&self, messages: &[Message]) -> Result<PreparedMessage, ClientError> {
         self.ensure_running()?;
         check_batch(messages, self.config.max_message_size)?;
-        let prepared = PreparedMessage::batch(messages, &self.ids)?;
+        let mut prepared = PreparedMessage::batch(messages, &self.ids)?;
+        prepared.topic = self.instance.namespace().wrap(&prepared.topic);
         check_body_size(prepared.body.len(), self.config.max_message_size)?;
         trace_step!(
             "client",

@@ -403,7 +403,8 @@ impl Producer {
         timeout: Duration,
     ) -> Result<MessageExt, ClientError> {
         super::check_queue_topic(message, queue)?;
-        self.request_with_target(message, timeout, Target::Queue(queue.clone()), None)?
+        let queue = self.inner.instance.namespace().wrap_queue(queue);
+        self.request_with_target(message, timeout, Target::Queue(queue), None)?
             .wait_and_forget(&self.inner.requests)
     }
 
@@ -416,7 +417,7 @@ impl Producer {
         callback: impl FnOnce(Result<MessageExt, ClientError>) + Send + 'static,
     ) -> Result<(), ClientError> {
         super::check_queue_topic(message, queue)?;
-        let target = Target::Queue(queue.clone());
+        let target = Target::Queue(self.inner.instance.namespace().wrap_queue(queue));
         self.request_with_target(message, timeout, target, Some(Box::new(callback)))
             .map(|_| ())
     }

@@ -188,8 +188,13 @@ impl SendAttempts {
         &mut self,
         producer: &ProducerInner,
         attempt: &Attempt,
-        result: SendResult,
+        mut result: SendResult,
     ) -> Decision {
+        // The caller sees its own topic name (`processSendResponse`: `withoutNamespace`).
+        result.message_queue = producer
+            .instance
+            .namespace()
+            .unwrap_queue(&result.message_queue);
         producer.fault_strategy.update_fault_item(
             &attempt.queue.broker_name,
             attempt.started.elapsed(),

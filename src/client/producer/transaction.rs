@@ -372,6 +372,8 @@ impl RequestProcessor for CheckTransactionStateProcessor {
             );
             return Ok(None);
         }
+        // The listener sees its own topic name (Java: `resetTopic` with `withoutNamespace`).
+        message.topic = producer.instance.namespace().unwrap(&message.topic);
         drop(producer);
         let job_core = core.clone();
         let job: Job = Box::new(move || {

@@ -28,6 +28,7 @@ use crate::client::client_config::{client_settings_setters, ClientSettings};
 use crate::client::client_instance::MqClientInstance;
 use crate::client::client_remoting_processor::{ClientRemotingProcessor, CLIENT_REQUEST_CODES};
 use crate::client::error::ClientError;
+use crate::client::namespace::Namespace;
 use crate::client::validators::check_group;
 use crate::common::service_thread::{Schedule, ServiceThread};
 use crate::common::sync::MutexExt;
@@ -248,6 +249,9 @@ impl LitePullConsumer {
         } = builder;
         check_group(&config.group)?;
         config.client.check_at_start(name_server.as_deref())?;
+        // The cluster knows the group and topics by their namespaced names.
+        let namespace = Namespace::new(config.client.namespace.as_deref());
+        config.group = namespace.wrap(&config.group);
         let instance = MqClientInstance::new(config.client.clone(), None)?;
         let offset_store: Box<dyn OffsetStore> = match config.message_model {
             MessageModel::Clustering => Box::new(RemoteBrokerOffsetStore::new(
@@ -268,11 +272,16 @@ impl LitePullConsumer {
         for (topic, expression) in &subscriptions {
             inner
                 .rebalance
-                .subscribe(build_subscription_data(topic, expression)?);
+                .subscribe(build_subscription_data(&namespace.wrap(topic), expression)?);
         }
         let consumer = LitePullConsumer { inner };
         consumer.start_threads()?;
         Ok(consumer)
+    }
+
+    /// The namespace topics are wrapped in.
+    fn ns(&self) -> &Namespace {
+        self.inner.instance.namespace()
     }
 
     fn start_threads(&self) -> Result<(), ClientError> {
@@ -356,6 +365,7 @@ impl LitePullConsumer {
                 "this consumer was given its queues with assign",
             ));
         }
+        let topic = &self.ns().wrap(topic);
         self.inner
             .rebalance
             .subscribe(build_subscription_data(topic, expression)?);
@@ -373,7 +383,7 @@ impl LitePullConsumer {
 
     /// Stops consuming `topic`.
     pub fn unsubscribe(&self, topic: &str) {
-        self.inner.rebalance.unsubscribe(topic);
+        self.inner.rebalance.unsubscribe(&self.ns().wrap(topic));
         self.inner.rebalance_now();
     }
 
@@ -381,6 +391,7 @@ impl LitePullConsumer {
     /// assignments. Their offsets are still the group's.
     pub fn assign(&self, queues: Vec<MessageQueue>) -> Result<(), ClientError> {
         self.inner.assigned.store(true, Ordering::SeqCst);
+        let queues: Vec<MessageQueue> = queues.iter().map(|q| self.ns().wrap_queue(q)).collect();
         for topic in queues.iter().map(|q| q.topic.clone()) {
             if self.inner.rebalance.subscription(&topic).is_none() {
                 self.inner
@@ -398,7 +409,7 @@ impl LitePullConsumer {
             .rebalance
             .process_queues()
             .into_iter()
-            .map(|(q, _)| q)
+            .map(|(q, _)| self.ns().unwrap_queue(&q))
             .collect()
     }
 
@@ -407,7 +418,9 @@ impl LitePullConsumer {
         if !self.inner.is_running() {
             return Vec::new();
         }
-        self.inner.poll(timeout)
+        let mut messages = self.inner.poll(timeout);
+        self.ns().unwrap_messages(&mut messages);
+        messages
     }
 
     /// An endless iterator over polled messages, waiting the configured poll timeout for
@@ -432,18 +445,23 @@ impl LitePullConsumer {
 
     /// Sets and optionally commits the given offsets (`commitSync(Map, persist)`).
     pub fn commit(&self, offsets: &BTreeMap<MessageQueue, i64>, persist: bool) {
-        self.inner.commit(offsets, persist);
+        let offsets = offsets
+            .iter()
+            .map(|(q, offset)| (self.ns().wrap_queue(q), *offset))
+            .collect();
+        self.inner.commit(&offsets, persist);
     }
 
     /// The offset the group committed for `queue`, from its broker (`committed`).
     pub fn committed(&self, queue: &MessageQueue) -> i64 {
         self.inner
             .offset_store
-            .read_offset(queue, ReadOffsetType::Store)
+            .read_offset(&self.ns().wrap_queue(queue), ReadOffsetType::Store)
     }
 
     /// Pulls of `queue` continue from `offset` (`seek`); unpolled messages are dropped.
     pub fn seek(&self, queue: &MessageQueue, offset: i64) -> Result<(), ClientError> {
+        let queue = &self.ns().wrap_queue(queue);
         let (min, max) = (self.inner.min_offset(queue)?, self.inner.max_offset(queue)?);
         if offset < min || offset > max {
             return Err(ClientError::invalid_argument(
@@ -456,12 +474,14 @@ impl LitePullConsumer {
 
     /// Pulls of `queue` continue from its first offset (`seekToBegin`).
     pub fn seek_to_begin(&self, queue: &MessageQueue) -> Result<(), ClientError> {
+        let queue = &self.ns().wrap_queue(queue);
         let min = self.inner.min_offset(queue)?;
         self.inner.seek(queue, min)
     }
 
     /// Pulls of `queue` continue from its end (`seekToEnd`).
     pub fn seek_to_end(&self, queue: &MessageQueue) -> Result<(), ClientError> {
+        let queue = &self.ns().wrap_queue(queue);
         let max = self.inner.max_offset(queue)?;
         self.inner.seek(queue, max)
     }
@@ -469,17 +489,23 @@ impl LitePullConsumer {
     /// Stops pulling and polling `queues` until they resume (`pause`); what was pulled
     /// meanwhile waits.
     pub fn pause(&self, queues: &[MessageQueue]) {
-        self.inner.pause(queues);
+        let queues: Vec<MessageQueue> = queues.iter().map(|q| self.ns().wrap_queue(q)).collect();
+        self.inner.pause(&queues);
     }
 
     /// Resumes pulling `queues` (`resume`).
     pub fn resume(&self, queues: &[MessageQueue]) {
-        self.inner.resume(queues);
+        let queues: Vec<MessageQueue> = queues.iter().map(|q| self.ns().wrap_queue(q)).collect();
+        self.inner.resume(&queues);
     }
 
     /// The readable queues of `topic`, from a fresh route (`fetchMessageQueues`).
     pub fn fetch_message_queues(&self, topic: &str) -> Result<Vec<MessageQueue>, ClientError> {
-        self.inner.instance.fetch_subscribe_queues(topic)
+        let queues = self
+            .inner
+            .instance
+            .fetch_subscribe_queues(&self.ns().wrap(topic))?;
+        Ok(queues.iter().map(|q| self.ns().unwrap_queue(q)).collect())
     }
 
     /// The first offset of `queue` stored at or after `timestamp`, ms (`offsetForTimestamp`).
@@ -488,7 +514,8 @@ impl LitePullConsumer {
         queue: &MessageQueue,
         timestamp: i64,
     ) -> Result<i64, ClientError> {
-        self.inner.offset_for_timestamp(queue, timestamp)
+        self.inner
+            .offset_for_timestamp(&self.ns().wrap_queue(queue), timestamp)
     }
 
     /// Commits (with auto-commit on), unregisters and joins every thread.

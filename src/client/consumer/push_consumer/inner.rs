@@ -27,6 +27,7 @@ use crate::client::consumer::pull_service::{PullMessageService, PullTarget};
 use crate::client::consumer::rebalance::{PullRequest, RebalanceHandler, RebalanceImpl};
 use crate::client::error::ClientError;
 use crate::client::message::Message;
+use crate::client::namespace::Namespace;
 use crate::client::producer::Producer;
 use crate::client::result::{PullResult, PullStatus};
 use crate::client::validators::RETRY_GROUP_TOPIC_PREFIX;
@@ -549,6 +550,10 @@ impl ConsumeHost for PushConsumerInner {
         &self.config.group
     }
 
+    fn namespace(&self) -> &Namespace {
+        self.instance.namespace()
+    }
+
     fn model(&self) -> MessageModel {
         self.config.message_model
     }
@@ -579,6 +584,19 @@ impl ConsumeHost for PushConsumerInner {
         delay_level: i32,
         broker_name: &str,
     ) -> Result<(), ClientError> {
+        // The listener saw the topic without the namespace; the broker needs it back
+        // (Java's `sendMessageBack`: `withNamespace(msg.getTopic())`).
+        let wrapped;
+        let message = match self.instance.namespace().wrap(&message.topic) {
+            topic if topic != message.topic => {
+                wrapped = MessageExt {
+                    topic,
+                    ..message.clone()
+                };
+                &wrapped
+            }
+            _ => message,
+        };
         let addr = if broker_name.is_empty() {
             Some(message.store_host.to_string())
         } else {
@@ -723,10 +741,18 @@ impl ConsumerInner for PushConsumerInner {
     ) -> ConsumeMessageDirectlyResult {
         let queue = queue_of(&message.topic, broker_name, message.queue_id);
         match &self.consume {
-            ConsumeService::Concurrently(s) => {
-                s.consume_directly(message, queue, &self.config.group)
-            }
-            ConsumeService::Orderly(s) => s.consume_directly(message, queue, &self.config.group),
+            ConsumeService::Concurrently(s) => s.consume_directly(
+                message,
+                queue,
+                &self.config.group,
+                self.instance.namespace(),
+            ),
+            ConsumeService::Orderly(s) => s.consume_directly(
+                message,
+                queue,
+                &self.config.group,
+                self.instance.namespace(),
+            ),
         }
     }
 }

@@ -32,6 +32,7 @@ use super::subscription::{build_subscription_data, SUB_ALL};
 use crate::client::client_instance::MqClientInstance;
 use crate::client::client_remoting_processor::{ClientRemotingProcessor, CLIENT_REQUEST_CODES};
 use crate::client::error::ClientError;
+use crate::client::namespace::Namespace;
 use crate::client::validators::{check_group, RETRY_GROUP_TOPIC_PREFIX};
 use crate::common::service_thread::{Schedule, ServiceThread};
 use crate::common::sync::MutexExt;
@@ -109,6 +110,12 @@ impl PushConsumer {
             )
         })?;
         config.client.check_at_start(name_server.as_deref())?;
+        // The cluster knows the group and topics by their namespaced names.
+        let namespace = Namespace::new(config.client.namespace.as_deref());
+        config.group = namespace.wrap(&config.group);
+        for (topic, _) in &mut config.subscriptions {
+            *topic = namespace.wrap(topic);
+        }
         let instance = MqClientInstance::new(config.client.clone(), None)?;
         let offset_store: Box<dyn OffsetStore> = match config.message_model {
             MessageModel::Clustering => Box::new(RemoteBrokerOffsetStore::new(
@@ -254,9 +261,10 @@ impl PushConsumer {
 
     /// Subscribes to one more topic (or changes a topic's expression) while running.
     pub fn subscribe(&self, topic: &str, expression: &str) -> Result<(), ClientError> {
+        let topic = self.inner.instance.namespace().wrap(topic);
         self.inner
             .rebalance
-            .subscribe(build_subscription_data(topic, expression)?);
+            .subscribe(build_subscription_data(&topic, expression)?);
         self.inner.instance.send_heartbeat_now();
         self.inner.rebalance_now();
         Ok(())
@@ -264,7 +272,8 @@ impl PushConsumer {
 
     /// Stops consuming `topic`; its queues are let go at the next rebalance.
     pub fn unsubscribe(&self, topic: &str) {
-        self.inner.rebalance.unsubscribe(topic);
+        let topic = self.inner.instance.namespace().wrap(topic);
+        self.inner.rebalance.unsubscribe(&topic);
         self.inner.rebalance_now();
     }
 
