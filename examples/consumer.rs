@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example consumer -- --namesrv <ip:port> --topic <t> --group <g>
 //!  --count <n> --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>]
-//!  [--print-seq]`
+//!  [--print-seq] [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`
 //!
 //! Messages are distinct by their `seq` user property when they carry one, else by message
 //! id. With `--print-seq` each message's `seq <value>` is printed as it arrives. In orderly
@@ -14,6 +14,9 @@
 //! young topic still starts at its first message, as with Java brokers). Logs go to stderr
 //! (level in `RMQ_LOG`, default warn).
 
+#[path = "common/client_options.rs"]
+#[macro_use]
+mod client_options;
 #[path = "common/logging.rs"]
 mod logging;
 
@@ -29,7 +32,8 @@ use rocketmq_blocking::client::{
 };
 
 const USAGE: &str = "usage: consumer --namesrv <ip:port> --topic <t> --group <g> --count <n> \
-    --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq]";
+    --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq] \
+    [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -48,6 +52,7 @@ struct Args {
     from: ConsumeFrom,
     timeout: Duration,
     print_seq: bool,
+    client: client_options::ClientOptions,
 }
 
 fn fail_usage(msg: &str) -> ! {
@@ -61,12 +66,18 @@ fn parse_args() -> Args {
     let mut from = ConsumeFrom::LastOffset;
     let mut timeout = Duration::from_secs(60);
     let mut print_seq = false;
+    let mut client = client_options::ClientOptions::default();
     let mut args = std::env::args().skip(1);
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
         args.next()
             .unwrap_or_else(|| fail_usage(&format!("{name} needs a value")))
     };
     while let Some(arg) = args.next() {
+        match client.take(&arg, &mut args) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(problem) => fail_usage(&problem),
+        }
         match arg.as_str() {
             "--namesrv" => namesrv = Some(value(&mut args, "--namesrv")),
             "--topic" => topic = Some(value(&mut args, "--topic")),
@@ -116,6 +127,10 @@ fn parse_args() -> Args {
         from,
         timeout,
         print_seq,
+        client: client
+            .check()
+            .map(|()| client)
+            .unwrap_or_else(|problem| fail_usage(&problem)),
     }
 }
 
@@ -220,6 +235,7 @@ fn run_push(
         .name_server(args.namesrv.clone())
         .subscribe(args.topic.clone(), args.tag.clone())
         .consume_from(args.from);
+    let builder = apply_client_options!(builder, &args.client);
     let print_seq = args.print_seq;
     let builder = if args.mode == Mode::Orderly {
         let tally = tally.clone();
@@ -245,11 +261,11 @@ fn run_lite(
     tally: &Arc<Tally>,
     deadline: Instant,
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
-    let consumer = LitePullConsumer::builder(args.group.clone())
+    let builder = LitePullConsumer::builder(args.group.clone())
         .name_server(args.namesrv.clone())
         .subscribe(args.topic.clone(), args.tag.clone())
-        .consume_from(args.from)
-        .start()?;
+        .consume_from(args.from);
+    let consumer = apply_client_options!(builder, &args.client).start()?;
     loop {
         let seen = tally
             .state

@@ -1,11 +1,15 @@
 //! Producer: sends `--count` messages to a topic and reports how many the brokers took.
 //!
 //! `cargo run --release --example producer -- --namesrv <ip:port> --topic <t> --count <n>
-//!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]`
+//!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]
+//!  [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`
 //!
 //! The last line printed is `sent <n> ok <k> failed <f>`; the exit status is 0 only when
 //! f = 0. Logs go to stderr (`RUST_LOG`-style level in `RMQ_LOG`, default warn).
 
+#[path = "common/client_options.rs"]
+#[macro_use]
+mod client_options;
 #[path = "common/logging.rs"]
 mod logging;
 
@@ -36,10 +40,12 @@ struct Args {
     size: usize,
     group: String,
     tag: String,
+    client: client_options::ClientOptions,
 }
 
 const USAGE: &str = "usage: producer --namesrv <ip:port> --topic <t> --count <n> \
-    --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]";
+    --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>] \
+    [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]";
 
 fn parse_args() -> Args {
     let mut namesrv = None;
@@ -49,12 +55,18 @@ fn parse_args() -> Args {
     let mut size = 128usize;
     let mut group = "example_producer_group".to_string();
     let mut tag = "TagA".to_string();
+    let mut client = client_options::ClientOptions::default();
     let mut args = std::env::args().skip(1);
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
         args.next()
             .unwrap_or_else(|| fail_usage(&format!("{name} needs a value")))
     };
     while let Some(arg) = args.next() {
+        match client.take(&arg, &mut args) {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(problem) => fail_usage(&problem),
+        }
         match arg.as_str() {
             "--namesrv" => namesrv = Some(value(&mut args, "--namesrv")),
             "--topic" => topic = Some(value(&mut args, "--topic")),
@@ -92,6 +104,10 @@ fn parse_args() -> Args {
         size,
         group,
         tag,
+        client: client
+            .check()
+            .map(|()| client)
+            .unwrap_or_else(|problem| fail_usage(&problem)),
     }
 }
 
@@ -107,8 +123,8 @@ fn main() {
         .unwrap_or(simplelog::LevelFilter::Warn);
     logging::init(level);
     let args = parse_args();
-    let producer = Producer::builder(args.group.clone())
-        .name_server(&args.namesrv)
+    let builder = Producer::builder(args.group.clone()).name_server(&args.namesrv);
+    let producer = apply_client_options!(builder, &args.client)
         .start()
         .unwrap_or_else(|e| {
             eprintln!("producer did not start: {e:#}");

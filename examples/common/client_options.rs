@@ -1,0 +1,84 @@
+//! The client flags the producer and consumer examples share:
+//! `[--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`.
+
+/// What those flags asked for.
+#[derive(Debug, Default)]
+pub struct ClientOptions {
+    access_key: Option<String>,
+    secret_key: Option<String>,
+    namespace: Option<String>,
+    tls: bool,
+    tls_ca: Option<String>,
+}
+
+impl ClientOptions {
+    /// Takes `arg` (and its value, from `args`) when it is one of these flags: `Ok(true)`;
+    /// `Ok(false)` for any other argument.
+    pub fn take(
+        &mut self,
+        arg: &str,
+        args: &mut dyn Iterator<Item = String>,
+    ) -> Result<bool, String> {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg {
+            "--access-key" => self.access_key = Some(value()?),
+            "--secret-key" => self.secret_key = Some(value()?),
+            "--namespace" => self.namespace = Some(value()?),
+            "--tls" => self.tls = true,
+            "--tls-ca" => self.tls_ca = Some(value()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Checks the flags go together: both keys or neither, `--tls-ca` only with `--tls`.
+    pub fn check(&self) -> Result<(), String> {
+        if self.access_key.is_some() != self.secret_key.is_some() {
+            return Err("--access-key and --secret-key go together".into());
+        }
+        if self.tls_ca.is_some() && !self.tls {
+            return Err("--tls-ca needs --tls".into());
+        }
+        if self.tls {
+            return Err("--tls: this build has no TLS support".into());
+        }
+        if cfg!(not(feature = "acl")) && self.access_key.is_some() {
+            return Err("--access-key: built without the acl feature".into());
+        }
+        Ok(())
+    }
+
+    /// The namespace, if one was given.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The ACL credentials, if keys were given.
+    #[cfg(feature = "acl")]
+    pub fn credentials(&self) -> Option<rocketmq_blocking::acl::SessionCredentials> {
+        match (&self.access_key, &self.secret_key) {
+            (Some(ak), Some(sk)) => Some(rocketmq_blocking::acl::SessionCredentials::new(
+                ak.as_str(),
+                sk.as_str(),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Applies the options to any client builder (they all have the same setters).
+#[macro_export]
+macro_rules! apply_client_options {
+    ($builder:expr, $options:expr) => {{
+        let options: &$crate::client_options::ClientOptions = $options;
+        let mut builder = $builder;
+        if let Some(namespace) = options.namespace() {
+            builder = builder.namespace(namespace);
+        }
+        #[cfg(feature = "acl")]
+        if let Some(credentials) = options.credentials() {
+            builder = builder.credentials(credentials);
+        }
+        builder
+    }};
+}
