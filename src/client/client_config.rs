@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::error::ClientError;
+use super::top_addressing;
 use crate::common::clock::now_nanos;
 use crate::protocol::{LanguageCode, SerializeType};
 
@@ -20,8 +21,20 @@ pub const NAMESRV_ADDR_ENV: &str = "NAMESRV_ADDR";
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ClientSettings {
-    /// Name server addresses (`host:port`).
+    /// Name server addresses (`host:port`) as found at start: given, from `NAMESRV_ADDR`, or
+    /// from the address service (whose later answers replace the list in use, not this).
     pub name_server_addrs: Vec<String>,
+    /// The address service asked for the name server list when neither the builder nor
+    /// `NAMESRV_ADDR` gives one: an `http://` URL; None: made from
+    /// [`NAMESRV_DOMAIN_ENV`](super::NAMESRV_DOMAIN_ENV) and
+    /// [`NAMESRV_DOMAIN_SUBGROUP_ENV`](super::NAMESRV_DOMAIN_SUBGROUP_ENV) as Java's
+    /// `MixAll.getWSAddr` does (`http://jmenv.tbsite.net:8080/rocketmq/nsaddr` by default).
+    pub name_server_address_service: Option<String>,
+    /// How often the address service is asked again (Java: 2 minutes).
+    pub name_server_address_fetch_interval: Duration,
+    /// Java's `unitName`: appended to the client id (`ip@instance@unit`) and to the address
+    /// service URL (`<url>-<unit>?nofix=1`).
+    pub unit_name: Option<String>,
     /// The instance part of the client id; None: `<pid>#<nanos>`, unique per client, as Java
     /// turns "DEFAULT" into the pid.
     pub instance_name: Option<String>,
@@ -50,12 +63,18 @@ pub struct ClientSettings {
     /// ACL credentials: when set, every request is signed with them (feature `acl`).
     #[cfg(feature = "acl")]
     pub credentials: Option<crate::acl::SessionCredentials>,
+    /// The URL the name server list came from at start, asked again every
+    /// `name_server_address_fetch_interval`; None when the list was given.
+    pub(crate) discovered_from: Option<String>,
 }
 
 impl Default for ClientSettings {
     fn default() -> Self {
         ClientSettings {
             name_server_addrs: Vec::new(),
+            name_server_address_service: None,
+            name_server_address_fetch_interval: Duration::from_secs(120),
+            unit_name: None,
             instance_name: None,
             client_ip: None,
             serialize_type: SerializeType::Json,
@@ -68,6 +87,7 @@ impl Default for ClientSettings {
             namespace: None,
             #[cfg(feature = "acl")]
             credentials: None,
+            discovered_from: None,
         }
     }
 }
@@ -78,23 +98,58 @@ impl ClientSettings {
         self.client_ip.unwrap_or_else(local_ip)
     }
 
-    /// The client id, `ip@instance` (`buildMQClientId`).
+    /// The client id, `ip@instance`, `ip@instance@unit` with a unit name
+    /// (`buildMQClientId`).
     pub(crate) fn build_client_id(&self) -> String {
         let instance = self
             .instance_name
             .clone()
             .unwrap_or_else(default_instance_name);
-        format!("{}@{instance}", self.resolved_client_ip())
+        match self.unit_name.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(unit) => format!("{}@{instance}@{unit}", self.resolved_client_ip()),
+            None => format!("{}@{instance}", self.resolved_client_ip()),
+        }
     }
 
     /// The checks a builder makes when it starts its client: the name servers it was given
-    /// (`"host:port;host:port"`), else those of `NAMESRV_ADDR` (as Java reads it), each
-    /// `host:port`; and every broker address override `host:port`.
+    /// (`"host:port;host:port"`), else those of `NAMESRV_ADDR` (as Java reads it; blank counts
+    /// as unset), else those the address service answers now, within `api_timeout`
+    /// (`fetchNameServerAddr` in Java's `MQClientInstance.start`); each `host:port`; and
+    /// every broker address override `host:port`.
     pub(crate) fn check_at_start(&mut self, given: Option<&str>) -> Result<(), ClientError> {
+        // A bad URL is a bad setting even when a name server list makes it unused.
+        if let Some(url) = &self.name_server_address_service {
+            top_addressing::parse_http_url(url).map_err(|reason| {
+                ClientError::invalid_argument("name_server_address_service", reason)
+            })?;
+        }
+        let from_env = std::env::var(NAMESRV_ADDR_ENV)
+            .ok()
+            .filter(|text| !text.trim().is_empty());
         if let Some(text) = given {
             self.name_server_addrs = parse_non_empty_address_list(text)?;
-        } else if let Ok(text) = std::env::var(NAMESRV_ADDR_ENV) {
+        } else if let Some(text) = from_env {
             self.name_server_addrs = parse_address_list(&text)?;
+        } else {
+            let url = top_addressing::with_unit(
+                &self
+                    .name_server_address_service
+                    .clone()
+                    .unwrap_or_else(top_addressing::ws_addr_from_env),
+                self.unit_name.as_deref(),
+            );
+            self.name_server_addrs =
+                top_addressing::fetch_name_server_list(&url, self.api_timeout, None).map_err(
+                    |reason| ClientError::NameServerLookup {
+                        url: url.clone(),
+                        reason,
+                    },
+                )?;
+            log::info!(
+                "name server addresses from {url}: {}",
+                self.name_server_addrs.join(";")
+            );
+            self.discovered_from = Some(url);
         }
         if self.name_server_addrs.is_empty() {
             return Err(ClientError::NoNameServer { tried: Vec::new() });
@@ -113,9 +168,38 @@ macro_rules! client_settings_setters {
     () => {
         /// Name servers as Java writes them: `"host:port"` or `"host:port;host:port"`. Checked
         /// by `start`. Without this, the `NAMESRV_ADDR` environment variable is read, as Java
-        /// clients do.
+        /// clients do; without either, the list is fetched from the
+        /// [address service](Self::name_server_address_service).
         pub fn name_server(mut self, addrs: impl Into<String>) -> Self {
             self.name_server = Some(addrs.into());
+            self
+        }
+
+        /// The address service (an `http://` URL; https is not supported) that serves the
+        /// name server list as `host:port;host:port` when neither
+        /// [`name_server`](Self::name_server) nor `NAMESRV_ADDR` gives one: asked at
+        /// `start` (which fails if it gives no list), then every
+        /// [`name_server_address_fetch_interval`](Self::name_server_address_fetch_interval).
+        /// Default: `http://<domain>:8080/rocketmq/<subgroup>` from the
+        /// `ROCKETMQ_NAMESRV_DOMAIN` (`jmenv.tbsite.net`) and
+        /// `ROCKETMQ_NAMESRV_DOMAIN_SUBGROUP` (`nsaddr`) environment variables, as Java's
+        /// `MixAll.getWSAddr`.
+        pub fn name_server_address_service(mut self, url: impl Into<String>) -> Self {
+            self.config.client.name_server_address_service = Some(url.into());
+            self
+        }
+
+        /// How often the address service is asked again (2 minutes); the list in use changes
+        /// only when the answer does, and a bad answer keeps it.
+        pub fn name_server_address_fetch_interval(mut self, interval: std::time::Duration) -> Self {
+            self.config.client.name_server_address_fetch_interval = interval;
+            self
+        }
+
+        /// Java's `unitName`: the client id becomes `ip@instance@unit` and the address
+        /// service URL `<url>-<unit>?nofix=1` (none by default).
+        pub fn unit_name(mut self, unit: impl Into<String>) -> Self {
+            self.config.client.unit_name = Some(unit.into());
             self
         }
 
@@ -291,6 +375,13 @@ mod tests {
         let pid = std::process::id().to_string();
         assert!(a.starts_with(&format!("10.1.2.3@{pid}#")), "{a}");
         assert_ne!(a, b, "two clients of one process get distinct ids");
+        let settings = ClientSettings {
+            client_ip: Some("10.1.2.3".parse().unwrap()),
+            instance_name: Some("inst".into()),
+            unit_name: Some("u1".into()),
+            ..ClientSettings::default()
+        };
+        assert_eq!(settings.build_client_id(), "10.1.2.3@inst@u1");
     }
 
     #[test]

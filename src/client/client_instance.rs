@@ -12,6 +12,7 @@ use super::consumer::consumer_inner::ConsumerInner;
 use super::error::ClientError;
 use super::mq_client_api::MqClientApi;
 use super::namespace::Namespace;
+use super::top_addressing::{self, FetchAbort};
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
 use crate::common::service_thread::{Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{MutexExt, RwLockExt};
@@ -28,6 +29,10 @@ const MIN_ON_DEMAND_REFRESH_GAP: Duration = Duration::from_secs(1);
 
 /// The first heartbeat goes out this soon after start (Java: 1 s).
 const FIRST_HEARTBEAT_DELAY: Duration = Duration::from_secs(1);
+
+/// The address service is asked again this soon after start (Java: 10 s), then every
+/// `name_server_address_fetch_interval`.
+const FIRST_NAME_SERVER_FETCH_DELAY: Duration = Duration::from_secs(10);
 
 /// The first route refresh runs this soon after start (Java: 10 ms).
 const FIRST_ROUTE_REFRESH_DELAY: Duration = Duration::from_millis(10);
@@ -100,20 +105,34 @@ pub(crate) struct MqClientInstance {
     watched_topics: Mutex<Vec<String>>,
     services: Mutex<Option<Services>>,
     namespace: Namespace,
+    /// The thread asking the address service for the name server list (`rmq-nsaddr`), when
+    /// the list came from it.
+    name_server_fetch: Mutex<Option<ServiceThread>>,
+    /// Cuts short that thread's GET on shutdown.
+    fetch_abort: FetchAbort,
+    /// The list the address service gave last: the list in use changes only when the
+    /// service's answer does, so a list set by hand (`update_name_server_address_list`) stays
+    /// until then, as in Java.
+    last_fetched: Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for MqClientInstance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MqClientInstance")
             .field("client_id", &self.client_id)
-            .field("name_servers", &self.settings.name_server_addrs)
+            .field(
+                "name_servers",
+                &self.api.remoting().name_server_address_list(),
+            )
             .finish()
     }
 }
 
 impl MqClientInstance {
-    /// An instance with its transport ready (no connection yet, no background thread).
-    /// `producer_group` is announced in heartbeats and unregistered on shutdown.
+    /// An instance with its transport ready (no connection yet). `producer_group` is
+    /// announced in heartbeats and unregistered on shutdown. When the name servers came from
+    /// the address service, the `rmq-nsaddr` thread asks it again periodically, for every
+    /// kind of client (admin and pull consumer too); no other thread starts here.
     pub(crate) fn new(
         settings: ClientSettings,
         producer_group: Option<String>,
@@ -135,7 +154,8 @@ impl MqClientInstance {
         remoting.update_name_server_address_list(settings.name_server_addrs.clone());
         let client_ip = settings.resolved_client_ip();
         let settings_namespace = settings.namespace.clone();
-        Ok(Arc::new(MqClientInstance {
+        let settings_addrs = settings.name_server_addrs.clone();
+        let instance = Arc::new(MqClientInstance {
             client_id: settings.build_client_id(),
             client_ip,
             api: MqClientApi::new(remoting, settings.serialize_type),
@@ -146,7 +166,57 @@ impl MqClientInstance {
             watched_topics: Mutex::new(Vec::new()),
             services: Mutex::new(None),
             namespace: Namespace::new(settings_namespace.as_deref()),
-        }))
+            name_server_fetch: Mutex::new(None),
+            fetch_abort: FetchAbort::default(),
+            last_fetched: Mutex::new(settings_addrs),
+        });
+        if instance.settings.discovered_from.is_some() {
+            let interval = instance.settings.name_server_address_fetch_interval;
+            let thread = ServiceThread::start(
+                "rmq-nsaddr",
+                Schedule::every(interval).first_after(FIRST_NAME_SERVER_FETCH_DELAY.min(interval)),
+                with_instance(
+                    Arc::downgrade(&instance),
+                    MqClientInstance::fetch_name_server_addrs,
+                ),
+            )
+            .map_err(|e| RemotingError::io("start a client thread", e))?;
+            *instance.name_server_fetch.lock_unpoisoned() = Some(thread);
+        }
+        Ok(instance)
+    }
+
+    /// Asks the address service for the name server list and switches to it when it changed
+    /// (`MQClientAPIImpl.fetchNameServerAddr`); a failed fetch or a bad answer keeps the list
+    /// in use.
+    fn fetch_name_server_addrs(&self, stopping: &Stopping) {
+        let Some(url) = self.settings.discovered_from.as_deref() else {
+            return;
+        };
+        let remoting = self.api.remoting();
+        match top_addressing::fetch_name_server_list(
+            url,
+            self.settings.api_timeout,
+            Some(&self.fetch_abort),
+        ) {
+            Ok(new) => {
+                let mut last = self.last_fetched.lock_unpoisoned();
+                if *last != new {
+                    log::info!(
+                        "name server address list changed, old={}, new={} (from {url})",
+                        last.join(";"),
+                        new.join(";")
+                    );
+                    remoting.update_name_server_address_list(new.clone());
+                    *last = new;
+                }
+            }
+            Err(_) if stopping.is_stopped() => {}
+            Err(reason) => log::warn!(
+                "fetching name server addresses from {url} failed, keeping {}: {reason}",
+                remoting.name_server_address_list().join(";")
+            ),
+        }
     }
 
     /// The namespace topics and groups are wrapped in.
@@ -604,6 +674,10 @@ impl MqClientInstance {
             services.route.request_stop();
             services.heartbeat.request_stop();
         }
+        if let Some(fetch) = self.name_server_fetch.lock_unpoisoned().as_ref() {
+            fetch.request_stop();
+        }
+        self.fetch_abort.abort();
         for addr in self.api.remoting().name_server_address_list() {
             self.api.remoting().close_connection(&addr);
         }
@@ -620,6 +694,10 @@ impl MqClientInstance {
         if let Some(services) = services {
             services.route.stop();
             services.heartbeat.stop();
+        }
+        let fetch = self.name_server_fetch.lock_unpoisoned().take();
+        if let Some(fetch) = fetch {
+            fetch.stop();
         }
         let consumer_group = self.consumer().map(|c| c.group_name().to_string());
         if started && (self.producer_group.is_some() || consumer_group.is_some()) {

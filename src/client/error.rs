@@ -76,6 +76,14 @@ pub enum ClientError {
         /// Each address tried with why it failed; empty when none is configured.
         tried: Vec<(String, RemotingError)>,
     },
+    /// No name server address was given (builder, `NAMESRV_ADDR`) and the address service
+    /// gave none at start (Java's `fetchNameServerAddr`).
+    NameServerLookup {
+        /// The address service URL asked.
+        url: String,
+        /// Why no list came of it (no answer, a status other than 200, a bad list).
+        reason: String,
+    },
     /// The name servers have no route for the topic (nor, for a send, for the auto-create
     /// topic), or the route has no queue to use.
     NoRoute {
@@ -323,6 +331,11 @@ impl ClientError {
                  or set NAMESRV_ADDR",
             ),
             ClientError::NoNameServer { tried } => write_name_servers_tried(f, tried),
+            ClientError::NameServerLookup { url, reason } => write!(
+                f,
+                "no name server address: none given to the builder's name_server(\"host:port\") \
+                 nor in NAMESRV_ADDR, and the address service {url} gave none: {reason}"
+            ),
             ClientError::NoRoute { topic, reason } => {
                 write!(f, "no route for topic {topic}: {reason}")
             }

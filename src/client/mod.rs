@@ -67,6 +67,7 @@ mod producer;
 mod result;
 #[cfg(test)]
 mod test_support;
+mod top_addressing;
 mod topic_publish_info;
 mod validators;
 
@@ -89,5 +90,9 @@ pub use producer::{
     TransactionProducer, TransactionProducerBuilder, TransactionSendResult,
 };
 pub use result::{PullResult, PullStatus, SendResult, SendStatus};
+pub use top_addressing::{
+    DEFAULT_NAMESRV_DOMAIN, DEFAULT_NAMESRV_DOMAIN_SUBGROUP, NAMESRV_DOMAIN_ENV,
+    NAMESRV_DOMAIN_SUBGROUP_ENV,
+};
 
 pub use crate::protocol::message::{MessageExt, MessageQueue};

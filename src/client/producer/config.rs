@@ -236,8 +236,9 @@ impl ProducerBuilder {
     ///
     /// Fails with [`ClientError::InvalidGroup`] for a bad group name,
     /// [`ClientError::InvalidAddress`] for a name server that is not `host:port`, and
-    /// [`ClientError::NoNameServer`] when neither [`name_server`](Self::name_server) nor
-    /// `NAMESRV_ADDR` gives one.
+    /// [`ClientError::NameServerLookup`] when neither [`name_server`](Self::name_server) nor
+    /// `NAMESRV_ADDR` gives one and the
+    /// [address service](Self::name_server_address_service) gives no list either.
     pub fn start(self) -> Result<Producer, ClientError> {
         let ProducerBuilder {
             mut config,

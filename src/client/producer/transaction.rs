@@ -154,7 +154,8 @@ impl fmt::Debug for TransactionProducerBuilder {
 }
 
 impl TransactionProducerBuilder {
-    /// Name servers (`"host:port;host:port"`; else `NAMESRV_ADDR`).
+    /// Name servers (`"host:port;host:port"`; else `NAMESRV_ADDR`, else the address service:
+    /// see [`ProducerBuilder::name_server_address_service`]).
     pub fn name_server(mut self, addrs: impl Into<String>) -> Self {
         self.builder = self.builder.name_server(addrs);
         self
