@@ -5,7 +5,10 @@
 //! Cases: 1 and 8 sending threads, 128 B and 4 KiB bodies (4 KiB reaches the compression
 //! threshold, so it is zlib-compressed on the way), sync and async sends (async keeps at most
 //! 1024 sends in flight). Prints msgs/s and the p50/p99 latency of a send (for async: from
-//! the call to the callback), then `RPS <case> <n>` lines last.
+//! the call to the callback), then `RPS <case> <n>` lines last. With the `acl` feature, the
+//! `signed` cases repeat three of them with ACL credentials against a second broker that
+//! checks every request (`--acl`): the cost of signing and verifying, beside the same cases
+//! unsigned in the same run.
 
 #[path = "common/logging.rs"]
 mod logging;
@@ -111,10 +114,12 @@ mod bench {
                 }
             }
         }
-        let samples: Vec<Sample> = cases
+        let mut samples: Vec<Sample> = cases
             .iter()
             .map(|case| run(&producer, case, duration))
             .collect();
+        #[cfg(feature = "acl")]
+        samples.extend(signed::run_cases(&cases, duration));
 
         println!("| case | msgs/s | p50 µs | p99 µs | failed |");
         println!("|---|---:|---:|---:|---:|");
@@ -134,6 +139,72 @@ mod bench {
 
         drop(producer);
         cluster.shutdown();
+    }
+
+    /// The same cases with a signing producer against a broker that verifies.
+    #[cfg(feature = "acl")]
+    mod signed {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use rocketmq_blocking::acl::SessionCredentials;
+        use rocketmq_blocking::broker::Broker;
+        use rocketmq_blocking::client::{Message, Producer};
+        use rocketmq_blocking::namesrv::NameServer;
+
+        use super::{fail, run, Case, Sample, TOPIC};
+
+        const TABLE: &str = r#"{"accounts": [{"accessKey": "BenchAccess",
+            "secretKey": "bench-secret-key", "defaultTopicPerm": "PUB|SUB",
+            "defaultGroupPerm": "SUB"}]}"#;
+
+        pub(super) fn run_cases(cases: &[Case], duration: Duration) -> Vec<Sample> {
+            let dir = std::env::temp_dir().join(format!("rmq-bench-acl-{}", std::process::id()));
+            let _ = std::fs::create_dir_all(&dir);
+            let table = dir.join("plain_acl.json");
+            std::fs::write(&table, TABLE).unwrap_or_else(|e| fail(&format!("ACL table: {e}")));
+            let namesrv = NameServer::builder()
+                .listen("127.0.0.1:0")
+                .start()
+                .unwrap_or_else(|e| fail(&format!("name server: {e}")));
+            let broker = Broker::builder()
+                .listen("127.0.0.1:0")
+                .name_server(&namesrv.local_addr().to_string())
+                .store_dir(dir.join("store"))
+                .acl_file(&table)
+                .start()
+                .unwrap_or_else(|e| fail(&format!("ACL broker: {e}")));
+            let producer = Producer::builder("bench_signed_producer_group")
+                .name_server(namesrv.local_addr().to_string())
+                .credentials(SessionCredentials::new("BenchAccess", "bench-secret-key"))
+                .start()
+                .unwrap_or_else(|e| fail(&format!("signing producer: {e}")));
+            let producer = Arc::new(producer);
+            producer
+                .send(&Message::new(TOPIC, "warm-up"))
+                .unwrap_or_else(|e| fail(&format!("signed warm-up send: {e}")));
+            let chosen = [
+                "sync 1 thread(s) 128 B",
+                "sync 1 thread(s) 4 KiB",
+                "async 8 thread(s) 128 B",
+            ];
+            let samples = cases
+                .iter()
+                .filter(|case| chosen.contains(&case.name.as_str()))
+                .map(|case| {
+                    let signed = Case {
+                        name: format!("signed {}", case.name),
+                        ..*case
+                    };
+                    run(&producer, &signed, duration)
+                })
+                .collect();
+            drop(producer);
+            broker.shutdown();
+            namesrv.shutdown();
+            let _ = std::fs::remove_dir_all(&dir);
+            samples
+        }
     }
 
     fn run(producer: &Arc<Producer>, case: &Case, duration: Duration) -> Sample {
