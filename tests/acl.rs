@@ -9,18 +9,17 @@
 mod common;
 mod cpp_peer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use cpp_peer::{run_peer, temp_store};
+use common::Servers;
+use cpp_peer::run_peer;
 use rocketmq_blocking::acl::{
     calculate_signature, combine_request_content, AclClientRpcHook, SessionCredentials,
 };
-use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::client::{
     ClientError, Message, MqAdmin, Producer, PullConsumer, PullStatus,
 };
-use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::decode_frame;
 use rocketmq_blocking::remoting::RpcHook;
 
@@ -101,36 +100,19 @@ fn java_signatures_are_reproduced_from_the_other_fields() {
     }
 }
 
-struct AclCluster {
-    namesrv: NameServer,
-    broker: Broker,
-    store: PathBuf,
-}
+struct AclCluster(Servers);
 
 impl AclCluster {
     fn start(name: &str) -> AclCluster {
-        common::init_logging();
-        let store = temp_store(name);
-        std::fs::create_dir_all(&store).unwrap();
-        let table = store.join("plain_acl.json");
-        std::fs::write(&table, TABLE).unwrap();
-        let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
-        let broker = Broker::builder()
-            .listen("127.0.0.1:0")
-            .store_dir(store.join("broker"))
-            .name_server(&namesrv.local_addr().to_string())
-            .acl_file(&table)
-            .start()
-            .unwrap();
-        AclCluster {
-            namesrv,
-            broker,
-            store,
-        }
+        AclCluster(Servers::start(name, |broker, dir| {
+            let table = dir.join("plain_acl.json");
+            std::fs::write(&table, TABLE).unwrap();
+            broker.acl_file(table)
+        }))
     }
 
     fn ns(&self) -> String {
-        self.namesrv.local_addr().to_string()
+        self.0.ns()
     }
 
     fn producer(&self, group: &str, credentials: Option<SessionCredentials>) -> Producer {
@@ -150,14 +132,6 @@ impl AclCluster {
             .credentials(SessionCredentials::new(access_key, SECRET))
             .start()
             .unwrap()
-    }
-}
-
-impl Drop for AclCluster {
-    fn drop(&mut self) {
-        self.broker.shutdown();
-        self.namesrv.shutdown();
-        let _ = std::fs::remove_dir_all(&self.store);
     }
 }
 

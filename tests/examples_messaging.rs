@@ -6,28 +6,15 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::namesrv::NameServer;
 
-/// An example binary next to this test's: `target/<profile>/examples/<name>`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join(name))
-        .expect("target directory");
-    assert!(path.exists(), "{} is missing", path.display());
-    path
-}
-
 /// Runs an example to its end; returns its exit code and stdout lines.
 fn run(name: &str, args: &[&str]) -> (i32, Vec<String>) {
-    let output = Command::new(example(name))
+    let output = Command::new(common::example_binary(name))
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{name}: {e}"));

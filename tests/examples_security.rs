@@ -7,26 +7,13 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use rocketmq_blocking::namesrv::NameServer;
 
-/// An example binary next to this test's: `target/<profile>/examples/<name>`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join(name))
-        .expect("target directory");
-    assert!(path.exists(), "{} is missing", path.display());
-    path
-}
-
 /// Runs an example to its end; returns its exit code and stdout lines.
 fn run(name: &str, args: &[&str]) -> (i32, Vec<String>) {
-    let output = Command::new(example(name))
+    let output = Command::new(common::example_binary(name))
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -69,7 +56,7 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
     let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
     let ns = namesrv.local_addr().to_string();
     let store = dir.join("store");
-    let mut child = Command::new(example("broker"))
+    let mut child = Command::new(common::example_binary("broker"))
         .args(["--listen", "127.0.0.1:0", "--namesrv", &ns])
         .args([
             "--store",

@@ -10,59 +10,22 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{assert_eventually, init_logging};
-use rocketmq_blocking::broker::Broker;
+use common::{assert_eventually, Servers};
 use rocketmq_blocking::client::{
     ConsumeConcurrentlyStatus, ConsumeFrom, LitePullConsumer, Message, MessageExt, Producer,
     PullConsumer, PullStatus, PushConsumer,
 };
-use rocketmq_blocking::namesrv::NameServer;
 
-struct Cluster {
-    broker: Broker,
-    namesrv: NameServer,
-    store: std::path::PathBuf,
-}
+/// Retries come back after 100 ms instead of 10 s.
+const SHORT_DELAYS: &str = "100ms 100ms 100ms 100ms 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
 
-impl Cluster {
-    fn start(name: &str) -> Cluster {
-        init_logging();
-        let store = std::env::temp_dir().join(format!("rmq-ns-{name}-{}", std::process::id()));
-        let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
-        let broker = Broker::builder()
-            .listen("127.0.0.1:0")
-            .name_server(&namesrv.local_addr().to_string())
-            .store_dir(&store)
-            // Retries come back after 100 ms instead of 10 s.
-            .message_delay_level(
-                "100ms 100ms 100ms 100ms 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s",
-            )
-            .register_interval(Duration::from_secs(5))
-            .start()
-            .unwrap();
-        Cluster {
-            broker,
-            namesrv,
-            store,
-        }
-    }
-
-    fn ns(&self) -> String {
-        self.namesrv.local_addr().to_string()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        self.broker.shutdown();
-        self.namesrv.shutdown();
-        let _ = std::fs::remove_dir_all(&self.store);
-    }
+fn start(name: &str) -> Servers {
+    Servers::start(name, |broker, _| broker.message_delay_level(SHORT_DELAYS))
 }
 
 #[test]
 fn names_are_wrapped_on_the_wire_and_unwrapped_for_the_user() {
-    let cluster = Cluster::start("roundtrip");
+    let cluster = start("ns-roundtrip");
     let producer = Producer::builder("PG_orders")
         .name_server(cluster.ns())
         .namespace("nsA")
@@ -149,7 +112,7 @@ fn names_are_wrapped_on_the_wire_and_unwrapped_for_the_user() {
 
 #[test]
 fn a_push_consumer_retries_through_the_namespaced_retry_topic() {
-    let cluster = Cluster::start("retry");
+    let cluster = start("ns-retry");
     let producer = Producer::builder("PG_ns_retry")
         .name_server(cluster.ns())
         .namespace("nsA")

@@ -10,7 +10,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,22 +27,6 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 const GROUP: &str = "CG_stop";
 const TOPIC: &str = "StopTopic";
 
-/// An example binary next to this test's: `target/<profile>/examples/<name>`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join(name))
-        .expect("target directory");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test` builds the examples (or run `cargo build --examples`)",
-        path.display()
-    );
-    path
-}
-
 /// A running example and the address it announced.
 struct Running {
     child: Child,
@@ -52,7 +35,7 @@ struct Running {
 
 impl Running {
     fn start(name: &str, args: &[&str]) -> Running {
-        let mut child = Command::new(example(name))
+        let mut child = Command::new(common::example_binary(name))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

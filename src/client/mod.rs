@@ -54,6 +54,7 @@
 //!
 //! Everything here builds without the `servers` feature.
 
+mod address;
 mod admin;
 mod client_config;
 mod client_instance;

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::client_config::parse_address_list;
+use super::address::parse_address_list;
 use crate::common::sync::MutexExt;
 
 /// The environment variable naming the address service's host (`host` or `host:port`);

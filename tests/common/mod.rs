@@ -456,3 +456,76 @@ pub fn count_panics() {
 pub fn panics() -> usize {
     PANICS.load(Ordering::SeqCst)
 }
+
+/// An example binary beside the test binaries (`target/<profile>/examples/<name>`); `cargo
+/// test` builds the examples before it runs the tests.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples").join(name))
+        .expect("target directory");
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds the examples (or run `cargo build --examples`)",
+        path.display()
+    );
+    path
+}
+
+/// A reference name server and broker on loopback ports, with a scratch store that goes with
+/// them; the broker's builder can be adjusted (delay levels, ACL table, ...).
+#[cfg(feature = "servers")]
+pub struct Servers {
+    pub namesrv: rocketmq_blocking::namesrv::NameServer,
+    pub broker: rocketmq_blocking::broker::Broker,
+    pub dir: std::path::PathBuf,
+}
+
+#[cfg(feature = "servers")]
+impl Servers {
+    /// Starts both; `adjust` gets the broker's builder (listening, registered, its store in
+    /// `dir/store`) and the scratch directory.
+    pub fn start(
+        name: &str,
+        adjust: impl FnOnce(
+            rocketmq_blocking::broker::BrokerBuilder,
+            &std::path::Path,
+        ) -> rocketmq_blocking::broker::BrokerBuilder,
+    ) -> Servers {
+        init_logging();
+        let dir = std::env::temp_dir().join(format!("rmq-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        let namesrv = rocketmq_blocking::namesrv::NameServer::builder()
+            .listen("127.0.0.1:0")
+            .start()
+            .expect("name server");
+        let builder = rocketmq_blocking::broker::Broker::builder()
+            .listen("127.0.0.1:0")
+            .store_dir(dir.join("store"))
+            .name_server(&namesrv.local_addr().to_string())
+            .register_interval(Duration::from_secs(5));
+        let broker = adjust(builder, &dir).start().expect("broker");
+        Servers {
+            namesrv,
+            broker,
+            dir,
+        }
+    }
+
+    /// The name server's `ip:port`.
+    pub fn ns(&self) -> String {
+        self.namesrv.local_addr().to_string()
+    }
+}
+
+#[cfg(feature = "servers")]
+impl Drop for Servers {
+    fn drop(&mut self) {
+        self.broker.shutdown();
+        self.namesrv.shutdown();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

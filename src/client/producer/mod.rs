@@ -26,7 +26,7 @@ use self::mq_fault_strategy::MqFaultStrategy;
 use self::prepared_message::{HeaderSettings, PreparedMessage};
 use self::send_engine::{AsyncSend, DeferredSelector, SendAttempts, Target};
 use self::send_hook::run_before;
-use crate::client::client_config::parse_non_empty_address_list;
+use crate::client::address::parse_non_empty_address_list;
 use crate::client::client_instance::{DefaultTopic, MqClientInstance};
 use crate::client::error::ClientError;
 use crate::client::message::Message;
