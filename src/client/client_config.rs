@@ -42,8 +42,11 @@ pub struct ClientSettings {
     pub heartbeat_interval: Duration,
     /// Timeout of name server and housekeeping calls (`mqClientApiTimeout`, 3 s).
     pub api_timeout: Duration,
-    /// TCP connect timeout (3 s).
+    /// TCP connect timeout (3 s), the TLS handshake included.
     pub connect_timeout: Duration,
+    /// Speak TLS to name servers and brokers, as this says; None (the default): plain.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::remoting::TlsClientConfig>,
 }
 
 impl Default for ClientSettings {
@@ -59,6 +62,8 @@ impl Default for ClientSettings {
             heartbeat_interval: Duration::from_secs(30),
             api_timeout: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(3),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -162,9 +167,18 @@ macro_rules! client_settings_setters {
             self
         }
 
-        /// TCP connect timeout (3 s).
+        /// TCP connect timeout (3 s), the TLS handshake included.
         pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.config.client.connect_timeout = timeout;
+            self
+        }
+
+        /// Speak TLS to name servers and brokers, trusting what `tls` says (e.g.
+        /// `TlsClientConfig::platform_roots()` or `TlsClientConfig::with_ca_file(path)`);
+        /// its files are read by `start`. Default: plain connections.
+        #[cfg(feature = "tls")]
+        pub fn tls(mut self, tls: $crate::remoting::TlsClientConfig) -> Self {
+            self.config.client.tls = Some(tls);
             self
         }
     };
