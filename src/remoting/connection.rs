@@ -42,13 +42,10 @@ const UNCOUNTED_FRAME_SIZE: usize = 64 * 1024;
 const BUDGET_WAIT_STEP: Duration = Duration::from_millis(100);
 /// How long that check waits for the socket.
 const PEEK_TIMEOUT: Duration = Duration::from_millis(1);
-/// The writer thread only copies bytes to the socket (with TLS it also encrypts them).
-#[cfg(not(feature = "tls"))]
+/// The writer thread only copies bytes to the socket...
 const WRITER_STACK_SIZE: usize = 64 * 1024;
-/// The writer thread copies bytes to the socket and encrypts them for TLS connections (ring's
-/// code wants more than a plain copy).
-#[cfg(feature = "tls")]
-const WRITER_STACK_SIZE: usize = 256 * 1024;
+/// ...or, for TLS, encrypts them too (rustls and ring want more stack than a copy).
+const TLS_WRITER_STACK_SIZE: usize = 256 * 1024;
 /// The first byte of a TLS handshake record; a frame starting with it would announce over
 /// 352 MiB.
 pub(crate) const TLS_HANDSHAKE_BYTE: u8 = 0x16;
@@ -331,7 +328,11 @@ impl Connection {
         let conn = Arc::clone(self);
         let spawned = self.settings.threads.spawn(
             format!("rmq-writer-{}", self.remote_addr),
-            WRITER_STACK_SIZE,
+            if self.stream.is_tls() {
+                TLS_WRITER_STACK_SIZE
+            } else {
+                WRITER_STACK_SIZE
+            },
             move || {
                 if let Err(e) = conn.writer.writer_loop(&conn.stream) {
                     log::warn!("closing the connection to {}: {e}", conn.remote_addr);
