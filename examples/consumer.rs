@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example consumer -- --namesrv <ip:port> --topic <t> --group <g>
 //!  --count <n> --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>]
-//!  [--print-seq]`
+//!  [--print-seq] [--tls [--tls-ca <pem>]]`
 //!
 //! Messages are distinct by their `seq` user property when they carry one, else by message
 //! id. With `--print-seq` each message's `seq <value>` is printed as it arrives. In orderly
@@ -12,10 +12,13 @@
 //! `consumed <total> distinct <d>`; the exit status is 0 only when d ≥ n (and, orderly, no
 //! message came out of order). `--from` defaults to `last`, Java's default (a new group on a
 //! young topic still starts at its first message, as with Java brokers). Logs go to stderr
-//! (level in `RMQ_LOG`, default warn).
+//! (level in `RMQ_LOG`, default warn). `--tls` speaks TLS, trusting the system's CAs, or only
+//! those of `--tls-ca`.
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/tls_args.rs"]
+mod tls_args;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -29,7 +32,8 @@ use rocketmq_blocking::client::{
 };
 
 const USAGE: &str = "usage: consumer --namesrv <ip:port> --topic <t> --group <g> --count <n> \
-    --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq]";
+    --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq] \
+    [--tls [--tls-ca <pem>]]";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -48,6 +52,8 @@ struct Args {
     from: ConsumeFrom,
     timeout: Duration,
     print_seq: bool,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))] // read only with TLS built in
+    tls: tls_args::TlsArgs,
 }
 
 fn fail_usage(msg: &str) -> ! {
@@ -61,6 +67,7 @@ fn parse_args() -> Args {
     let mut from = ConsumeFrom::LastOffset;
     let mut timeout = Duration::from_secs(60);
     let mut print_seq = false;
+    let mut tls = tls_args::TlsArgs::default();
     let mut args = std::env::args().skip(1);
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
         args.next()
@@ -103,6 +110,7 @@ fn parse_args() -> Args {
                 timeout = Duration::from_secs_f64(secs);
             }
             "--print-seq" => print_seq = true,
+            flag if tls.take(&["--tls", "--tls-ca"], flag, &mut args) => {}
             other => fail_usage(&format!("unknown argument {other}")),
         }
     }
@@ -116,6 +124,7 @@ fn parse_args() -> Args {
         from,
         timeout,
         print_seq,
+        tls,
     }
 }
 
@@ -220,6 +229,11 @@ fn run_push(
         .name_server(args.namesrv.clone())
         .subscribe(args.topic.clone(), args.tag.clone())
         .consume_from(args.from);
+    #[cfg(feature = "tls")]
+    let builder = match args.tls.client() {
+        Some(tls) => builder.tls(tls),
+        None => builder,
+    };
     let print_seq = args.print_seq;
     let builder = if args.mode == Mode::Orderly {
         let tally = tally.clone();
@@ -245,11 +259,16 @@ fn run_lite(
     tally: &Arc<Tally>,
     deadline: Instant,
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
-    let consumer = LitePullConsumer::builder(args.group.clone())
+    let builder = LitePullConsumer::builder(args.group.clone())
         .name_server(args.namesrv.clone())
         .subscribe(args.topic.clone(), args.tag.clone())
-        .consume_from(args.from)
-        .start()?;
+        .consume_from(args.from);
+    #[cfg(feature = "tls")]
+    let builder = match args.tls.client() {
+        Some(tls) => builder.tls(tls),
+        None => builder,
+    };
+    let consumer = builder.start()?;
     loop {
         let seen = tally
             .state

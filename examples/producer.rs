@@ -1,13 +1,17 @@
 //! Producer: sends `--count` messages to a topic and reports how many the brokers took.
 //!
 //! `cargo run --release --example producer -- --namesrv <ip:port> --topic <t> --count <n>
-//!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]`
+//!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]
+//!  [--tls [--tls-ca <pem>]]`
+//! `--tls` speaks TLS, trusting the system's CAs, or only those of `--tls-ca`.
 //!
 //! The last line printed is `sent <n> ok <k> failed <f>`; the exit status is 0 only when
 //! f = 0. Logs go to stderr (`RUST_LOG`-style level in `RMQ_LOG`, default warn).
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/tls_args.rs"]
+mod tls_args;
 
 use std::process::exit;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,10 +40,13 @@ struct Args {
     size: usize,
     group: String,
     tag: String,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))] // read only with TLS built in
+    tls: tls_args::TlsArgs,
 }
 
 const USAGE: &str = "usage: producer --namesrv <ip:port> --topic <t> --count <n> \
-    --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]";
+    --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>] \
+    [--tls [--tls-ca <pem>]]";
 
 fn parse_args() -> Args {
     let mut namesrv = None;
@@ -49,6 +56,7 @@ fn parse_args() -> Args {
     let mut size = 128usize;
     let mut group = "example_producer_group".to_string();
     let mut tag = "TagA".to_string();
+    let mut tls = tls_args::TlsArgs::default();
     let mut args = std::env::args().skip(1);
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
         args.next()
@@ -81,6 +89,7 @@ fn parse_args() -> Args {
             }
             "--group" => group = value(&mut args, "--group"),
             "--tag" => tag = value(&mut args, "--tag"),
+            flag if tls.take(&["--tls", "--tls-ca"], flag, &mut args) => {}
             other => fail_usage(&format!("unknown argument {other}")),
         }
     }
@@ -92,6 +101,7 @@ fn parse_args() -> Args {
         size,
         group,
         tag,
+        tls,
     }
 }
 
@@ -107,14 +117,17 @@ fn main() {
         .unwrap_or(simplelog::LevelFilter::Warn);
     logging::init(level);
     let args = parse_args();
-    let producer = Producer::builder(args.group.clone())
-        .name_server(&args.namesrv)
-        .start()
-        .unwrap_or_else(|e| {
-            eprintln!("producer did not start: {e:#}");
-            println!("sent {} ok 0 failed {}", args.count, args.count);
-            exit(1)
-        });
+    let builder = Producer::builder(args.group.clone()).name_server(&args.namesrv);
+    #[cfg(feature = "tls")]
+    let builder = match args.tls.client() {
+        Some(tls) => builder.tls(tls),
+        None => builder,
+    };
+    let producer = builder.start().unwrap_or_else(|e| {
+        eprintln!("producer did not start: {e:#}");
+        println!("sent {} ok 0 failed {}", args.count, args.count);
+        exit(1)
+    });
 
     let begin = Instant::now();
     let ok = match args.mode {
