@@ -1,18 +1,23 @@
 //! Reference broker.
 //!
 //! `cargo run --release --example broker -- --listen 127.0.0.1:10911 --namesrv 127.0.0.1:9876
-//!   --store <dir> [--name broker-a] [--cluster DefaultCluster] [--flush sync|async]`
+//!   --store <dir> [--name broker-a] [--cluster DefaultCluster] [--flush sync|async]
+//!   [--tls-mode disabled|permissive|enforcing --tls-cert <pem> --tls-key <pem>]
+//!   [--namesrv-tls-ca <pem>]`
 //! prints `listening on <ip:port>` as its first line, then serves until SIGTERM or SIGINT,
 //! which shut it down cleanly: unregistered from every name server, held pulls answered,
 //! consumer offsets and the store checkpoint saved, every thread joined, exit code 0.
 //! `--namesrv` takes a `;`-separated list; `--advertise <ip:port>` sets the address given to
 //! clients; `--acl <file>` checks every request against an ACL account table (JSON with the
-//! field names of Java's `plain_acl.yml`).
+//! field names of Java's `plain_acl.yml`). `--namesrv-tls-ca` registers with the name servers
+//! over TLS, trusting that CA (needed when they enforce TLS).
 
 #[path = "common/logging.rs"]
 mod logging;
 #[path = "common/signals.rs"]
 mod signals;
+#[path = "common/tls_args.rs"]
+mod tls_args;
 
 use std::io::Write;
 
@@ -22,7 +27,8 @@ use rocketmq_blocking::broker::Broker;
 const USAGE: &str =
     "usage: broker --listen <ip:port> --namesrv <ip:port>[;<ip:port>...] --store <dir> \
 [--name broker-a] [--cluster DefaultCluster] [--flush sync|async] [--advertise <ip:port>] \
-[--acl <file>]";
+[--acl <file>] [--tls-mode disabled|permissive|enforcing --tls-cert <pem> --tls-key <pem>] \
+[--namesrv-tls-ca <pem>]";
 
 fn main() {
     logging::init(simplelog::LevelFilter::Info);
@@ -34,8 +40,13 @@ fn main() {
     let mut flush = FlushDiskType::AsyncFlush;
     let mut advertise = None;
     let mut acl = None;
+    let mut tls = tls_args::TlsArgs::default();
+    let tls_flags = ["--tls-mode", "--tls-cert", "--tls-key", "--namesrv-tls-ca"];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if tls.take(&tls_flags, &arg, &mut args) {
+            continue;
+        }
         let mut value = || {
             args.next()
                 .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
@@ -82,6 +93,13 @@ fn main() {
     }
     if let Some(cluster) = cluster {
         builder = builder.cluster_name(cluster);
+    }
+    #[cfg(feature = "tls")]
+    {
+        builder = apply_server_tls!(builder, tls);
+        if let Some(namesrv_tls) = tls.namesrv() {
+            builder = builder.namesrv_tls(namesrv_tls);
+        }
     }
     let stop = signals::StopSignals::install();
     let broker = builder.start().unwrap_or_else(|e| {

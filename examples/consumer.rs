@@ -12,13 +12,16 @@
 //! `consumed <total> distinct <d>`; the exit status is 0 only when d ≥ n (and, orderly, no
 //! message came out of order). `--from` defaults to `last`, Java's default (a new group on a
 //! young topic still starts at its first message, as with Java brokers). Logs go to stderr
-//! (level in `RMQ_LOG`, default warn).
+//! (level in `RMQ_LOG`, default warn). `--tls` speaks TLS, trusting the system's CAs, or only
+//! those of `--tls-ca`.
 
 #[path = "common/client_options.rs"]
 #[macro_use]
 mod client_options;
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/tls_args.rs"]
+mod tls_args;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;

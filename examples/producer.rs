@@ -12,6 +12,8 @@
 mod client_options;
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/tls_args.rs"]
+mod tls_args;
 
 use std::process::exit;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,6 +3,8 @@
 //! `cargo run --release --example remoting_bench [-- --seconds <s>] [--load]`
 //!
 //! Prints a table, then machine-readable lines last: `RATIO <name> <ours/raw>` and `RPS <name> <n>`.
+//! With the `tls` feature, the sync cases also run over TLS (a server enforcing TLS with the
+//! test certificates of tests/fixtures/tls), with `RATIO tls_* <tls/plain>` against ours in plain.
 //! The raw cases are a thread per connection echoing fixed-size messages; the "raw relay" case
 //! adds the hand-offs our layout makes (server reader → processor thread, client reader →
 //! caller), so `RATIO sync_1t_p50_vs_relay` is what framing, headers and the library cost.
@@ -152,8 +154,11 @@ fn main() {
     let async_1000 = async_calls("async 1000 in flight 128 B", &addr, 1000, run_for);
     let oneway = oneway_calls("oneway 128 B (server count)", &addr, &oneway_count, run_for);
     server.shutdown();
+    #[cfg(feature = "tls")]
+    let tls = tls_cases::run(run_for);
 
-    let samples = [
+    #[allow(unused_mut)] // only the tls feature adds rows
+    let mut samples = vec![
         &raw_1t,
         &raw_32t,
         &raw_64k,
@@ -164,6 +169,8 @@ fn main() {
         &async_1000,
         &oneway,
     ];
+    #[cfg(feature = "tls")]
+    samples.extend([&tls.sync_1t, &tls.sync_32t, &tls.sync_64k]);
     println!(
         "{:<30} {:>12} {:>10} {:>10}",
         "case", "req/s", "p50 µs", "p99 µs"
@@ -193,6 +200,84 @@ fn main() {
     println!("RATIO sync_64k_rps {:.3}", sync_64k.rps / raw_64k.rps);
     println!("RPS async {:.0}", async_1000.rps);
     println!("RPS oneway {:.0}", oneway.rps);
+    #[cfg(feature = "tls")]
+    {
+        println!(
+            "RATIO tls_sync_1t_p50_vs_plain {:.3}",
+            p50(&tls.sync_1t) / p50(&sync_1t)
+        );
+        println!(
+            "RATIO tls_sync_32t_rps_vs_plain {:.3}",
+            tls.sync_32t.rps / sync_32t.rps
+        );
+        println!(
+            "RATIO tls_sync_64k_rps_vs_plain {:.3}",
+            tls.sync_64k.rps / sync_64k.rps
+        );
+    }
+}
+
+/// The sync cases over TLS: an enforcing server with the test certificates.
+#[cfg(feature = "tls")]
+mod tls_cases {
+    use super::*;
+    use rocketmq_blocking::remoting::{TlsClientConfig, TlsMode};
+
+    pub(super) struct TlsSamples {
+        pub(super) sync_1t: Sample,
+        pub(super) sync_32t: Sample,
+        pub(super) sync_64k: Sample,
+    }
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tls")
+            .join(name)
+    }
+
+    pub(super) fn run(run_for: Duration) -> TlsSamples {
+        let mut config = ServerConfig::listen("127.0.0.1:0");
+        config.tls_mode = TlsMode::Enforcing;
+        config.tls_cert = Some(fixture("server.pem"));
+        config.tls_key = Some(fixture("server.key"));
+        let server = RemotingServer::new(config).expect("bind TLS echo server");
+        echo::register_echo(&server).expect("register echo");
+        server.start().expect("start TLS echo server");
+        let addr = server.local_addr().to_string();
+        let client = || {
+            let mut config = client_config();
+            config.tls = Some(TlsClientConfig::with_ca_file(fixture("ca.pem")));
+            config
+        };
+        let samples = TlsSamples {
+            sync_1t: sync_calls_with(
+                "tls sync 1 thread 128 B",
+                &addr,
+                1,
+                SMALL,
+                run_for,
+                client(),
+            ),
+            sync_32t: sync_calls_with(
+                "tls sync 32 threads 128 B",
+                &addr,
+                32,
+                SMALL,
+                run_for,
+                client(),
+            ),
+            sync_64k: sync_calls_with(
+                "tls sync 1 thread 64 KiB",
+                &addr,
+                1,
+                LARGE,
+                run_for,
+                client(),
+            ),
+        };
+        server.shutdown();
+        samples
+    }
 }
 
 fn start_echo_server(oneway_count: Arc<AtomicU64>) -> RemotingServer {
@@ -404,7 +489,18 @@ fn sync_calls(
     size: usize,
     run_for: Duration,
 ) -> Sample {
-    let client = Arc::new(RemotingClient::new(client_config()).expect("client"));
+    sync_calls_with(name, addr, threads, size, run_for, client_config())
+}
+
+fn sync_calls_with(
+    name: &'static str,
+    addr: &str,
+    threads: usize,
+    size: usize,
+    run_for: Duration,
+    config: ClientConfig,
+) -> Sample {
+    let client = Arc::new(RemotingClient::new(config).expect("client"));
     let sample = run_threads(name, threads, run_for, || {
         let client = client.clone();
         let addr = addr.to_string();

@@ -37,6 +37,14 @@ fn one_file_descriptor_per_connection() {
     let server = echo_server(server_config());
     let addr = addr_of(&server);
     echo_ok(&client(), &addr); // pools and threads the calls below also use
+
+    // That client is gone, but the server closes its side when its reader notices: wait,
+    // or its fd may close after the count below and make it one short.
+    assert_eventually(
+        "the probe's connection to go",
+        Duration::from_secs(5),
+        || server.connections().is_empty(),
+    );
     const CONNECTIONS: usize = 100;
     let fds_before = fd_count();
     let mut streams: Vec<TcpStream> = (0..CONNECTIONS).map(|_| raw_connect(&addr)).collect();

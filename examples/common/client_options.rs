@@ -2,13 +2,12 @@
 //! `[--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`.
 
 /// What those flags asked for.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ClientOptions {
     access_key: Option<String>,
     secret_key: Option<String>,
     namespace: Option<String>,
-    tls: bool,
-    tls_ca: Option<String>,
+    tls: crate::tls_args::TlsArgs,
 }
 
 impl ClientOptions {
@@ -19,33 +18,34 @@ impl ClientOptions {
         arg: &str,
         args: &mut dyn Iterator<Item = String>,
     ) -> Result<bool, String> {
+        if self.tls.take(&["--tls", "--tls-ca"], arg, args) {
+            return Ok(true);
+        }
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg {
             "--access-key" => self.access_key = Some(value()?),
             "--secret-key" => self.secret_key = Some(value()?),
             "--namespace" => self.namespace = Some(value()?),
-            "--tls" => self.tls = true,
-            "--tls-ca" => self.tls_ca = Some(value()?),
             _ => return Ok(false),
         }
         Ok(true)
     }
 
-    /// Checks the flags go together: both keys or neither, `--tls-ca` only with `--tls`.
+    /// Checks the flags go together: both keys or neither.
     pub fn check(&self) -> Result<(), String> {
         if self.access_key.is_some() != self.secret_key.is_some() {
             return Err("--access-key and --secret-key go together".into());
-        }
-        if self.tls_ca.is_some() && !self.tls {
-            return Err("--tls-ca needs --tls".into());
-        }
-        if self.tls {
-            return Err("--tls: this build has no TLS support".into());
         }
         if cfg!(not(feature = "acl")) && self.access_key.is_some() {
             return Err("--access-key: built without the acl feature".into());
         }
         Ok(())
+    }
+
+    /// The TLS settings, if `--tls` or `--tls-ca` was given.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<rocketmq_blocking::remoting::TlsClientConfig> {
+        self.tls.client()
     }
 
     /// The namespace, if one was given.
@@ -78,6 +78,10 @@ macro_rules! apply_client_options {
         #[cfg(feature = "acl")]
         if let Some(credentials) = options.credentials() {
             builder = builder.credentials(credentials);
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = options.tls() {
+            builder = builder.tls(tls);
         }
         builder
     }};

@@ -25,6 +25,9 @@ pub struct BrokerConfig {
     pub cluster_name: String,
     /// Name servers to register with.
     pub namesrv_addrs: Vec<String>,
+    /// How to reach the name servers over TLS; None (the default): plain.
+    #[cfg(feature = "tls")]
+    pub namesrv_tls: Option<crate::remoting::TlsClientConfig>,
     /// Where the commit log, indexes and config files live (`storePathRootDir`).
     pub store_dir: PathBuf,
     /// Async (default) or sync flush.
@@ -77,6 +80,8 @@ impl Default for BrokerConfig {
             broker_name: "broker-a".into(),
             cluster_name: "DefaultCluster".into(),
             namesrv_addrs: Vec::new(),
+            #[cfg(feature = "tls")]
+            namesrv_tls: None,
             store_dir: home.join("store"),
             flush_disk_type: FlushDiskType::AsyncFlush,
             auto_create_topic: true,
@@ -129,6 +134,42 @@ impl BrokerBuilder {
     /// The remoting server settings, the listen address included.
     pub fn server_config(mut self, server: ServerConfig) -> Self {
         self.config.server = server;
+        self
+    }
+
+    /// Plain connections, TLS ones or both (default disabled): see
+    /// [`ServerConfig::tls_mode`](crate::remoting::ServerConfig::tls_mode).
+    #[cfg(feature = "tls")]
+    pub fn tls_mode(mut self, mode: crate::remoting::TlsMode) -> Self {
+        self.config.server.tls_mode = mode;
+        self
+    }
+
+    /// The certificate chain (PEM, leaf first) presented to TLS clients.
+    #[cfg(feature = "tls")]
+    pub fn tls_cert(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.server.tls_cert = Some(path.into());
+        self
+    }
+
+    /// The private key (PEM) of [`Self::tls_cert`].
+    #[cfg(feature = "tls")]
+    pub fn tls_key(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.server.tls_key = Some(path.into());
+        self
+    }
+
+    /// Require TLS clients to present a certificate signed by an authority in this PEM file.
+    #[cfg(feature = "tls")]
+    pub fn tls_client_ca(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.server.tls_client_ca = Some(path.into());
+        self
+    }
+
+    /// Register with the name servers over TLS, as this says (default: plain).
+    #[cfg(feature = "tls")]
+    pub fn namesrv_tls(mut self, tls: crate::remoting::TlsClientConfig) -> Self {
+        self.config.namesrv_tls = Some(tls);
         self
     }
 

@@ -397,7 +397,13 @@ impl Broker {
             cluster_name: config.cluster_name.clone(),
             broker_id: 0,
         };
-        let outer = Arc::new(RemotingClient::new(ClientConfig::default())?);
+        #[allow(unused_mut)] // only the tls feature changes it
+        let mut outer_config = ClientConfig::default();
+        #[cfg(feature = "tls")]
+        {
+            outer_config.tls = config.namesrv_tls.clone();
+        }
+        let outer = Arc::new(RemotingClient::new(outer_config)?);
         let broker = Broker {
             server,
             context: context.clone(),

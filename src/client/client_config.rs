@@ -56,7 +56,7 @@ pub struct ClientSettings {
     pub heartbeat_interval: Duration,
     /// Timeout of name server and housekeeping calls (`mqClientApiTimeout`, 3 s).
     pub api_timeout: Duration,
-    /// TCP connect timeout (3 s).
+    /// TCP connect timeout (3 s), the TLS handshake included.
     pub connect_timeout: Duration,
     /// The namespace every topic and group is wrapped in (`ns%topic`, Java's `namespace`);
     /// None: names are used as given.
@@ -67,6 +67,9 @@ pub struct ClientSettings {
     /// The URL the name server list came from at start, asked again every
     /// `name_server_address_fetch_interval`; None when the list was given.
     pub(crate) discovered_from: Option<String>,
+    /// Speak TLS to name servers and brokers, as this says; None (the default): plain.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::remoting::TlsClientConfig>,
 }
 
 impl Default for ClientSettings {
@@ -89,6 +92,8 @@ impl Default for ClientSettings {
             #[cfg(feature = "acl")]
             credentials: None,
             discovered_from: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -256,7 +261,7 @@ macro_rules! client_settings_setters {
             self
         }
 
-        /// TCP connect timeout (3 s).
+        /// TCP connect timeout (3 s), the TLS handshake included.
         pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
             self.config.client.connect_timeout = timeout;
             self
@@ -276,6 +281,15 @@ macro_rules! client_settings_setters {
         #[cfg(feature = "acl")]
         pub fn credentials(mut self, credentials: $crate::acl::SessionCredentials) -> Self {
             self.config.client.credentials = Some(credentials);
+            self
+        }
+
+        /// Speak TLS to name servers and brokers, trusting what `tls` says (e.g.
+        /// `TlsClientConfig::platform_roots()` or `TlsClientConfig::with_ca_file(path)`);
+        /// its files are read by `start`. Default: plain connections.
+        #[cfg(feature = "tls")]
+        pub fn tls(mut self, tls: $crate::remoting::TlsClientConfig) -> Self {
+            self.config.client.tls = Some(tls);
             self
         }
     };

@@ -140,6 +140,10 @@ impl MqClientInstance {
         let mut remoting_config = ClientConfig::default();
         remoting_config.common.language = settings.language;
         remoting_config.connect_timeout = settings.connect_timeout;
+        #[cfg(feature = "tls")]
+        {
+            remoting_config.tls = settings.tls.clone();
+        }
         // Java scans for expired futures every second; async sends time out no later than
         // their timeout + 1 s grace + this.
         remoting_config.common.scan_interval = Duration::from_secs(1);

@@ -73,6 +73,9 @@ mod topic_publish_info;
 mod validators;
 
 pub use crate::protocol::body::MessageModel;
+/// What the builders' `.tls(..)` takes (also at `remoting::TlsClientConfig`).
+#[cfg(feature = "tls")]
+pub use crate::remoting::TlsClientConfig;
 pub use admin::{MqAdmin, MqAdminBuilder, MqAdminConfig, QueryResult, MAX_QUERY_NUM};
 pub use client_config::{ClientSettings, NAMESRV_ADDR_ENV};
 pub use consumer::{

@@ -16,6 +16,7 @@ use super::events::{ChannelEventListener, ConnectionEventKind};
 use super::hook::RpcHook;
 use super::processor::RequestProcessor;
 use super::response_table::{InvokeCallback, InvokeResult};
+use super::stream::Stream;
 use crate::common::clock::deadline_after;
 use crate::common::service_thread::{Schedule, ServiceThread};
 use crate::common::sync::{MutexExt, RwLockExt};
@@ -46,6 +47,9 @@ struct ClientInner {
     namesrv_addrs: RwLock<Vec<String>>,
     namesrv_index: AtomicUsize,
     namesrv_chosen: Mutex<Option<String>>,
+    /// rustls's client settings, made once from [`ClientConfig::tls`].
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ConnectionHandler for ClientInner {
@@ -152,15 +156,24 @@ impl ClientInner {
             }
             Err(e) => return Err(RemotingError::connect(addr, e)),
         };
-        // Never wait longer for the connection than the caller has left for the whole call.
-        let stream = TcpStream::connect_timeout(
-            &sock_addr,
-            self.config
-                .connect_timeout
-                .min(budget)
-                .max(Duration::from_millis(1)),
-        )
-        .map_err(|e| RemotingError::connect(addr, e))?;
+        // Never wait longer for the connection (its TLS handshake included) than the caller
+        // has left for the whole call.
+        let connect_timeout = self
+            .config
+            .connect_timeout
+            .min(budget)
+            .max(Duration::from_millis(1));
+        #[cfg(feature = "tls")]
+        let deadline = deadline_after(connect_timeout);
+        let tcp = TcpStream::connect_timeout(&sock_addr, connect_timeout)
+            .map_err(|e| RemotingError::connect(addr, e))?;
+        #[cfg(feature = "tls")]
+        let stream = match &self.tls {
+            Some(tls) => super::tls::connect(tcp, addr, tls, deadline)?,
+            None => Stream::Plain(tcp),
+        };
+        #[cfg(not(feature = "tls"))]
+        let stream = Stream::Plain(tcp);
         let conn = Connection::new(
             stream,
             addr.to_string(),
@@ -173,7 +186,7 @@ impl ClientInner {
             .reader_threads
             .spawn(
                 format!("rmq-reader-{addr}"),
-                self.core.config.reader_stack_size,
+                reader_stack_size(&self.core.config, &conn),
                 move || reader_conn.run_reader(&*inner),
             )
             .map_err(|e| RemotingError::io(format!("start the reader thread for {addr}"), e))?;
@@ -229,7 +242,11 @@ impl RemotingClient {
         let core = RemotingCore::new("client", config.common.clone())
             .map_err(|e| RemotingError::io("start client", e))?;
         let random_start = RandomState::new().build_hasher().finish() as usize;
+        #[cfg(feature = "tls")]
+        let tls = config.tls.as_ref().map(|tls| tls.build()).transpose()?;
         let inner = Arc::new(ClientInner {
+            #[cfg(feature = "tls")]
+            tls,
             core: Arc::new(core),
             config,
             connections: Mutex::new(HashMap::new()),
@@ -449,4 +466,16 @@ fn remaining(
         });
     }
     Ok(left)
+}
+
+/// The configured reader stack, or more for a TLS connection (rustls decrypts on it).
+fn reader_stack_size(config: &super::CommonConfig, conn: &Connection) -> usize {
+    #[cfg(feature = "tls")]
+    if conn.is_tls() {
+        return config
+            .reader_stack_size
+            .max(super::server::TLS_READER_STACK_MIN);
+    }
+    let _ = conn;
+    config.reader_stack_size
 }

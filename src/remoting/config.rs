@@ -107,7 +107,28 @@ pub struct ServerConfig {
     /// Shared settings; server permits default to 64 async and 256 oneway.
     pub common: CommonConfig,
     /// Connections served at once (10,000). One more is accepted and closed at once, logged.
+    /// Connections still in their TLS handshake count.
     pub max_connections: usize,
+    /// Plain connections, TLS ones or both (Java's `tlsMode`; default disabled). With
+    /// permissive, a connection whose first byte starts a TLS handshake (0x16) speaks TLS and
+    /// any other is plain; with enforcing, a plain one is closed (logged).
+    #[cfg(feature = "tls")]
+    pub tls_mode: super::TlsMode,
+    /// The server's certificate chain, PEM, leaf first (needed unless TLS is disabled).
+    #[cfg(feature = "tls")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The server's private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[cfg(feature = "tls")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Certificate authorities, PEM, whose client certificates are required; None: clients
+    /// present none.
+    #[cfg(feature = "tls")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
+    /// How long a new connection has, when TLS is not disabled, to send its first byte and
+    /// complete its handshake (10 s). It runs on the connection's own reader thread: a peer
+    /// that dawdles holds no other.
+    #[cfg(feature = "tls")]
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -116,6 +137,16 @@ impl Default for ServerConfig {
             listen_addr: "0.0.0.0:10911".into(),
             max_connections: 10_000,
             common: CommonConfig::with_permits(64, 256),
+            #[cfg(feature = "tls")]
+            tls_mode: super::TlsMode::Disabled,
+            #[cfg(feature = "tls")]
+            tls_cert: None,
+            #[cfg(feature = "tls")]
+            tls_key: None,
+            #[cfg(feature = "tls")]
+            tls_client_ca: None,
+            #[cfg(feature = "tls")]
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -140,6 +171,10 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Close a connection when a sync call on it times out (Java's `clientCloseSocketIfTimeout`).
     pub close_socket_if_timeout: bool,
+    /// Speak TLS to every server, trusting and presenting what this says; None: plain. The
+    /// handshake completes within [`ClientConfig::connect_timeout`].
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::TlsClientConfig>,
 }
 
 impl Default for ClientConfig {
@@ -148,6 +183,8 @@ impl Default for ClientConfig {
             common: CommonConfig::with_permits(65_535, 65_535),
             connect_timeout: Duration::from_secs(3),
             close_socket_if_timeout: true,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

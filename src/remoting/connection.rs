@@ -1,8 +1,8 @@
-//! `Connection`: one TCP connection (one socket, one file descriptor), its outbound queue and
-//! its reader loop.
+//! `Connection`: one TCP connection (one socket, one file descriptor, plain or TLS), its
+//! outbound queue and its reader loop.
 
 use std::io::{self, Read};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +13,7 @@ use super::frame_writer::{
     is_timeout, Accepted, FrameWriter, Handover, WhenFull, WriteRefused, DIRECT_WRITE_PATIENCE,
 };
 use super::permits::{BudgetCharge, ByteBudget};
+use super::stream::Stream;
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
 use crate::common::trace::{self, trace_step};
@@ -41,8 +42,13 @@ const UNCOUNTED_FRAME_SIZE: usize = 64 * 1024;
 const BUDGET_WAIT_STEP: Duration = Duration::from_millis(100);
 /// How long that check waits for the socket.
 const PEEK_TIMEOUT: Duration = Duration::from_millis(1);
-/// The writer thread only copies bytes to the socket.
+/// The writer thread only copies bytes to the socket...
 const WRITER_STACK_SIZE: usize = 64 * 1024;
+/// ...or, for TLS, encrypts them too (rustls and ring want more stack than a copy).
+const TLS_WRITER_STACK_SIZE: usize = 256 * 1024;
+/// The first byte of a TLS handshake record; a frame starting with it would announce over
+/// 352 MiB.
+pub(crate) const TLS_HANDSHAKE_BYTE: u8 = 0x16;
 
 /// What every connection of one server or client shares: its limits and its frame budget.
 pub(crate) struct ConnectionSettings {
@@ -74,12 +80,12 @@ impl ConnectionSettings {
 /// Any thread may write; a frame is never interleaved with another, and no thread but the
 /// connection's own writer ever waits on a slow peer. A single reader thread (started by the
 /// server or client that owns the connection) reads and dispatches frames. Reader and writer
-/// share the one socket (`&TcpStream` reads and writes), so a connection costs one file
+/// share the one socket (plain, or one TLS session over it), so a connection costs one file
 /// descriptor.
 pub struct Connection {
     id: u64,
     remote_addr: Arc<str>,
-    stream: TcpStream,
+    stream: Stream,
     writer: FrameWriter,
     settings: Arc<ConnectionSettings>,
     closed: AtomicBool,
@@ -94,6 +100,7 @@ impl std::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("id", &self.id)
             .field("remote_addr", &self.remote_addr)
+            .field("tls", &self.stream.is_tls())
             .finish()
     }
 }
@@ -102,13 +109,15 @@ impl Connection {
     /// Wraps a connected stream; sets TCP_NODELAY and the short write timeout direct writers
     /// use. A writer thread, if one is needed, is started in the settings' thread set.
     pub(crate) fn new(
-        stream: TcpStream,
+        stream: Stream,
         remote_addr: String,
         settings: Arc<ConnectionSettings>,
     ) -> io::Result<Arc<Self>> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(DIRECT_WRITE_PATIENCE))?;
+        stream.tcp().set_nodelay(true)?;
+        stream
+            .tcp()
+            .set_write_timeout(Some(DIRECT_WRITE_PATIENCE))?;
         let remote_addr: Arc<str> = remote_addr.into();
         let writer = FrameWriter::new(
             remote_addr.clone(),
@@ -147,6 +156,11 @@ impl Connection {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// True when the connection speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
     /// Time since the last frame was read or written.
     pub(crate) fn idle_for(&self) -> Duration {
         Duration::from_millis(
@@ -170,14 +184,25 @@ impl Connection {
     }
 
     /// Waits up to `timeout` for queued frames to reach the socket (before a graceful close).
-    pub(crate) fn flush(&self, timeout: Duration) {
-        self.writer.flush(deadline_after(timeout));
+    pub(crate) fn flush(self: &Arc<Self>, timeout: Duration) {
+        self.kick_writer();
+        self.writer.flush(&self.stream, deadline_after(timeout));
+    }
+
+    /// Output the stream holds (TLS: encrypted but not yet sent, or made by the session
+    /// itself) gets a writer.
+    fn kick_writer(self: &Arc<Self>) {
+        if self.stream.has_pending_output()
+            && self.writer.kick(&self.stream) == Accepted::StartWriter
+        {
+            let _ = self.start_writer(); // on failure it closes the connection
+        }
     }
 
     /// Closes the socket; the reader thread then sees the end and fails pending calls.
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.stream.tcp().shutdown(Shutdown::Both);
         self.writer.close();
     }
 
@@ -303,7 +328,11 @@ impl Connection {
         let conn = Arc::clone(self);
         let spawned = self.settings.threads.spawn(
             format!("rmq-writer-{}", self.remote_addr),
-            WRITER_STACK_SIZE,
+            if self.stream.is_tls() {
+                TLS_WRITER_STACK_SIZE
+            } else {
+                WRITER_STACK_SIZE
+            },
             move || {
                 if let Err(e) = conn.writer.writer_loop(&conn.stream) {
                     log::warn!("closing the connection to {}: {e}", conn.remote_addr);
@@ -337,11 +366,14 @@ impl Connection {
             .with_max_ext_fields(self.settings.max_ext_fields);
         let mut staging = vec![0u8; READ_BUFFER_INITIAL];
         let mut frame = FrameInProgress::default();
-        let mut stream = &self.stream;
+        let mut stream = self.stream.reader();
+        let mut first_read = true;
         loop {
             if let Some((body, wanted)) = decoder.body_buffer() {
                 if wanted >= DIRECT_READ_THRESHOLD {
-                    match stream.take(wanted as u64).read_to_end(body) {
+                    let read = (&mut stream).take(wanted as u64).read_to_end(body);
+                    self.kick_writer();
+                    match read {
                         Ok(n) if n < wanted => return self.read_error(truncated()),
                         Ok(_) => {}
                         Err(e) => return self.read_error(e),
@@ -355,13 +387,29 @@ impl Connection {
                     continue;
                 }
             }
-            let n = match stream.read(&mut staging) {
+            let read = stream.read(&mut staging);
+            self.kick_writer();
+            let n = match read {
                 Ok(0) if decoder.in_frame() => return self.read_error(truncated()),
                 Ok(0) => return "closed by peer".into(),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return self.read_error(e),
             };
+            if std::mem::take(&mut first_read)
+                && staging[0] == TLS_HANDSHAKE_BYTE
+                && !self.stream.is_tls()
+                && self.settings.max_frame < 0x1600_0000
+            {
+                // Not a frame (it would announce 352 MiB): a TLS handshake, say so.
+                let reason = format!(
+                    "{} started a TLS handshake on a plain connection (TLS is disabled here)",
+                    self.remote_addr
+                );
+                log::warn!("{reason}; closing the connection");
+                handler.on_exception(self, &reason);
+                return reason;
+            }
             if let Err(reason) = self.dispatch(&mut decoder, &staging[..n], handler) {
                 return reason;
             }
@@ -437,14 +485,15 @@ impl Connection {
     /// reading cannot otherwise tell). Only the reader thread calls it: it alone reads.
     fn peer_has_closed(&self) -> bool {
         let mut probe = [0u8; 1];
-        if self.stream.set_read_timeout(Some(PEEK_TIMEOUT)).is_err() {
+        let tcp = self.stream.tcp();
+        if tcp.set_read_timeout(Some(PEEK_TIMEOUT)).is_err() {
             return true;
         }
-        let closed = match self.stream.peek(&mut probe) {
+        let closed = match tcp.peek(&mut probe) {
             Ok(n) => n == 0,
             Err(e) => !is_timeout(&e),
         };
-        let _ = self.stream.set_read_timeout(None);
+        let _ = tcp.set_read_timeout(None);
         closed
     }
 

@@ -80,8 +80,55 @@ pub enum RemotingError {
         /// The refusal or the panic.
         message: String,
     },
+    /// The TLS handshake with a peer failed; [`TlsFailure`] says how, the source what rustls
+    /// or the socket said.
+    Tls {
+        /// The peer address.
+        addr: String,
+        /// How it failed.
+        kind: TlsFailure,
+        /// The error (a `rustls::Error` inside, when rustls refused).
+        source: Arc<io::Error>,
+    },
+    /// A TLS certificate, key or trust file could not be used.
+    TlsConfig {
+        /// The file (or, in angle brackets, the setting) at fault.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The component has been shut down.
     Shutdown,
+}
+
+/// How a TLS handshake failed (see [`RemotingError::Tls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// The peer's certificate was refused: not signed by a trusted authority, expired, or not
+    /// for the name dialled.
+    Certificate,
+    /// The peer sent a TLS alert: it refused us (our certificate, or no common protocol).
+    RefusedByPeer,
+    /// The peer does not speak TLS: it answered bytes that are not TLS, or closed the
+    /// connection without answering (as a plain RocketMQ server does).
+    NotTls,
+    /// The handshake did not complete within the connect timeout.
+    TimedOut,
+    /// Any other handshake failure.
+    Handshake,
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsFailure::Certificate => "the peer's certificate is not trusted",
+            TlsFailure::RefusedByPeer => "the peer refused the handshake",
+            TlsFailure::NotTls => "the peer does not speak TLS",
+            TlsFailure::TimedOut => "the handshake timed out",
+            TlsFailure::Handshake => "the handshake failed",
+        })
+    }
 }
 
 impl RemotingError {
@@ -111,6 +158,7 @@ impl RemotingError {
         match self {
             RemotingError::Connect { source, .. }
             | RemotingError::SendRequest { source, .. }
+            | RemotingError::Tls { source, .. }
             | RemotingError::Io { source, .. } => Some(source),
             _ => None,
         }
@@ -151,6 +199,12 @@ impl fmt::Display for RemotingError {
                 f,
                 "an RPC hook stopped the request, it was not sent: {message}"
             )?,
+            RemotingError::Tls { addr, kind, .. } => {
+                write!(f, "TLS handshake with {addr} failed: {kind}")?
+            }
+            RemotingError::TlsConfig { path, reason } => {
+                write!(f, "TLS configuration {}: {reason}", path.display())?
+            }
             RemotingError::Shutdown => f.write_str("the remoting component has been shut down")?,
         }
         crate::common::write_sources(f, std::error::Error::source(self))
@@ -181,6 +235,7 @@ impl std::error::Error for RemotingError {
         match self {
             RemotingError::Connect { source, .. }
             | RemotingError::SendRequest { source, .. }
+            | RemotingError::Tls { source, .. }
             | RemotingError::Io { source, .. } => Some(source.as_ref()),
             RemotingError::Encode(e) => Some(e),
             RemotingError::Decode(e) => Some(e),

@@ -8,12 +8,16 @@
 //! as long as the peer makes progress (up to the write timeout without any). The queue is
 //! bounded: past the limit, a reply closes the connection, a client's own request waits for
 //! room until its deadline.
+//!
+//! With TLS, bytes the socket has not taken may also wait inside the stream, encrypted
+//! ([`Stream::has_pending_output`]); they count as unwritten: the writer thread is woken for
+//! them and `flush` waits for them.
 
-use std::io::{self, IoSlice, Write};
-use std::net::TcpStream;
+use std::io;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::stream::Stream;
 use crate::common::sync::{CondvarExt, MutexExt};
 use crate::common::trace::{self, trace_step};
 
@@ -141,7 +145,7 @@ impl FrameWriter {
     /// [`DIRECT_WRITE_PATIENCE`]; waits for queue room only as `when_full` allows.
     pub(crate) fn write(
         &self,
-        stream: &TcpStream,
+        stream: &Stream,
         head: Vec<u8>,
         body: &[u8],
         opaque: i32,
@@ -156,13 +160,13 @@ impl FrameWriter {
             if trace::enabled() {
                 state.queued_opaques.push(opaque);
             }
-            return Ok(self.wake_writer(state));
+            return Ok(self.wake_writer(state, stream));
         }
         state.writing = true;
         let set_patience = std::mem::take(&mut state.long_timeout);
         drop(state);
         if set_patience {
-            if let Err(e) = stream.set_write_timeout(Some(DIRECT_WRITE_PATIENCE)) {
+            if let Err(e) = stream.tcp().set_write_timeout(Some(DIRECT_WRITE_PATIENCE)) {
                 return Err(self.fail(self.lock(), e));
             }
         }
@@ -224,7 +228,7 @@ impl FrameWriter {
     /// for the writer thread.
     fn write_direct(
         &self,
-        stream: &TcpStream,
+        stream: &Stream,
         mut head: Vec<u8>,
         body: &[u8],
         opaque: i32,
@@ -255,7 +259,7 @@ impl FrameWriter {
                     state.queued_opaques.insert(0, opaque);
                 }
                 state.writing = false;
-                return Ok(self.wake_writer(state));
+                return Ok(self.wake_writer(state, stream));
             }
             Ok(_) => {
                 if trace::enabled() {
@@ -290,14 +294,14 @@ impl FrameWriter {
         if state.queued.is_empty() && state.queued.capacity() > KEEP_BUFFER_CAPACITY {
             state.queued = Vec::new();
         }
-        Ok(self.wake_writer(state))
+        Ok(self.wake_writer(state, stream))
     }
 
-    /// After queueing or writing: wakes the writer thread if there is work only it will do,
-    /// or asks for one.
-    fn wake_writer(&self, mut state: MutexGuard<'_, WriterState>) -> Accepted {
+    /// After queueing or writing: wakes the writer thread if there is work only it will do
+    /// (queued frames, or output pending in the stream), or asks for one.
+    fn wake_writer(&self, mut state: MutexGuard<'_, WriterState>, stream: &Stream) -> Accepted {
         self.report_progress(&state);
-        if state.writing || state.queued.is_empty() {
+        if state.writing || (state.queued.is_empty() && !stream.has_pending_output()) {
             return Accepted::Done;
         }
         if state.writer_parked {
@@ -308,6 +312,16 @@ impl FrameWriter {
         }
         state.writer_started = true;
         Accepted::StartWriter
+    }
+
+    /// The stream made output of its own (with TLS: an alert, a key-update answer) or holds
+    /// some a writer left: makes sure a writer sends it.
+    pub(crate) fn kick(&self, stream: &Stream) -> Accepted {
+        let state = self.lock();
+        if state.closed || state.broken.is_some() {
+            return Accepted::Done;
+        }
+        self.wake_writer(state, stream)
     }
 
     /// Marks the writer broken by `e`; the connection must close.
@@ -323,13 +337,13 @@ impl FrameWriter {
     /// The writer thread: sends queued bytes until the connection closes, waiting on the
     /// socket as long as the peer takes bytes at least every `stall_timeout`. Returns the
     /// error that broke the connection, if any.
-    pub(crate) fn writer_loop(&self, stream: &TcpStream) -> io::Result<()> {
+    pub(crate) fn writer_loop(&self, stream: &Stream) -> io::Result<()> {
         let mut state = self.lock();
         let mut batch = Vec::new();
         loop {
             while !state.closed
                 && state.broken.is_none()
-                && (state.writing || state.queued.is_empty())
+                && (state.writing || (state.queued.is_empty() && !stream.has_pending_output()))
             {
                 state.writer_parked = true;
                 state = self.work.wait_unpoisoned(state);
@@ -347,7 +361,7 @@ impl FrameWriter {
             drop(state);
             let mut result = Ok(());
             if set_stall_timeout {
-                result = stream.set_write_timeout(Some(self.stall_timeout));
+                result = stream.tcp().set_write_timeout(Some(self.stall_timeout));
             }
             if result.is_ok() {
                 result = write_all_or_stall(stream, &batch, self.stall_timeout);
@@ -383,9 +397,11 @@ impl FrameWriter {
     }
 
     /// Waits up to `deadline` for everything queued to be written (before a graceful close).
-    pub(crate) fn flush(&self, deadline: Instant) {
+    pub(crate) fn flush(&self, stream: &Stream, deadline: Instant) {
         let mut state = self.lock();
-        while (state.writing || !state.queued.is_empty()) && state.broken.is_none() && !state.closed
+        while (state.writing || !state.queued.is_empty() || stream.has_pending_output())
+            && state.broken.is_none()
+            && !state.closed
         {
             let now = Instant::now();
             if now >= deadline {
@@ -411,17 +427,10 @@ fn prepend(queue: &mut Vec<u8>, mut front: Vec<u8>) {
 
 /// Writes `a` then `b` until the socket stops taking bytes within its (short) write timeout.
 /// Returns how many bytes were written; an error only when the socket failed.
-fn write_patiently(mut stream: &TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Result<usize> {
+fn write_patiently(stream: &Stream, mut a: &[u8], mut b: &[u8]) -> io::Result<usize> {
     let mut written = 0;
     while !a.is_empty() || !b.is_empty() {
-        let result = if a.is_empty() {
-            stream.write(b)
-        } else if b.is_empty() {
-            stream.write(a)
-        } else {
-            stream.write_vectored(&[IoSlice::new(a), IoSlice::new(b)])
-        };
-        let n = match result {
+        let n = match stream.write_some(a, b) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -439,24 +448,32 @@ fn write_patiently(mut stream: &TcpStream, mut a: &[u8], mut b: &[u8]) -> io::Re
     Ok(written)
 }
 
-/// Writes all of `bytes`; fails when the peer takes nothing for `stall_timeout` (the socket's
-/// write timeout).
-fn write_all_or_stall(mut stream: &TcpStream, mut bytes: &[u8], stall: Duration) -> io::Result<()> {
+/// Writes all of `bytes`, and whatever output the stream still holds; fails when the peer
+/// takes nothing for `stall_timeout` (the socket's write timeout).
+fn write_all_or_stall(stream: &Stream, mut bytes: &[u8], stall: Duration) -> io::Result<()> {
+    let stalled = |left: usize| {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the peer took no bytes for {} ms ({left} bytes still to write)",
+                stall.as_millis(),
+            ),
+        )
+    };
     while !bytes.is_empty() {
-        match stream.write(bytes) {
+        match stream.write_some(bytes, &[]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => bytes = &bytes[n..],
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "the peer took no bytes for {} ms ({} bytes still to write)",
-                        stall.as_millis(),
-                        bytes.len()
-                    ),
-                ))
-            }
+            Err(e) if is_timeout(&e) => return Err(stalled(bytes.len())),
+            Err(e) => return Err(e),
+        }
+    }
+    while stream.has_pending_output() {
+        match stream.send_pending() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Err(stalled(0)),
             Err(e) => return Err(e),
         }
     }
@@ -474,16 +491,16 @@ pub(crate) fn is_timeout(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
+    use std::net::{TcpListener, TcpStream};
 
-    fn pair() -> (TcpStream, TcpStream) {
+    fn pair() -> (Stream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().unwrap();
         client
             .set_write_timeout(Some(DIRECT_WRITE_PATIENCE))
             .unwrap();
-        (client, server)
+        (Stream::Plain(client), server)
     }
 
     #[test]

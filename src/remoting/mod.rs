@@ -54,6 +54,17 @@
 //! bounded, and a server takes at most [`ServerConfig::max_connections`]. A connection is one
 //! socket: reader and writer share it, so it costs one file descriptor.
 //!
+//! # TLS
+//!
+//! With the `tls` feature (on by default) a connection may carry its frames inside TLS
+//! (rustls). A server's `ServerConfig::tls_mode` says whether it takes plain connections,
+//! TLS ones or both (Java's `tlsMode`: disabled, permissive, enforcing); a client speaks TLS
+//! when its `ClientConfig::tls` says so. The design is the same: the reader thread reads
+//! the session, any thread writes it, encrypted bytes the socket has not taken wait for the
+//! writer thread. A client completes its handshake within its connect timeout; a server
+//! completes it on the connection's reader thread, within
+//! `ServerConfig::tls_handshake_timeout`, so a peer that never finishes blocks no one else.
+//!
 //! `shutdown()` (and `Drop`) of a client or server closes every connection, fails what is
 //! pending (every callback runs once), and joins every thread it started.
 
@@ -70,18 +81,23 @@ mod processor;
 mod response_table;
 mod server;
 mod spin_policy;
+mod stream;
 mod thread_pool;
 mod threads;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use client::RemotingClient;
 pub use config::{ClientConfig, CommonConfig, PoolConfig, ServerConfig};
 pub use connection::Connection;
 pub(crate) use error::write_name_servers_tried;
-pub use error::RemotingError;
+pub use error::{RemotingError, TlsFailure};
 pub use events::{ChannelEventListener, ConnectionEvent, ConnectionEventKind};
 pub use hook::{AbortProcess, RpcHook};
 pub use processor::{ProcessorError, RequestContext, RequestProcessor};
 pub use response_table::InvokeResult;
 pub use server::RemotingServer;
+#[cfg(feature = "tls")]
+pub use tls::{TlsClientConfig, TlsMode};
 
 pub(crate) use thread_pool::{Job, Rejected, ThreadPool};

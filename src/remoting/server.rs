@@ -15,6 +15,7 @@ use super::events::{ChannelEventListener, ConnectionEventKind};
 use super::hook::RpcHook;
 use super::processor::RequestProcessor;
 use super::response_table::{InvokeCallback, InvokeResult};
+use super::stream::Stream;
 use super::threads::join_all_except_current;
 use crate::common::clock::deadline_after;
 use crate::common::service_thread::{Schedule, ServiceThread};
@@ -23,6 +24,11 @@ use crate::protocol::RemotingCommand;
 
 /// How long shutdown waits for queued frames to be written before closing a connection.
 const SHUTDOWN_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Least stack of a reader thread that runs a TLS handshake and decrypts (rustls and ring
+/// want more than the plain decoder).
+#[cfg(feature = "tls")]
+pub(crate) const TLS_READER_STACK_MIN: usize = 256 * 1024;
 
 /// A blocking RocketMQ remoting server.
 ///
@@ -44,6 +50,15 @@ struct ServerInner {
     /// Connections refused for being over the limit, and when that was last logged.
     refused: Mutex<RefusedLog>,
     stopping: AtomicBool,
+    /// The TLS mode and settings; None when TLS is disabled (the plain path, unchanged).
+    #[cfg(feature = "tls")]
+    tls: Option<super::tls::TlsAcceptor>,
+    /// Sockets whose first byte or TLS handshake is awaited on their reader thread (a second
+    /// handle to each, so that shutdown can end the wait), by a number of their own.
+    #[cfg(feature = "tls")]
+    handshaking: Mutex<HashMap<u64, TcpStream>>,
+    #[cfg(feature = "tls")]
+    next_handshake: std::sync::atomic::AtomicU64,
 }
 
 /// Refusals are logged at most once a second, with how many there were, so a flood of
@@ -80,29 +95,29 @@ impl ServerInner {
             .collect()
     }
 
-    fn accept(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+    /// Connections served, those still in their handshake included.
+    fn open_count(&self) -> usize {
         let open = self.connections.lock_unpoisoned().len();
+        #[cfg(feature = "tls")]
+        let open = open + self.handshaking.lock_unpoisoned().len();
+        open
+    }
+
+    fn accept(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+        let open = self.open_count();
         if open >= self.max_connections {
             drop(stream); // closed at once: the peer sees its connection end
             self.log_refused(peer, open);
             return;
         }
-        let conn = match Connection::new(
-            stream,
-            peer.to_string(),
-            self.core.connection_settings.clone(),
-        ) {
-            Ok(conn) => conn,
-            Err(e) => {
-                log::warn!("cannot set up the connection from {peer}: {e}");
-                return;
-            }
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            self.accept_tls(stream, peer);
+            return;
+        }
+        let Some(conn) = self.register(Stream::Plain(stream), peer) else {
+            return;
         };
-        self.connections
-            .lock_unpoisoned()
-            .insert(conn.id(), conn.clone());
-        self.core
-            .emit(ConnectionEventKind::Connect, conn.remote_addr());
         let inner = Arc::clone(self);
         let reader_conn = conn.clone();
         let spawned = self.core.reader_threads.spawn(
@@ -116,6 +131,78 @@ impl ServerInner {
             log::error!("cannot start a reader thread for {peer}: {e}");
             conn.close();
             self.on_close(&conn, "no reader thread");
+        }
+    }
+
+    /// Makes the connection and lists it (unless the server is stopping: shutdown closes
+    /// what is listed, so nothing may be added after it looked).
+    fn register(self: &Arc<Self>, stream: Stream, peer: SocketAddr) -> Option<Arc<Connection>> {
+        let conn = match Connection::new(
+            stream,
+            peer.to_string(),
+            self.core.connection_settings.clone(),
+        ) {
+            Ok(conn) => conn,
+            Err(e) => {
+                log::warn!("cannot set up the connection from {peer}: {e}");
+                return None;
+            }
+        };
+        {
+            let mut connections = self.connections.lock_unpoisoned();
+            if self.stopping.load(Ordering::SeqCst) {
+                drop(connections);
+                conn.close();
+                return None;
+            }
+            connections.insert(conn.id(), conn.clone());
+        }
+        self.core
+            .emit(ConnectionEventKind::Connect, conn.remote_addr());
+        Some(conn)
+    }
+
+    /// TLS permissive or enforcing: the connection's reader thread waits for its first byte,
+    /// runs the handshake if it is TLS, then serves it; the accept thread moves on at once.
+    #[cfg(feature = "tls")]
+    fn accept_tls(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+        let id = self.next_handshake.fetch_add(1, Ordering::Relaxed);
+        match stream.try_clone() {
+            Ok(handle) => {
+                self.handshaking.lock_unpoisoned().insert(id, handle);
+            }
+            Err(e) => {
+                log::warn!("cannot set up the connection from {peer}: {e}");
+                return;
+            }
+        }
+        let inner = Arc::clone(self);
+        let spawned = self.core.reader_threads.spawn(
+            format!("rmq-reader-{peer}"),
+            self.core.config.reader_stack_size.max(TLS_READER_STACK_MIN),
+            move || {
+                let accepted = match &inner.tls {
+                    Some(tls) => tls.accept(stream),
+                    None => Ok(Stream::Plain(stream)),
+                };
+                inner.handshaking.lock_unpoisoned().remove(&id);
+                match accepted {
+                    Ok(stream) => {
+                        if let Some(conn) = inner.register(stream, peer) {
+                            conn.run_reader(&*inner);
+                        }
+                    }
+                    // Shutdown ends the waits of connections still in their handshake.
+                    Err(reason) if inner.stopping.load(Ordering::SeqCst) => {
+                        log::debug!("closing the connection from {peer}: {reason}")
+                    }
+                    Err(reason) => log::warn!("closing the connection from {peer}: {reason}"),
+                }
+            },
+        );
+        if let Err(e) = spawned {
+            log::error!("cannot start a reader thread for {peer}: {e}");
+            self.handshaking.lock_unpoisoned().remove(&id);
         }
     }
 }
@@ -151,6 +238,14 @@ impl std::fmt::Debug for RemotingServer {
 impl RemotingServer {
     /// Binds the listening socket (port 0 picks a free port); nothing is served until `start`.
     pub fn new(config: ServerConfig) -> Result<Self, RemotingError> {
+        #[cfg(feature = "tls")]
+        let tls = super::tls::TlsAcceptor::new(
+            config.tls_mode,
+            config.tls_cert.as_deref(),
+            config.tls_key.as_deref(),
+            config.tls_client_ca.as_deref(),
+            config.tls_handshake_timeout,
+        )?;
         let listener = TcpListener::bind(&config.listen_addr)
             .map_err(|e| RemotingError::io(format!("bind {}", config.listen_addr), e))?;
         let local_addr = listener
@@ -165,6 +260,12 @@ impl RemotingServer {
                 max_connections: config.max_connections,
                 refused: Mutex::new(RefusedLog::default()),
                 stopping: AtomicBool::new(false),
+                #[cfg(feature = "tls")]
+                tls,
+                #[cfg(feature = "tls")]
+                handshaking: Mutex::new(HashMap::new()),
+                #[cfg(feature = "tls")]
+                next_handshake: std::sync::atomic::AtomicU64::new(0),
             }),
             local_addr,
             listener: Mutex::new(Some(listener)),
@@ -328,6 +429,11 @@ impl RemotingServer {
             // accept() has no timeout: wake it with a connection of our own.
             let _ = TcpStream::connect_timeout(&wake_addr(self.local_addr), Duration::from_secs(1));
             join_all_except_current(vec![accept]);
+        }
+        // Connections still in their first byte or handshake end now, not at their timeout.
+        #[cfg(feature = "tls")]
+        for handle in self.inner.handshaking.lock_unpoisoned().values() {
+            let _ = handle.shutdown(std::net::Shutdown::Both);
         }
         if let Some(janitor) = self.janitor.lock_unpoisoned().take() {
             janitor.stop();
