@@ -1,15 +1,28 @@
-//! The security flags of the examples, run as tools run them: `broker --acl <file>` checks
-//! every request; `producer` and `consumer` with `--access-key --secret-key --namespace` send
-//! and consume through it; a wrong secret is refused and reported in the last line.
+//! The security flags of the examples, run as tools run them, all at once as an operated
+//! cluster turns them on: a name server enforcing TLS; `broker --acl <file> --tls-mode
+//! enforcing --tls-cert --tls-key --namesrv-tls-ca`; `producer` and `consumer` with
+//! `--access-key --secret-key --namespace --tls --tls-ca` send and consume through them; a
+//! wrong secret is refused and reported in the last line.
 
-#![cfg(all(feature = "servers", feature = "acl"))]
+#![cfg(all(feature = "servers", feature = "acl", feature = "tls"))]
 
 mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use rocketmq_blocking::client::MqAdmin;
 use rocketmq_blocking::namesrv::NameServer;
+use rocketmq_blocking::remoting::{TlsClientConfig, TlsMode};
+
+/// A PEM file of tests/fixtures/tls.
+fn tls_fixture(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
 
 /// Runs an example to its end; returns its exit code and stdout lines.
 fn run(name: &str, args: &[&str]) -> (i32, Vec<String>) {
@@ -53,7 +66,18 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
             "defaultTopicPerm": "PUB|SUB", "defaultGroupPerm": "SUB", "admin": false}]}"#,
     )
     .unwrap();
-    let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
+    let namesrv = NameServer::builder()
+        .listen("127.0.0.1:0")
+        .tls_mode(TlsMode::Enforcing)
+        .tls_cert(tls_fixture("server.pem"))
+        .tls_key(tls_fixture("server.key"))
+        .start()
+        .unwrap();
+    let (cert, key, ca) = (
+        tls_fixture("server.pem"),
+        tls_fixture("server.key"),
+        tls_fixture("ca.pem"),
+    );
     let ns = namesrv.local_addr().to_string();
     let store = dir.join("store");
     let mut child = Command::new(common::example_binary("broker"))
@@ -64,6 +88,15 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
             "--acl",
             &table.to_string_lossy(),
         ])
+        .args([
+            "--tls-mode",
+            "enforcing",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ])
+        .args(["--namesrv-tls-ca", &ca])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -75,6 +108,23 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
         .expect("the announcement");
     let _broker = BrokerProcess(child);
     assert!(line.starts_with("listening on "), "{line:?}");
+    // The broker registers (over TLS) just after it announces itself: wait for the name
+    // server to know it.
+    let admin = MqAdmin::builder()
+        .name_server(ns.clone())
+        .tls(TlsClientConfig::with_ca_file(&ca))
+        .start()
+        .unwrap();
+    common::assert_eventually(
+        "the broker registered with the name server",
+        std::time::Duration::from_secs(20),
+        || {
+            admin
+                .examine_broker_cluster_info()
+                .is_ok_and(|c| !c.broker_addr_table.is_empty())
+        },
+    );
+    admin.shutdown();
 
     let client = |secret: &str| {
         vec![
@@ -84,6 +134,9 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
             secret.into(),
             "--namespace".into(),
             "teamA".into(),
+            "--tls".into(),
+            "--tls-ca".into(),
+            ca.clone(),
         ]
     };
     let mut args: Vec<String> = ["--namesrv", &ns, "--topic", "SecureTopic", "--count", "5"]
