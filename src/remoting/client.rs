@@ -169,7 +169,7 @@ impl ClientInner {
             .map_err(|e| RemotingError::connect(addr, e))?;
         #[cfg(feature = "tls")]
         let stream = match &self.tls {
-            Some(tls) => super::tls::connect(tcp, addr, tls, deadline)?,
+            Some(tls) => Stream::from(super::tls::connect(tcp, addr, tls, deadline)?),
             None => Stream::Plain(tcp),
         };
         #[cfg(not(feature = "tls"))]

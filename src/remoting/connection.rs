@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use super::config::CommonConfig;
 use super::error::RemotingError;
 use super::frame_writer::{
-    is_timeout, Accepted, FrameWriter, Handover, WhenFull, WriteRefused, DIRECT_WRITE_PATIENCE,
+    Accepted, FrameWriter, Handover, WhenFull, WriteRefused, DIRECT_WRITE_PATIENCE,
 };
 use super::permits::{BudgetCharge, ByteBudget};
+use super::socket::{is_timeout, TLS_HANDSHAKE_BYTE};
 use super::stream::Stream;
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
@@ -46,9 +47,6 @@ const PEEK_TIMEOUT: Duration = Duration::from_millis(1);
 const WRITER_STACK_SIZE: usize = 64 * 1024;
 /// ...or, for TLS, encrypts them too (rustls and ring want more stack than a copy).
 const TLS_WRITER_STACK_SIZE: usize = 256 * 1024;
-/// The first byte of a TLS handshake record; a frame starting with it would announce over
-/// 352 MiB.
-pub(crate) const TLS_HANDSHAKE_BYTE: u8 = 0x16;
 
 /// What every connection of one server or client shares: its limits and its frame budget.
 pub(crate) struct ConnectionSettings {

@@ -17,6 +17,7 @@ use std::io;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::socket::is_timeout;
 use super::stream::Stream;
 use crate::common::sync::{CondvarExt, MutexExt};
 use crate::common::trace::{self, trace_step};
@@ -480,14 +481,6 @@ fn write_all_or_stall(stream: &Stream, mut bytes: &[u8], stall: Duration) -> io:
     Ok(())
 }
 
-/// A socket timeout: `WouldBlock` on Unix, `TimedOut` on Windows.
-pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,5 +586,125 @@ mod tests {
         assert_eq!(reader.join().unwrap(), (0..40).collect::<Vec<u8>>());
         writer.close();
         flusher.join().unwrap().unwrap();
+    }
+
+    /// The writer with TLS streams (feature `tls`).
+    #[cfg(feature = "tls")]
+    mod tls {
+        use super::*;
+        use crate::remoting::tls::{
+            connect, TlsAcceptor, TlsClientConfig, TlsMode, PLAINTEXT_CHUNK,
+        };
+        use std::io::Read;
+        use std::path::{Path, PathBuf};
+        use std::sync::Arc;
+
+        fn fixture(name: &str) -> PathBuf {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/tls")
+                .join(name)
+        }
+
+        /// A TLS connection over loopback: (client side, server side).
+        fn tls_pair() -> (Stream, Stream) {
+            let acceptor = TlsAcceptor::new(
+                TlsMode::Enforcing,
+                Some(&fixture("server.pem")),
+                Some(&fixture("server.key")),
+                None,
+                Duration::from_secs(10),
+            )
+            .unwrap()
+            .unwrap();
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let server = std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn(move || {
+                    let (tcp, _) = listener.accept().unwrap();
+                    acceptor.accept(tcp).unwrap()
+                })
+                .unwrap();
+            let config = TlsClientConfig::with_ca_file(fixture("ca.pem"))
+                .build()
+                .unwrap();
+            let tcp = TcpStream::connect(&addr).unwrap();
+            let client = connect(
+                tcp,
+                &addr,
+                &config,
+                Instant::now() + Duration::from_secs(10),
+            )
+            .unwrap();
+            (client.into(), server.join().unwrap().into())
+        }
+
+        /// Client handshakes run on whatever thread connects first (some library threads have
+        /// 128 KiB stacks); both sides fit in that, debug build included.
+        #[test]
+        fn a_handshake_fits_a_128_kib_stack() {
+            let (client, server) = std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn(tls_pair)
+                .unwrap()
+                .join()
+                .unwrap();
+            assert!(client.is_tls() && server.is_tls());
+        }
+
+        /// Ciphertext the socket did not take after the whole frame was encrypted is the writer
+        /// thread's to send: the frame must not wait for the next write.
+        #[test]
+        fn ciphertext_left_pending_is_sent_by_the_writer_thread() {
+            let (ours, theirs) = tls_pair();
+            ours.tcp()
+                .set_write_timeout(Some(DIRECT_WRITE_PATIENCE))
+                .unwrap();
+            let writer = Arc::new(FrameWriter::new(
+                "peer".into(),
+                64 << 20,
+                Duration::from_secs(10),
+            ));
+            let ours = Arc::new(ours);
+            // The peer does not read yet: frames of one plaintext chunk fill the socket until one
+            // is encrypted whole but only partly sent.
+            let frame = vec![0x5a_u8; PLAINTEXT_CHUNK];
+            let mut frames = 0usize;
+            let mut start_writer = false;
+            while !ours.has_pending_output() {
+                let accepted = writer
+                    .write(
+                        &ours,
+                        frame.clone(),
+                        &[],
+                        1,
+                        Handover::Direct,
+                        WhenFull::Close,
+                    )
+                    .unwrap();
+                start_writer |= accepted == Accepted::StartWriter;
+                frames += 1;
+                assert!(frames < 10_000, "the socket never filled");
+            }
+            assert!(
+                start_writer,
+                "pending ciphertext asked for no writer thread"
+            );
+            let (w, s) = (writer.clone(), ours.clone());
+            let flusher = std::thread::spawn(move || w.writer_loop(&s));
+            // Now the peer reads: every byte of every frame arrives, though nothing more is written.
+            theirs
+                .tcp()
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut reader = theirs.reader();
+            let mut got = vec![0u8; frames * frame.len()];
+            reader.read_exact(&mut got).unwrap();
+            assert!(got.iter().all(|&b| b == 0x5a));
+            writer.flush(&ours, Instant::now() + Duration::from_secs(10));
+            assert!(!ours.has_pending_output());
+            writer.close();
+            flusher.join().unwrap().unwrap();
+        }
     }
 }

@@ -80,6 +80,7 @@ mod permits;
 mod processor;
 mod response_table;
 mod server;
+mod socket;
 mod spin_policy;
 mod stream;
 mod thread_pool;

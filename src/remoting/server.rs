@@ -182,7 +182,7 @@ impl ServerInner {
             self.core.config.reader_stack_size.max(TLS_READER_STACK_MIN),
             move || {
                 let accepted = match &inner.tls {
-                    Some(tls) => tls.accept(stream),
+                    Some(tls) => tls.accept(stream).map(Stream::from),
                     None => Ok(Stream::Plain(stream)),
                 };
                 inner.handshaking.lock_unpoisoned().remove(&id);

@@ -5,7 +5,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 
 #[cfg(feature = "tls")]
-use super::tls::{TlsReader, TlsStream};
+use super::tls::{Accepted, TlsReader, TlsStream};
 
 /// A connection's byte stream. The plain case costs one `match` per call.
 pub(crate) enum Stream {
@@ -14,6 +14,23 @@ pub(crate) enum Stream {
     /// Frames inside a TLS session over the socket.
     #[cfg(feature = "tls")]
     Tls(Box<TlsStream>),
+}
+
+#[cfg(feature = "tls")]
+impl From<TlsStream> for Stream {
+    fn from(tls: TlsStream) -> Self {
+        Stream::Tls(Box::new(tls))
+    }
+}
+
+#[cfg(feature = "tls")]
+impl From<Accepted> for Stream {
+    fn from(accepted: Accepted) -> Self {
+        match accepted {
+            Accepted::Plain(tcp) => Stream::Plain(tcp),
+            Accepted::Tls(tls) => Stream::Tls(tls),
+        }
+    }
 }
 
 impl Stream {

@@ -20,16 +20,15 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-use super::connection::TLS_HANDSHAKE_BYTE;
 use super::error::{RemotingError, TlsFailure};
-use super::frame_writer::is_timeout;
+use super::socket::{is_timeout, TLS_HANDSHAKE_BYTE};
 use crate::common::sync::MutexExt;
 
 /// Raw bytes the reader takes from the socket per read: one full TLS record and its header.
 const RAW_READ_BUFFER: usize = 16 * 1024 + 256;
 
 /// Plaintext handed to rustls per call: bounds the ciphertext waiting for the socket.
-const PLAINTEXT_CHUNK: usize = 64 * 1024;
+pub(crate) const PLAINTEXT_CHUNK: usize = 64 * 1024;
 
 /// Whether a server speaks TLS; Java's `tlsMode` (`TlsMode` in `TlsSystemConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -208,7 +207,7 @@ impl TlsAcceptor {
     /// TLS, and completes the handshake if it does, all before `handshake_timeout`. `Err`
     /// says why the connection must close. Runs on the connection's reader thread, so a peer
     /// that never finishes holds only its own thread.
-    pub(crate) fn accept(&self, tcp: TcpStream) -> Result<super::stream::Stream, String> {
+    pub(crate) fn accept(&self, tcp: TcpStream) -> Result<Accepted, String> {
         let deadline = Instant::now() + self.handshake_timeout;
         let first = peek_first_byte(&tcp, self.handshake_timeout)?;
         if first != TLS_HANDSHAKE_BYTE {
@@ -219,7 +218,7 @@ impl TlsAcceptor {
             }
             tcp.set_read_timeout(None)
                 .map_err(|e| format!("socket setup failed: {e}"))?;
-            return Ok(super::stream::Stream::Plain(tcp));
+            return Ok(Accepted::Plain(tcp));
         }
         let session = rustls::ServerConnection::new(self.config.clone())
             .map_err(|e| format!("TLS session setup failed: {e}"))?;
@@ -228,10 +227,16 @@ impl TlsAcceptor {
             .map_err(|e| format!("TLS handshake failed: {e}"))?;
         tcp.set_read_timeout(None)
             .map_err(|e| format!("socket setup failed: {e}"))?;
-        Ok(super::stream::Stream::Tls(Box::new(TlsStream::new(
-            tcp, session,
-        ))))
+        Ok(Accepted::Tls(Box::new(TlsStream::new(tcp, session))))
     }
+}
+
+/// What an accepted connection turned out to speak.
+pub(crate) enum Accepted {
+    /// Plain frames (a permissive server).
+    Plain(TcpStream),
+    /// TLS, its handshake done.
+    Tls(Box<TlsStream>),
 }
 
 /// Waits up to `timeout` for the peer's first byte, without consuming it.
@@ -261,7 +266,7 @@ pub(crate) fn connect(
     addr: &str,
     config: &Arc<rustls::ClientConfig>,
     deadline: Instant,
-) -> Result<super::stream::Stream, RemotingError> {
+) -> Result<TlsStream, RemotingError> {
     let name = server_name(addr)?;
     let session = rustls::ClientConnection::new(config.clone(), name)
         .map_err(|e| handshake_error(addr, io::Error::new(io::ErrorKind::InvalidInput, e)))?;
@@ -269,9 +274,7 @@ pub(crate) fn connect(
     handshake(&tcp, &mut session, deadline).map_err(|e| handshake_error(addr, e))?;
     tcp.set_read_timeout(None)
         .map_err(|e| RemotingError::connect(addr, e))?;
-    Ok(super::stream::Stream::Tls(Box::new(TlsStream::new(
-        tcp, session,
-    ))))
+    Ok(TlsStream::new(tcp, session))
 }
 
 /// The name to check in the server's certificate: the host part of `host:port` (an IPv6
@@ -596,119 +599,6 @@ impl Read for TlsReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remoting::frame_writer::{
-        Accepted, FrameWriter, Handover, WhenFull, DIRECT_WRITE_PATIENCE,
-    };
-    use crate::remoting::stream::Stream;
-    use std::net::TcpListener;
-
-    fn fixture(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/tls")
-            .join(name)
-    }
-
-    /// A TLS connection over loopback: (client side, server side).
-    fn tls_pair() -> (Stream, Stream) {
-        let acceptor = TlsAcceptor::new(
-            TlsMode::Enforcing,
-            Some(&fixture("server.pem")),
-            Some(&fixture("server.key")),
-            None,
-            Duration::from_secs(10),
-        )
-        .unwrap()
-        .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let server = std::thread::Builder::new()
-            .stack_size(128 * 1024)
-            .spawn(move || {
-                let (tcp, _) = listener.accept().unwrap();
-                acceptor.accept(tcp).unwrap()
-            })
-            .unwrap();
-        let config = TlsClientConfig::with_ca_file(fixture("ca.pem"))
-            .build()
-            .unwrap();
-        let tcp = TcpStream::connect(&addr).unwrap();
-        let client = connect(
-            tcp,
-            &addr,
-            &config,
-            Instant::now() + Duration::from_secs(10),
-        )
-        .unwrap();
-        (client, server.join().unwrap())
-    }
-
-    /// Client handshakes run on whatever thread connects first (some library threads have
-    /// 128 KiB stacks); both sides fit in that, debug build included.
-    #[test]
-    fn a_handshake_fits_a_128_kib_stack() {
-        let (client, server) = std::thread::Builder::new()
-            .stack_size(128 * 1024)
-            .spawn(tls_pair)
-            .unwrap()
-            .join()
-            .unwrap();
-        assert!(client.is_tls() && server.is_tls());
-    }
-
-    /// Ciphertext the socket did not take after the whole frame was encrypted is the writer
-    /// thread's to send: the frame must not wait for the next write.
-    #[test]
-    fn ciphertext_left_pending_is_sent_by_the_writer_thread() {
-        let (ours, theirs) = tls_pair();
-        ours.tcp()
-            .set_write_timeout(Some(DIRECT_WRITE_PATIENCE))
-            .unwrap();
-        let writer = Arc::new(FrameWriter::new(
-            "peer".into(),
-            64 << 20,
-            Duration::from_secs(10),
-        ));
-        let ours = Arc::new(ours);
-        // The peer does not read yet: frames of one plaintext chunk fill the socket until one
-        // is encrypted whole but only partly sent.
-        let frame = vec![0x5a_u8; PLAINTEXT_CHUNK];
-        let mut frames = 0usize;
-        let mut start_writer = false;
-        while !ours.has_pending_output() {
-            let accepted = writer
-                .write(
-                    &ours,
-                    frame.clone(),
-                    &[],
-                    1,
-                    Handover::Direct,
-                    WhenFull::Close,
-                )
-                .unwrap();
-            start_writer |= accepted == Accepted::StartWriter;
-            frames += 1;
-            assert!(frames < 10_000, "the socket never filled");
-        }
-        assert!(
-            start_writer,
-            "pending ciphertext asked for no writer thread"
-        );
-        let (w, s) = (writer.clone(), ours.clone());
-        let flusher = std::thread::spawn(move || w.writer_loop(&s));
-        // Now the peer reads: every byte of every frame arrives, though nothing more is written.
-        theirs
-            .tcp()
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut reader = theirs.reader();
-        let mut got = vec![0u8; frames * frame.len()];
-        reader.read_exact(&mut got).unwrap();
-        assert!(got.iter().all(|&b| b == 0x5a));
-        writer.flush(&ours, Instant::now() + Duration::from_secs(10));
-        assert!(!ours.has_pending_output());
-        writer.close();
-        flusher.join().unwrap().unwrap();
-    }
 
     #[test]
     fn modes_parse_as_java_spells_them() {
