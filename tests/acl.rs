@@ -1,7 +1,8 @@
 //! ACL 1.0: the signatures Java 4.9.8 computed (tests/fixtures/java-4.9.8-acl/) reproduced;
 //! signed producers, consumers and admin calls through our broker with an account table, and
 //! the refusals (wrong secret, no access key, a topic without PUB, an admin code from a plain
-//! account) answered NO_PERMISSION with Java's words; the Apache C++ client with its session
+//! account) answered NO_PERMISSION with Java's words; the broker's own calls to its clients
+//! (a pushed reply) are not held to the ACL; the Apache C++ client with its session
 //! credentials accepted.
 
 #![cfg(all(feature = "acl", feature = "servers"))]
@@ -18,7 +19,8 @@ use rocketmq_blocking::acl::{
     calculate_signature, combine_request_content, AclClientRpcHook, SessionCredentials,
 };
 use rocketmq_blocking::client::{
-    ClientError, Message, MqAdmin, Producer, PullConsumer, PullStatus,
+    create_reply_message, ClientError, ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt,
+    MqAdmin, Producer, PullConsumer, PullStatus, PushConsumer,
 };
 use rocketmq_blocking::protocol::decode_frame;
 use rocketmq_blocking::remoting::RpcHook;
@@ -245,6 +247,41 @@ fn signed_clients_pass_and_refusals_say_why() {
     denied.shutdown();
     admin.shutdown();
     plain_admin.shutdown();
+}
+
+/// A request-reply round trip through the ACL broker: the reply reaches the requester as the
+/// broker's own PUSH_REPLY_MESSAGE_TO_CLIENT call, which carries no signature and must not
+/// be judged by the broker's validator (Java's server calls run no hooks).
+#[test]
+fn the_brokers_own_calls_to_signed_clients_are_not_refused() {
+    let cluster = AclCluster::start("acl-reply");
+    let admin = cluster.admin("rocketmqadmin");
+    admin.create_topic("TBW102", "AclTopic", 4).unwrap();
+    let replier = std::sync::Arc::new(cluster.producer("PG_acl_replier", Some(good())));
+    let sender = replier.clone();
+    let responder = PushConsumer::builder("CG_acl_responder")
+        .name_server(cluster.ns())
+        .credentials(good())
+        .subscribe("AclTopic", "*")
+        .consume_from(ConsumeFrom::LastOffset)
+        .message_listener_concurrently(move |requests: &[MessageExt], _: &mut _| {
+            for request in requests {
+                let reply = create_reply_message(request, b"pong".to_vec()).unwrap();
+                sender.send(&reply).unwrap();
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    let requester = cluster.producer("PG_acl_requester", Some(good()));
+    let reply = requester
+        .request(&Message::new("AclTopic", "ping"), Duration::from_secs(20))
+        .unwrap();
+    assert_eq!(reply.body, b"pong");
+    responder.shutdown();
+    requester.shutdown();
+    replier.shutdown();
+    admin.shutdown();
 }
 
 #[test]

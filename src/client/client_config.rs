@@ -123,6 +123,12 @@ impl ClientSettings {
     /// (`fetchNameServerAddr` in Java's `MQClientInstance.start`); each `host:port`; and
     /// every broker address override `host:port`.
     pub(crate) fn check_at_start(&mut self, given: Option<&str>) -> Result<(), ClientError> {
+        if self.name_server_address_fetch_interval.is_zero() {
+            return Err(ClientError::invalid_argument(
+                "name_server_address_fetch_interval",
+                "must be more than zero",
+            ));
+        }
         // A bad URL is a bad setting even when a name server list makes it unused.
         if let Some(url) = &self.name_server_address_service {
             top_addressing::parse_http_url(url).map_err(|reason| {

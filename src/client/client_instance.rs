@@ -133,9 +133,12 @@ impl MqClientInstance {
     /// announced in heartbeats and unregistered on shutdown. When the name servers came from
     /// the address service, the `rmq-nsaddr` thread asks it again periodically, for every
     /// kind of client (admin and pull consumer too); no other thread starts here.
+    /// `rpc_hooks` (the user's) run before the ACL signature, which must see the request as
+    /// it leaves.
     pub(crate) fn new(
         settings: ClientSettings,
         producer_group: Option<String>,
+        rpc_hooks: Vec<Arc<dyn crate::remoting::RpcHook>>,
     ) -> Result<Arc<Self>, ClientError> {
         let mut remoting_config = ClientConfig::default();
         remoting_config.common.language = settings.language;
@@ -148,9 +151,12 @@ impl MqClientInstance {
         // their timeout + 1 s grace + this.
         remoting_config.common.scan_interval = Duration::from_secs(1);
         let remoting = RemotingClient::new(remoting_config)?;
+        for hook in rpc_hooks {
+            remoting.register_rpc_hook(hook);
+        }
         #[cfg(feature = "acl")]
         if let Some(credentials) = &settings.credentials {
-            // Every call of this client, to name servers and brokers alike, is signed.
+            // Every call of this client, to name servers and brokers alike, is signed, last.
             remoting.register_rpc_hook(std::sync::Arc::new(crate::acl::AclClientRpcHook::new(
                 credentials.clone(),
             )));
@@ -801,7 +807,8 @@ mod tests {
             ..ClientSettings::default()
         };
         let instance =
-            MqClientInstance::new(settings, Some("javapeer_producer_group".into())).unwrap();
+            MqClientInstance::new(settings, Some("javapeer_producer_group".into()), Vec::new())
+                .unwrap();
         let route = TopicRouteData::from_json(
             br#"{"brokerDatas":[{"brokerAddrs":{"0":"172.17.0.2:10911","1":"172.17.0.3:10911"},"brokerName":"b","cluster":"c"}],"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":2,"writeQueueNums":2}]}"#,
         )

@@ -69,6 +69,17 @@ impl Namespace {
         }
     }
 
+    /// Queues as the user names them; borrowed as they are when there is no namespace.
+    pub(crate) fn unwrap_queues<'q>(
+        &self,
+        queues: &'q [MessageQueue],
+    ) -> std::borrow::Cow<'q, [MessageQueue]> {
+        match self.0 {
+            Some(_) => queues.iter().map(|q| self.unwrap_queue(q)).collect(),
+            None => std::borrow::Cow::Borrowed(queues),
+        }
+    }
+
     /// Unwraps the topic of each message (after the retry topic was put back).
     pub(crate) fn unwrap_messages(&self, messages: &mut [MessageExt]) {
         if self.0.is_some() {

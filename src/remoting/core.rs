@@ -6,7 +6,7 @@
 //! calls its server.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -147,8 +147,14 @@ impl RemotingCore {
     }
 
     /// The one way a request leaves, whatever the invoke style and whichever side sends it:
-    /// stamped with our language and version, then shown to the RPC before-hooks (which may
-    /// add fields, as ACL signing does). Returns the hooks, for the after-hooks.
+    /// stamped with our language and version, then, from a client, shown to the RPC
+    /// before-hooks (which may add fields, as ACL signing does). Returns the hooks, for the
+    /// after-hooks.
+    ///
+    /// A server's own requests to its clients (transaction checks, pushed replies, consumer
+    /// notices) run no hooks, as in Java (`NettyRemotingServer.invoke*` calls no hooks): a
+    /// server's hooks judge what clients send it, and an ACL validator would refuse the
+    /// server's unsigned calls.
     fn prepare_request(
         &self,
         conn: &Connection,
@@ -156,6 +162,9 @@ impl RemotingCore {
     ) -> Result<Hooks, RemotingError> {
         request.language = self.config.language;
         request.version = self.config.version;
+        if self.is_server {
+            return Ok(Hooks::default());
+        }
         let hooks = self.hooks();
         run_before_request(&hooks, conn.remote_addr(), request).map_err(|stop| {
             RemotingError::Hook {
@@ -455,12 +464,7 @@ impl RemotingCore {
             let response = match stop {
                 // The hook's own answer (ACL: NO_PERMISSION), as Java 5 gives it.
                 HookStop::Abort(abort) => {
-                    log::warn!(
-                        "request code {} from {} refused: {}",
-                        request.code,
-                        conn.remote_addr(),
-                        abort.remark
-                    );
+                    log_refusal(request.code, conn.remote_addr(), &abort.remark);
                     RemotingCommand::new_response(abort.code, abort.remark)
                 }
                 // Java answers a throwing hook with SYSTEM_ERROR; the peer must not wait in vain.
@@ -627,4 +631,27 @@ fn closed_error(conn: &Connection, reason: &str) -> RemotingError {
         addr: conn.remote_addr().to_string(),
         reason: reason.to_string(),
     }
+}
+
+/// Logs a request a hook refused, at most once a second in the process: any peer can send
+/// refused requests, and the remark quotes what it sent (shown escaped, cut at 200
+/// characters), so neither can flood or forge the log.
+fn log_refusal(code: i32, remote_addr: &str, remark: &str) {
+    static NEXT_LOG_MS: AtomicU64 = AtomicU64::new(0);
+    static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+    let now = crate::common::clock::monotonic_millis();
+    let next = NEXT_LOG_MS.load(Ordering::Relaxed);
+    if now < next
+        || NEXT_LOG_MS
+            .compare_exchange(next, now + 1000, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let shown: String = remark.chars().take(200).collect();
+    log::warn!(
+        "request code {code} from {remote_addr} refused: {shown:?} ({} more refusals not logged)",
+        SUPPRESSED.swap(0, Ordering::Relaxed)
+    );
 }

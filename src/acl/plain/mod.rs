@@ -221,22 +221,24 @@ fn parse(request: &RemotingCommand, remote_addr: &str) -> Result<AccessResource,
     };
     let retry = |group: Option<&str>| group.map(|g| format!("{RETRY_GROUP_TOPIC_PREFIX}{g}"));
     match request.code {
-        request_code::SEND_MESSAGE | request_code::SEND_MESSAGE_V2 => {
-            let (topic, group) = if request.code == request_code::SEND_MESSAGE {
-                (fields.get("topic"), fields.get("producerGroup"))
+        // Batches (320) carry the V2 header; Java 4.9.8 left them unchecked, 5.x checks them.
+        request_code::SEND_MESSAGE
+        | request_code::SEND_MESSAGE_V2
+        | request_code::SEND_BATCH_MESSAGE => {
+            let topic = if request.code == request_code::SEND_MESSAGE {
+                fields.get("topic")
             } else {
-                (fields.get("b"), fields.get("a"))
+                fields.get("b")
             };
-            if topic.is_some_and(|t| t.starts_with(RETRY_GROUP_TOPIC_PREFIX)) {
-                // Java reads the group of SEND_MESSAGE from "group", which that header lacks.
-                let group = if request.code == request_code::SEND_MESSAGE {
-                    fields.get("group")
-                } else {
-                    group
-                };
-                resource.add(retry(group).as_deref(), SUB);
-            } else {
-                resource.add(topic, PUB);
+            match topic {
+                // A retry topic is its group's resource (`%RETRY%<group>`, as the table keys
+                // groups): SUB on the group the message lands in. Java checks the group the
+                // sender names instead, which lets any account write into another group's
+                // retry topic.
+                Some(topic) if topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) => {
+                    resource.add(Some(topic), SUB)
+                }
+                topic => resource.add(topic, PUB),
             }
         }
         request_code::CONSUMER_SEND_MSG_BACK => {
@@ -377,6 +379,34 @@ mod tests {
             Ok(())
         );
         assert_eq!(v.check("10.10.103.9:1", &send("Anything")), Ok(()));
+    }
+
+    #[test]
+    fn batches_and_retry_topics_are_checked_on_the_resource_written() {
+        let v = PlainAccessValidator::from_json(TABLE).unwrap();
+        let from = "127.0.0.1:5000";
+        let batch = |topic: &str| {
+            let mut request = send(topic);
+            request.code = request_code::SEND_BATCH_MESSAGE;
+            signed(request, "RocketMQ", "12345678")
+        };
+        assert_eq!(v.check(from, &batch("TopicA")), Ok(()));
+        assert_eq!(
+            v.check(from, &batch("TopicB")),
+            Err("No default permission for topic:TopicB".into())
+        );
+        // Into another group's retry topic: that group's permission, whoever the sender names.
+        assert_eq!(
+            v.check(
+                from,
+                &signed(send("%RETRY%GroupDenied"), "RocketMQ", "12345678")
+            ),
+            Err("No default permission for group:GroupDenied".into())
+        );
+        assert_eq!(
+            v.check(from, &signed(send("%RETRY%g1"), "RocketMQ", "12345678")),
+            Ok(())
+        );
     }
 
     #[test]

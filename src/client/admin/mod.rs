@@ -69,7 +69,7 @@ impl MqAdminBuilder {
             name_server,
         } = self;
         config.client.check_at_start(name_server.as_deref())?;
-        let instance = MqClientInstance::new(config.client.clone(), None)?;
+        let instance = MqClientInstance::new(config.client.clone(), None, Vec::new())?;
         Ok(MqAdmin { config, instance })
     }
 }
@@ -186,7 +186,8 @@ impl MqAdmin {
         queue_num: i32,
     ) -> Result<(), ClientError> {
         let new_topic = &self.ns().wrap(new_topic);
-        let route = self.examine_topic_route_info(key)?;
+        // The key (TBW102, a cluster-wide template) is not in the namespace.
+        let route = self.api().get_topic_route_info(key, self.timeout())?;
         let config = TopicConfig {
             read_queue_nums: queue_num,
             write_queue_nums: queue_num,
@@ -217,8 +218,12 @@ impl MqAdmin {
         broker_addr: &str,
         config: &TopicConfig,
     ) -> Result<(), ClientError> {
+        let config = TopicConfig {
+            topic_name: self.ns().wrap(&config.topic_name),
+            ..config.clone()
+        };
         self.api()
-            .create_topic(broker_addr, "TBW102", config, self.timeout())
+            .create_topic(broker_addr, "TBW102", &config, self.timeout())
     }
 
     /// Creates or replaces a subscription group's config on one broker
@@ -228,8 +233,12 @@ impl MqAdmin {
         broker_addr: &str,
         config: &SubscriptionGroupConfig,
     ) -> Result<(), ClientError> {
+        let config = SubscriptionGroupConfig {
+            group_name: self.ns().wrap(&config.group_name),
+            ..config.clone()
+        };
         self.api()
-            .create_subscription_group(broker_addr, config, self.timeout())
+            .create_subscription_group(broker_addr, &config, self.timeout())
     }
 
     /// Every subscription group config of a broker (`getAllSubscriptionGroup`).

@@ -69,7 +69,7 @@ impl PullConsumerBuilder {
         if let Some(ns) = config.client.namespace.as_deref() {
             config.group = crate::client::namespace::wrap_namespace(ns, &config.group);
         }
-        let instance = MqClientInstance::new(config.client.clone(), None)?;
+        let instance = MqClientInstance::new(config.client.clone(), None, Vec::new())?;
         Ok(PullConsumer {
             config,
             instance,

@@ -121,11 +121,9 @@ impl Producer {
         if let Some(ns) = config.client.namespace.as_deref() {
             config.group = namespace::wrap_namespace(ns, &config.group);
         }
-        let instance = MqClientInstance::new(config.client.clone(), Some(config.group.clone()))?;
+        let instance =
+            MqClientInstance::new(config.client.clone(), Some(config.group.clone()), rpc_hooks)?;
         instance.watch_topic_route(&config.create_topic_key);
-        for hook in rpc_hooks {
-            instance.api().remoting().register_rpc_hook(hook);
-        }
         let async_sender = AsyncSender::new(
             config.async_sender_threads,
             config.async_send_queue_capacity,
@@ -346,8 +344,11 @@ impl Producer {
         let prepared = inner.prepare(message)?;
         let timeout = inner.config.send_timeout;
         let info = inner.find_publish_info(&prepared.topic, timeout)?;
+        // The selector sees and returns queues under the topic name the user gave.
+        let namespace = inner.instance.namespace();
         let queue = selector
-            .select(&info.message_queues, message, arg)
+            .select(&namespace.unwrap_queues(&info.message_queues), message, arg)
+            .map(|queue| namespace.wrap_queue(&queue))
             .ok_or_else(|| no_queue_selected(&info, &prepared.topic))?;
         trace_step!("client", "queue chosen: {queue} (by the selector)");
         // One budget: the attempt gets what the route lookup left (`sendSelectImpl`).

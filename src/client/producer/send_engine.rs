@@ -150,14 +150,17 @@ impl SendAttempts {
             let selector = selector
                 .take()
                 .ok_or_else(|| no_queue(&self.prepared.topic))?;
+            // The selector sees the queues under the topic name the user gave
+            // (`sendSelectImpl`: `parsePublishMessageQueues`), and its choice goes back in.
+            let namespace = producer.instance.namespace();
+            let queues = namespace.unwrap_queues(&route.message_queues);
             // The selector is user code on a sender thread: its panic ends this send.
-            let chosen = catch_unwind(AssertUnwindSafe(|| selector(&route.message_queues)))
-                .map_err(|panic| {
-                    ClientError::invalid_argument(
-                        "selector",
-                        format!("panicked: {}", crate::common::panic_message(&panic)),
-                    )
-                })?;
+            let chosen = catch_unwind(AssertUnwindSafe(|| selector(&queues))).map_err(|panic| {
+                ClientError::invalid_argument(
+                    "selector",
+                    format!("panicked: {}", crate::common::panic_message(&panic)),
+                )
+            })?;
             let queue = chosen.ok_or_else(|| {
                 ClientError::invalid_argument(
                     "selector",
@@ -168,6 +171,7 @@ impl SendAttempts {
                     ),
                 )
             })?;
+            let queue = namespace.wrap_queue(&queue);
             trace_step!("client", "queue chosen: {queue} (by the selector)");
             self.target = Target::Queue(queue.clone());
             return Ok(queue);

@@ -252,7 +252,7 @@ impl LitePullConsumer {
         // The cluster knows the group and topics by their namespaced names.
         let namespace = Namespace::new(config.client.namespace.as_deref());
         config.group = namespace.wrap(&config.group);
-        let instance = MqClientInstance::new(config.client.clone(), None)?;
+        let instance = MqClientInstance::new(config.client.clone(), None, Vec::new())?;
         let offset_store: Box<dyn OffsetStore> = match config.message_model {
             MessageModel::Clustering => Box::new(RemoteBrokerOffsetStore::new(
                 instance.clone(),

@@ -116,7 +116,7 @@ impl PushConsumer {
         for (topic, _) in &mut config.subscriptions {
             *topic = namespace.wrap(topic);
         }
-        let instance = MqClientInstance::new(config.client.clone(), None)?;
+        let instance = MqClientInstance::new(config.client.clone(), None, Vec::new())?;
         let offset_store: Box<dyn OffsetStore> = match config.message_model {
             MessageModel::Clustering => Box::new(RemoteBrokerOffsetStore::new(
                 instance.clone(),
