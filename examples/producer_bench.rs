@@ -114,12 +114,15 @@ mod bench {
                 }
             }
         }
-        let mut samples: Vec<Sample> = cases
+        let samples: Vec<Sample> = cases
             .iter()
             .map(|case| run(&producer, case, duration))
             .collect();
         #[cfg(feature = "acl")]
-        samples.extend(signed::run_cases(&cases, duration));
+        let samples: Vec<Sample> = samples
+            .into_iter()
+            .chain(signed::run_cases(&cases, duration))
+            .collect();
 
         println!("| case | msgs/s | p50 µs | p99 µs | failed |");
         println!("|---|---:|---:|---:|---:|");

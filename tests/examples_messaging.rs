@@ -6,30 +6,10 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::namesrv::NameServer;
-
-/// Runs an example to its end; returns its exit code and stdout lines.
-fn run(name: &str, args: &[&str]) -> (i32, Vec<String>) {
-    let output = Command::new(common::example_binary(name))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        eprintln!(
-            "{name} stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    (
-        output.status.code().unwrap_or(-1),
-        stdout.lines().map(str::to_string).collect(),
-    )
-}
 
 #[test]
 fn transaction_request_reply_and_admin_examples_print_their_promised_lines() {
@@ -48,7 +28,7 @@ fn transaction_request_reply_and_admin_examples_print_their_promised_lines() {
         .unwrap();
 
     // Messages 1..=12: 4, 8, 12 rolled back; 3, 6, 9 unknown, then committed by the check.
-    let (code, lines) = run(
+    let (code, lines) = common::run_example(
         "transaction",
         &[
             "--namesrv",
@@ -71,7 +51,7 @@ fn transaction_request_reply_and_admin_examples_print_their_promised_lines() {
     );
     assert_eq!(code, 0);
 
-    let (code, lines) = run(
+    let (code, lines) = common::run_example(
         "request_reply",
         &["--namesrv", &ns, "--topic", "ExRequests", "--count", "10"],
     );
@@ -81,7 +61,7 @@ fn transaction_request_reply_and_admin_examples_print_their_promised_lines() {
     );
     assert_eq!(code, 0);
 
-    let (code, lines) = run(
+    let (code, lines) = common::run_example(
         "admin",
         &[
             "--namesrv",
@@ -95,7 +75,7 @@ fn transaction_request_reply_and_admin_examples_print_their_promised_lines() {
     );
     assert_eq!(code, 0);
     assert_eq!(lines.last().map(String::as_str), Some("created ExAdmin"));
-    let (code, lines) = run(
+    let (code, lines) = common::run_example(
         "admin",
         &[
             "--namesrv",
@@ -115,14 +95,15 @@ fn transaction_request_reply_and_admin_examples_print_their_promised_lines() {
         .and_then(|rest| rest.split(' ').next())
         .expect("an offset msg id")
         .to_string();
-    let (code, lines) = run("admin", &["--namesrv", &ns, "view-id", "--id", &offset_id]);
+    let (code, lines) =
+        common::run_example("admin", &["--namesrv", &ns, "view-id", "--id", &offset_id]);
     assert_eq!(code, 0);
     assert!(
         lines.contains(&"body: transactional message 3".to_string()),
         "{lines:?}"
     );
     // A rolled-back message is never found.
-    let (_, lines) = run(
+    let (_, lines) = common::run_example(
         "admin",
         &[
             "--namesrv",
@@ -135,7 +116,7 @@ fn transaction_request_reply_and_admin_examples_print_their_promised_lines() {
         ],
     );
     assert_eq!(lines.last().map(String::as_str), Some("found 0"));
-    let (code, _) = run("admin", &["--namesrv", &ns, "no-such-command"]);
+    let (code, _) = common::run_example("admin", &["--namesrv", &ns, "no-such-command"]);
     assert_eq!(code, 2);
 
     broker.shutdown();

@@ -24,26 +24,6 @@ fn tls_fixture(name: &str) -> String {
         .into_owned()
 }
 
-/// Runs an example to its end; returns its exit code and stdout lines.
-fn run(name: &str, args: &[&str]) -> (i32, Vec<String>) {
-    let output = Command::new(common::example_binary(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    if !output.status.success() {
-        eprintln!(
-            "{name} stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let lines = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    (output.status.code().unwrap_or(-1), lines)
-}
-
 /// The broker example, killed when dropped.
 struct BrokerProcess(Child);
 
@@ -147,7 +127,7 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
 
     let refused = sign(client("wrong-secret"));
     let refused: Vec<&str> = refused.iter().map(String::as_str).collect();
-    let (code, lines) = run("producer", &refused);
+    let (code, lines) = common::run_example("producer", &refused);
     assert_ne!(code, 0, "a wrong secret must fail: {lines:?}");
     assert_eq!(
         lines.last().map(String::as_str),
@@ -156,7 +136,7 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
 
     let good = sign(client("12345678"));
     let good: Vec<&str> = good.iter().map(String::as_str).collect();
-    let (code, lines) = run("producer", &good);
+    let (code, lines) = common::run_example("producer", &good);
     assert_eq!(code, 0, "{lines:?}");
     assert_eq!(
         lines.last().map(String::as_str),
@@ -183,7 +163,7 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
     .to_vec();
     consume.extend(client("12345678"));
     let consume: Vec<&str> = consume.iter().map(String::as_str).collect();
-    let (code, lines) = run("consumer", &consume);
+    let (code, lines) = common::run_example("consumer", &consume);
     assert_eq!(code, 0, "{lines:?}");
     assert_eq!(
         lines.last().map(String::as_str),

@@ -495,18 +495,6 @@ fn large_frames_and_many_callers_cross_tls_intact() {
     assert!(server.connections().iter().all(|c| c.is_tls()));
 }
 
-/// An example binary next to this test's: `target/<profile>/examples/<name>`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|profile| profile.join("examples").join(name))
-        .expect("target directory");
-    assert!(path.exists(), "{} is missing", path.display());
-    path
-}
-
 /// A server example, killed (and reaped) when dropped.
 struct ServerProcess(std::process::Child);
 
@@ -522,7 +510,7 @@ impl Drop for ServerProcess {
 fn start_server_example(name: &str, args: &[&str]) -> (ServerProcess, String) {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
-    let mut child = Command::new(example(name))
+    let mut child = Command::new(common::example_binary(name))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -552,21 +540,8 @@ fn start_server_example(name: &str, args: &[&str]) -> (ServerProcess, String) {
 
 /// Runs a client example to its end; returns its exit code and last stdout line.
 fn run_example(name: &str, args: &[&str]) -> (i32, String) {
-    let output = std::process::Command::new(example(name))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        eprintln!(
-            "{name} stderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    (
-        output.status.code().unwrap_or(-1),
-        stdout.lines().last().unwrap_or_default().to_string(),
-    )
+    let (code, lines) = common::run_example(name, args);
+    (code, lines.last().cloned().unwrap_or_default())
 }
 
 /// The examples as tools drive them: name server and broker enforcing TLS (the broker

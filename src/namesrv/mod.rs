@@ -74,34 +74,7 @@ impl NameServerBuilder {
         self
     }
 
-    /// Plain connections, TLS ones or both (default disabled): see
-    /// [`ServerConfig::tls_mode`](crate::remoting::ServerConfig::tls_mode).
-    #[cfg(feature = "tls")]
-    pub fn tls_mode(mut self, mode: crate::remoting::TlsMode) -> Self {
-        self.config.server.tls_mode = mode;
-        self
-    }
-
-    /// The certificate chain (PEM, leaf first) presented to TLS clients.
-    #[cfg(feature = "tls")]
-    pub fn tls_cert(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.config.server.tls_cert = Some(path.into());
-        self
-    }
-
-    /// The private key (PEM) of [`Self::tls_cert`].
-    #[cfg(feature = "tls")]
-    pub fn tls_key(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.config.server.tls_key = Some(path.into());
-        self
-    }
-
-    /// Require TLS clients to present a certificate signed by an authority in this PEM file.
-    #[cfg(feature = "tls")]
-    pub fn tls_client_ca(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.config.server.tls_client_ca = Some(path.into());
-        self
-    }
+    crate::remoting::server_tls_setters!();
 
     /// How long a broker may go without registering before it is dropped (120 s).
     pub fn broker_expiry(mut self, expiry: Duration) -> Self {

@@ -188,3 +188,42 @@ impl Default for ClientConfig {
         }
     }
 }
+
+/// The TLS setters of a server builder whose remoting settings are `self.config.server` (the
+/// name server's and the broker's).
+#[cfg(feature = "servers")]
+macro_rules! server_tls_setters {
+    () => {
+        /// Plain connections, TLS ones or both (default disabled): see
+        /// [`ServerConfig::tls_mode`](crate::remoting::ServerConfig::tls_mode).
+        #[cfg(feature = "tls")]
+        pub fn tls_mode(mut self, mode: crate::remoting::TlsMode) -> Self {
+            self.config.server.tls_mode = mode;
+            self
+        }
+
+        /// The certificate chain (PEM, leaf first) presented to TLS clients.
+        #[cfg(feature = "tls")]
+        pub fn tls_cert(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+            self.config.server.tls_cert = Some(path.into());
+            self
+        }
+
+        /// The private key (PEM) of [`Self::tls_cert`].
+        #[cfg(feature = "tls")]
+        pub fn tls_key(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+            self.config.server.tls_key = Some(path.into());
+            self
+        }
+
+        /// Require TLS clients to present a certificate signed by an authority in this PEM file.
+        #[cfg(feature = "tls")]
+        pub fn tls_client_ca(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+            self.config.server.tls_client_ca = Some(path.into());
+            self
+        }
+    };
+}
+
+#[cfg(feature = "servers")]
+pub(crate) use server_tls_setters;

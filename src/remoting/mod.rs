@@ -89,6 +89,8 @@ mod threads;
 mod tls;
 
 pub use client::RemotingClient;
+#[cfg(feature = "servers")]
+pub(crate) use config::server_tls_setters;
 pub use config::{ClientConfig, CommonConfig, PoolConfig, ServerConfig};
 pub use connection::Connection;
 pub(crate) use error::write_name_servers_tried;

@@ -529,3 +529,24 @@ impl Drop for Servers {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Runs an example binary to its end, stdin closed; returns its exit code and stdout lines
+/// (its stderr is shown when it fails).
+pub fn run_example(name: &str, args: &[&str]) -> (i32, Vec<String>) {
+    let output = std::process::Command::new(example_binary(name))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    if !output.status.success() {
+        eprintln!(
+            "{name} stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let lines = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (output.status.code().unwrap_or(-1), lines)
+}
