@@ -456,16 +456,17 @@ impl TlsStream {
 
     /// Moves what the session wants to send to the end of `out`. The session lock is held,
     /// so records enter `out` in the order the session made them.
-    fn queue_output(&self, session: &mut rustls::Connection) -> io::Result<()> {
+    /// Returns whether there was any.
+    fn queue_output(&self, session: &mut rustls::Connection) -> io::Result<bool> {
         if !session.wants_write() {
-            return Ok(());
+            return Ok(false);
         }
         let mut out = self.out.lock_unpoisoned();
         while session.wants_write() {
             session.write_tls(&mut *out)?;
         }
         self.pending.store(!out.is_empty(), Ordering::Release);
-        Ok(())
+        Ok(true)
     }
 
     /// Sends pending ciphertext until the socket stops taking it within its write timeout
@@ -531,6 +532,7 @@ impl TlsStream {
             raw: vec![0u8; RAW_READ_BUFFER],
             start: 0,
             end: 0,
+            output_queued: false,
         }
     }
 }
@@ -539,6 +541,9 @@ impl TlsStream {
 /// taken by rustls (which bounds its plaintext buffer, so it may take only part).
 pub(crate) struct TlsReader<'a> {
     stream: &'a TlsStream,
+    /// The session queued output (an alert, a key-update answer) while reading that the
+    /// connection has not yet been told of.
+    output_queued: bool,
     raw: Vec<u8>,
     start: usize,
     end: usize,
@@ -573,12 +578,22 @@ impl Read for TlsReader<'_> {
                     self.start += taken;
                     let processed = session.process_new_packets();
                     // Alerts, key-update answers: queued for the connection's writer.
-                    self.stream.queue_output(&mut session)?;
+                    self.output_queued |= self.stream.queue_output(&mut session)?;
                     if let Err(e) = processed {
                         return Err(io::Error::new(io::ErrorKind::InvalidData, e));
                     }
                     continue;
                 }
+            }
+            if std::mem::take(&mut self.output_queued) {
+                // Before blocking: hand the caller the chance to wake the writer for that
+                // output (it retries an `Interrupted` read), or it would wait for the next
+                // frame written. (rustls itself holds a key-update answer for the next
+                // record, as RFC 8446 allows; this is for what it does queue, e.g. alerts.)
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "TLS output queued for the writer",
+                ));
             }
             // Nothing buffered: wait for the socket without holding the session, so writers
             // encrypt meanwhile.
