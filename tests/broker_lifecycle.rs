@@ -5,10 +5,10 @@
 #![cfg(feature = "servers")]
 
 mod common;
+use common::TempDir;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::{Broker, BrokerError};
 use rocketmq_blocking::protocol::codes::request_code;
@@ -16,28 +16,6 @@ use rocketmq_blocking::protocol::RemotingCommand;
 use rocketmq_blocking::remoting::{PoolConfig, RemotingServer, ServerConfig};
 
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// A fresh store directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        TempDir(std::env::temp_dir().join(format!(
-            "rmq-lifecycle-{tag}-{}-{nanos}",
-            std::process::id()
-        )))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Names of this process's threads that the library started.
 fn rmq_threads() -> Vec<String> {
@@ -59,7 +37,7 @@ fn rmq_threads() -> Vec<String> {
 fn a_failed_start_leaves_no_thread_behind() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     common::init_logging();
-    let store = TempDir::new("failed");
+    let store = TempDir::new("lifecycle-failed");
     // A corrupt offsets file fails the start after the store and the server exist.
     std::fs::create_dir_all(store.0.join("config")).unwrap();
     std::fs::write(store.0.join("config/consumerOffset.json"), b"{ not json").unwrap();
@@ -137,7 +115,7 @@ fn shutdown_unregisters_after_the_last_registration() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     common::init_logging();
     let (namesrv, seen, holds) = holding_name_server(Duration::from_secs(1));
-    let store = TempDir::new("unregister");
+    let store = TempDir::new("lifecycle-unregister");
     let broker = Broker::builder()
         .listen("127.0.0.1:0")
         .store_dir(&store.0)

@@ -7,13 +7,13 @@
 #![cfg(feature = "servers")]
 
 mod common;
+use common::TempDir;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::{Broker, BrokerBuilder};
 use rocketmq_blocking::protocol::body::{
@@ -29,28 +29,6 @@ use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
 use rocketmq_blocking::remoting::{ClientConfig, PoolConfig, RemotingClient};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A fresh store directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        TempDir(std::env::temp_dir().join(format!(
-            "rmq-processors-{tag}-{}-{nanos}",
-            std::process::id()
-        )))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn start_broker(store: &TempDir, configure: impl FnOnce(BrokerBuilder) -> BrokerBuilder) -> Broker {
     common::init_logging();
@@ -105,7 +83,7 @@ fn assert_code(response: &RemotingCommand, code: i32) {
 
 #[test]
 fn transactional_half_messages_wait_in_the_half_topic() {
-    let store = TempDir::new("tx");
+    let store = TempDir::new("processors-tx");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
@@ -173,7 +151,7 @@ fn transactional_half_messages_wait_in_the_half_topic() {
 
 #[test]
 fn a_broker_may_refuse_transactional_messages() {
-    let store = TempDir::new("tx-refused");
+    let store = TempDir::new("processors-tx-refused");
     let broker = start_broker(&store, |b| b.reject_transaction_message(true));
     let addr = broker.local_addr().to_string();
     let client = client();
@@ -206,7 +184,7 @@ fn a_broker_may_refuse_transactional_messages() {
 
 #[test]
 fn end_transaction_for_no_half_or_with_a_bad_state_is_refused_with_javas_remark() {
-    let store = TempDir::new("tx-end");
+    let store = TempDir::new("processors-tx-end");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
@@ -262,7 +240,7 @@ fn end_transaction_for_no_half_or_with_a_bad_state_is_refused_with_javas_remark(
 
 #[test]
 fn retry_messages_past_their_reconsume_limit_go_to_the_dead_letter_topic() {
-    let store = TempDir::new("dlq");
+    let store = TempDir::new("processors-dlq");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
@@ -313,7 +291,7 @@ fn retry_messages_past_their_reconsume_limit_go_to_the_dead_letter_topic() {
 
 #[test]
 fn store_failures_answer_javas_response_codes() {
-    let store = TempDir::new("codes");
+    let store = TempDir::new("processors-codes");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
@@ -376,7 +354,7 @@ fn heartbeat(
 
 #[test]
 fn heartbeats_skip_bad_group_names_and_cap_new_retry_topics() {
-    let store = TempDir::new("groups");
+    let store = TempDir::new("processors-groups");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
@@ -448,7 +426,7 @@ fn notified_client() -> (RemotingClient, Arc<AtomicUsize>) {
 
 #[test]
 fn members_hear_of_subscription_changes_and_of_expired_members() {
-    let store = TempDir::new("notify");
+    let store = TempDir::new("processors-notify");
     let broker = start_broker(&store, |b| {
         // a heartbeats every 100 ms: a margin a loaded machine keeps.
         b.client_channel_expiry(Duration::from_millis(1500))
@@ -541,7 +519,7 @@ fn pull_request(topic: &str, queue_id: i32, suspend_ms: i64) -> RemotingCommand 
 
 #[test]
 fn a_consumer_that_does_not_read_holds_up_no_other_long_poll() {
-    let store = TempDir::new("slow");
+    let store = TempDir::new("processors-slow");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();

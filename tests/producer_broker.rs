@@ -6,10 +6,10 @@
 mod producer_common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use producer_common::common::TempDir;
 use producer_common::{assert_eventually, name_server};
 use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::client::{
@@ -18,28 +18,6 @@ use rocketmq_blocking::client::{
 use rocketmq_blocking::protocol::SerializeType;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A fresh store directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("rmq-producer-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn broker(namesrv: &str, store: &TempDir) -> Broker {
     Broker::builder()
@@ -102,7 +80,7 @@ fn check_round_trip(sent: &HashMap<String, Message>, received: &[MessageExt]) {
 fn exercise(serialize_type: SerializeType, topic: &str) {
     let namesrv = name_server();
     let ns = namesrv.local_addr().to_string();
-    let store = TempDir::new(topic);
+    let store = TempDir::created(topic);
     let broker = broker(&ns, &store);
     let producer = Producer::builder("PG_REAL_BROKER")
         .name_server(&ns)

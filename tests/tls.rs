@@ -7,6 +7,7 @@
 #![cfg(all(feature = "tls", feature = "servers"))]
 
 mod common;
+use common::TempDir;
 
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
@@ -14,7 +15,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::*;
 use rocketmq_blocking::broker::Broker;
@@ -49,24 +50,6 @@ fn tls_client(tls: TlsClientConfig) -> RemotingClient {
     let mut config = client_config();
     config.tls = Some(tls);
     RemotingClient::new(config).expect("client")
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        TempDir(std::env::temp_dir().join(format!("rmq-tls-{tag}-{}-{nanos}", std::process::id())))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A name server and a broker, both in `mode`; the broker registers over TLS when `mode` is
@@ -549,7 +532,7 @@ fn run_example(name: &str, args: &[&str]) -> (i32, String) {
 #[test]
 fn examples_take_the_tls_flags() {
     init_logging();
-    let store = TempDir::new("examples");
+    let store = TempDir::new("tls-examples");
     let (cert, key, ca) = (
         fixture("server.pem"),
         fixture("server.key"),

@@ -550,3 +550,30 @@ pub fn run_example(name: &str, args: &[&str]) -> (i32, Vec<String>) {
         .collect();
     (output.status.code().unwrap_or(-1), lines)
 }
+
+/// A fresh directory path under the system's temp directory (created only for `created`),
+/// removed with everything in it when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// `rmq-<tag>-<pid>-<nanos>`, not created.
+    pub fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        TempDir(std::env::temp_dir().join(format!("rmq-{tag}-{}-{nanos}", std::process::id())))
+    }
+
+    /// [`TempDir::new`], created.
+    pub fn created(tag: &str) -> TempDir {
+        let dir = TempDir::new(tag);
+        std::fs::create_dir_all(&dir.0).expect("create a temp dir");
+        dir
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -37,7 +37,7 @@ use rocketmq_blocking::remoting::{
 
 // Logging and deadline-bounded waiting are the remoting tests' helpers, shared, not copied.
 #[path = "../common/mod.rs"]
-mod common;
+pub mod common;
 #[allow(unused_imports)]
 pub use common::{assert_eventually, init_logging};
 
