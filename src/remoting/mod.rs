@@ -97,6 +97,7 @@ pub(crate) use error::write_name_servers_tried;
 pub use error::{RemotingError, TlsFailure};
 pub use events::{ChannelEventListener, ConnectionEvent, ConnectionEventKind};
 pub use hook::{AbortProcess, RpcHook};
+pub(crate) use permits::{Permit, Semaphore};
 pub use processor::{ProcessorError, RequestContext, RequestProcessor};
 pub use response_table::InvokeResult;
 pub use server::RemotingServer;

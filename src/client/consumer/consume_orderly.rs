@@ -172,7 +172,7 @@ impl ConsumeOrderly {
             };
             let started = Instant::now();
             let status = {
-                let _consuming = pq.consume_lock().lock_unpoisoned();
+                let _consuming = pq.lock_consume();
                 if pq.is_dropped() {
                     return;
                 }

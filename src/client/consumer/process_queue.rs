@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::common::clock::now_millis;
@@ -18,6 +18,7 @@ use crate::protocol::message::message_const::{
     PROPERTY_CONSUME_START_TIMESTAMP, PROPERTY_MAX_OFFSET,
 };
 use crate::protocol::message::MessageExt;
+use crate::remoting::{Permit, Semaphore};
 
 /// A lock held longer than this without renewal is not trusted (`REBALANCE_LOCK_MAX_LIVE_TIME`).
 pub(crate) const REBALANCE_LOCK_MAX_LIVE_TIME: Duration = Duration::from_secs(30);
@@ -50,8 +51,9 @@ pub(crate) struct ProcessQueue {
     last_consume_ms: AtomicI64,
     try_unlock_times: AtomicI64,
     /// Held by an orderly listener while it runs (Java's `consumeLock`), so a rebalance does
-    /// not unlock the queue at the broker in the middle of a message.
-    consume_lock: Mutex<()>,
+    /// not unlock the queue at the broker in the middle of a message: one permit, so that a
+    /// rebalance can wait for it with a timeout (`tryLock(1000 ms)`).
+    consume_lock: Arc<Semaphore>,
 }
 
 impl Default for ProcessQueue {
@@ -65,7 +67,7 @@ impl Default for ProcessQueue {
             last_pull_ms: AtomicI64::new(now),
             last_consume_ms: AtomicI64::new(now),
             try_unlock_times: AtomicI64::new(0),
-            consume_lock: Mutex::new(()),
+            consume_lock: Semaphore::new(1),
         }
     }
 }
@@ -267,9 +269,19 @@ impl ProcessQueue {
             > PULL_MAX_IDLE_TIME.as_millis() as i64
     }
 
-    /// Orderly: held while a listener runs on this queue.
-    pub(crate) fn consume_lock(&self) -> &Mutex<()> {
-        &self.consume_lock
+    /// Orderly: taken while a listener runs on this queue; waits as long as it takes.
+    pub(crate) fn lock_consume(&self) -> Permit {
+        loop {
+            if let Some(permit) = self.consume_lock.acquire(Duration::MAX) {
+                return permit;
+            }
+        }
+    }
+
+    /// Orderly: the consume lock, if the listener running on this queue finishes within
+    /// `timeout`.
+    pub(crate) fn try_lock_consume(&self, timeout: Duration) -> Option<Permit> {
+        self.consume_lock.acquire(timeout)
     }
 
     pub(crate) fn inc_try_unlock_times(&self) {

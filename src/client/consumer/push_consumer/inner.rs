@@ -451,31 +451,25 @@ impl RebalanceHandler for PushConsumerInner {
         if !(self.orderly && self.config.message_model == MessageModel::Clustering) {
             return true;
         }
-        // Orderly: unlock at the broker only once no listener runs on the queue.
-        let deadline = Instant::now() + CONSUME_LOCK_WAIT;
-        loop {
-            if let Ok(_consuming) = pq.consume_lock().try_lock() {
-                if pq.has_messages() {
-                    let queue = queue.clone();
-                    let inner = self.weak_self.clone();
-                    self.scheduler.schedule(UNLOCK_DELAY, move || {
-                        if let Some(inner) = inner.upgrade() {
-                            inner.rebalance.unlock(&queue, true);
-                        }
-                    });
-                } else {
-                    self.rebalance.unlock(queue, true);
+        // Orderly: unlock at the broker only once no listener runs on the queue, waiting for
+        // one to finish its batch at most CONSUME_LOCK_WAIT.
+        let Some(_consuming) = pq.try_lock_consume(CONSUME_LOCK_WAIT) else {
+            pq.inc_try_unlock_times();
+            log::warn!("{queue} is being consumed; keeping it until the next rebalance");
+            return false;
+        };
+        if pq.has_messages() {
+            let queue = queue.clone();
+            let inner = self.weak_self.clone();
+            self.scheduler.schedule(UNLOCK_DELAY, move || {
+                if let Some(inner) = inner.upgrade() {
+                    inner.rebalance.unlock(&queue, true);
                 }
-                return true;
-            }
-            if Instant::now() >= deadline {
-                pq.inc_try_unlock_times();
-                log::warn!("{queue} is being consumed; keeping it until the next rebalance");
-                return false;
-            }
-            // Bounded wait for a listener to finish its batch.
-            std::thread::sleep(Duration::from_millis(10));
+            });
+        } else {
+            self.rebalance.unlock(queue, true);
         }
+        true
     }
 
     fn remove_dirty_offset(&self, queue: &MessageQueue) {
