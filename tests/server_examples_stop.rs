@@ -29,7 +29,8 @@ const TOPIC: &str = "StopTopic";
 
 /// A running example and the address it announced.
 struct Running {
-    child: Child,
+    /// Taken by `stop_with`.
+    child: Option<Child>,
     addr: String,
 }
 
@@ -51,34 +52,41 @@ impl Running {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("{name} announced {line:?}"))
             .to_string();
-        Running { child, addr }
+        Running {
+            child: Some(child),
+            addr,
+        }
     }
 
-    /// Sends `signal` and waits (bounded) for the process to exit.
+    /// Sends `signal` and waits (bounded) for the process to exit: a thread waits on the
+    /// child and reports its exit status.
     fn stop_with(mut self, signal: &str) -> (ExitStatus, Duration) {
+        let mut child = self.child.take().expect("a running child");
+        let pid = child.id().to_string();
         let begin = Instant::now();
         let sent = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .args([&format!("-{signal}"), &pid])
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill -{signal} failed");
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return (status, begin.elapsed());
-            }
-            if begin.elapsed() > Duration::from_secs(20) {
-                let _ = self.child.kill();
+        let (exited, exit) = std::sync::mpsc::channel();
+        std::thread::spawn(move || exited.send(child.wait().expect("wait")));
+        match exit.recv_timeout(Duration::from_secs(20)) {
+            Ok(status) => (status, begin.elapsed()),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
                 panic!("still running 20 s after {signal}");
             }
-            std::thread::sleep(Duration::from_millis(10)); // polling the child's exit
         }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
