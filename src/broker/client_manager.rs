@@ -335,27 +335,27 @@ impl ClientManager {
 }
 
 /// How long a queue lock lasts without renewal (`REBALANCE_LOCK_MAX_LIVE_TIME`).
-pub const REBALANCE_LOCK_MAX_LIVE_TIME: Duration = Duration::from_secs(60);
+pub(super) const REBALANCE_LOCK_MAX_LIVE_TIME: Duration = Duration::from_secs(60);
 
 /// Who holds a queue and since when.
 type LockEntry = (String, Instant);
 
 /// Queue locks of ordered consumers; mirrors Java's `RebalanceLockManager`.
 #[derive(Default)]
-pub struct RebalanceLockManager {
+pub(crate) struct RebalanceLockManager {
     /// group → queue → holder.
     locks: Mutex<HashMap<String, HashMap<MessageQueue, LockEntry>>>,
 }
 
 impl RebalanceLockManager {
     /// No locks held.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// `tryLockBatch`: locks each queue that is free, expired or already `client_id`'s, and
     /// returns those now held by `client_id`.
-    pub fn try_lock_batch(
+    pub(crate) fn try_lock_batch(
         &self,
         group: &str,
         queues: &BTreeSet<MessageQueue>,
@@ -381,7 +381,12 @@ impl RebalanceLockManager {
     }
 
     /// `unlockBatch`: releases the queues `client_id` holds.
-    pub fn unlock_batch(&self, group: &str, queues: &BTreeSet<MessageQueue>, client_id: &str) {
+    pub(crate) fn unlock_batch(
+        &self,
+        group: &str,
+        queues: &BTreeSet<MessageQueue>,
+        client_id: &str,
+    ) {
         let mut locks = self.locks.lock_unpoisoned();
         if let Some(group_locks) = locks.get_mut(group) {
             for mq in queues {

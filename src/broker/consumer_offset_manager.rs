@@ -21,7 +21,7 @@ struct OffsetFile {
 /// Offsets committed by consumer groups, by `topic@group` and queue; mirrors Java's
 /// `ConsumerOffsetManager`. Writes go to memory; [`ConsumerOffsetManager::persist`] writes
 /// the file when something changed.
-pub struct ConsumerOffsetManager {
+pub(crate) struct ConsumerOffsetManager {
     path: PathBuf,
     table: RwLock<BTreeMap<String, BTreeMap<i32, i64>>>,
     dirty: AtomicBool,
@@ -33,7 +33,7 @@ fn key(topic: &str, group: &str) -> String {
 
 impl ConsumerOffsetManager {
     /// Loads `config/consumerOffset.json` under `store_dir`.
-    pub fn load(store_dir: &Path) -> std::io::Result<Self> {
+    pub(crate) fn load(store_dir: &Path) -> std::io::Result<Self> {
         let path = store_dir.join("config").join("consumerOffset.json");
         let table = match read_if_exists(&path)? {
             Some(bytes) => {
@@ -56,7 +56,7 @@ impl ConsumerOffsetManager {
     }
 
     /// `commitOffset`: records `offset` as the next message `group` will consume.
-    pub fn commit_offset(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+    pub(crate) fn commit_offset(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
         let mut table = self.table.write_unpoisoned();
         let previous = table
             .entry(key(topic, group))
@@ -68,7 +68,7 @@ impl ConsumerOffsetManager {
     }
 
     /// `queryOffset`: the committed offset, or None when the group never committed one.
-    pub fn query_offset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+    pub(crate) fn query_offset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
         self.table
             .read_unpoisoned()
             .get(&key(topic, group))?
@@ -77,7 +77,7 @@ impl ConsumerOffsetManager {
     }
 
     /// The topics `group` has offsets for (`whichTopicByConsumer`).
-    pub fn topics_of_group(&self, group: &str) -> Vec<String> {
+    pub(crate) fn topics_of_group(&self, group: &str) -> Vec<String> {
         self.table
             .read_unpoisoned()
             .keys()
@@ -88,7 +88,7 @@ impl ConsumerOffsetManager {
     }
 
     /// The groups that have offsets for `topic` (`whichGroupByTopic`).
-    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+    pub(crate) fn groups_of_topic(&self, topic: &str) -> Vec<String> {
         self.table
             .read_unpoisoned()
             .keys()
@@ -99,7 +99,7 @@ impl ConsumerOffsetManager {
     }
 
     /// Forgets every offset of `group` (`removeOffset`, DELETE_SUBSCRIPTIONGROUP).
-    pub fn remove_group(&self, group: &str) {
+    pub(crate) fn remove_group(&self, group: &str) {
         let mut table = self.table.write_unpoisoned();
         let before = table.len();
         table.retain(|k, _| k.split_once('@').is_none_or(|(_, g)| g != group));
@@ -109,7 +109,7 @@ impl ConsumerOffsetManager {
     }
 
     /// Writes the file if anything changed since the last write.
-    pub fn persist(&self) -> std::io::Result<()> {
+    pub(crate) fn persist(&self) -> std::io::Result<()> {
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }

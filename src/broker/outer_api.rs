@@ -14,7 +14,7 @@ const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// Who the broker is, as name servers see it.
 #[derive(Debug, Clone)]
-pub struct BrokerIdentity {
+pub(crate) struct BrokerIdentity {
     /// `brokerName`.
     pub broker_name: String,
     /// The advertised address.
@@ -27,7 +27,7 @@ pub struct BrokerIdentity {
 
 /// `registerBrokerAll`: registers with every name server; returns each failure's name server
 /// and what went wrong.
-pub fn register_broker_all(
+pub(super) fn register_broker_all(
     client: &RemotingClient,
     namesrv_addrs: &[String],
     identity: &BrokerIdentity,
@@ -73,7 +73,7 @@ pub fn register_broker_all(
 }
 
 /// `unregisterBrokerAll`: tells every name server the broker is leaving.
-pub fn unregister_broker_all(
+pub(super) fn unregister_broker_all(
     client: &RemotingClient,
     namesrv_addrs: &[String],
     identity: &BrokerIdentity,

@@ -27,10 +27,10 @@ use crate::protocol::message::sys_flag::{
 use crate::protocol::message::{decode_message, MessageExt};
 
 /// The topic delayed messages wait in (`TopicValidator.RMQ_SYS_SCHEDULE_TOPIC`).
-pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+pub(super) const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
 /// Java's `messageDelayLevel` default: level 1 is 1 s, level 18 is 2 h.
-pub const DEFAULT_MESSAGE_DELAY_LEVEL: &str =
+pub(super) const DEFAULT_MESSAGE_DELAY_LEVEL: &str =
     "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 
 /// How often the levels' queues are looked at (`DELAY_FOR_A_WHILE`, 100 ms).
@@ -42,11 +42,11 @@ const READ_BATCH: i32 = 32;
 /// The delays of levels 1, 2, ...: parsed from Java's `messageDelayLevel` syntax (`1s 5s 1m
 /// 2h 1d`; `ms` is accepted too, for tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DelayLevels(Vec<i64>);
+pub(super) struct DelayLevels(Vec<i64>);
 
 impl DelayLevels {
     /// Parses `"1s 5s 10s ..."`; an empty or malformed entry is an error naming it.
-    pub fn parse(text: &str) -> Result<DelayLevels, String> {
+    pub(super) fn parse(text: &str) -> Result<DelayLevels, String> {
         let mut millis = Vec::new();
         for item in text.split_whitespace() {
             let (number, unit) = if let Some(n) = item.strip_suffix("ms") {
@@ -75,12 +75,12 @@ impl DelayLevels {
     }
 
     /// The highest level.
-    pub fn max_level(&self) -> i32 {
+    pub(super) fn max_level(&self) -> i32 {
         self.0.len() as i32
     }
 
     /// The delay of `level` (1-based), in ms.
-    pub fn delay_millis(&self, level: i32) -> i64 {
+    pub(super) fn delay_millis(&self, level: i32) -> i64 {
         let index = (level.clamp(1, self.max_level()) - 1) as usize;
         self.0[index]
     }

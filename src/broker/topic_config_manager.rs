@@ -11,26 +11,26 @@ use crate::protocol::body::{perm_name, DataVersion, TopicConfig, TopicConfigSeri
 use crate::protocol::message::reply_topic;
 
 /// The topic producers send to when theirs has no route yet (`AUTO_CREATE_TOPIC_KEY_TOPIC`).
-pub const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
+pub(super) const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
 /// The broker self-test topic Java creates.
-pub const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
+pub(super) const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
 /// Prefix of a consumer group's retry topic.
-pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+pub(super) const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 /// Prefix of a consumer group's dead-letter topic.
-pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
+pub(super) const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 
 /// Where transactional half messages wait (`RMQ_SYS_TRANS_HALF_TOPIC`).
-pub const RMQ_SYS_TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+pub(super) const RMQ_SYS_TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 /// Where the ends of transactions are recorded (`RMQ_SYS_TRANS_OP_HALF_TOPIC`).
-pub const RMQ_SYS_TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+pub(super) const RMQ_SYS_TRANS_OP_HALF_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
 /// Where half messages checked too often go (`RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC`).
-pub const RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+pub(super) const RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
 /// Where consumers' offset-moved events would go (`RMQ_SYS_OFFSET_MOVED_EVENT`).
-pub const RMQ_SYS_OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
+pub(super) const RMQ_SYS_OFFSET_MOVED_EVENT: &str = "OFFSET_MOVED_EVENT";
 
 /// Whether producers may not send to `topic` (`TopicValidator.isNotAllowedSendTopic`): the
 /// broker's own bookkeeping topics.
-pub fn is_not_allowed_send_topic(topic: &str) -> bool {
+pub(super) fn is_not_allowed_send_topic(topic: &str) -> bool {
     [
         super::schedule_message_service::SCHEDULE_TOPIC,
         RMQ_SYS_TRANS_HALF_TOPIC,
@@ -44,7 +44,7 @@ pub fn is_not_allowed_send_topic(topic: &str) -> bool {
 
 /// Whether `topic` is one of the broker's own (`TopicValidator.isSystemTopic`): the fixed
 /// set, the cluster's and broker's names, the reply topic, and `rmq_sys_*`.
-pub fn is_system_topic(topic: &str, cluster_name: &str, broker_name: &str) -> bool {
+pub(super) fn is_system_topic(topic: &str, cluster_name: &str, broker_name: &str) -> bool {
     [
         AUTO_CREATE_TOPIC_KEY_TOPIC,
         super::schedule_message_service::SCHEDULE_TOPIC,
@@ -64,7 +64,7 @@ pub fn is_system_topic(topic: &str, cluster_name: &str, broker_name: &str) -> bo
 }
 
 /// Why a topic name is refused (`TopicValidator.validateTopic` on the broker side).
-pub fn validate_topic_name(topic: &str) -> Result<(), String> {
+pub(super) fn validate_topic_name(topic: &str) -> Result<(), String> {
     if topic.trim().is_empty() {
         return Err("The specified topic is blank.".into());
     }
@@ -85,7 +85,7 @@ pub fn validate_topic_name(topic: &str) -> Result<(), String> {
 }
 
 /// The broker's topic table and its data version; mirrors Java's `TopicConfigManager`.
-pub struct TopicConfigManager {
+pub(crate) struct TopicConfigManager {
     path: PathBuf,
     state: RwLock<State>,
 }
@@ -97,7 +97,7 @@ struct State {
 
 impl TopicConfigManager {
     /// Loads `config/topics.json` under `store_dir` and adds the system topics Java creates.
-    pub fn load(
+    pub(crate) fn load(
         store_dir: &std::path::Path,
         broker_name: &str,
         cluster_name: &str,
@@ -176,12 +176,12 @@ impl TopicConfigManager {
     }
 
     /// The config of `topic`.
-    pub fn select_topic_config(&self, topic: &str) -> Option<TopicConfig> {
+    pub(crate) fn select_topic_config(&self, topic: &str) -> Option<TopicConfig> {
         self.read().topics.get(topic).cloned()
     }
 
     /// Adds or replaces a topic, bumps the data version and persists.
-    pub fn update_topic_config(&self, config: TopicConfig) -> std::io::Result<()> {
+    pub(crate) fn update_topic_config(&self, config: TopicConfig) -> std::io::Result<()> {
         let mut state = self.write();
         state.topics.insert(config.topic_name.clone(), config);
         state.data_version = DataVersion {
@@ -194,7 +194,7 @@ impl TopicConfigManager {
 
     /// `createTopicInSendMessageMethod`: creates `topic` from `default_topic` when that topic
     /// lets others inherit it. Returns the new config and whether it was created now.
-    pub fn create_topic_in_send_message_method(
+    pub(crate) fn create_topic_in_send_message_method(
         &self,
         topic: &str,
         default_topic: &str,
@@ -231,7 +231,7 @@ impl TopicConfigManager {
 
     /// `createTopicInSendMessageBackMethod`: a retry or dead-letter topic with `queue_nums`
     /// queues. Returns the config and whether it was created now.
-    pub fn create_topic_if_absent(
+    pub(crate) fn create_topic_if_absent(
         &self,
         topic: &str,
         queue_nums: i32,
@@ -261,7 +261,7 @@ impl TopicConfigManager {
     }
 
     /// Removes a topic's config (`deleteTopicConfig`); false when there was none.
-    pub fn delete_topic_config(&self, topic: &str) -> std::io::Result<bool> {
+    pub(crate) fn delete_topic_config(&self, topic: &str) -> std::io::Result<bool> {
         let mut state = self.write();
         if state.topics.remove(topic).is_none() {
             return Ok(false);
@@ -276,7 +276,7 @@ impl TopicConfigManager {
     }
 
     /// Everything, as REGISTER_BROKER sends it.
-    pub fn serialize_wrapper(&self) -> TopicConfigSerializeWrapper {
+    pub(crate) fn serialize_wrapper(&self) -> TopicConfigSerializeWrapper {
         let state = self.read();
         TopicConfigSerializeWrapper {
             topic_config_table: state.topics.clone(),

@@ -17,10 +17,10 @@ use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
 /// Requests with at least this version get standard route JSON (`MQVersion.V4_9_4`).
-pub const STANDARD_JSON_MIN_VERSION: i32 = 401;
+pub(super) const STANDARD_JSON_MIN_VERSION: i32 = 401;
 
 /// The remark Java sends with TOPIC_NOT_EXIST for an unknown topic.
-pub fn topic_not_exist_remark(topic: &str) -> String {
+pub(super) fn topic_not_exist_remark(topic: &str) -> String {
     format!(
         "No topic route info in name server for the topic: {topic}\n\
          See http://rocketmq.apache.org/docs/faq/ for further details."
@@ -29,14 +29,14 @@ pub fn topic_not_exist_remark(topic: &str) -> String {
 
 /// Serves REGISTER_BROKER, UNREGISTER_BROKER, GET_ROUTEINFO_BY_TOPIC, GET_BROKER_CLUSTER_INFO,
 /// GET_ALL_TOPIC_LIST_FROM_NAMESERVER, DELETE_TOPIC_IN_NAMESRV and GET_TOPICS_BY_CLUSTER.
-pub struct NamesrvProcessor {
+pub(crate) struct NamesrvProcessor {
     routes: Arc<RwLock<RouteInfoManager>>,
     broker_expiry: Duration,
 }
 
 impl NamesrvProcessor {
     /// A processor over the shared route tables.
-    pub fn new(routes: Arc<RwLock<RouteInfoManager>>, broker_expiry: Duration) -> Self {
+    pub(crate) fn new(routes: Arc<RwLock<RouteInfoManager>>, broker_expiry: Duration) -> Self {
         NamesrvProcessor {
             routes,
             broker_expiry,

@@ -21,7 +21,7 @@ struct BrokerLiveInfo {
 
 /// One registration, as REGISTER_BROKER carries it.
 #[derive(Debug, Clone)]
-pub struct BrokerRegistration {
+pub(crate) struct BrokerRegistration {
     /// The broker's cluster.
     pub cluster_name: String,
     /// The broker's name (shared by a master and its slaves).
@@ -42,7 +42,7 @@ pub struct BrokerRegistration {
 
 /// What a registration returns to the broker; mirrors `RegisterBrokerResult`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegisterBrokerResult {
+pub(crate) struct RegisterBrokerResult {
     /// The master's HA address, for a slave.
     pub ha_server_addr: Option<String>,
     /// The master's address, for a slave.
@@ -51,7 +51,7 @@ pub struct RegisterBrokerResult {
 
 /// The routing tables; mirrors Java's `RouteInfoManager` (callers hold it under a lock).
 #[derive(Debug, Default)]
-pub struct RouteInfoManager {
+pub(crate) struct RouteInfoManager {
     /// topic → broker name → its queues.
     topic_queue_table: BTreeMap<String, BTreeMap<String, QueueData>>,
     /// broker name → its addresses.
@@ -64,12 +64,12 @@ pub struct RouteInfoManager {
 
 impl RouteInfoManager {
     /// Empty tables.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// `registerBroker`: records the broker and, for a master, its topics' queues.
-    pub fn register_broker(&mut self, reg: BrokerRegistration) -> RegisterBrokerResult {
+    pub(crate) fn register_broker(&mut self, reg: BrokerRegistration) -> RegisterBrokerResult {
         self.cluster_addr_table
             .entry(reg.cluster_name.clone())
             .or_default()
@@ -134,7 +134,7 @@ impl RouteInfoManager {
 
     /// `unregisterBroker`: forgets one broker address; a broker name with no address left
     /// loses its topic routes too.
-    pub fn unregister_broker(
+    pub(crate) fn unregister_broker(
         &mut self,
         cluster_name: &str,
         broker_addr: &str,
@@ -194,7 +194,7 @@ impl RouteInfoManager {
 
     /// A connection closed: drop the broker that registered over it, at once.
     /// Returns the broker addresses dropped.
-    pub fn on_connection_closed(&mut self, connection_addr: &str) -> Vec<String> {
+    pub(crate) fn on_connection_closed(&mut self, connection_addr: &str) -> Vec<String> {
         let gone: Vec<String> = self
             .broker_live_table
             .iter()
@@ -209,7 +209,7 @@ impl RouteInfoManager {
 
     /// `scanNotActiveBroker`: drops brokers whose last registration is older than their expiry.
     /// Returns the broker addresses dropped.
-    pub fn scan_not_active_brokers(&mut self, now: Instant) -> Vec<String> {
+    pub(crate) fn scan_not_active_brokers(&mut self, now: Instant) -> Vec<String> {
         let expired: Vec<String> = self
             .broker_live_table
             .iter()
@@ -223,7 +223,7 @@ impl RouteInfoManager {
     }
 
     /// `pickupTopicRouteData`: the route of `topic`, or None when no broker serves it.
-    pub fn pickup_topic_route_data(&self, topic: &str) -> Option<TopicRouteData> {
+    pub(crate) fn pickup_topic_route_data(&self, topic: &str) -> Option<TopicRouteData> {
         let queues = self.topic_queue_table.get(topic)?;
         let broker_datas: Vec<BrokerData> = queues
             .keys()
@@ -241,7 +241,7 @@ impl RouteInfoManager {
     }
 
     /// `getAllClusterInfo`: every broker, by name and by cluster.
-    pub fn cluster_info(&self) -> ClusterInfo {
+    pub(crate) fn cluster_info(&self) -> ClusterInfo {
         ClusterInfo {
             broker_addr_table: self.broker_addr_table.clone(),
             cluster_addr_table: self.cluster_addr_table.clone(),
@@ -249,13 +249,13 @@ impl RouteInfoManager {
     }
 
     /// `getAllTopicList`: every topic with queues on some broker.
-    pub fn all_topics(&self) -> Vec<String> {
+    pub(crate) fn all_topics(&self) -> Vec<String> {
         self.topic_queue_table.keys().cloned().collect()
     }
 
     /// `getTopicsByCluster`: topics with queues on a broker of `cluster` (none for an
     /// unknown cluster).
-    pub fn topics_by_cluster(&self, cluster: &str) -> Vec<String> {
+    pub(crate) fn topics_by_cluster(&self, cluster: &str) -> Vec<String> {
         let Some(brokers) = self.cluster_addr_table.get(cluster) else {
             return Vec::new();
         };
@@ -268,7 +268,7 @@ impl RouteInfoManager {
 
     /// `deleteTopic`: forgets `topic`, on the brokers of `cluster` only when one is given
     /// (an unknown cluster changes nothing).
-    pub fn delete_topic(&mut self, topic: &str, cluster: Option<&str>) {
+    pub(crate) fn delete_topic(&mut self, topic: &str, cluster: Option<&str>) {
         match cluster {
             Some(cluster) => {
                 let Some(brokers) = self.cluster_addr_table.get(cluster) else {
@@ -288,7 +288,7 @@ impl RouteInfoManager {
     }
 
     /// Live broker addresses (tests and tools).
-    pub fn live_broker_addrs(&self) -> Vec<String> {
+    pub(crate) fn live_broker_addrs(&self) -> Vec<String> {
         self.broker_live_table.keys().cloned().collect()
     }
 }

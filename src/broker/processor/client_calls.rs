@@ -28,7 +28,7 @@ const CALL_CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Forwards admin requests to consumers.
-pub struct ClientCallsProcessor {
+pub(crate) struct ClientCallsProcessor {
     broker: Arc<BrokerContext>,
 }
 
@@ -38,7 +38,7 @@ fn error(code: i32, remark: impl Into<String>) -> RemotingCommand {
 
 impl ClientCallsProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         ClientCallsProcessor { broker }
     }
 

@@ -26,13 +26,13 @@ fn check_consumer_group(group: &str) -> Result<(), String> {
 }
 
 /// Tracks producer and consumer groups per connection.
-pub struct ClientManageProcessor {
+pub(crate) struct ClientManageProcessor {
     broker: Arc<BrokerContext>,
 }
 
 impl ClientManageProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         ClientManageProcessor { broker }
     }
 

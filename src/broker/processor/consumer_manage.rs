@@ -14,13 +14,13 @@ use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
 /// Serves consumer offsets and group membership.
-pub struct ConsumerManageProcessor {
+pub(crate) struct ConsumerManageProcessor {
     broker: Arc<BrokerContext>,
 }
 
 impl ConsumerManageProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         ConsumerManageProcessor { broker }
     }
 

@@ -18,13 +18,13 @@ use crate::protocol::RemotingCommand;
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
 /// Ends transactions.
-pub struct EndTransactionProcessor {
+pub(crate) struct EndTransactionProcessor {
     broker: Arc<BrokerContext>,
 }
 
 impl EndTransactionProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         EndTransactionProcessor { broker }
     }
 }

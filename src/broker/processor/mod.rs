@@ -14,16 +14,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-pub use admin::AdminBrokerProcessor;
+pub(super) use admin::AdminBrokerProcessor;
 pub(crate) use admin::ADMIN_CODES;
-pub use client_calls::ClientCallsProcessor;
-pub use client_manage::ClientManageProcessor;
-pub use consumer_manage::ConsumerManageProcessor;
-pub use end_transaction::EndTransactionProcessor;
-pub use pull::PullMessageProcessor;
-pub use query::QueryMessageProcessor;
-pub use reply::ReplyMessageProcessor;
-pub use send::SendMessageProcessor;
+pub(super) use client_calls::ClientCallsProcessor;
+pub(super) use client_manage::ClientManageProcessor;
+pub(super) use consumer_manage::ConsumerManageProcessor;
+pub(super) use end_transaction::EndTransactionProcessor;
+pub(super) use pull::PullMessageProcessor;
+pub(super) use query::QueryMessageProcessor;
+pub(super) use reply::ReplyMessageProcessor;
+pub(super) use send::SendMessageProcessor;
 
 use super::broker_stats::BrokerStatsManager;
 use super::client_manager::{ClientManager, RebalanceLockManager};
@@ -42,7 +42,7 @@ use crate::protocol::RemotingCommand;
 use crate::remoting::RemotingServer;
 
 /// Everything the processors share; mirrors the parts of Java's `BrokerController` they use.
-pub struct BrokerContext {
+pub(super) struct BrokerContext {
     /// The broker's settings.
     pub config: BrokerConfig,
     /// The address registered with name servers.
@@ -80,7 +80,7 @@ pub struct BrokerContext {
 impl BrokerContext {
     /// `ConsumerIdsChangeListener`: tells every member of `group` that its membership changed
     /// (NOTIFY_CONSUMER_IDS_CHANGED, a server → client oneway request), so they rebalance.
-    pub fn notify_consumer_ids_changed(&self, group: &str) {
+    pub(super) fn notify_consumer_ids_changed(&self, group: &str) {
         let Some(server) = self.server.get().and_then(Weak::upgrade) else {
             return;
         };
@@ -107,7 +107,7 @@ impl BrokerContext {
     }
 
     /// Asks for an immediate re-registration (a topic was created).
-    pub fn request_registration(&self) {
+    pub(super) fn request_registration(&self) {
         self.register_now.wake();
     }
 
@@ -115,7 +115,7 @@ impl BrokerContext {
     /// registration that started after this call has finished, as Java's
     /// `registerIncrementBrokerData` does before UPDATE_AND_CREATE_TOPIC answers: the caller
     /// can then find the topic's route.
-    pub fn register_and_wait(&self, timeout: Duration) -> bool {
+    pub(super) fn register_and_wait(&self, timeout: Duration) -> bool {
         let target = self.registrations.next_start();
         self.register_now.wake();
         self.registrations.wait_finished(target, timeout)

@@ -14,11 +14,11 @@ use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
 /// Pull flag: commit the offset carried in the request.
-pub const FLAG_COMMIT_OFFSET: i32 = 0x1;
+pub(super) const FLAG_COMMIT_OFFSET: i32 = 0x1;
 /// Pull flag: the broker may hold the request until a message arrives.
-pub const FLAG_SUSPEND: i32 = 0x2;
+pub(super) const FLAG_SUSPEND: i32 = 0x2;
 /// Pull flag: the request carries its subscription expression.
-pub const FLAG_SUBSCRIPTION: i32 = 0x4;
+pub(super) const FLAG_SUBSCRIPTION: i32 = 0x4;
 
 /// The longest a pull is held, whatever it asks: a client asking for hours would pin its
 /// request in memory long after it gave up (Java's clients ask for 15-20 s).
@@ -28,7 +28,7 @@ const MAX_SUSPEND: Duration = Duration::from_secs(60);
 type TagsFilter = Option<HashSet<i64>>;
 
 /// Reads a TAG expression (`*`, or `TagA || TagB`) into tag codes (`FilterAPI.buildSubscriptionData`).
-pub fn parse_tag_expression(expression: &str) -> TagsFilter {
+pub(super) fn parse_tag_expression(expression: &str) -> TagsFilter {
     let expression = expression.trim();
     if expression.is_empty() || expression == "*" {
         return None;
@@ -44,13 +44,13 @@ pub fn parse_tag_expression(expression: &str) -> TagsFilter {
 }
 
 /// Serves pulls; also re-runs held pulls when their messages arrive or their time is up.
-pub struct PullMessageProcessor {
+pub(crate) struct PullMessageProcessor {
     broker: Arc<BrokerContext>,
 }
 
 impl PullMessageProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         PullMessageProcessor { broker }
     }
 
@@ -77,7 +77,7 @@ impl PullMessageProcessor {
     }
 
     /// `processRequest(channel, request, brokerAllowSuspend)`: None when the pull is held.
-    pub fn pull(
+    pub(crate) fn pull(
         &self,
         ctx: &RequestContext,
         request: &RemotingCommand,

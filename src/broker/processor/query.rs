@@ -17,13 +17,13 @@ use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 const DEFAULT_QUERY_MAX_NUM: usize = 32;
 
 /// Serves key and id queries from the store's index.
-pub struct QueryMessageProcessor {
+pub(crate) struct QueryMessageProcessor {
     broker: Arc<BrokerContext>,
 }
 
 impl QueryMessageProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         QueryMessageProcessor { broker }
     }
 

@@ -32,14 +32,14 @@ use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Pushes replies to requesters and stores them.
-pub struct ReplyMessageProcessor {
+pub(crate) struct ReplyMessageProcessor {
     broker: Arc<BrokerContext>,
     next_queue: AtomicUsize,
 }
 
 impl ReplyMessageProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         ReplyMessageProcessor {
             broker,
             next_queue: AtomicUsize::new(0),

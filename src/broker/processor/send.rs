@@ -32,7 +32,7 @@ use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
 
 /// Stores what producers send and what consumers give back.
-pub struct SendMessageProcessor {
+pub(crate) struct SendMessageProcessor {
     broker: Arc<BrokerContext>,
     next_queue: AtomicUsize,
 }
@@ -171,7 +171,7 @@ pub(super) fn msg_check(
 
 impl SendMessageProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         SendMessageProcessor {
             broker,
             next_queue: AtomicUsize::new(0),

@@ -6,23 +6,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Default size of one commit log segment file: 64 MiB.
-pub const DEFAULT_COMMIT_LOG_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+pub(super) const DEFAULT_COMMIT_LOG_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 /// Default interval of the background flush (`flushIntervalCommitLog`, 500 ms).
-pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+pub(super) const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 /// The largest stored record, in bytes (`maxMessageSize`, 4 MiB).
-pub const MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+pub(super) const MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 /// How long a sync-flush put waits for its fsync before answering `FlushDiskTimeout`
 /// (`syncFlushTimeout`, 5 s).
-pub const SYNC_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const SYNC_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most bytes one get returns, unless its first message alone is larger
 /// (`maxTransferBytesOnMessageInMemory`, 256 KiB).
-pub const MAX_TRANSFER_BYTES_ON_MESSAGE_IN_MEMORY: usize = 256 * 1024;
+pub(super) const MAX_TRANSFER_BYTES_ON_MESSAGE_IN_MEMORY: usize = 256 * 1024;
 /// The most messages one get returns (`maxTransferCountOnMessageInMemory`, 32).
-pub const MAX_TRANSFER_COUNT_ON_MESSAGE_IN_MEMORY: usize = 32;
+pub(super) const MAX_TRANSFER_COUNT_ON_MESSAGE_IN_MEMORY: usize = 32;
 /// The least number of consume-queue entries one get scans (`16000 / CQ_STORE_UNIT_SIZE`).
-pub const MIN_FILTER_SCAN_ENTRIES: usize = 800;
+pub(super) const MIN_FILTER_SCAN_ENTRIES: usize = 800;
 /// The longest topic the store accepts, in bytes (4.9.8 `Byte.MAX_VALUE`).
-pub const MAX_TOPIC_LENGTH: usize = 127;
+pub(super) const MAX_TOPIC_LENGTH: usize = 127;
 
 /// When the commit log is fsynced; mirrors Java's `FlushDiskType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -17,17 +17,17 @@ use crate::protocol::message::message_const;
 use crate::protocol::message::MessageProperties;
 
 /// Bytes per entry (`CQ_STORE_UNIT_SIZE`).
-pub const CQ_STORE_UNIT_SIZE: usize = 20;
+pub(super) const CQ_STORE_UNIT_SIZE: usize = 20;
 /// Entries per consume queue file (`mappedFileSizeConsumeQueue / 20`, 300,000).
-pub const CQ_ENTRIES_PER_FILE: i64 = 300_000;
+pub(super) const CQ_ENTRIES_PER_FILE: i64 = 300_000;
 /// The size field of a filler entry that stands for no message (Java's `fillPreBlank`).
 pub(crate) const BLANK_ENTRY_SIZE: i32 = i32::MAX;
 
-pub use crate::protocol::util_all::java_string_hash_code;
+pub(super) use crate::protocol::util_all::java_string_hash_code;
 
 /// The tags code a consume queue entry holds for a message with tags `tags`
 /// (`MessageExtBrokerInner.tagsString2tagsCode`): the tags' Java hash code, 0 when empty.
-pub fn tags_string_to_tags_code(tags: &str) -> i64 {
+pub(crate) fn tags_string_to_tags_code(tags: &str) -> i64 {
     if tags.is_empty() {
         0
     } else {

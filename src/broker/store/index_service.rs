@@ -41,7 +41,7 @@ use crate::protocol::util_all::java_string_hash_code;
 const ENTRY_SIZE: usize = 20;
 
 /// The most messages one query returns (`maxMsgsNumBatch`, 64).
-pub const MAX_MSGS_NUM_BATCH: usize = 64;
+pub(super) const MAX_MSGS_NUM_BATCH: usize = 64;
 
 /// One indexed key of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ pub(crate) struct IndexService {
 
 /// What a query found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueryOffsetResult {
+pub(super) struct QueryOffsetResult {
     /// Commit log offsets of the matching records, ascending.
     pub commit_log_offsets: Vec<i64>,
     /// Store time of the newest indexed entry (`indexLastUpdateTimestamp`).

@@ -37,7 +37,7 @@ use crate::protocol::BodyError;
 
 /// Called after each successful put, outside the store's locks, with the topic, the queue id
 /// and the queue's new max offset (Java's `MessageArrivingListener`).
-pub type MessageArrivalListener = Box<dyn Fn(&str, i32, i64) + Send + Sync>;
+pub(super) type MessageArrivalListener = Box<dyn Fn(&str, i32, i64) + Send + Sync>;
 
 /// Internal knobs tests turn.
 #[derive(Debug, Clone)]

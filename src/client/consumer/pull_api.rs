@@ -26,16 +26,16 @@ use crate::protocol::message::MessageQueue;
 /// `PullSysFlag` bits.
 pub(crate) mod pull_sys_flag {
     /// The request carries an offset to commit (`FLAG_COMMIT_OFFSET`).
-    pub const COMMIT_OFFSET: i32 = 0x1;
+    pub(crate) const COMMIT_OFFSET: i32 = 0x1;
     /// The broker may hold the request until a message arrives (`FLAG_SUSPEND`).
-    pub const SUSPEND: i32 = 0x1 << 1;
+    pub(crate) const SUSPEND: i32 = 0x1 << 1;
     /// The request carries its subscription expression (`FLAG_SUBSCRIPTION`).
-    pub const SUBSCRIPTION: i32 = 0x1 << 2;
+    pub(crate) const SUBSCRIPTION: i32 = 0x1 << 2;
     /// Class filter mode (`FLAG_CLASS_FILTER`).
-    pub const CLASS_FILTER: i32 = 0x1 << 3;
+    pub(crate) const CLASS_FILTER: i32 = 0x1 << 3;
 
     /// `buildSysFlag`.
-    pub fn build(
+    pub(crate) fn build(
         commit_offset: bool,
         suspend: bool,
         subscription: bool,

@@ -36,7 +36,7 @@ use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
 /// Serves topic and group administration, statistics, offset look-ups and ordered-consumer
 /// queue locks.
-pub struct AdminBrokerProcessor {
+pub(crate) struct AdminBrokerProcessor {
     broker: Arc<BrokerContext>,
 }
 
@@ -73,7 +73,7 @@ fn error(code: i32, remark: impl Into<String>) -> RemotingCommand {
 
 impl AdminBrokerProcessor {
     /// A processor over the broker's shared state.
-    pub fn new(broker: Arc<BrokerContext>) -> Self {
+    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
         AdminBrokerProcessor { broker }
     }
 
