@@ -54,7 +54,7 @@
 //! the [`client`] module for the route a sync send takes, and [`remoting`] for how a
 //! response finds its caller.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 mod common;
 
