@@ -14,7 +14,7 @@ use super::mq_client_api::MqClientApi;
 use super::namespace::Namespace;
 use super::top_addressing::{self, FetchAbort};
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
-use crate::common::service_thread::{Schedule, ServiceThread, Stopping, Waker};
+use crate::common::service_thread::{while_alive, Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
 use crate::protocol::body::{perm_name, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID};
@@ -185,10 +185,7 @@ impl MqClientInstance {
             let thread = ServiceThread::start(
                 "rmq-nsaddr",
                 Schedule::every(interval).first_after(FIRST_NAME_SERVER_FETCH_DELAY.min(interval)),
-                with_instance(
-                    Arc::downgrade(&instance),
-                    MqClientInstance::fetch_name_server_addrs,
-                ),
+                while_alive(&instance, MqClientInstance::fetch_name_server_addrs),
             )
             .map_err(|e| RemotingError::io("start a client thread", e))?;
             *instance.name_server_fetch.lock_unpoisoned() = Some(thread);
@@ -278,20 +275,19 @@ impl MqClientInstance {
     /// threads; they hold only a weak reference, so dropping the instance ends them too.
     pub(crate) fn start_background_tasks(self: &Arc<Self>) -> Result<(), ClientError> {
         let start = |e| ClientError::from(RemotingError::io("start a client thread", e));
-        let weak = Arc::downgrade(self);
         let route = ServiceThread::start(
             "rmq-route",
             Schedule::every(self.settings.route_refresh_interval)
                 .first_after(FIRST_ROUTE_REFRESH_DELAY.min(self.settings.route_refresh_interval))
                 .min_wake_gap(MIN_ON_DEMAND_REFRESH_GAP.min(self.settings.route_refresh_interval)),
-            with_instance(weak.clone(), MqClientInstance::refresh_routes_until_stopped),
+            while_alive(self, MqClientInstance::refresh_routes_until_stopped),
         )
         .map_err(start)?;
         let heartbeat = ServiceThread::start(
             "rmq-heartbeat",
             Schedule::every(self.settings.heartbeat_interval)
                 .first_after(FIRST_HEARTBEAT_DELAY.min(self.settings.heartbeat_interval)),
-            with_instance(weak, MqClientInstance::send_heartbeats_until_stopped),
+            while_alive(self, MqClientInstance::send_heartbeats_until_stopped),
         )
         .map_err(start)?;
         *self.services.lock_unpoisoned() = Some(Services {
@@ -730,18 +726,6 @@ impl MqClientInstance {
 impl Drop for MqClientInstance {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-/// A service-thread task that runs `task` on the instance while it lives.
-fn with_instance(
-    instance: Weak<MqClientInstance>,
-    task: fn(&MqClientInstance, &Stopping),
-) -> impl FnMut(&Stopping) + Send + 'static {
-    move |stopping| {
-        if let Some(instance) = instance.upgrade() {
-            task(&instance, stopping);
-        }
     }
 }
 

@@ -188,6 +188,20 @@ impl Drop for ServiceThread {
     }
 }
 
+/// A service-thread task that runs `task` on `owner` while the owner lives: the thread holds
+/// only a weak reference, so dropping the owner is not kept from ending it.
+pub(crate) fn while_alive<T: Send + Sync + 'static>(
+    owner: &Arc<T>,
+    task: impl Fn(&T, &Stopping) + Send + 'static,
+) -> impl FnMut(&Stopping) + Send + 'static {
+    let owner = Arc::downgrade(owner);
+    move |stopping| {
+        if let Some(owner) = owner.upgrade() {
+            task(&owner, stopping);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

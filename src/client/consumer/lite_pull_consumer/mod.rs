@@ -12,29 +12,27 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use self::inner::{Background, LitePullInner, RUNNING, SHUTDOWN};
 use super::allocate::{AllocateAveragely, AllocateMessageQueueStrategy};
 use super::consumer_inner::ConsumerInner;
+use super::group_start::{prepare_first_rebalance, start_consumer_thread, start_group_consumer};
 use super::offset_store::{
     LocalFileOffsetStore, OffsetStore, ReadOffsetType, RemoteBrokerOffsetStore,
 };
-use super::pull_service::{PullMessageService, PullTarget};
 use super::push_consumer::ConsumeFrom;
 use super::subscription::build_subscription_data;
 use crate::client::client_config::{client_settings_setters, ClientSettings};
 use crate::client::client_instance::MqClientInstance;
-use crate::client::client_remoting_processor::{ClientRemotingProcessor, CLIENT_REQUEST_CODES};
 use crate::client::error::ClientError;
 use crate::client::namespace::Namespace;
 use crate::client::validators::check_group;
-use crate::common::service_thread::{Schedule, ServiceThread};
+use crate::common::service_thread::Schedule;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::MessageModel;
 use crate::protocol::message::{MessageExt, MessageQueue};
-use crate::remoting::{PoolConfig, RemotingError};
 
 /// Settings of a [`LitePullConsumer`]; mirrors Java's `DefaultLitePullConsumer`, with its
 /// defaults. Made by [`LitePullConsumerBuilder`].
@@ -285,64 +283,29 @@ impl LitePullConsumer {
     }
 
     fn start_threads(&self) -> Result<(), ClientError> {
-        fn io(what: &'static str) -> impl Fn(std::io::Error) -> ClientError {
-            move |e| ClientError::from(RemotingError::io(what, e))
-        }
         let inner = &self.inner;
-        let weak_consumer: Weak<dyn ConsumerInner> = Arc::downgrade(inner) as Weak<LitePullInner>;
-        inner.instance.register_consumer(weak_consumer.clone());
-        inner
-            .instance
-            .api()
-            .remoting()
-            .register_processor_for_codes(
-                &CLIENT_REQUEST_CODES,
-                Arc::new(ClientRemotingProcessor::new(weak_consumer)),
-                PoolConfig {
-                    threads: 2,
-                    queue_capacity: 1000,
-                },
-            )?;
-        let weak_target: Weak<dyn PullTarget> = Arc::downgrade(inner) as Weak<LitePullInner>;
-        let pulls = PullMessageService::start(weak_target).map_err(io("start rmq-pull"))?;
+        let pulls = start_group_consumer(inner, &inner.instance)?;
         let _ = inner.pull_service.set(pulls);
-        inner.instance.start_background_tasks()?;
         inner.state.store(RUNNING, Ordering::SeqCst);
-        let weak = Arc::downgrade(inner);
-        let rebalance = ServiceThread::start(
+        let rebalance = start_consumer_thread(
             "rmq-rebalance",
             Schedule::every(inner.config.rebalance_interval),
-            move |_| {
-                if let Some(inner) = weak.upgrade() {
-                    inner.do_rebalance();
-                }
-            },
-        )
-        .map_err(io("start rmq-rebalance"))?;
+            inner,
+            LitePullInner::do_rebalance,
+        )?;
         let _ = inner.rebalance_waker.set(rebalance.waker());
-        let weak = Arc::downgrade(inner);
-        let offsets = ServiceThread::start(
+        let offsets = start_consumer_thread(
             "rmq-offsets",
             Schedule::every(inner.config.auto_commit_interval),
-            move |_| {
-                if let Some(inner) = weak.upgrade() {
-                    if inner.config.auto_commit {
-                        inner.commit_all();
-                    }
+            inner,
+            |inner: &LitePullInner| {
+                if inner.config.auto_commit {
+                    inner.commit_all();
                 }
             },
-        )
-        .map_err(io("start rmq-offsets"))?;
+        )?;
         *inner.background.lock_unpoisoned() = Some(Background { rebalance, offsets });
-        for subscription in inner.rebalance.subscriptions() {
-            if let Err(e) = inner
-                .instance
-                .update_topic_route(&subscription.topic, inner.instance.api_timeout_default())
-            {
-                log::warn!("route of {}: {e}", subscription.topic);
-            }
-        }
-        inner.instance.send_heartbeat_now();
+        prepare_first_rebalance(&inner.instance, &inner.rebalance.subscriptions());
         inner.do_rebalance();
         Ok(())
     }

@@ -18,7 +18,7 @@ mod inner;
 
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use config::default_local_offset_store_dir;
@@ -26,18 +26,16 @@ pub use config::{ConsumeFrom, PushConsumerBuilder, PushConsumerConfig};
 
 use self::inner::{Background, ConsumeService, PushConsumerInner, RUNNING, SHUTDOWN};
 use super::consumer_inner::ConsumerInner;
+use super::group_start::{prepare_first_rebalance, start_consumer_thread, start_group_consumer};
 use super::offset_store::{LocalFileOffsetStore, OffsetStore, RemoteBrokerOffsetStore};
-use super::pull_service::{PullMessageService, PullTarget};
 use super::subscription::{build_subscription_data, SUB_ALL};
 use crate::client::client_instance::MqClientInstance;
-use crate::client::client_remoting_processor::{ClientRemotingProcessor, CLIENT_REQUEST_CODES};
 use crate::client::error::ClientError;
 use crate::client::namespace::Namespace;
 use crate::client::validators::{check_group, RETRY_GROUP_TOPIC_PREFIX};
-use crate::common::service_thread::{Schedule, ServiceThread};
+use crate::common::service_thread::Schedule;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::{ConsumerRunningInfo, MessageModel};
-use crate::remoting::{PoolConfig, RemotingError};
 
 /// A consumer that pulls in the background and calls a listener for each batch; mirrors
 /// Java's `DefaultMQPushConsumer`.
@@ -153,80 +151,44 @@ impl PushConsumer {
 
     fn start_threads(&self) -> Result<(), ClientError> {
         let inner = &self.inner;
-        let weak_consumer: Weak<dyn ConsumerInner> =
-            Arc::downgrade(inner) as Weak<PushConsumerInner>;
-        inner.instance.register_consumer(weak_consumer.clone());
-        inner
-            .instance
-            .api()
-            .remoting()
-            .register_processor_for_codes(
-                &CLIENT_REQUEST_CODES,
-                Arc::new(ClientRemotingProcessor::new(weak_consumer)),
-                PoolConfig {
-                    threads: 2,
-                    queue_capacity: 1000,
-                },
-            )?;
-        fn io(what: &'static str) -> impl Fn(std::io::Error) -> ClientError {
-            move |e| ClientError::from(RemotingError::io(what, e))
-        }
-        let weak_target: Weak<dyn PullTarget> = Arc::downgrade(inner) as Weak<PushConsumerInner>;
-        let pulls = PullMessageService::start(weak_target).map_err(io("start rmq-pull"))?;
+        let pulls = start_group_consumer(inner, &inner.instance)?;
         let _ = inner.pull_service.set(pulls);
-        inner.instance.start_background_tasks()?;
         inner.state.store(RUNNING, Ordering::SeqCst);
 
-        let weak = Arc::downgrade(inner);
-        let rebalance = ServiceThread::start(
+        let rebalance = start_consumer_thread(
             "rmq-rebalance",
             Schedule::every(inner.config.rebalance_interval),
-            move |_| {
-                if let Some(inner) = weak.upgrade() {
-                    inner.do_rebalance();
-                }
-            },
-        )
-        .map_err(io("start rmq-rebalance"))?;
+            inner,
+            PushConsumerInner::do_rebalance,
+        )?;
         let _ = inner.rebalance_waker.set(rebalance.waker());
-        let weak = Arc::downgrade(inner);
-        let offsets = ServiceThread::start(
+        let offsets = start_consumer_thread(
             "rmq-offsets",
             Schedule::every(inner.config.persist_offset_interval),
-            move |_| {
-                if let Some(inner) = weak.upgrade() {
-                    inner.persist_offsets();
-                }
-            },
-        )
-        .map_err(io("start rmq-offsets"))?;
-        let weak = Arc::downgrade(inner);
+            inner,
+            PushConsumerInner::persist_offsets,
+        )?;
         let upkeep_every = if inner.orderly {
             Duration::from_secs(20)
         } else {
             inner.config.consume_timeout
         };
-        let upkeep = ServiceThread::start(
+        let upkeep = start_consumer_thread(
             "rmq-upkeep",
             Schedule::every(upkeep_every).first_after(Duration::from_secs(1).min(upkeep_every)),
-            move |_| {
-                let Some(inner) = weak.upgrade() else {
-                    return;
-                };
-                match &inner.consume {
-                    ConsumeService::Orderly(_) => {
-                        if inner.config.message_model == MessageModel::Clustering {
-                            inner.rebalance.lock_all();
-                        }
+            inner,
+            |inner: &PushConsumerInner| match &inner.consume {
+                ConsumeService::Orderly(_) => {
+                    if inner.config.message_model == MessageModel::Clustering {
+                        inner.rebalance.lock_all();
                     }
-                    ConsumeService::Concurrently(service) => service.clean_expired(
-                        &inner.rebalance.process_queues(),
-                        inner.config.consume_timeout,
-                    ),
                 }
+                ConsumeService::Concurrently(service) => service.clean_expired(
+                    &inner.rebalance.process_queues(),
+                    inner.config.consume_timeout,
+                ),
             },
-        )
-        .map_err(io("start rmq-upkeep"))?;
+        )?;
         *inner.background.lock_unpoisoned() = Some(Background {
             rebalance,
             offsets,
@@ -234,17 +196,7 @@ impl PushConsumer {
         });
         // Routes for the subscriptions, a heartbeat so the brokers know the group, then the
         // first share of the queues, all before start returns (Java's start does the same).
-        for subscription in inner.rebalance.subscriptions() {
-            if let Err(e) = inner
-                .instance
-                .update_topic_route(&subscription.topic, inner.instance.api_timeout_default())
-            {
-                if !subscription.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
-                    log::warn!("route of {}: {e}", subscription.topic);
-                }
-            }
-        }
-        inner.instance.send_heartbeat_now();
+        prepare_first_rebalance(&inner.instance, &inner.rebalance.subscriptions());
         inner.do_rebalance();
         Ok(())
     }
