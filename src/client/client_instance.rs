@@ -478,6 +478,22 @@ impl MqClientInstance {
             .map(|addr| self.dial_addr(addr))
     }
 
+    /// [`find_broker_address_in_subscribe`](Self::find_broker_address_in_subscribe) for
+    /// `queue`'s broker, fetching the topic's route once when the broker is not known yet.
+    pub(crate) fn subscribe_broker_address(
+        &self,
+        queue: &MessageQueue,
+    ) -> Result<String, ClientError> {
+        if let Some(addr) = self.find_broker_address_in_subscribe(&queue.broker_name) {
+            return Ok(addr);
+        }
+        self.update_topic_route(&queue.topic, self.api_timeout_default())?;
+        self.find_broker_address_in_subscribe(&queue.broker_name)
+            .ok_or_else(|| ClientError::BrokerNotFound {
+                broker_name: queue.broker_name.clone(),
+            })
+    }
+
     /// The address of broker id `broker_id` of `broker_name`, else (unless
     /// `only_this_broker`) of any of its brokers, master first; with whether it is a slave
     /// (`findBrokerAddressInSubscribe` with a broker id: pulls go where the broker suggests).

@@ -104,6 +104,23 @@ pub(crate) struct RemoteBrokerOffsetStore {
     table: OffsetTable,
 }
 
+/// The offset committed for `queue` (the store asked first, `ReadOffsetType::Store`), None when
+/// the group has none yet: the first step of Java's `computePullFromWhere`. `Err` when the
+/// store could not tell.
+pub(crate) fn committed_offset(
+    store: &dyn OffsetStore,
+    queue: &MessageQueue,
+) -> Result<Option<i64>, ClientError> {
+    match store.read_offset(queue, ReadOffsetType::Store) {
+        committed if committed >= 0 => Ok(Some(committed)),
+        OFFSET_NOT_FOUND => Ok(None),
+        _ => Err(ClientError::InvalidResponse {
+            addr: queue.broker_name.clone(),
+            reason: "the committed offset could not be read".into(),
+        }),
+    }
+}
+
 impl RemoteBrokerOffsetStore {
     pub(crate) fn new(instance: Arc<MqClientInstance>, group: impl Into<String>) -> Self {
         RemoteBrokerOffsetStore {
@@ -113,34 +130,20 @@ impl RemoteBrokerOffsetStore {
         }
     }
 
-    /// The address of the broker holding `queue`, fetching the topic's route if unknown.
-    fn broker_addr(&self, queue: &MessageQueue) -> Result<String, ClientError> {
-        if let Some(addr) = self
-            .instance
-            .find_broker_address_in_subscribe(&queue.broker_name)
-        {
-            return Ok(addr);
-        }
-        self.instance
-            .update_topic_route(&queue.topic, self.instance.api_timeout_default())?;
-        self.instance
-            .find_broker_address_in_subscribe(&queue.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
-    }
-
     fn update_on_broker(&self, queue: &MessageQueue, offset: i64, oneway: bool) {
-        let result = self.broker_addr(queue).and_then(|addr| {
-            self.instance.api().update_consumer_offset(
-                &addr,
-                &self.group,
-                queue,
-                offset,
-                oneway,
-                self.instance.api_timeout_default(),
-            )
-        });
+        let result = self
+            .instance
+            .subscribe_broker_address(queue)
+            .and_then(|addr| {
+                self.instance.api().update_consumer_offset(
+                    &addr,
+                    &self.group,
+                    queue,
+                    offset,
+                    oneway,
+                    self.instance.api_timeout_default(),
+                )
+            });
         if let Err(e) = result {
             log::warn!(
                 "committing offset {offset} of {queue} for group {} failed: {e}",
@@ -163,14 +166,17 @@ impl OffsetStore for RemoteBrokerOffsetStore {
         if kind == ReadOffsetType::Memory {
             return self.table.get(queue).unwrap_or(OFFSET_NOT_FOUND);
         }
-        let fetched = self.broker_addr(queue).and_then(|addr| {
-            self.instance.api().query_consumer_offset(
-                &addr,
-                &self.group,
-                queue,
-                self.instance.api_timeout_default(),
-            )
-        });
+        let fetched = self
+            .instance
+            .subscribe_broker_address(queue)
+            .and_then(|addr| {
+                self.instance.api().query_consumer_offset(
+                    &addr,
+                    &self.group,
+                    queue,
+                    self.instance.api_timeout_default(),
+                )
+            });
         match fetched {
             Ok(offset) => {
                 self.table.update(queue, offset, false);

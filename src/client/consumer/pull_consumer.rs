@@ -156,7 +156,7 @@ impl PullConsumer {
         }
         let namespace = self.instance.namespace();
         let queue = &namespace.wrap_queue(queue);
-        let addr = self.broker_addr(queue)?;
+        let addr = self.instance.subscribe_broker_address(queue)?;
         let header = PullMessageRequestHeader {
             consumer_group: self.config.group.clone(),
             topic: queue.topic.clone(),
@@ -191,7 +191,7 @@ impl PullConsumer {
     /// The queue's smallest offset (GET_MIN_OFFSET).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.broker_addr(queue)?;
+        let addr = self.instance.subscribe_broker_address(queue)?;
         self.api()
             .get_min_offset(&addr, queue, self.config.client.api_timeout)
     }
@@ -199,7 +199,7 @@ impl PullConsumer {
     /// One past the queue's last offset (GET_MAX_OFFSET).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.broker_addr(queue)?;
+        let addr = self.instance.subscribe_broker_address(queue)?;
         self.api()
             .get_max_offset(&addr, queue, self.config.client.api_timeout)
     }
@@ -223,23 +223,6 @@ impl PullConsumer {
 
     fn api(&self) -> &MqClientApi {
         self.instance.api()
-    }
-
-    /// The address to pull `queue` from, fetching the topic's route if the broker is unknown.
-    fn broker_addr(&self, queue: &MessageQueue) -> Result<String, ClientError> {
-        if let Some(addr) = self
-            .instance
-            .find_broker_address_in_subscribe(&queue.broker_name)
-        {
-            return Ok(addr);
-        }
-        self.instance
-            .update_topic_route(&queue.topic, self.config.client.api_timeout)?;
-        self.instance
-            .find_broker_address_in_subscribe(&queue.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
     }
 }
 

@@ -16,7 +16,7 @@ use crossbeam_channel::{unbounded, Receiver, Sender};
 use super::LitePullConsumerConfig;
 use crate::client::client_instance::MqClientInstance;
 use crate::client::consumer::consumer_inner::ConsumerInner;
-use crate::client::consumer::offset_store::{OffsetStore, ReadOffsetType, OFFSET_NOT_FOUND};
+use crate::client::consumer::offset_store::{committed_offset, OffsetStore};
 use crate::client::consumer::process_queue::ProcessQueue;
 use crate::client::consumer::pull_api::{pull_sys_flag, PullApiWrapper, PullSpec};
 use crate::client::consumer::pull_service::{PullMessageService, PullTarget};
@@ -323,25 +323,9 @@ impl LitePullInner {
         }
     }
 
-    fn broker_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
-        if let Some(addr) = self
-            .instance
-            .find_broker_address_in_subscribe(&queue.broker_name)
-        {
-            return Ok(addr);
-        }
-        self.instance
-            .update_topic_route(&queue.topic, self.instance.api_timeout_default())?;
-        self.instance
-            .find_broker_address_in_subscribe(&queue.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
-    }
-
     /// The queue's first offset (`minOffset`).
     pub(crate) fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
-        let addr = self.broker_of(queue)?;
+        let addr = self.instance.subscribe_broker_address(queue)?;
         self.instance
             .api()
             .get_min_offset(&addr, queue, self.instance.api_timeout_default())
@@ -349,7 +333,7 @@ impl LitePullInner {
 
     /// One past the queue's last offset (`maxOffset`).
     pub(crate) fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
-        let addr = self.broker_of(queue)?;
+        let addr = self.instance.subscribe_broker_address(queue)?;
         self.instance
             .api()
             .get_max_offset(&addr, queue, self.instance.api_timeout_default())
@@ -361,7 +345,7 @@ impl LitePullInner {
         queue: &MessageQueue,
         timestamp: i64,
     ) -> Result<i64, ClientError> {
-        let addr = self.broker_of(queue)?;
+        let addr = self.instance.subscribe_broker_address(queue)?;
         self.instance.api().search_offset(
             &addr,
             queue,
@@ -443,15 +427,8 @@ impl RebalanceHandler for LitePullInner {
     }
 
     fn compute_pull_from_where(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
-        let committed = self.offset_store.read_offset(queue, ReadOffsetType::Store);
-        if committed >= 0 {
+        if let Some(committed) = committed_offset(&*self.offset_store, queue)? {
             return Ok(committed);
-        }
-        if committed != OFFSET_NOT_FOUND {
-            return Err(ClientError::InvalidResponse {
-                addr: queue.broker_name.clone(),
-                reason: "the committed offset could not be read".into(),
-            });
         }
         match self.config.consume_from {
             ConsumeFrom::FirstOffset => Ok(0),

@@ -20,7 +20,7 @@ use crate::client::consumer::consume_orderly::ConsumeOrderly;
 use crate::client::consumer::consume_service::ConsumeHost;
 use crate::client::consumer::consume_stats::ConsumeStats;
 use crate::client::consumer::consumer_inner::ConsumerInner;
-use crate::client::consumer::offset_store::{OffsetStore, ReadOffsetType, OFFSET_NOT_FOUND};
+use crate::client::consumer::offset_store::{committed_offset, OffsetStore, ReadOffsetType};
 use crate::client::consumer::process_queue::ProcessQueue;
 use crate::client::consumer::pull_api::{pull_sys_flag, PullApiWrapper, PullSpec};
 use crate::client::consumer::pull_service::{PullMessageService, PullTarget};
@@ -479,15 +479,8 @@ impl RebalanceHandler for PushConsumerInner {
     /// `computePullFromWhereWithException`: the committed offset, else where `consume_from`
     /// says (a retry topic starts at 0).
     fn compute_pull_from_where(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
-        let committed = self.offset_store.read_offset(queue, ReadOffsetType::Store);
-        if committed >= 0 {
+        if let Some(committed) = committed_offset(&*self.offset_store, queue)? {
             return Ok(committed);
-        }
-        if committed != OFFSET_NOT_FOUND {
-            return Err(ClientError::InvalidResponse {
-                addr: queue.broker_name.clone(),
-                reason: "the committed offset could not be read".into(),
-            });
         }
         let retry = queue.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX);
         match self.config.consume_from {
