@@ -165,6 +165,18 @@ impl MqAdmin {
             .collect()
     }
 
+    /// One broker serving `topic` (master first), for calls any broker of it can answer.
+    fn any_broker_of(&self, topic: &str) -> Result<String, ClientError> {
+        let route = self.examine_topic_route_info(topic)?;
+        self.any_addrs(&route)
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::NoRoute {
+                topic: topic.to_string(),
+                reason: "no broker in the route".into(),
+            })
+    }
+
     /// The route of `topic` from the name servers (`examineTopicRouteInfo`).
     pub fn examine_topic_route_info(&self, topic: &str) -> Result<TopicRouteData, ClientError> {
         let topic = &self.ns().wrap(topic);
@@ -460,15 +472,7 @@ impl MqAdmin {
         group: &str,
     ) -> Result<ConsumerConnection, ClientError> {
         let group = &self.ns().wrap(group);
-        let route = self.examine_topic_route_info(&format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"))?;
-        let addr =
-            self.any_addrs(&route)
-                .into_iter()
-                .next()
-                .ok_or_else(|| ClientError::NoRoute {
-                    topic: format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"),
-                    reason: "no broker in the route".into(),
-                })?;
+        let addr = self.any_broker_of(&format!("{RETRY_GROUP_TOPIC_PREFIX}{group}"))?;
         self.api()
             .get_consumer_connection_list(&addr, group, self.timeout())
     }
@@ -482,15 +486,7 @@ impl MqAdmin {
     ) -> Result<ProducerConnection, ClientError> {
         let topic = &self.ns().wrap(topic);
         let group = &self.ns().wrap(group);
-        let route = self.examine_topic_route_info(topic)?;
-        let addr =
-            self.any_addrs(&route)
-                .into_iter()
-                .next()
-                .ok_or_else(|| ClientError::NoRoute {
-                    topic: topic.to_string(),
-                    reason: "no broker in the route".into(),
-                })?;
+        let addr = self.any_broker_of(topic)?;
         self.api()
             .get_producer_connection_list(&addr, group, self.timeout())
     }
@@ -537,15 +533,7 @@ impl MqAdmin {
     /// (`queryTopicConsumeByWho`).
     pub fn query_topic_consume_by_who(&self, topic: &str) -> Result<GroupList, ClientError> {
         let topic = &self.ns().wrap(topic);
-        let route = self.examine_topic_route_info(topic)?;
-        let addr =
-            self.any_addrs(&route)
-                .into_iter()
-                .next()
-                .ok_or_else(|| ClientError::NoRoute {
-                    topic: topic.to_string(),
-                    reason: "no broker in the route".into(),
-                })?;
+        let addr = self.any_broker_of(topic)?;
         self.api()
             .query_topic_consume_by_who(&addr, topic, self.timeout())
     }
@@ -615,15 +603,7 @@ impl MqAdmin {
     ) -> Result<BTreeMap<String, BTreeMap<MessageQueue, i64>>, ClientError> {
         let topic = &self.ns().wrap(topic);
         let group = &self.ns().wrap(group);
-        let route = self.examine_topic_route_info(topic)?;
-        let addr =
-            self.any_addrs(&route)
-                .into_iter()
-                .next()
-                .ok_or_else(|| ClientError::NoRoute {
-                    topic: topic.to_string(),
-                    reason: "no broker in the route".into(),
-                })?;
+        let addr = self.any_broker_of(topic)?;
         self.api().invoke_broker_to_get_consumer_status(
             &addr,
             topic,
