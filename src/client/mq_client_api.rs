@@ -277,6 +277,17 @@ pub(crate) fn expect_success(response: &RemotingCommand, addr: &str) -> Result<(
     }
 }
 
+/// The body of a SUCCESS response from `addr`, decoded by `decode`; any other code is a
+/// [`ClientError::Broker`], a body that does not decode an invalid response.
+pub(crate) fn expect_body<T>(
+    response: &RemotingCommand,
+    addr: &str,
+    decode: impl FnOnce(&[u8]) -> Result<T, crate::protocol::BodyError>,
+) -> Result<T, ClientError> {
+    expect_success(response, addr)?;
+    decode(&response.body).map_err(|e| ClientError::invalid_response(addr, e))
+}
+
 /// Reads a send response (`processSendResponse`): SUCCESS and the three "stored, but" codes
 /// give a [`SendResult`]; any other code is a [`ClientError::Broker`] naming `addr`.
 /// `msg_id` is the client id (`UNIQ_KEY`) of what was sent; the header's `msgId` is the

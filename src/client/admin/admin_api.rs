@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::client::error::ClientError;
-use crate::client::mq_client_api::{expect_success, MqClientApi};
+use crate::client::mq_client_api::{expect_body, expect_success, MqClientApi};
 use crate::protocol::body::{
     ClusterInfo, ConsumeStats, ConsumerConnection, GetConsumerStatusBody, GroupList, KvTable,
     ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
@@ -41,8 +41,7 @@ fn body_of<T>(
     addr: Option<&str>,
     decode: impl FnOnce(&[u8]) -> Result<T, BodyError>,
 ) -> Result<T, ClientError> {
-    expect_success(response, peer(addr))?;
-    decode(&response.body).map_err(|e| ClientError::invalid_response(peer(addr), e))
+    expect_body(response, peer(addr), decode)
 }
 
 /// Parses `key=value` lines (`MixAll.string2Properties`, for the properties this broker and

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::client::error::ClientError;
-use crate::client::mq_client_api::{expect_success, process_pull_response, MqClientApi};
+use crate::client::mq_client_api::{
+    expect_body, expect_success, process_pull_response, MqClientApi,
+};
 use crate::client::result::PullResult;
 use crate::protocol::body::{
     GetConsumerListByGroupResponseBody, LockBatchRequestBody, LockBatchResponseBody,
@@ -25,6 +27,23 @@ use crate::remoting::InvokeResult;
 pub(crate) type PullCallback = Box<dyn FnOnce(Result<PullResult, ClientError>) + Send + 'static>;
 
 impl MqClientApi {
+    /// `request` to `addr`, oneway (handed to the connection) or waiting for a SUCCESS.
+    fn invoke_maybe_oneway(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        oneway: bool,
+        timeout: Duration,
+    ) -> Result<(), ClientError> {
+        if oneway {
+            self.remoting()
+                .invoke_oneway(Some(addr), request, timeout)?;
+            return Ok(());
+        }
+        let response = self.remoting().invoke_sync(Some(addr), request, timeout)?;
+        expect_success(&response, addr)
+    }
+
     /// PULL_MESSAGE, answered through `callback` exactly once (`pullMessageAsync`): on the
     /// transport's callback pool, or on this thread for a failure before the request left.
     pub(crate) fn pull_message_async(
@@ -94,13 +113,7 @@ impl MqClientApi {
             bname: Some(queue.broker_name.clone()),
         };
         let request = self.request(request_code::UPDATE_CONSUMER_OFFSET, &header);
-        if oneway {
-            self.remoting()
-                .invoke_oneway(Some(addr), request, timeout)?;
-            return Ok(());
-        }
-        let response = self.remoting().invoke_sync(Some(addr), request, timeout)?;
-        expect_success(&response, addr)
+        self.invoke_maybe_oneway(addr, request, oneway, timeout)
     }
 
     /// GET_CONSUMER_LIST_BY_GROUP: the client ids of a group's live members
@@ -116,9 +129,11 @@ impl MqClientApi {
         };
         let request = self.request(request_code::GET_CONSUMER_LIST_BY_GROUP, &header);
         let response = self.remoting().invoke_sync(Some(addr), request, timeout)?;
-        expect_success(&response, addr)?;
-        let body = GetConsumerListByGroupResponseBody::from_json(&response.body)
-            .map_err(|e| ClientError::invalid_response(addr, e))?;
+        let body = expect_body(
+            &response,
+            addr,
+            GetConsumerListByGroupResponseBody::from_json,
+        )?;
         Ok(body.consumer_id_list)
     }
 
@@ -133,9 +148,7 @@ impl MqClientApi {
             .with_serialize_type(self.serialize_type())
             .with_body(body.to_json());
         let response = self.remoting().invoke_sync(Some(addr), request, timeout)?;
-        expect_success(&response, addr)?;
-        let locked = LockBatchResponseBody::from_json(&response.body)
-            .map_err(|e| ClientError::invalid_response(addr, e))?;
+        let locked = expect_body(&response, addr, LockBatchResponseBody::from_json)?;
         Ok(locked.lock_ok_mq_set)
     }
 
@@ -150,13 +163,7 @@ impl MqClientApi {
         let request = RemotingCommand::new_request(request_code::UNLOCK_BATCH_MQ)
             .with_serialize_type(self.serialize_type())
             .with_body(body.to_json());
-        if oneway {
-            self.remoting()
-                .invoke_oneway(Some(addr), request, timeout)?;
-            return Ok(());
-        }
-        let response = self.remoting().invoke_sync(Some(addr), request, timeout)?;
-        expect_success(&response, addr)
+        self.invoke_maybe_oneway(addr, request, oneway, timeout)
     }
 
     /// CONSUMER_SEND_MSG_BACK: the broker redelivers `message` later through the group's
