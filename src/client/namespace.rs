@@ -53,6 +53,21 @@ impl Namespace {
         }
     }
 
+    /// [`Namespace::wrap`] in place: nothing to do, and nothing allocated, without a
+    /// namespace (every send passes here).
+    pub(crate) fn wrap_in_place(&self, resource: &mut String) {
+        if let Some(ns) = &self.0 {
+            *resource = wrap_namespace(ns, resource);
+        }
+    }
+
+    /// [`Namespace::unwrap_queue`] in place, as cheap as [`Namespace::wrap_in_place`].
+    pub(crate) fn unwrap_queue_in_place(&self, queue: &mut MessageQueue) {
+        if let Some(ns) = &self.0 {
+            queue.topic = without_namespace(&queue.topic, ns);
+        }
+    }
+
     /// `queueWithNamespace`.
     pub(crate) fn wrap_queue(&self, queue: &MessageQueue) -> MessageQueue {
         MessageQueue {

@@ -621,7 +621,7 @@ impl ProducerInner {
             self.config.compress_over,
             self.config.compress_level,
         );
-        prepared.topic = self.instance.namespace().wrap(&prepared.topic);
+        self.instance.namespace().wrap_in_place(&mut prepared.topic);
         Ok(prepared)
     }
 
@@ -629,7 +629,7 @@ impl ProducerInner {
         self.ensure_running()?;
         check_batch(messages, self.config.max_message_size)?;
         let mut prepared = PreparedMessage::batch(messages, &self.ids)?;
-        prepared.topic = self.instance.namespace().wrap(&prepared.topic);
+        self.instance.namespace().wrap_in_place(&mut prepared.topic);
         check_body_size(prepared.body.len(), self.config.max_message_size)?;
         trace_step!(
             "client",

@@ -195,10 +195,10 @@ impl SendAttempts {
         mut result: SendResult,
     ) -> Decision {
         // The caller sees its own topic name (`processSendResponse`: `withoutNamespace`).
-        result.message_queue = producer
+        producer
             .instance
             .namespace()
-            .unwrap_queue(&result.message_queue);
+            .unwrap_queue_in_place(&mut result.message_queue);
         producer.fault_strategy.update_fault_item(
             &attempt.queue.broker_name,
             attempt.started.elapsed(),
