@@ -1,8 +1,6 @@
 //! `AclClientRpcHook`: signs every request a client sends (Java's `AclClientRPCHook`).
 
-use super::signer::{
-    calculate_signature, combine_request_content, ACCESS_KEY, SECURITY_TOKEN, SIGNATURE,
-};
+use super::signer::{request_signature, ACCESS_KEY, SECURITY_TOKEN, SIGNATURE};
 use crate::protocol::RemotingCommand;
 use crate::remoting::{AbortProcess, RpcHook};
 
@@ -50,8 +48,7 @@ impl SessionCredentials {
         if let Some(token) = &self.security_token {
             request.ext_fields.insert(SECURITY_TOKEN, token);
         }
-        let content = combine_request_content(&request.ext_fields, &request.body);
-        let signature = calculate_signature(&content, &self.secret_key);
+        let signature = request_signature(&request.ext_fields, &request.body, &self.secret_key);
         request.ext_fields.insert(SIGNATURE, signature);
     }
 }

@@ -26,14 +26,10 @@ const UNIQUE_MSG_QUERY_FLAG: &str = "_UNIQUE_KEY_QUERY";
 /// Leaving `_UNIQUE_KEY_QUERY` out is what Java and C++ brokers verify; the Java client signs
 /// it, so its queries by unique key are refused by ACL-enabled brokers. Ours are not.
 pub fn combine_request_content(ext_fields: &ExtFields, body: &[u8]) -> Vec<u8> {
-    let mut fields: Vec<(&str, &str)> = ext_fields
-        .iter()
-        .filter(|(key, _)| *key != SIGNATURE && *key != UNIQUE_MSG_QUERY_FLAG)
-        .collect();
-    fields.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
-    let values_len: usize = fields.iter().map(|(_, value)| value.len()).sum();
+    let values = signed_values(ext_fields);
+    let values_len: usize = values.iter().map(|value| value.len()).sum();
     let mut content = Vec::with_capacity(values_len + body.len());
-    for (_, value) in fields {
+    for value in values {
         content.extend_from_slice(value.as_bytes());
     }
     content.extend_from_slice(body);
@@ -42,21 +38,57 @@ pub fn combine_request_content(ext_fields: &ExtFields, body: &[u8]) -> Vec<u8> {
 
 /// Base64(HmacSHA1(`secret_key`, `content`)) (`AclSigner.calSignature`).
 pub fn calculate_signature(content: &[u8], secret_key: &str) -> String {
+    signature_over([content], secret_key)
+}
+
+/// The signature of a request, as [`calculate_signature`] over
+/// [`combine_request_content`] gives it, without copying the body into the content.
+pub(crate) fn request_signature(ext_fields: &ExtFields, body: &[u8], secret_key: &str) -> String {
+    let values = signed_values(ext_fields);
+    signature_over(
+        values
+            .iter()
+            .map(|value| value.as_bytes())
+            .chain(std::iter::once(body)),
+        secret_key,
+    )
+}
+
+/// Checks `signature` against the one `secret_key` gives over the request, in time that does
+/// not depend on where they differ (a verifier must not leak how much of a guess was right).
+pub(crate) fn signature_matches(
+    ext_fields: &ExtFields,
+    body: &[u8],
+    secret_key: &str,
+    signature: &str,
+) -> bool {
+    let expected = request_signature(ext_fields, body, secret_key);
+    let (a, b) = (expected.as_bytes(), signature.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The values the signature covers, in Java's order: sorted by key as Java's `TreeMap` sorts
+/// strings (by UTF-16 code units), `Signature` and `_UNIQUE_KEY_QUERY` left out.
+fn signed_values(ext_fields: &ExtFields) -> Vec<&str> {
+    let mut fields: Vec<(&str, &str)> = ext_fields
+        .iter()
+        .filter(|(key, _)| *key != SIGNATURE && *key != UNIQUE_MSG_QUERY_FLAG)
+        .collect();
+    fields.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    fields.into_iter().map(|(_, value)| value).collect()
+}
+
+/// Base64(HmacSHA1(`secret_key`, the parts one after the other)).
+fn signature_over<'p>(parts: impl IntoIterator<Item = &'p [u8]>, secret_key: &str) -> String {
     // HMAC takes a key of any length, so `new_from_slice` cannot fail for it.
     let mut mac = match Hmac::<Sha1>::new_from_slice(secret_key.as_bytes()) {
         Ok(mac) => mac,
         Err(e) => unreachable!("HMAC accepts keys of every length: {e}"),
     };
-    mac.update(content);
+    for part in parts {
+        mac.update(part);
+    }
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
-}
-
-/// Checks `signature` against the one `secret_key` gives over `content`, in time that does not
-/// depend on where they differ (a verifier must not leak how much of a guess was right).
-pub(crate) fn signature_matches(content: &[u8], secret_key: &str, signature: &str) -> bool {
-    let expected = calculate_signature(content, secret_key);
-    let (a, b) = (expected.as_bytes(), signature.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -84,11 +116,27 @@ mod tests {
     }
 
     #[test]
+    fn the_request_signature_is_the_signature_of_the_combined_content() {
+        let mut fields = ExtFields::new();
+        fields.insert("topic", "T");
+        fields.insert("AccessKey", "ak");
+        let body = b"a body".as_slice();
+        assert_eq!(
+            request_signature(&fields, body, "secret"),
+            calculate_signature(&combine_request_content(&fields, body), "secret")
+        );
+    }
+
+    #[test]
     fn comparison_rejects_any_other_signature() {
-        let good = calculate_signature(b"x", "secret");
-        assert!(signature_matches(b"x", "secret", &good));
-        assert!(!signature_matches(b"x", "secret", &good[1..]));
-        assert!(!signature_matches(b"y", "secret", &good));
-        assert!(!signature_matches(b"x", "Secret", &good));
+        let mut fields = ExtFields::new();
+        fields.insert("topic", "T");
+        let good = request_signature(&fields, b"x", "secret");
+        assert!(signature_matches(&fields, b"x", "secret", &good));
+        assert!(!signature_matches(&fields, b"x", "secret", &good[1..]));
+        assert!(!signature_matches(&fields, b"y", "secret", &good));
+        assert!(!signature_matches(&fields, b"x", "Secret", &good));
+        fields.insert("topic", "U");
+        assert!(!signature_matches(&fields, b"x", "secret", &good));
     }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use self::config::{AclTable, RETRY_GROUP_TOPIC_PREFIX};
 use self::permission::{check_permission, needs_admin, PUB, SUB};
-use super::signer::{combine_request_content, signature_matches, ACCESS_KEY, SIGNATURE};
+use super::signer::{signature_matches, ACCESS_KEY, SIGNATURE};
 use crate::protocol::body::HeartbeatData;
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::RemotingCommand;
@@ -61,8 +61,6 @@ struct AccessResource {
     signature: Option<String>,
     /// Topic, or `%RETRY%<group>` → the permission needed.
     resource_perms: HashMap<String, u8>,
-    /// The signed content.
-    content: Vec<u8>,
 }
 
 impl AccessResource {
@@ -131,11 +129,11 @@ impl PlainAccessValidator {
     /// `Ok` when `request` from `remote_addr` may be served; `Err` with Java's reason.
     pub fn check(&self, remote_addr: &str, request: &RemotingCommand) -> Result<(), String> {
         let resource = parse(request, remote_addr)?;
-        self.validate(&resource)
+        self.validate(&resource, request)
     }
 
-    /// `PlainPermissionManager.validate`.
-    fn validate(&self, resource: &AccessResource) -> Result<(), String> {
+    /// `PlainPermissionManager.validate` of what `request` asks for.
+    fn validate(&self, resource: &AccessResource, request: &RemotingCommand) -> Result<(), String> {
         let white_listed = |strategies: &[_]| {
             strategies
                 .iter()
@@ -154,7 +152,12 @@ impl PlainAccessValidator {
             return Ok(());
         }
         let signed = resource.signature.as_deref().is_some_and(|signature| {
-            signature_matches(&resource.content, &account.secret_key, signature)
+            signature_matches(
+                &request.ext_fields,
+                &request.body,
+                &account.secret_key,
+                signature,
+            )
         });
         if !signed {
             return Err(format!("Check signature failed for accessKey={access_key}"));
@@ -209,7 +212,8 @@ impl RpcHook for PlainAccessValidator {
     fn do_after_response(&self, _: &str, _: &RemotingCommand, _: &mut RemotingCommand) {}
 }
 
-/// `PlainAccessValidator.parse`: what `request` needs, and the content its signature covers.
+/// `PlainAccessValidator.parse`: what `request` needs. The signature is checked over the
+/// request itself, without copying its body, and only when it has to be.
 fn parse(request: &RemotingCommand, remote_addr: &str) -> Result<AccessResource, String> {
     let fields = &request.ext_fields;
     let mut resource = AccessResource {
@@ -268,7 +272,6 @@ fn parse(request: &RemotingCommand, remote_addr: &str) -> Result<AccessResource,
         }
         _ => {}
     }
-    resource.content = combine_request_content(fields, &request.body);
     Ok(resource)
 }
 
