@@ -25,40 +25,17 @@ use rocketmq_blocking::protocol::header::GetTopicStatsInfoRequestHeader;
 use rocketmq_blocking::protocol::RemotingCommand;
 use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
 
-mod scratch {
-    /// A directory removed on drop.
-    pub struct Dir(pub std::path::PathBuf);
-
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let path = std::env::temp_dir()
-                .join(format!("rmq-admin-{name}-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 struct Cluster {
     broker: Option<Broker>,
     namesrv: NameServer,
-    store: scratch::Dir,
+    store: TempDir,
 }
 
 impl Cluster {
     fn start(name: &str) -> Cluster {
         init_logging();
         let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
-        let store = scratch::Dir::new(name);
+        let store = TempDir::created(name);
         let broker = Self::broker(&namesrv, &store, "127.0.0.1:0");
         Cluster {
             broker: Some(broker),
@@ -67,7 +44,7 @@ impl Cluster {
         }
     }
 
-    fn broker(namesrv: &NameServer, store: &scratch::Dir, listen: &str) -> Broker {
+    fn broker(namesrv: &NameServer, store: &TempDir, listen: &str) -> Broker {
         Broker::builder()
             .listen(listen)
             .name_server(&namesrv.local_addr().to_string())

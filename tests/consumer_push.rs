@@ -106,32 +106,7 @@ fn every_message_of_the_subscribed_tag_once() {
 struct ShortDelays {
     broker: rocketmq_blocking::broker::Broker,
     namesrv: rocketmq_blocking::namesrv::NameServer,
-    _store: tempfile_like::Dir,
-}
-
-mod tempfile_like {
-    /// A directory removed on drop.
-    pub struct Dir(pub std::path::PathBuf);
-
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let path = std::env::temp_dir().join(format!(
-                "rmq-consumer-{name}-{}-{nanos}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    _store: TempDir,
 }
 
 impl ShortDelays {
@@ -140,7 +115,7 @@ impl ShortDelays {
 
     fn start(name: &str) -> ShortDelays {
         init_logging();
-        let store = tempfile_like::Dir::new(name);
+        let store = TempDir::created(name);
         let namesrv = rocketmq_blocking::namesrv::NameServer::builder()
             .listen("127.0.0.1:0")
             .start()
@@ -408,7 +383,7 @@ fn broadcasting_members_each_get_everything_and_keep_local_offsets() {
         .start()
         .unwrap();
     send(&producer, "BroadcastTopic", 100);
-    let offsets_dir = tempfile_like::Dir::new("broadcast-offsets");
+    let offsets_dir = TempDir::created("push-broadcast-offsets");
     let members: Vec<(PushConsumer, Arc<Seen>)> = (0..2)
         .map(|i| {
             let seen = Arc::new(Seen::default());

@@ -23,42 +23,19 @@ use rocketmq_blocking::namesrv::NameServer;
 const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 const CHECK_PROGRESS_GROUP: &str = "CID_RMQ_SYS_TRANS";
 
-mod scratch {
-    /// A directory removed on drop.
-    pub struct Dir(pub std::path::PathBuf);
-
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let path =
-                std::env::temp_dir().join(format!("rmq-tx-{name}-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 /// A name server and a broker that checks open halves older than 300 ms every 100 ms, and
 /// never gives one up.
 struct TxCluster {
     broker: Option<Broker>,
     namesrv: NameServer,
-    store: scratch::Dir,
+    store: TempDir,
 }
 
 impl TxCluster {
     fn start(name: &str) -> TxCluster {
         init_logging();
         let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
-        let store = scratch::Dir::new(name);
+        let store = TempDir::created(name);
         let broker = Self::start_broker(&namesrv, &store, "127.0.0.1:0");
         TxCluster {
             broker: Some(broker),
@@ -67,7 +44,7 @@ impl TxCluster {
         }
     }
 
-    fn start_broker(namesrv: &NameServer, store: &scratch::Dir, listen: &str) -> Broker {
+    fn start_broker(namesrv: &NameServer, store: &TempDir, listen: &str) -> Broker {
         Broker::builder()
             .listen(listen)
             .name_server(&namesrv.local_addr().to_string())
