@@ -226,7 +226,10 @@ impl Expr {
     }
 
     /// The value of a node the parser made sure is boolean (or NULL).
-    pub(super) fn evaluate_bool<C: EvaluationContext>(&self, context: &C) -> Result<Option<bool>, EvalError> {
+    pub(super) fn evaluate_bool<C: EvaluationContext>(
+        &self,
+        context: &C,
+    ) -> Result<Option<bool>, EvalError> {
         match self.evaluate(context)? {
             Value::Bool(b) => Ok(Some(b)),
             Value::Null => Ok(None),
@@ -286,7 +289,8 @@ pub(crate) fn java_compare<S: AsRef<str>>(
     rv: &Value<S>,
 ) -> Result<Ordering, EvalError> {
     use Value::*;
-    let not_a = |kind: &str, s: &S| EvalError(format!("For input string: \"{}\" ({kind})", s.as_ref()));
+    let not_a =
+        |kind: &str, s: &S| EvalError(format!("For input string: \"{}\" ({kind})", s.as_ref()));
     Ok(match (lv, rv) {
         (Str(l), Str(r)) => compare_string(l.as_ref(), r.as_ref()),
         (Int(l), Int(r)) => l.cmp(r),
@@ -301,14 +305,18 @@ pub(crate) fn java_compare<S: AsRef<str>>(
         (Double(l), Long(r)) => compare_double(*l, *r as f64),
         (Int(l), Str(r)) => l.cmp(&parse_int(r.as_ref()).ok_or_else(|| not_a("int", r))?),
         (Long(l), Str(r)) => l.cmp(&parse_long(r.as_ref()).ok_or_else(|| not_a("long", r))?),
-        (Double(l), Str(r)) => {
-            compare_double(*l, parse_double(r.as_ref()).ok_or_else(|| not_a("double", r))?)
-        }
+        (Double(l), Str(r)) => compare_double(
+            *l,
+            parse_double(r.as_ref()).ok_or_else(|| not_a("double", r))?,
+        ),
         (Str(l), Int(r)) => parse_int(l.as_ref()).ok_or_else(|| not_a("int", l))?.cmp(r),
-        (Str(l), Long(r)) => parse_long(l.as_ref()).ok_or_else(|| not_a("long", l))?.cmp(r),
-        (Str(l), Double(r)) => {
-            compare_double(parse_double(l.as_ref()).ok_or_else(|| not_a("double", l))?, *r)
-        }
+        (Str(l), Long(r)) => parse_long(l.as_ref())
+            .ok_or_else(|| not_a("long", l))?
+            .cmp(r),
+        (Str(l), Double(r)) => compare_double(
+            parse_double(l.as_ref()).ok_or_else(|| not_a("double", l))?,
+            *r,
+        ),
         // `Boolean.valueOf(String)`: true only for "true", ignoring case.
         (Str(l), Bool(r)) => l.as_ref().eq_ignore_ascii_case("true").cmp(r),
         // Java casts the Boolean itself to String here and fails with a ClassCastException.
@@ -344,7 +352,11 @@ impl fmt::Display for Expr {
             Expr::Not(inner) => write!(f, "(NOT {inner})"),
             Expr::BooleanCast(inner) => write!(f, "{inner}"),
             Expr::And(terms) | Expr::Or(terms) => {
-                let symbol = if matches!(self, Expr::And(_)) { "&&" } else { "||" };
+                let symbol = if matches!(self, Expr::And(_)) {
+                    "&&"
+                } else {
+                    "||"
+                };
                 for _ in 1..terms.len() {
                     f.write_str("(")?;
                 }

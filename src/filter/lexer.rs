@@ -149,13 +149,17 @@ impl<'a> Lexer<'a> {
                 // A line comment needs its line break; without one JavaCC reads two minus signs.
                 match rest.find(['\n', '\r']) {
                     Some(end) => {
-                        let brk = if rest[end..].starts_with("\r\n") { 2 } else { 1 };
+                        let brk = if rest[end..].starts_with("\r\n") {
+                            2
+                        } else {
+                            1
+                        };
                         self.advance(end + brk);
                     }
                     None => return,
                 }
-            } else if rest.starts_with("/*") {
-                match rest[2..].find("*/") {
+            } else if let Some(body) = rest.strip_prefix("/*") {
+                match body.find("*/") {
                     Some(end) => self.advance(2 + end + 2),
                     // An unterminated block comment: `/` is no token, so the lexer fails there.
                     None => return,
@@ -316,7 +320,7 @@ mod tests {
 
     #[test]
     fn numbers_as_javacc_reads_them() {
-        let k = |t: &str| kinds(t).into_iter().map(|(k, i)| (k, i)).collect::<Vec<_>>();
+        let k = kinds;
         assert_eq!(k("0"), vec![(Kind::Decimal, "0".into())]);
         assert_eq!(k("12L"), vec![(Kind::Decimal, "12L".into())]);
         assert_eq!(
@@ -364,7 +368,11 @@ mod tests {
         });
         let err = err.unwrap_err();
         assert_eq!((err.line, err.column), (1, 3));
-        assert!(err.to_string().contains("Lexical error at line 1, column 3"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("Lexical error at line 1, column 3"),
+            "{err}"
+        );
 
         let mut lexer = Lexer::new("a = 'open");
         lexer.next_token().unwrap();

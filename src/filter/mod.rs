@@ -27,7 +27,9 @@ mod parser;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use error::{EvalError, FilterError, FilterErrorKind};
+#[cfg(test)]
+use error::FilterErrorKind;
+pub(crate) use error::{EvalError, FilterError};
 pub(crate) use expression::EvaluationContext;
 use expression::Expr;
 

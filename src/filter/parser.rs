@@ -428,12 +428,9 @@ fn compare_node(op: CompareOp, left: Expr, right: Expr) -> Expr {
 /// `ConstantExpression.createFromDecimal`: a `Long`, kept as an `Integer` when it fits.
 fn decimal(token: &Token<'_>) -> Result<Literal, FilterError> {
     let digits = token.image.trim_end_matches(['l', 'L']);
-    let value: i64 = digits.parse().map_err(|_| {
-        semantic(
-            format!("For input string: \"{}\"", shorten(digits)),
-            token,
-        )
-    })?;
+    let value: i64 = digits
+        .parse()
+        .map_err(|_| semantic(format!("For input string: \"{}\"", shorten(digits)), token))?;
     Ok(match i32::try_from(value) {
         Ok(int) => Value::Int(int),
         Err(_) => Value::Long(value),

@@ -39,8 +39,15 @@ fn run(expression: &str, properties: &[(&str, &str)]) -> Outcome {
 const AND: &str = "a=3 and b<>4 And c>5 AND d<=4";
 const OR: &str = "a=3 or b<>4 Or c>5 OR d<=4";
 
+/// An expression, a message's properties, and what the expression gives for them.
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Outcome,
+);
+
 #[rustfmt::skip]
-const CASES: &[(&str, &[(&str, &str)], Outcome)] = &[
+const CASES: &[Case] = &[
     // ExpressionTest: CONTAINS / STARTSWITH / ENDSWITH
     ("value contains 'x'", &[("value", "axb")], True),
     ("value startswith 'ax'", &[("value", "axb")], True),
@@ -243,8 +250,9 @@ fn refusals_say_what_and_where() {
 
     let err = compile(" a between 10 and 0").unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("Illegal values of between, left value(10) must less than or equal to right value(0)"),
+        err.to_string().starts_with(
+            "Illegal values of between, left value(10) must less than or equal to right value(0)"
+        ),
         "{err}"
     );
 
@@ -274,13 +282,20 @@ fn bounds_refuse_what_would_exhaust_the_stack_or_memory() {
         assert!(err.to_string().contains("deeper than"), "{err}");
     }
     // Just inside the bound is fine, and evaluates.
-    let nested = format!("{}a = 1{}", "(".repeat(MAX_DEPTH - 1), ")".repeat(MAX_DEPTH - 1));
+    let nested = format!(
+        "{}a = 1{}",
+        "(".repeat(MAX_DEPTH - 1),
+        ")".repeat(MAX_DEPTH - 1)
+    );
     assert_eq!(run(&nested, &[("a", "1")]), True);
 
     let long = format!("a = '{}'", "x".repeat(1 << 20));
     let err = compile(&long).unwrap_err();
     assert_eq!(err.kind, FilterErrorKind::TooLarge);
-    assert!(err.to_string().contains("more than the 65536 allowed"), "{err}");
+    assert!(
+        err.to_string().contains("more than the 65536 allowed"),
+        "{err}"
+    );
 
     // A long flat chain is no deeper than its terms: it compiles and evaluates.
     let terms: Vec<String> = (0..2_000).map(|i| format!("a = '{i}'")).collect();
@@ -311,10 +326,52 @@ impl Rng {
 #[test]
 fn fuzzed_inputs_never_panic() {
     const PIECES: &[&str] = &[
-        "a", "b", "TAGS", "NOT", "AND", "OR", "BETWEEN", "IN", "IS", "NULL", "TRUE", "FALSE",
-        "CONTAINS", "STARTSWITH", "ENDSWITH", "=", "<>", ">", ">=", "<", "<=", "(", ")", ",",
-        "+", "-", "'x'", "''", "'it''s'", "0", "1", "42L", "2147483648", "3.5", ".5", "5E3",
-        "1e400", "0.0", "--", "/*", "*/", "\n", "'", "é", "!", ".",
+        "a",
+        "b",
+        "TAGS",
+        "NOT",
+        "AND",
+        "OR",
+        "BETWEEN",
+        "IN",
+        "IS",
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "CONTAINS",
+        "STARTSWITH",
+        "ENDSWITH",
+        "=",
+        "<>",
+        ">",
+        ">=",
+        "<",
+        "<=",
+        "(",
+        ")",
+        ",",
+        "+",
+        "-",
+        "'x'",
+        "''",
+        "'it''s'",
+        "0",
+        "1",
+        "42L",
+        "2147483648",
+        "3.5",
+        ".5",
+        "5E3",
+        "1e400",
+        "0.0",
+        "--",
+        "/*",
+        "*/",
+        "\n",
+        "'",
+        "é",
+        "!",
+        ".",
     ];
     const SEEDS: &[&str] = &[
         "a = 1 AND b <> 'x'",
@@ -322,16 +379,12 @@ fn fuzzed_inputs_never_panic() {
         "NOT (a IS NULL) AND b NOT CONTAINS 'z'",
         "a > -3.5E2 OR TAGS STARTSWITH 'tag'",
     ];
-    let properties: HashMap<String, String> = [
-        ("a", "5"),
-        ("b", "x"),
-        ("TAGS", "tagA"),
-        ("c", "NaN"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let mut rng = Rng(0x5EED_5C1_F117E2);
+    let properties: HashMap<String, String> =
+        [("a", "5"), ("b", "x"), ("TAGS", "tagA"), ("c", "NaN")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    let mut rng = Rng(0x5EED_5C1F_117E_2024);
     for round in 0..60_000 {
         let text = match round % 3 {
             0 => (0..rng.below(12) + 1)
@@ -346,7 +399,10 @@ fn fuzzed_inputs_never_panic() {
                         0 if at < text.len() => {
                             text.remove(at);
                         }
-                        1 => text.insert(at, "()'=<>-.eE1aN ".chars().nth(rng.below(14)).unwrap_or(' ')),
+                        1 => text.insert(
+                            at,
+                            "()'=<>-.eE1aN ".chars().nth(rng.below(14)).unwrap_or(' '),
+                        ),
                         _ => {
                             let piece = PIECES[rng.below(PIECES.len())];
                             for (i, c) in piece.chars().enumerate() {
@@ -358,7 +414,9 @@ fn fuzzed_inputs_never_panic() {
                 text.into_iter().collect()
             }
             _ => {
-                let bytes: Vec<u8> = (0..rng.below(24)).map(|_| (rng.next() & 0x7F) as u8).collect();
+                let bytes: Vec<u8> = (0..rng.below(24))
+                    .map(|_| (rng.next() & 0x7F) as u8)
+                    .collect();
                 String::from_utf8_lossy(&bytes).into_owned()
             }
         };
