@@ -20,6 +20,8 @@ mod processor;
 mod schedule_message_service;
 pub mod store;
 mod subscription_group_manager;
+#[allow(dead_code)]
+mod timer;
 mod topic_config_manager;
 mod transaction;
 

@@ -108,6 +108,20 @@ pub mod message_const {
     pub const PROPERTY_TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
     /// Timer delay in ms, 5.x (`PROPERTY_TIMER_DELAY_MS`).
     pub const PROPERTY_TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+    /// When a timer message fires, as the broker rounded it to its precision, 5.x
+    /// (`PROPERTY_TIMER_OUT_MS`).
+    pub const PROPERTY_TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+    /// When a timer message entered the timer store, 5.x (`PROPERTY_TIMER_ENQUEUE_MS`).
+    pub const PROPERTY_TIMER_ENQUEUE_MS: &str = "TIMER_ENQUEUE_MS";
+    /// When a timer message left the timer store, 5.x (`PROPERTY_TIMER_DEQUEUE_MS`).
+    pub const PROPERTY_TIMER_DEQUEUE_MS: &str = "TIMER_DEQUEUE_MS";
+    /// How many times a timer message went round the wheel, 5.x (`PROPERTY_TIMER_ROLL_TIMES`).
+    pub const PROPERTY_TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
+    /// The delay level a timer message replaced, 5.x (`PROPERTY_TIMER_DELAY_LEVEL`).
+    pub const PROPERTY_TIMER_DELAY_LEVEL: &str = "TIMER_DELAY_LEVEL";
+    /// On a recall marker: `<topic>+<unique id>` of the timer message it cancels, 5.3
+    /// (`PROPERTY_TIMER_DEL_UNIQKEY`).
+    pub const PROPERTY_TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
     /// Born host, 5.x (`PROPERTY_BORN_HOST`).
     pub const PROPERTY_BORN_HOST: &str = "__BORNHOST";
     /// Born timestamp, 5.x (`PROPERTY_BORN_TIMESTAMP`).
@@ -168,6 +182,12 @@ pub mod message_const {
         PROPERTY_TIMER_DELAY_MS,
         PROPERTY_TIMER_DELAY_SEC,
         PROPERTY_TIMER_DELIVER_MS,
+        PROPERTY_TIMER_ENQUEUE_MS,
+        PROPERTY_TIMER_DEQUEUE_MS,
+        PROPERTY_TIMER_ROLL_TIMES,
+        PROPERTY_TIMER_OUT_MS,
+        PROPERTY_TIMER_DEL_UNIQKEY,
+        PROPERTY_TIMER_DELAY_LEVEL,
         PROPERTY_BORN_HOST,
         PROPERTY_BORN_TIMESTAMP,
         PROPERTY_DLQ_ORIGIN_TOPIC,
