@@ -65,6 +65,17 @@ pub struct BrokerConfig {
     /// Store replies in the reply topic besides pushing them (`storeReplyMessageEnable`,
     /// true).
     pub store_reply_message: bool,
+    /// Accept timer messages (`timerWheelEnable`, on): messages due at a time of their own
+    /// (`TIMER_DELIVER_MS`, `TIMER_DELAY_SEC`, `TIMER_DELAY_MS`), 5.x.
+    pub timer_wheel_enable: bool,
+    /// The timer's granularity (`timerPrecisionMs`, 1000 ms): a timer message is delivered
+    /// within this much after its time.
+    pub timer_precision_ms: i64,
+    /// How far ahead a timer message may be due (`timerMaxDelaySec`, 3 days).
+    pub timer_max_delay_sec: i64,
+    /// Serve RECALL_MESSAGE, which cancels a timer message not yet delivered
+    /// (`recallMessageEnable`, off as in Java 5.3).
+    pub recall_message_enable: bool,
     /// The ACL account table (Java's `plain_acl.yml` as JSON); when set, every request must
     /// pass [`PlainAccessValidator`](crate::acl::PlainAccessValidator) (`aclEnable`).
     #[cfg(feature = "acl")]
@@ -100,6 +111,10 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_check_interval: Duration::from_secs(60),
             store_reply_message: true,
+            timer_wheel_enable: true,
+            timer_precision_ms: 1000,
+            timer_max_delay_sec: 259_200,
+            recall_message_enable: false,
             #[cfg(feature = "acl")]
             acl_file: None,
         }
@@ -276,6 +291,30 @@ impl BrokerBuilder {
     /// Store replies besides pushing them to the requester (`storeReplyMessageEnable`).
     pub fn store_reply_message(mut self, store: bool) -> Self {
         self.config.store_reply_message = store;
+        self
+    }
+
+    /// Accept timer messages (`timerWheelEnable`, on).
+    pub fn timer_wheel_enable(mut self, enable: bool) -> Self {
+        self.config.timer_wheel_enable = enable;
+        self
+    }
+
+    /// The timer's granularity (`timerPrecisionMs`): 100, 200, 500 or 1000 ms (the default).
+    pub fn timer_precision_ms(mut self, precision_ms: i64) -> Self {
+        self.config.timer_precision_ms = precision_ms;
+        self
+    }
+
+    /// How far ahead a timer message may be due (`timerMaxDelaySec`, 259,200 = 3 days).
+    pub fn timer_max_delay_sec(mut self, seconds: i64) -> Self {
+        self.config.timer_max_delay_sec = seconds;
+        self
+    }
+
+    /// Serve RECALL_MESSAGE (`recallMessageEnable`, off).
+    pub fn recall_message_enable(mut self, enable: bool) -> Self {
+        self.config.recall_message_enable = enable;
         self
     }
 

@@ -20,7 +20,6 @@ mod processor;
 mod schedule_message_service;
 pub mod store;
 mod subscription_group_manager;
-#[allow(dead_code)]
 mod timer;
 mod topic_config_manager;
 mod transaction;
@@ -45,12 +44,14 @@ pub(crate) use topic_config_manager::TopicConfigManager;
 use processor::{
     AdminBrokerProcessor, BrokerContext, ClientCallsProcessor, ClientManageProcessor,
     ConsumerManageProcessor, EndTransactionProcessor, PullMessageProcessor, QueryMessageProcessor,
-    ReplyMessageProcessor, SendMessageProcessor, ADMIN_CODES,
+    RecallMessageProcessor, ReplyMessageProcessor, SendMessageProcessor, ADMIN_CODES,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
+use timer::{TimerMessageStore, TimerSettings};
 use store::{MessageStore, StoreConfig, StoreError};
 use transaction::TransactionalMessageService;
 
+use crate::common::clock::now_millis;
 use crate::common::service_thread::{Schedule, ServiceThread, Waker, Wakeups};
 use crate::common::sync::MutexExt;
 use crate::protocol::body::{perm_name, TopicConfig};
@@ -296,6 +297,19 @@ impl Broker {
             ScheduleMessageService::load(levels, store.clone(), &config.store_dir)
                 .map_err(config_err)?,
         );
+        let timer = Arc::new(
+            TimerMessageStore::open(
+                TimerSettings {
+                    enabled: config.timer_wheel_enable,
+                    precision_ms: config.timer_precision_ms,
+                    max_delay_sec: config.timer_max_delay_sec,
+                },
+                store.clone(),
+                &config.store_dir,
+                now_millis(),
+            )
+            .map_err(config_err)?,
+        );
         let transactions = TransactionalMessageService::load(store.clone(), store_host, &offsets);
         let groups = SubscriptionGroupManager::load(&config.store_dir).map_err(config_err)?;
         let hold = PullRequestHoldService::new();
@@ -315,6 +329,7 @@ impl Broker {
             registrations: Default::default(),
             server: OnceLock::new(),
             schedule,
+            timer,
             transactions,
             groups,
             stats: broker_stats::BrokerStatsManager::new(),
@@ -351,6 +366,11 @@ impl Broker {
             &[rc::SEND_REPLY_MESSAGE, rc::SEND_REPLY_MESSAGE_V2],
             Arc::new(ReplyMessageProcessor::new(context.clone())),
             pool(8, 10_000),
+        )?;
+        server.register_processor_for_codes(
+            &[rc::RECALL_MESSAGE],
+            Arc::new(RecallMessageProcessor::new(context.clone())),
+            pool(2, 10_000),
         )?;
         server.register_processor_for_codes(
             &[rc::END_TRANSACTION],
@@ -519,6 +539,13 @@ impl Broker {
             },
         )
         .map_err(|e| RemotingError::io("start the schedule thread", e))?;
+        let timer_ctx = self.context.clone();
+        let timer = ServiceThread::start(
+            "rmq-timer",
+            Schedule::every(timer::SCAN_INTERVAL),
+            move |_| timer_ctx.timer.run_once(now_millis()),
+        )
+        .map_err(|e| RemotingError::io("start the timer thread", e))?;
         let stats_ctx = self.context.clone();
         let stats = ServiceThread::start(
             "rmq-broker-stats",
@@ -535,7 +562,7 @@ impl Broker {
         .map_err(|e| RemotingError::io("start the transaction check thread", e))?;
         self.services
             .lock_unpoisoned()
-            .extend([offsets, clients, schedule, tx_check, stats]);
+            .extend([offsets, clients, schedule, timer, tx_check, stats]);
         Ok(())
     }
 
@@ -600,6 +627,9 @@ impl Broker {
         }
         if let Err(e) = self.context.schedule.persist() {
             log::error!("persisting delay offsets failed: {e}");
+        }
+        if let Err(e) = self.context.timer.persist() {
+            log::error!("persisting the timer checkpoint failed: {e}");
         }
         self.context.store.shutdown();
         self.outer.shutdown();

@@ -67,6 +67,8 @@ pub mod request_code {
         LOCK_BATCH_MQ = 41,
         /// Unlock queues of an ordered consumer.
         UNLOCK_BATCH_MQ = 42,
+        /// A consumer asking the broker whether it can filter by its subscription (SQL92).
+        CHECK_CLIENT_CONFIG = 46,
         /// Store a key-value pair on the name server.
         PUT_KV_CONFIG = 100,
         /// Broker registering its topics with a name server.
@@ -123,6 +125,8 @@ pub mod request_code {
         SEND_REPLY_MESSAGE_V2 = 325,
         /// Broker → client: the reply to a request this client sent.
         PUSH_REPLY_MESSAGE_TO_CLIENT = 326,
+        /// 5.3: cancel a timer message not yet delivered, by its recall handle.
+        RECALL_MESSAGE = 370,
     }
 }
 
@@ -165,6 +169,18 @@ pub mod response_code {
         PULL_OFFSET_MOVED = 21,
         /// The query found nothing.
         QUERY_NOT_FOUND = 22,
+        /// A subscription expression that does not parse (SQL92).
+        SUBSCRIPTION_PARSE_FAILED = 23,
+        /// The group has no subscription to the topic.
+        SUBSCRIPTION_NOT_EXIST = 24,
+        /// The broker's copy of the subscription is older than the pull's.
+        SUBSCRIPTION_NOT_LATEST = 25,
+        /// The consumer group is unknown.
+        SUBSCRIPTION_GROUP_NOT_EXIST = 26,
+        /// No compiled filter for the group's SQL92 subscription.
+        FILTER_DATA_NOT_EXIST = 27,
+        /// The compiled filter is older than the pull's subscription.
+        FILTER_DATA_NOT_LATEST = 28,
         /// No buyer id (unit mode).
         NO_BUYER_ID = 204,
         /// Not in the current unit (unit mode).
@@ -175,6 +191,8 @@ pub mod response_code {
         NO_MESSAGE = 208,
         /// Flow control (pop consumption).
         FLOW_CONTROL = 215,
+        /// 5.3: an operation refused as it stands (a bad recall handle).
+        ILLEGAL_OPERATION = 604,
         /// 5.x: the server is going away; reconnect elsewhere.
         GO_AWAY = 1500,
     }

@@ -184,6 +184,7 @@ mod consumer;
 mod namesrv;
 mod offset;
 mod pull;
+mod recall;
 mod reply;
 mod send;
 mod topic;
@@ -217,6 +218,7 @@ pub use offset::{
     UpdateConsumerOffsetRequestHeader,
 };
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+pub use recall::{RecallMessageRequestHeader, RecallMessageResponseHeader};
 pub use reply::ReplyMessageRequestHeader;
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
 pub use topic::CreateTopicRequestHeader;

@@ -7,6 +7,7 @@ mod consumer_manage;
 mod end_transaction;
 mod pull;
 mod query;
+mod recall;
 mod reply;
 mod send;
 
@@ -22,6 +23,7 @@ pub(super) use consumer_manage::ConsumerManageProcessor;
 pub(super) use end_transaction::EndTransactionProcessor;
 pub(super) use pull::PullMessageProcessor;
 pub(super) use query::QueryMessageProcessor;
+pub(super) use recall::RecallMessageProcessor;
 pub(super) use reply::ReplyMessageProcessor;
 pub(super) use send::SendMessageProcessor;
 
@@ -33,6 +35,7 @@ use super::long_polling::PullRequestHoldService;
 use super::schedule_message_service::ScheduleMessageService;
 use super::store::MessageStore;
 use super::subscription_group_manager::SubscriptionGroupManager;
+use super::timer::TimerMessageStore;
 use super::topic_config_manager::TopicConfigManager;
 use super::transaction::TransactionalMessageService;
 use crate::common::sync::MutexExt;
@@ -69,6 +72,8 @@ pub(super) struct BrokerContext {
     pub server: OnceLock<Weak<RemotingServer>>,
     /// Delayed delivery (delay levels, messages sent back by consumers).
     pub(crate) schedule: Arc<ScheduleMessageService>,
+    /// Timer messages (5.x): delivery at a time of their own, and recall.
+    pub(crate) timer: Arc<TimerMessageStore>,
     /// Transactional half messages.
     pub(crate) transactions: TransactionalMessageService,
     /// Subscription group configs.

@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use super::{suggest_todo, BrokerContext};
 use crate::broker::schedule_message_service::schedule_if_delayed;
+use crate::broker::timer::recall_handle::RecallHandle;
+use crate::broker::timer::{transform_timer_message, TimerRefusal, TimerSettings};
+use crate::common::clock::now_millis;
 use crate::broker::store::{PutMessageResult, PutMessageStatus, StoreError};
 use crate::broker::topic_config_manager::{
     is_not_allowed_send_topic, validate_topic_name, DLQ_GROUP_TOPIC_PREFIX,
@@ -72,6 +75,15 @@ fn put_failure(status: PutMessageStatus, detail: &str, max_message_size: usize) 
             format!("put message failed: {detail}"),
         ),
     }
+}
+
+/// The answer to a timer message the put path refused, with Java's code and remark.
+pub(super) fn timer_refusal(refusal: TimerRefusal, settings: &TimerSettings) -> RemotingCommand {
+    let code = match refusal {
+        TimerRefusal::NotEnabled => response_code::SYSTEM_ERROR,
+        TimerRefusal::Illegal => response_code::MESSAGE_ILLEGAL,
+    };
+    error(code, refusal.remark(settings))
 }
 
 /// `msgCheck` (`AbstractSendMessageProcessor`), shared by sends and replies: the topic must
@@ -330,6 +342,7 @@ impl SendMessageProcessor {
             .remote_addr()
             .parse()
             .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let mut recall_handle = None;
         let results = if batch {
             // The C++ client of PyPI rocketmq 0.4.4 zlib-compresses a whole batch body of 4 KiB
             // or more and sets COMPRESSED_FLAG; the messages inside are plain.
@@ -410,7 +423,12 @@ impl SendMessageProcessor {
                     .prepare(&self.broker.topics, message)
                     .map(|r| vec![r])
             } else {
+                let timer = self.broker.timer.settings();
+                if let Err(refusal) = transform_timer_message(&mut message, timer, now_millis()) {
+                    return Ok(timer_refusal(refusal, timer));
+                }
                 schedule_if_delayed(&mut message, self.broker.schedule.levels());
+                recall_handle = self.recall_handle_of(&message);
                 self.broker.store.put_message(message).map(|r| vec![r])
             }
         };
@@ -418,7 +436,30 @@ impl SendMessageProcessor {
             Ok(results) => results,
             Err(e) => return Ok(self.store_failure(&e)),
         };
-        Ok(self.send_response(queue_id, &results))
+        let mut response = self.send_response(queue_id, &results);
+        if let (Some(handle), response_code::SUCCESS) = (recall_handle, response.code) {
+            response.ext_fields.insert("recallHandle", handle);
+        }
+        Ok(response)
+    }
+
+    /// `attachRecallHandle`: a timer message (not one for a retry topic) can be recalled
+    /// until it is due, with a handle naming its slot (`TIMER_OUT_MS` + 1).
+    fn recall_handle_of(&self, message: &MessageExt) -> Option<String> {
+        let out_ms: i64 = message
+            .property(message_const::PROPERTY_TIMER_OUT_MS)?
+            .parse()
+            .ok()?;
+        let real_topic = message.property(message_const::PROPERTY_REAL_TOPIC)?;
+        if real_topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            return None;
+        }
+        Some(RecallHandle::build(
+            real_topic,
+            &self.broker.config.broker_name,
+            &(out_ms + 1).to_string(),
+            message.uniq_key().unwrap_or(""),
+        ))
     }
 
     /// NO_PERMISSION for a transactional half message, with Java's remark.

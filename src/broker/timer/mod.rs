@@ -51,6 +51,8 @@ pub(crate) use hook::{transform_timer_message, TimerRefusal, TimerSettings, TIME
 use timer_log::{TimerLog, TimerRecord, FLAG_DELETE};
 use timer_wheel::TimerWheel;
 
+/// How often the `rmq-timer` thread looks (Java waits 100 ms between its loops).
+pub(crate) const SCAN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 /// Timer-queue entries read per look.
 const READ_BATCH: i32 = 64;
 /// Slots of slack beyond the longest delay, so that a wheel delivering a little late still
@@ -162,10 +164,21 @@ impl TimerMessageStore {
         &self.settings
     }
 
-    /// Messages waiting for their time.
-    pub(crate) fn pending(&self) -> u64 {
+    /// What the runtime info reports (Java's names): messages waiting for their time
+    /// (`timerCongestNum`), how far delivery is behind the clock in seconds
+    /// (`timerReadBehind`), and timer-queue entries not yet taken in (`timerOffsetBehind`).
+    pub(crate) fn runtime_info(&self, now_ms: i64) -> [(&'static str, i64); 3] {
         let state = self.state.lock_unpoisoned();
-        state.wheel.pending(state.checkpoint.last_read_time_ms)
+        let read_time = state.checkpoint.last_read_time_ms;
+        let queue_end = self.store.max_offset_in_queue(TIMER_TOPIC, 0);
+        [
+            ("timerCongestNum", state.wheel.pending(read_time) as i64),
+            ("timerReadBehind", (now_ms - read_time).max(0) / 1000),
+            (
+                "timerOffsetBehind",
+                (queue_end - state.checkpoint.last_timer_queue_offset).max(0),
+            ),
+        ]
     }
 
     /// One look of the `rmq-timer` thread: take in, deliver what is due, checkpoint.

@@ -219,6 +219,9 @@ impl AdminBrokerProcessor {
                 format!("{offset},{max}"),
             );
         }
+        for (key, value) in b.timer.runtime_info(crate::common::clock::now_millis()) {
+            put(key, value.to_string());
+        }
         RemotingCommand::success().with_body(table.to_json().into_bytes())
     }
 }
