@@ -66,9 +66,7 @@ pub mod remoting;
 
 #[cfg(feature = "servers")]
 pub mod broker;
-// Not yet called by the broker on this branch.
 #[cfg(feature = "servers")]
-#[allow(dead_code)]
 mod filter;
 #[cfg(feature = "servers")]
 mod local_cluster;

@@ -76,6 +76,9 @@ pub struct BrokerConfig {
     /// Serve RECALL_MESSAGE, which cancels a timer message not yet delivered
     /// (`recallMessageEnable`, off as in Java 5.3).
     pub recall_message_enable: bool,
+    /// Serve SQL92 subscriptions (`enablePropertyFilter`, off as in Java): consumers may
+    /// filter by an expression over message properties.
+    pub enable_property_filter: bool,
     /// The ACL account table (Java's `plain_acl.yml` as JSON); when set, every request must
     /// pass [`PlainAccessValidator`](crate::acl::PlainAccessValidator) (`aclEnable`).
     #[cfg(feature = "acl")]
@@ -115,6 +118,7 @@ impl Default for BrokerConfig {
             timer_precision_ms: 1000,
             timer_max_delay_sec: 259_200,
             recall_message_enable: false,
+            enable_property_filter: false,
             #[cfg(feature = "acl")]
             acl_file: None,
         }
@@ -315,6 +319,12 @@ impl BrokerBuilder {
     /// Serve RECALL_MESSAGE (`recallMessageEnable`, off).
     pub fn recall_message_enable(mut self, enable: bool) -> Self {
         self.config.recall_message_enable = enable;
+        self
+    }
+
+    /// Serve SQL92 subscriptions (`enablePropertyFilter`, off).
+    pub fn enable_property_filter(mut self, enable: bool) -> Self {
+        self.config.enable_property_filter = enable;
         self
     }
 

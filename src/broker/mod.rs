@@ -13,6 +13,7 @@ mod broker_stats;
 mod client_manager;
 mod config;
 mod consumer_offset_manager;
+mod filter;
 mod long_polling;
 mod outer_api;
 mod persist;
@@ -47,8 +48,8 @@ use processor::{
     RecallMessageProcessor, ReplyMessageProcessor, SendMessageProcessor, ADMIN_CODES,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
-use timer::{TimerMessageStore, TimerSettings};
 use store::{MessageStore, StoreConfig, StoreError};
+use timer::{TimerMessageStore, TimerSettings};
 use transaction::TransactionalMessageService;
 
 use crate::common::clock::now_millis;
@@ -330,6 +331,7 @@ impl Broker {
             server: OnceLock::new(),
             schedule,
             timer,
+            filters: Default::default(),
             transactions,
             groups,
             stats: broker_stats::BrokerStatsManager::new(),
@@ -387,7 +389,11 @@ impl Broker {
             pool(4, 10_000),
         )?;
         server.register_processor_for_codes(
-            &[rc::HEART_BEAT, rc::UNREGISTER_CLIENT],
+            &[
+                rc::HEART_BEAT,
+                rc::UNREGISTER_CLIENT,
+                rc::CHECK_CLIENT_CONFIG,
+            ],
             Arc::new(ClientManageProcessor::new(context.clone())),
             pool(4, 10_000),
         )?;

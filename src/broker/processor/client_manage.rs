@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use super::BrokerContext;
 use crate::broker::client_manager::ClientIdentity;
+use crate::broker::filter::{is_tag_type, EXPRESSION_TYPE_SQL92};
 use crate::broker::topic_config_manager::{validate_topic_name, RETRY_GROUP_TOPIC_PREFIX};
-use crate::protocol::body::{perm_name, HeartbeatData};
+use crate::protocol::body::{perm_name, CheckClientRequestBody, HeartbeatData};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::UnregisterClientRequestHeader;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
@@ -90,6 +91,7 @@ impl ClientManageProcessor {
             if let Err(e) = b.groups.find_or_create(group, true) {
                 log::warn!("persisting the subscription group {group} failed: {e}");
             }
+            b.filters.register(group, &consumer.subscription_data_set);
             if b.clients
                 .register_consumer(consumer, &client, ctx.connection())
             {
@@ -120,8 +122,61 @@ impl ClientManageProcessor {
         );
         if let (true, Some(group)) = (left, h.consumer_group.as_deref()) {
             self.broker.notify_consumer_ids_changed(group);
+            if self.broker.clients.consumer_group(group).is_none() {
+                self.broker.filters.unregister_group(group);
+            }
         }
         Ok(RemotingCommand::success())
+    }
+
+    /// `checkClientConfig`: whether the broker can filter by a consumer's subscription, asked
+    /// at consumer start so a bad SQL92 expression fails there and not at every pull.
+    fn check_client_config(&self, request: &RemotingCommand) -> RemotingCommand {
+        let body = match CheckClientRequestBody::from_json(&request.body) {
+            Ok(body) => body,
+            Err(e) => {
+                return RemotingCommand::new_response(
+                    response_code::SYSTEM_ERROR,
+                    format!("bad CheckClientRequestBody: {e}"),
+                )
+            }
+        };
+        let Some(subscription) = body.subscription_data else {
+            return RemotingCommand::success();
+        };
+        let kind = subscription.expression_type.as_deref();
+        if is_tag_type(kind) {
+            return RemotingCommand::success();
+        }
+        if !self.broker.config.enable_property_filter {
+            return RemotingCommand::new_response(
+                response_code::SYSTEM_ERROR,
+                format!(
+                    "The broker does not support consumer to filter message by {}",
+                    kind.unwrap_or_default()
+                ),
+            );
+        }
+        if kind != Some(EXPRESSION_TYPE_SQL92) {
+            return RemotingCommand::new_response(
+                response_code::SUBSCRIPTION_PARSE_FAILED,
+                format!("unknown expression type {}", kind.unwrap_or_default()),
+            );
+        }
+        match self.broker.filters.compile(&subscription.sub_string) {
+            Ok(_) => RemotingCommand::success(),
+            Err(e) => {
+                log::warn!(
+                    "client {}@{} filters by a SQL92 expression that does not compile: {e}",
+                    body.client_id,
+                    body.group
+                );
+                RemotingCommand::new_response(
+                    response_code::SUBSCRIPTION_PARSE_FAILED,
+                    e.to_string(),
+                )
+            }
+        }
     }
 }
 
@@ -133,6 +188,7 @@ impl RequestProcessor for ClientManageProcessor {
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let response = match request.code {
             request_code::HEART_BEAT => self.heart_beat(ctx, &request)?,
+            request_code::CHECK_CLIENT_CONFIG => self.check_client_config(&request),
             _ => self.unregister_client(ctx, &request)?,
         };
         Ok(Some(response))

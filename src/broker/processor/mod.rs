@@ -31,6 +31,7 @@ use super::broker_stats::BrokerStatsManager;
 use super::client_manager::{ClientManager, RebalanceLockManager};
 use super::config::BrokerConfig;
 use super::consumer_offset_manager::ConsumerOffsetManager;
+use super::filter::ConsumerFilterManager;
 use super::long_polling::PullRequestHoldService;
 use super::schedule_message_service::ScheduleMessageService;
 use super::store::MessageStore;
@@ -74,6 +75,8 @@ pub(super) struct BrokerContext {
     pub(crate) schedule: Arc<ScheduleMessageService>,
     /// Timer messages (5.x): delivery at a time of their own, and recall.
     pub(crate) timer: Arc<TimerMessageStore>,
+    /// Compiled SQL92 subscriptions.
+    pub(crate) filters: ConsumerFilterManager,
     /// Transactional half messages.
     pub(crate) transactions: TransactionalMessageService,
     /// Subscription group configs.

@@ -1,10 +1,10 @@
 //! PULL_MESSAGE (11) with long polling; mirrors Java's `PullMessageProcessor`.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{suggest_todo, BrokerContext};
+use crate::broker::filter::{is_tag_type, SubscriptionFilter, EXPRESSION_TYPE_SQL92};
 use crate::broker::long_polling::{HeldPull, HeldPullAnswerer};
 use crate::broker::store::{tags_string_to_tags_code, GetMessageStatus};
 use crate::protocol::body::perm_name;
@@ -24,16 +24,13 @@ pub(super) const FLAG_SUBSCRIPTION: i32 = 0x4;
 /// request in memory long after it gave up (Java's clients ask for 15-20 s).
 const MAX_SUSPEND: Duration = Duration::from_secs(60);
 
-/// Which tags a pull wants: None means every message (`*`).
-type TagsFilter = Option<HashSet<i64>>;
-
 /// Reads a TAG expression (`*`, or `TagA || TagB`) into tag codes (`FilterAPI.buildSubscriptionData`).
-pub(super) fn parse_tag_expression(expression: &str) -> TagsFilter {
+pub(super) fn parse_tag_expression(expression: &str) -> SubscriptionFilter {
     let expression = expression.trim();
     if expression.is_empty() || expression == "*" {
-        return None;
+        return SubscriptionFilter::All;
     }
-    Some(
+    SubscriptionFilter::Tags(
         expression
             .split("||")
             .map(str::trim)
@@ -54,26 +51,69 @@ impl PullMessageProcessor {
         PullMessageProcessor { broker }
     }
 
-    fn filter_for(&self, header: &PullMessageRequestHeader) -> Result<TagsFilter, RemotingCommand> {
-        if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
-            let kind = header.expression_type.as_deref().unwrap_or("TAG");
-            if !kind.eq_ignore_ascii_case("TAG") {
-                return Err(RemotingCommand::new_response(
-                    response_code::SYSTEM_ERROR,
-                    format!("expression type {kind} is not supported by this broker; use TAG"),
-                ));
+    /// What the pull wants: from the request when it carries its subscription, else from
+    /// the group's heartbeat (SQL92 compiled then); Java's answers when it cannot be had.
+    fn filter_for(
+        &self,
+        header: &PullMessageRequestHeader,
+    ) -> Result<SubscriptionFilter, RemotingCommand> {
+        let b = &self.broker;
+        let refuse = |code, remark: String| Err(RemotingCommand::new_response(code, remark));
+        let from_request = header.sys_flag & FLAG_SUBSCRIPTION != 0;
+        let (kind, expression) = if from_request {
+            (
+                header.expression_type.clone(),
+                header.subscription.clone().unwrap_or_else(|| "*".into()),
+            )
+        } else {
+            match b
+                .clients
+                .consumer_group(&header.consumer_group)
+                .and_then(|g| g.subscriptions.get(&header.topic).cloned())
+            {
+                Some(s) => (s.expression_type, s.sub_string),
+                None => return Ok(SubscriptionFilter::All),
             }
-            return Ok(parse_tag_expression(
-                header.subscription.as_deref().unwrap_or("*"),
-            ));
+        };
+        if is_tag_type(kind.as_deref()) {
+            return Ok(parse_tag_expression(&expression));
         }
-        // Without the flag the subscription comes from the group's heartbeat.
-        let subscription = self
-            .broker
-            .clients
-            .consumer_group(&header.consumer_group)
-            .and_then(|g| g.subscriptions.get(&header.topic).cloned());
-        Ok(subscription.and_then(|s| parse_tag_expression(&s.sub_string)))
+        let kind = kind.unwrap_or_default();
+        if !b.config.enable_property_filter {
+            return refuse(
+                response_code::SYSTEM_ERROR,
+                format!("The broker does not support consumer to filter message by {kind}"),
+            );
+        }
+        if kind != EXPRESSION_TYPE_SQL92 {
+            return refuse(
+                response_code::SUBSCRIPTION_PARSE_FAILED,
+                "parse the consumer's subscription failed".into(),
+            );
+        }
+        if from_request {
+            return match b.filters.compile(&expression) {
+                Ok(compiled) => Ok(SubscriptionFilter::Sql(compiled)),
+                Err(_) => refuse(
+                    response_code::SUBSCRIPTION_PARSE_FAILED,
+                    "parse the consumer's subscription failed".into(),
+                ),
+            };
+        }
+        let Some(data) = b.filters.get(&header.topic, &header.consumer_group) else {
+            return refuse(
+                response_code::FILTER_DATA_NOT_EXIST,
+                "The broker's consumer filter data is not exist!Your expression may be wrong!"
+                    .into(),
+            );
+        };
+        if data.client_version < header.sub_version {
+            return refuse(
+                response_code::FILTER_DATA_NOT_LATEST,
+                "the consumer's consumer filter data not latest".into(),
+            );
+        }
+        Ok(SubscriptionFilter::Sql(data.expression.clone()))
     }
 
     /// `processRequest(channel, request, brokerAllowSuspend)`: None when the pull is held.
@@ -117,14 +157,13 @@ impl PullMessageProcessor {
             Ok(filter) => filter,
             Err(response) => return Ok(Some(response)),
         };
-        let accept = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&code));
         let max = header.max_msg_nums.max(1);
         let result = b.store.get_message(
             &header.topic,
             header.queue_id,
             header.queue_offset,
             max,
-            Some(&accept),
+            Some(&filter),
         );
 
         if !result.messages.is_empty() {
@@ -258,9 +297,11 @@ mod tests {
 
     #[test]
     fn tag_expressions() {
-        assert_eq!(parse_tag_expression("*"), None);
-        assert_eq!(parse_tag_expression(" "), None);
-        let codes = parse_tag_expression("TagA || TagB").unwrap();
+        assert!(matches!(parse_tag_expression("*"), SubscriptionFilter::All));
+        assert!(matches!(parse_tag_expression(" "), SubscriptionFilter::All));
+        let SubscriptionFilter::Tags(codes) = parse_tag_expression("TagA || TagB") else {
+            panic!("a tag filter");
+        };
         assert!(codes.contains(&tags_string_to_tags_code("TagA")));
         assert!(codes.contains(&tags_string_to_tags_code("TagB")));
         assert_eq!(codes.len(), 2);

@@ -103,7 +103,10 @@ impl RecallMessageProcessor {
             PROPERTY_TIMER_DEL_UNIQKEY,
             format!("{}+{}", handle.topic, handle.message_id),
         );
-        props.insert(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, handle.message_id.clone());
+        props.insert(
+            PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
+            handle.message_id.clone(),
+        );
         props.insert(PROPERTY_TIMER_DELIVER_MS, handle.timestamp.clone());
         props.insert(PROPERTY_BORN_TIMESTAMP, now.to_string());
         props.insert(PROPERTY_TRACE_CONTEXT, "");

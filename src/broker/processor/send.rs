@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use super::{suggest_todo, BrokerContext};
 use crate::broker::schedule_message_service::schedule_if_delayed;
+use crate::broker::store::{PutMessageResult, PutMessageStatus, StoreError};
 use crate::broker::timer::recall_handle::RecallHandle;
 use crate::broker::timer::{transform_timer_message, TimerRefusal, TimerSettings};
-use crate::common::clock::now_millis;
-use crate::broker::store::{PutMessageResult, PutMessageStatus, StoreError};
 use crate::broker::topic_config_manager::{
     is_not_allowed_send_topic, validate_topic_name, DLQ_GROUP_TOPIC_PREFIX,
     RETRY_GROUP_TOPIC_PREFIX,
 };
+use crate::common::clock::now_millis;
 use crate::protocol::body::{perm_name, TopicConfig};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{

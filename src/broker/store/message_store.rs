@@ -22,6 +22,7 @@ use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry, CQ_ENT
 use super::error::StoreError;
 use super::flush::{FsyncGate, GroupCommit};
 use super::index_service::{index_keys, is_key_indexed, IndexService};
+use super::message_filter::MessageFilter;
 use super::recovery::{is_indexed, recover, QueueTable};
 use super::result::{
     BoundaryType, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
@@ -229,14 +230,15 @@ impl MessageStore {
     }
 
     /// Up to `max_msg_nums` messages of a queue from `offset` (`getMessage` of a master).
-    /// `filter` gets each entry's tags hash code and answers whether to deliver it.
+    /// `filter` says which to deliver, by the entry's tags hash code and then, if it wants,
+    /// by the stored record; skipped messages still advance `next_begin_offset`.
     pub fn get_message(
         &self,
         topic: &str,
         queue_id: i32,
         offset: i64,
         max_msg_nums: i32,
-        filter: Option<&dyn Fn(i64) -> bool>,
+        filter: Option<&dyn MessageFilter>,
     ) -> GetMessageResult {
         let begin = std::time::Instant::now();
         let found = self
@@ -710,7 +712,7 @@ impl StoreInner {
         queue_id: i32,
         offset: i64,
         max_msg_nums: i32,
-        filter: Option<&dyn Fn(i64) -> bool>,
+        filter: Option<&dyn MessageFilter>,
     ) -> GetMessageResult {
         let Some(queue) = self.find_queue(topic, queue_id) else {
             return GetMessageResult::empty(GetMessageStatus::NoMatchedLogicQueue, 0, 0, 0);
@@ -754,7 +756,7 @@ impl StoreInner {
                 break;
             }
             consumed += 1;
-            if filter.is_some_and(|accept| !accept(entry.tags_code)) {
+            if filter.is_some_and(|f| !f.is_matched_by_consume_queue(entry.tags_code)) {
                 if result.total_bytes == 0 {
                     result.status = GetMessageStatus::NoMatchedMessage;
                 }
@@ -765,6 +767,11 @@ impl StoreInner {
                 .filter(|_| !entry.is_blank())
                 .and_then(|size| self.commit_log.read(entry.commit_log_offset, size));
             match record {
+                Some(record) if filter.is_some_and(|f| !f.is_matched_by_commit_log(&record)) => {
+                    if result.total_bytes == 0 {
+                        result.status = GetMessageStatus::NoMatchedMessage;
+                    }
+                }
                 Some(record) => {
                     result.total_bytes += record.len();
                     result.messages.push(record);

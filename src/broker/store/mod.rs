@@ -61,6 +61,7 @@
 
 mod config;
 mod error;
+mod message_filter;
 mod message_store;
 mod result;
 
@@ -77,6 +78,7 @@ mod tests;
 
 pub use config::FlushDiskType;
 pub use error::StoreError;
+pub use message_filter::MessageFilter;
 pub use message_store::MessageStore;
 pub use result::{
     GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus, QueryMessageResult,

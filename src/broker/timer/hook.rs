@@ -167,7 +167,7 @@ mod tests {
             ..MessageExt::default()
         };
         for (k, v) in props {
-            m.properties.insert(k, v.to_string());
+            m.properties.insert(k, v);
         }
         m
     }

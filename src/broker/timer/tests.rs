@@ -24,7 +24,7 @@ fn open_store(dir: &TempDir) -> Arc<MessageStore> {
 /// Sends a timer message due at `deliver_ms` as the put path would, at time `now_ms`.
 fn send(store: &MessageStore, id: &str, deliver_ms: i64, now_ms: i64) {
     let mut properties = MessageProperties::new();
-    properties.insert(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id.to_string());
+    properties.insert(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id);
     properties.insert(PROPERTY_TIMER_DELIVER_MS, deliver_ms.to_string());
     let mut message = MessageExt {
         topic: "Orders".into(),
@@ -42,7 +42,7 @@ fn send(store: &MessageStore, id: &str, deliver_ms: i64, now_ms: i64) {
 /// A recall marker for `id`, as the RECALL_MESSAGE processor stores it.
 fn recall(store: &MessageStore, id: &str, out_ms: i64, now_ms: i64) {
     let mut properties = MessageProperties::new();
-    properties.insert(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id.to_string());
+    properties.insert(PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, id);
     properties.insert(PROPERTY_TIMER_DEL_UNIQKEY, format!("Orders+{id}"));
     properties.insert(PROPERTY_TIMER_DELIVER_MS, (out_ms + 1).to_string());
     let mut marker = MessageExt {
@@ -180,10 +180,8 @@ fn past_due_and_bad_timer_queue_entries() {
         body: b"odd".to_vec(),
         ..MessageExt::default()
     };
-    odd.properties
-        .insert(PROPERTY_REAL_TOPIC, "Orders".to_string());
-    odd.properties
-        .insert(PROPERTY_REAL_QUEUE_ID, "1".to_string());
+    odd.properties.insert(PROPERTY_REAL_TOPIC, "Orders");
+    odd.properties.insert(PROPERTY_REAL_QUEUE_ID, "1");
     store.put_message(odd).unwrap();
     timer.run_once(T0 + 5_200);
     assert_eq!(delivered(&store), vec!["behind", "odd"]);

@@ -211,6 +211,47 @@ impl HeartbeatData {
     }
 }
 
+/// The CHECK_CLIENT_CONFIG (46) body: a consumer asking whether the broker can filter by its
+/// subscription (a SQL92 one) before it starts; mirrors Java's `CheckClientRequestBody`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckClientRequestBody {
+    /// `clientId`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub client_id: String,
+    /// `group`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub group: String,
+    /// `subscriptionData`.
+    #[serde(default)]
+    pub subscription_data: Option<SubscriptionData>,
+    /// `namespace` (5.x).
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+impl CheckClientRequestBody {
+    /// Reads the body as Java writes it.
+    pub fn from_json(body: &[u8]) -> Result<CheckClientRequestBody, BodyError> {
+        parse(body, "CheckClientRequestBody")
+    }
+
+    /// Writes the body as Java does (sorted keys).
+    pub fn to_json(&self) -> String {
+        let mut w = JsonWriter::new(false);
+        w.begin_object();
+        w.string_field("clientId", &self.client_id);
+        w.string_field("group", &self.group);
+        w.optional_string_field("namespace", self.namespace.as_deref());
+        if let Some(subscription) = &self.subscription_data {
+            w.key("subscriptionData");
+            subscription.write(&mut w);
+        }
+        w.end_object();
+        w.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,8 +29,8 @@ pub use consumer_info::{
 };
 pub use consumer_list::GetConsumerListByGroupResponseBody;
 pub use heartbeat::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, ProducerData,
-    SubscriptionData,
+    CheckClientRequestBody, ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData,
+    MessageModel, ProducerData, SubscriptionData,
 };
 #[cfg(feature = "servers")]
 pub(crate) use json::quote_bare_keys as json_quote_bare_keys;

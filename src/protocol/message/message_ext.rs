@@ -251,6 +251,57 @@ fn decode_one(
     decompress_body: bool,
     max_decompressed: usize,
 ) -> Result<(MessageExt, usize, usize), BodyError> {
+    let (record, store_size) = record_at_start(buf)?;
+    let mut r = ByteReader::new(record);
+    let head = read_head(&mut r)?;
+    let mut sys_flag = head.sys_flag;
+    let body_len = ByteReader::length(i64::from(r.i32("bodyLength")?), "bodyLength")?;
+    let mut body = r.bytes(body_len, "body")?.to_vec();
+    let mut inflated = 0;
+    if decompress_body && sys_flag & COMPRESSED_FLAG != 0 {
+        body = decompress_with(compression_type(sys_flag)?, &body, max_decompressed)?;
+        inflated = body.len();
+        sys_flag = clear_compressed_flag(sys_flag);
+    }
+    let topic = String::from_utf8_lossy(read_topic(&mut r, head.magic_code)?).into_owned();
+    let properties = read_properties(&mut r, store_size)?;
+
+    let message = MessageExt {
+        topic,
+        flag: head.flag,
+        body,
+        properties,
+        queue_id: head.queue_id,
+        store_size,
+        queue_offset: head.queue_offset,
+        sys_flag,
+        born_timestamp: head.born_timestamp,
+        born_host: head.born_host,
+        store_timestamp: head.store_timestamp,
+        msg_id: create_offset_message_id(head.store_host, head.commit_log_offset),
+        store_host: head.store_host,
+        commit_log_offset: head.commit_log_offset,
+        body_crc: head.body_crc,
+        reconsume_times: head.reconsume_times,
+        prepared_transaction_offset: head.prepared_transaction_offset,
+    };
+    Ok((message, record.len(), inflated))
+}
+
+/// The properties of the one stored message at the start of `buf`, without copying its body
+/// (Java's `MessageDecoder.decodeProperties`): what a broker's SQL92 filter reads.
+pub fn decode_properties(buf: &[u8]) -> Result<MessageProperties, BodyError> {
+    let (record, store_size) = record_at_start(buf)?;
+    let mut r = ByteReader::new(record);
+    let head = read_head(&mut r)?;
+    let body_len = ByteReader::length(i64::from(r.i32("bodyLength")?), "bodyLength")?;
+    r.bytes(body_len, "body")?;
+    read_topic(&mut r, head.magic_code)?;
+    read_properties(&mut r, store_size)
+}
+
+/// The record at the start of `buf`, cut to its `storeSize`.
+fn record_at_start(buf: &[u8]) -> Result<(&[u8], i32), BodyError> {
     let store_size = ByteReader::new(buf).i32("storeSize")?;
     let size = ByteReader::length(i64::from(store_size), "storeSize")?;
     let record = buf.get(..size).ok_or(BodyError::Truncated {
@@ -258,7 +309,27 @@ fn decode_one(
         needed: size,
         available: buf.len(),
     })?;
-    let mut r = ByteReader::new(record);
+    Ok((record, store_size))
+}
+
+/// The fields of a stored record before its body.
+struct RecordHead {
+    magic_code: i32,
+    body_crc: i32,
+    queue_id: i32,
+    flag: i32,
+    queue_offset: i64,
+    commit_log_offset: i64,
+    sys_flag: i32,
+    born_timestamp: i64,
+    born_host: SocketAddr,
+    store_timestamp: i64,
+    store_host: SocketAddr,
+    reconsume_times: i32,
+    prepared_transaction_offset: i64,
+}
+
+fn read_head(r: &mut ByteReader<'_>) -> Result<RecordHead, BodyError> {
     r.i32("storeSize")?;
     let magic_code = r.i32("magicCode")?;
     if magic_code != MESSAGE_MAGIC_CODE && magic_code != MESSAGE_MAGIC_CODE_V2 {
@@ -269,34 +340,44 @@ fn decode_one(
     let flag = r.i32("flag")?;
     let queue_offset = r.i64("queueOffset")?;
     let commit_log_offset = r.i64("physicalOffset")?;
-    let mut sys_flag = r.i32("sysFlag")?;
+    let sys_flag = r.i32("sysFlag")?;
     let born_timestamp = r.i64("bornTimestamp")?;
-    let born_host = read_host(&mut r, sys_flag & BORNHOST_V6_FLAG != 0, "bornHost")?;
+    let born_host = read_host(r, sys_flag & BORNHOST_V6_FLAG != 0, "bornHost")?;
     let store_timestamp = r.i64("storeTimestamp")?;
-    let store_host = read_host(
-        &mut r,
-        sys_flag & STOREHOSTADDRESS_V6_FLAG != 0,
-        "storeHost",
-    )?;
-    let reconsume_times = r.i32("reconsumeTimes")?;
-    let prepared_transaction_offset = r.i64("preparedTransactionOffset")?;
+    let store_host = read_host(r, sys_flag & STOREHOSTADDRESS_V6_FLAG != 0, "storeHost")?;
+    Ok(RecordHead {
+        magic_code,
+        body_crc,
+        queue_id,
+        flag,
+        queue_offset,
+        commit_log_offset,
+        sys_flag,
+        born_timestamp,
+        born_host,
+        store_timestamp,
+        store_host,
+        reconsume_times: r.i32("reconsumeTimes")?,
+        prepared_transaction_offset: r.i64("preparedTransactionOffset")?,
+    })
+}
 
-    let body_len = ByteReader::length(i64::from(r.i32("bodyLength")?), "bodyLength")?;
-    let mut body = r.bytes(body_len, "body")?.to_vec();
-    let mut inflated = 0;
-    if decompress_body && sys_flag & COMPRESSED_FLAG != 0 {
-        body = decompress_with(compression_type(sys_flag)?, &body, max_decompressed)?;
-        inflated = body.len();
-        sys_flag = clear_compressed_flag(sys_flag);
-    }
-
+/// The topic after the body: a one-byte length (magic V1) or two-byte (V2).
+fn read_topic<'a>(r: &mut ByteReader<'a>, magic_code: i32) -> Result<&'a [u8], BodyError> {
     let topic_len = if magic_code == MESSAGE_MAGIC_CODE {
         i64::from(r.i8("topicLength")?)
     } else {
         i64::from(r.i16("topicLength")?)
     };
     let topic_len = ByteReader::length(topic_len, "topicLength")?;
-    let topic = String::from_utf8_lossy(r.bytes(topic_len, "topic")?).into_owned();
+    r.bytes(topic_len, "topic")
+}
+
+/// The properties, the record's last field: nothing may follow them.
+fn read_properties(
+    r: &mut ByteReader<'_>,
+    store_size: i32,
+) -> Result<MessageProperties, BodyError> {
     let properties_len =
         ByteReader::length(i64::from(r.i16("propertiesLength")?), "propertiesLength")?;
     let properties = string_to_properties(&String::from_utf8_lossy(
@@ -308,27 +389,7 @@ fn decode_one(
             length: i64::from(store_size),
         });
     }
-
-    let message = MessageExt {
-        topic,
-        flag,
-        body,
-        properties,
-        queue_id,
-        store_size,
-        queue_offset,
-        sys_flag,
-        born_timestamp,
-        born_host,
-        store_timestamp,
-        msg_id: create_offset_message_id(store_host, commit_log_offset),
-        store_host,
-        commit_log_offset,
-        body_crc,
-        reconsume_times,
-        prepared_transaction_offset,
-    };
-    Ok((message, size, inflated))
+    Ok(properties)
 }
 
 fn read_host(
@@ -579,6 +640,24 @@ mod tests {
             ..original
         };
         assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn properties_read_without_the_body() {
+        for message in [
+            sample(),
+            MessageExt {
+                topic: "t".repeat(200),
+                ..sample()
+            },
+        ] {
+            let bytes = encode_stored_message(&message).unwrap();
+            assert_eq!(decode_properties(&bytes).unwrap(), message.properties);
+            // A record cut short anywhere is an error, not a panic.
+            for cut in [0, 4, 30, bytes.len() - 1] {
+                assert!(decode_properties(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use batch::{decode_batch, encode_batch, encode_batch_message, BatchMessage};
 pub use compression::{compress, decompress, decompress_with};
 pub use message_ext::{
     decode_message, decode_messages, decode_messages_skipping, decode_messages_with_limit,
-    encode_stored_message, DecodedRecords, MessageExt, SkippedRecord,
+    decode_properties, encode_stored_message, DecodedRecords, MessageExt, SkippedRecord,
 };
 pub use message_id::{
     create_offset_message_id, decode_offset_message_id, MessageClientIdGenerator,
