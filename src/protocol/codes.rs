@@ -125,6 +125,10 @@ pub mod request_code {
         SEND_REPLY_MESSAGE_V2 = 325,
         /// Broker → client: the reply to a request this client sent.
         PUSH_REPLY_MESSAGE_TO_CLIENT = 326,
+        /// 5.x: one topic's config on a broker (`mqadmin topicStatus`, `consumerProgress`).
+        GET_TOPIC_CONFIG = 351,
+        /// 5.x: one subscription group's config on a broker.
+        GET_SUBSCRIPTIONGROUP_CONFIG = 352,
         /// 5.3: cancel a timer message not yet delivered, by its recall handle.
         RECALL_MESSAGE = 370,
     }

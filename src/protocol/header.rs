@@ -221,7 +221,9 @@ pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 pub use recall::{RecallMessageRequestHeader, RecallMessageResponseHeader};
 pub use reply::ReplyMessageRequestHeader;
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
-pub use topic::CreateTopicRequestHeader;
+pub use topic::{
+    CreateTopicRequestHeader, GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader,
+};
 pub use transaction::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
 
 #[cfg(test)]

@@ -73,6 +73,14 @@ impl TopicConfig {
         }
     }
 
+    /// Writes one topic config as fastjson does (GET_TOPIC_CONFIG's body, where 5.x reads it
+    /// as a `TopicConfigAndQueueMapping` without a mapping).
+    pub fn to_json(&self) -> String {
+        let mut w = JsonWriter::new(false);
+        self.write(&mut w);
+        w.finish()
+    }
+
     fn write(&self, w: &mut JsonWriter) {
         w.begin_object();
         if let Some(attributes) = &self.attributes {

@@ -1,4 +1,5 @@
-//! Header of UPDATE_AND_CREATE_TOPIC (17).
+//! Headers of UPDATE_AND_CREATE_TOPIC (17), GET_TOPIC_CONFIG (351) and
+//! GET_SUBSCRIPTIONGROUP_CONFIG (352).
 
 custom_header! {
     /// Creates or updates a topic on a broker; mirrors Java's `CreateTopicRequestHeader`.
@@ -24,6 +25,27 @@ custom_header! {
         pub attributes: Option<String> = "attributes",
         /// `force` (5.x).
         pub force: Option<bool> = "force",
+    }
+}
+
+custom_header! {
+    /// GET_TOPIC_CONFIG (351, 5.x); mirrors Java's `GetTopicConfigRequestHeader`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct GetTopicConfigRequestHeader {
+        /// `topic`.
+        pub topic: String = "topic",
+        /// `lo`: also the topic's static queue mapping (we have none).
+        pub lo: Option<bool> = "lo",
+    }
+}
+
+custom_header! {
+    /// GET_SUBSCRIPTIONGROUP_CONFIG (352, 5.x); mirrors Java's
+    /// `GetSubscriptionGroupConfigRequestHeader`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct GetSubscriptionGroupConfigRequestHeader {
+        /// `group`.
+        pub group: String = "group",
     }
 }
 

@@ -1,7 +1,7 @@
 //! Consumer and producer groups: UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200),
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201), DELETE_SUBSCRIPTIONGROUP (207),
 //! GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204) and
-//! GET_CONSUME_STATS (208); mirrors those handlers of Java's `AdminBrokerProcessor`.
+//! GET_CONSUME_STATS (208), and 5.x's GET_SUBSCRIPTIONGROUP_CONFIG (352); mirrors those handlers of Java's `AdminBrokerProcessor`.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +15,7 @@ use crate::protocol::codes::response_code;
 use crate::protocol::header::{
     DeleteSubscriptionGroupRequestHeader, GetConsumeStatsRequestHeader,
     GetConsumerConnectionListRequestHeader, GetProducerConnectionListRequestHeader,
+    GetSubscriptionGroupConfigRequestHeader,
 };
 use crate::protocol::message::MessageQueue;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
@@ -30,6 +31,26 @@ fn connection_of(member: &ClientChannelInfo) -> Connection {
 }
 
 impl AdminBrokerProcessor {
+    /// GET_SUBSCRIPTIONGROUP_CONFIG (5.x): one group's config (`findSubscriptionGroupConfig`,
+    /// which creates it with the defaults, as the broker's auto-creation is on).
+    pub(super) fn get_subscription_group(
+        &self,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
+        let h = GetSubscriptionGroupConfigRequestHeader::read_from(&request.ext_fields)?;
+        Ok(match self.broker.groups.find_or_create(&h.group, true) {
+            Ok(Some(config)) => RemotingCommand::success().with_body(config.to_json().into_bytes()),
+            Ok(None) => error(
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+                "No group in this broker",
+            ),
+            Err(e) => error(
+                response_code::SYSTEM_ERROR,
+                format!("persisting the subscription group failed: {e}"),
+            ),
+        })
+    }
+
     /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: the body's config replaces the group's.
     pub(super) fn update_subscription_group(&self, request: &RemotingCommand) -> RemotingCommand {
         let config = match SubscriptionGroupConfig::from_json(&request.body) {

@@ -5,8 +5,8 @@
 //!   GET_MIN_OFFSET (31), GET_EARLIEST_MSG_STORETIME (32), LOCK_BATCH_MQ (41),
 //!   UNLOCK_BATCH_MQ (42);
 //! - [`topic`]: GET_ALL_TOPIC_CONFIG (21), GET_TOPIC_STATS_INFO (202), DELETE_TOPIC_IN_BROKER
-//!   (215), QUERY_TOPIC_CONSUME_BY_WHO (300);
-//! - [`group`]: subscription groups (200, 201, 207), connection lists (203, 204),
+//!   (215), QUERY_TOPIC_CONSUME_BY_WHO (300), GET_TOPIC_CONFIG (351, 5.x);
+//! - [`group`]: subscription groups (200, 201, 207, 352 of 5.x), connection lists (203, 204),
 //!   GET_CONSUME_STATS (208);
 //! - [`runtime`]: GET_BROKER_CONFIG (26), GET_BROKER_RUNTIME_INFO (28).
 //!
@@ -41,7 +41,7 @@ pub(crate) struct AdminBrokerProcessor {
 }
 
 /// The codes this processor serves.
-pub(crate) const ADMIN_CODES: [i32; 19] = [
+pub(crate) const ADMIN_CODES: [i32; 21] = [
     request_code::UPDATE_AND_CREATE_TOPIC,
     request_code::GET_ALL_TOPIC_CONFIG,
     request_code::GET_BROKER_CONFIG,
@@ -61,6 +61,8 @@ pub(crate) const ADMIN_CODES: [i32; 19] = [
     request_code::GET_CONSUME_STATS,
     request_code::DELETE_TOPIC_IN_BROKER,
     request_code::QUERY_TOPIC_CONSUME_BY_WHO,
+    request_code::GET_TOPIC_CONFIG,
+    request_code::GET_SUBSCRIPTIONGROUP_CONFIG,
 ];
 
 /// How long UPDATE_AND_CREATE_TOPIC waits for the registration (`registerBrokerTimeoutMills`).
@@ -214,6 +216,8 @@ impl RequestProcessor for AdminBrokerProcessor {
             }
             request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => self.get_all_subscription_groups(),
             request_code::GET_TOPIC_STATS_INFO => self.get_topic_stats_info(&request)?,
+            request_code::GET_TOPIC_CONFIG => self.get_topic_config(&request)?,
+            request_code::GET_SUBSCRIPTIONGROUP_CONFIG => self.get_subscription_group(&request)?,
             request_code::GET_CONSUMER_CONNECTION_LIST => {
                 self.get_consumer_connection_list(&request)?
             }

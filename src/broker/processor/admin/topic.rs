@@ -9,7 +9,8 @@ use crate::broker::topic_config_manager::{is_system_topic, validate_topic_name};
 use crate::protocol::body::{GroupList, TopicOffset, TopicStatsTable};
 use crate::protocol::codes::response_code;
 use crate::protocol::header::{
-    DeleteTopicRequestHeader, GetTopicStatsInfoRequestHeader, QueryTopicConsumeByWhoRequestHeader,
+    DeleteTopicRequestHeader, GetTopicConfigRequestHeader, GetTopicStatsInfoRequestHeader,
+    QueryTopicConsumeByWhoRequestHeader,
 };
 use crate::protocol::message::MessageQueue;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
@@ -20,6 +21,22 @@ impl AdminBrokerProcessor {
     pub(super) fn get_all_topic_config(&self) -> RemotingCommand {
         let wrapper = self.broker.topics.serialize_wrapper();
         RemotingCommand::success().with_body(wrapper.to_json().into_bytes())
+    }
+
+    /// GET_TOPIC_CONFIG (5.x): one topic's config, which 5.x's `mqadmin` asks each broker of
+    /// a route for before topic statistics and consumer progress; no static-queue mapping.
+    pub(super) fn get_topic_config(
+        &self,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
+        let h = GetTopicConfigRequestHeader::read_from(&request.ext_fields)?;
+        let Some(topic) = self.broker.topics.select_topic_config(&h.topic) else {
+            return Ok(error(
+                response_code::TOPIC_NOT_EXIST,
+                format!("No topic in this broker. topic: {}", h.topic),
+            ));
+        };
+        Ok(RemotingCommand::success().with_body(topic.to_json().into_bytes()))
     }
 
     /// GET_TOPIC_STATS_INFO: min and max offset and last store time of each write queue.
