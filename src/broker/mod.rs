@@ -634,7 +634,7 @@ impl Broker {
         if let Err(e) = self.context.schedule.persist() {
             log::error!("persisting delay offsets failed: {e}");
         }
-        if let Err(e) = self.context.timer.persist() {
+        if let Err(e) = self.context.timer.persist(now_millis()) {
             log::error!("persisting the timer checkpoint failed: {e}");
         }
         self.context.store.shutdown();

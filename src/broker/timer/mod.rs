@@ -32,7 +32,7 @@ pub(crate) mod recall_handle;
 mod timer_log;
 mod timer_wheel;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -71,6 +71,10 @@ struct TimerCheckpoint {
     timer_log_end: u64,
     /// The next slot to deliver.
     last_read_time_ms: i64,
+    /// When this checkpoint was written: whatever the timer delivered after it, before a
+    /// crash, was stored after it.
+    #[serde(default)]
+    saved_at_ms: i64,
 }
 
 /// What the `rmq-timer` thread works on.
@@ -83,6 +87,8 @@ struct TimerState {
     done_in_slot: usize,
     /// Recall markers met in the current slot.
     recalled: HashSet<String>,
+    /// After a restart from a checkpoint; None on a fresh store.
+    recovery: Option<RecoveryWindow>,
     dirty: bool,
 }
 
@@ -91,10 +97,20 @@ pub(crate) struct TimerMessageStore {
     settings: TimerSettings,
     store: Arc<MessageStore>,
     checkpoint_path: PathBuf,
-    /// Messages due before this were perhaps delivered before a crash: look before
-    /// delivering them again. `i64::MIN` on a fresh store.
-    delivered_maybe_before_ms: i64,
     state: Mutex<TimerState>,
+}
+
+/// What the timer may have delivered between its last checkpoint and a crash: messages due
+/// before the restart, stored in their real queues between the checkpoint and the restart.
+/// Such a message is looked for there before it is delivered again.
+struct RecoveryWindow {
+    /// The restart: later deliveries are the checkpoint's own.
+    restarted_at_ms: i64,
+    /// The last checkpoint, less a second for clock steps.
+    since_ms: i64,
+    /// Per real queue, the unique ids of timer messages stored in the window (read on first
+    /// need; bounded by what was delivered in the window).
+    seen: HashMap<(String, i32), HashSet<String>>,
 }
 
 impl TimerMessageStore {
@@ -123,6 +139,7 @@ impl TimerMessageStore {
             last_timer_queue_offset: store.min_offset_in_queue(TIMER_TOPIC, 0),
             timer_log_end: 0,
             last_read_time_ms: now_ms.div_euclid(precision) * precision - precision,
+            saved_at_ms: now_ms,
         });
         let mut log = TimerLog::open(
             &store_dir.join("timerlog"),
@@ -147,13 +164,17 @@ impl TimerMessageStore {
             settings,
             store,
             checkpoint_path,
-            delivered_maybe_before_ms: if saved.is_some() { now_ms } else { i64::MIN },
             state: Mutex::new(TimerState {
                 log,
                 wheel,
                 checkpoint,
                 done_in_slot: 0,
                 recalled: HashSet::new(),
+                recovery: saved.map(|saved| RecoveryWindow {
+                    restarted_at_ms: now_ms,
+                    since_ms: saved.saved_at_ms - 1000,
+                    seen: HashMap::new(),
+                }),
                 dirty: false,
             }),
         })
@@ -189,7 +210,7 @@ impl TimerMessageStore {
         }
         self.deliver_due(&mut state, now_ms);
         if state.dirty {
-            match self.save(&mut state) {
+            match self.save(&mut state, now_ms) {
                 Ok(()) => state.dirty = false,
                 Err(e) => log::warn!("timer store: writing the checkpoint failed: {e}"),
             }
@@ -197,14 +218,15 @@ impl TimerMessageStore {
     }
 
     /// Writes the checkpoint now (at shutdown).
-    pub(crate) fn persist(&self) -> io::Result<()> {
+    pub(crate) fn persist(&self, now_ms: i64) -> io::Result<()> {
         let mut state = self.state.lock_unpoisoned();
-        self.save(&mut state)
+        self.save(&mut state, now_ms)
     }
 
-    fn save(&self, state: &mut TimerState) -> io::Result<()> {
+    fn save(&self, state: &mut TimerState, now_ms: i64) -> io::Result<()> {
         state.log.flush()?;
         state.checkpoint.timer_log_end = state.log.end();
+        state.checkpoint.saved_at_ms = now_ms;
         let text = serde_json::to_string(&state.checkpoint).map_err(io::Error::other)?;
         write_atomically(&self.checkpoint_path, &text)?;
         let before = state.checkpoint.last_read_time_ms;
@@ -282,7 +304,7 @@ impl TimerMessageStore {
         }
         if due_ms < read_time {
             // Its slot is delivered already (the wheel was behind, or it came late).
-            return Ok(is_marker || self.deliver(message, now_ms));
+            return Ok(is_marker || self.deliver(state, message, now_ms));
         }
         let prev_pos = state.wheel.link(due_ms, state.log.end(), !is_marker);
         state.log.append(&TimerRecord {
@@ -352,7 +374,7 @@ impl TimerMessageStore {
                     "timer store: message {} was recalled; not delivering it",
                     message.uniq_key().unwrap_or("?")
                 );
-            } else if !self.deliver(&message, now_ms) {
+            } else if !self.deliver(state, &message, now_ms) {
                 return false;
             }
             state.done_in_slot = handled;
@@ -362,7 +384,7 @@ impl TimerMessageStore {
 
     /// Stores a due timer message in its real topic; `true` when stored (or found stored
     /// already, after a crash).
-    fn deliver(&self, timer_message: &MessageExt, now_ms: i64) -> bool {
+    fn deliver(&self, state: &mut TimerState, timer_message: &MessageExt, now_ms: i64) -> bool {
         let Some(real) = real_message(timer_message, now_ms) else {
             log::error!(
                 "timer store: message {} names no real topic; dropping it",
@@ -374,8 +396,14 @@ impl TimerMessageStore {
             .property(PROPERTY_TIMER_OUT_MS)
             .and_then(|t| t.parse::<i64>().ok())
             .unwrap_or(i64::MIN);
-        if due_ms < self.delivered_maybe_before_ms && self.already_delivered(&real, timer_message) {
-            return true;
+        if let Some(window) = state.recovery.as_mut() {
+            if due_ms < window.restarted_at_ms && self.delivered_in(window, &real) {
+                log::info!(
+                    "timer store: message {} was delivered before the restart; not again",
+                    real.uniq_key().unwrap_or("?")
+                );
+                return true;
+            }
         }
         match self.store.put_message(real) {
             Ok(result) if result.status == PutMessageStatus::PutOk => true,
@@ -393,19 +421,52 @@ impl TimerMessageStore {
         }
     }
 
-    /// Whether the real topic already holds this message (delivered before a crash).
-    fn already_delivered(&self, real: &MessageExt, timer_message: &MessageExt) -> bool {
+    /// Whether `real` was stored in its queue within the recovery window (delivered between
+    /// the last checkpoint and the crash).
+    fn delivered_in(&self, window: &mut RecoveryWindow, real: &MessageExt) -> bool {
         let Some(uniq) = real.uniq_key() else {
             return false;
         };
-        let found = self.store.query_message(
-            &real.topic,
-            uniq,
-            1,
-            timer_message.store_timestamp,
-            i64::MAX,
-        );
-        !found.messages.is_empty()
+        let (since, until) = (window.since_ms, window.restarted_at_ms);
+        window
+            .seen
+            .entry((real.topic.clone(), real.queue_id))
+            .or_insert_with(|| self.timer_ids_stored(&real.topic, real.queue_id, since, until))
+            .contains(uniq)
+    }
+
+    /// The unique ids of delivered timer messages stored in a queue within `[since, until]`.
+    fn timer_ids_stored(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        since: i64,
+        until: i64,
+    ) -> HashSet<String> {
+        let mut ids = HashSet::new();
+        let mut offset = self.store.offset_in_queue_by_time(topic, queue_id, since);
+        loop {
+            let found = self.store.get_message(topic, queue_id, offset, 32, None);
+            if found.status != GetMessageStatus::Found {
+                return ids;
+            }
+            let mut past_window = false;
+            for record in &found.messages {
+                let Ok((message, _)) = decode_message(record, false) else {
+                    continue;
+                };
+                past_window |= message.store_timestamp > until;
+                if message.property(PROPERTY_TIMER_OUT_MS).is_some() {
+                    if let Some(uniq) = message.uniq_key() {
+                        ids.insert(uniq.to_string());
+                    }
+                }
+            }
+            if past_window {
+                return ids;
+            }
+            offset = found.next_begin_offset;
+        }
     }
 }
 

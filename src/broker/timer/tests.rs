@@ -123,7 +123,7 @@ fn waiting_messages_survive_a_restart() {
     timer.run_once(T0 + 4_000);
     let before = delivered(&store).len();
     assert!(before > 0 && before < 20);
-    timer.persist().unwrap();
+    timer.persist(T0 + 4_000).unwrap();
     drop(timer);
     // A message arriving while the timer is down is taken in after the restart.
     send(&store, "late", T0 + 9_000, T0 + 5_000);
@@ -139,23 +139,25 @@ fn waiting_messages_survive_a_restart() {
 
 #[test]
 fn a_crash_after_delivering_loses_nothing_and_duplicates_nothing() {
+    // The store stamps messages with the real clock, which the recovery window is in.
+    let t0 = crate::common::clock::now_millis() / 1000 * 1000;
     let dir = TempDir::new("timer-crash").unwrap();
     let store = open_store(&dir);
-    let timer = TimerMessageStore::open(SETTINGS, store.clone(), dir.path(), T0).unwrap();
+    let timer = TimerMessageStore::open(SETTINGS, store.clone(), dir.path(), t0).unwrap();
     for i in 0..30 {
-        send(&store, &format!("m{i}"), T0 + 1_000 + i * 200, T0);
+        send(&store, &format!("m{i}"), t0 + 1_000 + i * 200, t0);
     }
-    timer.run_once(T0 + 100);
+    timer.run_once(t0 + 100);
     let checkpoint = std::fs::read(dir.path().join("config/timercheck")).unwrap();
     // Deliver half, then "crash": the checkpoint on disk is the one from before.
-    timer.run_once(T0 + 4_000);
+    timer.run_once(t0 + 4_000);
     let delivered_before_crash = delivered(&store).len();
     assert!(delivered_before_crash > 5);
     drop(timer);
     std::fs::write(dir.path().join("config/timercheck"), &checkpoint).unwrap();
 
-    let timer = TimerMessageStore::open(SETTINGS, store.clone(), dir.path(), T0 + 4_500).unwrap();
-    timer.run_once(T0 + 10_000);
+    let timer = TimerMessageStore::open(SETTINGS, store.clone(), dir.path(), t0 + 4_500).unwrap();
+    timer.run_once(t0 + 10_000);
     let all = delivered(&store);
     let mut unique = all.clone();
     unique.sort();
