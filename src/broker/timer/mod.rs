@@ -20,8 +20,9 @@
 //! **After a crash** the log is cut back to the checkpoint, the wheel rebuilt by replaying it,
 //! and what arrived after the checkpoint taken in again, so nothing is lost. What was
 //! delivered after the checkpoint is delivered again only if it is not already in its real
-//! topic: for messages due before the restart, delivery first looks the message's unique id
-//! up in the real topic's index, so nothing is delivered twice either.
+//! queue: for a message due before the restart, delivery first looks for its unique id among
+//! the timer messages that queue stored between the checkpoint and the restart (a window of
+//! at most a few hundred milliseconds of deliveries), so nothing is delivered twice either.
 //!
 //! Differences from Java, by design: no roll (the wheel spans the longest delay, so a message
 //! never goes round it; `TIMER_ROLL_TIMES` is never set), one thread instead of Java's five
