@@ -87,7 +87,10 @@ impl ClientManageProcessor {
                 }
             }
             // autoCreateSubscriptionGroup: a group seen for the first time gets a config.
-            if let Err(e) = b.groups.find_or_create(group, true) {
+            if let Err(e) = b
+                .groups
+                .find_or_create(group, b.setting(|c| c.auto_create_subscription_group))
+            {
                 log::warn!("persisting the subscription group {group} failed: {e}");
             }
             if b.clients

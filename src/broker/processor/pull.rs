@@ -183,7 +183,7 @@ impl PullMessageProcessor {
             && allow_suspend
             && header.sys_flag & FLAG_SUSPEND != 0
         {
-            let hold_for = if b.config.long_polling {
+            let hold_for = if b.setting(|c| c.long_polling) {
                 Duration::from_millis(header.suspend_timeout_millis.max(0) as u64).min(MAX_SUSPEND)
             } else {
                 Duration::from_secs(1)

@@ -96,7 +96,7 @@ pub(super) fn msg_check(
         Some(topic) => topic,
         None => {
             let sys_flag = 0;
-            let created = if b.config.auto_create_topic
+            let created = if b.setting(|c| c.auto_create_topic)
                 || header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
             {
                 let default_topic = if header.default_topic.is_empty() {
@@ -314,7 +314,7 @@ impl SendMessageProcessor {
         }
         let properties = string_to_properties(header.properties.as_deref().unwrap_or(""));
         let prepared = is_transaction_prepared(header.sys_flag, &properties);
-        if prepared && self.broker.config.reject_transaction_message {
+        if prepared && self.broker.setting(|c| c.reject_transaction_message) {
             return Ok(self.reject_transaction());
         }
         let queue_id = if header.queue_id < 0 {

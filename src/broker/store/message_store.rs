@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -14,14 +14,15 @@ use super::commit_log::{
     SYSFLAG_POSITION,
 };
 use super::config::{
-    FlushDiskType, StoreConfig, MAX_MESSAGE_SIZE, MAX_TOPIC_LENGTH,
+    DeleteWhen, FlushDiskType, StoreConfig, MAX_MESSAGE_SIZE, MAX_TOPIC_LENGTH,
     MAX_TRANSFER_BYTES_ON_MESSAGE_IN_MEMORY, MAX_TRANSFER_COUNT_ON_MESSAGE_IN_MEMORY,
     MIN_FILTER_SCAN_ENTRIES, SYNC_FLUSH_TIMEOUT,
 };
-use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry, CQ_ENTRIES_PER_FILE};
+use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry};
+use super::disk::{DiskUsageProbe, FileSystemUsage};
 use super::error::StoreError;
 use super::flush::{FsyncGate, GroupCommit};
-use super::index_service::{index_keys, is_key_indexed, IndexService};
+use super::index_service::{file_blocks, index_keys, IndexService};
 use super::recovery::{is_indexed, recover, QueueTable};
 use super::result::{
     BoundaryType, GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus,
@@ -29,6 +30,7 @@ use super::result::{
 };
 use super::stats::StoreStats;
 use crate::common::clock::{deadline_after, now_millis};
+use crate::common::service_thread::{Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{CondvarExt, MutexExt, RwLockExt};
 use crate::protocol::message::{
     create_offset_message_id, decode_message, encode_stored_message, MessageExt,
@@ -42,8 +44,8 @@ pub(super) type MessageArrivalListener = Box<dyn Fn(&str, i32, i64) + Send + Syn
 /// Internal knobs tests turn.
 #[derive(Debug, Clone)]
 pub(crate) struct StoreTuning {
-    /// Entries per consume queue file.
-    pub(crate) cq_entries_per_file: i64,
+    /// How full the disk is.
+    pub(crate) disk_usage: Arc<dyn DiskUsageProbe>,
     /// A delay before each group-commit fsync.
     pub(crate) sync_delay: Duration,
     /// A gate each group-commit fsync waits at (tests).
@@ -55,7 +57,7 @@ pub(crate) struct StoreTuning {
 impl Default for StoreTuning {
     fn default() -> Self {
         StoreTuning {
-            cq_entries_per_file: CQ_ENTRIES_PER_FILE,
+            disk_usage: Arc::new(FileSystemUsage),
             sync_delay: Duration::ZERO,
             fsync_gate: None,
             sync_flush_timeout: SYNC_FLUSH_TIMEOUT,
@@ -70,10 +72,49 @@ impl Default for StoreTuning {
 pub struct MessageStore {
     inner: Arc<StoreInner>,
     flush_thread: Mutex<Option<JoinHandle<()>>>,
+    /// `rmq-store-index` and `rmq-store-clean`.
+    services: Mutex<Vec<ServiceThread>>,
+}
+
+/// What the disk guard last measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiskState {
+    /// Used fraction of the disk holding the commit log (-1.0 when it could not be read).
+    pub commit_log_ratio: f64,
+    /// Used fraction of the disk holding the consume queues.
+    pub consume_queue_ratio: f64,
+    /// Used fraction of the disk holding the key index.
+    pub index_ratio: f64,
+    /// Puts are refused (above the warning ratio).
+    pub full: bool,
+}
+
+/// What one cleaning round deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanReport {
+    /// Commit log segments deleted.
+    pub commit_log_files: usize,
+    /// Consume queue files deleted.
+    pub consume_queue_files: usize,
+    /// Index files deleted.
+    pub index_files: usize,
+    /// Bytes freed on disk.
+    pub bytes_freed: u64,
 }
 
 struct StoreInner {
+    /// The settings as opened; the fixed ones are read from here.
     config: StoreConfig,
+    /// The settings that change at run time (flush, retention, disk ratios).
+    live: RwLock<StoreConfig>,
+    /// The put path checks this instead of the lock above.
+    sync_flush: AtomicBool,
+    /// Set by the disk guard above the warning ratio; puts are refused while it is.
+    disk_full: AtomicBool,
+    /// The last measurement, for runtime info.
+    disk_state: Mutex<DiskState>,
+    /// Wakes the index thread after a put.
+    index_waker: Waker,
     tuning: StoreTuning,
     commit_log: CommitLog,
     queues: RwLock<QueueTable>,
@@ -99,8 +140,6 @@ struct Encoded {
     bytes: Vec<u8>,
     tags_code: i64,
     indexed: bool,
-    /// The keys the key index files it under (none for a rolled-back transaction record).
-    index_keys: Vec<String>,
 }
 
 impl MessageStore {
@@ -130,6 +169,16 @@ impl MessageStore {
                 reason: "flush_interval is zero".to_string(),
             });
         }
+        if config.consume_queue_file_entries < 1
+            || config.index_layout.hash_slot_num < 1
+            || config.index_layout.index_num < 2
+        {
+            return Err(StoreError::InvalidConfig {
+                reason: "consume queue files and index files need room for entries".to_string(),
+            });
+        }
+        DeleteWhen::parse(&config.delete_when.to_string())
+            .map_err(|reason| StoreError::InvalidConfig { reason })?;
         let queue_root = config.consume_queue_dir();
         let created = !config.store_dir.is_dir();
         for dir in [&config.store_dir, &queue_root] {
@@ -146,7 +195,7 @@ impl MessageStore {
             &commit_log,
             &queue_root,
             checkpoint_offset,
-            tuning.cq_entries_per_file,
+            config.consume_queue_file_entries,
         )?;
         // Everything recovery kept or rebuilt is durable before the checkpoint moves.
         let end = commit_log.max_offset();
@@ -155,10 +204,21 @@ impl MessageStore {
             queue.sync()?;
         }
         checkpoint.write(end)?;
-        let index = IndexService::open(&config.index_dir(), &commit_log)?;
+        let index = IndexService::open(&config.index_dir(), &commit_log, config.index_layout)?;
+        let (index_waker, index_wakeups) = Waker::pair();
 
         let inner = Arc::new(StoreInner {
             group_commit: GroupCommit::new(end, tuning.sync_delay, tuning.fsync_gate.clone()),
+            live: RwLock::new(config.clone()),
+            sync_flush: AtomicBool::new(config.flush_disk_type == FlushDiskType::SyncFlush),
+            disk_full: AtomicBool::new(false),
+            disk_state: Mutex::new(DiskState {
+                commit_log_ratio: -1.0,
+                consume_queue_ratio: -1.0,
+                index_ratio: -1.0,
+                full: false,
+            }),
+            index_waker,
             config,
             tuning,
             commit_log,
@@ -173,20 +233,114 @@ impl MessageStore {
             flush_stop: Mutex::new(false),
             flush_wake: Condvar::new(),
         });
+        // The disk is measured before the first put is taken.
+        inner.check_disk();
         let worker = Arc::clone(&inner);
         let handle = thread::Builder::new()
             .name("rmq-store-flush".to_string())
             .spawn(move || worker.flush_loop())
             .map_err(|e| StoreError::io("start the rmq-store-flush thread", &e))?;
-        Ok(MessageStore {
+        let store = MessageStore {
             inner,
             flush_thread: Mutex::new(Some(handle)),
-        })
+            services: Mutex::new(Vec::new()),
+        };
+        let indexer = Arc::clone(&store.inner);
+        let index_thread = ServiceThread::start_with(
+            "rmq-store-index",
+            Schedule::every(Duration::from_millis(100)).first_after(Duration::ZERO),
+            store.inner.index_waker.clone(),
+            index_wakeups,
+            move |_| {
+                indexer.index.dispatch(&indexer.commit_log);
+            },
+        )
+        .map_err(|e| StoreError::io("start the rmq-store-index thread", &e))?;
+        let cleaner = Arc::clone(&store.inner);
+        let interval = store.inner.live().clean_resource_interval;
+        let clean_thread = ServiceThread::start(
+            "rmq-store-clean",
+            Schedule::every(interval),
+            move |stopping| {
+                cleaner.clean(stopping, false);
+            },
+        )
+        .map_err(|e| StoreError::io("start the rmq-store-clean thread", &e))?;
+        store
+            .services
+            .lock_unpoisoned()
+            .extend([index_thread, clean_thread]);
+        Ok(store)
     }
 
     /// The settings the store was opened with.
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
+    }
+
+    /// The settings now, with the changes made by [`MessageStore::update_config`].
+    pub fn current_config(&self) -> StoreConfig {
+        self.inner.live().clone()
+    }
+
+    /// Changes the settings that may change at run time (flush type and interval, retention,
+    /// disk ratios, cleaning intervals; `StoreConfig::take_live_settings`); the others in
+    /// `config` are ignored. A new cleaning interval applies after the next round.
+    pub fn update_config(&self, config: &StoreConfig) {
+        let mut live = self.inner.live.write_unpoisoned();
+        live.take_live_settings(config);
+        self.inner.sync_flush.store(
+            live.flush_disk_type == FlushDiskType::SyncFlush,
+            Ordering::Release,
+        );
+        drop(live);
+        self.inner.flush_wake.notify_all();
+    }
+
+    /// Measures the disk now, as the cleaning thread does every `clean_resource_interval`:
+    /// refuses puts above the warning ratio, takes them again below it.
+    pub fn check_disk(&self) -> DiskState {
+        self.inner.check_disk()
+    }
+
+    /// What the disk guard measured last.
+    pub fn disk_state(&self) -> DiskState {
+        *self.inner.disk_state.lock_unpoisoned()
+    }
+
+    /// Runs one cleaning round now, as the `rmq-store-clean` thread does
+    /// (`CleanCommitLogService` then `CleanConsumeQueueService`): measures the disk, and when
+    /// it is time (`delete_when`), the disk is fuller than `disk_max_used_space_ratio`, or
+    /// `manual` is set (Java's `executeDeleteFilesManually`), deletes commit log segments
+    /// older than `file_reserved_time` (any but the newest when the disk is above the
+    /// forcible ratio), at most 10 a round, then the consume queue and index files that
+    /// point only below the log's new start.
+    pub fn clean_expired_files(&self, manual: bool) -> CleanReport {
+        self.inner.clean(&Stopping::never(), manual)
+    }
+
+    /// Bytes the store's files occupy on disk (commit log, consume queues, index).
+    pub fn disk_bytes(&self) -> u64 {
+        fn dir_bytes(dir: &std::path::Path) -> u64 {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        dir_bytes(&path)
+                    } else {
+                        file_blocks(&path)
+                    }
+                })
+                .sum()
+        }
+        let c = &self.inner.config;
+        dir_bytes(&c.commit_log_dir())
+            + dir_bytes(&c.consume_queue_dir())
+            + dir_bytes(&c.index_dir())
     }
 
     /// Stores one message (`putMessage`). The caller sets topic, queue id, flag, body,
@@ -322,6 +476,8 @@ impl MessageStore {
         begin: i64,
         end: i64,
     ) -> QueryMessageResult {
+        // Whatever was stored before this query is indexed before it looks.
+        self.inner.index.dispatch(&self.inner.commit_log);
         let mut records = Vec::new();
         let found = self
             .inner
@@ -331,7 +487,9 @@ impl MessageStore {
                     return false;
                 };
                 let matches = decode_message(&record, false).is_ok_and(|(m, _)| {
-                    m.topic == topic && index_keys(&m.properties).contains(&key)
+                    m.topic == topic
+                        && (begin..=end).contains(&m.store_timestamp)
+                        && index_keys(&m.properties).contains(&key)
                 });
                 if matches {
                     records.push((offset, record));
@@ -418,6 +576,9 @@ impl MessageStore {
         if self.inner.shutdown.swap(true, Ordering::AcqRel) {
             return;
         }
+        for service in self.services.lock_unpoisoned().drain(..) {
+            service.stop();
+        }
         *self.inner.flush_stop.lock_unpoisoned() = true;
         self.inner.flush_wake.notify_all();
         if let Some(handle) = self.flush_thread.lock_unpoisoned().take() {
@@ -425,9 +586,10 @@ impl MessageStore {
                 log::error!("the rmq-store-flush thread panicked");
             }
         }
-        // Wait for appends in flight, then flush them.
+        // Wait for appends in flight, index them, then flush.
         let guard = self.inner.put_lock.lock_unpoisoned();
         drop(guard);
+        self.inner.index.dispatch(&self.inner.commit_log);
         if let Err(err) = self.inner.flush_all() {
             log::error!("final store flush failed: {err}");
         }
@@ -440,6 +602,9 @@ impl MessageStore {
     /// what was written stays in the files, nothing more is fsynced or checkpointed.
     pub(crate) fn kill(self) {
         self.inner.shutdown.store(true, Ordering::Release);
+        for service in self.services.lock_unpoisoned().drain(..) {
+            service.stop();
+        }
         *self.inner.flush_stop.lock_unpoisoned() = true;
         self.inner.flush_wake.notify_all();
         if let Some(handle) = self.flush_thread.lock_unpoisoned().take() {
@@ -476,7 +641,7 @@ impl StoreInner {
             &self.config.consume_queue_dir(),
             topic,
             queue_id,
-            self.tuning.cq_entries_per_file,
+            self.config.consume_queue_file_entries,
         )?);
         self.queues
             .write_unpoisoned()
@@ -493,6 +658,151 @@ impl StoreInner {
             .flat_map(BTreeMap::values)
             .cloned()
             .collect()
+    }
+
+    fn live(&self) -> RwLockReadGuard<'_, StoreConfig> {
+        self.live.read_unpoisoned()
+    }
+
+    /// Measures the disks of the commit log, the consume queues and the index, and sets the
+    /// disk-full flag: above the warning ratio puts are refused, at or below it taken again
+    /// (`isSpaceFull`).
+    fn check_disk(&self) -> DiskState {
+        let probe = &self.tuning.disk_usage;
+        let ratio = |dir: &std::path::Path| match probe.used_ratio(dir) {
+            Ok(ratio) => ratio,
+            Err(e) => {
+                log::warn!("measuring the disk of {}: {e}", dir.display());
+                -1.0
+            }
+        };
+        let warning = f64::from(self.live().disk_space_warning_level_ratio) / 100.0;
+        let commit_log_ratio = ratio(&self.config.commit_log_dir());
+        let consume_queue_ratio = ratio(&self.config.consume_queue_dir());
+        let index_ratio = ratio(&self.config.index_dir());
+        let full = commit_log_ratio.max(consume_queue_ratio) > warning;
+        let state = DiskState {
+            commit_log_ratio,
+            consume_queue_ratio,
+            index_ratio,
+            full,
+        };
+        let was_full = self.disk_full.swap(full, Ordering::AcqRel);
+        *self.disk_state.lock_unpoisoned() = state;
+        if full && !was_full {
+            log::error!(
+                "disk maybe full soon: {:.2} used, above the warning ratio {warning:.2}; puts                  are refused until space is freed",
+                commit_log_ratio.max(consume_queue_ratio)
+            );
+        } else if !full && was_full {
+            log::info!(
+                "disk space OK again: {:.2} used; puts are taken",
+                commit_log_ratio.max(consume_queue_ratio)
+            );
+        }
+        state
+    }
+
+    /// One cleaning round (see [`MessageStore::clean_expired_files`]).
+    fn clean(&self, stopping: &Stopping, manual: bool) -> CleanReport {
+        let disk = self.check_disk();
+        let settings = self.live().clone();
+        let used = disk.commit_log_ratio.max(disk.consume_queue_ratio);
+        let clean_now = used > f64::from(settings.disk_space_clean_forcibly_ratio) / 100.0;
+        let space_to_delete = used < 0.0 || used > settings.disk_max_used_ratio();
+        let time_up = settings
+            .delete_when
+            .contains(super::disk::local_hour(now_millis() / 1000));
+        let mut report = CleanReport::default();
+        if !(time_up || space_to_delete || manual) {
+            return report;
+        }
+        let forcibly = clean_now && settings.clean_file_forcibly;
+        let reserved = settings.file_reserved_time;
+        let now = std::time::SystemTime::now();
+        while report.commit_log_files < DELETE_FILES_BATCH_MAX && !stopping.is_stopped() {
+            let Some((start, modified, size)) = self.commit_log.oldest_closed_segment() else {
+                break;
+            };
+            let age = now.duration_since(modified).unwrap_or_default();
+            if age < reserved && !forcibly {
+                break;
+            }
+            if report.commit_log_files > 0 && !settings.delete_files_interval.is_zero() {
+                // Java's deletePhysicFilesInterval: spread the I/O of many deletions.
+                self.pause(settings.delete_files_interval, stopping);
+                if stopping.is_stopped() {
+                    break;
+                }
+            }
+            match self.commit_log.delete_oldest(start) {
+                Ok(Some(new_min)) => {
+                    report.commit_log_files += 1;
+                    report.bytes_freed += size;
+                    log::info!(
+                        "deleted commit log segment {start:020} ({size} bytes, last written                          {} s ago{}); the commit log now starts at {new_min}",
+                        age.as_secs(),
+                        if forcibly { ", disk nearly full" } else { "" }
+                    );
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    log::error!("deleting commit log segment {start:020} failed: {err}");
+                    break;
+                }
+            }
+        }
+        if report.commit_log_files == 0 && space_to_delete {
+            log::warn!(
+                "disk space will be full soon ({used:.2} used), but no file could be deleted"
+            );
+        }
+        self.clean_consume_queues_and_index(&mut report);
+        report
+    }
+
+    /// Waits `pause` unless the store stops first.
+    fn pause(&self, pause: Duration, stopping: &Stopping) {
+        let deadline = deadline_after(pause);
+        let mut stop = self.flush_stop.lock_unpoisoned();
+        while !*stop && !stopping.is_stopped() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            stop = self
+                .flush_wake
+                .wait_timeout_unpoisoned(stop, left.min(Duration::from_millis(50)));
+        }
+    }
+
+    /// `CleanConsumeQueueService`: the consume queue and index files wholly below the commit
+    /// log's first offset.
+    fn clean_consume_queues_and_index(&self, report: &mut CleanReport) {
+        let min = self.commit_log.min_offset();
+        for queue in self.all_queues() {
+            match queue.delete_expired(min) {
+                Ok(deleted) => {
+                    for (path, size) in deleted {
+                        report.consume_queue_files += 1;
+                        report.bytes_freed += size;
+                        log::info!(
+                            "deleted consume queue file {} ({size} bytes); the queue now starts                              at offset {}",
+                            path.display(),
+                            queue.min_offset()
+                        );
+                    }
+                }
+                Err(err) => log::error!("deleting consume queue files failed: {err}"),
+            }
+        }
+        match self.index.delete_expired(min) {
+            Ok((files, bytes)) => {
+                report.index_files += files;
+                report.bytes_freed += bytes;
+            }
+            Err(err) => log::error!("deleting index files failed: {err}"),
+        }
     }
 
     fn mark_not_writable(&self, err: &StoreError) {
@@ -554,18 +864,9 @@ impl StoreInner {
                 });
             }
             total += bytes.len();
-            let index_keys = if is_key_indexed(msg.sys_flag) {
-                index_keys(&msg.properties)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect()
-            } else {
-                Vec::new()
-            };
             encoded.push(Encoded {
                 tags_code: tags_code_of(&msg.properties),
                 indexed: is_indexed(msg.sys_flag),
-                index_keys,
                 bytes,
             });
         }
@@ -591,6 +892,10 @@ impl StoreInner {
         }
         if let Some(reason) = self.not_writable.lock_unpoisoned().clone() {
             return Err(StoreError::NotWritable { reason });
+        }
+        if self.disk_full.load(Ordering::Acquire) {
+            let used_ratio = self.disk_state.lock_unpoisoned().commit_log_ratio;
+            return Err(StoreError::DiskFull { used_ratio });
         }
         let queue = if records.iter().any(|r| r.indexed) {
             Some(self.find_or_create_queue(&topic, queue_id)?)
@@ -658,24 +963,10 @@ impl StoreInner {
         }
         let end = physical + total as i64;
         self.commit_log.publish(end);
-        // Under the lock, so the index file stays in log order.
-        for (record, result) in records.iter().zip(&results) {
-            if record.index_keys.is_empty() {
-                continue;
-            }
-            if let Err(err) = self.index.add(
-                &topic,
-                &record.index_keys,
-                result.commit_log_offset,
-                store_timestamp,
-            ) {
-                log::error!("indexing the keys of a message failed: {err}");
-            }
-        }
-        self.index.indexed_to(end);
         drop(guard);
+        self.index_waker.wake();
 
-        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+        if self.sync_flush.load(Ordering::Acquire) {
             match self.group_commit.wait_flushed(
                 &self.commit_log,
                 end,
@@ -737,7 +1028,7 @@ impl StoreInner {
             Ok(entries) => entries,
             Err(err) => {
                 log::warn!("consume queue {topic}:{queue_id} unreadable at {offset}: {err}");
-                let per_file = self.tuning.cq_entries_per_file;
+                let per_file = self.config.consume_queue_file_entries;
                 let next = offset + per_file - offset % per_file;
                 return empty(GetMessageStatus::OffsetFoundNull, next);
             }
@@ -838,13 +1129,13 @@ impl StoreInner {
         for queue in self.all_queues() {
             queue.sync()?;
         }
-        self.index.flush()?;
+        self.index.flush(end)?;
         self.checkpoint.lock_unpoisoned().write(end)
     }
 
     fn flush_loop(&self) {
-        let interval = self.config.flush_interval;
         loop {
+            let interval = self.live().flush_interval;
             let deadline = deadline_after(interval);
             let mut stop = self.flush_stop.lock_unpoisoned();
             while !*stop {
@@ -864,6 +1155,9 @@ impl StoreInner {
         }
     }
 }
+
+/// The most commit log segments one cleaning round deletes (`DELETE_FILES_BATCH_MAX`).
+const DELETE_FILES_BATCH_MAX: usize = 10;
 
 /// Whether a get has enough (`isTheBatchFull`, in-memory limits); never before the first
 /// message.

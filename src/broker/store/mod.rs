@@ -67,7 +67,9 @@ mod result;
 mod checkpoint;
 mod commit_log;
 mod consume_queue;
+mod disk;
 mod flush;
+mod index_file;
 mod index_service;
 mod recovery;
 mod stats;
@@ -75,9 +77,11 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use config::FlushDiskType;
+pub use config::{DeleteWhen, FlushDiskType};
+pub use disk::{DiskUsageProbe, FileSystemUsage};
 pub use error::StoreError;
 pub use message_store::MessageStore;
+pub use message_store::{CleanReport, DiskState};
 pub use result::{
     GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus, QueryMessageResult,
 };
@@ -85,4 +89,6 @@ pub use stats::StoreStats;
 
 pub(crate) use config::StoreConfig;
 pub(crate) use consume_queue::tags_string_to_tags_code;
+pub(crate) use index_file::IndexLayout;
+pub(crate) use message_store::StoreTuning;
 pub(crate) use stats::java_double;
