@@ -74,6 +74,19 @@ fn put_failure(status: PutMessageStatus, detail: &str, max_message_size: usize) 
     }
 }
 
+/// SERVICE_NOT_AVAILABLE with the remark of Java's `handlePutMessageResult` for a full disk.
+fn disk_full(disk: &crate::broker::store::DiskState) -> RemotingCommand {
+    error(
+        response_code::SERVICE_NOT_AVAILABLE,
+        format!(
+            "service not available now. It may be caused by one of the following reasons: the \
+             broker's disk is full [CL: {:5.2} CQ: {:5.2} INDEX: {:5.2}], messages are put to the \
+             slave, message store has been shut down, etc.",
+            disk.commit_log_ratio, disk.consume_queue_ratio, disk.index_ratio
+        ),
+    )
+}
+
 /// `msgCheck` (`AbstractSendMessageProcessor`), shared by sends and replies: the topic must
 /// be one producers may send to and exist (or be auto-created), and the queue id must be
 /// valid.
@@ -432,13 +445,42 @@ impl SendMessageProcessor {
         )
     }
 
-    /// The response to a put the store refused.
+    /// The response to a put the store refused; a full disk gets Java's remark with the
+    /// disk ratios measured now (`diskUtil`).
     fn store_failure(&self, e: &StoreError) -> RemotingCommand {
+        if let StoreError::DiskFull { .. } = e {
+            return disk_full(&self.broker.store.check_disk());
+        }
         put_failure(
             e.put_status(),
             &e.to_string(),
             self.broker.config.max_message_size,
         )
+    }
+
+    /// `BrokerFastFailure.cleanExpiredRequestInQueue` for one send: SYSTEM_BUSY when it waited
+    /// in the send queue longer than `waitTimeMillsInSendQueue`, so that the producer tries
+    /// another broker instead of waiting for this one.
+    fn expired_in_queue(&self, ctx: &RequestContext) -> Option<RemotingCommand> {
+        let waited = ctx.waited_in_queue();
+        if waited <= self.broker.setting(|c| c.wait_time_in_send_queue) {
+            return None;
+        }
+        let queued = self
+            .broker
+            .server
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .and_then(|s| s.processor_queue(request_code::SEND_MESSAGE_V2))
+            .map_or(0, |(len, _)| len);
+        Some(error(
+            response_code::SYSTEM_BUSY,
+            format!(
+                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in \
+                 queue: {}ms, size of queue: {queued}",
+                waited.as_millis()
+            ),
+        ))
     }
 
     /// `handlePutMessageResult`: the store's outcome as a send response (vector 022's fields).
@@ -571,6 +613,9 @@ impl RequestProcessor for SendMessageProcessor {
         ctx: &RequestContext,
         request: RemotingCommand,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
+        if let Some(busy) = self.expired_in_queue(ctx) {
+            return Ok(Some(busy));
+        }
         let response = match request.code {
             request_code::CONSUMER_SEND_MSG_BACK => self.consumer_send_msg_back(ctx, &request)?,
             _ => self.send(ctx, request)?,

@@ -303,10 +303,10 @@ impl CommitLog {
         Ok(Some(new_min))
     }
 
-    /// The physical offset for a record (or batch) of `len` bytes and the segment to write it
-    /// into, starting a new segment when it does not fit in the current one. Put lock held.
-    pub(crate) fn reserve(&self, len: usize) -> Result<(i64, Arc<Segment>), StoreError> {
-        let max = self.max_offset();
+    /// The physical offset for a record (or batch) of `len` bytes that starts at `max` (the
+    /// end of what is written so far) and the segment to write it into, starting a new
+    /// segment when it does not fit in the current one. Put lock held.
+    pub(crate) fn reserve(&self, max: i64, len: usize) -> Result<(i64, Arc<Segment>), StoreError> {
         let last = self.snapshot().last().cloned();
         if let Some(last) = last {
             let used = (max - last.start) as u64;
@@ -413,6 +413,16 @@ impl CommitLog {
                 None
             }
         }
+    }
+
+    /// Up to `max` bytes from physical offset `offset`, not past the end of its segment nor
+    /// the published end.
+    pub(crate) fn read_within_segment(&self, offset: i64, max: usize) -> Option<Vec<u8>> {
+        let segments = self.snapshot();
+        let index = Self::segment_index(&segments, offset)?;
+        let segment_end = segments.get(index + 1).map_or(i64::MAX, |next| next.start);
+        let end = self.max_offset().min(segment_end).min(offset + max as i64);
+        self.read(offset, usize::try_from(end - offset).ok()?)
     }
 
     /// The whole record at physical offset `offset`, if one starts there.

@@ -262,6 +262,11 @@ impl ConsumeQueue {
         self.files.read_unpoisoned().clone()
     }
 
+    /// Its topic and queue id.
+    pub(crate) fn name(&self) -> (&str, i32) {
+        (&self.topic, self.queue_id)
+    }
+
     /// The next offset to be written (`getMaxOffsetInQueue`).
     pub(crate) fn max_offset(&self) -> i64 {
         self.max_offset.load(Ordering::Acquire)

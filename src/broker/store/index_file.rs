@@ -109,6 +109,10 @@ pub(super) struct IndexFile {
     pub start: i64,
     /// The header as of the last entry (the file holds the one of the last flush).
     header: IndexHeader,
+    /// Entries added since the last [`IndexFile::write_pending`], from number `pending_from`:
+    /// one `pwrite` for many entries (their slots are written at once).
+    pending: Vec<u8>,
+    pending_from: i32,
 }
 
 impl IndexFile {
@@ -140,6 +144,8 @@ impl IndexFile {
             layout,
             start,
             header,
+            pending: Vec::new(),
+            pending_from: 1,
         })
     }
 
@@ -182,6 +188,8 @@ impl IndexFile {
             layout,
             start,
             header,
+            pending: Vec::new(),
+            pending_from: header.index_count,
         }))
     }
 
@@ -230,9 +238,10 @@ impl IndexFile {
         entry[4..12].copy_from_slice(&phy_offset.to_be_bytes());
         entry[12..16].copy_from_slice(&diff_seconds.to_be_bytes());
         entry[16..20].copy_from_slice(&prev.to_be_bytes());
-        self.file
-            .write_all_at(&entry, self.layout.entry_position(count))
-            .map_err(io)?;
+        if self.pending.is_empty() {
+            self.pending_from = count;
+        }
+        self.pending.extend_from_slice(&entry);
         self.file
             .write_all_at(&count.to_be_bytes(), slot_at)
             .map_err(io)?;
@@ -248,6 +257,18 @@ impl IndexFile {
         h.end_phy_offset = phy_offset;
         h.end_timestamp = store_timestamp;
         Ok(true)
+    }
+
+    /// Writes the entries added since the last call; queries read only what is written.
+    pub(super) fn write_pending(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all_at(&self.pending, self.layout.entry_position(self.pending_from))
+            .map_err(|e| StoreError::io_at("write index file", &self.path, &e))?;
+        self.pending.clear();
+        Ok(())
     }
 
     /// Walks the entries with `key_hash` stored within `[begin, end]` ms (to the second:
@@ -298,8 +319,9 @@ impl IndexFile {
             && self.header.end_timestamp + 999 >= begin
     }
 
-    /// Writes the header and fsyncs the file.
-    pub(super) fn flush(&self) -> Result<(), StoreError> {
+    /// Writes the pending entries and the header, and fsyncs the file.
+    pub(super) fn flush(&mut self) -> Result<(), StoreError> {
+        self.write_pending()?;
         self.file
             .write_all_at(&self.header.encode(), 0)
             .and_then(|()| self.file.sync_data())
@@ -340,6 +362,7 @@ mod tests {
         assert!(file.put_key(5, 200, 11_000).unwrap());
         assert!(file.put_key(1, 300, 12_500).unwrap());
         assert!(file.put_key(2, 400, 13_000).unwrap());
+        file.write_pending().unwrap();
         assert_eq!(
             select(&file, 1, 0),
             [300, 100],
@@ -356,11 +379,12 @@ mod tests {
         let h = file.header();
         assert_eq!((h.index_count, h.hash_slot_count), (5, 2));
         assert_eq!((h.begin_phy_offset, h.end_phy_offset), (100, 400));
-        assert!(file.put_key(9, 500, 14_000).unwrap());
+        assert!(file.put_key(3, 500, 14_000).unwrap());
         assert!(file.is_full());
         assert!(!file.put_key(9, 600, 14_000).unwrap());
 
         // The header reaches the file with flush; reopening reads it back.
+        let mut file = file;
         file.flush().unwrap();
         let path = file.path().to_path_buf();
         drop(file);
@@ -402,6 +426,7 @@ mod tests {
             .unwrap();
         assert!(select(&file, 3, 0).is_empty());
         assert!(file.put_key(3, 70, 1_000).unwrap());
+        file.write_pending().unwrap();
         assert_eq!(select(&file, 3, 0), [70]);
     }
 }

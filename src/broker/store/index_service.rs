@@ -53,6 +53,9 @@ pub(super) const MAX_MSGS_NUM_BATCH: usize = 64;
 /// Records indexed per turn of the index thread before it lets a query in.
 const DISPATCH_BATCH: usize = 4096;
 
+/// Bytes of the commit log read at once for indexing.
+const READ_CHUNK: usize = 256 * 1024;
+
 /// The slot a key falls in: Java's `indexKeyHashMethod` (`abs(hashCode)`, 0 on overflow).
 fn key_hash(topic: &str, key: &str) -> i32 {
     let mut joined = String::with_capacity(topic.len() + 1 + key.len());
@@ -190,26 +193,71 @@ impl IndexService {
                 return total;
             }
             // A record below the log's first offset is gone (deleted while we were behind).
-            let mut at = state.indexed_to.max(commit_log.min_offset());
-            let mut done = 0;
-            while at < end && done < DISPATCH_BATCH {
-                let Some(record) = commit_log.read_record(at) else {
-                    log::error!("index: no record at commit log offset {at}; indexing stops");
-                    state.failed = true;
-                    return total;
-                };
-                let size = record.len() as i64;
-                if let Err(err) = self.build_index(&mut state, &record, at) {
+            let from = state.indexed_to.max(commit_log.min_offset());
+            let indexed = self.index_chunk(&mut state, commit_log, from, end);
+            let written = state
+                .files
+                .last_mut()
+                .map_or(Ok(()), IndexFile::write_pending);
+            match (indexed, written) {
+                (Ok((at, done)), Ok(())) => {
+                    state.indexed_to = at;
+                    total += done;
+                }
+                (Err(err), _) | (_, Err(err)) => {
                     log::error!("index: {err}; indexing stops until restart");
                     state.failed = true;
                     return total;
                 }
-                at += size;
-                done += 1;
             }
-            state.indexed_to = at;
-            total += done;
         }
+    }
+
+    /// Indexes the records in one read of the commit log from `from` (up to `end`): where
+    /// it got to, and how many records.
+    fn index_chunk(
+        &self,
+        state: &mut IndexState,
+        commit_log: &CommitLog,
+        from: i64,
+        end: i64,
+    ) -> Result<(i64, usize), StoreError> {
+        let chunk = commit_log
+            .read_within_segment(from, READ_CHUNK)
+            .ok_or_else(|| {
+                StoreError::io(
+                    format!("read the commit log at {from} for the index"),
+                    &std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                )
+            })?;
+        let (mut pos, mut done) = (0usize, 0usize);
+        while (from + pos as i64) < end && done < DISPATCH_BATCH {
+            let Some(size) = chunk
+                .get(pos..pos + 4)
+                .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            else {
+                break;
+            };
+            let size = usize::try_from(size).unwrap_or(0);
+            let Some(record) = chunk.get(pos..pos + size).filter(|_| size >= 8) else {
+                if pos == 0 {
+                    // One record larger than the chunk: read it alone.
+                    let record = commit_log.read_record(from).ok_or_else(|| {
+                        StoreError::io(
+                            format!("read the record at {from} for the index"),
+                            &std::io::Error::from(std::io::ErrorKind::InvalidData),
+                        )
+                    })?;
+                    self.build_index(state, &record, from)?;
+                    return Ok((from + record.len() as i64, 1));
+                }
+                break;
+            };
+            self.build_index(state, record, from + pos as i64)?;
+            pos += size;
+            done += 1;
+        }
+        Ok((from + pos as i64, done))
     }
 
     /// Indexes one record (`buildIndex`).
@@ -245,7 +293,7 @@ impl IndexService {
         let roll = state.files.last().is_none_or(IndexFile::is_full);
         if roll {
             // A full file is complete: make it durable before its successor takes entries.
-            if let Some(full) = state.files.last() {
+            if let Some(full) = state.files.last_mut() {
                 full.flush()?;
             }
             let file = IndexFile::create(&self.dir, offset, self.layout)?;
@@ -263,8 +311,8 @@ impl IndexService {
     /// indexed, at most to `durable_end` (where the commit log is fsynced).
     pub(crate) fn flush(&self, durable_end: i64) -> Result<(), StoreError> {
         let covered = {
-            let state = self.state.lock_unpoisoned();
-            if let Some(last) = state.files.last() {
+            let mut state = self.state.lock_unpoisoned();
+            if let Some(last) = state.files.last_mut() {
                 last.flush()?;
             }
             if state.failed {

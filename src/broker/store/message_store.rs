@@ -1,6 +1,5 @@
 //! `MessageStore`: the store the broker talks to; mirrors Java's `DefaultMessageStore`.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +9,7 @@ use std::time::Duration;
 
 use super::checkpoint::StoreCheckpoint;
 use super::commit_log::{
-    store_timestamp_position, CommitLog, PHYSICAL_OFFSET_POSITION, QUEUE_OFFSET_POSITION,
+    store_timestamp_position, CommitLog, Segment, PHYSICAL_OFFSET_POSITION, QUEUE_OFFSET_POSITION,
     SYSFLAG_POSITION,
 };
 use super::config::{
@@ -120,6 +119,8 @@ struct StoreInner {
     queues: RwLock<QueueTable>,
     /// Serializes appends (Java's `putMessageLock`).
     put_lock: Mutex<()>,
+    /// Puts waiting for the put lock (group append).
+    pending: Mutex<Vec<PendingPut>>,
     group_commit: GroupCommit,
     checkpoint: Mutex<StoreCheckpoint>,
     listener: RwLock<Option<Arc<MessageArrivalListener>>>,
@@ -133,6 +134,17 @@ struct StoreInner {
     /// Wakes the flush thread: `true` once it must stop.
     flush_stop: Mutex<bool>,
     flush_wake: Condvar,
+}
+
+/// What a put gets back: its results and the commit log offset just past its records.
+type PutOutcome = Result<(Vec<PutMessageResult>, i64), StoreError>;
+
+/// A put waiting for the put lock; whoever holds the lock next appends it.
+struct PendingPut {
+    topic: String,
+    queue_id: i32,
+    records: Vec<Encoded>,
+    slot: Arc<Mutex<Option<PutOutcome>>>,
 }
 
 /// One encoded record of a put, before its offsets are known.
@@ -224,6 +236,7 @@ impl MessageStore {
             commit_log,
             queues: RwLock::new(queues),
             put_lock: Mutex::new(()),
+            pending: Mutex::new(Vec::new()),
             checkpoint: Mutex::new(checkpoint),
             listener: RwLock::new(None),
             index,
@@ -879,93 +892,47 @@ impl StoreInner {
         Ok(encoded)
     }
 
+    /// A put: encodes outside the lock, then appends through [`StoreInner::append_pending`],
+    /// which writes every put waiting at that moment together.
     fn put(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
         let Some((topic, queue_id)) = msgs.first().map(|m| (m.topic.clone(), m.queue_id)) else {
             return Ok(Vec::new());
         };
-        let mut records = self.encode(msgs)?;
-        let total: usize = records.iter().map(|r| r.bytes.len()).sum();
-
+        let records = self.encode(msgs)?;
+        let slot = Arc::new(Mutex::new(None));
+        self.pending.lock_unpoisoned().push(PendingPut {
+            topic: topic.clone(),
+            queue_id,
+            records,
+            slot: Arc::clone(&slot),
+        });
         let guard = self.put_lock.lock_unpoisoned();
-        if self.shutdown.load(Ordering::Acquire) {
-            return Err(StoreError::Shutdown);
-        }
-        if let Some(reason) = self.not_writable.lock_unpoisoned().clone() {
-            return Err(StoreError::NotWritable { reason });
-        }
-        if self.disk_full.load(Ordering::Acquire) {
-            let used_ratio = self.disk_state.lock_unpoisoned().commit_log_ratio;
-            return Err(StoreError::DiskFull { used_ratio });
-        }
-        let queue = if records.iter().any(|r| r.indexed) {
-            Some(self.find_or_create_queue(&topic, queue_id)?)
-        } else {
-            None
-        };
-        let (physical, segment) = self.commit_log.reserve(total)?;
-        let store_timestamp = now_millis();
-        let mut next_queue_offset = queue.as_ref().map_or(0, |q| q.max_offset());
-        let mut written = 0usize;
-        let mut entries = Vec::with_capacity(records.len());
-        let mut results = Vec::with_capacity(records.len());
-        for record in &mut records {
-            let offset = physical + written as i64;
-            let queue_offset = if record.indexed {
-                next_queue_offset += 1;
-                next_queue_offset - 1
-            } else {
-                0
-            };
-            patch_record(&mut record.bytes, queue_offset, offset, store_timestamp);
-            if record.indexed {
-                entries.push(CqEntry {
-                    commit_log_offset: offset,
-                    size: record.bytes.len() as i32,
-                    tags_code: record.tags_code,
+        // The thread that held the lock before may have written this put with its own.
+        let done = slot.lock_unpoisoned().take();
+        let (outcome, listeners) = match done {
+            Some(outcome) => (outcome, Vec::new()),
+            None => {
+                let batch = std::mem::take(&mut *self.pending.lock_unpoisoned());
+                let listeners = self.append_pending(batch);
+                let outcome = slot.lock_unpoisoned().take().unwrap_or_else(|| {
+                    Err(StoreError::MessageIllegal {
+                        reason: "the put was lost".into(),
+                    })
                 });
-            }
-            results.push(PutMessageResult {
-                status: PutMessageStatus::PutOk,
-                msg_id: create_offset_message_id(self.config.store_host, offset),
-                queue_offset,
-                commit_log_offset: offset,
-                wrote_bytes: record.bytes.len() as i32,
-                store_timestamp,
-            });
-            written += record.bytes.len();
-        }
-        let batch = match records.as_slice() {
-            [one] => Cow::Borrowed(&one.bytes[..]),
-            many => {
-                let mut all = Vec::with_capacity(total);
-                for record in many {
-                    all.extend_from_slice(&record.bytes);
-                }
-                Cow::Owned(all)
+                (outcome, listeners)
             }
         };
-        if let Err(err) = self.commit_log.write(&segment, physical, &batch) {
-            if matches!(err, StoreError::NotWritable { .. }) {
-                self.mark_not_writable(&err);
-            }
-            return Err(err);
-        }
-        if let Some(queue) = &queue {
-            if let Err(err) = queue.append(&entries) {
-                if matches!(err, StoreError::NotWritable { .. }) {
-                    self.mark_not_writable(&err);
-                }
-                if let Err(undo) = self.commit_log.undo(&segment, physical) {
-                    self.mark_not_writable(&undo);
-                }
-                return Err(err);
-            }
-        }
-        let end = physical + total as i64;
-        self.commit_log.publish(end);
         drop(guard);
-        self.index_waker.wake();
-
+        if !listeners.is_empty() {
+            self.index_waker.wake();
+            let listener = self.listener.read_unpoisoned().clone();
+            if let Some(listener) = listener {
+                for (topic, queue_id, max) in listeners {
+                    listener(&topic, queue_id, max);
+                }
+            }
+        }
+        let (mut results, end) = outcome?;
         if self.sync_flush.load(Ordering::Acquire) {
             match self.group_commit.wait_flushed(
                 &self.commit_log,
@@ -986,13 +953,161 @@ impl StoreInner {
                 }
             }
         }
-        if queue.is_some() {
-            let listener = self.listener.read_unpoisoned().clone();
-            if let Some(listener) = listener {
-                listener(&topic, queue_id, next_queue_offset);
+        Ok(results)
+    }
+
+    /// Appends the puts of `batch` in order, under the put lock: each gets its queue offsets,
+    /// physical offsets and store time, their records go to the commit log in one write per
+    /// segment and their entries to each queue in one write, then the new end is published
+    /// and every put's outcome is left in its slot. Returns the queues that grew, with their
+    /// new max offsets, for the arrival listener.
+    ///
+    /// Group append is what lets one put lock keep up with many senders: a put's cost under
+    /// the lock is two `pwrite`s, and concurrent puts now share them.
+    fn append_pending(&self, mut batch: Vec<PendingPut>) -> Vec<(String, i32, i64)> {
+        let refused = if self.shutdown.load(Ordering::Acquire) {
+            Some(StoreError::Shutdown)
+        } else if let Some(reason) = self.not_writable.lock_unpoisoned().clone() {
+            Some(StoreError::NotWritable { reason })
+        } else if self.disk_full.load(Ordering::Acquire) {
+            let used_ratio = self.disk_state.lock_unpoisoned().commit_log_ratio;
+            Some(StoreError::DiskFull { used_ratio })
+        } else {
+            None
+        };
+        if let Some(err) = refused {
+            for put in batch {
+                *put.slot.lock_unpoisoned() = Some(Err(err.clone()));
+            }
+            return Vec::new();
+        }
+        match self.write_batch(&mut batch) {
+            Ok((outcomes, grown)) => {
+                for (put, outcome) in batch.into_iter().zip(outcomes) {
+                    *put.slot.lock_unpoisoned() = Some(outcome);
+                }
+                grown
+            }
+            Err(err) => {
+                if matches!(err, StoreError::NotWritable { .. }) {
+                    self.mark_not_writable(&err);
+                }
+                for put in batch {
+                    *put.slot.lock_unpoisoned() = Some(Err(err.clone()));
+                }
+                Vec::new()
             }
         }
-        Ok(results)
+    }
+
+    /// The writes of [`StoreInner::append_pending`]; on failure nothing is published and what
+    /// was written is cut back.
+    #[allow(clippy::type_complexity)]
+    fn write_batch(
+        &self,
+        batch: &mut [PendingPut],
+    ) -> Result<(Vec<PutOutcome>, Vec<(String, i32, i64)>), StoreError> {
+        let store_timestamp = now_millis();
+        let mut next = self.commit_log.max_offset();
+        // Per queue: the queue, its offset before the batch, the entries to append.
+        let mut queues: Vec<(Arc<ConsumeQueue>, i64, Vec<CqEntry>)> = Vec::new();
+        let mut written: Vec<(Arc<Segment>, i64)> = Vec::new();
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let result = (|| {
+            for put in batch.iter_mut() {
+                let total: usize = put.records.iter().map(|r| r.bytes.len()).sum();
+                let (physical, segment) = self.commit_log.reserve(next, total)?;
+                if written
+                    .last()
+                    .is_none_or(|(s, _)| !Arc::ptr_eq(s, &segment))
+                {
+                    // A new segment: what is buffered belongs to the one before.
+                    if let Some((previous, at)) = written.last() {
+                        self.commit_log.write(previous, *at, &buffer)?;
+                        buffer.clear();
+                    }
+                    written.push((Arc::clone(&segment), physical));
+                }
+                let queue = if put.records.iter().any(|r| r.indexed) {
+                    let queue = self.find_or_create_queue(&put.topic, put.queue_id)?;
+                    let at = match queues.iter().position(|(q, _, _)| Arc::ptr_eq(q, &queue)) {
+                        Some(at) => at,
+                        None => {
+                            let start = queue.max_offset();
+                            queues.push((queue, start, Vec::new()));
+                            queues.len() - 1
+                        }
+                    };
+                    Some(at)
+                } else {
+                    None
+                };
+                let mut results = Vec::with_capacity(put.records.len());
+                let mut offset = physical;
+                for record in &mut put.records {
+                    let queue_offset = match (record.indexed, queue) {
+                        (true, Some(at)) => {
+                            let (_, start, entries) = &mut queues[at];
+                            let queue_offset = *start + entries.len() as i64;
+                            entries.push(CqEntry {
+                                commit_log_offset: offset,
+                                size: record.bytes.len() as i32,
+                                tags_code: record.tags_code,
+                            });
+                            queue_offset
+                        }
+                        _ => 0,
+                    };
+                    patch_record(&mut record.bytes, queue_offset, offset, store_timestamp);
+                    buffer.extend_from_slice(&record.bytes);
+                    results.push(PutMessageResult {
+                        status: PutMessageStatus::PutOk,
+                        msg_id: create_offset_message_id(self.config.store_host, offset),
+                        queue_offset,
+                        commit_log_offset: offset,
+                        wrote_bytes: record.bytes.len() as i32,
+                        store_timestamp,
+                    });
+                    offset += record.bytes.len() as i64;
+                }
+                next = physical + total as i64;
+                outcomes.push(Ok((results, next)));
+            }
+            if let Some((segment, at)) = written.last() {
+                self.commit_log.write(segment, *at, &buffer)?;
+            }
+            for (queue, _, entries) in &queues {
+                if let Err(err) = queue.append(entries) {
+                    // The queues appended before this one lose their part again.
+                    for (done, done_start, _) in &queues {
+                        if Arc::ptr_eq(done, queue) {
+                            break;
+                        }
+                        done.truncate(*done_start)?;
+                    }
+                    return Err(err);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(err) = result {
+            for (segment, at) in written.iter().rev() {
+                if let Err(undo) = self.commit_log.undo(segment, *at) {
+                    self.mark_not_writable(&undo);
+                }
+            }
+            return Err(err);
+        }
+        self.commit_log.publish(next);
+        let grown = queues
+            .iter()
+            .map(|(q, start, entries)| {
+                let (topic, queue_id) = q.name();
+                (topic.to_string(), queue_id, start + entries.len() as i64)
+            })
+            .collect();
+        Ok((outcomes, grown))
     }
 
     fn get_message(
