@@ -9,6 +9,8 @@
 //! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`]; transactional half
 //! messages in the `transaction` module's topics, checked by the `rmq-tx-check` thread.
 
+#[cfg(feature = "acl")]
+mod acl_watch;
 mod broker_stats;
 mod client_manager;
 mod config;
@@ -266,18 +268,21 @@ impl Broker {
         configuration::load_file(&mut config).map_err(BrokerError::Config)?;
         let server = Arc::new(RemotingServer::new(config.server.clone())?);
         #[cfg(feature = "acl")]
-        if let Some(path) = &config.acl_file {
-            // Java's `aclEnable`: a hook that answers a refused request with NO_PERMISSION
-            // before any processor sees it.
-            let validator =
-                crate::acl::PlainAccessValidator::from_file(path).map_err(BrokerError::Acl)?;
-            log::info!(
-                "ACL on: {} accounts from {}",
-                validator.account_count(),
-                path.display()
-            );
-            server.register_rpc_hook(Arc::new(validator));
-        }
+        let acl = match &config.acl_file {
+            Some(path) => {
+                // Java's `aclEnable`: a hook that answers a refused request with NO_PERMISSION
+                // before any processor sees it; the table is reloaded when its file changes.
+                let acl = Arc::new(acl_watch::ReloadingAcl::load(path).map_err(BrokerError::Acl)?);
+                log::info!(
+                    "ACL on: {} accounts from {}",
+                    acl.account_count(),
+                    path.display()
+                );
+                server.register_rpc_hook(acl.clone());
+                Some(acl)
+            }
+            None => None,
+        };
         let mut guard = StartGuard {
             server: Some(server.clone()),
             store: None,
@@ -454,6 +459,18 @@ impl Broker {
         guard.disarm();
         broker.register_all();
         broker.start_background(register_wakeups)?;
+        #[cfg(feature = "acl")]
+        if let Some(acl) = acl {
+            let watch = ServiceThread::start(
+                "rmq-acl-watch",
+                Schedule::every(acl_watch::WATCH_INTERVAL),
+                move |_| {
+                    acl.reload_if_changed();
+                },
+            )
+            .map_err(|e| RemotingError::io("start the ACL watch thread", e))?;
+            broker.services.lock_unpoisoned().push(watch);
+        }
         log::info!(
             "broker {} listening on {} (advertised {broker_addr})",
             config.broker_name,

@@ -165,6 +165,8 @@ pub mod response_code {
         PULL_OFFSET_MOVED = 21,
         /// The query found nothing.
         QUERY_NOT_FOUND = 22,
+        /// The consumer group has no subscription group config (and none is created).
+        SUBSCRIPTION_GROUP_NOT_EXIST = 26,
         /// No buyer id (unit mode).
         NO_BUYER_ID = 204,
         /// Not in the current unit (unit mode).

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{suggest_todo, BrokerContext};
 use crate::broker::long_polling::{HeldPull, HeldPullAnswerer};
 use crate::broker::store::{tags_string_to_tags_code, GetMessageStatus};
-use crate::protocol::body::perm_name;
+use crate::protocol::body::{perm_name, MessageModel};
 use crate::protocol::codes::response_code;
 use crate::protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
@@ -54,6 +54,47 @@ impl PullMessageProcessor {
         PullMessageProcessor { broker }
     }
 
+    /// The group's subscription config must exist (or be created) and allow consuming, and a
+    /// broadcasting group must be allowed to broadcast, as Java's pull checks.
+    fn check_group(&self, group: &str) -> Result<(), RemotingCommand> {
+        let b = &self.broker;
+        let config = b
+            .groups
+            .find_or_create(group, b.setting(|c| c.auto_create_subscription_group))
+            .map_err(|e| {
+                RemotingCommand::new_response(
+                    response_code::SYSTEM_ERROR,
+                    format!("persisting subscription group {group} failed: {e}"),
+                )
+            })?;
+        let Some(config) = config else {
+            return Err(RemotingCommand::new_response(
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!(
+                    "subscription group [{group}] does not exist, {}",
+                    suggest_todo("http://rocketmq.apache.org/docs/faq/")
+                ),
+            ));
+        };
+        if !config.consume_enable {
+            return Err(RemotingCommand::new_response(
+                response_code::NO_PERMISSION,
+                format!("subscription group no permission, {group}"),
+            ));
+        }
+        let broadcasting = b
+            .clients
+            .consumer_group(group)
+            .is_some_and(|g| g.message_model == Some(MessageModel::Broadcasting));
+        if broadcasting && !config.consume_broadcast_enable {
+            return Err(RemotingCommand::new_response(
+                response_code::NO_PERMISSION,
+                format!("the consumer group[{group}] can not consume by broadcast way"),
+            ));
+        }
+        Ok(())
+    }
+
     fn filter_for(&self, header: &PullMessageRequestHeader) -> Result<TagsFilter, RemotingCommand> {
         if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
             let kind = header.expression_type.as_deref().unwrap_or("TAG");
@@ -85,6 +126,9 @@ impl PullMessageProcessor {
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let header = PullMessageRequestHeader::read_from(&request.ext_fields)?;
         let b = &self.broker;
+        if let Err(refused) = self.check_group(&header.consumer_group) {
+            return Ok(Some(refused));
+        }
         let Some(topic) = b.topics.select_topic_config(&header.topic) else {
             return Ok(Some(RemotingCommand::new_response(
                 response_code::TOPIC_NOT_EXIST,
