@@ -297,7 +297,8 @@ pub(crate) fn apply_update(
         code: crate::protocol::codes::response_code::SYSTEM_ERROR,
         remark,
     };
-    let properties = parse_properties(body).map_err(|e| refused(format!("bad config: {e}")))?;
+    let properties =
+        parse_properties(body).map_err(|e| refused(format!("bad config: {e}; nothing changed")))?;
     if properties
         .iter()
         .any(|(k, _)| BLACK_LIST.contains(&k.as_str()))
