@@ -194,11 +194,12 @@ fn main() {
         })
         .collect();
     let consumer = {
-        let (client, addr, consumed, done) = (
+        let (client, addr, consumed, done, sent_total) = (
             client.clone(),
             addr.clone(),
             consumed.clone(),
             done_sending.clone(),
+            sent.clone(),
         );
         thread::spawn(move || {
             let mut offsets = [0i64; QUEUES as usize];
@@ -223,9 +224,12 @@ fn main() {
                 }
                 consumed.fetch_add(got as u64, Ordering::Relaxed);
                 if got == 0 {
+                    // Done once everything acknowledged (and the warm-up) was read, or
+                    // nothing came for a second after the last send.
                     if done.load(Ordering::Relaxed) {
+                        let all = sent_total.load(Ordering::Relaxed) + 1;
                         idle_after_done += 1;
-                        if idle_after_done > 3 {
+                        if consumed.load(Ordering::Relaxed) >= all || idle_after_done > 200 {
                             return;
                         }
                     }

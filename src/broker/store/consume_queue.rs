@@ -370,6 +370,20 @@ impl ConsumeQueue {
     /// On failure nothing is published and the files are cut back; if that fails too the
     /// answer is [`StoreError::NotWritable`].
     pub(crate) fn append(&self, entries: &[CqEntry]) -> Result<(), StoreError> {
+        let end = self.write_entries(entries)?;
+        self.publish(end);
+        Ok(())
+    }
+
+    /// Makes the entries below `end` (written by [`ConsumeQueue::write_entries`]) visible.
+    pub(crate) fn publish(&self, end: i64) {
+        self.max_offset.store(end, Ordering::Release);
+    }
+
+    /// Writes `entries` at the max offset without publishing them: a put publishes its
+    /// entries only after the commit log records they point at. Returns the new end. On
+    /// failure the files are cut back (or the answer is [`StoreError::NotWritable`]).
+    pub(crate) fn write_entries(&self, entries: &[CqEntry]) -> Result<i64, StoreError> {
         let start = self.max_offset();
         let mut bytes = Vec::with_capacity(entries.len() * CQ_STORE_UNIT_SIZE);
         for entry in entries {
@@ -404,8 +418,7 @@ impl ConsumeQueue {
                 }
             }
         }
-        self.max_offset.store(index, Ordering::Release);
-        Ok(())
+        Ok(index)
     }
 
     /// The file entry `index` goes into: the last file if it has room, else a new one.

@@ -1078,12 +1078,13 @@ impl StoreInner {
                 self.commit_log.write(segment, *at, &buffer)?;
             }
             for (queue, _, entries) in &queues {
-                if let Err(err) = queue.append(entries) {
+                if let Err(err) = queue.write_entries(entries) {
                     // The queues appended before this one lose their part again.
                     for (done, done_start, _) in &queues {
                         if Arc::ptr_eq(done, queue) {
                             break;
                         }
+                        // Written, not published: cut them off again.
                         done.truncate(*done_start)?;
                     }
                     return Err(err);
@@ -1099,7 +1100,12 @@ impl StoreInner {
             }
             return Err(err);
         }
+        // The records first, then the entries that point at them: a reader that sees an entry
+        // can read its record.
         self.commit_log.publish(next);
+        for (queue, start, entries) in &queues {
+            queue.publish(start + entries.len() as i64);
+        }
         let grown = queues
             .iter()
             .map(|(q, start, entries)| {
