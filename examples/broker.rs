@@ -10,7 +10,10 @@
 //! `--namesrv` takes a `;`-separated list; `--advertise <ip:port>` sets the address given to
 //! clients; `--acl <file>` checks every request against an ACL account table (JSON with the
 //! field names of Java's `plain_acl.yml`). `--namesrv-tls-ca` registers with the name servers
-//! over TLS, trusting that CA (needed when they enforce TLS).
+//! over TLS, trusting that CA (needed when they enforce TLS). Retention: `--file-reserved-hours
+//! <h>` (72), `--delete-when <hh[;hh]>` ("04"), `--disk-max-used-ratio <percent>` (75);
+//! `--config <file>` names the config file (Java's `key=value` settings, read at start and
+//! updated by `mqadmin updateBrokerConfig`; default `<store>/config/broker.properties`).
 
 #[path = "common/logging.rs"]
 mod logging;
@@ -21,14 +24,17 @@ mod tls_args;
 
 use std::io::Write;
 
-use rocketmq_blocking::broker::store::FlushDiskType;
+use std::time::Duration;
+
+use rocketmq_blocking::broker::store::{DeleteWhen, FlushDiskType};
 use rocketmq_blocking::broker::Broker;
 
 const USAGE: &str =
     "usage: broker --listen <ip:port> --namesrv <ip:port>[;<ip:port>...] --store <dir> \
 [--name broker-a] [--cluster DefaultCluster] [--flush sync|async] [--advertise <ip:port>] \
 [--acl <file>] [--tls-mode disabled|permissive|enforcing --tls-cert <pem> --tls-key <pem>] \
-[--namesrv-tls-ca <pem>]";
+[--namesrv-tls-ca <pem>] [--file-reserved-hours <h>] [--delete-when <hh[;hh]>] \
+[--disk-max-used-ratio <percent>] [--config <file>]";
 
 fn main() {
     logging::init(simplelog::LevelFilter::Info);
@@ -40,6 +46,10 @@ fn main() {
     let mut flush = FlushDiskType::AsyncFlush;
     let mut advertise = None;
     let mut acl = None;
+    let mut reserved_hours: Option<f64> = None;
+    let mut delete_when = None;
+    let mut disk_ratio: Option<u8> = None;
+    let mut config_file = None;
     let mut tls = tls_args::TlsArgs::default();
     let tls_flags = ["--tls-mode", "--tls-cert", "--tls-key", "--namesrv-tls-ca"];
     let mut args = std::env::args().skip(1);
@@ -59,6 +69,30 @@ fn main() {
             "--cluster" => cluster = Some(value()),
             "--advertise" => advertise = Some(value()),
             "--acl" => acl = Some(value()),
+            "--file-reserved-hours" => {
+                let v = value();
+                match v.parse::<f64>() {
+                    Ok(h) if h.is_finite() && h >= 0.0 => reserved_hours = Some(h),
+                    _ => usage(&format!("--file-reserved-hours takes hours, not {v}")),
+                }
+            }
+            "--delete-when" => {
+                let v = value();
+                match DeleteWhen::parse(&v) {
+                    Ok(when) => delete_when = Some(when),
+                    Err(e) => usage(&format!("--delete-when: {e}")),
+                }
+            }
+            "--disk-max-used-ratio" => {
+                let v = value();
+                match v.parse::<u8>() {
+                    Ok(p) if p <= 100 => disk_ratio = Some(p),
+                    _ => usage(&format!(
+                        "--disk-max-used-ratio takes a percentage, not {v}"
+                    )),
+                }
+            }
+            "--config" => config_file = Some(value()),
             "--flush" => {
                 flush = match value().as_str() {
                     "sync" => FlushDiskType::SyncFlush,
@@ -77,6 +111,18 @@ fn main() {
         .store_dir(store)
         .name_server(&namesrv)
         .flush_disk_type(flush);
+    if let Some(hours) = reserved_hours {
+        builder = builder.file_reserved_time(Duration::from_secs_f64(hours * 3600.0));
+    }
+    if let Some(when) = delete_when {
+        builder = builder.delete_when(when);
+    }
+    if let Some(percent) = disk_ratio {
+        builder = builder.disk_max_used_space_ratio(percent);
+    }
+    if let Some(file) = config_file {
+        builder = builder.config_file(file);
+    }
     if let Some(advertise) = advertise {
         builder = builder.advertised_addr(advertise);
     }

@@ -4,7 +4,10 @@
 //!
 //! Each case starts a fresh in-process broker on a temporary store, then N client threads
 //! send SEND_MESSAGE_V2 requests synchronously (each waits for its acknowledgement) for the
-//! given time; then one thread pulls everything back. Prints a table.
+//! given time; then one thread pulls everything back. Then a burst: one client sends 50,000
+//! async 128 B messages at once (all in flight), beside its baseline of the same run, the
+//! 8-thread sync sends: its rate and how many were refused (SYSTEM_BUSY `[OVERLOAD]` for a full
+//! send queue, `[TIMEOUT_CLEAN_QUEUE]` for a send that waited over 200 ms). Prints a table.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,6 +187,72 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
     (send_row, pull_row)
 }
 
+/// 50,000 async sends from one client at once: (row, refused by OVERLOAD, refused by
+/// TIMEOUT_CLEAN_QUEUE, other failures).
+fn bench_burst() -> (Row, u64, u64, u64) {
+    const BURST: usize = 50_000;
+    let dir = store_dir("burst");
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(&dir)
+        .start()
+        .expect("broker");
+    let addr = broker.local_addr().to_string();
+    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
+    let first = client
+        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
+        .expect("send");
+    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+    let counts = Arc::new(std::sync::Mutex::new((0u64, 0u64, 0u64, 0u64)));
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(BURST);
+    let body = vec![b'b'; 128];
+    let begin = Instant::now();
+    for i in 0..BURST {
+        let (counts, done) = (counts.clone(), done_tx.clone());
+        let request = send_request((i % QUEUES as usize) as i32, &body);
+        client
+            .invoke_async(Some(&addr), request, TIMEOUT, move |result| {
+                let mut c = counts.lock().expect("counts");
+                match result {
+                    Ok(r) if r.code == response_code::SUCCESS => c.0 += 1,
+                    Ok(r)
+                        if r.remark
+                            .as_deref()
+                            .is_some_and(|m| m.starts_with("[OVERLOAD]")) =>
+                    {
+                        c.1 += 1
+                    }
+                    Ok(r)
+                        if r.remark
+                            .as_deref()
+                            .is_some_and(|m| m.starts_with("[TIMEOUT_CLEAN_QUEUE]")) =>
+                    {
+                        c.2 += 1
+                    }
+                    _ => c.3 += 1,
+                }
+                let _ = done.send(());
+            })
+            .expect("async send");
+    }
+    for _ in 0..BURST {
+        done_rx.recv().expect("every callback runs");
+    }
+    let elapsed = begin.elapsed().as_secs_f64();
+    let (ok, overload, timeout, other) = *counts.lock().expect("counts");
+    client.shutdown();
+    broker.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+    let row = Row {
+        case: "burst 50,000 async 128B".into(),
+        msgs_per_s: ok as f64 / elapsed,
+        mib_per_s: ok as f64 * 128.0 / elapsed / (1024.0 * 1024.0),
+        p50_us: f64::NAN,
+        p99_us: f64::NAN,
+    };
+    (row, overload, timeout, other)
+}
+
 fn main() {
     let mut seconds = 2.0f64;
     let mut args = std::env::args().skip(1);
@@ -209,6 +278,8 @@ fn main() {
             }
         }
     }
+    let (burst, overload, timeout, other) = bench_burst();
+    rows.push(burst);
     println!(
         "{:<32} {:>10} {:>8} {:>9} {:>9}",
         "case", "msgs/s", "MiB/s", "p50 µs", "p99 µs"
@@ -230,4 +301,8 @@ fn main() {
             us(r.p99_us)
         );
     }
+    println!(
+        "burst refused: {overload} [OVERLOAD], {timeout} [TIMEOUT_CLEAN_QUEUE], {other} other \
+         (baseline: the \"send 8t 128B async\" row of this run)"
+    );
 }

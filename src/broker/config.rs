@@ -2,9 +2,10 @@
 //! and what it allows, and the one way to start one.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::store::FlushDiskType;
+use super::store::{DeleteWhen, DiskUsageProbe, FlushDiskType};
 use super::{Broker, BrokerError};
 use crate::remoting::ServerConfig;
 
@@ -32,8 +33,49 @@ pub struct BrokerConfig {
     pub store_dir: PathBuf,
     /// Async (default) or sync flush.
     pub flush_disk_type: FlushDiskType,
+    /// How often the commit log is fsynced with async flush (`flushIntervalCommitLog`,
+    /// 500 ms).
+    pub flush_interval: Duration,
+    /// Bytes per commit log segment (`mappedFileSizeCommitLog`, 64 MiB).
+    pub commit_log_segment_size: u64,
+    /// Entries per consume queue file (`mappedFileSizeConsumeQueue / 20`, 300,000).
+    pub consume_queue_file_entries: i64,
+    /// Hash slots per key index file (`maxHashSlotNum`, 5,000,000).
+    pub max_hash_slot_num: u32,
+    /// Entries per key index file (`maxIndexNum`, 20,000,000).
+    pub max_index_num: u32,
+    /// How long a commit log segment is kept after its last write (`fileReservedTime`, 72 h).
+    pub file_reserved_time: Duration,
+    /// The hours at which expired files are deleted (`deleteWhen`, `"04"`).
+    pub delete_when: DeleteWhen,
+    /// Percent of the disk above which expired files are deleted whatever the hour
+    /// (`diskMaxUsedSpaceRatio`, 75).
+    pub disk_max_used_space_ratio: u8,
+    /// Percent above which puts are refused (`diskSpaceWarningLevelRatio`, 90).
+    pub disk_space_warning_level_ratio: u8,
+    /// Percent above which the oldest segments go even unexpired
+    /// (`diskSpaceCleanForciblyRatio`, 85).
+    pub disk_space_clean_forcibly_ratio: u8,
+    /// Whether a nearly full disk deletes unexpired segments (`cleanFileForciblyEnable`, on).
+    pub clean_file_forcibly: bool,
+    /// How often the disk is measured and expired files looked for (`cleanResourceInterval`,
+    /// 10 s).
+    pub clean_resource_interval: Duration,
+    /// Pause between two deleted segments (`deleteCommitLogFilesInterval`, 100 ms).
+    pub delete_files_interval: Duration,
+    /// How full the disk is; None: the file system's own figures (statvfs).
+    pub disk_usage: Option<Arc<dyn DiskUsageProbe>>,
+    /// A send that waited longer than this in the send queue is answered SYSTEM_BUSY
+    /// `[TIMEOUT_CLEAN_QUEUE]` instead of stored (`waitTimeMillsInSendQueue`, 200 ms).
+    pub wait_time_in_send_queue: Duration,
+    /// Where settings changed at run time are kept (`brokerConfigPath`); None:
+    /// `<store_dir>/config/broker.properties`. Read at start: its keys override the builder's.
+    pub config_file: Option<PathBuf>,
     /// Sends to unknown topics create them from TBW102 (`autoCreateTopicEnable`, on).
     pub auto_create_topic: bool,
+    /// A group's config is created when one of its consumers first shows up
+    /// (`autoCreateSubscriptionGroup`, on); off: pulls of unknown groups are refused.
+    pub auto_create_subscription_group: bool,
     /// Queues of TBW102 (`defaultTopicQueueNums`, 8); producers clamp to their own default 4.
     pub default_topic_queue_nums: i32,
     /// How often to re-register with the name servers (30 s).
@@ -98,7 +140,24 @@ impl Default for BrokerConfig {
             namesrv_tls: None,
             store_dir: home.join("store"),
             flush_disk_type: FlushDiskType::AsyncFlush,
+            flush_interval: Duration::from_millis(500),
+            commit_log_segment_size: 64 * 1024 * 1024,
+            consume_queue_file_entries: 300_000,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
+            file_reserved_time: Duration::from_secs(72 * 3600),
+            delete_when: DeleteWhen::default(),
+            disk_max_used_space_ratio: 75,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly: true,
+            clean_resource_interval: Duration::from_secs(10),
+            delete_files_interval: Duration::from_millis(100),
+            disk_usage: None,
+            wait_time_in_send_queue: Duration::from_millis(200),
+            config_file: None,
             auto_create_topic: true,
+            auto_create_subscription_group: true,
             default_topic_queue_nums: 8,
             register_interval: Duration::from_secs(30),
             region_id: "DefaultRegion".into(),
@@ -203,6 +262,65 @@ impl BrokerBuilder {
     /// Async (default) or sync flush.
     pub fn flush_disk_type(mut self, flush: FlushDiskType) -> Self {
         self.config.flush_disk_type = flush;
+        self
+    }
+
+    /// Bytes per commit log segment (`mappedFileSizeCommitLog`, 64 MiB).
+    pub fn commit_log_segment_size(mut self, bytes: u64) -> Self {
+        self.config.commit_log_segment_size = bytes;
+        self
+    }
+
+    /// Entries per consume queue file (300,000).
+    pub fn consume_queue_file_entries(mut self, entries: i64) -> Self {
+        self.config.consume_queue_file_entries = entries;
+        self
+    }
+
+    /// Hash slots and entries per key index file (`maxHashSlotNum` 5,000,000, `maxIndexNum`
+    /// 20,000,000: a 420 MB sparse file).
+    pub fn index_file_size(mut self, hash_slots: u32, entries: u32) -> Self {
+        self.config.max_hash_slot_num = hash_slots;
+        self.config.max_index_num = entries;
+        self
+    }
+
+    /// How long commit log segments are kept after their last write (`fileReservedTime`,
+    /// 72 h).
+    pub fn file_reserved_time(mut self, time: Duration) -> Self {
+        self.config.file_reserved_time = time;
+        self
+    }
+
+    /// The hours at which expired files are deleted (`deleteWhen`, `"04"`).
+    pub fn delete_when(mut self, hours: DeleteWhen) -> Self {
+        self.config.delete_when = hours;
+        self
+    }
+
+    /// Percent of the disk above which expired files are deleted at once
+    /// (`diskMaxUsedSpaceRatio`, 75).
+    pub fn disk_max_used_space_ratio(mut self, percent: u8) -> Self {
+        self.config.disk_max_used_space_ratio = percent;
+        self
+    }
+
+    /// How often the disk is measured and expired files looked for (10 s).
+    pub fn clean_resource_interval(mut self, interval: Duration) -> Self {
+        self.config.clean_resource_interval = interval;
+        self
+    }
+
+    /// How full the disk is, instead of the file system's own figures.
+    pub fn disk_usage(mut self, probe: Arc<dyn DiskUsageProbe>) -> Self {
+        self.config.disk_usage = Some(probe);
+        self
+    }
+
+    /// Where settings changed at run time are kept (default
+    /// `<store_dir>/config/broker.properties`); its keys override the builder's at start.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.config_file = Some(path.into());
         self
     }
 

@@ -9,9 +9,12 @@
 //! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`]; transactional half
 //! messages in the `transaction` module's topics, checked by the `rmq-tx-check` thread.
 
+#[cfg(feature = "acl")]
+mod acl_watch;
 mod broker_stats;
 mod client_manager;
 mod config;
+mod configuration;
 mod consumer_offset_manager;
 mod filter;
 mod long_polling;
@@ -48,7 +51,7 @@ use processor::{
     RecallMessageProcessor, ReplyMessageProcessor, SendMessageProcessor, ADMIN_CODES,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
-use store::{MessageStore, StoreConfig, StoreError};
+use store::{FileSystemUsage, IndexLayout, MessageStore, StoreConfig, StoreError, StoreTuning};
 use timer::{TimerMessageStore, TimerSettings};
 use transaction::TransactionalMessageService;
 
@@ -184,6 +187,30 @@ fn advertised(bound: SocketAddr) -> String {
     }
 }
 
+/// The store's settings from the broker's.
+pub(crate) fn store_config(config: &BrokerConfig, store_host: SocketAddr) -> StoreConfig {
+    StoreConfig {
+        store_dir: config.store_dir.clone(),
+        commit_log_segment_size: config.commit_log_segment_size,
+        flush_disk_type: config.flush_disk_type,
+        flush_interval: config.flush_interval,
+        store_host,
+        consume_queue_file_entries: config.consume_queue_file_entries,
+        index_layout: IndexLayout {
+            hash_slot_num: config.max_hash_slot_num,
+            index_num: config.max_index_num,
+        },
+        file_reserved_time: config.file_reserved_time,
+        delete_when: config.delete_when.clone(),
+        disk_max_used_space_ratio: config.disk_max_used_space_ratio,
+        disk_space_warning_level_ratio: config.disk_space_warning_level_ratio,
+        disk_space_clean_forcibly_ratio: config.disk_space_clean_forcibly_ratio,
+        clean_file_forcibly: config.clean_file_forcibly,
+        clean_resource_interval: config.clean_resource_interval,
+        delete_files_interval: config.delete_files_interval,
+    }
+}
+
 /// One look of the `rmq-tx-check` thread (`TransactionalMessageCheckService`): finds open
 /// half messages old enough and asks a producer of each one's group.
 fn check_transactions(context: &BrokerContext) {
@@ -236,21 +263,30 @@ impl Broker {
         &self.context.config
     }
 
-    pub(crate) fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+    /// The settings now, with the changes UPDATE_BROKER_CONFIG made since the start.
+    pub fn current_config(&self) -> BrokerConfig {
+        self.context.current_config()
+    }
+
+    pub(crate) fn start(mut config: BrokerConfig) -> Result<Broker, BrokerError> {
+        configuration::load_file(&mut config).map_err(BrokerError::Config)?;
         let server = Arc::new(RemotingServer::new(config.server.clone())?);
         #[cfg(feature = "acl")]
-        if let Some(path) = &config.acl_file {
-            // Java's `aclEnable`: a hook that answers a refused request with NO_PERMISSION
-            // before any processor sees it.
-            let validator =
-                crate::acl::PlainAccessValidator::from_file(path).map_err(BrokerError::Acl)?;
-            log::info!(
-                "ACL on: {} accounts from {}",
-                validator.account_count(),
-                path.display()
-            );
-            server.register_rpc_hook(Arc::new(validator));
-        }
+        let acl = match &config.acl_file {
+            Some(path) => {
+                // Java's `aclEnable`: a hook that answers a refused request with NO_PERMISSION
+                // before any processor sees it; the table is reloaded when its file changes.
+                let acl = Arc::new(acl_watch::ReloadingAcl::load(path).map_err(BrokerError::Acl)?);
+                log::info!(
+                    "ACL on: {} accounts from {}",
+                    acl.account_count(),
+                    path.display()
+                );
+                server.register_rpc_hook(acl.clone());
+                Some(acl)
+            }
+            None => None,
+        };
         let mut guard = StartGuard {
             server: Some(server.clone()),
             store: None,
@@ -263,13 +299,17 @@ impl Broker {
         let store_host: SocketAddr = broker_addr.parse().map_err(|_| {
             BrokerError::Config(format!("advertised address {broker_addr:?} is not ip:port"))
         })?;
-        let store = Arc::new(MessageStore::open(StoreConfig {
-            store_dir: config.store_dir.clone(),
-            commit_log_segment_size: 64 * 1024 * 1024,
-            flush_disk_type: config.flush_disk_type,
-            flush_interval: Duration::from_millis(500),
-            store_host,
-        })?);
+        let tuning = StoreTuning {
+            disk_usage: config
+                .disk_usage
+                .clone()
+                .unwrap_or_else(|| Arc::new(FileSystemUsage)),
+            ..StoreTuning::default()
+        };
+        let store = Arc::new(MessageStore::open_tuned(
+            store_config(&config, store_host),
+            tuning,
+        )?);
         guard.store = Some(store.clone());
         let config_err = |e: std::io::Error| BrokerError::Config(e.to_string());
         let topics = TopicConfigManager::load(
@@ -317,6 +357,8 @@ impl Broker {
         guard.hold = Some(hold.clone());
         let (register_now, register_wakeups) = Waker::pair();
         let context = Arc::new(BrokerContext {
+            settings: std::sync::RwLock::new(config.clone()),
+            config_version: Default::default(),
             config: config.clone(),
             broker_addr: broker_addr.clone(),
             store_host,
@@ -445,6 +487,18 @@ impl Broker {
         guard.disarm();
         broker.register_all();
         broker.start_background(register_wakeups)?;
+        #[cfg(feature = "acl")]
+        if let Some(acl) = acl {
+            let watch = ServiceThread::start(
+                "rmq-acl-watch",
+                Schedule::every(acl_watch::WATCH_INTERVAL),
+                move |_| {
+                    acl.reload_if_changed();
+                },
+            )
+            .map_err(|e| RemotingError::io("start the ACL watch thread", e))?;
+            broker.services.lock_unpoisoned().push(watch);
+        }
         log::info!(
             "broker {} listening on {} (advertised {broker_addr})",
             config.broker_name,

@@ -1,11 +1,12 @@
 //! `SubscriptionGroupManager`: how each consumer group may consume, persisted in
 //! `config/subscriptionGroup.json` (Java's file and layout).
 //!
-//! A group gets Java's default config the first time one of its consumers heartbeats
-//! (`autoCreateSubscriptionGroup`); UPDATE_AND_CREATE_SUBSCRIPTIONGROUP replaces a group's
-//! config and DELETE_SUBSCRIPTIONGROUP removes it. The reference broker records the configs
-//! and reports them; it does not enforce `consumeEnable` or `retryMaxTimes` (the consumer's
-//! own `maxReconsumeTimes` decides retries).
+//! A group gets Java's default config the first time one of its consumers heartbeats or
+//! pulls (`autoCreateSubscriptionGroup`); UPDATE_AND_CREATE_SUBSCRIPTIONGROUP replaces a
+//! group's config and DELETE_SUBSCRIPTIONGROUP removes it. Enforced as Java does: pulls of a
+//! group with `consumeEnable` false are refused (NO_PERMISSION), a broadcasting group needs
+//! `consumeBroadcastEnable`, and `retryMaxTimes` decides when a message goes to the dead-letter
+//! topic unless the consumer sends its own `maxReconsumeTimes`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -428,9 +428,10 @@ impl RemotingCore {
         }
         let (core, job_conn) = (Arc::downgrade(self), conn.clone());
         let processor = entry.processor.clone();
+        let queued_at = Instant::now();
         let job: Job = Box::new(move || {
             let Some(core) = core.upgrade() else { return };
-            core.run_processor(&job_conn, &*processor, request);
+            core.run_processor(&job_conn, &*processor, request, queued_at);
         });
         match entry.pool.execute(job) {
             Ok(()) => {}
@@ -457,6 +458,7 @@ impl RemotingCore {
         conn: &Arc<Connection>,
         processor: &dyn RequestProcessor,
         mut request: RemotingCommand,
+        queued_at: Instant,
     ) {
         let hooks = self.hooks();
         if let Err(stop) = run_before_request(&hooks, conn.remote_addr(), &mut request) {
@@ -478,7 +480,7 @@ impl RemotingCore {
         let hooked = (!hooks.is_empty()).then(|| Arc::new(request.header_copy()));
         let info = RequestInfo::of(&request, hooked);
         let replier: Weak<dyn Replier> = Arc::downgrade(self) as Weak<RemotingCore>;
-        let ctx = RequestContext::new(conn.clone(), replier, info.clone());
+        let ctx = RequestContext::new(conn.clone(), replier, info.clone(), queued_at);
         let code = request.code;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             processor.process_request(&ctx, request)

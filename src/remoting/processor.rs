@@ -69,6 +69,8 @@ pub struct RequestContext {
     connection: Arc<Connection>,
     replier: Weak<dyn Replier>,
     request: RequestInfo,
+    /// When the request was handed to its processor's pool.
+    queued_at: std::time::Instant,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -86,12 +88,20 @@ impl RequestContext {
         connection: Arc<Connection>,
         replier: Weak<dyn Replier>,
         request: RequestInfo,
+        queued_at: std::time::Instant,
     ) -> Self {
         RequestContext {
             connection,
             replier,
             request,
+            queued_at,
         }
+    }
+
+    /// How long the request waited in its processor's queue before a pool thread took it
+    /// (what Java's `BrokerFastFailure` looks at).
+    pub fn waited_in_queue(&self) -> std::time::Duration {
+        self.queued_at.elapsed()
     }
 
     /// The connection the request arrived on (for calls back to the peer, or to close it).

@@ -88,7 +88,10 @@ impl ClientManageProcessor {
                 }
             }
             // autoCreateSubscriptionGroup: a group seen for the first time gets a config.
-            if let Err(e) = b.groups.find_or_create(group, true) {
+            if let Err(e) = b
+                .groups
+                .find_or_create(group, b.setting(|c| c.auto_create_subscription_group))
+            {
                 log::warn!("persisting the subscription group {group} failed: {e}");
             }
             b.filters.register(group, &consumer.subscription_data_set);
@@ -148,7 +151,7 @@ impl ClientManageProcessor {
         if is_tag_type(kind) {
             return RemotingCommand::success();
         }
-        if !self.broker.config.enable_property_filter {
+        if !self.broker.setting(|c| c.enable_property_filter) {
             return RemotingCommand::new_response(
                 response_code::SYSTEM_ERROR,
                 format!(

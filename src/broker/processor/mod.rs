@@ -47,8 +47,12 @@ use crate::remoting::RemotingServer;
 
 /// Everything the processors share; mirrors the parts of Java's `BrokerController` they use.
 pub(super) struct BrokerContext {
-    /// The broker's settings.
+    /// The broker's settings as it started (those fixed at start are read here).
     pub config: BrokerConfig,
+    /// The settings now: UPDATE_BROKER_CONFIG changes them.
+    pub(crate) settings: std::sync::RwLock<BrokerConfig>,
+    /// Updates of the settings since start (the version GET_BROKER_CONFIG reports).
+    pub(crate) config_version: std::sync::atomic::AtomicU64,
     /// The address registered with name servers.
     pub broker_addr: String,
     /// The address written into stored messages and offset message ids.
@@ -86,6 +90,18 @@ pub(super) struct BrokerContext {
 }
 
 impl BrokerContext {
+    /// The settings now (the run-time ones may have changed since the start).
+    pub(crate) fn current_config(&self) -> BrokerConfig {
+        use crate::common::sync::RwLockExt;
+        self.settings.read_unpoisoned().clone()
+    }
+
+    /// One run-time setting now.
+    pub(crate) fn setting<T>(&self, read: impl FnOnce(&BrokerConfig) -> T) -> T {
+        use crate::common::sync::RwLockExt;
+        read(&self.settings.read_unpoisoned())
+    }
+
     /// `ConsumerIdsChangeListener`: tells every member of `group` that its membership changed
     /// (NOTIFY_CONSUMER_IDS_CHANGED, a server → client oneway request), so they rebalance.
     pub(super) fn notify_consumer_ids_changed(&self, group: &str) {

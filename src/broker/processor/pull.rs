@@ -7,7 +7,7 @@ use super::{suggest_todo, BrokerContext};
 use crate::broker::filter::{is_tag_type, SubscriptionFilter, EXPRESSION_TYPE_SQL92};
 use crate::broker::long_polling::{HeldPull, HeldPullAnswerer};
 use crate::broker::store::{tags_string_to_tags_code, GetMessageStatus};
-use crate::protocol::body::perm_name;
+use crate::protocol::body::{perm_name, MessageModel};
 use crate::protocol::codes::response_code;
 use crate::protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
@@ -51,6 +51,47 @@ impl PullMessageProcessor {
         PullMessageProcessor { broker }
     }
 
+    /// The group's subscription config must exist (or be created) and allow consuming, and a
+    /// broadcasting group must be allowed to broadcast, as Java's pull checks.
+    fn check_group(&self, group: &str) -> Result<(), RemotingCommand> {
+        let b = &self.broker;
+        let config = b
+            .groups
+            .find_or_create(group, b.setting(|c| c.auto_create_subscription_group))
+            .map_err(|e| {
+                RemotingCommand::new_response(
+                    response_code::SYSTEM_ERROR,
+                    format!("persisting subscription group {group} failed: {e}"),
+                )
+            })?;
+        let Some(config) = config else {
+            return Err(RemotingCommand::new_response(
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!(
+                    "subscription group [{group}] does not exist, {}",
+                    suggest_todo("http://rocketmq.apache.org/docs/faq/")
+                ),
+            ));
+        };
+        if !config.consume_enable {
+            return Err(RemotingCommand::new_response(
+                response_code::NO_PERMISSION,
+                format!("subscription group no permission, {group}"),
+            ));
+        }
+        let broadcasting = b
+            .clients
+            .consumer_group(group)
+            .is_some_and(|g| g.message_model == Some(MessageModel::Broadcasting));
+        if broadcasting && !config.consume_broadcast_enable {
+            return Err(RemotingCommand::new_response(
+                response_code::NO_PERMISSION,
+                format!("the consumer group[{group}] can not consume by broadcast way"),
+            ));
+        }
+        Ok(())
+    }
+
     /// What the pull wants: from the request when it carries its subscription, else from
     /// the group's heartbeat (SQL92 compiled then); Java's answers when it cannot be had.
     fn filter_for(
@@ -79,7 +120,7 @@ impl PullMessageProcessor {
             return Ok(parse_tag_expression(&expression));
         }
         let kind = kind.unwrap_or_default();
-        if !b.config.enable_property_filter {
+        if !b.setting(|c| c.enable_property_filter) {
             return refuse(
                 response_code::SYSTEM_ERROR,
                 format!("The broker does not support consumer to filter message by {kind}"),
@@ -125,6 +166,9 @@ impl PullMessageProcessor {
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let header = PullMessageRequestHeader::read_from(&request.ext_fields)?;
         let b = &self.broker;
+        if let Err(refused) = self.check_group(&header.consumer_group) {
+            return Ok(Some(refused));
+        }
         let Some(topic) = b.topics.select_topic_config(&header.topic) else {
             return Ok(Some(RemotingCommand::new_response(
                 response_code::TOPIC_NOT_EXIST,
@@ -222,7 +266,7 @@ impl PullMessageProcessor {
             && allow_suspend
             && header.sys_flag & FLAG_SUSPEND != 0
         {
-            let hold_for = if b.config.long_polling {
+            let hold_for = if b.setting(|c| c.long_polling) {
                 Duration::from_millis(header.suspend_timeout_millis.max(0) as u64).min(MAX_SUSPEND)
             } else {
                 Duration::from_secs(1)

@@ -52,7 +52,7 @@ impl RecallMessageProcessor {
             response
         };
         let header = RecallMessageRequestHeader::read_from(&request.ext_fields)?;
-        if !b.config.recall_message_enable {
+        if !b.setting(|c| c.recall_message_enable) {
             return Ok(refuse(
                 response_code::NO_PERMISSION,
                 "recall failed, operation is forbidden",

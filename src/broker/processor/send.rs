@@ -86,6 +86,19 @@ pub(super) fn timer_refusal(refusal: TimerRefusal, settings: &TimerSettings) -> 
     error(code, refusal.remark(settings))
 }
 
+/// SERVICE_NOT_AVAILABLE with the remark of Java's `handlePutMessageResult` for a full disk.
+fn disk_full(disk: &crate::broker::store::DiskState) -> RemotingCommand {
+    error(
+        response_code::SERVICE_NOT_AVAILABLE,
+        format!(
+            "service not available now. It may be caused by one of the following reasons: the \
+             broker's disk is full [CL: {:5.2} CQ: {:5.2} INDEX: {:5.2}], messages are put to the \
+             slave, message store has been shut down, etc.",
+            disk.commit_log_ratio, disk.consume_queue_ratio, disk.index_ratio
+        ),
+    )
+}
+
 /// `msgCheck` (`AbstractSendMessageProcessor`), shared by sends and replies: the topic must
 /// be one producers may send to and exist (or be auto-created), and the queue id must be
 /// valid.
@@ -108,7 +121,7 @@ pub(super) fn msg_check(
         Some(topic) => topic,
         None => {
             let sys_flag = 0;
-            let created = if b.config.auto_create_topic
+            let created = if b.setting(|c| c.auto_create_topic)
                 || header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX)
             {
                 let default_topic = if header.default_topic.is_empty() {
@@ -188,6 +201,16 @@ impl SendMessageProcessor {
             broker,
             next_queue: AtomicUsize::new(0),
         }
+    }
+
+    /// How many times a message of `group` is retried before it goes to the dead-letter
+    /// topic: the group's `retryMaxTimes` (16 by default); a client that sends its own
+    /// `maxReconsumeTimes` overrides it, as Java's newer clients do.
+    fn group_retry_max_times(&self, group: &str) -> i32 {
+        self.broker
+            .groups
+            .get(group)
+            .map_or(DEFAULT_MAX_RECONSUME_TIMES, |g| g.retry_max_times)
     }
 
     /// Java picks a random queue for queueId < 0; round robin spreads as well without a RNG.
@@ -282,7 +305,7 @@ impl SendMessageProcessor {
         }
         let max_reconsume = header
             .max_reconsume_times
-            .unwrap_or(DEFAULT_MAX_RECONSUME_TIMES);
+            .unwrap_or_else(|| self.group_retry_max_times(group));
         if header.reconsume_times.unwrap_or(0) < max_reconsume {
             return Ok((header.topic.clone(), queue_id));
         }
@@ -326,7 +349,7 @@ impl SendMessageProcessor {
         }
         let properties = string_to_properties(header.properties.as_deref().unwrap_or(""));
         let prepared = is_transaction_prepared(header.sys_flag, &properties);
-        if prepared && self.broker.config.reject_transaction_message {
+        if prepared && self.broker.setting(|c| c.reject_transaction_message) {
             return Ok(self.reject_transaction());
         }
         let queue_id = if header.queue_id < 0 {
@@ -473,13 +496,42 @@ impl SendMessageProcessor {
         )
     }
 
-    /// The response to a put the store refused.
+    /// The response to a put the store refused; a full disk gets Java's remark with the
+    /// disk ratios measured now (`diskUtil`).
     fn store_failure(&self, e: &StoreError) -> RemotingCommand {
+        if let StoreError::DiskFull { .. } = e {
+            return disk_full(&self.broker.store.check_disk());
+        }
         put_failure(
             e.put_status(),
             &e.to_string(),
             self.broker.config.max_message_size,
         )
+    }
+
+    /// `BrokerFastFailure.cleanExpiredRequestInQueue` for one send: SYSTEM_BUSY when it waited
+    /// in the send queue longer than `waitTimeMillsInSendQueue`, so that the producer tries
+    /// another broker instead of waiting for this one.
+    fn expired_in_queue(&self, ctx: &RequestContext) -> Option<RemotingCommand> {
+        let waited = ctx.waited_in_queue();
+        if waited <= self.broker.setting(|c| c.wait_time_in_send_queue) {
+            return None;
+        }
+        let queued = self
+            .broker
+            .server
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .and_then(|s| s.processor_queue(request_code::SEND_MESSAGE_V2))
+            .map_or(0, |(len, _)| len);
+        Some(error(
+            response_code::SYSTEM_BUSY,
+            format!(
+                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in \
+                 queue: {}ms, size of queue: {queued}",
+                waited.as_millis()
+            ),
+        ))
     }
 
     /// `handlePutMessageResult`: the store's outcome as a send response (vector 022's fields).
@@ -539,7 +591,7 @@ impl SendMessageProcessor {
         };
         let max_reconsume = header
             .max_reconsume_times
-            .unwrap_or(DEFAULT_MAX_RECONSUME_TIMES);
+            .unwrap_or_else(|| self.group_retry_max_times(&header.group));
         let to_dlq = original.reconsume_times >= max_reconsume || header.delay_level < 0;
         let topic_name = if to_dlq {
             format!("{DLQ_GROUP_TOPIC_PREFIX}{}", header.group)
@@ -612,6 +664,9 @@ impl RequestProcessor for SendMessageProcessor {
         ctx: &RequestContext,
         request: RemotingCommand,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
+        if let Some(busy) = self.expired_in_queue(ctx) {
+            return Ok(Some(busy));
+        }
         let response = match request.code {
             request_code::CONSUMER_SEND_MSG_BACK => self.consumer_send_msg_back(ctx, &request)?,
             _ => self.send(ctx, request)?,

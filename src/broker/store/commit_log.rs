@@ -11,6 +11,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use super::consume_queue::{numbered_files, sync_dir, tags_code_of};
 use super::error::StoreError;
@@ -272,10 +273,40 @@ impl CommitLog {
         Ok(())
     }
 
-    /// The physical offset for a record (or batch) of `len` bytes and the segment to write it
-    /// into, starting a new segment when it does not fit in the current one. Put lock held.
-    pub(crate) fn reserve(&self, len: usize) -> Result<(i64, Arc<Segment>), StoreError> {
-        let max = self.max_offset();
+    /// The oldest segment when it is not the one being written: its start, its last write
+    /// time and its size (what retention looks at).
+    pub(crate) fn oldest_closed_segment(&self) -> Option<(i64, SystemTime, u64)> {
+        let segments = self.snapshot();
+        if segments.len() < 2 {
+            return None;
+        }
+        let first = &segments[0];
+        let meta = first.file.metadata().ok()?;
+        Some((first.start, meta.modified().ok()?, meta.len()))
+    }
+
+    /// Deletes the oldest segment if it still starts at `start` and is not the last one
+    /// (`deleteExpiredFile`, one file), and makes the deletion durable before returning, so
+    /// that nothing deleted after it (consume queue and index files that point into it) can
+    /// outlive it in a crash. Readers holding the segment keep reading it until they let go.
+    /// Returns the log's new first offset.
+    pub(crate) fn delete_oldest(&self, start: i64) -> Result<Option<i64>, StoreError> {
+        let mut segments = self.segments.write_unpoisoned();
+        if segments.len() < 2 || segments[0].start != start {
+            return Ok(None);
+        }
+        let first = segments.remove(0);
+        let new_min = segments[0].start;
+        drop(segments);
+        fs::remove_file(&first.path).map_err(|e| StoreError::io_at("delete", &first.path, &e))?;
+        sync_dir(&self.dir)?;
+        Ok(Some(new_min))
+    }
+
+    /// The physical offset for a record (or batch) of `len` bytes that starts at `max` (the
+    /// end of what is written so far) and the segment to write it into, starting a new
+    /// segment when it does not fit in the current one. Put lock held.
+    pub(crate) fn reserve(&self, max: i64, len: usize) -> Result<(i64, Arc<Segment>), StoreError> {
         let last = self.snapshot().last().cloned();
         if let Some(last) = last {
             let used = (max - last.start) as u64;
@@ -382,6 +413,16 @@ impl CommitLog {
                 None
             }
         }
+    }
+
+    /// Up to `max` bytes from physical offset `offset`, not past the end of its segment nor
+    /// the published end.
+    pub(crate) fn read_within_segment(&self, offset: i64, max: usize) -> Option<Vec<u8>> {
+        let segments = self.snapshot();
+        let index = Self::segment_index(&segments, offset)?;
+        let segment_end = segments.get(index + 1).map_or(i64::MAX, |next| next.start);
+        let end = self.max_offset().min(segment_end).min(offset + max as i64);
+        self.read(offset, usize::try_from(end - offset).ok()?)
     }
 
     /// The whole record at physical offset `offset`, if one starts there.

@@ -204,6 +204,7 @@ impl ConsumeQueue {
         topic: &str,
         queue_id: i32,
         entries_per_file: i64,
+        min_phy_offset: i64,
     ) -> Result<ConsumeQueue, StoreError> {
         let mut files: Vec<Arc<CqFile>> = Vec::new();
         let mut expected: Option<i64> = None;
@@ -249,7 +250,7 @@ impl ConsumeQueue {
         let first = queue.files_snapshot().first().map_or(0, |f| f.first);
         queue.min_offset.store(first, Ordering::Release);
         *queue.lock_synced() = max;
-        queue.correct_min_offset();
+        queue.correct_min_offset(min_phy_offset);
         Ok(queue)
     }
 
@@ -259,6 +260,11 @@ impl ConsumeQueue {
 
     fn files_snapshot(&self) -> Vec<Arc<CqFile>> {
         self.files.read_unpoisoned().clone()
+    }
+
+    /// Its topic and queue id.
+    pub(crate) fn name(&self) -> (&str, i32) {
+        (&self.topic, self.queue_id)
     }
 
     /// The next offset to be written (`getMaxOffsetInQueue`).
@@ -271,20 +277,25 @@ impl ConsumeQueue {
         self.min_offset.load(Ordering::Acquire)
     }
 
-    /// Moves the min offset past leading filler entries.
-    fn correct_min_offset(&self) {
+    /// Moves the min offset past leading filler entries and entries whose record lies below
+    /// `min_phy_offset`, the commit log's first offset (`correctMinOffset`).
+    pub(crate) fn correct_min_offset(&self, min_phy_offset: i64) {
         let max = self.max_offset();
         let mut min = self
             .files_snapshot()
             .first()
             .map_or(max, |f| f.first)
-            .min(max);
+            .min(max)
+            .max(self.min_offset().min(max));
         while min < max {
             match self.read_entries(min, 1024) {
                 Ok(entries) => {
-                    let blanks = entries.iter().take_while(|e| e.is_blank()).count();
-                    min += blanks as i64;
-                    if blanks < entries.len() || entries.is_empty() {
+                    let gone = entries
+                        .iter()
+                        .take_while(|e| e.is_blank() || e.commit_log_offset < min_phy_offset)
+                        .count();
+                    min += gone as i64;
+                    if gone < entries.len() || entries.is_empty() {
                         break;
                     }
                 }
@@ -294,10 +305,85 @@ impl ConsumeQueue {
         self.min_offset.store(min, Ordering::Release);
     }
 
+    /// Deletes the files whose every entry points below `min_phy_offset`, oldest first and
+    /// never the last one (it holds the max offset), then corrects the min offset
+    /// (`deleteExpiredFile`). Returns the paths deleted and the bytes they held.
+    pub(crate) fn delete_expired(
+        &self,
+        min_phy_offset: i64,
+    ) -> Result<Vec<(PathBuf, u64)>, StoreError> {
+        let mut deleted = Vec::new();
+        loop {
+            let files = self.files_snapshot();
+            let [first, _, ..] = files.as_slice() else {
+                break;
+            };
+            let len = first
+                .file
+                .metadata()
+                .map_err(|e| StoreError::io_at("stat", &first.path, &e))?
+                .len();
+            let entries = (len / CQ_STORE_UNIT_SIZE as u64) as i64;
+            let last = match entries {
+                0 => None,
+                n => self
+                    .read_entries(first.first + n - 1, 1)
+                    .ok()
+                    .and_then(|e| e.first().copied()),
+            };
+            let expired = last.is_none_or(|e| e.is_blank() || e.commit_log_offset < min_phy_offset);
+            if !expired {
+                break;
+            }
+            let mut list = self.files.write_unpoisoned();
+            if list.first().is_some_and(|f| Arc::ptr_eq(f, first)) && list.len() > 1 {
+                list.remove(0);
+            }
+            drop(list);
+            fs::remove_file(&first.path)
+                .map_err(|e| StoreError::io_at("delete", &first.path, &e))?;
+            deleted.push((first.path.clone(), len));
+        }
+        if !deleted.is_empty() {
+            sync_dir(&self.dir)?;
+        }
+        self.correct_min_offset(min_phy_offset);
+        Ok(deleted)
+    }
+
+    /// The queue offset of the first entry its files hold.
+    pub(crate) fn first_file_offset(&self) -> Option<i64> {
+        self.files_snapshot().first().map(|f| f.first)
+    }
+
+    /// Starts an empty queue (no files) at `index`: its first record goes there. For a queue
+    /// whose earlier files were all deleted, instead of filling millions of blanks.
+    pub(crate) fn start_at(&self, index: i64) {
+        if self.files_snapshot().is_empty() && self.max_offset() < index {
+            self.max_offset.store(index, Ordering::Release);
+            self.min_offset.store(index, Ordering::Release);
+            *self.lock_synced() = index;
+        }
+    }
+
     /// Appends `entries` at the max offset, creating files as needed, then publishes them.
     /// On failure nothing is published and the files are cut back; if that fails too the
     /// answer is [`StoreError::NotWritable`].
     pub(crate) fn append(&self, entries: &[CqEntry]) -> Result<(), StoreError> {
+        let end = self.write_entries(entries)?;
+        self.publish(end);
+        Ok(())
+    }
+
+    /// Makes the entries below `end` (written by [`ConsumeQueue::write_entries`]) visible.
+    pub(crate) fn publish(&self, end: i64) {
+        self.max_offset.store(end, Ordering::Release);
+    }
+
+    /// Writes `entries` at the max offset without publishing them: a put publishes its
+    /// entries only after the commit log records they point at. Returns the new end. On
+    /// failure the files are cut back (or the answer is [`StoreError::NotWritable`]).
+    pub(crate) fn write_entries(&self, entries: &[CqEntry]) -> Result<i64, StoreError> {
         let start = self.max_offset();
         let mut bytes = Vec::with_capacity(entries.len() * CQ_STORE_UNIT_SIZE);
         for entry in entries {
@@ -332,8 +418,7 @@ impl ConsumeQueue {
                 }
             }
         }
-        self.max_offset.store(index, Ordering::Release);
-        Ok(())
+        Ok(index)
     }
 
     /// The file entry `index` goes into: the last file if it has room, else a new one.
@@ -400,7 +485,7 @@ impl ConsumeQueue {
         if missing > 0 {
             let blanks = vec![CqEntry::blank(); missing as usize];
             self.append(&blanks)?;
-            self.correct_min_offset();
+            self.correct_min_offset(0);
         }
         Ok(())
     }
@@ -547,7 +632,7 @@ mod tests {
         let mut bytes = fs::read(&last).unwrap();
         bytes.extend_from_slice(&[1, 2, 3]);
         fs::write(&last, &bytes).unwrap();
-        let cq = ConsumeQueue::load(&dir, "T", 3, 4).unwrap();
+        let cq = ConsumeQueue::load(&dir, "T", 3, 4, 0).unwrap();
         assert_eq!(cq.max_offset(), 7);
         assert_eq!(fs::metadata(&last).unwrap().len(), 60);
         assert_eq!(cq.read_entries(0, 100).unwrap().len(), 7);
@@ -575,7 +660,7 @@ mod tests {
         let dir = root.join("T").join("0");
         // A file that would start at entry 8 while the first one stops at 3.
         fs::write(dir.join(file_name(8)), [0u8; 20]).unwrap();
-        let cq = ConsumeQueue::load(&dir, "T", 0, 4).unwrap();
+        let cq = ConsumeQueue::load(&dir, "T", 0, 4, 0).unwrap();
         assert_eq!(cq.max_offset(), 3);
         assert!(!dir.join(file_name(8)).exists());
         assert_eq!(cq.min_offset(), 0);
@@ -587,7 +672,7 @@ mod tests {
         assert_eq!(empty.max_offset(), 6);
         assert!(empty.entry(0).unwrap().is_blank());
         drop(empty);
-        let reloaded = ConsumeQueue::load(&root.join("U").join("0"), "U", 0, 4).unwrap();
+        let reloaded = ConsumeQueue::load(&root.join("U").join("0"), "U", 0, 4, 0).unwrap();
         assert_eq!((reloaded.min_offset(), reloaded.max_offset()), (5, 6));
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::result::PutMessageStatus;
 
 /// Why a store operation failed. Every variant says what failed, so a log line is enough.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A file operation failed.
@@ -58,7 +58,15 @@ pub enum StoreError {
     },
     /// The store has been shut down.
     Shutdown,
+    /// The disk holding the store is fuller than the warning ratio: puts are refused until
+    /// space is back (Java's `DISK_FULL` running flag).
+    DiskFull {
+        /// The used fraction of the fullest disk, 0.0 to 1.0.
+        used_ratio: f64,
+    },
 }
+
+impl Eq for StoreError {}
 
 impl StoreError {
     /// A [`StoreError::Io`] from an `io::Error`, with what we were doing.
@@ -82,7 +90,7 @@ impl StoreError {
                 PutMessageStatus::MessageIllegal
             }
             StoreError::PropertiesSizeExceeded { .. } => PutMessageStatus::PropertiesSizeExceeded,
-            StoreError::NotWritable { .. } | StoreError::Shutdown => {
+            StoreError::NotWritable { .. } | StoreError::Shutdown | StoreError::DiskFull { .. } => {
                 PutMessageStatus::ServiceNotAvailable
             }
             StoreError::Io { .. }
@@ -116,6 +124,11 @@ impl fmt::Display for StoreError {
                 write!(f, "store refuses writes after an earlier failure: {reason}")
             }
             StoreError::Shutdown => write!(f, "the message store has been shut down"),
+            StoreError::DiskFull { used_ratio } => write!(
+                f,
+                "the disk is full ({:.0} % used): puts are refused until space is freed",
+                used_ratio * 100.0
+            ),
         }
     }
 }

@@ -1,60 +1,68 @@
 //! The message key index: finds messages by `KEYS` and by unique id (`UNIQ_KEY`); mirrors
-//! what Java's `IndexService` answers, with a simpler layout.
+//! Java's `IndexService` over [`IndexFile`]s, with the records indexed by a background thread
+//! as Java's `ReputMessageService` dispatches them.
 //!
 //! Every stored record (except rolled-back transaction records) is indexed under
 //! `topic#UNIQ_KEY` and `topic#k` for each space-separated `k` of its `KEYS`, by the key's
-//! Java hash code (`abs(String.hashCode())`, as Java's index slots), with its commit log
-//! offset and store time. The entries live in memory, by hash, and in one append-only file:
+//! Java hash code (`abs(String.hashCode())`), with its commit log offset and store time:
 //!
 //! ```text
-//! <store_dir>/index/entries      20 bytes per entry: i32 key hash | i64 commit log offset |
-//!                                i64 store timestamp (ms), in commit log order
+//! <store_dir>/index/<20 digits>  index files (Java's layout, see `index_file`), named by the
+//!                                commit log offset of the first record each indexes
 //! <store_dir>/index/checkpoint   i64: the commit log offset below which every record is
-//!                                indexed and the entries are fsynced
+//!                                indexed and every index file fsynced
 //! ```
 //!
-//! On open the entries below the checkpoint are loaded, the rest of the file is cut, and the
-//! records from the checkpoint to the end of the commit log are indexed again: the index is
-//! rebuilt from the log after a crash. A query compares the keys of the records it reads, so
-//! unlike Java's (hash-only) index it never returns another key's message.
+//! Memory does not grow with the store: the service keeps each file's 40-byte header and its
+//! open file; slots and entries are read with `pread` when a query asks.
 //!
-//! Memory: about 40 bytes per indexed key (Java keeps its index in 400 MiB files instead).
+//! **Indexing.** The `rmq-store-index` thread reads the records past what is indexed from
+//! the commit log and adds their keys to the newest file, starting a new file when it is full.
+//! A query first indexes whatever is still missing, so it sees every message stored before it.
+//!
+//! **Recovery.** After a clean shutdown the checkpoint is the end of the log and the files are
+//! used as they are. Otherwise the newest file may hold entries the checkpoint does not
+//! cover, linked from its slots: it is deleted and its records indexed again from the log.
+//! Entries pointing at records a crash cut from the log can remain in older files; a query
+//! compares the keys and store time of the records it reads, so they never match another
+//! message, and unlike Java's (hash-only) index it never returns another key's message.
+//!
+//! **Deletion.** Files whose last record lies below the commit log's first offset are deleted,
+//! oldest first, never the newest (`deleteExpiredFile`).
 
-use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::commit_log::CommitLog;
+use super::consume_queue::{numbered_files, sync_dir};
 use super::error::StoreError;
+use super::index_file::{IndexFile, IndexLayout};
 use crate::common::sync::MutexExt;
 use crate::protocol::message::message_const::{
     PROPERTY_KEYS, PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
 };
 use crate::protocol::message::sys_flag::{transaction_value, TRANSACTION_ROLLBACK_TYPE};
-use crate::protocol::message::{decode_message, MessageExt, MessageProperties};
+use crate::protocol::message::{decode_message, MessageProperties};
 use crate::protocol::util_all::java_string_hash_code;
-
-/// Bytes per entry in the entries file.
-const ENTRY_SIZE: usize = 20;
 
 /// The most messages one query returns (`maxMsgsNumBatch`, 64).
 pub(super) const MAX_MSGS_NUM_BATCH: usize = 64;
 
-/// One indexed key of one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct IndexEntry {
-    commit_log_offset: i64,
-    store_timestamp: i64,
-}
+/// Records indexed per turn of the index thread before it lets a query in.
+const DISPATCH_BATCH: usize = 4096;
+
+/// Bytes of the commit log read at once for indexing.
+const READ_CHUNK: usize = 256 * 1024;
 
 /// The slot a key falls in: Java's `indexKeyHashMethod` (`abs(hashCode)`, 0 on overflow).
 fn key_hash(topic: &str, key: &str) -> i32 {
-    java_string_hash_code(&format!("{topic}#{key}"))
-        .checked_abs()
-        .unwrap_or(0)
+    let mut joined = String::with_capacity(topic.len() + 1 + key.len());
+    joined.push_str(topic);
+    joined.push('#');
+    joined.push_str(key);
+    java_string_hash_code(&joined).checked_abs().unwrap_or(0)
 }
 
 /// The keys a record is indexed under: its unique id and each of its `KEYS`.
@@ -77,19 +85,20 @@ pub(crate) fn is_key_indexed(sys_flag: i32) -> bool {
 }
 
 struct IndexState {
-    by_hash: HashMap<i32, Vec<IndexEntry>>,
-    file: BufWriter<File>,
-    /// The end of the last record indexed (entries written, maybe not yet fsynced).
+    /// Oldest first; the last one takes new entries.
+    files: Vec<IndexFile>,
+    /// The end of the last record indexed.
     indexed_to: i64,
-    /// An entry could not be written: the checkpoint no longer moves.
+    /// An entry could not be written: the checkpoint no longer moves, and the next open
+    /// indexes the rest again.
     failed: bool,
-    /// Store time and commit log offset of the last entry (the query response header).
-    last_update: (i64, i64),
 }
 
 /// The key index of one store.
 pub(crate) struct IndexService {
+    dir: PathBuf,
     checkpoint_path: PathBuf,
+    layout: IndexLayout,
     state: Mutex<IndexState>,
 }
 
@@ -116,154 +125,200 @@ fn read_checkpoint(path: &Path) -> Result<Option<i64>, StoreError> {
 }
 
 impl IndexService {
-    /// Opens the index under `dir`, loads it, and indexes the records of `commit_log` it
-    /// lacks.
-    pub(crate) fn open(dir: &Path, commit_log: &CommitLog) -> Result<IndexService, StoreError> {
+    /// Opens the index under `dir` as recovery leaves it (see the module docs); the records it
+    /// lacks are indexed by [`IndexService::dispatch`].
+    pub(crate) fn open(
+        dir: &Path,
+        commit_log: &CommitLog,
+        layout: IndexLayout,
+    ) -> Result<IndexService, StoreError> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io_at("create", dir, &e))?;
-        let entries_path = dir.join("entries");
         let checkpoint_path = dir.join("checkpoint");
         let log_start = commit_log.min_offset();
         let log_end = commit_log.max_offset();
-        let checkpoint = read_checkpoint(&checkpoint_path)?
-            .filter(|c| (log_start..=log_end).contains(c))
-            .unwrap_or(log_start);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&entries_path)
-            .map_err(|e| StoreError::io_at("open", &entries_path, &e))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| StoreError::io_at("read", &entries_path, &e))?;
-        let mut by_hash: HashMap<i32, Vec<IndexEntry>> = HashMap::new();
-        let mut kept = 0usize;
-        let mut last_update = (0, 0);
-        for chunk in bytes.chunks_exact(ENTRY_SIZE) {
-            let field = |range: std::ops::Range<usize>| {
-                let mut b = [0u8; 8];
-                b[8 - range.len()..].copy_from_slice(&chunk[range]);
-                i64::from_be_bytes(b)
-            };
-            let (hash, offset, timestamp) = (field(0..4) as i32, field(4..12), field(12..20));
-            // Entries are in log order: the first one at or past the checkpoint starts what
-            // is indexed again.
-            if offset >= checkpoint {
-                break;
-            }
-            kept += ENTRY_SIZE;
-            by_hash.entry(hash).or_default().push(IndexEntry {
-                commit_log_offset: offset,
-                store_timestamp: timestamp,
-            });
-            last_update = (timestamp, offset);
+        // The index of an earlier layout (one `entries` file) is replaced.
+        let old = dir.join("entries");
+        if old.exists() {
+            fs::remove_file(&old).map_err(|e| StoreError::io_at("delete", &old, &e))?;
         }
-        file.set_len(kept as u64)
-            .map_err(|e| StoreError::io_at("truncate", &entries_path, &e))?;
-        let mut writer = BufWriter::new(file);
-        // BufWriter appends at the file's cursor: put it at the new end.
-        writer
-            .get_mut()
-            .seek(SeekFrom::Start(kept as u64))
-            .map_err(|e| StoreError::io_at("seek", &entries_path, &e))?;
-        let service = IndexService {
-            checkpoint_path,
-            state: Mutex::new(IndexState {
-                by_hash,
-                file: writer,
-                indexed_to: checkpoint,
-                failed: false,
-                last_update,
-            }),
-        };
-        let mut rebuilt = 0usize;
-        commit_log.scan(checkpoint, |record| {
-            if let Some(bytes) = commit_log.read_record(record.commit_log_offset) {
-                if let Ok((message, _)) = decode_message(&bytes, false) {
-                    service.build_index(&message)?;
-                    rebuilt += 1;
+        let checkpoint = read_checkpoint(&checkpoint_path)?.filter(|c| *c <= log_end);
+        let mut files = Vec::new();
+        for (start, path) in numbered_files(dir)? {
+            match IndexFile::open(&path, start, layout)? {
+                Some(file) => files.push(file),
+                None => {
+                    // Another layout, or a header from a later index: the files from here on
+                    // are built again.
+                    log::warn!("index file {} is unusable; rebuilding", path.display());
+                    fs::remove_file(&path).map_err(|e| StoreError::io_at("delete", &path, &e))?;
                 }
             }
-            Ok(true)
-        })?;
-        service.state.lock_unpoisoned().indexed_to = log_end;
-        if rebuilt > 0 {
-            log::info!("index: {rebuilt} record(s) after offset {checkpoint} indexed again");
         }
-        service.flush()?;
-        Ok(service)
+        let mut from = checkpoint.unwrap_or(log_start).max(log_start);
+        if from < log_end || checkpoint.is_none() {
+            // Not a clean shutdown: the newest file may link entries no header counts.
+            if let Some(last) = files.pop() {
+                log::info!(
+                    "index: rebuilding {} from commit log offset {}",
+                    last.path().display(),
+                    last.start
+                );
+                from = from.min(last.start).max(log_start);
+                last.destroy()?;
+            } else if checkpoint.is_none() {
+                from = log_start;
+            }
+            sync_dir(dir)?;
+        }
+        Ok(IndexService {
+            dir: dir.to_path_buf(),
+            checkpoint_path,
+            layout,
+            state: Mutex::new(IndexState {
+                files,
+                indexed_to: from,
+                failed: false,
+            }),
+        })
     }
 
-    /// Indexes one stored record (its offsets and store time set).
-    pub(crate) fn build_index(&self, message: &MessageExt) -> Result<(), StoreError> {
+    /// Indexes the records of `commit_log` past what is indexed, up to its current end, a
+    /// batch at a time (`doReput` for the index dispatcher). Returns how many records it read.
+    pub(crate) fn dispatch(&self, commit_log: &CommitLog) -> usize {
+        let mut total = 0;
+        loop {
+            let mut state = self.state.lock_unpoisoned();
+            let end = commit_log.max_offset();
+            if state.failed || state.indexed_to >= end {
+                return total;
+            }
+            // A record below the log's first offset is gone (deleted while we were behind).
+            let from = state.indexed_to.max(commit_log.min_offset());
+            let indexed = self.index_chunk(&mut state, commit_log, from, end);
+            let written = state
+                .files
+                .last_mut()
+                .map_or(Ok(()), IndexFile::write_pending);
+            match (indexed, written) {
+                (Ok((at, done)), Ok(())) => {
+                    state.indexed_to = at;
+                    total += done;
+                }
+                (Err(err), _) | (_, Err(err)) => {
+                    log::error!("index: {err}; indexing stops until restart");
+                    state.failed = true;
+                    return total;
+                }
+            }
+        }
+    }
+
+    /// Indexes the records in one read of the commit log from `from` (up to `end`): where
+    /// it got to, and how many records.
+    fn index_chunk(
+        &self,
+        state: &mut IndexState,
+        commit_log: &CommitLog,
+        from: i64,
+        end: i64,
+    ) -> Result<(i64, usize), StoreError> {
+        let chunk = commit_log
+            .read_within_segment(from, READ_CHUNK)
+            .ok_or_else(|| {
+                StoreError::io(
+                    format!("read the commit log at {from} for the index"),
+                    &std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                )
+            })?;
+        let (mut pos, mut done) = (0usize, 0usize);
+        while (from + pos as i64) < end && done < DISPATCH_BATCH {
+            let Some(size) = chunk
+                .get(pos..pos + 4)
+                .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            else {
+                break;
+            };
+            let size = usize::try_from(size).unwrap_or(0);
+            let Some(record) = chunk.get(pos..pos + size).filter(|_| size >= 8) else {
+                if pos == 0 {
+                    // One record larger than the chunk: read it alone.
+                    let record = commit_log.read_record(from).ok_or_else(|| {
+                        StoreError::io(
+                            format!("read the record at {from} for the index"),
+                            &std::io::Error::from(std::io::ErrorKind::InvalidData),
+                        )
+                    })?;
+                    self.build_index(state, &record, from)?;
+                    return Ok((from + record.len() as i64, 1));
+                }
+                break;
+            };
+            self.build_index(state, record, from + pos as i64)?;
+            pos += size;
+            done += 1;
+        }
+        Ok((from + pos as i64, done))
+    }
+
+    /// Indexes one record (`buildIndex`).
+    fn build_index(
+        &self,
+        state: &mut IndexState,
+        record: &[u8],
+        offset: i64,
+    ) -> Result<(), StoreError> {
+        let Ok((message, _)) = decode_message(record, false) else {
+            return Ok(());
+        };
         if !is_key_indexed(message.sys_flag) {
             return Ok(());
         }
-        let keys: Vec<String> = index_keys(&message.properties)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        self.add(
-            &message.topic,
-            &keys,
-            message.commit_log_offset,
-            message.store_timestamp,
-        )
-    }
-
-    /// Indexes the record at `commit_log_offset` under each of `keys`.
-    pub(crate) fn add(
-        &self,
-        topic: &str,
-        keys: &[String],
-        commit_log_offset: i64,
-        store_timestamp: i64,
-    ) -> Result<(), StoreError> {
-        let mut state = self.state.lock_unpoisoned();
-        for key in keys {
-            let hash = key_hash(topic, key);
-            let mut entry = [0u8; ENTRY_SIZE];
-            entry[0..4].copy_from_slice(&hash.to_be_bytes());
-            entry[4..12].copy_from_slice(&commit_log_offset.to_be_bytes());
-            entry[12..20].copy_from_slice(&store_timestamp.to_be_bytes());
-            if let Err(e) = state.file.write_all(&entry) {
-                // The checkpoint stays where it is: the next open indexes the rest again.
-                state.failed = true;
-                return Err(StoreError::io("write the index", &e));
+        for key in index_keys(&message.properties) {
+            let hash = key_hash(&message.topic, key);
+            let file = self.writable_file(state, offset)?;
+            if !file.put_key(hash, offset, message.store_timestamp)? {
+                // Full after all (cannot happen: writable_file rolls a full file).
+                continue;
             }
-            state.by_hash.entry(hash).or_default().push(IndexEntry {
-                commit_log_offset,
-                store_timestamp,
-            });
-            state.last_update = (store_timestamp, commit_log_offset);
         }
         Ok(())
     }
 
-    /// Notes that every record before `end` is indexed.
-    pub(crate) fn indexed_to(&self, end: i64) {
-        let mut state = self.state.lock_unpoisoned();
-        state.indexed_to = state.indexed_to.max(end);
+    /// The newest file, or a new one when there is none or it is full (`getAndCreateLastIndexFile`).
+    fn writable_file<'a>(
+        &self,
+        state: &'a mut IndexState,
+        offset: i64,
+    ) -> Result<&'a mut IndexFile, StoreError> {
+        let roll = state.files.last().is_none_or(IndexFile::is_full);
+        if roll {
+            // A full file is complete: make it durable before its successor takes entries.
+            if let Some(full) = state.files.last_mut() {
+                full.flush()?;
+            }
+            let file = IndexFile::create(&self.dir, offset, self.layout)?;
+            sync_dir(&self.dir)?;
+            log::info!("new index file {}", file.path().display());
+            state.files.push(file);
+        }
+        state
+            .files
+            .last_mut()
+            .ok_or_else(|| StoreError::io("index", &std::io::Error::other("no index file")))
     }
 
-    /// Writes and fsyncs the entries, then moves the checkpoint to what they cover.
-    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+    /// Writes the headers and fsyncs the newest file, then moves the checkpoint to what is
+    /// indexed, at most to `durable_end` (where the commit log is fsynced).
+    pub(crate) fn flush(&self, durable_end: i64) -> Result<(), StoreError> {
         let covered = {
             let mut state = self.state.lock_unpoisoned();
-            state
-                .file
-                .flush()
-                .map_err(|e| StoreError::io("write the index", &e))?;
-            state
-                .file
-                .get_ref()
-                .sync_data()
-                .map_err(|e| StoreError::io("fsync the index", &e))?;
+            if let Some(last) = state.files.last_mut() {
+                last.flush()?;
+            }
             if state.failed {
                 return Ok(());
             }
-            state.indexed_to
+            state.indexed_to.min(durable_end)
         };
         let tmp = self.checkpoint_path.with_extension("tmp");
         let file = File::create(&tmp).map_err(|e| StoreError::io_at("create", &tmp, &e))?;
@@ -274,9 +329,31 @@ impl IndexService {
             .map_err(|e| StoreError::io_at("rename", &self.checkpoint_path, &e))
     }
 
+    /// Deletes the files whose every entry points below `min_phy_offset`, never the newest
+    /// (`deleteExpiredFile`). Returns the files deleted and the bytes freed.
+    pub(crate) fn delete_expired(&self, min_phy_offset: i64) -> Result<(usize, u64), StoreError> {
+        let (mut freed, mut count) = (0, 0);
+        let mut state = self.state.lock_unpoisoned();
+        while state.files.len() > 1 && state.files[0].header().end_phy_offset < min_phy_offset {
+            let file = state.files.remove(0);
+            let size = file_blocks(file.path());
+            let path = file.path().display().to_string();
+            file.destroy()?;
+            log::info!("deleted index file {path} ({size} bytes)");
+            freed += size;
+            count += 1;
+        }
+        drop(state);
+        if count > 0 {
+            sync_dir(&self.dir)?;
+        }
+        Ok((count, freed))
+    }
+
     /// The commit log offsets of up to `max_num` records indexed under `topic#key` stored
     /// within `[begin, end]` ms, newest first when there are more, then sorted ascending
-    /// (`queryOffset`). `matches` checks a candidate's record (hash collisions).
+    /// (`queryOffset`). `matches` checks a candidate's record: the key itself (hashes
+    /// collide), and that it is still there.
     pub(crate) fn query_offset(
         &self,
         topic: &str,
@@ -286,31 +363,33 @@ impl IndexService {
         end: i64,
         mut matches: impl FnMut(i64) -> bool,
     ) -> QueryOffsetResult {
-        let (candidates, last_update) = {
-            let state = self.state.lock_unpoisoned();
-            let candidates: Vec<i64> = state
-                .by_hash
-                .get(&key_hash(topic, key))
-                .map(|entries| {
-                    entries
-                        .iter()
-                        .rev()
-                        .filter(|e| (begin..=end).contains(&e.store_timestamp))
-                        .map(|e| e.commit_log_offset)
-                        .collect()
-                })
-                .unwrap_or_default();
-            (candidates, state.last_update)
-        };
+        let max = max_num.min(MAX_MSGS_NUM_BATCH);
+        let hash = key_hash(topic, key);
         let mut offsets = Vec::new();
-        for offset in candidates {
-            if offsets.len() >= max_num.min(MAX_MSGS_NUM_BATCH) {
+        let mut seen = std::collections::HashSet::new();
+        let state = self.state.lock_unpoisoned();
+        let last_update = state.files.last().map_or((0, 0), |f| {
+            let h = f.header();
+            (h.end_timestamp, h.end_phy_offset)
+        });
+        for file in state.files.iter().rev() {
+            if offsets.len() >= max {
                 break;
             }
-            if !offsets.contains(&offset) && matches(offset) {
-                offsets.push(offset);
+            if !file.is_time_matched(begin, end) {
+                continue;
+            }
+            let walked = file.visit_phy_offsets(hash, begin, end, |offset| {
+                if seen.insert(offset) && matches(offset) {
+                    offsets.push(offset);
+                }
+                offsets.len() < max
+            });
+            if let Err(e) = walked {
+                log::warn!("reading {}: {e}", file.path().display());
             }
         }
+        drop(state);
         offsets.sort_unstable();
         QueryOffsetResult {
             commit_log_offsets: offsets,
@@ -318,6 +397,12 @@ impl IndexService {
             index_last_update_phy_offset: last_update.1,
         }
     }
+}
+
+/// The bytes a (sparse) file occupies on disk.
+pub(super) fn file_blocks(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).map_or(0, |m| m.blocks() * 512)
 }
 
 #[cfg(test)]

@@ -1,27 +1,27 @@
 //! `MessageStore`: the store the broker talks to; mirrors Java's `DefaultMessageStore`.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::checkpoint::StoreCheckpoint;
 use super::commit_log::{
-    store_timestamp_position, CommitLog, PHYSICAL_OFFSET_POSITION, QUEUE_OFFSET_POSITION,
+    store_timestamp_position, CommitLog, Segment, PHYSICAL_OFFSET_POSITION, QUEUE_OFFSET_POSITION,
     SYSFLAG_POSITION,
 };
 use super::config::{
-    FlushDiskType, StoreConfig, MAX_MESSAGE_SIZE, MAX_TOPIC_LENGTH,
+    DeleteWhen, FlushDiskType, StoreConfig, MAX_MESSAGE_SIZE, MAX_TOPIC_LENGTH,
     MAX_TRANSFER_BYTES_ON_MESSAGE_IN_MEMORY, MAX_TRANSFER_COUNT_ON_MESSAGE_IN_MEMORY,
     MIN_FILTER_SCAN_ENTRIES, SYNC_FLUSH_TIMEOUT,
 };
-use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry, CQ_ENTRIES_PER_FILE};
+use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry};
+use super::disk::{DiskUsageProbe, FileSystemUsage};
 use super::error::StoreError;
 use super::flush::{FsyncGate, GroupCommit};
-use super::index_service::{index_keys, is_key_indexed, IndexService};
+use super::index_service::{file_blocks, index_keys, IndexService};
 use super::message_filter::MessageFilter;
 use super::recovery::{is_indexed, recover, QueueTable};
 use super::result::{
@@ -30,6 +30,7 @@ use super::result::{
 };
 use super::stats::StoreStats;
 use crate::common::clock::{deadline_after, now_millis};
+use crate::common::service_thread::{Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{CondvarExt, MutexExt, RwLockExt};
 use crate::protocol::message::{
     create_offset_message_id, decode_message, encode_stored_message, MessageExt,
@@ -43,8 +44,8 @@ pub(super) type MessageArrivalListener = Box<dyn Fn(&str, i32, i64) + Send + Syn
 /// Internal knobs tests turn.
 #[derive(Debug, Clone)]
 pub(crate) struct StoreTuning {
-    /// Entries per consume queue file.
-    pub(crate) cq_entries_per_file: i64,
+    /// How full the disk is.
+    pub(crate) disk_usage: Arc<dyn DiskUsageProbe>,
     /// A delay before each group-commit fsync.
     pub(crate) sync_delay: Duration,
     /// A gate each group-commit fsync waits at (tests).
@@ -56,7 +57,7 @@ pub(crate) struct StoreTuning {
 impl Default for StoreTuning {
     fn default() -> Self {
         StoreTuning {
-            cq_entries_per_file: CQ_ENTRIES_PER_FILE,
+            disk_usage: Arc::new(FileSystemUsage),
             sync_delay: Duration::ZERO,
             fsync_gate: None,
             sync_flush_timeout: SYNC_FLUSH_TIMEOUT,
@@ -71,15 +72,56 @@ impl Default for StoreTuning {
 pub struct MessageStore {
     inner: Arc<StoreInner>,
     flush_thread: Mutex<Option<JoinHandle<()>>>,
+    /// `rmq-store-index` and `rmq-store-clean`.
+    services: Mutex<Vec<ServiceThread>>,
+}
+
+/// What the disk guard last measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiskState {
+    /// Used fraction of the disk holding the commit log (-1.0 when it could not be read).
+    pub commit_log_ratio: f64,
+    /// Used fraction of the disk holding the consume queues.
+    pub consume_queue_ratio: f64,
+    /// Used fraction of the disk holding the key index.
+    pub index_ratio: f64,
+    /// Puts are refused (above the warning ratio).
+    pub full: bool,
+}
+
+/// What one cleaning round deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanReport {
+    /// Commit log segments deleted.
+    pub commit_log_files: usize,
+    /// Consume queue files deleted.
+    pub consume_queue_files: usize,
+    /// Index files deleted.
+    pub index_files: usize,
+    /// Bytes freed on disk.
+    pub bytes_freed: u64,
 }
 
 struct StoreInner {
+    /// The settings as opened; the fixed ones are read from here.
     config: StoreConfig,
+    /// The settings that change at run time (flush, retention, disk ratios).
+    live: RwLock<StoreConfig>,
+    /// The put path checks this instead of the lock above.
+    sync_flush: AtomicBool,
+    /// Set by the disk guard above the warning ratio; puts are refused while it is.
+    disk_full: AtomicBool,
+    /// The last measurement, for runtime info.
+    disk_state: Mutex<DiskState>,
+    /// Wakes the index thread after a put.
+    index_waker: Waker,
     tuning: StoreTuning,
     commit_log: CommitLog,
     queues: RwLock<QueueTable>,
     /// Serializes appends (Java's `putMessageLock`).
     put_lock: Mutex<()>,
+    /// Puts waiting for the put lock (group append).
+    pending: Mutex<Vec<PendingPut>>,
     group_commit: GroupCommit,
     checkpoint: Mutex<StoreCheckpoint>,
     listener: RwLock<Option<Arc<MessageArrivalListener>>>,
@@ -95,13 +137,22 @@ struct StoreInner {
     flush_wake: Condvar,
 }
 
+/// What a put gets back: its results and the commit log offset just past its records.
+type PutOutcome = Result<(Vec<PutMessageResult>, i64), StoreError>;
+
+/// A put waiting for the put lock; whoever holds the lock next appends it.
+struct PendingPut {
+    topic: String,
+    queue_id: i32,
+    records: Vec<Encoded>,
+    slot: Arc<Mutex<Option<PutOutcome>>>,
+}
+
 /// One encoded record of a put, before its offsets are known.
 struct Encoded {
     bytes: Vec<u8>,
     tags_code: i64,
     indexed: bool,
-    /// The keys the key index files it under (none for a rolled-back transaction record).
-    index_keys: Vec<String>,
 }
 
 impl MessageStore {
@@ -131,6 +182,16 @@ impl MessageStore {
                 reason: "flush_interval is zero".to_string(),
             });
         }
+        if config.consume_queue_file_entries < 1
+            || config.index_layout.hash_slot_num < 1
+            || config.index_layout.index_num < 2
+        {
+            return Err(StoreError::InvalidConfig {
+                reason: "consume queue files and index files need room for entries".to_string(),
+            });
+        }
+        DeleteWhen::parse(&config.delete_when.to_string())
+            .map_err(|reason| StoreError::InvalidConfig { reason })?;
         let queue_root = config.consume_queue_dir();
         let created = !config.store_dir.is_dir();
         for dir in [&config.store_dir, &queue_root] {
@@ -147,7 +208,7 @@ impl MessageStore {
             &commit_log,
             &queue_root,
             checkpoint_offset,
-            tuning.cq_entries_per_file,
+            config.consume_queue_file_entries,
         )?;
         // Everything recovery kept or rebuilt is durable before the checkpoint moves.
         let end = commit_log.max_offset();
@@ -156,15 +217,27 @@ impl MessageStore {
             queue.sync()?;
         }
         checkpoint.write(end)?;
-        let index = IndexService::open(&config.index_dir(), &commit_log)?;
+        let index = IndexService::open(&config.index_dir(), &commit_log, config.index_layout)?;
+        let (index_waker, index_wakeups) = Waker::pair();
 
         let inner = Arc::new(StoreInner {
             group_commit: GroupCommit::new(end, tuning.sync_delay, tuning.fsync_gate.clone()),
+            live: RwLock::new(config.clone()),
+            sync_flush: AtomicBool::new(config.flush_disk_type == FlushDiskType::SyncFlush),
+            disk_full: AtomicBool::new(false),
+            disk_state: Mutex::new(DiskState {
+                commit_log_ratio: -1.0,
+                consume_queue_ratio: -1.0,
+                index_ratio: -1.0,
+                full: false,
+            }),
+            index_waker,
             config,
             tuning,
             commit_log,
             queues: RwLock::new(queues),
             put_lock: Mutex::new(()),
+            pending: Mutex::new(Vec::new()),
             checkpoint: Mutex::new(checkpoint),
             listener: RwLock::new(None),
             index,
@@ -174,20 +247,114 @@ impl MessageStore {
             flush_stop: Mutex::new(false),
             flush_wake: Condvar::new(),
         });
+        // The disk is measured before the first put is taken.
+        inner.check_disk();
         let worker = Arc::clone(&inner);
         let handle = thread::Builder::new()
             .name("rmq-store-flush".to_string())
             .spawn(move || worker.flush_loop())
             .map_err(|e| StoreError::io("start the rmq-store-flush thread", &e))?;
-        Ok(MessageStore {
+        let store = MessageStore {
             inner,
             flush_thread: Mutex::new(Some(handle)),
-        })
+            services: Mutex::new(Vec::new()),
+        };
+        let indexer = Arc::clone(&store.inner);
+        let index_thread = ServiceThread::start_with(
+            "rmq-store-index",
+            Schedule::every(Duration::from_millis(100)).first_after(Duration::ZERO),
+            store.inner.index_waker.clone(),
+            index_wakeups,
+            move |_| {
+                indexer.index.dispatch(&indexer.commit_log);
+            },
+        )
+        .map_err(|e| StoreError::io("start the rmq-store-index thread", &e))?;
+        let cleaner = Arc::clone(&store.inner);
+        let interval = store.inner.live().clean_resource_interval;
+        let clean_thread = ServiceThread::start(
+            "rmq-store-clean",
+            Schedule::every(interval),
+            move |stopping| {
+                cleaner.clean(stopping, false);
+            },
+        )
+        .map_err(|e| StoreError::io("start the rmq-store-clean thread", &e))?;
+        store
+            .services
+            .lock_unpoisoned()
+            .extend([index_thread, clean_thread]);
+        Ok(store)
     }
 
     /// The settings the store was opened with.
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
+    }
+
+    /// The settings now, with the changes made by [`MessageStore::update_config`].
+    pub fn current_config(&self) -> StoreConfig {
+        self.inner.live().clone()
+    }
+
+    /// Changes the settings that may change at run time (flush type and interval, retention,
+    /// disk ratios, cleaning intervals; `StoreConfig::take_live_settings`); the others in
+    /// `config` are ignored. A new cleaning interval applies after the next round.
+    pub fn update_config(&self, config: &StoreConfig) {
+        let mut live = self.inner.live.write_unpoisoned();
+        live.take_live_settings(config);
+        self.inner.sync_flush.store(
+            live.flush_disk_type == FlushDiskType::SyncFlush,
+            Ordering::Release,
+        );
+        drop(live);
+        self.inner.flush_wake.notify_all();
+    }
+
+    /// Measures the disk now, as the cleaning thread does every `clean_resource_interval`:
+    /// refuses puts above the warning ratio, takes them again below it.
+    pub fn check_disk(&self) -> DiskState {
+        self.inner.check_disk()
+    }
+
+    /// What the disk guard measured last.
+    pub fn disk_state(&self) -> DiskState {
+        *self.inner.disk_state.lock_unpoisoned()
+    }
+
+    /// Runs one cleaning round now, as the `rmq-store-clean` thread does
+    /// (`CleanCommitLogService` then `CleanConsumeQueueService`): measures the disk, and when
+    /// it is time (`delete_when`), the disk is fuller than `disk_max_used_space_ratio`, or
+    /// `manual` is set (Java's `executeDeleteFilesManually`), deletes commit log segments
+    /// older than `file_reserved_time` (any but the newest when the disk is above the
+    /// forcible ratio), at most 10 a round, then the consume queue and index files that
+    /// point only below the log's new start.
+    pub fn clean_expired_files(&self, manual: bool) -> CleanReport {
+        self.inner.clean(&Stopping::never(), manual)
+    }
+
+    /// Bytes the store's files occupy on disk (commit log, consume queues, index).
+    pub fn disk_bytes(&self) -> u64 {
+        fn dir_bytes(dir: &std::path::Path) -> u64 {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        dir_bytes(&path)
+                    } else {
+                        file_blocks(&path)
+                    }
+                })
+                .sum()
+        }
+        let c = &self.inner.config;
+        dir_bytes(&c.commit_log_dir())
+            + dir_bytes(&c.consume_queue_dir())
+            + dir_bytes(&c.index_dir())
     }
 
     /// Stores one message (`putMessage`). The caller sets topic, queue id, flag, body,
@@ -324,6 +491,8 @@ impl MessageStore {
         begin: i64,
         end: i64,
     ) -> QueryMessageResult {
+        // Whatever was stored before this query is indexed before it looks.
+        self.inner.index.dispatch(&self.inner.commit_log);
         let mut records = Vec::new();
         let found = self
             .inner
@@ -333,7 +502,9 @@ impl MessageStore {
                     return false;
                 };
                 let matches = decode_message(&record, false).is_ok_and(|(m, _)| {
-                    m.topic == topic && index_keys(&m.properties).contains(&key)
+                    m.topic == topic
+                        && (begin..=end).contains(&m.store_timestamp)
+                        && index_keys(&m.properties).contains(&key)
                 });
                 if matches {
                     records.push((offset, record));
@@ -420,6 +591,9 @@ impl MessageStore {
         if self.inner.shutdown.swap(true, Ordering::AcqRel) {
             return;
         }
+        for service in self.services.lock_unpoisoned().drain(..) {
+            service.stop();
+        }
         *self.inner.flush_stop.lock_unpoisoned() = true;
         self.inner.flush_wake.notify_all();
         if let Some(handle) = self.flush_thread.lock_unpoisoned().take() {
@@ -427,9 +601,10 @@ impl MessageStore {
                 log::error!("the rmq-store-flush thread panicked");
             }
         }
-        // Wait for appends in flight, then flush them.
+        // Wait for appends in flight, index them, then flush.
         let guard = self.inner.put_lock.lock_unpoisoned();
         drop(guard);
+        self.inner.index.dispatch(&self.inner.commit_log);
         if let Err(err) = self.inner.flush_all() {
             log::error!("final store flush failed: {err}");
         }
@@ -442,6 +617,9 @@ impl MessageStore {
     /// what was written stays in the files, nothing more is fsynced or checkpointed.
     pub(crate) fn kill(self) {
         self.inner.shutdown.store(true, Ordering::Release);
+        for service in self.services.lock_unpoisoned().drain(..) {
+            service.stop();
+        }
         *self.inner.flush_stop.lock_unpoisoned() = true;
         self.inner.flush_wake.notify_all();
         if let Some(handle) = self.flush_thread.lock_unpoisoned().take() {
@@ -478,7 +656,7 @@ impl StoreInner {
             &self.config.consume_queue_dir(),
             topic,
             queue_id,
-            self.tuning.cq_entries_per_file,
+            self.config.consume_queue_file_entries,
         )?);
         self.queues
             .write_unpoisoned()
@@ -495,6 +673,151 @@ impl StoreInner {
             .flat_map(BTreeMap::values)
             .cloned()
             .collect()
+    }
+
+    fn live(&self) -> RwLockReadGuard<'_, StoreConfig> {
+        self.live.read_unpoisoned()
+    }
+
+    /// Measures the disks of the commit log, the consume queues and the index, and sets the
+    /// disk-full flag: above the warning ratio puts are refused, at or below it taken again
+    /// (`isSpaceFull`).
+    fn check_disk(&self) -> DiskState {
+        let probe = &self.tuning.disk_usage;
+        let ratio = |dir: &std::path::Path| match probe.used_ratio(dir) {
+            Ok(ratio) => ratio,
+            Err(e) => {
+                log::warn!("measuring the disk of {}: {e}", dir.display());
+                -1.0
+            }
+        };
+        let warning = f64::from(self.live().disk_space_warning_level_ratio) / 100.0;
+        let commit_log_ratio = ratio(&self.config.commit_log_dir());
+        let consume_queue_ratio = ratio(&self.config.consume_queue_dir());
+        let index_ratio = ratio(&self.config.index_dir());
+        let full = commit_log_ratio.max(consume_queue_ratio) > warning;
+        let state = DiskState {
+            commit_log_ratio,
+            consume_queue_ratio,
+            index_ratio,
+            full,
+        };
+        let was_full = self.disk_full.swap(full, Ordering::AcqRel);
+        *self.disk_state.lock_unpoisoned() = state;
+        if full && !was_full {
+            log::error!(
+                "disk maybe full soon: {:.2} used, above the warning ratio {warning:.2}; puts                  are refused until space is freed",
+                commit_log_ratio.max(consume_queue_ratio)
+            );
+        } else if !full && was_full {
+            log::info!(
+                "disk space OK again: {:.2} used; puts are taken",
+                commit_log_ratio.max(consume_queue_ratio)
+            );
+        }
+        state
+    }
+
+    /// One cleaning round (see [`MessageStore::clean_expired_files`]).
+    fn clean(&self, stopping: &Stopping, manual: bool) -> CleanReport {
+        let disk = self.check_disk();
+        let settings = self.live().clone();
+        let used = disk.commit_log_ratio.max(disk.consume_queue_ratio);
+        let clean_now = used > f64::from(settings.disk_space_clean_forcibly_ratio) / 100.0;
+        let space_to_delete = used < 0.0 || used > settings.disk_max_used_ratio();
+        let time_up = settings
+            .delete_when
+            .contains(super::disk::local_hour(now_millis() / 1000));
+        let mut report = CleanReport::default();
+        if !(time_up || space_to_delete || manual) {
+            return report;
+        }
+        let forcibly = clean_now && settings.clean_file_forcibly;
+        let reserved = settings.file_reserved_time;
+        let now = std::time::SystemTime::now();
+        while report.commit_log_files < DELETE_FILES_BATCH_MAX && !stopping.is_stopped() {
+            let Some((start, modified, size)) = self.commit_log.oldest_closed_segment() else {
+                break;
+            };
+            let age = now.duration_since(modified).unwrap_or_default();
+            if age < reserved && !forcibly {
+                break;
+            }
+            if report.commit_log_files > 0 && !settings.delete_files_interval.is_zero() {
+                // Java's deletePhysicFilesInterval: spread the I/O of many deletions.
+                self.pause(settings.delete_files_interval, stopping);
+                if stopping.is_stopped() {
+                    break;
+                }
+            }
+            match self.commit_log.delete_oldest(start) {
+                Ok(Some(new_min)) => {
+                    report.commit_log_files += 1;
+                    report.bytes_freed += size;
+                    log::info!(
+                        "deleted commit log segment {start:020} ({size} bytes, last written                          {} s ago{}); the commit log now starts at {new_min}",
+                        age.as_secs(),
+                        if forcibly { ", disk nearly full" } else { "" }
+                    );
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    log::error!("deleting commit log segment {start:020} failed: {err}");
+                    break;
+                }
+            }
+        }
+        if report.commit_log_files == 0 && space_to_delete {
+            log::warn!(
+                "disk space will be full soon ({used:.2} used), but no file could be deleted"
+            );
+        }
+        self.clean_consume_queues_and_index(&mut report);
+        report
+    }
+
+    /// Waits `pause` unless the store stops first.
+    fn pause(&self, pause: Duration, stopping: &Stopping) {
+        let deadline = deadline_after(pause);
+        let mut stop = self.flush_stop.lock_unpoisoned();
+        while !*stop && !stopping.is_stopped() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            stop = self
+                .flush_wake
+                .wait_timeout_unpoisoned(stop, left.min(Duration::from_millis(50)));
+        }
+    }
+
+    /// `CleanConsumeQueueService`: the consume queue and index files wholly below the commit
+    /// log's first offset.
+    fn clean_consume_queues_and_index(&self, report: &mut CleanReport) {
+        let min = self.commit_log.min_offset();
+        for queue in self.all_queues() {
+            match queue.delete_expired(min) {
+                Ok(deleted) => {
+                    for (path, size) in deleted {
+                        report.consume_queue_files += 1;
+                        report.bytes_freed += size;
+                        log::info!(
+                            "deleted consume queue file {} ({size} bytes); the queue now starts                              at offset {}",
+                            path.display(),
+                            queue.min_offset()
+                        );
+                    }
+                }
+                Err(err) => log::error!("deleting consume queue files failed: {err}"),
+            }
+        }
+        match self.index.delete_expired(min) {
+            Ok((files, bytes)) => {
+                report.index_files += files;
+                report.bytes_freed += bytes;
+            }
+            Err(err) => log::error!("deleting index files failed: {err}"),
+        }
     }
 
     fn mark_not_writable(&self, err: &StoreError) {
@@ -556,18 +879,9 @@ impl StoreInner {
                 });
             }
             total += bytes.len();
-            let index_keys = if is_key_indexed(msg.sys_flag) {
-                index_keys(&msg.properties)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect()
-            } else {
-                Vec::new()
-            };
             encoded.push(Encoded {
                 tags_code: tags_code_of(&msg.properties),
                 indexed: is_indexed(msg.sys_flag),
-                index_keys,
                 bytes,
             });
         }
@@ -580,104 +894,48 @@ impl StoreInner {
         Ok(encoded)
     }
 
+    /// A put: encodes outside the lock, then appends through [`StoreInner::append_pending`],
+    /// which writes every put waiting at that moment together.
     fn put(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
         let Some((topic, queue_id)) = msgs.first().map(|m| (m.topic.clone(), m.queue_id)) else {
             return Ok(Vec::new());
         };
-        let mut records = self.encode(msgs)?;
-        let total: usize = records.iter().map(|r| r.bytes.len()).sum();
-
+        let records = self.encode(msgs)?;
+        let slot = Arc::new(Mutex::new(None));
+        self.pending.lock_unpoisoned().push(PendingPut {
+            topic: topic.clone(),
+            queue_id,
+            records,
+            slot: Arc::clone(&slot),
+        });
         let guard = self.put_lock.lock_unpoisoned();
-        if self.shutdown.load(Ordering::Acquire) {
-            return Err(StoreError::Shutdown);
-        }
-        if let Some(reason) = self.not_writable.lock_unpoisoned().clone() {
-            return Err(StoreError::NotWritable { reason });
-        }
-        let queue = if records.iter().any(|r| r.indexed) {
-            Some(self.find_or_create_queue(&topic, queue_id)?)
-        } else {
-            None
-        };
-        let (physical, segment) = self.commit_log.reserve(total)?;
-        let store_timestamp = now_millis();
-        let mut next_queue_offset = queue.as_ref().map_or(0, |q| q.max_offset());
-        let mut written = 0usize;
-        let mut entries = Vec::with_capacity(records.len());
-        let mut results = Vec::with_capacity(records.len());
-        for record in &mut records {
-            let offset = physical + written as i64;
-            let queue_offset = if record.indexed {
-                next_queue_offset += 1;
-                next_queue_offset - 1
-            } else {
-                0
-            };
-            patch_record(&mut record.bytes, queue_offset, offset, store_timestamp);
-            if record.indexed {
-                entries.push(CqEntry {
-                    commit_log_offset: offset,
-                    size: record.bytes.len() as i32,
-                    tags_code: record.tags_code,
+        // The thread that held the lock before may have written this put with its own.
+        let done = slot.lock_unpoisoned().take();
+        let (outcome, listeners) = match done {
+            Some(outcome) => (outcome, Vec::new()),
+            None => {
+                let batch = std::mem::take(&mut *self.pending.lock_unpoisoned());
+                let listeners = self.append_pending(batch);
+                let outcome = slot.lock_unpoisoned().take().unwrap_or_else(|| {
+                    Err(StoreError::MessageIllegal {
+                        reason: "the put was lost".into(),
+                    })
                 });
-            }
-            results.push(PutMessageResult {
-                status: PutMessageStatus::PutOk,
-                msg_id: create_offset_message_id(self.config.store_host, offset),
-                queue_offset,
-                commit_log_offset: offset,
-                wrote_bytes: record.bytes.len() as i32,
-                store_timestamp,
-            });
-            written += record.bytes.len();
-        }
-        let batch = match records.as_slice() {
-            [one] => Cow::Borrowed(&one.bytes[..]),
-            many => {
-                let mut all = Vec::with_capacity(total);
-                for record in many {
-                    all.extend_from_slice(&record.bytes);
-                }
-                Cow::Owned(all)
+                (outcome, listeners)
             }
         };
-        if let Err(err) = self.commit_log.write(&segment, physical, &batch) {
-            if matches!(err, StoreError::NotWritable { .. }) {
-                self.mark_not_writable(&err);
-            }
-            return Err(err);
-        }
-        if let Some(queue) = &queue {
-            if let Err(err) = queue.append(&entries) {
-                if matches!(err, StoreError::NotWritable { .. }) {
-                    self.mark_not_writable(&err);
-                }
-                if let Err(undo) = self.commit_log.undo(&segment, physical) {
-                    self.mark_not_writable(&undo);
-                }
-                return Err(err);
-            }
-        }
-        let end = physical + total as i64;
-        self.commit_log.publish(end);
-        // Under the lock, so the index file stays in log order.
-        for (record, result) in records.iter().zip(&results) {
-            if record.index_keys.is_empty() {
-                continue;
-            }
-            if let Err(err) = self.index.add(
-                &topic,
-                &record.index_keys,
-                result.commit_log_offset,
-                store_timestamp,
-            ) {
-                log::error!("indexing the keys of a message failed: {err}");
-            }
-        }
-        self.index.indexed_to(end);
         drop(guard);
-
-        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+        if !listeners.is_empty() {
+            self.index_waker.wake();
+            let listener = self.listener.read_unpoisoned().clone();
+            if let Some(listener) = listener {
+                for (topic, queue_id, max) in listeners {
+                    listener(&topic, queue_id, max);
+                }
+            }
+        }
+        let (mut results, end) = outcome?;
+        if self.sync_flush.load(Ordering::Acquire) {
             match self.group_commit.wait_flushed(
                 &self.commit_log,
                 end,
@@ -697,13 +955,167 @@ impl StoreInner {
                 }
             }
         }
-        if queue.is_some() {
-            let listener = self.listener.read_unpoisoned().clone();
-            if let Some(listener) = listener {
-                listener(&topic, queue_id, next_queue_offset);
+        Ok(results)
+    }
+
+    /// Appends the puts of `batch` in order, under the put lock: each gets its queue offsets,
+    /// physical offsets and store time, their records go to the commit log in one write per
+    /// segment and their entries to each queue in one write, then the new end is published
+    /// and every put's outcome is left in its slot. Returns the queues that grew, with their
+    /// new max offsets, for the arrival listener.
+    ///
+    /// Group append is what lets one put lock keep up with many senders: a put's cost under
+    /// the lock is two `pwrite`s, and concurrent puts now share them.
+    fn append_pending(&self, mut batch: Vec<PendingPut>) -> Vec<(String, i32, i64)> {
+        let refused = if self.shutdown.load(Ordering::Acquire) {
+            Some(StoreError::Shutdown)
+        } else if let Some(reason) = self.not_writable.lock_unpoisoned().clone() {
+            Some(StoreError::NotWritable { reason })
+        } else if self.disk_full.load(Ordering::Acquire) {
+            let used_ratio = self.disk_state.lock_unpoisoned().commit_log_ratio;
+            Some(StoreError::DiskFull { used_ratio })
+        } else {
+            None
+        };
+        if let Some(err) = refused {
+            for put in batch {
+                *put.slot.lock_unpoisoned() = Some(Err(err.clone()));
+            }
+            return Vec::new();
+        }
+        match self.write_batch(&mut batch) {
+            Ok((outcomes, grown)) => {
+                for (put, outcome) in batch.into_iter().zip(outcomes) {
+                    *put.slot.lock_unpoisoned() = Some(outcome);
+                }
+                grown
+            }
+            Err(err) => {
+                if matches!(err, StoreError::NotWritable { .. }) {
+                    self.mark_not_writable(&err);
+                }
+                for put in batch {
+                    *put.slot.lock_unpoisoned() = Some(Err(err.clone()));
+                }
+                Vec::new()
             }
         }
-        Ok(results)
+    }
+
+    /// The writes of [`StoreInner::append_pending`]; on failure nothing is published and what
+    /// was written is cut back.
+    #[allow(clippy::type_complexity)]
+    fn write_batch(
+        &self,
+        batch: &mut [PendingPut],
+    ) -> Result<(Vec<PutOutcome>, Vec<(String, i32, i64)>), StoreError> {
+        let store_timestamp = now_millis();
+        let mut next = self.commit_log.max_offset();
+        // Per queue: the queue, its offset before the batch, the entries to append.
+        let mut queues: Vec<(Arc<ConsumeQueue>, i64, Vec<CqEntry>)> = Vec::new();
+        let mut written: Vec<(Arc<Segment>, i64)> = Vec::new();
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let result = (|| {
+            for put in batch.iter_mut() {
+                let total: usize = put.records.iter().map(|r| r.bytes.len()).sum();
+                let (physical, segment) = self.commit_log.reserve(next, total)?;
+                if written
+                    .last()
+                    .is_none_or(|(s, _)| !Arc::ptr_eq(s, &segment))
+                {
+                    // A new segment: what is buffered belongs to the one before.
+                    if let Some((previous, at)) = written.last() {
+                        self.commit_log.write(previous, *at, &buffer)?;
+                        buffer.clear();
+                    }
+                    written.push((Arc::clone(&segment), physical));
+                }
+                let queue = if put.records.iter().any(|r| r.indexed) {
+                    let queue = self.find_or_create_queue(&put.topic, put.queue_id)?;
+                    let at = match queues.iter().position(|(q, _, _)| Arc::ptr_eq(q, &queue)) {
+                        Some(at) => at,
+                        None => {
+                            let start = queue.max_offset();
+                            queues.push((queue, start, Vec::new()));
+                            queues.len() - 1
+                        }
+                    };
+                    Some(at)
+                } else {
+                    None
+                };
+                let mut results = Vec::with_capacity(put.records.len());
+                let mut offset = physical;
+                for record in &mut put.records {
+                    let queue_offset = match (record.indexed, queue) {
+                        (true, Some(at)) => {
+                            let (_, start, entries) = &mut queues[at];
+                            let queue_offset = *start + entries.len() as i64;
+                            entries.push(CqEntry {
+                                commit_log_offset: offset,
+                                size: record.bytes.len() as i32,
+                                tags_code: record.tags_code,
+                            });
+                            queue_offset
+                        }
+                        _ => 0,
+                    };
+                    patch_record(&mut record.bytes, queue_offset, offset, store_timestamp);
+                    buffer.extend_from_slice(&record.bytes);
+                    results.push(PutMessageResult {
+                        status: PutMessageStatus::PutOk,
+                        msg_id: create_offset_message_id(self.config.store_host, offset),
+                        queue_offset,
+                        commit_log_offset: offset,
+                        wrote_bytes: record.bytes.len() as i32,
+                        store_timestamp,
+                    });
+                    offset += record.bytes.len() as i64;
+                }
+                next = physical + total as i64;
+                outcomes.push(Ok((results, next)));
+            }
+            if let Some((segment, at)) = written.last() {
+                self.commit_log.write(segment, *at, &buffer)?;
+            }
+            for (queue, _, entries) in &queues {
+                if let Err(err) = queue.write_entries(entries) {
+                    // The queues appended before this one lose their part again.
+                    for (done, done_start, _) in &queues {
+                        if Arc::ptr_eq(done, queue) {
+                            break;
+                        }
+                        // Written, not published: cut them off again.
+                        done.truncate(*done_start)?;
+                    }
+                    return Err(err);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(err) = result {
+            for (segment, at) in written.iter().rev() {
+                if let Err(undo) = self.commit_log.undo(segment, *at) {
+                    self.mark_not_writable(&undo);
+                }
+            }
+            return Err(err);
+        }
+        // The records first, then the entries that point at them: a reader that sees an entry
+        // can read its record.
+        self.commit_log.publish(next);
+        for (queue, start, entries) in &queues {
+            queue.publish(start + entries.len() as i64);
+        }
+        let grown = queues
+            .iter()
+            .map(|(q, start, entries)| {
+                let (topic, queue_id) = q.name();
+                (topic.to_string(), queue_id, start + entries.len() as i64)
+            })
+            .collect();
+        Ok((outcomes, grown))
     }
 
     fn get_message(
@@ -739,7 +1151,7 @@ impl StoreInner {
             Ok(entries) => entries,
             Err(err) => {
                 log::warn!("consume queue {topic}:{queue_id} unreadable at {offset}: {err}");
-                let per_file = self.tuning.cq_entries_per_file;
+                let per_file = self.config.consume_queue_file_entries;
                 let next = offset + per_file - offset % per_file;
                 return empty(GetMessageStatus::OffsetFoundNull, next);
             }
@@ -845,13 +1257,13 @@ impl StoreInner {
         for queue in self.all_queues() {
             queue.sync()?;
         }
-        self.index.flush()?;
+        self.index.flush(end)?;
         self.checkpoint.lock_unpoisoned().write(end)
     }
 
     fn flush_loop(&self) {
-        let interval = self.config.flush_interval;
         loop {
+            let interval = self.live().flush_interval;
             let deadline = deadline_after(interval);
             let mut stop = self.flush_stop.lock_unpoisoned();
             while !*stop {
@@ -871,6 +1283,9 @@ impl StoreInner {
         }
     }
 }
+
+/// The most commit log segments one cleaning round deletes (`DELETE_FILES_BATCH_MAX`).
+const DELETE_FILES_BATCH_MAX: usize = 10;
 
 /// Whether a get has enough (`isTheBatchFull`, in-memory limits); never before the first
 /// message.

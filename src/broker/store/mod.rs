@@ -6,7 +6,7 @@
 //! <store_dir>/consumequeue/<topic>/<queueId>/<20 digits>  20-byte entries: i64 commit log
 //!                                                         offset | i32 size | i64 tags hash code
 //! <store_dir>/recovery_checkpoint                          where recovery starts (see below)
-//! <store_dir>/index/entries, index/checkpoint              the key index (`index_service`)
+//! <store_dir>/index/<20 digits>, index/checkpoint         the key index (`index_service`)
 //! ```
 //!
 //! - `config` — `StoreConfig`, [`FlushDiskType`] and the Java defaults the store keeps.
@@ -17,13 +17,17 @@
 //! - `consume_queue` — `ConsumeQueue`: the per-queue index of commit log positions.
 //! - `recovery` — cutting the log and reconciling the queues on open.
 //! - `flush` — group commit; `checkpoint` — the recovery checkpoint.
-//! - `index_service` — messages by key and unique id (QUERY_MESSAGE), rebuilt from the log.
+//! - `index_service`, `index_file` — messages by key and unique id (QUERY_MESSAGE), in Java's
+//!   index file layout, indexed by the `rmq-store-index` thread, rebuilt from the log.
+//! - `disk` — how full the disk is ([`DiskUsageProbe`], statvfs) for the disk guard.
 //! - `stats` — [`StoreStats`]: put and get counts and rates (GET_BROKER_RUNTIME_INFO).
 //!
-//! **Writes.** A put encodes the record outside the lock, then under one mutex (Java's
-//! `putMessageLock`) assigns the queue offset, the physical offset and the store time, writes
-//! the record into the commit log file with `pwrite`, writes its 20-byte consume-queue entry,
-//! and only then publishes the new ends, so a reader never sees a half-written record. The put
+//! **Writes.** A put encodes the record outside the lock and queues it; whoever takes the one
+//! mutex next (Java's `putMessageLock`) appends every put queued by then (group append):
+//! assigns queue offsets, physical offsets and the store time, writes the records into the
+//! commit log with one `pwrite` per segment and the 20-byte consume-queue entries with one per
+//! queue, and only then publishes the new ends, the log's before the queues', so a reader never
+//! sees a half-written record nor an entry whose record it cannot read. The put
 //! returns after those writes: with [`FlushDiskType::AsyncFlush`] the record is in the page
 //! cache and survives the death of the process; with [`FlushDiskType::SyncFlush`] the put also
 //! waits (outside the lock) until the commit log is fsynced past it. Concurrent sync puts share
@@ -55,9 +59,14 @@
 //! calls run on the putting thread after the put; calls from concurrent puts may arrive out of
 //! order.
 //!
-//! Not done: deleting old segments (so a queue's min offset stays 0), Java's index file layout
-//! (the key index has its own, simpler one), a lock against two processes sharing a directory,
-//! scheduled-message tag codes.
+//! **Retention** (`rmq-store-clean`, every `clean_resource_interval`): the disk is measured
+//! (puts are refused above the warning ratio); at the `delete_when` hours, or when the disk is
+//! fuller than `disk_max_used_space_ratio`, segments older than `file_reserved_time` are
+//! deleted oldest first (any but the newest above the forcible ratio), each made durable before
+//! the next step, then consume-queue and index files that point only below the log's new start;
+//! queue min offsets follow the log's start.
+//!
+//! Not done: a lock against two processes sharing a directory, scheduled-message tag codes.
 
 mod config;
 mod error;
@@ -68,7 +77,9 @@ mod result;
 mod checkpoint;
 mod commit_log;
 mod consume_queue;
+mod disk;
 mod flush;
+mod index_file;
 mod index_service;
 mod recovery;
 mod stats;
@@ -76,10 +87,12 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use config::FlushDiskType;
+pub use config::{DeleteWhen, FlushDiskType};
+pub use disk::{DiskUsageProbe, FileSystemUsage};
 pub use error::StoreError;
 pub use message_filter::MessageFilter;
 pub use message_store::MessageStore;
+pub use message_store::{CleanReport, DiskState};
 pub use result::{
     GetMessageResult, GetMessageStatus, PutMessageResult, PutMessageStatus, QueryMessageResult,
 };
@@ -87,4 +100,6 @@ pub use stats::StoreStats;
 
 pub(crate) use config::StoreConfig;
 pub(crate) use consume_queue::tags_string_to_tags_code;
+pub(crate) use index_file::IndexLayout;
+pub(crate) use message_store::StoreTuning;
 pub(crate) use stats::java_double;

@@ -38,7 +38,11 @@ pub(crate) fn is_indexed(sys_flag: i32) -> bool {
 }
 
 /// Loads every queue under `root` (`<root>/<topic>/<queueId>/`).
-pub(crate) fn load_queues(root: &Path, entries_per_file: i64) -> Result<QueueTable, StoreError> {
+pub(crate) fn load_queues(
+    root: &Path,
+    entries_per_file: i64,
+    min_phy_offset: i64,
+) -> Result<QueueTable, StoreError> {
     let mut table = QueueTable::new();
     let topics = fs::read_dir(root).map_err(|e| StoreError::io_at("list", root, &e))?;
     for topic_entry in topics {
@@ -66,7 +70,8 @@ pub(crate) fn load_queues(root: &Path, entries_per_file: i64) -> Result<QueueTab
                 log::warn!("ignoring {} in the store", dir.display());
                 continue;
             };
-            let queue = ConsumeQueue::load(&dir, &topic, queue_id, entries_per_file)?;
+            let queue =
+                ConsumeQueue::load(&dir, &topic, queue_id, entries_per_file, min_phy_offset)?;
             table
                 .entry(topic.clone())
                 .or_default()
@@ -83,8 +88,8 @@ pub(crate) fn recover(
     checkpoint: Option<i64>,
     entries_per_file: i64,
 ) -> Result<QueueTable, StoreError> {
-    let mut queues = load_queues(queue_root, entries_per_file)?;
     let log_start = commit_log.min_offset();
+    let mut queues = load_queues(queue_root, entries_per_file, log_start)?;
     let mut from = match checkpoint {
         Some(c) if commit_log.check_start(c)? => c,
         Some(c) => {
@@ -218,6 +223,13 @@ impl Replay<'_> {
             tags_code: record.tags_code,
         };
         let index = record.queue_offset;
+        // A queue whose files were all removed starts again where its records are.
+        queue.start_at(index);
+        if queue.first_file_offset().is_some_and(|first| index < first) {
+            // Its entry was in a file retention deleted (a crash between deleting a segment and
+            // the consume queue files behind it leaves such records): nothing to check.
+            return Ok(true);
+        }
         let len = queue.max_offset();
         if index < len {
             if self.existing_entry(&key, &queue, index) != Some(expected) {

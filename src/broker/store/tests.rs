@@ -1237,3 +1237,110 @@ fn decode_message_of(record: &[u8]) -> MessageExt {
         .unwrap()
         .0
 }
+
+#[test]
+fn retention_deletes_segments_then_queue_and_index_files_and_keeps_offsets_and_queries() {
+    let tmp = TempDir::new("retention");
+    let config = StoreConfig {
+        commit_log_segment_size: 4096,
+        consume_queue_file_entries: 4,
+        index_layout: super::IndexLayout {
+            hash_slot_num: 8,
+            index_num: 10,
+        },
+        file_reserved_time: Duration::ZERO,
+        // Deleting is done by hand below: the cleaning thread must not race the test.
+        clean_resource_interval: Duration::from_secs(3600),
+        delete_files_interval: Duration::ZERO,
+        ..config(&tmp)
+    };
+    let store = open(&config);
+    let mut offsets = Vec::new();
+    for i in 0..100 {
+        offsets.push(put(&store, "Kept", 0, &format!("body-{i:02}")).commit_log_offset);
+    }
+    let newest_key = "key-body-99";
+    let all = (0, i64::MAX);
+    assert_eq!(
+        store
+            .query_message("Kept", newest_key, 32, all.0, all.1)
+            .messages
+            .len(),
+        1
+    );
+    let index_files = || fs::read_dir(config.index_dir()).unwrap().count();
+    let before_index_files = index_files();
+    assert!(segment_files(&config).len() > 3);
+
+    // Not its hour and the disk is not full: nothing happens unless asked.
+    let report = store.clean_expired_files(true);
+    assert!(report.commit_log_files >= 3, "{report:?}");
+    assert_eq!(
+        segment_files(&config).len(),
+        1,
+        "all but the newest segment"
+    );
+    assert!(report.consume_queue_files > 0, "{report:?}");
+    assert!(report.index_files > 0, "{report:?}");
+    assert!(index_files() < before_index_files);
+    assert!(report.bytes_freed > 0);
+
+    let min_phy = store.min_phy_offset();
+    let min = store.min_offset_in_queue("Kept", 0);
+    let first_kept = offsets.iter().position(|o| *o >= min_phy).unwrap() as i64;
+    assert_eq!(
+        min, first_kept,
+        "the queue starts at the first surviving record"
+    );
+    assert_eq!(store.max_offset_in_queue("Kept", 0), 100);
+    // Below the minimum: OFFSET_TOO_SMALL and the minimum as the next offset.
+    let too_small = store.get_message("Kept", 0, 0, 32, None);
+    assert_eq!(too_small.status, GetMessageStatus::OffsetTooSmall);
+    assert_eq!(too_small.next_begin_offset, min);
+    let from_min = store.get_message("Kept", 0, min, 32, None);
+    assert_eq!(from_min.status, GetMessageStatus::Found);
+    // Queries skip what is gone and still find what is kept.
+    assert!(store
+        .query_message("Kept", "key-body-00", 32, all.0, all.1)
+        .messages
+        .is_empty());
+    assert_eq!(
+        store
+            .query_message("Kept", newest_key, 32, all.0, all.1)
+            .messages
+            .len(),
+        1
+    );
+    // A restart keeps the minimum.
+    drop(store);
+    let store = open(&config);
+    assert_eq!(store.min_offset_in_queue("Kept", 0), min);
+    assert_eq!(put(&store, "Kept", 0, "after").queue_offset, 100);
+}
+
+#[test]
+fn cleaning_waits_for_its_hour_or_a_full_disk() {
+    let tmp = TempDir::new("retention-hour");
+    let now_hour = super::disk::local_hour(crate::common::clock::now_millis() / 1000);
+    let other_hour = (now_hour + 12) % 24;
+    let config = StoreConfig {
+        commit_log_segment_size: 4096,
+        file_reserved_time: Duration::ZERO,
+        delete_when: DeleteWhen::parse(&format!("{other_hour:02}")).unwrap(),
+        clean_resource_interval: Duration::from_secs(3600),
+        ..config(&tmp)
+    };
+    let store = open(&config);
+    for i in 0..40 {
+        put(&store, "Hour", 0, &format!("body-{i:02}"));
+    }
+    let segments = segment_files(&config).len();
+    assert_eq!(store.clean_expired_files(false).commit_log_files, 0);
+    assert_eq!(segment_files(&config).len(), segments);
+    // Its hour: expired segments go.
+    store.update_config(&StoreConfig {
+        delete_when: DeleteWhen::parse(&format!("{now_hour:02}")).unwrap(),
+        ..config.clone()
+    });
+    assert!(store.clean_expired_files(false).commit_log_files > 0);
+}

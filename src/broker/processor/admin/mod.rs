@@ -8,7 +8,8 @@
 //!   (215), QUERY_TOPIC_CONSUME_BY_WHO (300), GET_TOPIC_CONFIG (351, 5.x);
 //! - [`group`]: subscription groups (200, 201, 207, 352 of 5.x), connection lists (203, 204),
 //!   GET_CONSUME_STATS (208);
-//! - [`runtime`]: GET_BROKER_CONFIG (26), GET_BROKER_RUNTIME_INFO (28).
+//! - [`runtime`]: UPDATE_BROKER_CONFIG (25), GET_BROKER_CONFIG (26),
+//!   GET_BROKER_RUNTIME_INFO (28).
 //!
 //! Calls the broker forwards to clients (222, 223, 307, 309) are `client_calls`'.
 
@@ -41,8 +42,9 @@ pub(crate) struct AdminBrokerProcessor {
 }
 
 /// The codes this processor serves.
-pub(crate) const ADMIN_CODES: [i32; 21] = [
+pub(crate) const ADMIN_CODES: [i32; 22] = [
     request_code::UPDATE_AND_CREATE_TOPIC,
+    request_code::UPDATE_BROKER_CONFIG,
     request_code::GET_ALL_TOPIC_CONFIG,
     request_code::GET_BROKER_CONFIG,
     request_code::GET_BROKER_RUNTIME_INFO,
@@ -210,6 +212,7 @@ impl RequestProcessor for AdminBrokerProcessor {
             request_code::UNLOCK_BATCH_MQ => self.unlock_batch(&request)?,
             request_code::GET_ALL_TOPIC_CONFIG => self.get_all_topic_config(),
             request_code::GET_BROKER_CONFIG => self.get_broker_config(),
+            request_code::UPDATE_BROKER_CONFIG => self.update_broker_config(&request),
             request_code::GET_BROKER_RUNTIME_INFO => self.get_broker_runtime_info(),
             request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
                 self.update_subscription_group(&request)

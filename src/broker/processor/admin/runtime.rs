@@ -8,9 +8,12 @@
 use std::sync::Weak;
 
 use super::AdminBrokerProcessor;
-use crate::broker::store::{java_double, FlushDiskType};
+use crate::broker::configuration;
+use crate::broker::store::java_double;
+use crate::common::sync::RwLockExt;
 use crate::protocol::body::KvTable;
 use crate::protocol::codes::request_code;
+use crate::protocol::codes::response_code;
 use crate::protocol::header::GetBrokerConfigResponseHeader;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 
@@ -28,15 +31,47 @@ fn human_readable_bytes(bytes: i64) -> String {
 }
 
 impl AdminBrokerProcessor {
-    /// GET_BROKER_CONFIG: `key=value` lines of the settings, and their version (unchanged
-    /// since start: counter 0, the start time).
+    /// UPDATE_BROKER_CONFIG (`updateBrokerConfig`): the body's `key=value` lines change the
+    /// settings that may change at run time, all or none (see `configuration`); the store
+    /// takes its part at once, and the config file keeps them for the next start.
+    pub(super) fn update_broker_config(&self, request: &RemotingCommand) -> RemotingCommand {
+        let b = &self.broker;
+        let Ok(body) = std::str::from_utf8(&request.body) else {
+            return RemotingCommand::new_response(
+                response_code::SYSTEM_ERROR,
+                "bad config: the body is not UTF-8 text; nothing changed".to_string(),
+            );
+        };
+        // One update at a time (Java's method is synchronized): each persists what it set.
+        let mut settings = b.settings.write_unpoisoned();
+        let updated = match configuration::apply_update(&settings, body) {
+            Ok(updated) => updated,
+            Err(refused) => {
+                log::warn!("refused a broker config update: {}", refused.remark);
+                return RemotingCommand::new_response(refused.code, refused.remark);
+            }
+        };
+        if let Err(e) = configuration::persist(&updated) {
+            return RemotingCommand::new_response(
+                response_code::SYSTEM_ERROR,
+                format!("persisting the broker config failed: {e}; nothing changed"),
+            );
+        }
+        b.store
+            .update_config(&crate::broker::store_config(&updated, b.store_host));
+        log::info!("broker config updated: {}", body.trim().replace('\n', ", "));
+        *settings = updated;
+        b.config_version
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        RemotingCommand::success()
+    }
+
+    /// GET_BROKER_CONFIG: `key=value` lines of the settings now, and their version (counter:
+    /// the updates since start).
     pub(super) fn get_broker_config(&self) -> RemotingCommand {
         let b = &self.broker;
-        let c = &b.config;
-        let flush = match c.flush_disk_type {
-            FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
-            FlushDiskType::SyncFlush => "SYNC_FLUSH",
-        };
+        let current = b.current_config();
+        let c = &current;
         let ip = b.broker_addr.rsplit_once(':').map_or("", |(ip, _)| ip);
         let port = b.broker_addr.rsplit_once(':').map_or("", |(_, port)| port);
         let settings: Vec<(&str, String)> = vec![
@@ -49,22 +84,20 @@ impl AdminBrokerProcessor {
             ("brokerRole", "ASYNC_MASTER".into()),
             ("brokerPermission", "6".into()),
             ("storePathRootDir", c.store_dir.display().to_string()),
-            ("flushDiskType", flush.into()),
-            ("mappedFileSizeCommitLog", (64u64 * 1024 * 1024).to_string()),
-            ("flushIntervalCommitLog", "500".into()),
+            (
+                "brokerConfigPath",
+                configuration::config_file_path(c).display().to_string(),
+            ),
             ("maxMessageSize", c.max_message_size.to_string()),
             ("messageIndexEnable", "true".into()),
             ("maxMsgsNumBatch", "64".into()),
             ("defaultQueryMaxNum", "32".into()),
-            ("autoCreateTopicEnable", c.auto_create_topic.to_string()),
-            ("autoCreateSubscriptionGroup", "true".into()),
             ("clusterTopicEnable", "true".into()),
             ("brokerTopicEnable", "true".into()),
             (
                 "defaultTopicQueueNums",
                 c.default_topic_queue_nums.to_string(),
             ),
-            ("longPollingEnable", c.long_polling.to_string()),
             ("messageDelayLevel", c.message_delay_level.clone()),
             (
                 "transactionTimeOut",
@@ -74,10 +107,6 @@ impl AdminBrokerProcessor {
             (
                 "transactionCheckInterval",
                 c.transaction_check_interval.as_millis().to_string(),
-            ),
-            (
-                "rejectTransactionMessage",
-                c.reject_transaction_message.to_string(),
             ),
             ("storeReplyMessageEnable", c.store_reply_message.to_string()),
             ("regionId", c.region_id.clone()),
@@ -102,11 +131,18 @@ impl AdminBrokerProcessor {
             ("queryThreadPoolQueueCapacity", "20000".into()),
             ("endTransactionPoolQueueCapacity", "100000".into()),
         ];
-        let body: String = settings.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let live = configuration::settings(c);
+        let body: String = settings
+            .iter()
+            .map(|(k, v)| (*k, v))
+            .chain(live.iter().map(|(k, v)| (*k, v)))
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
         let mut response = RemotingCommand::success().with_body(body.into_bytes());
         GetBrokerConfigResponseHeader {
             version: format!(
-                "{{\"counter\":0,\"timestamp\":{}}}",
+                "{{\"counter\":{},\"timestamp\":{}}}",
+                b.config_version.load(std::sync::atomic::Ordering::Relaxed),
                 b.store.stats().boot_timestamp()
             ),
         }
@@ -115,9 +151,9 @@ impl AdminBrokerProcessor {
     }
 
     /// GET_BROKER_RUNTIME_INFO: the store's counters and rates, the day-start totals, the
-    /// processor queues, the commit log's extent. Not measured here, reported as Java's
-    /// idle values: disk ratios (`-1.0`: std has no `statvfs`), the head wait time of the
-    /// processor queues and the page cache lock time (`0`).
+    /// processor queues, the commit log's extent, the disk ratios (measured now). Not
+    /// measured here, reported as Java's idle values: the head wait time of the processor
+    /// queues and the page cache lock time (`0`).
     pub(super) fn get_broker_runtime_info(&self) -> RemotingCommand {
         let b = &self.broker;
         let store = &b.store;
@@ -203,12 +239,16 @@ impl AdminBrokerProcessor {
         put("commitLogMinOffset", store.min_phy_offset().to_string());
         put("commitLogMaxOffset", store.max_phy_offset().to_string());
         let commit_log = b.config.store_dir.join("commitlog");
+        let disk = store.check_disk();
         put(
             &format!("commitLogDiskRatio_{}", commit_log.display()),
-            java_double(-1.0),
+            java_double(disk.commit_log_ratio),
         );
-        put("commitLogDiskRatio", java_double(-1.0));
-        put("consumeQueueDiskRatio", java_double(-1.0));
+        put("commitLogDiskRatio", java_double(disk.commit_log_ratio));
+        put(
+            "consumeQueueDiskRatio",
+            java_double(disk.consume_queue_ratio),
+        );
         for (level, offset) in b.schedule.offsets() {
             let max = store.max_offset_in_queue(
                 crate::broker::schedule_message_service::SCHEDULE_TOPIC,
