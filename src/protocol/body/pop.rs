@@ -66,13 +66,51 @@ impl SetMessageRequestModeRequestBody {
         w.finish()
     }
 
-    pub(crate) fn write(&self, w: &mut JsonWriter) {
+    fn write(&self, w: &mut JsonWriter) {
         w.begin_object();
         w.string_field("consumerGroup", &self.consumer_group);
         w.string_field("mode", self.mode.name());
         w.integer_field("popShareQueueNum", i64::from(self.pop_share_queue_num));
         w.string_field("topic", &self.topic);
         w.end_object();
+    }
+}
+
+/// Every request mode a broker keeps, by topic then group (its `messageRequestMode.json`);
+/// mirrors Java's `MessageRequestModeSerializeWrapper`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRequestModeSerializeWrapper {
+    /// `messageRequestModeMap`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub message_request_mode_map:
+        BTreeMap<String, BTreeMap<String, SetMessageRequestModeRequestBody>>,
+}
+
+impl MessageRequestModeSerializeWrapper {
+    /// Reads the body.
+    pub fn from_json(body: &[u8]) -> Result<Self, BodyError> {
+        parse(body, "MessageRequestModeSerializeWrapper")
+    }
+
+    /// Writes the body as Java does.
+    pub fn to_json(&self) -> String {
+        let mut w = JsonWriter::new(false);
+        w.begin_object();
+        w.key("messageRequestModeMap");
+        w.begin_object();
+        for (topic, groups) in &self.message_request_mode_map {
+            w.key(topic);
+            w.begin_object();
+            for (group, body) in groups {
+                w.key(group);
+                body.write(&mut w);
+            }
+            w.end_object();
+        }
+        w.end_object();
+        w.end_object();
+        w.finish()
     }
 }
 

@@ -1,0 +1,116 @@
+//! CHANGE_MESSAGE_INVISIBLETIME (200053); mirrors Java's `ChangeInvisibleTimeProcessor`.
+//!
+//! The message gets a checkpoint of its own, popped now and invisible for the time asked,
+//! and is acked in its old one: it comes back at the new deadline, not the old. The answer
+//! carries the new pop time, from which the client builds the message's new handle.
+//!
+//! One difference from Java: a handle whose checkpoint no longer holds the message un-acked
+//! (acked already, or revived after its invisible time) is answered NO_MESSAGE and nothing is
+//! written. Java writes the new checkpoint anyway, so such a message would come back a
+//! second time (or an acked one again).
+
+use std::sync::Arc;
+
+use super::pop_ack::{check_ack_target, orderly_handle, OffsetRange};
+use super::BrokerContext;
+use crate::broker::pop::{CheckpointKey, PopService};
+use crate::common::clock::now_millis;
+use crate::protocol::codes::response_code;
+use crate::protocol::header::{
+    ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader, ExtraInfo,
+};
+use crate::protocol::{CommandCustomHeader, RemotingCommand};
+use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
+
+/// The remark of every answer Java gives here but its failures: it builds the response with
+/// `createResponseCommand(Class)`, which presets this remark, and only sets the code.
+const DEFAULT_REMARK: &str = "not set any response code";
+
+/// Serves invisibility changes.
+pub(crate) struct ChangeInvisibleTimeProcessor {
+    broker: Arc<BrokerContext>,
+    pop: Arc<PopService>,
+}
+
+impl ChangeInvisibleTimeProcessor {
+    /// A processor over the broker's shared state and its POP state.
+    pub(crate) fn new(broker: Arc<BrokerContext>, pop: Arc<PopService>) -> Self {
+        ChangeInvisibleTimeProcessor { broker, pop }
+    }
+
+    fn change(
+        &self,
+        ctx: &RequestContext,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
+        let header = ChangeInvisibleTimeRequestHeader::read_from(&request.ext_fields)?;
+        if let Err(response) = check_ack_target(
+            &self.broker,
+            &header.topic,
+            header.queue_id,
+            header.offset,
+            OffsetRange::BelowMax,
+            ctx.remote_addr(),
+        ) {
+            return Ok(response);
+        }
+        let handle = ExtraInfo::parse(&header.extra_info)?;
+        if handle.is_order() {
+            return Ok(orderly_handle(
+                &header.topic,
+                &header.consumer_group,
+                header.queue_id,
+                header.offset,
+            ));
+        }
+        let key = CheckpointKey {
+            topic: header.topic.clone(),
+            group: header.consumer_group.clone(),
+            queue_id: header.queue_id,
+            start_offset: handle.ck_queue_offset,
+            pop_time: handle.pop_time,
+        };
+        let changed = self.pop.checkpoints.change_invisible_time(
+            &key,
+            &handle.broker_name,
+            header.offset,
+            header.invisible_time,
+            now_millis(),
+        );
+        match changed {
+            Ok(Some(checkpoint)) => {
+                let mut response =
+                    RemotingCommand::new_response(response_code::SUCCESS, DEFAULT_REMARK.to_string());
+                ChangeInvisibleTimeResponseHeader {
+                    pop_time: checkpoint.pop_time,
+                    invisible_time: header.invisible_time,
+                    revive_qid: handle.revive_qid,
+                }
+                .write_to(&mut response.ext_fields);
+                Ok(response)
+            }
+            Ok(None) => Ok(RemotingCommand::new_response(
+                response_code::NO_MESSAGE,
+                format!(
+                    "the message at {}@{} queue {} offset {} is not invisible under this handle: \
+                     it was acked, or its invisible time passed and it came back",
+                    header.topic, header.consumer_group, header.queue_id, header.offset
+                ),
+            )),
+            Err(e) => Ok(RemotingCommand::new_response(
+                response_code::SYSTEM_ERROR,
+                format!("the new checkpoint could not be written: {e}"),
+            )),
+        }
+    }
+}
+
+impl RequestProcessor for ChangeInvisibleTimeProcessor {
+    fn process_request(
+        &self,
+        ctx: &RequestContext,
+        request: RemotingCommand,
+    ) -> Result<Option<RemotingCommand>, ProcessorError> {
+        self.change(ctx, &request).map(Some)
+    }
+}

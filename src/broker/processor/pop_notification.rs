@@ -1,0 +1,159 @@
+//! NOTIFICATION (200054) and POLLING_INFO (200055); mirror Java's `NotificationProcessor`
+//! and `PollingInfoProcessor`.
+//!
+//! A NOTIFICATION asks whether a pop would find messages, and is held like a pop while none
+//! would; POLLING_INFO counts the pops held on a queue.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::pop_message::check_pop_target;
+use super::BrokerContext;
+use crate::broker::pop::{PollingResult, PopRequest, PopService};
+use crate::common::clock::now_millis;
+use crate::protocol::codes::request_code;
+use crate::protocol::header::{
+    pop_retry_topic_v1, NotificationRequestHeader, NotificationResponseHeader,
+    PollingInfoRequestHeader, PollingInfoResponseHeader,
+};
+use crate::protocol::{CommandCustomHeader, RemotingCommand};
+use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
+
+/// A notification is held at most this long, as a pop.
+const MAX_POLL_TIME: Duration = Duration::from_secs(60);
+
+/// Serves NOTIFICATION and POLLING_INFO.
+pub(crate) struct NotificationProcessor {
+    broker: Arc<BrokerContext>,
+    pop: Arc<PopService>,
+}
+
+impl NotificationProcessor {
+    /// A processor over the broker's shared state and its POP state.
+    pub(crate) fn new(broker: Arc<BrokerContext>, pop: Arc<PopService>) -> Self {
+        NotificationProcessor { broker, pop }
+    }
+
+    /// Whether a pop of `group` would find a message in `topic`'s queue (`hasMsgFromQueue`):
+    /// the queue holds messages past the group's offset (its first message when it has none).
+    fn has_msg_in_queue(&self, topic: &str, group: &str, queue_id: i32) -> bool {
+        let store = &self.broker.store;
+        let offset = self
+            .broker
+            .offsets
+            .query_offset(group, topic, queue_id)
+            .unwrap_or_else(|| store.min_offset_in_queue(topic, queue_id));
+        store.max_offset_in_queue(topic, queue_id) > offset
+    }
+
+    fn has_msg_in_topic(&self, topic: &str, group: &str) -> bool {
+        self.broker
+            .topics
+            .select_topic_config(topic)
+            .is_some_and(|config| {
+                (0..config.read_queue_nums).any(|q| self.has_msg_in_queue(topic, group, q))
+            })
+    }
+
+    /// `processRequest` for NOTIFICATION: answers now, or holds it (None); `held_until` is
+    /// the deadline of a request held before and woken now.
+    pub(crate) fn notification(
+        &self,
+        ctx: &RequestContext,
+        mut request: RemotingCommand,
+        held_until: Option<Instant>,
+    ) -> Result<Option<RemotingCommand>, ProcessorError> {
+        let now = now_millis();
+        if request.ext_fields.get("bornTime").is_none_or(|t| t.trim() == "0") {
+            request.ext_fields.insert("bornTime", now.to_string());
+        }
+        let header = NotificationRequestHeader::read_from(&request.ext_fields)?;
+        let b = &self.broker;
+        let topic = match check_pop_target(
+            b,
+            &header.topic,
+            header.queue_id,
+            &header.consumer_group,
+            ctx.remote_addr(),
+        ) {
+            Ok(topic) => topic,
+            Err(response) => return Ok(Some(response)),
+        };
+        let group = header.consumer_group.as_str();
+        let retry_topic = pop_retry_topic_v1(&header.topic, group);
+        let has_msg = self.has_msg_in_topic(&retry_topic, group)
+            || if header.queue_id < 0 {
+                self.has_msg_in_topic(&topic.topic_name, group)
+            } else {
+                self.has_msg_in_queue(&topic.topic_name, group, header.queue_id)
+            };
+        let mut polling_full = false;
+        if !has_msg {
+            let deadline = held_until.unwrap_or_else(|| {
+                let left = header.born_time.saturating_add(header.poll_time) - now;
+                Instant::now()
+                    + Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(MAX_POLL_TIME)
+            });
+            match self.pop.polling.polling(PopRequest {
+                ctx: ctx.clone(),
+                request,
+                topic: header.topic.clone(),
+                group: group.to_string(),
+                queue_id: header.queue_id,
+                deadline,
+            }) {
+                PollingResult::Suspended => return Ok(None),
+                PollingResult::Full => polling_full = true,
+                PollingResult::Timeout => {}
+            }
+        }
+        let mut response = RemotingCommand::success();
+        NotificationResponseHeader {
+            has_msg,
+            polling_full,
+        }
+        .write_to(&mut response.ext_fields);
+        Ok(Some(response))
+    }
+
+    /// POLLING_INFO: how many pops are held on the queue.
+    fn polling_info(
+        &self,
+        ctx: &RequestContext,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
+        let header = PollingInfoRequestHeader::read_from(&request.ext_fields)?;
+        if let Err(response) = check_pop_target(
+            &self.broker,
+            &header.topic,
+            header.queue_id,
+            &header.consumer_group,
+            ctx.remote_addr(),
+        ) {
+            return Ok(response);
+        }
+        let held = self
+            .pop
+            .polling
+            .polling_num(&header.topic, &header.consumer_group, header.queue_id);
+        let mut response = RemotingCommand::success();
+        PollingInfoResponseHeader {
+            polling_num: i32::try_from(held).unwrap_or(i32::MAX),
+        }
+        .write_to(&mut response.ext_fields);
+        Ok(response)
+    }
+}
+
+impl RequestProcessor for NotificationProcessor {
+    fn process_request(
+        &self,
+        ctx: &RequestContext,
+        request: RemotingCommand,
+    ) -> Result<Option<RemotingCommand>, ProcessorError> {
+        match request.code {
+            request_code::POLLING_INFO => self.polling_info(ctx, &request).map(Some),
+            _ => self.notification(ctx, request, None),
+        }
+    }
+}
