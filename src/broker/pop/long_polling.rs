@@ -49,6 +49,9 @@ pub(crate) enum PollingResult {
 pub(crate) trait PopRequestAnswerer: Send + Sync {
     /// Runs `request` again (its deadline already set) and answers it.
     fn execute_when_wakeup(&self, request: PopRequest);
+    /// Whether a pop of `group` would find a message in `topic` (queue `queue_id`, -1 for
+    /// every queue) or its retry topic now.
+    fn has_message(&self, topic: &str, group: &str, queue_id: i32) -> bool;
 }
 
 type Key = (String, String, i32);
@@ -179,6 +182,9 @@ enum Event {
     Arrived { topic: String, queue_id: i32 },
     /// A pop that left messages behind asks for one more held pop of its key to run.
     Wake(Key),
+    /// A request was just held: a message stored between its read and now woke nobody, so
+    /// its key is looked at once (checkHoldRequest).
+    Recheck(Key),
     Stop,
 }
 
@@ -251,8 +257,7 @@ impl PopLongPollingService {
             }
             held.insert(request);
         }
-        // A message stored between the request's read and now woke nobody: look again.
-        let _ = self.events.send(Event::Wake(key));
+        let _ = self.events.send(Event::Recheck(key));
         PollingResult::Suspended
     }
 
@@ -319,6 +324,14 @@ impl PopLongPollingService {
                     Ok(Event::Wake(key)) => {
                         self.held.lock_unpoisoned().take_first(&key).into_iter().collect()
                     }
+                    Ok(Event::Recheck(key)) => {
+                        // Looked at outside the lock: the store's arrival callback takes it.
+                        if answerer.has_message(&key.0, &key.1, key.2) {
+                            self.held.lock_unpoisoned().take_first(&key).into_iter().collect()
+                        } else {
+                            Vec::new()
+                        }
+                    }
                     Err(RecvTimeoutError::Timeout) => Vec::new(),
                 };
             for request in woken {
@@ -344,7 +357,9 @@ impl PopLongPollingService {
             }
         }
         // Stopping: every held request is answered (with nothing) so no client waits on.
-        for request in self.held.lock_unpoisoned().take_all(|_| true) {
+        // Taken first: answering runs the request, which takes the lock.
+        let left = self.held.lock_unpoisoned().take_all(|_| true);
+        for request in left {
             self.answer(&*answerer, request);
         }
     }

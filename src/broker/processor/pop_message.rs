@@ -477,6 +477,10 @@ impl PopRequestAnswerer for PopWakeUp {
             )),
         }
     }
+
+    fn has_message(&self, topic: &str, group: &str, queue_id: i32) -> bool {
+        self.notification.has_message(topic, group, queue_id)
+    }
 }
 
 #[cfg(test)]

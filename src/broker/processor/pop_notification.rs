@@ -34,6 +34,17 @@ impl NotificationProcessor {
         NotificationProcessor { broker, pop }
     }
 
+    /// Whether a pop of `group` would find a message in `topic`'s queue `queue_id` (-1: any
+    /// queue) or in its retry topic.
+    pub(super) fn has_message(&self, topic: &str, group: &str, queue_id: i32) -> bool {
+        self.has_msg_in_topic(&pop_retry_topic_v1(topic, group), group)
+            || if queue_id < 0 {
+                self.has_msg_in_topic(topic, group)
+            } else {
+                self.has_msg_in_queue(topic, group, queue_id)
+            }
+    }
+
     /// Whether a pop of `group` would find a message in `topic`'s queue (`hasMsgFromQueue`):
     /// the queue holds messages past the group's offset (its first message when it has none).
     fn has_msg_in_queue(&self, topic: &str, group: &str, queue_id: i32) -> bool {
@@ -80,13 +91,7 @@ impl NotificationProcessor {
             Err(response) => return Ok(Some(response)),
         };
         let group = header.consumer_group.as_str();
-        let retry_topic = pop_retry_topic_v1(&header.topic, group);
-        let has_msg = self.has_msg_in_topic(&retry_topic, group)
-            || if header.queue_id < 0 {
-                self.has_msg_in_topic(&topic.topic_name, group)
-            } else {
-                self.has_msg_in_queue(&topic.topic_name, group, header.queue_id)
-            };
+        let has_msg = self.has_message(&topic.topic_name, group, header.queue_id);
         let mut polling_full = false;
         if !has_msg {
             let deadline = held_until.unwrap_or_else(|| {
