@@ -69,7 +69,13 @@ fn assert_code(response: &RemotingCommand, code: i32) {
 
 /// Sends `count` messages to queue 0 of `topic` (created with `queues` queues on first use);
 /// message i has key `k<i>`, tag `TagA` and user property `seq=<i>`.
-fn send(client: &RemotingClient, addr: &str, topic: &str, queues: i32, range: std::ops::Range<usize>) {
+fn send(
+    client: &RemotingClient,
+    addr: &str,
+    topic: &str,
+    queues: i32,
+    range: std::ops::Range<usize>,
+) {
     for i in range {
         let header = SendMessageRequestHeader {
             producer_group: "PG_pop".into(),
@@ -94,7 +100,9 @@ fn send(client: &RemotingClient, addr: &str, topic: &str, queues: i32, range: st
             &SendMessageRequestHeaderV2::from(header),
         )
         .with_body(format!("body-{i}").into_bytes());
-        let response = client.invoke_sync(Some(addr), request, TIMEOUT).expect("send");
+        let response = client
+            .invoke_sync(Some(addr), request, TIMEOUT)
+            .expect("send");
         assert_code(&response, response_code::SUCCESS);
     }
 }
@@ -243,7 +251,10 @@ impl Popper {
             bname: ack.bname,
         };
         self.call(
-            RemotingCommand::request_with_header(request_code::CHANGE_MESSAGE_INVISIBLETIME, &header),
+            RemotingCommand::request_with_header(
+                request_code::CHANGE_MESSAGE_INVISIBLETIME,
+                &header,
+            ),
             TIMEOUT,
         )
     }
@@ -253,7 +264,9 @@ impl Popper {
         let deadline = Instant::now() + within;
         let mut got = Vec::new();
         while got.len() < count && Instant::now() < deadline {
-            let left = deadline.saturating_duration_since(Instant::now()).as_millis() as i64;
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as i64;
             let answer = self.pop(32, invisible_ms, left.min(5_000));
             got.extend(answer.messages);
         }
@@ -300,11 +313,8 @@ fn three_poppers_on_one_queue_get_every_message_and_duplicates_only_after_the_in
                 while acked.lock().unwrap().len() < MESSAGES && Instant::now() < deadline {
                     let answer = popper.pop(4, INVISIBLE, 500);
                     assert!(
-                        [
-                            response_code::SUCCESS,
-                            response_code::POLLING_TIMEOUT
-                        ]
-                        .contains(&answer.code),
+                        [response_code::SUCCESS, response_code::POLLING_TIMEOUT]
+                            .contains(&answer.code),
                         "pop answered {} {:?}",
                         answer.code,
                         answer.remark
@@ -314,7 +324,11 @@ fn three_poppers_on_one_queue_get_every_message_and_duplicates_only_after_the_in
                         let first = {
                             let mut all = deliveries.lock().unwrap();
                             let mine = all.entry(seq).or_default();
-                            mine.push((popped.handle.pop_time, popped.message.reconsume_times, who));
+                            mine.push((
+                                popped.handle.pop_time,
+                                popped.message.reconsume_times,
+                                who,
+                            ));
                             mine.len() == 1
                         };
                         if first && skip(seq) {
@@ -351,11 +365,19 @@ fn three_poppers_on_one_queue_get_every_message_and_duplicates_only_after_the_in
             assert_eq!(seen.len(), 1, "message {seq} was delivered twice: {seen:?}");
         }
     }
-    assert!(who_got.len() >= 2, "the poppers shared the queue: {who_got:?}");
+    assert!(
+        who_got.len() >= 2,
+        "the poppers shared the queue: {who_got:?}"
+    );
     assert_checkpoints_drain(&broker);
-    assert_eq!(broker.consumer_offset("CG_three", "PopThree", 0), Some(MESSAGES as i64));
     assert_eq!(
-        broker.store().max_offset_in_queue("%RETRY%CG_three_PopThree", 0),
+        broker.consumer_offset("CG_three", "PopThree", 0),
+        Some(MESSAGES as i64)
+    );
+    assert_eq!(
+        broker
+            .store()
+            .max_offset_in_queue("%RETRY%CG_three_PopThree", 0),
         (MESSAGES / 10) as i64
     );
     broker.shutdown();
@@ -370,15 +392,26 @@ fn an_unacked_message_comes_back_after_its_invisible_time_with_reconsume_times_1
     let popper = Popper::new(&addr, "PopRevive", "CG_revive");
 
     let first = popper.pop(1, 2000, 0);
-    assert_code(&RemotingCommand::new_response(first.code, first.remark.clone()), response_code::SUCCESS);
+    assert_code(
+        &RemotingCommand::new_response(first.code, first.remark.clone()),
+        response_code::SUCCESS,
+    );
     assert_eq!(first.remark.as_deref(), Some("FOUND"));
     let original = first.messages[0].clone();
     assert_eq!(original.message.reconsume_times, 0);
-    assert_eq!(original.message.property(message_const::PROPERTY_POP_CK), None);
+    assert_eq!(
+        original.message.property(message_const::PROPERTY_POP_CK),
+        None
+    );
     assert_eq!(original.handle.retry, PopRetryFlag::Normal);
     // Invisible to the group now.
     let hidden = popper.pop(1, 2000, 0);
-    assert_eq!(hidden.code, response_code::POLLING_TIMEOUT, "{:?}", hidden.remark);
+    assert_eq!(
+        hidden.code,
+        response_code::POLLING_TIMEOUT,
+        "{:?}",
+        hidden.remark
+    );
     assert!(
         now_ms() < original.handle.revive_time(),
         "the machine was too slow to see the message hidden"
@@ -391,14 +424,22 @@ fn an_unacked_message_comes_back_after_its_invisible_time_with_reconsume_times_1
     assert!(now_ms() >= original.handle.revive_time());
     assert!(back.handle.pop_time >= original.handle.revive_time());
     assert_eq!(back.message.reconsume_times, 1);
-    assert_eq!(back.message.topic, "PopRevive", "delivered under its own topic");
+    assert_eq!(
+        back.message.topic, "PopRevive",
+        "delivered under its own topic"
+    );
     assert_eq!(back.handle.retry, PopRetryFlag::RetryV1);
     assert_eq!(back.message.body, original.message.body);
     for key in ["KEYS", "TAGS", "UNIQ_KEY", "seq"] {
-        assert_eq!(back.message.property(key), original.message.property(key), "{key}");
+        assert_eq!(
+            back.message.property(key),
+            original.message.property(key),
+            "{key}"
+        );
     }
     assert_eq!(
-        back.message.property(message_const::PROPERTY_FIRST_POP_TIME),
+        back.message
+            .property(message_const::PROPERTY_FIRST_POP_TIME),
         Some(original.handle.pop_time.to_string().as_str())
     );
     assert_eq!(
@@ -432,7 +473,10 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
         let response = popper.change_invisible(popped, 3000);
         assert_code(&response, response_code::SUCCESS);
         // The 5.3.3 broker's answer keeps its default remark (vector 088).
-        assert_eq!(response.remark.as_deref(), Some("not set any response code"));
+        assert_eq!(
+            response.remark.as_deref(),
+            Some("not set any response code")
+        );
         let h: ChangeInvisibleTimeResponseHeader = response.decode_header().unwrap();
         assert_eq!(h.invisible_time, 3000);
         assert_eq!(h.revive_qid, popped.handle.revive_qid);
@@ -448,17 +492,27 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
         });
     }
     // The old handle changes nothing any more.
-    assert_code(&popper.change_invisible(kept, 3000), response_code::NO_MESSAGE);
+    assert_code(
+        &popper.change_invisible(kept, 3000),
+        response_code::NO_MESSAGE,
+    );
     assert_code(&popper.ack(kept), response_code::SUCCESS);
     assert_code(&popper.ack(&new_handles[1]), response_code::SUCCESS);
-    assert_eq!(open_checkpoints(&broker), 1, "only the kept message's new checkpoint");
+    assert_eq!(
+        open_checkpoints(&broker),
+        1,
+        "only the kept message's new checkpoint"
+    );
 
     // Past the first deadline, before the new one: still hidden.
     let hidden = popper.pop(1, 1000, 2000);
     assert_eq!(hidden.code, response_code::POLLING_TIMEOUT);
     let new_deadline = new_handles[0].handle.revive_time();
     assert!(now_ms() >= kept.handle.revive_time());
-    assert!(now_ms() < new_deadline, "the machine was too slow to see it hidden");
+    assert!(
+        now_ms() < new_deadline,
+        "the machine was too slow to see it hidden"
+    );
     let back = popper.pop(1, 1000, 10_000);
     assert_eq!(back.messages.len(), 1, "{:?}", back.remark);
     assert!(now_ms() >= new_deadline);
@@ -466,7 +520,12 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
     assert_eq!(back.messages[0].message.reconsume_times, 1);
     assert_code(&popper.ack(&back.messages[0]), response_code::SUCCESS);
     assert_checkpoints_drain(&broker);
-    assert_eq!(broker.store().max_offset_in_queue("%RETRY%CG_cit_PopCit", 0), 1);
+    assert_eq!(
+        broker
+            .store()
+            .max_offset_in_queue("%RETRY%CG_cit_PopCit", 0),
+        1
+    );
     broker.shutdown();
 }
 
@@ -497,8 +556,16 @@ fn after_a_restart_unacked_messages_come_back_and_acked_ones_never() {
         assert_code(&popper.ack(p), response_code::SUCCESS);
     }
     assert_checkpoints_drain(&broker);
-    assert_eq!(broker.consumer_offset("CG_restart", "PopRestart", 0), Some(5));
-    assert_eq!(broker.store().max_offset_in_queue("%RETRY%CG_restart_PopRestart", 0), 3);
+    assert_eq!(
+        broker.consumer_offset("CG_restart", "PopRestart", 0),
+        Some(5)
+    );
+    assert_eq!(
+        broker
+            .store()
+            .max_offset_in_queue("%RETRY%CG_restart_PopRestart", 0),
+        3
+    );
     assert_eq!(popper.pop(32, 2000, 0).code, response_code::POLLING_TIMEOUT);
     broker.shutdown();
 }
@@ -522,7 +589,11 @@ fn after_kill_9_unacked_messages_come_back_and_acked_ones_never() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .expect("the announcement");
-    let addr = line.trim().strip_prefix("listening on ").expect("an address").to_string();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("an address")
+        .to_string();
     send(&client(), &addr, "PopKill", 1, 0..6);
     let popper = Popper::new(&addr, "PopKill", "CG_kill");
     let popped = popper.pop(6, 3000, 0).messages;
@@ -591,12 +662,23 @@ fn a_message_reconsumed_past_the_groups_maximum_goes_to_the_dead_letter_topic() 
     let dead = &decode_messages(&dead.messages[0], true).unwrap()[0];
     assert_eq!(dead.reconsume_times, 2);
     assert_eq!(dead.body, b"body-0");
-    assert_eq!(dead.property(message_const::PROPERTY_RETRY_TOPIC), Some("PopDlq"));
+    assert_eq!(
+        dead.property(message_const::PROPERTY_RETRY_TOPIC),
+        Some("PopDlq")
+    );
     assert_eq!(dead.property("KEYS"), Some("k0"));
     assert!(broker.topic_config("%DLQ%CG_dlq").is_some());
     assert_checkpoints_drain(&broker);
-    assert_eq!(popper.pop(1, 1000, 1500).code, response_code::POLLING_TIMEOUT);
-    assert_eq!(broker.store().max_offset_in_queue("%RETRY%CG_dlq_PopDlq", 0), 1);
+    assert_eq!(
+        popper.pop(1, 1000, 1500).code,
+        response_code::POLLING_TIMEOUT
+    );
+    assert_eq!(
+        broker
+            .store()
+            .max_offset_in_queue("%RETRY%CG_dlq_PopDlq", 0),
+        1
+    );
     broker.shutdown();
 }
 
@@ -632,7 +714,10 @@ fn batch_ack_acks_the_bits_set_and_the_rest_come_back() {
     };
     // Empty bodies: NO_MESSAGE, as Java.
     assert_code(&batch(Vec::new()), response_code::NO_MESSAGE);
-    assert_code(&batch(br#"{"acks":[]}"#.to_vec()), response_code::NO_MESSAGE);
+    assert_code(
+        &batch(br#"{"acks":[]}"#.to_vec()),
+        response_code::NO_MESSAGE,
+    );
     // A bad retry flag in any ack: nothing is applied.
     let mut bad = ack.clone();
     bad.retry = "7".into();
@@ -640,7 +725,10 @@ fn batch_ack_acks_the_bits_set_and_the_rest_come_back() {
         broker_name: Some(BROKER.into()),
         acks: vec![ack.clone(), bad],
     };
-    assert_code(&batch(mixed.to_json().into_bytes()), response_code::SYSTEM_ERROR);
+    assert_code(
+        &batch(mixed.to_json().into_bytes()),
+        response_code::SYSTEM_ERROR,
+    );
     assert_code(&batch(b"{not json".to_vec()), response_code::SYSTEM_ERROR);
     let body = BatchAckMessageRequestBody {
         broker_name: Some(BROKER.into()),
@@ -651,29 +739,36 @@ fn batch_ack_acks_the_bits_set_and_the_rest_come_back() {
     let back = popper.pop_until(3, 1500, Duration::from_secs(10));
     let keys: BTreeSet<String> = back.iter().map(Popped::key).collect();
     assert_eq!(keys, ["k3", "k6", "k8"].map(String::from).into());
-    // The rest back too, acked as a batch of the retry topic's checkpoint.
-    let h = &back[0].handle;
-    let mut retry_ack = BatchAck {
-        consumer_group: "CG_batch".into(),
-        topic: "PopBatch".into(),
-        retry: "1".into(),
-        start_offset: h.ck_queue_offset,
-        queue_id: 0,
-        revive_queue_id: h.revive_qid,
-        pop_time: h.pop_time,
-        invisible_time: h.invisible_time,
-        bit_set: Vec::new(),
-    };
+    // Back through the retry topic (in one pop or more): acked as one batch with one ack
+    // per checkpoint.
+    let mut per_checkpoint: BTreeMap<(i64, i64), BatchAck> = BTreeMap::new();
     for p in &back {
-        retry_ack.set((p.handle.queue_offset.unwrap() - h.ck_queue_offset) as u32);
+        let h = &p.handle;
+        let ack = per_checkpoint
+            .entry((h.ck_queue_offset, h.pop_time))
+            .or_insert_with(|| BatchAck {
+                consumer_group: "CG_batch".into(),
+                topic: "PopBatch".into(),
+                retry: "1".into(),
+                start_offset: h.ck_queue_offset,
+                queue_id: 0,
+                revive_queue_id: h.revive_qid,
+                pop_time: h.pop_time,
+                invisible_time: h.invisible_time,
+                bit_set: Vec::new(),
+            });
+        ack.set((h.queue_offset.unwrap() - h.ck_queue_offset) as u32);
     }
     let body = BatchAckMessageRequestBody {
         broker_name: None,
-        acks: vec![retry_ack],
+        acks: per_checkpoint.into_values().collect(),
     };
     assert_code(&batch(body.to_json().into_bytes()), response_code::SUCCESS);
     assert_checkpoints_drain(&broker);
-    assert_eq!(popper.pop(10, 1500, 2500).code, response_code::POLLING_TIMEOUT);
+    assert_eq!(
+        popper.pop(10, 1500, 2500).code,
+        response_code::POLLING_TIMEOUT
+    );
     broker.shutdown();
 }
 
@@ -689,7 +784,11 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
         .invoke_sync(
             Some(&addr),
             RemotingCommand::new_request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-                .with_body(SubscriptionGroupConfig::new("CG_bad").to_json().into_bytes()),
+                .with_body(
+                    SubscriptionGroupConfig::new("CG_bad")
+                        .to_json()
+                        .into_bytes(),
+                ),
             TIMEOUT,
         )
         .unwrap();
@@ -701,7 +800,9 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
         (
             broker.consumer_offset("CG_bad", "PopBad", 0),
             broker.pop_checkpoints(),
-            broker.store().max_offset_in_queue("%RETRY%CG_bad_PopBad", 0),
+            broker
+                .store()
+                .max_offset_in_queue("%RETRY%CG_bad_PopBad", 0),
         )
     };
     let before = state(&broker);
@@ -717,7 +818,10 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
     too_many.queue_id = 1;
     let answer = popper.pop_with(too_many);
     assert_eq!(answer.code, response_code::INVALID_PARAMETER);
-    assert!(answer.remark.unwrap().starts_with("queueId[1] is illegal, topic:[PopBad] topicConfig.readQueueNums:[1]"));
+    assert!(answer
+        .remark
+        .unwrap()
+        .starts_with("queueId[1] is illegal, topic:[PopBad] topicConfig.readQueueNums:[1]"));
 
     let stranger = Popper::new(&addr, "PopBad", "CG_unknown");
     let answer = stranger.pop(1, 60_000, 0);
@@ -727,7 +831,10 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
         .unwrap()
         .starts_with("subscription group [CG_unknown] does not exist"));
     let nowhere = Popper::new(&addr, "NoSuchTopic", "CG_bad");
-    assert_eq!(nowhere.pop(1, 60_000, 0).code, response_code::TOPIC_NOT_EXIST);
+    assert_eq!(
+        nowhere.pop(1, 60_000, 0).code,
+        response_code::TOPIC_NOT_EXIST
+    );
     let mut stale = popper.pop_header(1, 60_000, 1000);
     stale.born_time = now_ms() - 10_000;
     let answer = popper.pop_with(stale);
@@ -774,11 +881,14 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
     // An invisibility change for the queue's end or past it: NO_MESSAGE.
     let mut past = popped[0].clone();
     past.handle.queue_offset = Some(3);
-    assert_code(&popper.change_invisible(&past, 1000), response_code::NO_MESSAGE);
-    // An orderly handle: this broker pops nothing orderly.
+    assert_code(
+        &popper.change_invisible(&past, 1000),
+        response_code::NO_MESSAGE,
+    );
+    // An orderly handle of a message the group's offset is past: nothing to do.
     let mut orderly = popped[0].clone();
     orderly.handle.revive_qid = 999;
-    assert_code(&popper.ack(&orderly), response_code::MESSAGE_ILLEGAL);
+    assert_code(&popper.ack(&orderly), response_code::SUCCESS);
     // A header without its required fields.
     let mut fields = good.clone();
     fields.extra_info.clear();
@@ -857,7 +967,10 @@ fn held_pops_wake_on_arrival_fill_up_and_time_out() {
     let (answer, at) = received.recv_timeout(TIMEOUT).expect("a held pop woken");
     assert_code(&answer, response_code::SUCCESS);
     assert!(at.duration_since(sent) < Duration::from_secs(3));
-    assert_eq!(decode_messages(&answer.body, true).unwrap()[0].keys(), Some("k1"));
+    assert_eq!(
+        decode_messages(&answer.body, true).unwrap()[0].keys(),
+        Some("k1")
+    );
     assert!(wait_until(TIMEOUT, || broker.held_pops() == 1));
 
     // A short poll times out with nothing.
@@ -887,7 +1000,9 @@ fn held_pops_wake_on_arrival_fill_up_and_time_out() {
     assert!(!h.has_msg);
     // Shutting down answers the pop still held.
     broker.shutdown();
-    let (answer, _) = received.recv_timeout(TIMEOUT).expect("answered at shutdown");
+    let (answer, _) = received
+        .recv_timeout(TIMEOUT)
+        .expect("answered at shutdown");
     assert_code(&answer, response_code::POLLING_TIMEOUT);
 }
 
@@ -961,7 +1076,10 @@ fn query_assignment_answers_pop_after_set_message_request_mode_as_java_did() {
     send(&admin, &addr, "CapPop5", 8, 0..1);
     let call = |request: RemotingCommand| admin.invoke_sync(Some(&addr), request, TIMEOUT).unwrap();
     // The Java consumer's heartbeat (its client id is the one QUERY_ASSIGNMENT names).
-    assert_code(&call(java_frame("057-req-code34-json.bin")), response_code::SUCCESS);
+    assert_code(
+        &call(java_frame("057-req-code34-json.bin")),
+        response_code::SUCCESS,
+    );
 
     let query = QueryAssignmentRequestBody::from_json(&java_frame("070-req-code400-json.bin").body)
         .unwrap();
@@ -1012,7 +1130,10 @@ fn query_assignment_answers_pop_after_set_message_request_mode_as_java_did() {
     };
     let retry = set_mode("%RETRY%CapPopG5");
     assert_code(&retry, response_code::NO_PERMISSION);
-    assert_eq!(retry.remark.as_deref(), Some("retry topic is not allowed to set mode"));
+    assert_eq!(
+        retry.remark.as_deref(),
+        Some("retry topic is not allowed to set mode")
+    );
     assert_code(&set_mode("NoSuchTopic"), response_code::TOPIC_NOT_EXIST);
     let bad = call(
         RemotingCommand::new_request(request_code::QUERY_ASSIGNMENT).with_body(b"[1,2]".to_vec()),
@@ -1046,7 +1167,10 @@ fn query_assignment_answers_pop_after_set_message_request_mode_as_java_did() {
     let broker = start(&dir);
     let addr = broker.local_addr().to_string();
     let call = |request: RemotingCommand| admin.invoke_sync(Some(&addr), request, TIMEOUT).unwrap();
-    assert_code(&call(java_frame("057-req-code34-json.bin")), response_code::SUCCESS);
+    assert_code(
+        &call(java_frame("057-req-code34-json.bin")),
+        response_code::SUCCESS,
+    );
     let broadcast = QueryAssignmentRequestBody {
         message_model: Some(MessageModel::Broadcasting),
         ..query
@@ -1092,7 +1216,109 @@ fn pops_of_one_queue_and_filters_by_tag() {
         .iter()
         .map(|p| (p.message.queue_offset, p.key()))
         .collect();
-    assert_eq!(by_offset.values().cloned().collect::<Vec<_>>(), ["k0", "k1", "k2"]);
+    assert_eq!(
+        by_offset.values().cloned().collect::<Vec<_>>(),
+        ["k0", "k1", "k2"]
+    );
     assert_eq!(answer.header.unwrap().rest_num, 0);
+    broker.shutdown();
+}
+
+#[test]
+fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again() {
+    let dir = TempDir::new("pop-order");
+    let broker = start_broker(&dir, |b| b);
+    let addr = broker.local_addr().to_string();
+    send(&client(), &addr, "PopOrder", 1, 0..6);
+    let popper = Popper::new(&addr, "PopOrder", "CG_order");
+    let pop = |max: i32, invisible: i64, poll: i64| {
+        let mut header = popper.pop_header(max, invisible, poll);
+        header.order = true;
+        popper.pop_with(header)
+    };
+    let keys = |answer: &PopAnswer| answer.messages.iter().map(Popped::key).collect::<Vec<_>>();
+
+    let first = pop(2, 1500, 0);
+    assert_eq!(keys(&first), ["k0", "k1"]);
+    let header = first.header.as_ref().unwrap();
+    assert_eq!(header.revive_qid, 999);
+    assert_eq!(header.order_count_info.as_deref(), Some("0 0 0"));
+    assert!(first.messages.iter().all(|p| p.handle.is_order()));
+    // The queue is blocked for the group while the batch is out.
+    assert_eq!(pop(2, 1500, 0).code, response_code::POLLING_TIMEOUT);
+    assert_eq!(open_checkpoints(&broker), 0, "orderly pops write no checkpoint");
+    // Acking the second alone moves nothing: the first is not done.
+    assert_code(&popper.ack(&first.messages[1]), response_code::SUCCESS);
+    assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(0));
+
+    // Once its invisible time passes, the same batch again, counted as redelivered; the held
+    // pop runs as the queue unblocks.
+    let again = pop(2, 1500, 10_000);
+    assert_eq!(keys(&again), ["k0", "k1"], "{:?}", again.remark);
+    assert!(now_ms() >= first.messages[0].handle.revive_time());
+    assert_eq!(
+        again.header.as_ref().unwrap().order_count_info.as_deref(),
+        Some("0 qo0%0 1;0 qo0%1 1;0 0 1")
+    );
+    // An ack of the first batch's handle is stale now.
+    assert_code(&popper.ack(&first.messages[0]), response_code::SUCCESS);
+    assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(0));
+    for p in &again.messages {
+        assert_code(&popper.ack(p), response_code::SUCCESS);
+    }
+    assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(2));
+
+    // Unblocked at once by the acks; an invisibility change moves one message's deadline.
+    let next = pop(2, 1000, 0);
+    assert_eq!(keys(&next), ["k2", "k3"]);
+    let changed = popper.change_invisible(&next.messages[0], 60_000);
+    assert_code(&changed, response_code::SUCCESS);
+    let h: ChangeInvisibleTimeResponseHeader = changed.decode_header().unwrap();
+    assert_eq!(h.pop_time, next.messages[0].handle.pop_time, "the handle keeps its pop time");
+    assert_eq!(h.revive_qid, 999);
+    assert!(h.invisible_time >= 60_000);
+    // Past the batch's invisible time, still blocked by the message whose time moved.
+    assert_eq!(pop(2, 1000, 1500).code, response_code::POLLING_TIMEOUT);
+    assert!(now_ms() >= next.messages[0].handle.revive_time());
+    for p in &next.messages {
+        assert_code(&popper.ack(p), response_code::SUCCESS);
+    }
+    assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(4));
+
+    // The block survives a restart.
+    let last = pop(2, 60_000, 0);
+    assert_eq!(keys(&last), ["k4", "k5"]);
+    broker.shutdown();
+    drop(broker);
+    let broker = start_broker(&dir, |b| b);
+    let popper = Popper::new(&broker.local_addr().to_string(), "PopOrder", "CG_order");
+    let mut header = popper.pop_header(2, 60_000, 0);
+    header.order = true;
+    assert_eq!(popper.pop_with(header).code, response_code::POLLING_TIMEOUT);
+    let notification = NotificationRequestHeader {
+        consumer_group: "CG_order".into(),
+        topic: "PopOrder".into(),
+        queue_id: -1,
+        poll_time: 0,
+        born_time: now_ms(),
+        order: true,
+        attempt_id: None,
+        bname: None,
+    };
+    let answer = popper.call(
+        RemotingCommand::request_with_header(request_code::NOTIFICATION, &notification),
+        TIMEOUT,
+    );
+    let h: NotificationResponseHeader = answer.decode_header().unwrap();
+    assert!(!h.has_msg, "blocked: nothing a pop would get");
+    for p in &last.messages {
+        assert_code(&popper.ack(p), response_code::SUCCESS);
+    }
+    assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(6));
+    assert_eq!(
+        broker.store().max_offset_in_queue("%RETRY%CG_order_PopOrder", 0),
+        0,
+        "nothing went through the retry topic"
+    );
     broker.shutdown();
 }

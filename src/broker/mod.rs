@@ -426,7 +426,10 @@ impl Broker {
         )?;
         server.register_processor_for_codes(
             &[rc::CHANGE_MESSAGE_INVISIBLETIME],
-            Arc::new(ChangeInvisibleTimeProcessor::new(context.clone(), pop.clone())),
+            Arc::new(ChangeInvisibleTimeProcessor::new(
+                context.clone(),
+                pop.clone(),
+            )),
             pool(4, 100_000),
         )?;
         server.register_processor_for_codes(

@@ -152,12 +152,7 @@ pub(crate) fn decode_log(bytes: &[u8]) -> DecodedLog {
     let mut at = 0usize;
     while bytes.len() - at >= FRAME_HEADER_LEN {
         let len = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-        let crc = u32::from_be_bytes([
-            bytes[at + 4],
-            bytes[at + 5],
-            bytes[at + 6],
-            bytes[at + 7],
-        ]);
+        let crc = u32::from_be_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
         if len == 0 || len > MAX_RECORD_LEN {
             break;
         }
@@ -244,7 +239,9 @@ mod tests {
             record.encode_into(&mut bytes);
         }
         let text = String::from_utf8_lossy(&bytes);
-        assert!(text.contains(r#""so":10,"pt":1000,"it":500,"bm":0,"q":3,"t":"T","c":"G","d":[0,1],"bn":"b""#));
+        assert!(text.contains(
+            r#""so":10,"pt":1000,"it":500,"bm":0,"q":3,"t":"T","c":"G","d":[0,1],"bn":"b""#
+        ));
         let decoded = decode_log(&bytes);
         assert_eq!(decoded.records, records);
         assert_eq!(decoded.valid_len, bytes.len());

@@ -22,9 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::checkpoint::{
-    decode_log, LogRecord, PopCheckpoint, QueueKey, MAX_CHECKPOINT_MESSAGES,
-};
+use super::checkpoint::{decode_log, LogRecord, PopCheckpoint, QueueKey, MAX_CHECKPOINT_MESSAGES};
 use crate::common::clock::now_millis;
 use crate::common::sync::{CondvarExt, MutexExt};
 
@@ -303,7 +301,9 @@ impl CheckpointStore {
         let buf = encode(records);
         if let Err(e) = state.file.write_all(&buf) {
             if let Err(cut) = state.file.set_len(state.file_len) {
-                state.broken = Some(format!("append failed ({e}) and could not be undone ({cut})"));
+                state.broken = Some(format!(
+                    "append failed ({e}) and could not be undone ({cut})"
+                ));
             }
             return Err(e);
         }
@@ -583,7 +583,8 @@ impl CheckpointStore {
             return Ok(());
         }
         if let Some(open) = state.open.get_mut(&id) {
-            let delay = REVIVE_RETRY_SECONDS[open.revive_attempts.min(REVIVE_RETRY_SECONDS.len() - 1)];
+            let delay =
+                REVIVE_RETRY_SECONDS[open.revive_attempts.min(REVIVE_RETRY_SECONDS.len() - 1)];
             open.revive_attempts += 1;
             let at = now_millis().saturating_add(delay * 1000);
             log::warn!(
@@ -655,7 +656,10 @@ impl CheckpointStore {
         }
         fs::rename(&tmp, &self.path)?;
         sync_dir(&self.dir)?;
-        let file = OpenOptions::new().read(true).append(true).open(&self.path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path)?;
         log::info!(
             "pop checkpoint log compacted from {} to {} bytes ({} open checkpoint(s))",
             state.file_len,
@@ -728,14 +732,23 @@ mod tests {
         let far = now_millis() + 3_600_000;
         {
             let store = open(&dir, true);
-            store.add(checkpoint(0, far, 1000, &[0, 1, 2]), Some(3)).unwrap();
-            store.add(checkpoint(3, far, 1000, &[0, 1]), Some(5)).unwrap();
-            assert!(store
-                .add(checkpoint(3, far, 1000, &[0]), None)
-                .is_err(), "one checkpoint per key");
+            store
+                .add(checkpoint(0, far, 1000, &[0, 1, 2]), Some(3))
+                .unwrap();
+            store
+                .add(checkpoint(3, far, 1000, &[0, 1]), Some(5))
+                .unwrap();
+            assert!(
+                store.add(checkpoint(3, far, 1000, &[0]), None).is_err(),
+                "one checkpoint per key"
+            );
             assert!(store.add(checkpoint(9, far, 1000, &[]), None).is_err());
             assert_eq!(store.ack(&key(0, far), "b", |o| o == 1).unwrap(), 1);
-            assert_eq!(store.ack(&key(0, far), "b", |o| o == 1).unwrap(), 0, "twice");
+            assert_eq!(
+                store.ack(&key(0, far), "b", |o| o == 1).unwrap(),
+                0,
+                "twice"
+            );
             assert_eq!(store.ack(&key(0, far), "other", |o| o == 0).unwrap(), 0);
             assert_eq!(store.ack(&key(0, far + 1), "b", |o| o == 0).unwrap(), 0);
             assert_eq!(store.ack(&key(3, far), "b", |_| true).unwrap(), 2);
@@ -779,7 +792,9 @@ mod tests {
         let dir = TempDir::new("pop-ck-cit").unwrap();
         let far = now_millis() + 3_600_000;
         let store = open(&dir, true);
-        store.add(checkpoint(10, far, 1000, &[0, 4]), Some(15)).unwrap();
+        store
+            .add(checkpoint(10, far, 1000, &[0, 4]), Some(15))
+            .unwrap();
         let fresh = store
             .change_invisible_time(&key(10, far), "b", 14, 5000, far)
             .unwrap()
@@ -812,7 +827,9 @@ mod tests {
         let dir = TempDir::new("pop-ck-due").unwrap();
         let now = now_millis();
         let store = open(&dir, false);
-        store.add(checkpoint(0, now - 10, 0, &[0, 1]), Some(2)).unwrap();
+        store
+            .add(checkpoint(0, now - 10, 0, &[0, 1]), Some(2))
+            .unwrap();
         store
             .add(checkpoint(2, now + 3_600_000, 0, &[0]), Some(3))
             .unwrap();
@@ -856,7 +873,9 @@ mod tests {
             assert!(Instant::now() < deadline, "the revive wait never started");
             std::thread::yield_now();
         }
-        store.add(checkpoint(0, now_millis(), 0, &[0]), Some(1)).unwrap();
+        store
+            .add(checkpoint(0, now_millis(), 0, &[0]), Some(1))
+            .unwrap();
         assert_eq!(waiter.join().unwrap(), 1);
     }
 
@@ -866,7 +885,9 @@ mod tests {
         let far = now_millis() + 3_600_000;
         let store = open(&dir, false);
         for start in 0..200 {
-            store.add(checkpoint(start, far, 1000, &[0]), Some(start + 1)).unwrap();
+            store
+                .add(checkpoint(start, far, 1000, &[0]), Some(start + 1))
+                .unwrap();
             if start % 10 != 0 {
                 store.ack(&key(start, far), "b", |_| true).unwrap();
             }
@@ -881,7 +902,9 @@ mod tests {
             state.file_len
         };
         assert!(len_after < len_before / 4, "{len_after} of {len_before}");
-        store.add(checkpoint(500, far, 1000, &[0]), Some(501)).unwrap();
+        store
+            .add(checkpoint(500, far, 1000, &[0]), Some(501))
+            .unwrap();
         drop(store);
         let reopened = open(&dir, false);
         let state = reopened.lock();

@@ -18,6 +18,19 @@ use crate::protocol::header::pop_retry_topic_v1;
 use crate::protocol::RemotingCommand;
 use crate::remoting::RequestContext;
 
+/// What a held request waits for messages of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PopTarget {
+    pub topic: String,
+    pub group: String,
+    /// A queue, -1 for every queue.
+    pub queue_id: i32,
+    /// An orderly pop: blocked queues do not count, the retry topic is not read.
+    pub order: bool,
+    /// The orderly pop's attempt (a queue it blocked itself does not block it).
+    pub attempt_id: Option<String>,
+}
+
 /// A held request; mirrors Java's `longpolling.PopRequest`.
 pub(crate) struct PopRequest {
     /// Where to answer.
@@ -25,12 +38,12 @@ pub(crate) struct PopRequest {
     /// The request, run again when woken.
     pub request: RemotingCommand,
     /// What it waits on.
-    pub topic: String,
-    pub group: String,
-    /// Its queue, -1 for every queue.
-    pub queue_id: i32,
+    pub target: PopTarget,
     /// When it is answered with nothing.
     pub deadline: Instant,
+    /// When it is run again if no message wakes it sooner: its deadline, or earlier when an
+    /// orderly queue it waits on unblocks then.
+    pub wake_at: Instant,
 }
 
 /// What [`PopLongPollingService::polling`] did with a request (`PollingResult`).
@@ -49,9 +62,8 @@ pub(crate) enum PollingResult {
 pub(crate) trait PopRequestAnswerer: Send + Sync {
     /// Runs `request` again (its deadline already set) and answers it.
     fn execute_when_wakeup(&self, request: PopRequest);
-    /// Whether a pop of `group` would find a message in `topic` (queue `queue_id`, -1 for
-    /// every queue) or its retry topic now.
-    fn has_message(&self, topic: &str, group: &str, queue_id: i32) -> bool;
+    /// Whether a pop of `target` would find a message now.
+    fn has_message(&self, target: &PopTarget) -> bool;
 }
 
 type Key = (String, String, i32);
@@ -65,7 +77,7 @@ struct Held {
     /// A group's retry topic of a topic -> (topic, group), while any of theirs are held.
     retry_topics: HashMap<String, (String, String)>,
     total: usize,
-    /// No deadline is earlier.
+    /// No request's wake-up time is earlier.
     earliest_deadline: Option<Instant>,
 }
 
@@ -73,27 +85,24 @@ impl Held {
     fn insert(&mut self, request: PopRequest) {
         self.earliest_deadline = Some(
             self.earliest_deadline
-                .map_or(request.deadline, |d| d.min(request.deadline)),
+                .map_or(request.wake_at, |d| d.min(request.wake_at)),
         );
+        let target = &request.target;
         let count = self
             .topics
-            .entry(request.topic.clone())
+            .entry(target.topic.clone())
             .or_default()
-            .entry(request.group.clone())
+            .entry(target.group.clone())
             .or_insert(0);
         if *count == 0 {
             self.retry_topics.insert(
-                pop_retry_topic_v1(&request.topic, &request.group),
-                (request.topic.clone(), request.group.clone()),
+                pop_retry_topic_v1(&target.topic, &target.group),
+                (target.topic.clone(), target.group.clone()),
             );
         }
         *count += 1;
         self.total += 1;
-        let key = (
-            request.topic.clone(),
-            request.group.clone(),
-            request.queue_id,
-        );
+        let key = (target.topic.clone(), target.group.clone(), target.queue_id);
         self.by_key.entry(key).or_default().push_back(request);
     }
 
@@ -123,7 +132,7 @@ impl Held {
             self.by_key.remove(key);
         }
         if let Some(request) = &request {
-            self.forget(&request.topic, &request.group);
+            self.forget(&request.target.topic, &request.target.group);
         }
         request
     }
@@ -138,9 +147,9 @@ impl Held {
         }
         self.by_key.retain(|_, queue| !queue.is_empty());
         for request in &out {
-            self.forget(&request.topic, &request.group);
+            self.forget(&request.target.topic, &request.target.group);
         }
-        self.earliest_deadline = self.by_key.values().flatten().map(|r| r.deadline).min();
+        self.earliest_deadline = self.by_key.values().flatten().map(|r| r.wake_at).min();
         out
     }
 
@@ -179,7 +188,10 @@ impl Held {
 
 enum Event {
     /// A message was stored in a queue.
-    Arrived { topic: String, queue_id: i32 },
+    Arrived {
+        topic: String,
+        queue_id: i32,
+    },
     /// A pop that left messages behind asks for one more held pop of its key to run.
     Wake(Key),
     /// A request was just held: a message stored between its read and now woke nobody, so
@@ -220,7 +232,10 @@ impl PopLongPollingService {
     }
 
     /// Starts `rmq-pop-polling`, which runs woken requests through `answerer`.
-    pub(crate) fn start(self: &Arc<Self>, answerer: Arc<dyn PopRequestAnswerer>) -> std::io::Result<()> {
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        answerer: Arc<dyn PopRequestAnswerer>,
+    ) -> std::io::Result<()> {
         let Some(receiver) = self.receiver.lock_unpoisoned().take() else {
             return Ok(());
         };
@@ -232,16 +247,16 @@ impl PopLongPollingService {
         Ok(())
     }
 
-    /// Holds `request` until `deadline` (`polling`): Full when too many wait, Timeout when the
-    /// deadline has passed or the service is stopping.
+    /// Holds `request` until its deadline (`polling`): Full when too many wait, Timeout when
+    /// the deadline has passed or the service is stopping.
     pub(crate) fn polling(&self, request: PopRequest) -> PollingResult {
         if request.deadline <= Instant::now() {
             return PollingResult::Timeout;
         }
         let key = (
-            request.topic.clone(),
-            request.group.clone(),
-            request.queue_id,
+            request.target.topic.clone(),
+            request.target.group.clone(),
+            request.target.queue_id,
         );
         {
             let mut held = self.held.lock_unpoisoned();
@@ -251,7 +266,10 @@ impl PopLongPollingService {
                 return PollingResult::Timeout;
             }
             if held.total >= self.max_total
-                || held.by_key.get(&key).is_some_and(|q| q.len() >= self.max_per_key)
+                || held
+                    .by_key
+                    .get(&key)
+                    .is_some_and(|q| q.len() >= self.max_per_key)
             {
                 return PollingResult::Full;
             }
@@ -321,15 +339,29 @@ impl PopLongPollingService {
                             .filter_map(|key| held.take_first(key))
                             .collect()
                     }
-                    Ok(Event::Wake(key)) => {
-                        self.held.lock_unpoisoned().take_first(&key).into_iter().collect()
-                    }
+                    Ok(Event::Wake(key)) => self
+                        .held
+                        .lock_unpoisoned()
+                        .take_first(&key)
+                        .into_iter()
+                        .collect(),
                     Ok(Event::Recheck(key)) => {
+                        let target = self
+                            .held
+                            .lock_unpoisoned()
+                            .by_key
+                            .get(&key)
+                            .and_then(|q| q.back())
+                            .map(|r| r.target.clone());
                         // Looked at outside the lock: the store's arrival callback takes it.
-                        if answerer.has_message(&key.0, &key.1, key.2) {
-                            self.held.lock_unpoisoned().take_first(&key).into_iter().collect()
-                        } else {
-                            Vec::new()
+                        match target {
+                            Some(target) if answerer.has_message(&target) => self
+                                .held
+                                .lock_unpoisoned()
+                                .take_first(&key)
+                                .into_iter()
+                                .collect(),
+                            _ => Vec::new(),
                         }
                     }
                     Err(RecvTimeoutError::Timeout) => Vec::new(),
@@ -349,7 +381,7 @@ impl PopLongPollingService {
                 .is_some_and(|d| d <= now);
             if full_scan || due {
                 let expired = self.held.lock_unpoisoned().take_all(|r| {
-                    r.deadline <= now || (full_scan && r.ctx.connection().is_closed())
+                    r.wake_at <= now || (full_scan && r.ctx.connection().is_closed())
                 });
                 for request in expired {
                     self.answer(&*answerer, request);

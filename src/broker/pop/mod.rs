@@ -7,6 +7,7 @@ mod checkpoint;
 mod checkpoint_store;
 mod config;
 mod long_polling;
+mod order_info;
 mod queue_lock;
 mod request_mode;
 
@@ -19,7 +20,10 @@ use std::time::Duration;
 pub(crate) use checkpoint::PopCheckpoint;
 pub(crate) use checkpoint_store::{CheckpointKey, CheckpointStore, ReviveWork};
 pub use config::PopConfig;
-pub(crate) use long_polling::{PollingResult, PopLongPollingService, PopRequest, PopRequestAnswerer};
+pub(crate) use long_polling::{
+    PollingResult, PopLongPollingService, PopRequest, PopRequestAnswerer, PopTarget,
+};
+pub(crate) use order_info::{ConsumerOrderInfoManager, OrderCommit};
 pub(crate) use queue_lock::QueueLockManager;
 pub(crate) use request_mode::MessageRequestModeManager;
 
@@ -40,6 +44,8 @@ pub(crate) struct PopService {
     pub modes: MessageRequestModeManager,
     /// One pop per queue and group at a time.
     pub locks: QueueLockManager,
+    /// Orderly pops: which queue is blocked, delivery counts.
+    pub orders: ConsumerOrderInfoManager,
     /// Counts checkpoints for their revive queue ids (`ckMessageNumber`).
     revive_counter: AtomicU64,
     /// A xorshift state for the retry-topic coin (Java's `Random`).
@@ -71,8 +77,9 @@ impl PopService {
             ),
             modes: MessageRequestModeManager::load(store_dir)?,
             locks: QueueLockManager::default(),
+            orders: ConsumerOrderInfoManager::load(store_dir)?,
             revive_counter: AtomicU64::new(0),
-            random: AtomicU64::new(now_nanos() as u64 | 1),
+            random: AtomicU64::new(now_nanos() | 1),
             revive_thread: Mutex::new(None),
             config: config.clone(),
         }))

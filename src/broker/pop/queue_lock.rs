@@ -2,15 +2,16 @@
 //! the same offsets.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
-use crate::common::sync::MutexExt;
+use crate::common::sync::{CondvarExt, MutexExt};
 
 /// Try-locks keyed `topic@group@queueId`; mirrors Java's `PopMessageProcessor.QueueLockManager`.
 /// Only held keys are kept, so nothing needs cleaning.
 #[derive(Default)]
 pub(crate) struct QueueLockManager {
     held: Mutex<HashSet<(String, String, i32)>>,
+    released: Condvar,
 }
 
 /// A held queue lock; released on drop.
@@ -22,7 +23,12 @@ pub(crate) struct QueueLock<'a> {
 impl QueueLockManager {
     /// The lock of a queue for a group, unless another pop holds it (Java's `tryLock`: the
     /// other pop is reading it, so this one moves on to the next queue).
-    pub(crate) fn try_lock(&self, topic: &str, group: &str, queue_id: i32) -> Option<QueueLock<'_>> {
+    pub(crate) fn try_lock(
+        &self,
+        topic: &str,
+        group: &str,
+        queue_id: i32,
+    ) -> Option<QueueLock<'_>> {
         let key = (topic.to_string(), group.to_string(), queue_id);
         if !self.held.lock_unpoisoned().insert(key.clone()) {
             return None;
@@ -34,10 +40,28 @@ impl QueueLockManager {
     }
 }
 
+impl QueueLockManager {
+    /// The lock of a queue for a group, waiting for a pop that holds it (Java's orderly ack
+    /// spins on `tryLock`): a pop holds it only while it reads the queue.
+    pub(crate) fn lock(&self, topic: &str, group: &str, queue_id: i32) -> QueueLock<'_> {
+        let key = (topic.to_string(), group.to_string(), queue_id);
+        let mut held = self.held.lock_unpoisoned();
+        while held.contains(&key) {
+            held = self.released.wait_unpoisoned(held);
+        }
+        held.insert(key.clone());
+        QueueLock {
+            manager: self,
+            key: Some(key),
+        }
+    }
+}
+
 impl Drop for QueueLock<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             self.manager.held.lock_unpoisoned().remove(&key);
+            self.manager.released.notify_all();
         }
     }
 }
@@ -53,7 +77,14 @@ mod tests {
         assert!(locks.try_lock("T", "G", 0).is_none());
         assert!(locks.try_lock("T", "G", 1).is_some());
         assert!(locks.try_lock("T", "H", 0).is_some());
-        drop(held);
+        let waiter = std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| {
+                let _lock = locks.lock("T", "G", 0);
+            });
+            drop(held);
+            waiting.join()
+        });
+        assert!(waiter.is_ok(), "lock waited for the holder");
         assert!(locks.try_lock("T", "G", 0).is_some());
         assert!(locks.held.lock_unpoisoned().is_empty());
     }

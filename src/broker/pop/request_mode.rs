@@ -71,7 +71,8 @@ mod tests {
             pop_share_queue_num: 2,
         };
         modes.set(body.clone()).unwrap();
-        let text = std::fs::read_to_string(dir.path().join("config/messageRequestMode.json")).unwrap();
+        let text =
+            std::fs::read_to_string(dir.path().join("config/messageRequestMode.json")).unwrap();
         assert_eq!(
             text,
             r#"{"messageRequestModeMap":{"T":{"G":{"consumerGroup":"G","mode":"POP","popShareQueueNum":2,"topic":"T"}}}}"#
@@ -79,7 +80,11 @@ mod tests {
         let reloaded = MessageRequestModeManager::load(dir.path()).unwrap();
         assert_eq!(reloaded.get("T", "G"), Some(body));
         assert_eq!(reloaded.get("T", "H"), None);
-        std::fs::write(dir.path().join("config/messageRequestMode.json"), "{not json").unwrap();
+        std::fs::write(
+            dir.path().join("config/messageRequestMode.json"),
+            "{not json",
+        )
+        .unwrap();
         assert!(MessageRequestModeManager::load(dir.path()).is_err());
     }
 }

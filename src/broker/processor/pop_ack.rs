@@ -9,12 +9,18 @@ use std::sync::Arc;
 
 use super::pop_message::FAQ_URL;
 use super::{suggest_todo, BrokerContext};
-use crate::broker::pop::{CheckpointKey, PopService};
+use crate::broker::pop::{CheckpointKey, OrderCommit, PopService};
+use crate::common::clock::now_millis;
 use crate::protocol::body::{BatchAckMessageRequestBody, TopicConfig};
 use crate::protocol::codes::{request_code, response_code};
-use crate::protocol::header::{AckMessageRequestHeader, ExtraInfo, PopRetryFlag};
+use crate::protocol::header::{
+    AckMessageRequestHeader, ExtraInfo, PopRetryFlag, POP_ORDER_REVIVE_QUEUE,
+};
 use crate::protocol::{CommandCustomHeader, HeaderError, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
+
+/// The most offsets one orderly batch ack is looked at for (a pop hands out at most 32).
+const MAX_ORDERLY_ACKS: usize = 64;
 
 /// Which offsets count as in a queue for an ack (Java: `[min, max]`) or an invisibility
 /// change (`[min, max)`).
@@ -75,16 +81,55 @@ pub(super) fn check_ack_target(
     Ok(config)
 }
 
-/// The answer to an ack or invisibility change naming an orderly pop's handle: this broker
-/// hands out none, so the offset is not one it popped orderly (Java's `ackOrderly` answers
-/// MESSAGE_ILLEGAL for an offset it has no order record of).
-pub(super) fn orderly_handle(topic: &str, group: &str, queue_id: i32, offset: i64) -> RemotingCommand {
-    RemotingCommand::new_response(
-        response_code::MESSAGE_ILLEGAL,
-        format!(
-            "offset is illegal, key:{topic}@{group}@{queue_id}, commit:{offset}: this broker does not pop orderly"
+/// An orderly pop's ack (`ackOrderly`): the message is marked done in the queue's order
+/// record and the group's offset moves to the first message of the batch not acked yet (past
+/// the batch once all are); then the queue is free and held pops of it run.
+pub(super) fn ack_orderly(
+    broker: &BrokerContext,
+    pop: &PopService,
+    target: (&str, &str, i32),
+    offset: i64,
+    pop_time: i64,
+    remote: &str,
+) -> RemotingCommand {
+    let (topic, group, queue_id) = target;
+    let committed = || {
+        broker
+            .offsets
+            .query_offset(group, topic, queue_id)
+            .unwrap_or(-1)
+    };
+    if offset < committed() {
+        return RemotingCommand::success();
+    }
+    let _lock = pop.locks.lock(topic, group, queue_id);
+    let old = committed();
+    if offset < old {
+        return RemotingCommand::success();
+    }
+    match pop
+        .orders
+        .commit_and_next(topic, group, queue_id, offset, pop_time)
+    {
+        OrderCommit::Next(next) => {
+            broker.offsets.commit_offset(group, topic, queue_id, next);
+            if !pop
+                .orders
+                .check_block(None, topic, group, queue_id, 0, now_millis())
+            {
+                pop.polling.wake_one(topic, group, queue_id);
+                pop.polling.wake_one(topic, group, -1);
+            }
+            RemotingCommand::success()
+        }
+        OrderCommit::Stale => RemotingCommand::success(),
+        OrderCommit::Illegal => RemotingCommand::new_response(
+            response_code::MESSAGE_ILLEGAL,
+            format!(
+                "offset is illegal, key:{topic}@{group}@{queue_id}, old:{old}, commit:{offset}, next:-1, {remote}"
+            ),
         ),
-    )
+    }
 }
 
 /// Serves acks.
@@ -99,7 +144,11 @@ impl AckMessageProcessor {
         AckMessageProcessor { broker, pop }
     }
 
-    fn ack(&self, ctx: &RequestContext, request: &RemotingCommand) -> Result<RemotingCommand, ProcessorError> {
+    fn ack(
+        &self,
+        ctx: &RequestContext,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
         let header = AckMessageRequestHeader::read_from(&request.ext_fields)?;
         if let Err(response) = check_ack_target(
             &self.broker,
@@ -114,11 +163,13 @@ impl AckMessageProcessor {
         // A malformed handle is SYSTEM_ERROR naming the field, as Java's exception is.
         let handle = ExtraInfo::parse(&header.extra_info)?;
         if handle.is_order() {
-            return Ok(orderly_handle(
-                &header.topic,
-                &header.consumer_group,
-                header.queue_id,
+            return Ok(ack_orderly(
+                &self.broker,
+                &self.pop,
+                (&header.topic, &header.consumer_group, header.queue_id),
                 header.offset,
+                handle.pop_time,
+                ctx.remote_addr(),
             ));
         }
         let key = CheckpointKey {
@@ -152,21 +203,32 @@ impl AckMessageProcessor {
         Ok(RemotingCommand::success())
     }
 
-    fn batch_ack(&self, request: &RemotingCommand) -> Result<RemotingCommand, ProcessorError> {
+    fn batch_ack(
+        &self,
+        ctx: &RequestContext,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
         if request.body.is_empty() {
-            return Ok(RemotingCommand::new_response(response_code::NO_MESSAGE, None));
+            return Ok(RemotingCommand::new_response(
+                response_code::NO_MESSAGE,
+                None,
+            ));
         }
         let body = BatchAckMessageRequestBody::from_json(&request.body)?;
         if body.acks.is_empty() {
-            return Ok(RemotingCommand::new_response(response_code::NO_MESSAGE, None));
+            return Ok(RemotingCommand::new_response(
+                response_code::NO_MESSAGE,
+                None,
+            ));
         }
         // Every ack is read before any is applied: a bad one changes nothing.
         let mut keys = Vec::with_capacity(body.acks.len());
         for ack in &body.acks {
-            let retry = PopRetryFlag::parse(&ack.retry).ok_or_else(|| HeaderError::InvalidField {
-                field: "r",
-                value: ack.retry.chars().take(16).collect(),
-            })?;
+            let retry =
+                PopRetryFlag::parse(&ack.retry).ok_or_else(|| HeaderError::InvalidField {
+                    field: "r",
+                    value: ack.retry.chars().take(16).collect(),
+                })?;
             keys.push(CheckpointKey {
                 topic: retry.real_topic(&ack.topic, &ack.consumer_group),
                 group: ack.consumer_group.clone(),
@@ -180,12 +242,36 @@ impl AckMessageProcessor {
             .clone()
             .unwrap_or_else(|| self.broker.config.broker_name.clone());
         for (ack, key) in body.acks.iter().zip(keys) {
-            if ack.revive_queue_id == crate::protocol::header::POP_ORDER_REVIVE_QUEUE {
-                continue;
-            }
             let store = &self.broker.store;
             let min = store.min_offset_in_queue(&key.topic, key.queue_id);
             let max = store.max_offset_in_queue(&key.topic, key.queue_id);
+            if ack.revive_queue_id == POP_ORDER_REVIVE_QUEUE {
+                // Each offset in turn, as Java; an orderly pop hands out at most 32.
+                let offsets = ack
+                    .acked_indexes()
+                    .filter_map(|i| {
+                        i64::try_from(i)
+                            .ok()
+                            .map(|i| ack.start_offset.saturating_add(i))
+                    })
+                    .take_while(|o| *o <= max)
+                    .filter(|o| *o >= min)
+                    .take(MAX_ORDERLY_ACKS);
+                for offset in offsets {
+                    let answer = ack_orderly(
+                        &self.broker,
+                        &self.pop,
+                        (&key.topic, &key.group, key.queue_id),
+                        offset,
+                        ack.pop_time,
+                        ctx.remote_addr(),
+                    );
+                    if answer.code != response_code::SUCCESS {
+                        return Ok(answer);
+                    }
+                }
+                continue;
+            }
             let acked = |offset: i64| {
                 if offset < min || offset > max {
                     return false;
@@ -216,7 +302,7 @@ impl RequestProcessor for AckMessageProcessor {
         request: RemotingCommand,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let response = match request.code {
-            request_code::BATCH_ACK_MESSAGE => self.batch_ack(&request)?,
+            request_code::BATCH_ACK_MESSAGE => self.batch_ack(ctx, &request)?,
             _ => self.ack(ctx, &request)?,
         };
         Ok(Some(response))

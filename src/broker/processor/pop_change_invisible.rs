@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use super::pop_ack::{check_ack_target, orderly_handle, OffsetRange};
+use super::pop_ack::{check_ack_target, OffsetRange};
 use super::BrokerContext;
 use crate::broker::pop::{CheckpointKey, PopService};
 use crate::common::clock::now_millis;
@@ -56,12 +56,7 @@ impl ChangeInvisibleTimeProcessor {
         }
         let handle = ExtraInfo::parse(&header.extra_info)?;
         if handle.is_order() {
-            return Ok(orderly_handle(
-                &header.topic,
-                &header.consumer_group,
-                header.queue_id,
-                header.offset,
-            ));
+            return Ok(self.change_orderly(&header, &handle));
         }
         let key = CheckpointKey {
             topic: header.topic.clone(),
@@ -79,8 +74,10 @@ impl ChangeInvisibleTimeProcessor {
         );
         match changed {
             Ok(Some(checkpoint)) => {
-                let mut response =
-                    RemotingCommand::new_response(response_code::SUCCESS, DEFAULT_REMARK.to_string());
+                let mut response = RemotingCommand::new_response(
+                    response_code::SUCCESS,
+                    DEFAULT_REMARK.to_string(),
+                );
                 ChangeInvisibleTimeResponseHeader {
                     pop_time: checkpoint.pop_time,
                     invisible_time: header.invisible_time,
@@ -102,6 +99,57 @@ impl ChangeInvisibleTimeProcessor {
                 format!("the new checkpoint could not be written: {e}"),
             )),
         }
+    }
+}
+
+impl ChangeInvisibleTimeProcessor {
+    /// An orderly pop's message (`processChangeInvisibleTimeForOrder`): the queue's order
+    /// record says when it is visible again; its handle keeps the pop time.
+    fn change_orderly(
+        &self,
+        header: &ChangeInvisibleTimeRequestHeader,
+        handle: &ExtraInfo,
+    ) -> RemotingCommand {
+        let (topic, group, queue_id) = (&header.topic, &header.consumer_group, header.queue_id);
+        let answer = |pop_time: i64, invisible_time: i64, revive_qid: i32| {
+            let mut response =
+                RemotingCommand::new_response(response_code::SUCCESS, DEFAULT_REMARK.to_string());
+            ChangeInvisibleTimeResponseHeader {
+                pop_time,
+                invisible_time,
+                revive_qid,
+            }
+            .write_to(&mut response.ext_fields);
+            response
+        };
+        let committed = || {
+            self.broker
+                .offsets
+                .query_offset(group, topic, queue_id)
+                .unwrap_or(-1)
+        };
+        // Already acked past it: Java answers with the header's zero values.
+        if header.offset < committed() {
+            return answer(0, 0, 0);
+        }
+        let _lock = self.pop.locks.lock(topic, group, queue_id);
+        if header.offset < committed() {
+            return answer(0, 0, 0);
+        }
+        let next_visible = now_millis().saturating_add(header.invisible_time);
+        self.pop.orders.update_next_visible_time(
+            topic,
+            group,
+            queue_id,
+            header.offset,
+            handle.pop_time,
+            next_visible,
+        );
+        answer(
+            handle.pop_time,
+            next_visible - handle.pop_time,
+            handle.revive_qid,
+        )
     }
 }
 

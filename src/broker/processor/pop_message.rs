@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use super::pull::parse_tag_expression;
 use super::{suggest_todo, BrokerContext};
 use crate::broker::pop::{
-    PollingResult, PopCheckpoint, PopRequest, PopRequestAnswerer, PopService,
+    PollingResult, PopCheckpoint, PopRequest, PopRequestAnswerer, PopService, PopTarget,
 };
-use crate::broker::store::GetMessageStatus;
+use crate::broker::store::{GetMessageResult, GetMessageStatus};
 use crate::common::clock::now_millis;
 use crate::protocol::body::{perm_name, TopicConfig};
 use crate::protocol::codes::{request_code, response_code};
@@ -117,6 +117,17 @@ pub(super) fn check_pop_target(
     Ok(config)
 }
 
+/// When a request held for long polling is answered with nothing: `bornTime + pollTime`,
+/// at most [`MAX_POLL_TIME`] from now.
+pub(super) fn poll_deadline_at(born_time: i64, poll_time: i64, now: i64) -> Instant {
+    let left = born_time.saturating_add(poll_time) - now;
+    Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(MAX_POLL_TIME)
+}
+
+fn poll_deadline(header: &PopMessageRequestHeader, now: i64) -> Instant {
+    poll_deadline_at(header.born_time, header.poll_time, now)
+}
+
 /// The queue offset a stored record carries (bytes 20..28 of the stored format: size, magic,
 /// body CRC, queue id and flag come first).
 fn stored_queue_offset(record: &[u8]) -> Option<i64> {
@@ -127,7 +138,13 @@ fn stored_queue_offset(record: &[u8]) -> Option<i64> {
 /// Where a group's pops of a queue start when it has no offset (`getInitOffset`): the
 /// queue's first message for `initMode` MIN and for retry topics; else the last message,
 /// or the first while the queue still starts at 0 (Java's `initPopOffsetByCheckMsgInMem`).
-fn init_offset(broker: &BrokerContext, topic: &str, queue_id: i32, init_mode: i32, retry: bool) -> i64 {
+fn init_offset(
+    broker: &BrokerContext,
+    topic: &str,
+    queue_id: i32,
+    init_mode: i32,
+    retry: bool,
+) -> i64 {
     let min = broker.store.min_offset_in_queue(topic, queue_id);
     if init_mode == CONSUME_INIT_MODE_MIN || retry || min <= 0 {
         return min.max(0);
@@ -144,6 +161,8 @@ struct PopBatch<'a> {
     messages: Vec<Vec<u8>>,
     start_offset_info: String,
     msg_offset_info: String,
+    /// Delivery counts of an orderly pop's messages.
+    order_count_info: String,
     rest_num: i64,
     /// A checkpoint that could not be written: its messages were not handed out.
     checkpoint_error: Option<std::io::Error>,
@@ -163,9 +182,18 @@ impl PopMessageProcessor {
 
     /// The offset the next pop of a queue reads from (`getPopOffset`); a group's first pop
     /// of a queue commits its start.
-    fn pop_offset(&self, topic: &str, queue_id: i32, header: &PopMessageRequestHeader, retry: bool) -> i64 {
+    fn pop_offset(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        header: &PopMessageRequestHeader,
+        retry: bool,
+    ) -> i64 {
         let b = &self.broker;
-        if let Some(offset) = b.offsets.query_offset(&header.consumer_group, topic, queue_id) {
+        if let Some(offset) = b
+            .offsets
+            .query_offset(&header.consumer_group, topic, queue_id)
+        {
             return offset;
         }
         let offset = init_offset(b, topic, queue_id, header.init_mode, retry);
@@ -197,6 +225,19 @@ impl PopMessageProcessor {
             return;
         };
         let mut offset = self.pop_offset(topic, queue_id, header, retry);
+        if header.order
+            && self.pop.orders.check_block(
+                header.attempt_id.as_deref(),
+                topic,
+                group,
+                queue_id,
+                header.invisible_time,
+                batch.pop_time,
+            )
+        {
+            // A batch of this queue is out: nothing more until it is acked or visible again.
+            return;
+        }
         let wanted = header.max_msg_nums.clamp(1, MAX_POP_MSG_NUMS) - batch.messages.len() as i32;
         if wanted <= 0 {
             batch.rest_num += (b.store.max_offset_in_queue(topic, queue_id) - offset).max(0);
@@ -229,35 +270,25 @@ impl PopMessageProcessor {
                 .iter()
                 .map(|m| stored_queue_offset(m).unwrap_or(offset))
                 .collect();
-            let checkpoint = PopCheckpoint {
-                id: 0,
-                start_offset: offset,
-                pop_time: batch.pop_time,
-                invisible_time: header.invisible_time.max(0),
-                bit_map: 0,
-                queue_id,
-                topic: topic.to_string(),
-                group: group.to_string(),
-                queue_offset_diff: queue_offsets
-                    .iter()
-                    .map(|o| i32::try_from(o - offset).unwrap_or(i32::MAX))
-                    .collect(),
-                broker_name: b.config.broker_name.clone(),
-                revive_qid: batch.revive_qid,
-            };
-            // Durable first: only then may the queue's offset move past these messages.
-            if let Err(e) = self
-                .pop
-                .checkpoints
-                .add(checkpoint, Some(result.next_begin_offset))
+            if header.order {
+                // No checkpoint: the offset stays until the batch is acked; the queue is
+                // blocked meanwhile and read again from here once visible.
+                self.pop.orders.update(
+                    header.attempt_id.as_deref(),
+                    topic,
+                    group,
+                    queue_id,
+                    batch.pop_time,
+                    header.invisible_time,
+                    &queue_offsets,
+                    now_millis(),
+                    &mut batch.order_count_info,
+                );
+                b.offsets.commit_offset(group, topic, queue_id, offset);
+            } else if !self.add_checkpoint(batch, topic, queue_id, offset, &queue_offsets, &result)
             {
-                log::error!("pop of {topic}@{group} queue {queue_id}: writing its checkpoint failed: {e}");
-                batch.checkpoint_error = Some(e);
-                batch.rest_num += (result.max_offset - offset).max(0);
                 return;
             }
-            b.offsets
-                .commit_offset(group, topic, queue_id, result.next_begin_offset);
             append_start_offset_info(&mut batch.start_offset_info, topic, queue_id, offset);
             append_msg_offset_info(&mut batch.msg_offset_info, topic, queue_id, &queue_offsets);
             b.stats
@@ -281,6 +312,53 @@ impl PopMessageProcessor {
         batch.rest_num += (result.max_offset - result.next_begin_offset).max(0);
     }
 
+    /// Writes the checkpoint of a pop's messages of one queue, then moves the queue's offset
+    /// past them; false (nothing handed out) when the checkpoint could not be written.
+    fn add_checkpoint(
+        &self,
+        batch: &mut PopBatch<'_>,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        queue_offsets: &[i64],
+        result: &GetMessageResult,
+    ) -> bool {
+        let b = &self.broker;
+        let group = batch.header.consumer_group.as_str();
+        let checkpoint = PopCheckpoint {
+            id: 0,
+            start_offset: offset,
+            pop_time: batch.pop_time,
+            invisible_time: batch.header.invisible_time.max(0),
+            bit_map: 0,
+            queue_id,
+            topic: topic.to_string(),
+            group: group.to_string(),
+            queue_offset_diff: queue_offsets
+                .iter()
+                .map(|o| i32::try_from(o - offset).unwrap_or(i32::MAX))
+                .collect(),
+            broker_name: b.config.broker_name.clone(),
+            revive_qid: batch.revive_qid,
+        };
+        // Durable first: only then may the queue's offset move past these messages.
+        if let Err(e) = self
+            .pop
+            .checkpoints
+            .add(checkpoint, Some(result.next_begin_offset))
+        {
+            log::error!(
+                "pop of {topic}@{group} queue {queue_id}: writing its checkpoint failed: {e}"
+            );
+            batch.checkpoint_error = Some(e);
+            batch.rest_num += (result.max_offset - offset).max(0);
+            return false;
+        }
+        b.offsets
+            .commit_offset(group, topic, queue_id, result.next_begin_offset);
+        true
+    }
+
     /// A message popped from the retry topic goes out under the topic the client popped,
     /// with its handle set (Java re-encodes it so; the client cannot build the handle of a
     /// message whose topic it did not ask for).
@@ -288,7 +366,11 @@ impl PopMessageProcessor {
         let Ok((mut message, _)) = decode_message(&record, false) else {
             return record;
         };
-        if message.properties.get(message_const::PROPERTY_POP_CK).is_none() {
+        if message
+            .properties
+            .get(message_const::PROPERTY_POP_CK)
+            .is_none()
+        {
             let handle = ExtraInfo {
                 ck_queue_offset: ck_offset,
                 pop_time: batch.pop_time,
@@ -307,6 +389,33 @@ impl PopMessageProcessor {
         encode_stored_message(&message).unwrap_or(record)
     }
 
+    /// When the first of the queues an orderly pop waits on unblocks, if one is blocked.
+    fn unblocked_at(
+        &self,
+        header: &PopMessageRequestHeader,
+        topic: &TopicConfig,
+        now: i64,
+    ) -> Option<Instant> {
+        let queues: Vec<i32> = if header.queue_id < 0 {
+            (0..topic.read_queue_nums).collect()
+        } else {
+            vec![header.queue_id]
+        };
+        queues
+            .into_iter()
+            .filter_map(|q| {
+                self.pop.orders.lock_free_time(
+                    &header.topic,
+                    &header.consumer_group,
+                    q,
+                    header.invisible_time,
+                )
+            })
+            .filter(|at| *at > now)
+            .min()
+            .map(|at| Instant::now() + Duration::from_millis((at - now) as u64))
+    }
+
     /// `processRequest`: answers now, or holds the request (None). `held_until` is the
     /// deadline of a request held before and woken now.
     pub(crate) fn pop(
@@ -317,7 +426,11 @@ impl PopMessageProcessor {
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let now = now_millis();
         // Java fills in a missing or zero born time, so a held request keeps its deadline.
-        if request.ext_fields.get("bornTime").is_none_or(|t| t.trim() == "0") {
+        if request
+            .ext_fields
+            .get("bornTime")
+            .is_none_or(|t| t.trim() == "0")
+        {
             request.ext_fields.insert("bornTime", now.to_string());
         }
         let header = PopMessageRequestHeader::read_from(&request.ext_fields)?;
@@ -329,7 +442,10 @@ impl PopMessageProcessor {
         {
             return Ok(Some(response(
                 response_code::POLLING_TIMEOUT,
-                format!("the broker[{}] pop message is timeout too much", broker_ip(b)),
+                format!(
+                    "the broker[{}] pop message is timeout too much",
+                    broker_ip(b)
+                ),
             )));
         }
         if header.max_msg_nums > MAX_POP_MSG_NUMS {
@@ -358,12 +474,6 @@ impl PopMessageProcessor {
                 format!("expression type {kind} is not supported by this broker; use TAG"),
             )));
         }
-        if header.order {
-            return Ok(Some(response(
-                response_code::SYSTEM_ERROR,
-                "orderly pop is not supported by this broker".to_string(),
-            )));
-        }
         let filter = parse_tag_expression(header.exp.as_deref().unwrap_or("*"));
         let accept = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&code));
         let random = self.pop.random_percent();
@@ -373,13 +483,16 @@ impl PopMessageProcessor {
             header: &header,
             accept: &accept,
             pop_time: now,
-            revive_qid: self.pop.next_revive_qid(false),
+            revive_qid: self.pop.next_revive_qid(header.order),
             messages: Vec::new(),
             start_offset_info: String::new(),
             msg_offset_info: String::new(),
+            order_count_info: String::new(),
             rest_num: 0,
             checkpoint_error: None,
         };
+        // Orderly pops read the topic only: a retry copy would break the order.
+        let retry_first = retry_first && !header.order;
         if retry_first {
             self.pop_from_topic(&mut batch, &retry_topic, true, random);
         }
@@ -388,7 +501,7 @@ impl PopMessageProcessor {
         } else {
             self.pop_from_queue(&mut batch, &topic.topic_name, false, header.queue_id);
         }
-        if !retry_first && (batch.messages.len() as i32) < header.max_msg_nums {
+        if !retry_first && !header.order && (batch.messages.len() as i32) < header.max_msg_nums {
             self.pop_from_topic(&mut batch, &retry_topic, true, random);
         }
 
@@ -406,18 +519,25 @@ impl PopMessageProcessor {
                 format!("the pop checkpoint could not be written, nothing was popped: {e}"),
             )));
         } else {
-            let deadline = held_until.unwrap_or_else(|| {
-                let left = header.born_time.saturating_add(header.poll_time) - now;
-                Instant::now()
-                    + Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(MAX_POLL_TIME)
-            });
+            let deadline = held_until.unwrap_or_else(|| poll_deadline(&header, now));
+            let wake_at = if header.order {
+                self.unblocked_at(&header, &topic, now)
+                    .map_or(deadline, |at| at.min(deadline))
+            } else {
+                deadline
+            };
             match self.pop.polling.polling(PopRequest {
                 ctx: ctx.clone(),
                 request,
-                topic: header.topic.clone(),
-                group: header.consumer_group.clone(),
-                queue_id: header.queue_id,
+                target: PopTarget {
+                    topic: header.topic.clone(),
+                    group: header.consumer_group.clone(),
+                    queue_id: header.queue_id,
+                    order: header.order,
+                    attempt_id: header.attempt_id.clone(),
+                },
                 deadline,
+                wake_at,
             }) {
                 PollingResult::Suspended => return Ok(None),
                 PollingResult::Full => (response_code::POLLING_FULL, "NO_MESSAGE_IN_QUEUE"),
@@ -432,7 +552,7 @@ impl PopMessageProcessor {
             rest_num: batch.rest_num,
             start_offset_info: Some(batch.start_offset_info),
             msg_offset_info: Some(batch.msg_offset_info),
-            order_count_info: None,
+            order_count_info: header.order.then_some(batch.order_count_info),
         }
         .write_to(&mut response.ext_fields);
         if code == response_code::SUCCESS {
@@ -478,8 +598,8 @@ impl PopRequestAnswerer for PopWakeUp {
         }
     }
 
-    fn has_message(&self, topic: &str, group: &str, queue_id: i32) -> bool {
-        self.notification.has_message(topic, group, queue_id)
+    fn has_message(&self, target: &PopTarget) -> bool {
+        self.notification.has_message(target)
     }
 }
 

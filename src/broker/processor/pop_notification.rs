@@ -5,11 +5,11 @@
 //! would; POLLING_INFO counts the pops held on a queue.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::pop_message::check_pop_target;
+use super::pop_message::{check_pop_target, poll_deadline_at};
 use super::BrokerContext;
-use crate::broker::pop::{PollingResult, PopRequest, PopService};
+use crate::broker::pop::{PollingResult, PopRequest, PopService, PopTarget};
 use crate::common::clock::now_millis;
 use crate::protocol::codes::request_code;
 use crate::protocol::header::{
@@ -18,9 +18,6 @@ use crate::protocol::header::{
 };
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
-
-/// A notification is held at most this long, as a pop.
-const MAX_POLL_TIME: Duration = Duration::from_secs(60);
 
 /// Serves NOTIFICATION and POLLING_INFO.
 pub(crate) struct NotificationProcessor {
@@ -34,20 +31,35 @@ impl NotificationProcessor {
         NotificationProcessor { broker, pop }
     }
 
-    /// Whether a pop of `group` would find a message in `topic`'s queue `queue_id` (-1: any
-    /// queue) or in its retry topic.
-    pub(super) fn has_message(&self, topic: &str, group: &str, queue_id: i32) -> bool {
-        self.has_msg_in_topic(&pop_retry_topic_v1(topic, group), group)
-            || if queue_id < 0 {
-                self.has_msg_in_topic(topic, group)
+    /// Whether a pop of `target` would find a message now: in its queue (any queue for -1)
+    /// or, unless orderly, in its retry topic.
+    pub(super) fn has_message(&self, target: &PopTarget) -> bool {
+        let (topic, group) = (target.topic.as_str(), target.group.as_str());
+        (!target.order && self.has_msg_in_topic(&pop_retry_topic_v1(topic, group), target))
+            || if target.queue_id < 0 {
+                self.has_msg_in_topic(topic, target)
             } else {
-                self.has_msg_in_queue(topic, group, queue_id)
+                self.has_msg_in_queue(topic, target, target.queue_id)
             }
     }
 
-    /// Whether a pop of `group` would find a message in `topic`'s queue (`hasMsgFromQueue`):
-    /// the queue holds messages past the group's offset (its first message when it has none).
-    fn has_msg_in_queue(&self, topic: &str, group: &str, queue_id: i32) -> bool {
+    /// Whether a pop of `target` would find a message in `topic`'s queue
+    /// (`hasMsgFromQueue`): the queue holds messages past the group's offset (its first
+    /// message when it has none), and is not blocked by an orderly pop.
+    fn has_msg_in_queue(&self, topic: &str, target: &PopTarget, queue_id: i32) -> bool {
+        let group = target.group.as_str();
+        if target.order
+            && self.pop.orders.check_block(
+                target.attempt_id.as_deref(),
+                topic,
+                group,
+                queue_id,
+                0,
+                now_millis(),
+            )
+        {
+            return false;
+        }
         let store = &self.broker.store;
         let offset = self
             .broker
@@ -57,12 +69,12 @@ impl NotificationProcessor {
         store.max_offset_in_queue(topic, queue_id) > offset
     }
 
-    fn has_msg_in_topic(&self, topic: &str, group: &str) -> bool {
+    fn has_msg_in_topic(&self, topic: &str, target: &PopTarget) -> bool {
         self.broker
             .topics
             .select_topic_config(topic)
             .is_some_and(|config| {
-                (0..config.read_queue_nums).any(|q| self.has_msg_in_queue(topic, group, q))
+                (0..config.read_queue_nums).any(|q| self.has_msg_in_queue(topic, target, q))
             })
     }
 
@@ -75,7 +87,11 @@ impl NotificationProcessor {
         held_until: Option<Instant>,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let now = now_millis();
-        if request.ext_fields.get("bornTime").is_none_or(|t| t.trim() == "0") {
+        if request
+            .ext_fields
+            .get("bornTime")
+            .is_none_or(|t| t.trim() == "0")
+        {
             request.ext_fields.insert("bornTime", now.to_string());
         }
         let header = NotificationRequestHeader::read_from(&request.ext_fields)?;
@@ -90,22 +106,24 @@ impl NotificationProcessor {
             Ok(topic) => topic,
             Err(response) => return Ok(Some(response)),
         };
-        let group = header.consumer_group.as_str();
-        let has_msg = self.has_message(&topic.topic_name, group, header.queue_id);
+        let target = PopTarget {
+            topic: topic.topic_name.clone(),
+            group: header.consumer_group.clone(),
+            queue_id: header.queue_id,
+            order: header.order,
+            attempt_id: header.attempt_id.clone(),
+        };
+        let has_msg = self.has_message(&target);
         let mut polling_full = false;
         if !has_msg {
-            let deadline = held_until.unwrap_or_else(|| {
-                let left = header.born_time.saturating_add(header.poll_time) - now;
-                Instant::now()
-                    + Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(MAX_POLL_TIME)
-            });
+            let deadline = held_until
+                .unwrap_or_else(|| poll_deadline_at(header.born_time, header.poll_time, now));
             match self.pop.polling.polling(PopRequest {
                 ctx: ctx.clone(),
                 request,
-                topic: header.topic.clone(),
-                group: group.to_string(),
-                queue_id: header.queue_id,
+                target,
                 deadline,
+                wake_at: deadline,
             }) {
                 PollingResult::Suspended => return Ok(None),
                 PollingResult::Full => polling_full = true,
@@ -137,10 +155,10 @@ impl NotificationProcessor {
         ) {
             return Ok(response);
         }
-        let held = self
-            .pop
-            .polling
-            .polling_num(&header.topic, &header.consumer_group, header.queue_id);
+        let held =
+            self.pop
+                .polling
+                .polling_num(&header.topic, &header.consumer_group, header.queue_id);
         let mut response = RemotingCommand::success();
         PollingInfoResponseHeader {
             polling_num: i32::try_from(held).unwrap_or(i32::MAX),

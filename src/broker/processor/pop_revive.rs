@@ -105,7 +105,10 @@ impl PopReviveService {
             .finish_revive(checkpoint.id, revived, failed)
         {
             // The checkpoint stays open in the log: revived again after a restart.
-            log::error!("recording the revive of checkpoint {} failed: {e}", checkpoint.id);
+            log::error!(
+                "recording the revive of checkpoint {} failed: {e}",
+                checkpoint.id
+            );
         }
     }
 
@@ -154,10 +157,11 @@ impl PopReviveService {
         } else {
             pop_retry_topic_v1(&checkpoint.topic, &checkpoint.group)
         };
-        match b
-            .topics
-            .create_topic_if_absent(&target, 1, perm_name::PERM_READ | perm_name::PERM_WRITE)
-        {
+        match b.topics.create_topic_if_absent(
+            &target,
+            1,
+            perm_name::PERM_READ | perm_name::PERM_WRITE,
+        ) {
             Ok((_, true)) => b.request_registration(),
             Ok(_) => {}
             Err(e) => return Err(format!("creating {target} failed: {e}")),
@@ -176,7 +180,10 @@ impl PopReviveService {
         if dead {
             // As a message sent back to the dead-letter topic: where it came from.
             let normal = parse_normal_topic(&checkpoint.topic, &checkpoint.group).to_string();
-            if properties.get(message_const::PROPERTY_RETRY_TOPIC).is_none() {
+            if properties
+                .get(message_const::PROPERTY_RETRY_TOPIC)
+                .is_none()
+            {
                 properties.insert(message_const::PROPERTY_RETRY_TOPIC, normal);
             }
             if properties

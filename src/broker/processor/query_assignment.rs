@@ -145,7 +145,10 @@ impl QueryAssignmentProcessor {
         Some(unique.into_iter().collect())
     }
 
-    fn query_assignment(&self, request: &RemotingCommand) -> Result<RemotingCommand, ProcessorError> {
+    fn query_assignment(
+        &self,
+        request: &RemotingCommand,
+    ) -> Result<RemotingCommand, ProcessorError> {
         let body = QueryAssignmentRequestBody::from_json(&request.body)?;
         let Some(model) = body.message_model else {
             return Ok(RemotingCommand::new_response(
@@ -188,9 +191,10 @@ impl QueryAssignmentProcessor {
                 format!("topic[{}] not exist", body.topic),
             ));
         }
-        let group = b
-            .groups
-            .find_or_create(&body.consumer_group, b.config.auto_create_subscription_group)?;
+        let group = b.groups.find_or_create(
+            &body.consumer_group,
+            b.config.auto_create_subscription_group,
+        )?;
         if group.is_none() {
             return Ok(RemotingCommand::new_response(
                 response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
@@ -250,7 +254,9 @@ mod tests {
         // More members than queues: one each, round robin.
         let one = allocate_for_pop(&AllocateAveragely, "G", "c4", &queues(2), &clients(6), 1);
         assert_eq!(one, [MessageQueue::new("T", "b", 0)]);
-        assert!(allocate_for_pop(&AllocateAveragely, "G", "zz", &queues(2), &clients(6), 1).is_empty());
+        assert!(
+            allocate_for_pop(&AllocateAveragely, "G", "zz", &queues(2), &clients(6), 1).is_empty()
+        );
         assert!(strategy("AVG").is_some() && strategy("AVG_BY_CIRCLE").is_some());
         assert!(strategy("CONSISTENT_HASH").is_none());
     }

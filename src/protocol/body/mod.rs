@@ -38,8 +38,8 @@ pub(crate) use json::quote_bare_keys as json_quote_bare_keys;
 pub use lock_batch::{LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody};
 pub use pop::{
     BatchAck, BatchAckMessageRequestBody, MessageQueueAssignment, MessageRequestMode,
-    MessageRequestModeSerializeWrapper,
-    QueryAssignmentRequestBody, QueryAssignmentResponseBody, SetMessageRequestModeRequestBody,
+    MessageRequestModeSerializeWrapper, QueryAssignmentRequestBody, QueryAssignmentResponseBody,
+    SetMessageRequestModeRequestBody,
 };
 pub use route::{perm_name, BrokerData, QueueData, TopicRouteData, MASTER_ID};
 pub use topic_config::{

@@ -229,33 +229,78 @@ impl QueryAssignmentResponseBody {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct BatchAck {
     /// `c`: the consumer group.
-    #[serde(rename = "c", alias = "consumerGroup", default, deserialize_with = "null_as_default")]
+    #[serde(
+        rename = "c",
+        alias = "consumerGroup",
+        default,
+        deserialize_with = "null_as_default"
+    )]
     pub consumer_group: String,
     /// `t`: the topic popped (the normal topic; `retry` says whether the message sat in its
     /// retry topic).
-    #[serde(rename = "t", alias = "topic", default, deserialize_with = "null_as_default")]
+    #[serde(
+        rename = "t",
+        alias = "topic",
+        default,
+        deserialize_with = "null_as_default"
+    )]
     pub topic: String,
     /// `r`: the handle's retry flag, "0", "1" or "2".
-    #[serde(rename = "r", alias = "retry", default, deserialize_with = "null_as_default")]
+    #[serde(
+        rename = "r",
+        alias = "retry",
+        default,
+        deserialize_with = "null_as_default"
+    )]
     pub retry: String,
     /// `so`: the checkpoint's start offset.
-    #[serde(rename = "so", alias = "startOffset", default, deserialize_with = "lenient_i64")]
+    #[serde(
+        rename = "so",
+        alias = "startOffset",
+        default,
+        deserialize_with = "lenient_i64"
+    )]
     pub start_offset: i64,
     /// `q`: the queue.
-    #[serde(rename = "q", alias = "queueId", default, deserialize_with = "lenient_i32")]
+    #[serde(
+        rename = "q",
+        alias = "queueId",
+        default,
+        deserialize_with = "lenient_i32"
+    )]
     pub queue_id: i32,
     /// `rq`: the revive queue.
-    #[serde(rename = "rq", alias = "reviveQueueId", default, deserialize_with = "lenient_i32")]
+    #[serde(
+        rename = "rq",
+        alias = "reviveQueueId",
+        default,
+        deserialize_with = "lenient_i32"
+    )]
     pub revive_queue_id: i32,
     /// `pt`: the pop time.
-    #[serde(rename = "pt", alias = "popTime", default, deserialize_with = "lenient_i64")]
+    #[serde(
+        rename = "pt",
+        alias = "popTime",
+        default,
+        deserialize_with = "lenient_i64"
+    )]
     pub pop_time: i64,
     /// `it`: the invisible time.
-    #[serde(rename = "it", alias = "invisibleTime", default, deserialize_with = "lenient_i64")]
+    #[serde(
+        rename = "it",
+        alias = "invisibleTime",
+        default,
+        deserialize_with = "lenient_i64"
+    )]
     pub invisible_time: i64,
     /// `b`: a Java `BitSet` as `toByteArray()` (little-endian; bit i set = offset
     /// `start_offset + i` acked), Base64 on the wire.
-    #[serde(rename = "b", alias = "bitSet", default, deserialize_with = "bit_set_bytes")]
+    #[serde(
+        rename = "b",
+        alias = "bitSet",
+        default,
+        deserialize_with = "bit_set_bytes"
+    )]
     pub bit_set: Vec<u8>,
 }
 
@@ -370,10 +415,10 @@ mod tests {
         let defaulted = SetMessageRequestModeRequestBody::from_json(br#"{"topic":"T"}"#).unwrap();
         assert_eq!(defaulted.mode, MessageRequestMode::Pull);
         assert!(SetMessageRequestModeRequestBody::from_json(br#"{"mode":"PUSH"}"#).is_err());
-        assert!(
-            SetMessageRequestModeRequestBody::from_json(br#"{"popShareQueueNum":99999999999}"#)
-                .is_err()
-        );
+        assert!(SetMessageRequestModeRequestBody::from_json(
+            br#"{"popShareQueueNum":99999999999}"#
+        )
+        .is_err());
     }
 
     #[test]
@@ -459,7 +504,8 @@ mod tests {
             body
         );
         // Long names (fastjson's alternateNames) and a null bit set.
-        let long = br#"{"acks":[{"consumerGroup":"G","topic":"T","startOffset":"7","bitSet":null}]}"#;
+        let long =
+            br#"{"acks":[{"consumerGroup":"G","topic":"T","startOffset":"7","bitSet":null}]}"#;
         let read = BatchAckMessageRequestBody::from_json(long).unwrap();
         assert_eq!(read.acks[0].start_offset, 7);
         assert_eq!(read.acks[0].acked_indexes().count(), 0);

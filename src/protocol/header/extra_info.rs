@@ -301,9 +301,7 @@ pub fn parse_start_offset_info(info: Option<&str>) -> Result<HashMap<String, i64
 }
 
 /// Reads a `msgOffsetInfo` (`ExtraInfoUtil.parseMsgOffsetInfo`).
-pub fn parse_msg_offset_info(
-    info: Option<&str>,
-) -> Result<HashMap<String, Vec<i64>>, HeaderError> {
+pub fn parse_msg_offset_info(info: Option<&str>) -> Result<HashMap<String, Vec<i64>>, HeaderError> {
     parse_entries(info, "msgOffsetInfo", |v| {
         v.split(',').map(|o| o.parse().ok()).collect()
     })
@@ -330,7 +328,10 @@ mod tests {
         assert!(!is_pop_retry_topic_v2("A+B"));
         assert_eq!(parse_normal_topic("%RETRY%G_T", "G"), "T");
         assert_eq!(parse_normal_topic("%RETRY%G+T", "G"), "T");
-        assert_eq!(parse_normal_topic("%RETRY%my_group_my_topic", "my_group"), "my_topic");
+        assert_eq!(
+            parse_normal_topic("%RETRY%my_group_my_topic", "my_group"),
+            "my_topic"
+        );
         assert_eq!(parse_normal_topic("T", "G"), "T");
         assert_eq!(PopRetryFlag::of_topic("T"), PopRetryFlag::Normal);
         assert_eq!(PopRetryFlag::of_topic("%RETRY%G_T"), PopRetryFlag::RetryV1);
@@ -344,8 +345,14 @@ mod tests {
         // 078 acks a message of the normal topic, 100 one that came back through the V1
         // retry topic (and names that topic in its header).
         for (name, retry) in [
-            ("java-5.3.3/078-req-code200051-json.bin", PopRetryFlag::Normal),
-            ("java-5.3.3/100-req-code200051-json.bin", PopRetryFlag::RetryV1),
+            (
+                "java-5.3.3/078-req-code200051-json.bin",
+                PopRetryFlag::Normal,
+            ),
+            (
+                "java-5.3.3/100-req-code200051-json.bin",
+                PopRetryFlag::RetryV1,
+            ),
         ] {
             let cmd = fixture(name);
             let text = cmd.ext_fields.get("extraInfo").unwrap();
@@ -385,7 +392,13 @@ mod tests {
         ] {
             let err = ExtraInfo::parse(bad).unwrap_err();
             assert!(
-                matches!(&err, HeaderError::InvalidField { field: "extraInfo", .. }),
+                matches!(
+                    &err,
+                    HeaderError::InvalidField {
+                        field: "extraInfo",
+                        ..
+                    }
+                ),
                 "{bad:?}: {err}"
             );
         }
@@ -409,7 +422,11 @@ mod tests {
             .unwrap();
         let (mut start, mut msgs) = (String::new(), String::new());
         for queue in 0..8 {
-            let offsets: &[i64] = if queue == 5 || queue == 6 { &[0, 1] } else { &[0] };
+            let offsets: &[i64] = if queue == 5 || queue == 6 {
+                &[0, 1]
+            } else {
+                &[0]
+            };
             append_start_offset_info(&mut start, "CapPop5", queue, 0);
             append_msg_offset_info(&mut msgs, "CapPop5", queue, offsets);
         }
