@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rocketmq_blocking::broker::store::FlushDiskType;
 use rocketmq_blocking::broker::{Broker, BrokerBuilder, PopConfig};
 use rocketmq_blocking::protocol::body::{
     BatchAck, BatchAckMessageRequestBody, MessageModel, MessageRequestMode,
@@ -447,10 +448,21 @@ fn an_unacked_message_comes_back_after_its_invisible_time_with_reconsume_times_1
         "%RETRY%CG_revive_PopRevive",
         "acked in the retry topic"
     );
-    // The first handle no longer counts; the new one does.
-    assert_code(&popper.ack(&original), response_code::SUCCESS);
-    assert_eq!(open_checkpoints(&broker), 1);
-    assert_code(&popper.ack(back), response_code::SUCCESS);
+    // The first handle no longer counts; the new one does. Both are answered as Java's
+    // broker answered the acks of vectors 089 and 101: code 0, no remark, no fields.
+    let java_ack = java_frame("101-resp-code0-json.bin");
+    for (handle, open_after) in [(&original, 1), (back, 0)] {
+        let answer = popper.ack(handle);
+        assert_eq!(
+            (answer.code, &answer.remark, answer.ext_fields.len()),
+            (java_ack.code, &java_ack.remark, java_ack.ext_fields.len())
+        );
+        assert_eq!(open_checkpoints(&broker), open_after);
+    }
+    assert_eq!(
+        java_frame("089-resp-code0-json.bin").ext_fields,
+        java_ack.ext_fields
+    );
     assert_checkpoints_drain(&broker);
     let nothing = popper.pop(1, 2000, 0);
     assert_eq!(nothing.code, response_code::POLLING_TIMEOUT);
@@ -532,7 +544,8 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
 #[test]
 fn after_a_restart_unacked_messages_come_back_and_acked_ones_never() {
     let dir = TempDir::new("pop-restart");
-    let broker = start_broker(&dir, |b| b);
+    // Sync flush here (each checkpoint and ack fsynced before the answer), async after.
+    let broker = start_broker(&dir, |b| b.flush_disk_type(FlushDiskType::SyncFlush));
     let addr = broker.local_addr().to_string();
     send(&client(), &addr, "PopRestart", 1, 0..5);
     let popper = Popper::new(&addr, "PopRestart", "CG_restart");
@@ -898,6 +911,56 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
     assert_code(&response, response_code::SYSTEM_ERROR);
     assert!(response.remark.unwrap().contains("extraInfo"));
 
+    // Numbers at their limits: answered, no overflow.
+    let mut batch_ack = BatchAck {
+        consumer_group: "CG_bad".into(),
+        topic: "PopBad".into(),
+        retry: "0".into(),
+        start_offset: i64::MIN,
+        pop_time: i64::MIN,
+        ..BatchAck::default()
+    };
+    batch_ack.set(0);
+    batch_ack.revive_queue_id = 999;
+    let orderly_batch = BatchAckMessageRequestBody {
+        broker_name: None,
+        acks: vec![batch_ack.clone()],
+    };
+    batch_ack.revive_queue_id = 0;
+    let plain_batch = BatchAckMessageRequestBody {
+        broker_name: None,
+        acks: vec![batch_ack],
+    };
+    for body in [orderly_batch, plain_batch] {
+        let response = popper.call(
+            RemotingCommand::new_request(request_code::BATCH_ACK_MESSAGE)
+                .with_body(body.to_json().into_bytes()),
+            TIMEOUT,
+        );
+        assert_code(&response, response_code::SUCCESS);
+    }
+    let notification = NotificationRequestHeader {
+        consumer_group: "CG_bad".into(),
+        topic: "PopBad".into(),
+        queue_id: -1,
+        poll_time: i64::MAX,
+        born_time: i64::MIN,
+        order: false,
+        attempt_id: None,
+        bname: None,
+    };
+    let answer = popper.call(
+        RemotingCommand::request_with_header(request_code::NOTIFICATION, &notification),
+        TIMEOUT,
+    );
+    assert_code(&answer, response_code::SUCCESS);
+    let mut extreme = popper.pop_header(-5, i64::MIN, i64::MAX);
+    extreme.born_time = i64::MIN;
+    assert_eq!(
+        popper.pop_with(extreme).code,
+        response_code::POLLING_TIMEOUT
+    );
+
     assert_eq!(state(&broker), before, "nothing changed");
     // Nothing lost: the popped message acks fine, the other two are still there.
     assert_code(&popper.ack(&popped[0]), response_code::SUCCESS);
@@ -1101,7 +1164,11 @@ fn query_assignment_answers_pop_after_set_message_request_mode_as_java_did() {
 
     // `mqadmin setConsumeMode -m POP -q 0`, as the 5.3.3 tool sent it (signed, no ACL here).
     let set = call(java_frame("017-req-code401-json.bin"));
-    assert_code(&set, response_code::SUCCESS);
+    let java_set = java_frame("018-resp-code0-json.bin");
+    assert_eq!(
+        (set.code, &set.remark, set.ext_fields.len()),
+        (java_set.code, &java_set.remark, java_set.ext_fields.len())
+    );
     // The consumer's queries, answered as Java's broker answered them.
     for (request, expected) in [
         ("070-req-code400-json.bin", "071-resp-code0-json.bin"),
@@ -1246,7 +1313,11 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     assert!(first.messages.iter().all(|p| p.handle.is_order()));
     // The queue is blocked for the group while the batch is out.
     assert_eq!(pop(2, 1500, 0).code, response_code::POLLING_TIMEOUT);
-    assert_eq!(open_checkpoints(&broker), 0, "orderly pops write no checkpoint");
+    assert_eq!(
+        open_checkpoints(&broker),
+        0,
+        "orderly pops write no checkpoint"
+    );
     // Acking the second alone moves nothing: the first is not done.
     assert_code(&popper.ack(&first.messages[1]), response_code::SUCCESS);
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(0));
@@ -1274,7 +1345,10 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     let changed = popper.change_invisible(&next.messages[0], 60_000);
     assert_code(&changed, response_code::SUCCESS);
     let h: ChangeInvisibleTimeResponseHeader = changed.decode_header().unwrap();
-    assert_eq!(h.pop_time, next.messages[0].handle.pop_time, "the handle keeps its pop time");
+    assert_eq!(
+        h.pop_time, next.messages[0].handle.pop_time,
+        "the handle keeps its pop time"
+    );
     assert_eq!(h.revive_qid, 999);
     assert!(h.invisible_time >= 60_000);
     // Past the batch's invisible time, still blocked by the message whose time moved.
@@ -1316,7 +1390,9 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     }
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(6));
     assert_eq!(
-        broker.store().max_offset_in_queue("%RETRY%CG_order_PopOrder", 0),
+        broker
+            .store()
+            .max_offset_in_queue("%RETRY%CG_order_PopOrder", 0),
         0,
         "nothing went through the retry topic"
     );

@@ -1,6 +1,6 @@
 //! What the broker keeps for POP consumption (5.x): the durable checkpoint store, the pops
-//! held for long polling, the request modes SET_MESSAGE_REQUEST_MODE sets, and the per-queue
-//! pop locks. The processors (`processor/pop_*.rs`, `query_assignment.rs`) and the revive
+//! held for long polling, the request modes SET_MESSAGE_REQUEST_MODE sets, the per-queue
+//! pop locks and the orderly pops' records. The processors (`processor/pop_*.rs`, `query_assignment.rs`) and the revive
 //! thread (`processor/pop_revive.rs`) work on these.
 
 mod checkpoint;

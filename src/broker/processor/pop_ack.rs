@@ -3,7 +3,8 @@
 //! An ack sets the message's bit in its checkpoint (found by the handle's topic, group, queue,
 //! start offset and pop time), durably; a checkpoint whose messages are all acked is done and
 //! none of them comes back. An ack whose checkpoint is gone (revived after its invisible time,
-//! or never written) changes nothing and succeeds, as in Java.
+//! or never written) changes nothing and succeeds, as in Java. An orderly pop's ack moves the
+//! queue's offset instead (`ackOrderly`).
 
 use std::sync::Arc;
 
@@ -276,7 +277,8 @@ impl AckMessageProcessor {
                 if offset < min || offset > max {
                     return false;
                 }
-                let Ok(index) = u64::try_from(offset - ack.start_offset) else {
+                let Some(Ok(index)) = offset.checked_sub(ack.start_offset).map(u64::try_from)
+                else {
                     return false;
                 };
                 usize::try_from(index / 8)

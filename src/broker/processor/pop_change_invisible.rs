@@ -147,7 +147,7 @@ impl ChangeInvisibleTimeProcessor {
         );
         answer(
             handle.pop_time,
-            next_visible - handle.pop_time,
+            next_visible.saturating_sub(handle.pop_time),
             handle.revive_qid,
         )
     }

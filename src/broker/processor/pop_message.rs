@@ -6,6 +6,10 @@
 //! Each queue read writes one checkpoint (durable before the queue's consumer offset moves
 //! past its messages) and its messages stay invisible to other pops until acked or revived.
 //! Nothing to pop: the request is held until a message arrives or `bornTime + pollTime`.
+//!
+//! An orderly pop (`order=true`, handles with revive queue 999) writes no checkpoint and
+//! leaves the queue's offset alone: the queue is blocked for the group until the batch is
+//! acked or visible again, then read again from the offset the acks moved.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,7 +124,7 @@ pub(super) fn check_pop_target(
 /// When a request held for long polling is answered with nothing: `bornTime + pollTime`,
 /// at most [`MAX_POLL_TIME`] from now.
 pub(super) fn poll_deadline_at(born_time: i64, poll_time: i64, now: i64) -> Instant {
-    let left = born_time.saturating_add(poll_time) - now;
+    let left = born_time.saturating_add(poll_time).saturating_sub(now);
     Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(MAX_POLL_TIME)
 }
 
@@ -435,10 +439,9 @@ impl PopMessageProcessor {
         }
         let header = PopMessageRequestHeader::read_from(&request.ext_fields)?;
         let b = &self.broker;
-        if now
-            .saturating_sub(header.born_time)
-            .saturating_sub(header.poll_time)
-            > TIMEOUT_TOO_MUCH_MS
+        // Exact arithmetic: both fields are the peer's.
+        if i128::from(now) - i128::from(header.born_time) - i128::from(header.poll_time)
+            > i128::from(TIMEOUT_TOO_MUCH_MS)
         {
             return Ok(Some(response(
                 response_code::POLLING_TIMEOUT,
