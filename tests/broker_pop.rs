@@ -279,6 +279,44 @@ fn open_checkpoints(broker: &Broker) -> usize {
     broker.pop_checkpoints().0
 }
 
+/// Messages revived into `group`'s retry topic of `topic` so far.
+fn revived(broker: &Broker, group: &str, topic: &str) -> i64 {
+    broker
+        .store()
+        .max_offset_in_queue(&format!("%RETRY%{group}_{topic}"), 0)
+}
+
+/// The keys (`k<i>`) of popped messages.
+fn keys_of(popped: &[Popped]) -> BTreeSet<String> {
+    popped.iter().map(Popped::key).collect()
+}
+
+fn keys(wanted: &[&str]) -> BTreeSet<String> {
+    wanted.iter().map(|k| k.to_string()).collect()
+}
+
+#[track_caller]
+fn ack_all(popper: &Popper, popped: &[Popped]) {
+    for p in popped {
+        assert_code(&popper.ack(p), response_code::SUCCESS);
+    }
+}
+
+/// A NOTIFICATION of every queue of the popper's topic.
+fn notification(popper: &Popper, order: bool, poll_time: i64, born_time: i64) -> RemotingCommand {
+    let header = NotificationRequestHeader {
+        consumer_group: popper.group.clone(),
+        topic: popper.topic.clone(),
+        queue_id: -1,
+        poll_time,
+        born_time,
+        order,
+        attempt_id: None,
+        bname: None,
+    };
+    RemotingCommand::request_with_header(request_code::NOTIFICATION, &header)
+}
+
 #[track_caller]
 fn assert_checkpoints_drain(broker: &Broker) {
     assert!(
@@ -376,9 +414,7 @@ fn three_poppers_on_one_queue_get_every_message_and_duplicates_only_after_the_in
         Some(MESSAGES as i64)
     );
     assert_eq!(
-        broker
-            .store()
-            .max_offset_in_queue("%RETRY%CG_three_PopThree", 0),
+        revived(&broker, "CG", "three_PopThree"),
         (MESSAGES / 10) as i64
     );
     broker.shutdown();
@@ -532,12 +568,7 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
     assert_eq!(back.messages[0].message.reconsume_times, 1);
     assert_code(&popper.ack(&back.messages[0]), response_code::SUCCESS);
     assert_checkpoints_drain(&broker);
-    assert_eq!(
-        broker
-            .store()
-            .max_offset_in_queue("%RETRY%CG_cit_PopCit", 0),
-        1
-    );
+    assert_eq!(revived(&broker, "CG", "cit_PopCit"), 1);
     broker.shutdown();
 }
 
@@ -561,24 +592,16 @@ fn after_a_restart_unacked_messages_come_back_and_acked_ones_never() {
     assert_eq!(open_checkpoints(&broker), 1);
     let popper = Popper::new(&broker.local_addr().to_string(), "PopRestart", "CG_restart");
     let back = popper.pop_until(3, 2000, Duration::from_secs(15));
-    let keys: BTreeSet<String> = back.iter().map(Popped::key).collect();
-    assert_eq!(keys, ["k2", "k3", "k4"].map(String::from).into());
+    assert_eq!(keys_of(&back), keys(&["k2", "k3", "k4"]));
     assert!(back.iter().all(|p| p.message.reconsume_times == 1));
     assert!(now_ms() >= popped[0].handle.revive_time());
-    for p in &back {
-        assert_code(&popper.ack(p), response_code::SUCCESS);
-    }
+    ack_all(&popper, &back);
     assert_checkpoints_drain(&broker);
     assert_eq!(
         broker.consumer_offset("CG_restart", "PopRestart", 0),
         Some(5)
     );
-    assert_eq!(
-        broker
-            .store()
-            .max_offset_in_queue("%RETRY%CG_restart_PopRestart", 0),
-        3
-    );
+    assert_eq!(revived(&broker, "CG", "restart_PopRestart"), 3);
     assert_eq!(popper.pop(32, 2000, 0).code, response_code::POLLING_TIMEOUT);
     broker.shutdown();
 }
@@ -624,12 +647,9 @@ fn after_kill_9_unacked_messages_come_back_and_acked_ones_never() {
     let broker = start_broker(&dir, |b| b);
     let popper = Popper::new(&broker.local_addr().to_string(), "PopKill", "CG_kill");
     let back = popper.pop_until(3, 3000, Duration::from_secs(15));
-    let keys: BTreeSet<String> = back.iter().map(Popped::key).collect();
-    assert_eq!(keys, ["k1", "k3", "k5"].map(String::from).into());
+    assert_eq!(keys_of(&back), keys(&["k1", "k3", "k5"]));
     assert!(now_ms() >= popped[0].handle.revive_time());
-    for p in &back {
-        assert_code(&popper.ack(p), response_code::SUCCESS);
-    }
+    ack_all(&popper, &back);
     assert_checkpoints_drain(&broker);
     // The queue itself hands out nothing popped before the kill.
     assert_eq!(broker.consumer_offset("CG_kill", "PopKill", 0), Some(6));
@@ -686,12 +706,7 @@ fn a_message_reconsumed_past_the_groups_maximum_goes_to_the_dead_letter_topic() 
         popper.pop(1, 1000, 1500).code,
         response_code::POLLING_TIMEOUT
     );
-    assert_eq!(
-        broker
-            .store()
-            .max_offset_in_queue("%RETRY%CG_dlq_PopDlq", 0),
-        1
-    );
+    assert_eq!(revived(&broker, "CG", "dlq_PopDlq"), 1);
     broker.shutdown();
 }
 
@@ -750,8 +765,7 @@ fn batch_ack_acks_the_bits_set_and_the_rest_come_back() {
     assert_code(&batch(body.to_json().into_bytes()), response_code::SUCCESS);
     assert_eq!(open_checkpoints(&broker), 1);
     let back = popper.pop_until(3, 1500, Duration::from_secs(10));
-    let keys: BTreeSet<String> = back.iter().map(Popped::key).collect();
-    assert_eq!(keys, ["k3", "k6", "k8"].map(String::from).into());
+    assert_eq!(keys_of(&back), keys(&["k3", "k6", "k8"]));
     // Back through the retry topic (in one pop or more): acked as one batch with one ack
     // per checkpoint.
     let mut per_checkpoint: BTreeMap<(i64, i64), BatchAck> = BTreeMap::new();
@@ -813,9 +827,7 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
         (
             broker.consumer_offset("CG_bad", "PopBad", 0),
             broker.pop_checkpoints(),
-            broker
-                .store()
-                .max_offset_in_queue("%RETRY%CG_bad_PopBad", 0),
+            revived(&broker, "CG", "bad_PopBad"),
         )
     };
     let before = state(&broker);
@@ -939,20 +951,7 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
         );
         assert_code(&response, response_code::SUCCESS);
     }
-    let notification = NotificationRequestHeader {
-        consumer_group: "CG_bad".into(),
-        topic: "PopBad".into(),
-        queue_id: -1,
-        poll_time: i64::MAX,
-        born_time: i64::MIN,
-        order: false,
-        attempt_id: None,
-        bname: None,
-    };
-    let answer = popper.call(
-        RemotingCommand::request_with_header(request_code::NOTIFICATION, &notification),
-        TIMEOUT,
-    );
+    let answer = popper.call(notification(&popper, false, i64::MAX, i64::MIN), TIMEOUT);
     assert_code(&answer, response_code::SUCCESS);
     let mut extreme = popper.pop_header(-5, i64::MIN, i64::MAX);
     extreme.born_time = i64::MIN;
@@ -965,11 +964,8 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
     // Nothing lost: the popped message acks fine, the other two are still there.
     assert_code(&popper.ack(&popped[0]), response_code::SUCCESS);
     let rest = popper.pop(32, 60_000, 0).messages;
-    let keys: BTreeSet<String> = rest.iter().map(Popped::key).collect();
-    assert_eq!(keys, ["k1", "k2"].map(String::from).into());
-    for p in &rest {
-        assert_code(&popper.ack(p), response_code::SUCCESS);
-    }
+    assert_eq!(keys_of(&rest), keys(&["k1", "k2"]));
+    ack_all(&popper, &rest);
     assert_checkpoints_drain(&broker);
     broker.shutdown();
 }
@@ -986,7 +982,7 @@ fn held_pops_wake_on_arrival_fill_up_and_time_out() {
     let popper = Popper::new(&addr, "PopPoll", "CG_poll");
     let first = popper.pop(1, 60_000, 0).messages;
     assert_eq!(first.len(), 1);
-    assert_code(&popper.ack(&first[0]), response_code::SUCCESS);
+    ack_all(&popper, &first);
 
     // Two pops wait on an empty topic; a third finds the holder full.
     let (answers, received) = std::sync::mpsc::channel();
@@ -1044,20 +1040,7 @@ fn held_pops_wake_on_arrival_fill_up_and_time_out() {
     assert!(begin.elapsed() >= Duration::from_millis(250));
 
     // NOTIFICATION: no message now; held, then woken by one.
-    let notification = NotificationRequestHeader {
-        consumer_group: "CG_poll".into(),
-        topic: "PopPoll".into(),
-        queue_id: -1,
-        poll_time: 0,
-        born_time: now_ms(),
-        order: false,
-        attempt_id: None,
-        bname: None,
-    };
-    let answer = popper.call(
-        RemotingCommand::request_with_header(request_code::NOTIFICATION, &notification),
-        TIMEOUT,
-    );
+    let answer = popper.call(notification(&popper, false, 0, now_ms()), TIMEOUT);
     assert_code(&answer, response_code::SUCCESS);
     let h: NotificationResponseHeader = answer.decode_header().unwrap();
     assert!(!h.has_msg);
@@ -1077,25 +1060,13 @@ fn a_held_notification_says_has_msg_when_one_arrives() {
     let sender = client();
     send(&sender, &addr, "PopNotify", 2, 0..1);
     let popper = Popper::new(&addr, "PopNotify", "CG_notify");
-    for p in popper.pop(32, 60_000, 0).messages {
-        assert_code(&popper.ack(&p), response_code::SUCCESS);
-    }
-    let header = NotificationRequestHeader {
-        consumer_group: "CG_notify".into(),
-        topic: "PopNotify".into(),
-        queue_id: -1,
-        poll_time: 20_000,
-        born_time: now_ms(),
-        order: false,
-        attempt_id: None,
-        bname: None,
-    };
+    ack_all(&popper, &popper.pop(32, 60_000, 0).messages);
     let (answers, received) = std::sync::mpsc::channel();
     popper
         .client
         .invoke_async(
             Some(&addr),
-            RemotingCommand::request_with_header(request_code::NOTIFICATION, &header),
+            notification(&popper, false, 20_000, now_ms()),
             Duration::from_secs(25),
             move |result| {
                 let _ = answers.send(result.expect("notification answered"));
@@ -1334,9 +1305,7 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     // An ack of the first batch's handle is stale now.
     assert_code(&popper.ack(&first.messages[0]), response_code::SUCCESS);
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(0));
-    for p in &again.messages {
-        assert_code(&popper.ack(p), response_code::SUCCESS);
-    }
+    ack_all(&popper, &again.messages);
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(2));
 
     // Unblocked at once by the acks; an invisibility change moves one message's deadline.
@@ -1354,9 +1323,7 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     // Past the batch's invisible time, still blocked by the message whose time moved.
     assert_eq!(pop(2, 1000, 1500).code, response_code::POLLING_TIMEOUT);
     assert!(now_ms() >= next.messages[0].handle.revive_time());
-    for p in &next.messages {
-        assert_code(&popper.ack(p), response_code::SUCCESS);
-    }
+    ack_all(&popper, &next.messages);
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(4));
 
     // The block survives a restart.
@@ -1369,30 +1336,13 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     let mut header = popper.pop_header(2, 60_000, 0);
     header.order = true;
     assert_eq!(popper.pop_with(header).code, response_code::POLLING_TIMEOUT);
-    let notification = NotificationRequestHeader {
-        consumer_group: "CG_order".into(),
-        topic: "PopOrder".into(),
-        queue_id: -1,
-        poll_time: 0,
-        born_time: now_ms(),
-        order: true,
-        attempt_id: None,
-        bname: None,
-    };
-    let answer = popper.call(
-        RemotingCommand::request_with_header(request_code::NOTIFICATION, &notification),
-        TIMEOUT,
-    );
+    let answer = popper.call(notification(&popper, true, 0, now_ms()), TIMEOUT);
     let h: NotificationResponseHeader = answer.decode_header().unwrap();
     assert!(!h.has_msg, "blocked: nothing a pop would get");
-    for p in &last.messages {
-        assert_code(&popper.ack(p), response_code::SUCCESS);
-    }
+    ack_all(&popper, &last.messages);
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(6));
     assert_eq!(
-        broker
-            .store()
-            .max_offset_in_queue("%RETRY%CG_order_PopOrder", 0),
+        revived(&broker, "CG", "order_PopOrder"),
         0,
         "nothing went through the retry topic"
     );

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use super::checkpoint::{decode_log, LogRecord, PopCheckpoint, QueueKey, MAX_CHECKPOINT_MESSAGES};
 use crate::common::clock::now_millis;
 use crate::common::sync::{CondvarExt, MutexExt};
+use crate::protocol::header::ExtraInfo;
 
 /// What identifies a checkpoint in a receipt handle (Java's merge key without the broker).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,6 +38,18 @@ pub(crate) struct CheckpointKey {
 }
 
 impl CheckpointKey {
+    /// The checkpoint a receipt handle names for a message of `topic` (the topic an ack
+    /// names: a retry topic for a revived message), `group` and `queue_id`.
+    pub(crate) fn of_handle(topic: &str, group: &str, queue_id: i32, handle: &ExtraInfo) -> Self {
+        CheckpointKey {
+            topic: topic.to_string(),
+            group: group.to_string(),
+            queue_id,
+            start_offset: handle.ck_queue_offset,
+            pop_time: handle.pop_time,
+        }
+    }
+
     fn of(ck: &PopCheckpoint) -> Self {
         CheckpointKey {
             topic: ck.topic.clone(),

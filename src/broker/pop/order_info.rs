@@ -164,17 +164,38 @@ pub(crate) enum OrderCommit {
 #[derive(Default, Serialize, Deserialize)]
 struct OrderFile {
     #[serde(default)]
-    table: BTreeMap<String, BTreeMap<i32, OrderInfo>>,
+    table: OrderTable,
 }
 
 /// Orderly pops by `topic@group` and queue; mirrors Java's `ConsumerOrderInfoManager`.
 pub(crate) struct ConsumerOrderInfoManager {
     path: PathBuf,
-    table: Mutex<BTreeMap<String, BTreeMap<i32, OrderInfo>>>,
+    table: Mutex<OrderTable>,
 }
+
+type OrderTable = BTreeMap<String, BTreeMap<i32, OrderInfo>>;
 
 fn key(topic: &str, group: &str) -> String {
     format!("{topic}@{group}")
+}
+
+/// The record of a queue's last orderly pop for a group.
+fn info<'a>(
+    table: &'a OrderTable,
+    topic: &str,
+    group: &str,
+    queue_id: i32,
+) -> Option<&'a OrderInfo> {
+    table.get(&key(topic, group))?.get(&queue_id)
+}
+
+fn info_mut<'a>(
+    table: &'a mut OrderTable,
+    topic: &str,
+    group: &str,
+    queue_id: i32,
+) -> Option<&'a mut OrderInfo> {
+    table.get_mut(&key(topic, group))?.get_mut(&queue_id)
 }
 
 impl ConsumerOrderInfoManager {
@@ -204,7 +225,7 @@ impl ConsumerOrderInfoManager {
         })
     }
 
-    fn persist(&self, table: &BTreeMap<String, BTreeMap<i32, OrderInfo>>) {
+    fn persist(&self, table: &OrderTable) {
         let file = OrderFile {
             table: table.clone(),
         };
@@ -270,10 +291,7 @@ impl ConsumerOrderInfoManager {
         invisible_time: i64,
         now: i64,
     ) -> bool {
-        self.table
-            .lock_unpoisoned()
-            .get(&key(topic, group))
-            .and_then(|queues| queues.get(&queue_id))
+        info(&self.table.lock_unpoisoned(), topic, group, queue_id)
             .is_some_and(|info| info.need_block(attempt_id, invisible_time, now))
     }
 
@@ -285,10 +303,7 @@ impl ConsumerOrderInfoManager {
         queue_id: i32,
         invisible_time: i64,
     ) -> Option<i64> {
-        self.table
-            .lock_unpoisoned()
-            .get(&key(topic, group))
-            .and_then(|queues| queues.get(&queue_id))
+        info(&self.table.lock_unpoisoned(), topic, group, queue_id)
             .and_then(|info| info.lock_free_time(invisible_time))
     }
 
@@ -303,10 +318,7 @@ impl ConsumerOrderInfoManager {
         pop_time: i64,
     ) -> OrderCommit {
         let mut table = self.table.lock_unpoisoned();
-        let Some(info) = table
-            .get_mut(&key(topic, group))
-            .and_then(|queues| queues.get_mut(&queue_id))
-        else {
+        let Some(info) = info_mut(&mut table, topic, group, queue_id) else {
             return OrderCommit::Next(offset + 1);
         };
         if info.offset_list.is_empty() {
@@ -336,10 +348,8 @@ impl ConsumerOrderInfoManager {
         next_visible_time: i64,
     ) -> bool {
         let mut table = self.table.lock_unpoisoned();
-        let Some(info) = table
-            .get_mut(&key(topic, group))
-            .and_then(|queues| queues.get_mut(&queue_id))
-            .filter(|info| info.pop_time == pop_time)
+        let Some(info) =
+            info_mut(&mut table, topic, group, queue_id).filter(|info| info.pop_time == pop_time)
         else {
             return false;
         };

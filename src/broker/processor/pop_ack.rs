@@ -173,13 +173,12 @@ impl AckMessageProcessor {
                 ctx.remote_addr(),
             ));
         }
-        let key = CheckpointKey {
-            topic: header.topic.clone(),
-            group: header.consumer_group.clone(),
-            queue_id: header.queue_id,
-            start_offset: handle.ck_queue_offset,
-            pop_time: handle.pop_time,
-        };
+        let key = CheckpointKey::of_handle(
+            &header.topic,
+            &header.consumer_group,
+            header.queue_id,
+            &handle,
+        );
         let offset = header.offset;
         match self
             .pop

@@ -58,13 +58,12 @@ impl ChangeInvisibleTimeProcessor {
         if handle.is_order() {
             return Ok(self.change_orderly(&header, &handle));
         }
-        let key = CheckpointKey {
-            topic: header.topic.clone(),
-            group: header.consumer_group.clone(),
-            queue_id: header.queue_id,
-            start_offset: handle.ck_queue_offset,
-            pop_time: handle.pop_time,
-        };
+        let key = CheckpointKey::of_handle(
+            &header.topic,
+            &header.consumer_group,
+            header.queue_id,
+            &handle,
+        );
         let changed = self.pop.checkpoints.change_invisible_time(
             &key,
             &handle.broker_name,

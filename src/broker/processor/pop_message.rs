@@ -128,6 +128,18 @@ pub(super) fn poll_deadline_at(born_time: i64, poll_time: i64, now: i64) -> Inst
     Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(MAX_POLL_TIME)
 }
 
+/// Java fills in a missing or zero `bornTime` with the time it arrived, so that a request held
+/// and run again keeps its deadline.
+pub(super) fn fill_born_time(request: &mut RemotingCommand, now: i64) {
+    if request
+        .ext_fields
+        .get("bornTime")
+        .is_none_or(|t| t.trim() == "0")
+    {
+        request.ext_fields.insert("bornTime", now.to_string());
+    }
+}
+
 fn poll_deadline(header: &PopMessageRequestHeader, now: i64) -> Instant {
     poll_deadline_at(header.born_time, header.poll_time, now)
 }
@@ -429,14 +441,7 @@ impl PopMessageProcessor {
         held_until: Option<Instant>,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let now = now_millis();
-        // Java fills in a missing or zero born time, so a held request keeps its deadline.
-        if request
-            .ext_fields
-            .get("bornTime")
-            .is_none_or(|t| t.trim() == "0")
-        {
-            request.ext_fields.insert("bornTime", now.to_string());
-        }
+        fill_born_time(&mut request, now);
         let header = PopMessageRequestHeader::read_from(&request.ext_fields)?;
         let b = &self.broker;
         // Exact arithmetic: both fields are the peer's.

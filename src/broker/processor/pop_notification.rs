@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::pop_message::{check_pop_target, poll_deadline_at};
+use super::pop_message::{check_pop_target, fill_born_time, poll_deadline_at};
 use super::BrokerContext;
 use crate::broker::pop::{PollingResult, PopRequest, PopService, PopTarget};
 use crate::common::clock::now_millis;
@@ -87,13 +87,7 @@ impl NotificationProcessor {
         held_until: Option<Instant>,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let now = now_millis();
-        if request
-            .ext_fields
-            .get("bornTime")
-            .is_none_or(|t| t.trim() == "0")
-        {
-            request.ext_fields.insert("bornTime", now.to_string());
-        }
+        fill_born_time(&mut request, now);
         let header = NotificationRequestHeader::read_from(&request.ext_fields)?;
         let b = &self.broker;
         let topic = match check_pop_target(
