@@ -414,7 +414,7 @@ fn three_poppers_on_one_queue_get_every_message_and_duplicates_only_after_the_in
         Some(MESSAGES as i64)
     );
     assert_eq!(
-        revived(&broker, "CG", "three_PopThree"),
+        revived(&broker, "CG_three", "PopThree"),
         (MESSAGES / 10) as i64
     );
     broker.shutdown();
@@ -568,7 +568,7 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
     assert_eq!(back.messages[0].message.reconsume_times, 1);
     assert_code(&popper.ack(&back.messages[0]), response_code::SUCCESS);
     assert_checkpoints_drain(&broker);
-    assert_eq!(revived(&broker, "CG", "cit_PopCit"), 1);
+    assert_eq!(revived(&broker, "CG_cit", "PopCit"), 1);
     broker.shutdown();
 }
 
@@ -601,7 +601,7 @@ fn after_a_restart_unacked_messages_come_back_and_acked_ones_never() {
         broker.consumer_offset("CG_restart", "PopRestart", 0),
         Some(5)
     );
-    assert_eq!(revived(&broker, "CG", "restart_PopRestart"), 3);
+    assert_eq!(revived(&broker, "CG_restart", "PopRestart"), 3);
     assert_eq!(popper.pop(32, 2000, 0).code, response_code::POLLING_TIMEOUT);
     broker.shutdown();
 }
@@ -706,7 +706,7 @@ fn a_message_reconsumed_past_the_groups_maximum_goes_to_the_dead_letter_topic() 
         popper.pop(1, 1000, 1500).code,
         response_code::POLLING_TIMEOUT
     );
-    assert_eq!(revived(&broker, "CG", "dlq_PopDlq"), 1);
+    assert_eq!(revived(&broker, "CG_dlq", "PopDlq"), 1);
     broker.shutdown();
 }
 
@@ -827,7 +827,7 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
         (
             broker.consumer_offset("CG_bad", "PopBad", 0),
             broker.pop_checkpoints(),
-            revived(&broker, "CG", "bad_PopBad"),
+            revived(broker, "CG_bad", "PopBad"),
         )
     };
     let before = state(&broker);
@@ -1342,7 +1342,7 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     ack_all(&popper, &last.messages);
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(6));
     assert_eq!(
-        revived(&broker, "CG", "order_PopOrder"),
+        revived(&broker, "CG_order", "PopOrder"),
         0,
         "nothing went through the retry topic"
     );
