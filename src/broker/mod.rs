@@ -4,8 +4,11 @@
 //! `SendMessageProcessor` (10, 310, 320, 36), `PullMessageProcessor` (11, with long polling),
 //! `QueryMessageProcessor` (12, 33), `EndTransactionProcessor` (37), `ReplyMessageProcessor`
 //! (324, 325), `ConsumerManageProcessor` (14, 15, 38), `ClientManageProcessor` (34, 35),
-//! `AdminBrokerProcessor` (17, 21, 26, 28-32, 41, 42, 200-204, 207, 208, 215, 300) and the
-//! calls forwarded to clients (222, 223, 307, 309). Anything else gets
+//! `AdminBrokerProcessor` (17, 21, 26, 28-32, 41, 42, 200-204, 207, 208, 215, 300), the
+//! calls forwarded to clients (222, 223, 307, 309) and the 5.x POP processors
+//! (`PopMessageProcessor` 200050, `AckMessageProcessor` 200051 and 200151,
+//! `ChangeInvisibleTimeProcessor` 200053, `NotificationProcessor` 200054 and 200055,
+//! `QueryAssignmentProcessor` 400 and 401; state in the `pop` module). Anything else gets
 //! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`]; transactional half
 //! messages in the `transaction` module's topics, checked by the `rmq-tx-check` thread.
 

@@ -485,7 +485,8 @@ impl PopMessageProcessor {
         let filter = parse_tag_expression(header.exp.as_deref().unwrap_or("*"));
         let accept = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&code));
         let random = self.pop.random_percent();
-        let retry_first = random < self.pop.config.pop_from_retry_probability;
+        // Orderly pops read the topic only: a retry copy would break the order.
+        let retry_first = !header.order && random < self.pop.config.pop_from_retry_probability;
         let retry_topic = pop_retry_topic_v1(&header.topic, &header.consumer_group);
         let mut batch = PopBatch {
             header: &header,
@@ -499,8 +500,6 @@ impl PopMessageProcessor {
             rest_num: 0,
             checkpoint_error: None,
         };
-        // Orderly pops read the topic only: a retry copy would break the order.
-        let retry_first = retry_first && !header.order;
         if retry_first {
             self.pop_from_topic(&mut batch, &retry_topic, true, random);
         }
