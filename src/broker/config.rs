@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::pop::PopConfig;
 use super::store::{DeleteWhen, DiskUsageProbe, FlushDiskType};
 use super::{Broker, BrokerError};
 use crate::remoting::ServerConfig;
@@ -107,6 +108,8 @@ pub struct BrokerConfig {
     /// Store replies in the reply topic besides pushing them (`storeReplyMessageEnable`,
     /// true).
     pub store_reply_message: bool,
+    /// How POP is served (5.x).
+    pub pop: PopConfig,
     /// The ACL account table (Java's `plain_acl.yml` as JSON); when set, every request must
     /// pass [`PlainAccessValidator`](crate::acl::PlainAccessValidator) (`aclEnable`).
     #[cfg(feature = "acl")]
@@ -159,6 +162,7 @@ impl Default for BrokerConfig {
             transaction_check_max: 15,
             transaction_check_interval: Duration::from_secs(60),
             store_reply_message: true,
+            pop: PopConfig::default(),
             #[cfg(feature = "acl")]
             acl_file: None,
         }
@@ -394,6 +398,19 @@ impl BrokerBuilder {
     /// Store replies besides pushing them to the requester (`storeReplyMessageEnable`).
     pub fn store_reply_message(mut self, store: bool) -> Self {
         self.config.store_reply_message = store;
+        self
+    }
+
+    /// Whether a group without a config gets the default one (`autoCreateSubscriptionGroup`,
+    /// true).
+    pub fn auto_create_subscription_group(mut self, enable: bool) -> Self {
+        self.config.auto_create_subscription_group = enable;
+        self
+    }
+
+    /// How POP is served (see [`PopConfig`]).
+    pub fn pop_config(mut self, pop: PopConfig) -> Self {
+        self.config.pop = pop;
         self
     }
 

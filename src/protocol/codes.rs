@@ -123,6 +123,22 @@ pub mod request_code {
         SEND_REPLY_MESSAGE_V2 = 325,
         /// Broker → client: the reply to a request this client sent.
         PUSH_REPLY_MESSAGE_TO_CLIENT = 326,
+        /// 5.x: which queues a consumer takes and whether it pulls or pops them.
+        QUERY_ASSIGNMENT = 400,
+        /// 5.x: set whether a group pulls or pops a topic (`mqadmin setConsumeMode`).
+        SET_MESSAGE_REQUEST_MODE = 401,
+        /// 5.x: pop messages, each invisible to others until acked or its time passes.
+        POP_MESSAGE = 200050,
+        /// 5.x: acknowledge one popped message.
+        ACK_MESSAGE = 200051,
+        /// 5.x: move a popped message's invisibility deadline.
+        CHANGE_MESSAGE_INVISIBLETIME = 200053,
+        /// 5.x: ask (long polling) whether a pop would find messages.
+        NOTIFICATION = 200054,
+        /// 5.x: how many pops wait on a queue.
+        POLLING_INFO = 200055,
+        /// 5.x: acknowledge many popped messages at once.
+        BATCH_ACK_MESSAGE = 200151,
     }
 }
 
@@ -165,8 +181,10 @@ pub mod response_code {
         PULL_OFFSET_MOVED = 21,
         /// The query found nothing.
         QUERY_NOT_FOUND = 22,
-        /// The consumer group has no subscription group config (and none is created).
+        /// The consumer group has no subscription group config (and none is auto-created).
         SUBSCRIPTION_GROUP_NOT_EXIST = 26,
+        /// A request field is out of range (5.x).
+        INVALID_PARAMETER = 29,
         /// No buyer id (unit mode).
         NO_BUYER_ID = 204,
         /// Not in the current unit (unit mode).
@@ -175,6 +193,10 @@ pub mod response_code {
         CONSUMER_NOT_ONLINE = 206,
         /// No message (pop consumption).
         NO_MESSAGE = 208,
+        /// 5.x: too many pops wait already (4.9.8 used 209 for an ACL failure).
+        POLLING_FULL = 209,
+        /// 5.x: the pop's poll time passed with nothing to pop (4.9.8: an ACL failure).
+        POLLING_TIMEOUT = 210,
         /// Flow control (pop consumption).
         FLOW_CONTROL = 215,
         /// 5.x: the server is going away; reconnect elsewhere.
