@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::pop::PopConfig;
 use super::store::{DeleteWhen, DiskUsageProbe, FlushDiskType};
 use super::{Broker, BrokerError};
 use crate::remoting::ServerConfig;
@@ -121,6 +122,8 @@ pub struct BrokerConfig {
     /// Serve SQL92 subscriptions (`enablePropertyFilter`, off as in Java): consumers may
     /// filter by an expression over message properties.
     pub enable_property_filter: bool,
+    /// How POP is served (5.x).
+    pub pop: PopConfig,
     /// The ACL account table (Java's `plain_acl.yml` as JSON); when set, every request must
     /// pass [`PlainAccessValidator`](crate::acl::PlainAccessValidator) (`aclEnable`).
     #[cfg(feature = "acl")]
@@ -178,6 +181,7 @@ impl Default for BrokerConfig {
             timer_max_delay_sec: 259_200,
             recall_message_enable: false,
             enable_property_filter: false,
+            pop: PopConfig::default(),
             #[cfg(feature = "acl")]
             acl_file: None,
         }
@@ -443,6 +447,19 @@ impl BrokerBuilder {
     /// Serve SQL92 subscriptions (`enablePropertyFilter`, off).
     pub fn enable_property_filter(mut self, enable: bool) -> Self {
         self.config.enable_property_filter = enable;
+        self
+    }
+
+    /// Whether a group without a config gets the default one (`autoCreateSubscriptionGroup`,
+    /// true).
+    pub fn auto_create_subscription_group(mut self, enable: bool) -> Self {
+        self.config.auto_create_subscription_group = enable;
+        self
+    }
+
+    /// How POP is served (see [`PopConfig`]).
+    pub fn pop_config(mut self, pop: PopConfig) -> Self {
+        self.config.pop = pop;
         self
     }
 

@@ -4,8 +4,11 @@
 //! `SendMessageProcessor` (10, 310, 320, 36), `PullMessageProcessor` (11, with long polling),
 //! `QueryMessageProcessor` (12, 33), `EndTransactionProcessor` (37), `ReplyMessageProcessor`
 //! (324, 325), `ConsumerManageProcessor` (14, 15, 38), `ClientManageProcessor` (34, 35),
-//! `AdminBrokerProcessor` (17, 21, 26, 28-32, 41, 42, 200-204, 207, 208, 215, 300) and the
-//! calls forwarded to clients (222, 223, 307, 309). Anything else gets
+//! `AdminBrokerProcessor` (17, 21, 26, 28-32, 41, 42, 200-204, 207, 208, 215, 300), the
+//! calls forwarded to clients (222, 223, 307, 309) and the 5.x POP processors
+//! (`PopMessageProcessor` 200050, `AckMessageProcessor` 200051 and 200151,
+//! `ChangeInvisibleTimeProcessor` 200053, `NotificationProcessor` 200054 and 200055,
+//! `QueryAssignmentProcessor` 400 and 401; state in the `pop` module). Anything else gets
 //! REQUEST_CODE_NOT_SUPPORTED. Messages live in [`store::MessageStore`]; transactional half
 //! messages in the `transaction` module's topics, checked by the `rmq-tx-check` thread.
 
@@ -20,6 +23,7 @@ mod filter;
 mod long_polling;
 mod outer_api;
 mod persist;
+mod pop;
 mod processor;
 mod schedule_message_service;
 pub mod store;
@@ -36,6 +40,7 @@ use std::time::Duration;
 
 pub use client_manager::{ClientChannelInfo, ClientIdentity, ClientManager, ConsumerGroupInfo};
 pub use config::{BrokerBuilder, BrokerConfig};
+pub use pop::PopConfig;
 
 pub use broker_stats::DailyTotals;
 pub(crate) use client_manager::RebalanceLockManager;
@@ -45,9 +50,12 @@ pub(crate) use outer_api::BrokerIdentity;
 pub use subscription_group_manager::SubscriptionGroupManager;
 pub(crate) use topic_config_manager::TopicConfigManager;
 
+use pop::PopService;
 use processor::{
-    AdminBrokerProcessor, BrokerContext, ClientCallsProcessor, ClientManageProcessor,
-    ConsumerManageProcessor, EndTransactionProcessor, PullMessageProcessor, QueryMessageProcessor,
+    start_revive_service, AckMessageProcessor, AdminBrokerProcessor, BrokerContext,
+    ChangeInvisibleTimeProcessor, ClientCallsProcessor, ClientManageProcessor,
+    ConsumerManageProcessor, EndTransactionProcessor, NotificationProcessor, PopMessageProcessor,
+    PopWakeUp, PullMessageProcessor, QueryAssignmentProcessor, QueryMessageProcessor,
     RecallMessageProcessor, ReplyMessageProcessor, SendMessageProcessor, ADMIN_CODES,
 };
 use schedule_message_service::{DelayLevels, ScheduleMessageService};
@@ -124,6 +132,7 @@ pub struct Broker {
     identity: BrokerIdentity,
     register_service: Mutex<Option<ServiceThread>>,
     services: Mutex<Vec<ServiceThread>>,
+    pop: Arc<PopService>,
     stopping: AtomicBool,
 }
 
@@ -153,6 +162,7 @@ struct StartGuard {
     server: Option<Arc<RemotingServer>>,
     store: Option<Arc<MessageStore>>,
     hold: Option<Arc<PullRequestHoldService>>,
+    pop: Option<Arc<PopService>>,
 }
 
 impl StartGuard {
@@ -160,6 +170,7 @@ impl StartGuard {
         self.server = None;
         self.store = None;
         self.hold = None;
+        self.pop = None;
     }
 }
 
@@ -168,6 +179,9 @@ impl Drop for StartGuard {
         // The same order as Broker::shutdown: held pulls, then the server, then the store.
         if let Some(hold) = self.hold.take() {
             hold.shutdown();
+        }
+        if let Some(pop) = self.pop.take() {
+            pop.shutdown();
         }
         if let Some(server) = self.server.take() {
             server.shutdown();
@@ -291,6 +305,7 @@ impl Broker {
             server: Some(server.clone()),
             store: None,
             hold: None,
+            pop: None,
         };
         let broker_addr = config
             .advertised_addr
@@ -355,6 +370,15 @@ impl Broker {
         let groups = SubscriptionGroupManager::load(&config.store_dir).map_err(config_err)?;
         let hold = PullRequestHoldService::new();
         guard.hold = Some(hold.clone());
+        let pop = PopService::load(
+            &config.store_dir,
+            &config.pop,
+            config.flush_disk_type == store::FlushDiskType::SyncFlush,
+            Duration::from_millis(500),
+        )
+        .map_err(config_err)?;
+        guard.pop = Some(pop.clone());
+        pop.restore_pop_offsets(&offsets);
         let (register_now, register_wakeups) = Waker::pair();
         let context = Arc::new(BrokerContext {
             settings: std::sync::RwLock::new(config.clone()),
@@ -380,8 +404,10 @@ impl Broker {
         });
         let _ = context.server.set(Arc::downgrade(&server));
         let notify = hold.clone();
+        let notify_pop = pop.polling.clone();
         store.set_message_arrival_listener(Box::new(move |topic, queue_id, max_offset| {
-            notify.notify_message_arriving(topic, queue_id, max_offset)
+            notify.notify_message_arriving(topic, queue_id, max_offset);
+            notify_pop.notify_message_arriving(topic, queue_id);
         }));
 
         let pull = Arc::new(PullMessageProcessor::new(context.clone()));
@@ -454,11 +480,49 @@ impl Broker {
             Arc::new(ClientCallsProcessor::new(context.clone())),
             pool(2, 1_000),
         )?;
+        let pop_processor = Arc::new(PopMessageProcessor::new(context.clone(), pop.clone()));
+        let notification = Arc::new(NotificationProcessor::new(context.clone(), pop.clone()));
+        server.register_processor_for_codes(
+            &[rc::POP_MESSAGE],
+            pop_processor.clone(),
+            pool(8, 100_000),
+        )?;
+        server.register_processor_for_codes(
+            &[rc::NOTIFICATION, rc::POLLING_INFO],
+            notification.clone(),
+            pool(2, 100_000),
+        )?;
+        server.register_processor_for_codes(
+            &[rc::ACK_MESSAGE, rc::BATCH_ACK_MESSAGE],
+            Arc::new(AckMessageProcessor::new(context.clone(), pop.clone())),
+            pool(4, 100_000),
+        )?;
+        server.register_processor_for_codes(
+            &[rc::CHANGE_MESSAGE_INVISIBLETIME],
+            Arc::new(ChangeInvisibleTimeProcessor::new(
+                context.clone(),
+                pop.clone(),
+            )),
+            pool(4, 100_000),
+        )?;
+        server.register_processor_for_codes(
+            &[rc::QUERY_ASSIGNMENT, rc::SET_MESSAGE_REQUEST_MODE],
+            Arc::new(QueryAssignmentProcessor::new(context.clone(), pop.clone())),
+            pool(2, 10_000),
+        )?;
         server.set_channel_event_listener(Arc::new(ClientHousekeeping {
             context: context.clone(),
         }))?;
         hold.start(pull)
             .map_err(|e| RemotingError::io("start the pull-hold thread", e))?;
+        pop.polling
+            .start(Arc::new(PopWakeUp {
+                pop: pop_processor,
+                notification,
+            }))
+            .map_err(|e| RemotingError::io("start the pop polling thread", e))?;
+        start_revive_service(context.clone(), pop.clone())
+            .map_err(|e| RemotingError::io("start the pop revive thread", e))?;
         server.start()?;
 
         let identity = BrokerIdentity {
@@ -481,6 +545,7 @@ impl Broker {
             identity,
             register_service: Mutex::new(None),
             services: Mutex::new(Vec::new()),
+            pop,
             stopping: AtomicBool::new(false),
         };
         // From here a failure drops `broker`, whose Drop shuts everything down.
@@ -661,6 +726,17 @@ impl Broker {
         self.context.hold.held_count()
     }
 
+    /// Pops and NOTIFICATIONs held for long polling right now.
+    pub fn held_pops(&self) -> usize {
+        self.pop.polling.held_count()
+    }
+
+    /// Open pop checkpoints (pops with messages neither acked nor revived yet) and the
+    /// size of the checkpoint log in bytes.
+    pub fn pop_checkpoints(&self) -> (usize, u64) {
+        self.pop.checkpoints.stats()
+    }
+
     /// Unregisters from the name servers, answers held pulls, stops serving, persists offsets,
     /// flushes and closes the store, and joins every thread.
     pub fn shutdown(&self) {
@@ -681,6 +757,9 @@ impl Broker {
             service.stop();
         }
         self.context.hold.shutdown();
+        // Held pops are answered while the server can still send; the revive thread stops
+        // before the store it writes to.
+        self.pop.shutdown();
         self.server.shutdown();
         if let Err(e) = self.context.offsets.persist() {
             log::error!("persisting consumer offsets failed: {e}");

@@ -131,6 +131,22 @@ pub mod request_code {
         GET_SUBSCRIPTIONGROUP_CONFIG = 352,
         /// 5.3: cancel a timer message not yet delivered, by its recall handle.
         RECALL_MESSAGE = 370,
+        /// 5.x: which queues a consumer takes and whether it pulls or pops them.
+        QUERY_ASSIGNMENT = 400,
+        /// 5.x: set whether a group pulls or pops a topic (`mqadmin setConsumeMode`).
+        SET_MESSAGE_REQUEST_MODE = 401,
+        /// 5.x: pop messages, each invisible to others until acked or its time passes.
+        POP_MESSAGE = 200050,
+        /// 5.x: acknowledge one popped message.
+        ACK_MESSAGE = 200051,
+        /// 5.x: move a popped message's invisibility deadline.
+        CHANGE_MESSAGE_INVISIBLETIME = 200053,
+        /// 5.x: ask (long polling) whether a pop would find messages.
+        NOTIFICATION = 200054,
+        /// 5.x: how many pops wait on a queue.
+        POLLING_INFO = 200055,
+        /// 5.x: acknowledge many popped messages at once.
+        BATCH_ACK_MESSAGE = 200151,
     }
 }
 
@@ -179,12 +195,14 @@ pub mod response_code {
         SUBSCRIPTION_NOT_EXIST = 24,
         /// The broker's copy of the subscription is older than the pull's.
         SUBSCRIPTION_NOT_LATEST = 25,
-        /// The consumer group is unknown.
+        /// The consumer group has no subscription group config (and none is auto-created).
         SUBSCRIPTION_GROUP_NOT_EXIST = 26,
         /// No compiled filter for the group's SQL92 subscription.
         FILTER_DATA_NOT_EXIST = 27,
         /// The compiled filter is older than the pull's subscription.
         FILTER_DATA_NOT_LATEST = 28,
+        /// A request field is out of range (5.x).
+        INVALID_PARAMETER = 29,
         /// No buyer id (unit mode).
         NO_BUYER_ID = 204,
         /// Not in the current unit (unit mode).
@@ -193,6 +211,10 @@ pub mod response_code {
         CONSUMER_NOT_ONLINE = 206,
         /// No message (pop consumption).
         NO_MESSAGE = 208,
+        /// 5.x: too many pops wait already (4.9.8 used 209 for an ACL failure).
+        POLLING_FULL = 209,
+        /// 5.x: the pop's poll time passed with nothing to pop (4.9.8: an ACL failure).
+        POLLING_TIMEOUT = 210,
         /// Flow control (pop consumption).
         FLOW_CONTROL = 215,
         /// 5.3: an operation refused as it stands (a bad recall handle).

@@ -181,8 +181,10 @@ macro_rules! custom_header {
 mod admin;
 mod client;
 mod consumer;
+mod extra_info;
 mod namesrv;
 mod offset;
+mod pop;
 mod pull;
 mod recall;
 mod reply;
@@ -207,6 +209,13 @@ pub use consumer::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
     GetConsumerStatusRequestHeader, ResetOffsetRequestHeader,
 };
+pub use extra_info::{
+    append_msg_offset_info, append_order_count_info, append_queue_offset_order_count_info,
+    append_start_offset_info, is_pop_retry_topic_v2, parse_msg_offset_info, parse_normal_topic,
+    parse_order_count_info, parse_start_offset_info, pop_retry_topic_v1, pop_retry_topic_v2,
+    queue_offset_map_key, start_offset_info_map_key, ExtraInfo, PopRetryFlag,
+    POP_ORDER_REVIVE_QUEUE,
+};
 pub use namesrv::{
     GetRouteInfoRequestHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,
     UnRegisterBrokerRequestHeader,
@@ -216,6 +225,12 @@ pub use offset::{
     GetMinOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
     QueryConsumerOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
     UpdateConsumerOffsetRequestHeader,
+};
+pub use pop::{
+    AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader,
+    NotificationRequestHeader, NotificationResponseHeader, PollingInfoRequestHeader,
+    PollingInfoResponseHeader, PopMessageRequestHeader, PopMessageResponseHeader,
+    CONSUME_INIT_MODE_MAX, CONSUME_INIT_MODE_MIN,
 };
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader};
 pub use recall::{RecallMessageRequestHeader, RecallMessageResponseHeader};

@@ -30,6 +30,18 @@ fixture_bytes!(
     "java-4.9.8/099-req-code34-json.bin",
     "java-4.9.8/111-req-code310-binary.bin",
     "java-4.9.8/115-resp-code0-binary.bin",
+    "java-5.3.3/017-req-code401-json.bin",
+    "java-5.3.3/062-req-code400-json.bin",
+    "java-5.3.3/063-resp-code0-json.bin",
+    "java-5.3.3/070-req-code400-json.bin",
+    "java-5.3.3/071-resp-code0-json.bin",
+    "java-5.3.3/075-req-code200050-json.bin",
+    "java-5.3.3/076-resp-code0-json.bin",
+    "java-5.3.3/078-req-code200051-json.bin",
+    "java-5.3.3/079-req-code200053-json.bin",
+    "java-5.3.3/088-resp-code0-json.bin",
+    "java-5.3.3/098-resp-code0-json.bin",
+    "java-5.3.3/100-req-code200051-json.bin",
 );
 
 /// Fixture `name` decoded as one whole frame.

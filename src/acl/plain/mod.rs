@@ -19,8 +19,12 @@ use std::path::{Path, PathBuf};
 use self::config::{AclTable, RETRY_GROUP_TOPIC_PREFIX};
 use self::permission::{check_permission, needs_admin, PUB, SUB};
 use super::signer::{signature_matches, ACCESS_KEY, SIGNATURE};
-use crate::protocol::body::HeartbeatData;
+use crate::protocol::body::{
+    BatchAckMessageRequestBody, HeartbeatData, QueryAssignmentRequestBody,
+    SetMessageRequestModeRequestBody,
+};
 use crate::protocol::codes::{request_code, response_code};
+use crate::protocol::header::parse_normal_topic;
 use crate::protocol::RemotingCommand;
 use crate::remoting::{AbortProcess, RpcHook};
 
@@ -270,6 +274,41 @@ fn parse(request: &RemotingCommand, remote_addr: &str) -> Result<AccessResource,
             resource.add(retry(fields.get("consumerGroup")).as_deref(), SUB);
             resource.add(fields.get("topic"), SUB);
         }
+        // 5.x POP: SUB on the topic and the group, as Java 5 checks these headers. An ack of a
+        // revived message names the group's pop retry topic (`%RETRY%{group}_{topic}`): the
+        // topic's resource.
+        request_code::POP_MESSAGE
+        | request_code::ACK_MESSAGE
+        | request_code::CHANGE_MESSAGE_INVISIBLETIME
+        | request_code::NOTIFICATION
+        | request_code::POLLING_INFO => {
+            let group = fields.get("consumerGroup");
+            let topic = fields
+                .get("topic")
+                .map(|t| parse_normal_topic(t, group.unwrap_or_default()));
+            resource.add(topic, SUB);
+            resource.add(retry(group).as_deref(), SUB);
+        }
+        request_code::BATCH_ACK_MESSAGE if !request.body.is_empty() => {
+            let body = BatchAckMessageRequestBody::from_json(&request.body)
+                .map_err(|e| format!("bad batch ack body: {e}"))?;
+            for ack in &body.acks {
+                resource.add(Some(&ack.topic), SUB);
+                resource.add(retry(Some(&ack.consumer_group)).as_deref(), SUB);
+            }
+        }
+        request_code::QUERY_ASSIGNMENT => {
+            let body = QueryAssignmentRequestBody::from_json(&request.body)
+                .map_err(|e| format!("bad query assignment body: {e}"))?;
+            resource.add(Some(&body.topic), SUB);
+            resource.add(retry(Some(&body.consumer_group)).as_deref(), SUB);
+        }
+        request_code::SET_MESSAGE_REQUEST_MODE => {
+            let body = SetMessageRequestModeRequestBody::from_json(&request.body)
+                .map_err(|e| format!("bad request mode body: {e}"))?;
+            resource.add(Some(&body.topic), SUB);
+            resource.add(retry(Some(&body.consumer_group)).as_deref(), SUB);
+        }
         _ => {}
     }
     Ok(resource)
@@ -410,6 +449,70 @@ mod tests {
             v.check(from, &signed(send("%RETRY%g1"), "RocketMQ", "12345678")),
             Ok(())
         );
+    }
+
+    #[test]
+    fn pops_and_acks_need_sub_on_the_topic_and_the_group() {
+        let v = PlainAccessValidator::from_json(TABLE).unwrap();
+        let from = "127.0.0.1:5000";
+        let pop = |code: i32, topic: &str, group: &str| {
+            signed(
+                RemotingCommand::new_request(code)
+                    .with_ext("topic", topic)
+                    .with_ext("consumerGroup", group),
+                "RocketMQ",
+                "12345678",
+            )
+        };
+        for code in [
+            request_code::POP_MESSAGE,
+            request_code::ACK_MESSAGE,
+            request_code::CHANGE_MESSAGE_INVISIBLETIME,
+            request_code::NOTIFICATION,
+            request_code::POLLING_INFO,
+        ] {
+            assert_eq!(v.check(from, &pop(code, "TopicB", "g1")), Ok(()));
+            // A revived message's ack names the pop retry topic: TopicB's resource.
+            assert_eq!(v.check(from, &pop(code, "%RETRY%g1_TopicB", "g1")), Ok(()));
+            assert_eq!(
+                v.check(from, &pop(code, "Other", "g1")),
+                Err("No default permission for topic:Other".into())
+            );
+            assert_eq!(
+                v.check(from, &pop(code, "%RETRY%GroupDenied_TopicB", "GroupDenied")),
+                Err("No default permission for group:GroupDenied".into())
+            );
+        }
+        let batch = |topic: &str| {
+            let body = BatchAckMessageRequestBody {
+                broker_name: None,
+                acks: vec![crate::protocol::body::BatchAck {
+                    consumer_group: "g1".into(),
+                    topic: topic.into(),
+                    ..Default::default()
+                }],
+            };
+            signed(
+                RemotingCommand::new_request(request_code::BATCH_ACK_MESSAGE)
+                    .with_body(body.to_json().into_bytes()),
+                "RocketMQ",
+                "12345678",
+            )
+        };
+        assert_eq!(v.check(from, &batch("TopicB")), Ok(()));
+        assert!(v.check(from, &batch("Other")).is_err());
+        let mode = SetMessageRequestModeRequestBody {
+            topic: "Other".into(),
+            consumer_group: "g1".into(),
+            ..Default::default()
+        };
+        let set = signed(
+            RemotingCommand::new_request(request_code::SET_MESSAGE_REQUEST_MODE)
+                .with_body(mode.to_json().into_bytes()),
+            "RocketMQ",
+            "12345678",
+        );
+        assert!(v.check(from, &set).is_err());
     }
 
     #[test]

@@ -13,6 +13,8 @@ java_enum! {
         ConsumeActively = "CONSUME_ACTIVELY",
         /// Push consumer (`CONSUME_PASSIVELY`, ordinal 1).
         ConsumePassively = "CONSUME_PASSIVELY",
+        /// 5.x: a consumer that pops (`CONSUME_POP`, ordinal 2).
+        ConsumePop = "CONSUME_POP",
     }
 }
 

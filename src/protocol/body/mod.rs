@@ -14,6 +14,7 @@ pub mod consumer_list;
 pub mod heartbeat;
 mod json;
 pub mod lock_batch;
+pub mod pop;
 pub mod route;
 pub mod topic_config;
 
@@ -35,6 +36,11 @@ pub use heartbeat::{
 #[cfg(feature = "servers")]
 pub(crate) use json::quote_bare_keys as json_quote_bare_keys;
 pub use lock_batch::{LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody};
+pub use pop::{
+    BatchAck, BatchAckMessageRequestBody, MessageQueueAssignment, MessageRequestMode,
+    MessageRequestModeSerializeWrapper, QueryAssignmentRequestBody, QueryAssignmentResponseBody,
+    SetMessageRequestModeRequestBody,
+};
 pub use route::{perm_name, BrokerData, QueueData, TopicRouteData, MASTER_ID};
 pub use topic_config::{
     DataVersion, RegisterBrokerBody, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType,
