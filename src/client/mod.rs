@@ -54,30 +54,16 @@
 //!
 //! Everything here builds without the `servers` feature.
 
-mod address;
 mod admin;
-mod client_config;
-mod client_instance;
-mod client_remoting_processor;
 mod consumer;
-mod error;
-mod message;
-mod mq_client_api;
-mod namespace;
 mod producer;
-mod result;
-#[cfg(test)]
-mod test_support;
-mod top_addressing;
-mod topic_publish_info;
-mod validators;
+mod shared;
 
 pub use crate::protocol::body::MessageModel;
 /// What the builders' `.tls(..)` takes (also at `remoting::TlsClientConfig`).
 #[cfg(feature = "tls")]
 pub use crate::remoting::TlsClientConfig;
 pub use admin::{MqAdmin, MqAdminBuilder, MqAdminConfig, QueryResult, MAX_QUERY_NUM};
-pub use client_config::{ClientSettings, NAMESRV_ADDR_ENV};
 pub use consumer::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyContext,
@@ -85,16 +71,17 @@ pub use consumer::{
     MessageListenerConcurrently, MessageListenerOrderly, PullConsumer, PullConsumerBuilder,
     PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
 };
-pub use error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
-pub use message::{IntoKeys, Message};
 pub use producer::{
     create_reply_message, CommunicationMode, JavaHashCode, LocalTransactionState,
     MessageQueueSelector, MessageType, Producer, ProducerBuilder, ProducerConfig, RequestCallback,
     SelectMessageQueueByHash, SendMessageContext, SendMessageHook, TransactionListener,
     TransactionProducer, TransactionProducerBuilder, TransactionSendResult,
 };
-pub use result::{PullResult, PullStatus, SendResult, SendStatus};
-pub use top_addressing::{
+pub use shared::client_config::{ClientSettings, NAMESRV_ADDR_ENV};
+pub use shared::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
+pub use shared::message::{IntoKeys, Message};
+pub use shared::result::{PullResult, PullStatus, SendResult, SendStatus};
+pub use shared::top_addressing::{
     DEFAULT_NAMESRV_DOMAIN, DEFAULT_NAMESRV_DOMAIN_SUBGROUP, NAMESRV_DOMAIN_ENV,
     NAMESRV_DOMAIN_SUBGROUP_ENV,
 };

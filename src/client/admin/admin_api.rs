@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::{expect_body, expect_success, MqClientApi};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::mq_client_api::{expect_body, expect_success, MqClientApi};
 use crate::protocol::body::{
     ClusterInfo, ConsumeStats, ConsumerConnection, GetConsumerStatusBody, GroupList, KvTable,
     ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,

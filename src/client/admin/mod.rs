@@ -14,10 +14,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::client_config::{client_settings_setters, ClientSettings};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::MqClientApi;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::mq_client_api::MqClientApi;
 use crate::protocol::body::{
     perm_name, BrokerData, ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, KvTable,
     ProducerConnection, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig,
@@ -284,7 +284,7 @@ impl MqAdmin {
     }
 
     /// The namespace topics and groups are wrapped in.
-    fn ns(&self) -> &crate::client::namespace::Namespace {
+    fn ns(&self) -> &crate::client::shared::namespace::Namespace {
         self.instance.namespace()
     }
 

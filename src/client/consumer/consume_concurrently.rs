@@ -15,7 +15,7 @@ use super::listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListenerConcurrently,
 };
 use super::process_queue::ProcessQueue;
-use crate::client::namespace::Namespace;
+use crate::client::shared::namespace::Namespace;
 use crate::common::clock::now_millis;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{CmResult, ConsumeMessageDirectlyResult, MessageModel};

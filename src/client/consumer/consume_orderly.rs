@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::consume_service::{reset_retry_topic, ConsumeHost};
 use super::listener::{ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly};
 use super::process_queue::ProcessQueue;
-use crate::client::namespace::Namespace;
+use crate::client::shared::namespace::Namespace;
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{CmResult, ConsumeMessageDirectlyResult, MessageModel};

@@ -4,9 +4,9 @@
 use super::consume_stats::ConsumeStats;
 use super::offset_store::OffsetStore;
 use super::rebalance::RebalanceImpl;
-use crate::client::error::ClientError;
-use crate::client::namespace::Namespace;
-use crate::client::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::namespace::Namespace;
+use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::delay_queue::Scheduler;
 use crate::protocol::body::MessageModel;
 use crate::protocol::message::message_const::PROPERTY_RETRY_TOPIC;

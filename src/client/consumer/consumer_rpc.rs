@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::{
+use crate::client::shared::error::ClientError;
+use crate::client::shared::mq_client_api::{
     expect_body, expect_success, process_pull_response, MqClientApi,
 };
-use crate::client::result::PullResult;
+use crate::client::shared::result::PullResult;
 use crate::protocol::body::{
     GetConsumerListByGroupResponseBody, LockBatchRequestBody, LockBatchResponseBody,
     UnlockBatchRequestBody,

@@ -5,10 +5,12 @@ use std::sync::{Arc, Weak};
 
 use super::consumer_inner::ConsumerInner;
 use super::pull_service::{PullMessageService, PullTarget};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::client_remoting_processor::{ClientRemotingProcessor, CLIENT_REQUEST_CODES};
-use crate::client::error::ClientError;
-use crate::client::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::client::consumer::client_remoting_processor::{
+    ClientRemotingProcessor, CLIENT_REQUEST_CODES,
+};
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::service_thread::{while_alive, Schedule, ServiceThread};
 use crate::protocol::body::SubscriptionData;
 use crate::remoting::{PoolConfig, RemotingError};

@@ -1,6 +1,7 @@
 //! Consumers: [`PullConsumer`] reads queues from offsets the caller keeps.
 
 mod allocate;
+pub(crate) mod client_remoting_processor;
 mod consume_concurrently;
 mod consume_orderly;
 mod consume_service;

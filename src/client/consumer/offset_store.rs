@@ -11,8 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::ResetOffsetBody;
 use crate::protocol::codes::response_code;

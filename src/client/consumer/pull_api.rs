@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use super::consumer_rpc::PullCallback;
 use super::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
-use crate::client::result::{PullResult, PullStatus};
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::result::{PullResult, PullStatus};
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{SubscriptionData, MASTER_ID};

@@ -5,12 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::client_config::{client_settings_setters, ClientSettings};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::MqClientApi;
-use crate::client::result::PullResult;
-use crate::client::validators::check_group;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::mq_client_api::MqClientApi;
+use crate::client::shared::result::PullResult;
+use crate::client::shared::validators::check_group;
 use crate::common::clock::now_millis;
 use crate::common::trace::trace_step;
 use crate::protocol::header::PullMessageRequestHeader;
@@ -67,7 +67,7 @@ impl PullConsumerBuilder {
         check_group(&config.group)?;
         config.client.check_at_start(name_server.as_deref())?;
         if let Some(ns) = config.client.namespace.as_deref() {
-            config.group = crate::client::namespace::wrap_namespace(ns, &config.group);
+            config.group = crate::client::shared::namespace::wrap_namespace(ns, &config.group);
         }
         let instance = MqClientInstance::new(config.client.clone(), None, Vec::new())?;
         Ok(PullConsumer {

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::allocate::AllocateMessageQueueStrategy;
 use super::process_queue::ProcessQueue;
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
 use crate::protocol::body::{
@@ -154,7 +154,7 @@ impl RebalanceImpl {
             if let Err(e) = self.rebalance_by_topic(handler, &subscription.topic, orderly) {
                 if !subscription
                     .topic
-                    .starts_with(crate::client::validators::RETRY_GROUP_TOPIC_PREFIX)
+                    .starts_with(crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX)
                 {
                     log::warn!(
                         "rebalance of topic {} for group {} failed: {e}",

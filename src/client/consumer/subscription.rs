@@ -1,7 +1,7 @@
 //! Subscriptions: a topic and a tag expression (`*`, `TagA || TagB`), as Java's
 //! `FilterAPI.buildSubscriptionData` makes them, and the client-side tag check.
 
-use crate::client::error::ClientError;
+use crate::client::shared::error::ClientError;
 use crate::common::clock::now_millis;
 use crate::protocol::body::SubscriptionData;
 use crate::protocol::message::MessageExt;

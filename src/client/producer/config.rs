@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use super::send_hook::SendMessageHook;
 use super::Producer;
-use crate::client::client_config::{client_settings_setters, ClientSettings};
-use crate::client::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
-use crate::client::validators::AUTO_CREATE_TOPIC_KEY_TOPIC;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
+use crate::client::shared::validators::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use crate::protocol::message::compression::{DEFAULT_COMPRESS_LEVEL, DEFAULT_COMPRESS_OVER};
 use crate::remoting::RpcHook;
 

@@ -26,14 +26,14 @@ use self::mq_fault_strategy::MqFaultStrategy;
 use self::prepared_message::{HeaderSettings, PreparedMessage};
 use self::send_engine::{AsyncSend, DeferredSelector, SendAttempts, Target};
 use self::send_hook::run_before;
-use crate::client::address::parse_non_empty_address_list;
-use crate::client::client_instance::{DefaultTopic, MqClientInstance};
-use crate::client::error::ClientError;
-use crate::client::message::Message;
-use crate::client::namespace;
-use crate::client::result::SendResult;
-use crate::client::topic_publish_info::TopicPublishInfo;
-use crate::client::validators::{
+use crate::client::shared::address::parse_non_empty_address_list;
+use crate::client::shared::client_instance::{DefaultTopic, MqClientInstance};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
+use crate::client::shared::namespace;
+use crate::client::shared::result::SendResult;
+use crate::client::shared::topic_publish_info::TopicPublishInfo;
+use crate::client::shared::validators::{
     check_batch, check_body_size, check_message, check_producer_group,
 };
 use crate::common::trace::trace_step;

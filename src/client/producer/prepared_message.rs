@@ -3,9 +3,9 @@
 //! header of each attempt.
 
 use super::send_hook::{CommunicationMode, SendMessageContext};
-use crate::client::error::ClientError;
-use crate::client::message::Message;
-use crate::client::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
+use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::clock::now_millis;
 use crate::protocol::header::SendMessageRequestHeaderV2;
 use crate::protocol::message::message_const::{
@@ -217,7 +217,7 @@ fn ensure_uniq_key(properties: &mut MessageProperties, ids: &MessageClientIdGene
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::fixture;
+    use crate::client::shared::test_support::fixture;
     use crate::protocol::message::{decode_batch, decompress, string_to_properties};
     use crate::protocol::{CommandCustomHeader, ExtFields};
 

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use super::queue_selector::MessageQueueSelector;
 use super::send_engine::Target;
 use super::{DeferredSelector, Producer};
-use crate::client::error::ClientError;
-use crate::client::message::Message;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
 use crate::common::clock::now_millis;
 use crate::common::service_thread::{Schedule, ServiceThread};
 use crate::common::sync::MutexExt;
@@ -484,7 +484,7 @@ impl Producer {
             timeout,
         )?;
         let first_request = !inner.requests.used.swap(true, Ordering::SeqCst);
-        if first_request || source != crate::client::client_instance::RouteSource::Cache {
+        if first_request || source != crate::client::shared::client_instance::RouteSource::Cache {
             inner.instance.send_heartbeat_now();
         }
         let future = Arc::new(RequestResponseFuture::new(

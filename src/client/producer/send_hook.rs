@@ -3,8 +3,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::client::error::ClientError;
-use crate::client::result::SendResult;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::result::SendResult;
 use crate::protocol::message::message_const::{
     PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS, PROPERTY_TRANSACTION_PREPARED,
 };

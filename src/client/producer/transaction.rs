@@ -19,9 +19,9 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::{Producer, ProducerBuilder, ProducerInner};
-use crate::client::error::ClientError;
-use crate::client::message::Message;
-use crate::client::result::{SendResult, SendStatus};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
+use crate::client::shared::result::{SendResult, SendStatus};
 use crate::common::trace::trace_step;
 use crate::protocol::codes::request_code;
 use crate::protocol::header::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use super::LitePullConsumerConfig;
-use crate::client::client_instance::MqClientInstance;
 use crate::client::consumer::consumer_inner::ConsumerInner;
 use crate::client::consumer::offset_store::{committed_offset, OffsetStore};
 use crate::client::consumer::process_queue::ProcessQueue;
@@ -22,8 +21,9 @@ use crate::client::consumer::pull_api::{pull_sys_flag, PullApiWrapper, PullSpec}
 use crate::client::consumer::pull_service::{PullMessageService, PullTarget};
 use crate::client::consumer::push_consumer::ConsumeFrom;
 use crate::client::consumer::rebalance::{PullRequest, RebalanceHandler, RebalanceImpl};
-use crate::client::error::ClientError;
-use crate::client::result::{PullResult, PullStatus};
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::result::{PullResult, PullStatus};
 use crate::common::clock::now_millis;
 use crate::common::service_thread::{ServiceThread, Waker};
 use crate::common::sync::MutexExt;

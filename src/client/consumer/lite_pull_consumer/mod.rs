@@ -24,11 +24,11 @@ use super::offset_store::{
 };
 use super::push_consumer::ConsumeFrom;
 use super::subscription::build_subscription_data;
-use crate::client::client_config::{client_settings_setters, ClientSettings};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
-use crate::client::namespace::Namespace;
-use crate::client::validators::check_group;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::namespace::Namespace;
+use crate::client::shared::validators::check_group;
 use crate::common::service_thread::Schedule;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::MessageModel;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::PushConsumer;
-use crate::client::client_config::{client_settings_setters, ClientSettings};
 use crate::client::consumer::allocate::{AllocateAveragely, AllocateMessageQueueStrategy};
 use crate::client::consumer::listener::{MessageListenerConcurrently, MessageListenerOrderly};
-use crate::client::error::ClientError;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::error::ClientError;
 use crate::protocol::body::MessageModel;
 
 /// Where a group with no committed offset for a queue starts; mirrors Java's

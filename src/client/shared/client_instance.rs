@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::client_config::ClientSettings;
-use super::consumer::consumer_inner::ConsumerInner;
 use super::error::ClientError;
 use super::mq_client_api::MqClientApi;
 use super::namespace::Namespace;
 use super::top_addressing::{self, FetchAbort};
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
+use crate::client::consumer::consumer_inner::ConsumerInner;
 use crate::common::service_thread::{while_alive, Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
@@ -771,7 +771,7 @@ pub(crate) fn clamp_default_route(route: &mut TopicRouteData, queue_nums: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::fixture_body;
+    use crate::client::shared::test_support::fixture_body;
 
     #[test]
     fn default_route_is_clamped_to_four_queues() {

@@ -375,7 +375,7 @@ fn is_reply(properties: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::fixture;
+    use crate::client::shared::test_support::fixture;
 
     #[test]
     fn send_responses_of_java_vectors_022_and_115() {

@@ -10,7 +10,7 @@
 
 use std::sync::Weak;
 
-use super::consumer::consumer_inner::ConsumerInner;
+use crate::client::consumer::consumer_inner::ConsumerInner;
 use crate::protocol::body::{GetConsumerStatusBody, ResetOffsetBody};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
