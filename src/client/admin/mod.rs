@@ -4,10 +4,8 @@
 //! groups.
 //!
 //! Each call asks the name servers for the route it needs, then the brokers of that route
-//! (`admin_api` holds the RPCs). An admin starts no background thread and announces no
+//! (their RPCs are in `shared/mq_client_api/admin.rs`). An admin starts no background thread and announces no
 //! group: it only asks.
-
-mod admin_api;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -7,7 +7,6 @@ mod consume_orderly;
 mod consume_service;
 mod consume_stats;
 pub(crate) mod consumer_inner;
-mod consumer_rpc;
 mod group_start;
 mod listener;
 mod lite_pull_consumer;

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::consumer_rpc::PullCallback;
 use super::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
 use crate::client::shared::client_instance::MqClientInstance;
 use crate::client::shared::error::ClientError;
+use crate::client::shared::result::Callback;
 use crate::client::shared::result::{PullResult, PullStatus};
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
@@ -109,7 +109,7 @@ impl PullApiWrapper {
         self: &Arc<Self>,
         spec: PullSpec,
         subscription: &SubscriptionData,
-        callback: PullCallback,
+        callback: Callback<PullResult>,
     ) {
         let (addr, slave) = match self.broker_for(&spec.queue) {
             Ok(found) => found,

@@ -3,7 +3,12 @@
 
 use std::fmt;
 
+use super::error::ClientError;
 use crate::protocol::message::{MessageExt, MessageQueue, SkippedRecord};
+
+/// What the callback of an asynchronous call gets, exactly once: the outcome, or why there is
+/// none. One shape for every async call of the client (sends, pulls, requests).
+pub(crate) type Callback<T> = Box<dyn FnOnce(Result<T, ClientError>) + Send + 'static>;
 
 /// How the broker stored a sent message; mirrors Java's `SendStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
