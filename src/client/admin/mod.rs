@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
-use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::MqClientApi;
 use crate::protocol::body::{
@@ -287,16 +287,10 @@ impl MqAdmin {
     }
 
     fn master_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
-        let route = self.examine_topic_route_info(&queue.topic)?;
-        route
-            .broker_datas
-            .iter()
-            .find(|b| b.broker_name == queue.broker_name)
-            .and_then(BrokerData::master_addr)
-            .map(|a| self.dial(a))
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
+        let found =
+            self.instance
+                .find_broker_address(queue, BrokerChoice::Master, self.timeout())?;
+        Ok(found.addr)
     }
 
     /// The offset of the first message of `queue` stored at or after `timestamp` ms

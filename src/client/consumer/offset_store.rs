@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::ResetOffsetBody;
@@ -26,6 +26,9 @@ pub(crate) enum ReadOffsetType {
     /// The brokers (or the file), updating memory.
     Store,
 }
+
+/// Offsets are read from and committed to a queue's master, else a slave.
+const READ_OFFSETS_FROM: BrokerChoice = BrokerChoice::Prefer(crate::protocol::body::MASTER_ID);
 
 /// No offset is stored for the queue.
 pub(crate) const OFFSET_NOT_FOUND: i64 = -1;
@@ -133,10 +136,14 @@ impl RemoteBrokerOffsetStore {
     fn update_on_broker(&self, queue: &MessageQueue, offset: i64, oneway: bool) {
         let result = self
             .instance
-            .subscribe_broker_address(queue)
-            .and_then(|addr| {
+            .find_broker_address(
+                queue,
+                READ_OFFSETS_FROM,
+                self.instance.api_timeout_default(),
+            )
+            .and_then(|found| {
                 self.instance.api().update_consumer_offset(
-                    &addr,
+                    &found.addr,
                     &self.group,
                     queue,
                     offset,
@@ -168,10 +175,14 @@ impl OffsetStore for RemoteBrokerOffsetStore {
         }
         let fetched = self
             .instance
-            .subscribe_broker_address(queue)
-            .and_then(|addr| {
+            .find_broker_address(
+                queue,
+                READ_OFFSETS_FROM,
+                self.instance.api_timeout_default(),
+            )
+            .and_then(|found| {
                 self.instance.api().query_consumer_offset(
-                    &addr,
+                    &found.addr,
                     &self.group,
                     queue,
                     self.instance.api_timeout_default(),

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
-use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::client_instance::{BrokerChoice, FindBrokerResult, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::result::Callback;
 use crate::client::shared::result::{PullResult, PullStatus};
@@ -111,7 +111,7 @@ impl PullApiWrapper {
         subscription: &SubscriptionData,
         callback: Callback<PullResult>,
     ) {
-        let (addr, slave) = match self.broker_for(&spec.queue) {
+        let FindBrokerResult { addr, slave } = match self.broker_for(&spec.queue) {
             Ok(found) => found,
             Err(e) => return callback(Err(e)),
         };
@@ -165,21 +165,10 @@ impl PullApiWrapper {
 
     /// The broker to pull `queue` from: the suggested one, else the master, else any; the
     /// topic's route is fetched first when the broker is unknown.
-    fn broker_for(&self, queue: &MessageQueue) -> Result<(String, bool), ClientError> {
-        let id = self.pull_from_which_node(queue);
-        if let Some(found) = self
-            .instance
-            .find_broker_address_by_id(&queue.broker_name, id, false)
-        {
-            return Ok(found);
-        }
+    fn broker_for(&self, queue: &MessageQueue) -> Result<FindBrokerResult, ClientError> {
+        let choice = BrokerChoice::Prefer(self.pull_from_which_node(queue));
         self.instance
-            .update_topic_route(&queue.topic, self.instance.api_timeout_default())?;
-        self.instance
-            .find_broker_address_by_id(&queue.broker_name, id, false)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
+            .find_broker_address(queue, choice, self.instance.api_timeout_default())
     }
 
     /// Records where to pull next, logs and drops unreadable records, filters by tag, and

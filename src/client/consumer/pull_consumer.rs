@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
-use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::MqClientApi;
 use crate::client::shared::result::PullResult;
@@ -156,7 +156,7 @@ impl PullConsumer {
         }
         let namespace = self.instance.namespace();
         let queue = &namespace.wrap_queue(queue);
-        let addr = self.instance.subscribe_broker_address(queue)?;
+        let addr = self.broker_of(queue)?;
         let header = PullMessageRequestHeader {
             consumer_group: self.config.group.clone(),
             topic: queue.topic.clone(),
@@ -191,7 +191,7 @@ impl PullConsumer {
     /// The queue's smallest offset (GET_MIN_OFFSET).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.instance.subscribe_broker_address(queue)?;
+        let addr = self.broker_of(queue)?;
         self.api()
             .get_min_offset(&addr, queue, self.config.client.api_timeout)
     }
@@ -199,7 +199,7 @@ impl PullConsumer {
     /// One past the queue's last offset (GET_MAX_OFFSET).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.instance.subscribe_broker_address(queue)?;
+        let addr = self.broker_of(queue)?;
         self.api()
             .get_max_offset(&addr, queue, self.config.client.api_timeout)
     }
@@ -219,6 +219,16 @@ impl PullConsumer {
     /// Closes every connection and joins every thread.
     pub fn shutdown(&self) {
         self.instance.shutdown();
+    }
+
+    /// The queue's master, else a slave (reads can go to either).
+    fn broker_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
+        let choice = BrokerChoice::Prefer(crate::protocol::body::MASTER_ID);
+        let timeout = self.config.client.api_timeout;
+        Ok(self
+            .instance
+            .find_broker_address(queue, choice, timeout)?
+            .addr)
     }
 
     fn api(&self) -> &MqClientApi {

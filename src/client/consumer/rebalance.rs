@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::allocate::AllocateMessageQueueStrategy;
 use super::process_queue::ProcessQueue;
-use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
@@ -415,7 +415,7 @@ impl RebalanceImpl {
 
     /// Locks one queue at its broker's master (`lock`); true when we hold it.
     pub(crate) fn lock(&self, queue: &MessageQueue) -> bool {
-        let Some(addr) = self.master_of(&queue.broker_name) else {
+        let Some(addr) = self.master_of(queue) else {
             return false;
         };
         let body = LockBatchRequestBody {
@@ -447,8 +447,8 @@ impl RebalanceImpl {
     /// Renews the locks of every queue held, broker by broker (`lockAll`, every 20 s):
     /// queues the broker no longer locks for us stop being consumed until they are locked.
     pub(crate) fn lock_all(&self) {
-        for (broker, queues) in self.held_by_broker() {
-            let Some(addr) = self.master_of(&broker) else {
+        for (_, queues) in self.held_by_broker() {
+            let Some(addr) = queues.first().and_then(|q| self.master_of(q)) else {
                 continue;
             };
             let body = LockBatchRequestBody {
@@ -480,7 +480,7 @@ impl RebalanceImpl {
 
     /// Unlocks one queue at its broker (`unlock`).
     pub(crate) fn unlock(&self, queue: &MessageQueue, oneway: bool) {
-        let Some(addr) = self.master_of(&queue.broker_name) else {
+        let Some(addr) = self.master_of(queue) else {
             return;
         };
         let body = UnlockBatchRequestBody {
@@ -501,8 +501,8 @@ impl RebalanceImpl {
 
     /// Unlocks every queue held (`unlockAll`, at shutdown).
     pub(crate) fn unlock_all(&self, oneway: bool) {
-        for (broker, queues) in self.held_by_broker() {
-            let Some(addr) = self.master_of(&broker) else {
+        for (_, queues) in self.held_by_broker() {
+            let Some(addr) = queues.first().and_then(|q| self.master_of(q)) else {
                 continue;
             };
             let body = UnlockBatchRequestBody {
@@ -538,9 +538,19 @@ impl RebalanceImpl {
         by_broker
     }
 
-    fn master_of(&self, broker_name: &str) -> Option<String> {
-        self.instance
-            .find_broker_address_by_id(broker_name, crate::protocol::body::MASTER_ID, true)
-            .map(|(addr, _)| addr)
+    /// The master of `queue`'s broker; none known is logged and skipped (the next round of
+    /// locks tries again).
+    fn master_of(&self, queue: &MessageQueue) -> Option<String> {
+        let timeout = self.instance.api_timeout_default();
+        match self
+            .instance
+            .find_broker_address(queue, BrokerChoice::Master, timeout)
+        {
+            Ok(found) => Some(found.addr),
+            Err(e) => {
+                log::debug!("no master for {queue}: {e}");
+                None
+            }
+        }
     }
 }

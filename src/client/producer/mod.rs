@@ -27,7 +27,9 @@ use self::prepared_message::{HeaderSettings, PreparedMessage};
 use self::send_engine::{AsyncSend, DeferredSelector, SendAttempts, Target};
 use self::send_hook::run_before;
 use crate::client::shared::address::parse_non_empty_address_list;
-use crate::client::shared::client_instance::{DefaultTopic, MqClientInstance};
+use crate::client::shared::client_instance::{
+    DefaultTopic, MqClientInstance, ProducerRegistration,
+};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::message::Message;
 use crate::client::shared::namespace;
@@ -86,7 +88,6 @@ pub(crate) struct ProducerInner {
     state: AtomicU8,
     hooks: Vec<Arc<dyn SendMessageHook>>,
     born_host: String,
-    default_topic: DefaultTopic,
     /// Requests waiting for their replies.
     requests: Arc<request_response::RequestFutureTable>,
 }
@@ -121,9 +122,14 @@ impl Producer {
         if let Some(ns) = config.client.namespace.as_deref() {
             config.group = namespace::wrap_namespace(ns, &config.group);
         }
-        let instance =
-            MqClientInstance::new(config.client.clone(), Some(config.group.clone()), rpc_hooks)?;
-        instance.watch_topic_route(&config.create_topic_key);
+        let registration = ProducerRegistration {
+            group: config.group.clone(),
+            default_topic: DefaultTopic {
+                key: config.create_topic_key.clone(),
+                queue_nums: config.default_topic_queue_nums,
+            },
+        };
+        let instance = MqClientInstance::new(config.client.clone(), Some(registration), rpc_hooks)?;
         let async_sender = AsyncSender::new(
             config.async_sender_threads,
             config.async_send_queue_capacity,
@@ -133,10 +139,6 @@ impl Producer {
         let inner = Arc::new(ProducerInner {
             fault_strategy: MqFaultStrategy::new(config.send_latency_fault_enable),
             born_host: instance.client_ip().to_string(),
-            default_topic: DefaultTopic {
-                key: config.create_topic_key.clone(),
-                queue_nums: config.default_topic_queue_nums,
-            },
             instance,
             async_sender,
             ids,
@@ -647,9 +649,7 @@ impl ProducerInner {
         topic: &str,
         timeout: Duration,
     ) -> Result<Arc<TopicPublishInfo>, ClientError> {
-        let (info, source) =
-            self.instance
-                .find_topic_publish_info(topic, &self.default_topic, timeout)?;
+        let (info, source) = self.instance.find_topic_publish_info(topic, timeout)?;
         trace_step!(
             "client",
             "route of {topic}: {} queue(s){} from {source}",
@@ -661,34 +661,6 @@ impl ProducerInner {
             }
         );
         Ok(info)
-    }
-
-    /// The master address of `queue`'s broker, fetching the topic's route once more if the
-    /// broker is unknown (`sendKernelImpl`'s second `findBrokerAddressInPublish`).
-    pub(crate) fn broker_addr_for_publish(
-        &self,
-        queue: &MessageQueue,
-        timeout: Duration,
-    ) -> Result<String, ClientError> {
-        if let Some(addr) = self
-            .instance
-            .find_broker_address_in_publish(&queue.broker_name)
-        {
-            return Ok(addr);
-        }
-        // As Java's sendKernelImpl: the topic's route, else the auto-create topic's, whose
-        // brokers create the topic on the first send.
-        if let Err(e) =
-            self.instance
-                .find_topic_publish_info(&queue.topic, &self.default_topic, timeout)
-        {
-            log::debug!("route of {} not found: {e}", queue.topic);
-        }
-        self.instance
-            .find_broker_address_in_publish(&queue.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
     }
 
     /// Runs the "before" hooks and returns the context for the "after" call, if any hook is

@@ -478,11 +478,9 @@ impl Producer {
         // The first request, and the first to a topic: fetch the route and heartbeat now, so
         // that the brokers know where to push the reply (Java heartbeats for a new topic;
         // a producer that only sent before may not have heartbeated yet).
-        let (_, source) = inner.instance.find_topic_publish_info(
-            message.topic(),
-            &inner.default_topic,
-            timeout,
-        )?;
+        let (_, source) = inner
+            .instance
+            .find_topic_publish_info(message.topic(), timeout)?;
         let first_request = !inner.requests.used.swap(true, Ordering::SeqCst);
         if first_request || source != crate::client::shared::client_instance::RouteSource::Cache {
             inner.instance.send_heartbeat_now();

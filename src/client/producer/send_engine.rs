@@ -16,6 +16,7 @@ use super::async_sender::InFlightGuard;
 use super::prepared_message::PreparedMessage;
 use super::send_hook::{run_after, CommunicationMode};
 use super::ProducerInner;
+use crate::client::shared::client_instance::BrokerChoice;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::{SendCallback, SendMode};
 use crate::client::shared::result::{SendResult, SendStatus};
@@ -385,10 +386,14 @@ impl ProducerInner {
         budget: &Budget,
         mode: SendMode,
     ) -> Result<Option<SendResult>, ClientError> {
-        let addr = match self.broker_addr_for_publish(queue, budget.left()) {
-            Ok(addr) => addr,
-            Err(error) => return mode.fail(error),
-        };
+        let addr =
+            match self
+                .instance
+                .find_broker_address(queue, BrokerChoice::Master, budget.left())
+            {
+                Ok(found) => found.addr,
+                Err(error) => return mode.fail(error),
+            };
         let left = budget.left();
         if left.is_zero() {
             return mode.fail(budget.exhausted());

@@ -19,6 +19,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::{Producer, ProducerBuilder, ProducerInner};
+use crate::client::shared::client_instance::BrokerChoice;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::message::Message;
 use crate::client::shared::result::{SendResult, SendStatus};
@@ -290,7 +291,14 @@ impl TransactionProducer {
         let inner = &self.producer.inner;
         let (_, commit_log_offset) = decode_offset_message_id(&sent.offset_msg_id)
             .map_err(|e| ClientError::invalid_response(&sent.message_queue.broker_name, e))?;
-        let addr = inner.broker_addr_for_publish(&sent.message_queue, inner.config.send_timeout)?;
+        let addr = inner
+            .instance
+            .find_broker_address(
+                &sent.message_queue,
+                BrokerChoice::Master,
+                inner.config.send_timeout,
+            )?
+            .addr;
         let header = EndTransactionRequestHeader {
             producer_group: inner.config.group.clone(),
             tran_state_table_offset: sent.queue_offset,

@@ -21,7 +21,7 @@ use crate::client::consumer::pull_api::{pull_sys_flag, PullApiWrapper, PullSpec}
 use crate::client::consumer::pull_service::{PullMessageService, PullTarget};
 use crate::client::consumer::push_consumer::ConsumeFrom;
 use crate::client::consumer::rebalance::{PullRequest, RebalanceHandler, RebalanceImpl};
-use crate::client::shared::client_instance::MqClientInstance;
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::result::{PullResult, PullStatus};
 use crate::common::clock::now_millis;
@@ -323,9 +323,19 @@ impl LitePullInner {
         }
     }
 
+    fn broker_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
+        let choice = BrokerChoice::Prefer(crate::protocol::body::MASTER_ID);
+        let found = self.instance.find_broker_address(
+            queue,
+            choice,
+            self.instance.api_timeout_default(),
+        )?;
+        Ok(found.addr)
+    }
+
     /// The queue's first offset (`minOffset`).
     pub(crate) fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
-        let addr = self.instance.subscribe_broker_address(queue)?;
+        let addr = self.broker_of(queue)?;
         self.instance
             .api()
             .get_min_offset(&addr, queue, self.instance.api_timeout_default())
@@ -333,7 +343,7 @@ impl LitePullInner {
 
     /// One past the queue's last offset (`maxOffset`).
     pub(crate) fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
-        let addr = self.instance.subscribe_broker_address(queue)?;
+        let addr = self.broker_of(queue)?;
         self.instance
             .api()
             .get_max_offset(&addr, queue, self.instance.api_timeout_default())
@@ -345,7 +355,7 @@ impl LitePullInner {
         queue: &MessageQueue,
         timestamp: i64,
     ) -> Result<i64, ClientError> {
-        let addr = self.instance.subscribe_broker_address(queue)?;
+        let addr = self.broker_of(queue)?;
         self.instance.api().search_offset(
             &addr,
             queue,

@@ -25,7 +25,9 @@ use crate::client::consumer::pull_api::{pull_sys_flag, PullApiWrapper, PullSpec}
 use crate::client::consumer::pull_service::{PullMessageService, PullTarget};
 use crate::client::consumer::rebalance::{PullRequest, RebalanceHandler, RebalanceImpl};
 use crate::client::producer::Producer;
-use crate::client::shared::client_instance::{MqClientInstance, CLIENT_INNER_PRODUCER_GROUP};
+use crate::client::shared::client_instance::{
+    BrokerChoice, MqClientInstance, CLIENT_INNER_PRODUCER_GROUP,
+};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::message::Message;
 use crate::client::shared::namespace::Namespace;
@@ -509,19 +511,12 @@ impl RebalanceHandler for PushConsumerInner {
 
 impl PushConsumerInner {
     fn broker_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
-        if let Some(addr) = self
-            .instance
-            .find_broker_address_in_publish(&queue.broker_name)
-        {
-            return Ok(addr);
-        }
-        self.instance
-            .update_topic_route(&queue.topic, self.instance.api_timeout_default())?;
-        self.instance
-            .find_broker_address_in_publish(&queue.broker_name)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
+        let found = self.instance.find_broker_address(
+            queue,
+            BrokerChoice::Master,
+            self.instance.api_timeout_default(),
+        )?;
+        Ok(found.addr)
     }
 
     fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
@@ -585,23 +580,21 @@ impl ConsumeHost for PushConsumerInner {
             _ => message,
         };
         let addr = if broker_name.is_empty() {
-            Some(message.store_host.to_string())
+            Ok(message.store_host.to_string())
         } else {
-            self.instance.find_broker_address_in_publish(broker_name)
+            let queue = MessageQueue::new(&message.topic, broker_name, message.queue_id);
+            self.broker_of(&queue)
         };
-        let sent = match addr {
-            Some(addr) => self.instance.api().consumer_send_message_back(
+        let sent = addr.and_then(|addr| {
+            self.instance.api().consumer_send_message_back(
                 &addr,
                 message,
                 &self.config.group,
                 delay_level,
                 self.max_reconsume(),
                 SEND_BACK_TIMEOUT,
-            ),
-            None => Err(ClientError::BrokerNotFound {
-                broker_name: broker_name.to_string(),
-            }),
-        };
+            )
+        });
         match sent {
             Ok(()) => Ok(()),
             Err(e) => {
