@@ -72,15 +72,15 @@ pub use consumer::{
     PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
 };
 pub use producer::{
-    create_reply_message, CommunicationMode, JavaHashCode, LocalTransactionState,
-    MessageQueueSelector, MessageType, Producer, ProducerBuilder, ProducerConfig, RequestCallback,
-    SelectMessageQueueByHash, SendMessageContext, SendMessageHook, TransactionListener,
-    TransactionProducer, TransactionProducerBuilder, TransactionSendResult,
+    create_reply_message, JavaHashCode, LocalTransactionState, MessageQueueSelector, MessageType,
+    Producer, ProducerBuilder, ProducerConfig, RequestCallback, SelectMessageQueueByHash,
+    SendMessageContext, SendMessageHook, TransactionListener, TransactionProducer,
+    TransactionProducerBuilder, TransactionSendResult,
 };
 pub use shared::client_config::{ClientSettings, NAMESRV_ADDR_ENV};
 pub use shared::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
 pub use shared::message::{IntoKeys, Message};
-pub use shared::result::{PullResult, PullStatus, SendResult, SendStatus};
+pub use shared::result::{CommunicationMode, PullResult, PullStatus, SendResult, SendStatus};
 pub use shared::top_addressing::{
     DEFAULT_NAMESRV_DOMAIN, DEFAULT_NAMESRV_DOMAIN_SUBGROUP, NAMESRV_DOMAIN_ENV,
     NAMESRV_DOMAIN_SUBGROUP_ENV,

@@ -25,9 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::queue_selector::MessageQueueSelector;
-use super::send_engine::Target;
-use super::{DeferredSelector, Producer};
+use super::async_sender::AsyncSender;
+use super::send_engine::{SendEngine, Target};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::message::Message;
 use crate::common::clock::now_millis;
@@ -42,9 +41,7 @@ use crate::protocol::message::message_const::{
 };
 use crate::protocol::message::message_ext::DEFAULT_MAX_DECOMPRESSED_SIZE;
 use crate::protocol::message::sys_flag::{compression_type, COMPRESSED_FLAG};
-use crate::protocol::message::{
-    decompress_with, reply_topic, string_to_properties, MessageExt, MessageQueue,
-};
+use crate::protocol::message::{decompress_with, reply_topic, string_to_properties, MessageExt};
 use crate::protocol::RemotingCommand;
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
@@ -337,198 +334,73 @@ impl RequestProcessor for ReceiveReplyProcessor {
     }
 }
 
-impl Producer {
-    /// Sends `message` as a request and waits up to `timeout` for its reply
-    /// (`request(msg, timeout)`).
-    ///
-    /// The request is sent like [`Producer::send_async`] (retries included) within the same
-    /// `timeout`. No reply in time is [`ClientError::RequestTimeout`]; a request that could
-    /// not be sent fails with the send's error.
-    ///
-    /// ```
-    /// # let cluster = rocketmq_blocking::LocalCluster::start()?;
-    /// use std::time::Duration;
-    /// use rocketmq_blocking::client::{
-    ///     create_reply_message, ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt,
-    ///     Producer, PushConsumer,
-    /// };
-    ///
-    /// // The responder: consumes requests, sends replies.
-    /// let replier = Producer::builder("doc_replier").name_server(cluster.name_server_addr()).start()?;
-    /// let responder = PushConsumer::builder("doc_responder")
-    ///     .name_server(cluster.name_server_addr())
-    ///     .subscribe("DocRequests", "*")
-    ///     .consume_from(ConsumeFrom::FirstOffset)
-    ///     .message_listener_concurrently(move |requests: &[MessageExt], _: &mut _| {
-    ///         for request in requests {
-    ///             let reply = create_reply_message(request, b"pong".to_vec()).unwrap();
-    ///             replier.send(&reply).unwrap();
-    ///         }
-    ///         ConsumeConcurrentlyStatus::ConsumeSuccess
-    ///     })
-    ///     .start()?;
-    ///
-    /// let requester = Producer::builder("doc_requester")
-    ///     .name_server(cluster.name_server_addr())
-    ///     .start()?;
-    /// let reply = requester.request(&Message::new("DocRequests", "ping"), Duration::from_secs(30))?;
-    /// assert_eq!(reply.body, b"pong");
-    /// # responder.shutdown();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn request(&self, message: &Message, timeout: Duration) -> Result<MessageExt, ClientError> {
-        self.request_with_target(message, timeout, Target::AnyQueue, None)?
-            .wait_and_forget(&self.inner.requests)
+/// `prepareSendRequest` + the async send: records the pending request in `requests` and
+/// sends it with `engine` on `sender`'s threads.
+pub(crate) fn send_request(
+    engine: &Arc<SendEngine>,
+    sender: &Arc<AsyncSender>,
+    requests: &Arc<RequestFutureTable>,
+    message: &Message,
+    timeout: Duration,
+    target: Target,
+    callback: Option<RequestCallback>,
+) -> Result<Arc<RequestResponseFuture>, ClientError> {
+    let begin = Instant::now();
+    let correlation_id = engine.next_id();
+    let mut request = message.clone();
+    request.put_system_property(PROPERTY_CORRELATION_ID, &correlation_id);
+    request.put_system_property(
+        PROPERTY_MESSAGE_REPLY_TO_CLIENT,
+        engine.instance.client_id(),
+    );
+    request.put_system_property(PROPERTY_MESSAGE_TTL, timeout.as_millis().to_string());
+    let prepared = engine.prepare(&request)?;
+    // The first request, and the first to a topic: fetch the route and heartbeat now, so
+    // that the brokers know where to push the reply (Java heartbeats for a new topic;
+    // a producer that only sent before may not have heartbeated yet).
+    let (_, source) = engine
+        .instance
+        .find_topic_publish_info(message.topic(), timeout)?;
+    let first_request = !requests.used.swap(true, Ordering::SeqCst);
+    if first_request || source != crate::client::shared::client_instance::RouteSource::Cache {
+        engine.instance.send_heartbeat_now();
     }
-
-    /// [`Producer::request`] without blocking (`request(msg, callback, timeout)`): `callback`
-    /// gets the reply, the send's error, or [`ClientError::RequestTimeout`], exactly once, on a
-    /// client thread (keep it short). `Err` comes back at once, and the callback never runs,
-    /// when the message is invalid or the producer cannot take the send.
-    pub fn request_async(
-        &self,
-        message: &Message,
-        timeout: Duration,
-        callback: impl FnOnce(Result<MessageExt, ClientError>) + Send + 'static,
-    ) -> Result<(), ClientError> {
-        self.request_with_target(message, timeout, Target::AnyQueue, Some(Box::new(callback)))
-            .map(|_| ())
-    }
-
-    /// [`Producer::request`] to one queue (`request(msg, mq, timeout)`).
-    pub fn request_to_queue(
-        &self,
-        message: &Message,
-        queue: &MessageQueue,
-        timeout: Duration,
-    ) -> Result<MessageExt, ClientError> {
-        super::check_queue_topic(message, queue)?;
-        let queue = self.inner.instance.namespace().wrap_queue(queue);
-        self.request_with_target(message, timeout, Target::Queue(queue), None)?
-            .wait_and_forget(&self.inner.requests)
-    }
-
-    /// [`Producer::request_async`] to one queue (`request(msg, mq, callback, timeout)`).
-    pub fn request_to_queue_async(
-        &self,
-        message: &Message,
-        queue: &MessageQueue,
-        timeout: Duration,
-        callback: impl FnOnce(Result<MessageExt, ClientError>) + Send + 'static,
-    ) -> Result<(), ClientError> {
-        super::check_queue_topic(message, queue)?;
-        let target = Target::Queue(self.inner.instance.namespace().wrap_queue(queue));
-        self.request_with_target(message, timeout, target, Some(Box::new(callback)))
-            .map(|_| ())
-    }
-
-    /// [`Producer::request`] to the queue `selector` picks for `arg`
-    /// (`request(msg, selector, arg, timeout)`).
-    pub fn request_with_selector<S, A>(
-        &self,
-        message: &Message,
-        selector: S,
-        arg: A,
-        timeout: Duration,
-    ) -> Result<MessageExt, ClientError>
-    where
-        S: MessageQueueSelector<A> + Send + 'static,
-        A: Send + 'static,
-    {
-        let target = Target::Selected(Some(deferred(message, selector, arg)));
-        self.request_with_target(message, timeout, target, None)?
-            .wait_and_forget(&self.inner.requests)
-    }
-
-    /// [`Producer::request_async`] to the queue `selector` picks for `arg`
-    /// (`request(msg, selector, arg, callback, timeout)`).
-    pub fn request_with_selector_async<S, A>(
-        &self,
-        message: &Message,
-        selector: S,
-        arg: A,
-        timeout: Duration,
-        callback: impl FnOnce(Result<MessageExt, ClientError>) + Send + 'static,
-    ) -> Result<(), ClientError>
-    where
-        S: MessageQueueSelector<A> + Send + 'static,
-        A: Send + 'static,
-    {
-        let target = Target::Selected(Some(deferred(message, selector, arg)));
-        self.request_with_target(message, timeout, target, Some(Box::new(callback)))
-            .map(|_| ())
-    }
-
-    /// `prepareSendRequest` + the async send: records the pending request and sends it.
-    fn request_with_target(
-        &self,
-        message: &Message,
-        timeout: Duration,
-        target: Target,
-        callback: Option<RequestCallback>,
-    ) -> Result<Arc<RequestResponseFuture>, ClientError> {
-        let begin = Instant::now();
-        let inner = &self.inner;
-        let correlation_id = inner.ids.next();
-        let mut request = message.clone();
-        request.put_system_property(PROPERTY_CORRELATION_ID, &correlation_id);
-        request.put_system_property(PROPERTY_MESSAGE_REPLY_TO_CLIENT, inner.instance.client_id());
-        request.put_system_property(PROPERTY_MESSAGE_TTL, timeout.as_millis().to_string());
-        let prepared = inner.prepare(&request)?;
-        // The first request, and the first to a topic: fetch the route and heartbeat now, so
-        // that the brokers know where to push the reply (Java heartbeats for a new topic;
-        // a producer that only sent before may not have heartbeated yet).
-        let (_, source) = inner
-            .instance
-            .find_topic_publish_info(message.topic(), timeout)?;
-        let first_request = !inner.requests.used.swap(true, Ordering::SeqCst);
-        if first_request || source != crate::client::shared::client_instance::RouteSource::Cache {
-            inner.instance.send_heartbeat_now();
-        }
-        let future = Arc::new(RequestResponseFuture::new(
-            correlation_id.clone(),
-            message.topic().to_string(),
-            timeout,
-            callback,
-        ));
-        inner.requests.register(future.clone())?;
-        let table = Arc::downgrade(&inner.requests);
-        let sending = future.clone();
-        let on_sent = move |sent: Result<_, ClientError>| match sent {
-            Ok(_) => sending.mark_sent(),
-            Err(e) => {
-                if let Some(table) = table.upgrade() {
-                    table.remove(&sending.correlation_id);
-                }
-                sending.complete(Err(e));
+    let future = Arc::new(RequestResponseFuture::new(
+        correlation_id.clone(),
+        message.topic().to_string(),
+        timeout,
+        callback,
+    ));
+    requests.register(future.clone())?;
+    let table = Arc::downgrade(&requests);
+    let sending = future.clone();
+    let on_sent = move |sent: Result<_, ClientError>| match sent {
+        Ok(_) => sending.mark_sent(),
+        Err(e) => {
+            if let Some(table) = table.upgrade() {
+                table.remove(&sending.correlation_id);
             }
-        };
-        let budget = timeout.saturating_sub(begin.elapsed());
-        if let Err(e) = self.start_async_within(prepared, target, Box::new(on_sent), budget) {
-            inner.requests.remove(&correlation_id);
-            return Err(e);
+            sending.complete(Err(e));
         }
-        Ok(future)
+    };
+    let budget = timeout.saturating_sub(begin.elapsed());
+    if let Err(e) = engine.send_async(sender, prepared, target, Box::new(on_sent), budget) {
+        requests.remove(&correlation_id);
+        return Err(e);
     }
+    Ok(future)
 }
 
 impl RequestResponseFuture {
     /// Waits for the outcome, then drops the pending entry (a sync request's `finally`).
-    fn wait_and_forget(&self, table: &RequestFutureTable) -> Result<MessageExt, ClientError> {
+    pub(crate) fn wait_and_forget(
+        &self,
+        table: &RequestFutureTable,
+    ) -> Result<MessageExt, ClientError> {
         let outcome = self.wait();
         table.remove(&self.correlation_id);
         outcome
     }
-}
-
-/// The selector and its argument, run on the sender thread once the route is known.
-fn deferred<S, A>(message: &Message, selector: S, arg: A) -> DeferredSelector
-where
-    S: MessageQueueSelector<A> + Send + 'static,
-    A: Send + 'static,
-{
-    let for_selector = message.clone();
-    Box::new(move |queues: &[MessageQueue]| selector.select(queues, &for_selector, &arg))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub(crate) mod message;
 pub(crate) mod mq_client_api;
 pub(crate) mod namespace;
 pub(crate) mod result;
+pub(crate) mod service_state;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub(crate) mod top_addressing;

@@ -18,8 +18,6 @@ use crate::protocol::header::{GetRouteInfoRequestHeader, UnregisterClientRequest
 use crate::protocol::{BodyError, CommandCustomHeader, RemotingCommand, SerializeType};
 use crate::remoting::RemotingClient;
 
-pub(crate) use send::{SendCallback, SendMode};
-
 /// The RPCs of a client over one [`RemotingClient`]; mirrors Java's `MQClientAPIImpl`.
 ///
 /// Every request is written in the configured header encoding. `addr: None` means a name

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::MqClientApi;
 use crate::client::shared::error::ClientError;
-use crate::client::shared::result::{SendResult, SendStatus};
+use crate::client::shared::result::{Callback, CommunicationMode, SendResult, SendStatus};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use crate::protocol::message::{message_const, string_to_properties, MessageQueue};
@@ -15,43 +15,15 @@ use crate::remoting::InvokeResult;
 /// The region a send result reports when the broker names none (`MixAll.DEFAULT_TRACE_REGION_ID`).
 pub(crate) const DEFAULT_TRACE_REGION_ID: &str = "DefaultRegion";
 
-/// What an async send's callback gets: the result, or why there is none.
-pub(crate) type SendCallback = Box<dyn FnOnce(Result<SendResult, ClientError>) + Send + 'static>;
-
-/// How [`MqClientApi::send_message`] waits for the broker (Java's `CommunicationMode` with
-/// the async callback attached).
-pub(crate) enum SendMode {
-    /// Wait for the answer and return it.
-    Sync,
-    /// Return at once; the callback gets the result or the failure exactly once: failures
-    /// before the request was written on the calling thread, the rest on the transport's
-    /// callback pool.
-    Async(SendCallback),
-    /// Write the request and return; the broker does not answer.
-    Oneway,
-}
-
-impl SendMode {
-    /// Delivers `error` the way this mode delivers outcomes: returned for sync and oneway,
-    /// to the callback (on this thread) for async.
-    pub(crate) fn fail(self, error: ClientError) -> Result<Option<SendResult>, ClientError> {
-        match self {
-            SendMode::Async(callback) => {
-                callback(Err(error));
-                Ok(None)
-            }
-            SendMode::Sync | SendMode::Oneway => Err(error),
-        }
-    }
-}
-
 impl MqClientApi {
     /// SEND_MESSAGE_V2, or SEND_BATCH_MESSAGE when `header.m` says batch (`sendMessage`):
     /// builds the request, sends it the way `mode` says, and reads the answer
     /// (`processSendResponse`). `msg_id` is the client id (`UNIQ_KEY`) the result reports.
     ///
-    /// Returns the result for a sync send, `None` for async (the callback gets it) and
-    /// oneway sends.
+    /// Sync: returns the result. Oneway: returns once the request is handed to the
+    /// connection. Async: returns at once, and `callback` gets the outcome exactly once, on
+    /// the transport's callback pool, or on this thread when the request could not leave (an
+    /// async send without a callback waits as a sync one).
     #[allow(clippy::too_many_arguments)] // Java's sendMessage takes these, and more
     pub(crate) fn send_message(
         &self,
@@ -61,7 +33,8 @@ impl MqClientApi {
         body: Body,
         msg_id: &str,
         timeout: Duration,
-        mode: SendMode,
+        mode: CommunicationMode,
+        callback: Option<Callback<SendResult>>,
     ) -> Result<Option<SendResult>, ClientError> {
         let code = if header.m {
             request_code::SEND_BATCH_MESSAGE
@@ -72,12 +45,8 @@ impl MqClientApi {
             request_code::SEND_MESSAGE_V2
         };
         let request = self.request(code, header).with_body(body);
-        match mode {
-            SendMode::Sync => {
-                let response = self.invoke(Some(addr), request, timeout)?;
-                process_send_response(&header.b, broker_name, msg_id, &response, addr).map(Some)
-            }
-            SendMode::Async(callback) => {
+        match (mode, callback) {
+            (CommunicationMode::Async, Some(callback)) => {
                 let (topic, broker_name, msg_id, response_addr) = (
                     header.b.clone(),
                     broker_name.to_string(),
@@ -102,10 +71,14 @@ impl MqClientApi {
                 );
                 Ok(None)
             }
-            SendMode::Oneway => {
+            (CommunicationMode::Oneway, _) => {
                 self.remoting()
                     .invoke_oneway(Some(addr), request, timeout)?;
                 Ok(None)
+            }
+            (CommunicationMode::Sync | CommunicationMode::Async, _) => {
+                let response = self.invoke(Some(addr), request, timeout)?;
+                process_send_response(&header.b, broker_name, msg_id, &response, addr).map(Some)
             }
         }
     }
