@@ -297,23 +297,20 @@ impl MqAdmin {
     /// (`searchOffset`).
     pub fn search_offset(&self, queue: &MessageQueue, timestamp: i64) -> Result<i64, ClientError> {
         let queue = &self.ns().wrap_queue(queue);
-        let addr = self.master_of(queue)?;
-        self.api()
-            .search_offset(&addr, queue, timestamp, self.timeout())
+        self.instance
+            .search_offset(queue, timestamp, self.timeout())
     }
 
     /// The next offset to be written in `queue` (`maxOffset`).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.ns().wrap_queue(queue);
-        let addr = self.master_of(queue)?;
-        self.api().get_max_offset(&addr, queue, self.timeout())
+        self.instance.max_offset(queue, self.timeout())
     }
 
     /// The first offset `queue` still holds (`minOffset`).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.ns().wrap_queue(queue);
-        let addr = self.master_of(queue)?;
-        self.api().get_min_offset(&addr, queue, self.timeout())
+        self.instance.min_offset(queue, self.timeout())
     }
 
     /// The store time of the earliest message `queue` holds, -1 when empty

@@ -1,31 +1,27 @@
-//! Consumers: [`PullConsumer`] reads queues from offsets the caller keeps.
+//! Consumers: [`PushConsumer`] and [`LitePullConsumer`], members of a consumer group on one
+//! engine, and [`PullConsumer`], which reads queues from offsets the caller keeps.
 
 mod allocate;
-pub(crate) mod client_remoting_processor;
-mod consume_concurrently;
-mod consume_orderly;
-mod consume_service;
-mod consume_stats;
-pub(crate) mod consumer_inner;
-mod group_start;
+mod config;
+mod consume_from;
+mod engine;
 mod listener;
 mod lite_pull_consumer;
-mod offset_store;
-mod process_queue;
-mod pull_api;
 mod pull_consumer;
-mod pull_service;
 mod push_consumer;
-mod rebalance;
 mod subscription;
 
 pub use allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
 };
+pub use config::{
+    LitePullConsumerBuilder, LitePullConsumerConfig, PushConsumerBuilder, PushConsumerConfig,
+};
+pub use consume_from::ConsumeFrom;
 pub use listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, MessageListenerConcurrently, MessageListenerOrderly,
 };
-pub use lite_pull_consumer::{LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig};
+pub use lite_pull_consumer::LitePullConsumer;
 pub use pull_consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
-pub use push_consumer::{ConsumeFrom, PushConsumer, PushConsumerBuilder, PushConsumerConfig};
+pub use push_consumer::PushConsumer;

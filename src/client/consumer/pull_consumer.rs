@@ -191,17 +191,15 @@ impl PullConsumer {
     /// The queue's smallest offset (GET_MIN_OFFSET).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.broker_of(queue)?;
-        self.api()
-            .get_min_offset(&addr, queue, self.config.client.api_timeout)
+        self.instance
+            .min_offset(queue, self.config.client.api_timeout)
     }
 
     /// One past the queue's last offset (GET_MAX_OFFSET).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.broker_of(queue)?;
-        self.api()
-            .get_max_offset(&addr, queue, self.config.client.api_timeout)
+        self.instance
+            .max_offset(queue, self.config.client.api_timeout)
     }
 
     /// The readable queues of `topic`, from a fresh route (`fetchSubscribeMessageQueues`).

@@ -119,14 +119,6 @@ impl ProducerBuilder {
         }
     }
 
-    /// Every client setting at once, name servers included (a consumer's internal producer
-    /// takes the consumer's).
-    pub(crate) fn client_settings(mut self, settings: ClientSettings) -> Self {
-        self.name_server = Some(settings.name_server_addrs.join(";"));
-        self.config.client = settings;
-        self
-    }
-
     /// The time budget of one send, all attempts included (3 s).
     pub fn send_timeout(mut self, timeout: Duration) -> Self {
         self.config.send_timeout = timeout;

@@ -372,7 +372,7 @@ pub(crate) fn send_request(
         callback,
     ));
     requests.register(future.clone())?;
-    let table = Arc::downgrade(&requests);
+    let table = Arc::downgrade(requests);
     let sending = future.clone();
     let on_sent = move |sent: Result<_, ClientError>| match sent {
         Ok(_) => sending.mark_sent(),

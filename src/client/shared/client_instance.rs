@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::client_config::ClientSettings;
@@ -13,11 +13,12 @@ use super::mq_client_api::MqClientApi;
 use super::namespace::Namespace;
 use super::top_addressing::{self, FetchAbort};
 use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
-use crate::client::consumer::consumer_inner::ConsumerInner;
 use crate::common::service_thread::{while_alive, Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
-use crate::protocol::body::{perm_name, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID};
+use crate::protocol::body::{
+    perm_name, ConsumerData, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID,
+};
 use crate::protocol::message::MessageQueue;
 use crate::remoting::{ClientConfig, RemotingClient, RemotingError};
 
@@ -127,8 +128,9 @@ pub(crate) struct MqClientInstance {
     api: MqClientApi,
     /// The producer served, if any.
     producer: Option<ProducerRegistration>,
-    /// The consumer this instance serves, if any (Java's `consumerTable`: one here).
-    consumer: RwLock<Option<Weak<dyn ConsumerInner>>>,
+    /// What the consumer this instance serves announces, if any (Java's `consumerTable`: one
+    /// here); the consumer sets it again whenever its subscriptions change.
+    consumer: RwLock<Option<ConsumerData>>,
     tables: RwLock<Tables>,
     /// Topics whose route is refreshed even before any use: a producer's `createTopicKey`
     /// (TBW102), which Java puts in its publish table at start. Its route names every broker
@@ -284,15 +286,21 @@ impl MqClientInstance {
         &self.api
     }
 
-    /// Serves `consumer`: heartbeats announce it and reach every broker, slaves included;
-    /// shutdown unregisters its group.
-    pub(crate) fn register_consumer(&self, consumer: Weak<dyn ConsumerInner>) {
-        *self.consumer.write_unpoisoned() = Some(consumer);
+    /// Serves the consumer `data` describes (its group, model, subscriptions): heartbeats
+    /// announce it and reach every broker, slaves included; its topics' routes are refreshed;
+    /// shutdown unregisters its group. Called again whenever its subscriptions change.
+    pub(crate) fn register_consumer(&self, data: ConsumerData) {
+        *self.consumer.write_unpoisoned() = Some(data);
     }
 
-    /// The consumer served, while it lives.
-    pub(crate) fn consumer(&self) -> Option<Arc<dyn ConsumerInner>> {
-        self.consumer.read_unpoisoned().as_ref()?.upgrade()
+    /// What the consumer served announces.
+    fn consumer(&self) -> Option<ConsumerData> {
+        self.consumer.read_unpoisoned().clone()
+    }
+
+    /// The settings this instance was made with.
+    pub(crate) fn settings(&self) -> &ClientSettings {
+        &self.settings
     }
 
     /// Sends a heartbeat to every broker now (`sendHeartbeatToAllBrokerWithLock`), as a
@@ -538,6 +546,39 @@ impl MqClientInstance {
         })
     }
 
+    /// One past the last offset of `queue`, from its master (`MQAdminImpl.maxOffset`).
+    pub(crate) fn max_offset(
+        &self,
+        queue: &MessageQueue,
+        timeout: Duration,
+    ) -> Result<i64, ClientError> {
+        let found = self.find_broker_address(queue, BrokerChoice::Master, timeout)?;
+        self.api.get_max_offset(&found.addr, queue, timeout)
+    }
+
+    /// The first offset `queue` still holds, from its master (`MQAdminImpl.minOffset`).
+    pub(crate) fn min_offset(
+        &self,
+        queue: &MessageQueue,
+        timeout: Duration,
+    ) -> Result<i64, ClientError> {
+        let found = self.find_broker_address(queue, BrokerChoice::Master, timeout)?;
+        self.api.get_min_offset(&found.addr, queue, timeout)
+    }
+
+    /// The first offset of `queue` stored at or after `timestamp` ms, from its master
+    /// (`MQAdminImpl.searchOffset`).
+    pub(crate) fn search_offset(
+        &self,
+        queue: &MessageQueue,
+        timestamp: i64,
+        timeout: Duration,
+    ) -> Result<i64, ClientError> {
+        let found = self.find_broker_address(queue, BrokerChoice::Master, timeout)?;
+        self.api
+            .search_offset(&found.addr, queue, timestamp, timeout)
+    }
+
     /// The address of any broker of `topic`'s route, master first
     /// (`findBrokerAddrByTopic`): where a consumer asks for its group's members.
     pub(crate) fn find_broker_address_by_topic(&self, topic: &str) -> Option<String> {
@@ -611,7 +652,7 @@ impl MqClientInstance {
         }
         // A consumer's topics too, including those whose route was never found yet.
         if let Some(consumer) = self.consumer() {
-            for subscription in consumer.consumer_data().subscription_data_set {
+            for subscription in consumer.subscription_data_set {
                 if !topics.contains(&subscription.topic) {
                     topics.push(subscription.topic);
                 }
@@ -677,10 +718,7 @@ impl MqClientInstance {
             ],
             None => Vec::new(),
         };
-        let consumer_data_set = self
-            .consumer()
-            .map(|c| vec![c.consumer_data()])
-            .unwrap_or_default();
+        let consumer_data_set = self.consumer().map(|c| vec![c]).unwrap_or_default();
         HeartbeatData {
             client_id: self.client_id.clone(),
             producer_data_set,
@@ -744,7 +782,7 @@ impl MqClientInstance {
         if let Some(fetch) = fetch {
             fetch.stop();
         }
-        let consumer_group = self.consumer().map(|c| c.group_name().to_string());
+        let consumer_group = self.consumer().map(|c| c.group_name);
         let producer_group = self.producer.as_ref().map(|p| p.group.as_str());
         if started && (producer_group.is_some() || consumer_group.is_some()) {
             for addr in self.broker_addrs(false) {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
+use crate::client::consumer::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
 use crate::client::shared::client_instance::{BrokerChoice, FindBrokerResult, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::result::Callback;
