@@ -42,7 +42,7 @@ use crate::protocol::message::message_const::{
 use crate::protocol::message::message_ext::DEFAULT_MAX_DECOMPRESSED_SIZE;
 use crate::protocol::message::sys_flag::{compression_type, COMPRESSED_FLAG};
 use crate::protocol::message::{decompress_with, reply_topic, string_to_properties, MessageExt};
-use crate::protocol::RemotingCommand;
+use crate::protocol::{Body, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
 /// What the callback of an async request gets: the reply, or why there is none.
@@ -269,7 +269,7 @@ pub(crate) struct ReceiveReplyProcessor {
 
 /// The reply as a message: the header's fields, the body inflated if compressed, the arrival
 /// time in `ARRIVE_TIME`.
-fn reply_from(header: ReplyMessageRequestHeader, body: Vec<u8>) -> Result<MessageExt, String> {
+fn reply_from(header: ReplyMessageRequestHeader, body: Body) -> Result<MessageExt, String> {
     let host = |addr: &str| -> Result<SocketAddr, String> {
         addr.parse()
             .map_err(|_| format!("bad address {addr:?} in the reply header"))
@@ -278,7 +278,10 @@ fn reply_from(header: ReplyMessageRequestHeader, body: Vec<u8>) -> Result<Messag
     let body = if sys_flag & COMPRESSED_FLAG != 0 {
         let kind = compression_type(sys_flag).map_err(|e| e.to_string())?;
         sys_flag &= !COMPRESSED_FLAG;
-        decompress_with(kind, &body, DEFAULT_MAX_DECOMPRESSED_SIZE).map_err(|e| e.to_string())?
+        Body::from(
+            decompress_with(kind, &body, DEFAULT_MAX_DECOMPRESSED_SIZE)
+                .map_err(|e| e.to_string())?,
+        )
     } else {
         body
     };
@@ -307,7 +310,7 @@ impl RequestProcessor for ReceiveReplyProcessor {
         request: RemotingCommand,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let header: ReplyMessageRequestHeader = request.decode_header()?;
-        let reply = match reply_from(header, request.body.into_vec()) {
+        let reply = match reply_from(header, request.body) {
             Ok(reply) => reply,
             Err(reason) => {
                 log::warn!("{}: unreadable reply: {reason}", ctx.remote_addr());
@@ -479,7 +482,7 @@ mod tests {
             store_timestamp: 9,
             ..ReplyMessageRequestHeader::default()
         };
-        let m = reply_from(header.clone(), b"hi".to_vec()).unwrap();
+        let m = reply_from(header.clone(), Body::from(b"hi")).unwrap();
         assert_eq!(m.property("CORRELATION_ID"), Some("c-1"));
         assert!(m.property("ARRIVE_TIME").is_some());
         assert_eq!(m.store_host.to_string(), "10.0.0.1:10911");
@@ -488,11 +491,14 @@ mod tests {
             sys_flag: COMPRESSED_FLAG,
             ..header.clone()
         };
-        assert_eq!(reply_from(zipped, compressed).unwrap().body, b"hello hello");
+        assert_eq!(
+            reply_from(zipped, Body::from(compressed)).unwrap().body,
+            b"hello hello"
+        );
         let bad = ReplyMessageRequestHeader {
             born_host: "nowhere".into(),
             ..header
         };
-        assert!(reply_from(bad, Vec::new()).is_err());
+        assert!(reply_from(bad, Body::new()).is_err());
     }
 }

@@ -257,7 +257,8 @@ impl ProcessQueue {
         let mut held = self.held();
         for m in messages {
             held.consuming.remove(&m.queue_offset);
-            held.messages.insert(m.queue_offset, Kept::Message(Box::new(m)));
+            held.messages
+                .insert(m.queue_offset, Kept::Message(Box::new(m)));
         }
     }
 
@@ -397,7 +398,7 @@ mod tests {
     fn at(offset: i64, size: usize) -> MessageExt {
         MessageExt {
             queue_offset: offset,
-            body: vec![0; size],
+            body: vec![0; size].into(),
             ..MessageExt::default()
         }
     }

@@ -285,8 +285,14 @@ mod tests {
 
     #[test]
     fn pull_response_of_java_vector_083() {
-        let result =
-            process_pull_response(fixture("java-4.9.8/083-resp-code0-json.bin"), "a:1").unwrap();
+        let response = fixture("java-4.9.8/083-resp-code0-json.bin");
+        let frame = response.body.clone();
+        let result = process_pull_response(response, "a:1").unwrap();
+        // The bodies are the frame's bytes, shared, not copies.
+        assert!(result
+            .messages
+            .iter()
+            .all(|m| m.body.shares_bytes_with(&frame)));
         assert_eq!(result.status, PullStatus::Found);
         assert_eq!(
             (
