@@ -267,6 +267,49 @@ fn a_tls_client_against_a_plain_server_is_told_it_is_not_tls() {
 }
 
 #[test]
+fn a_self_signed_ca_as_the_servers_certificate_is_refused_with_the_fix_in_the_error() {
+    // What `openssl req -x509` makes by default: a CA (basicConstraints CA:TRUE), here with
+    // the right names, used as the server's own certificate and trusted by the client.
+    let mut config = server_config();
+    config.tls_mode = TlsMode::Enforcing;
+    config.tls_cert = Some(fixture("selfsigned.pem"));
+    config.tls_key = Some(fixture("selfsigned.key"));
+    let server = echo_server(config);
+    let client = tls_client(TlsClientConfig::with_ca_file(fixture("selfsigned.pem")));
+    let error = client
+        .invoke_sync(
+            Some(&addr_of(&server)),
+            RemotingCommand::new_request(ECHO),
+            Duration::from_secs(5),
+        )
+        .expect_err("a CA used as a server certificate was accepted");
+    assert!(
+        matches!(
+            &error,
+            RemotingError::Tls {
+                kind: TlsFailure::Certificate,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains("a leaf certificate") && text.contains("signed by that CA"),
+        "{text}"
+    );
+    // rustls's own error stays the source.
+    let rustls_error = std::error::Error::source(&error)
+        .and_then(|io| io.downcast_ref::<io::Error>())
+        .and_then(|io| io.get_ref())
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    assert!(
+        matches!(rustls_error, Some(rustls::Error::InvalidCertificate(_))),
+        "{rustls_error:?}"
+    );
+}
+
+#[test]
 fn a_server_signed_by_an_unknown_ca_is_refused_with_a_certificate_error() {
     let server = echo_server(tls_server_config(TlsMode::Enforcing));
     let wary = tls_client(TlsClientConfig::with_ca_file(fixture("other-ca.pem")));

@@ -199,8 +199,14 @@ impl fmt::Display for RemotingError {
                 f,
                 "an RPC hook stopped the request, it was not sent: {message}"
             )?,
-            RemotingError::Tls { addr, kind, .. } => {
-                write!(f, "TLS handshake with {addr} failed: {kind}")?
+            RemotingError::Tls { addr, kind, source } => {
+                write!(f, "TLS handshake with {addr} failed: {kind}")?;
+                #[cfg(feature = "tls")]
+                if let Some(fix) = super::tls::certificate_fix(source) {
+                    write!(f, " ({fix})")?;
+                }
+                #[cfg(not(feature = "tls"))]
+                let _ = source;
             }
             RemotingError::TlsConfig { path, reason } => {
                 write!(f, "TLS configuration {}: {reason}", path.display())?

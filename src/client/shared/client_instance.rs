@@ -372,6 +372,8 @@ impl MqClientInstance {
                     reason: "its route has no writable queue on a broker with a master".into(),
                 })
             }
+            // Cut short by our own shutdown: no fallback either.
+            Err(e @ ClientError::ShutDown) => return Err(e),
             Err(e) => e,
         };
         let Some(default_topic) = self.producer.as_ref().map(|p| &p.default_topic) else {
@@ -667,6 +669,8 @@ impl MqClientInstance {
                 Err(ClientError::NoRoute { .. }) => {
                     log::debug!("route refresh: topic {topic} unknown to the name server")
                 }
+                // Our own shutdown cut it short: nothing went wrong.
+                Err(ClientError::ShutDown) => return,
                 Err(e) => log::warn!("route refresh of topic {topic} failed: {e}"),
             }
         }
@@ -738,11 +742,13 @@ impl MqClientInstance {
             if stopping.is_stopped() {
                 return;
             }
-            if let Err(e) = self
+            match self
                 .api
                 .send_heartbeat(&addr, &data, self.settings.api_timeout)
             {
-                log::warn!("heartbeat to {addr} failed: {e}");
+                Ok(()) => {}
+                Err(ClientError::ShutDown) => return,
+                Err(e) => log::warn!("heartbeat to {addr} failed: {e}"),
             }
         }
     }
@@ -750,9 +756,12 @@ impl MqClientInstance {
     /// The first step of a shutdown, for an owner that must wait for its own threads in
     /// between: the background threads are told to stop (not joined), then the name-server
     /// connections are closed, so that a route query in flight (which could hold a join for
-    /// a whole API timeout) fails at once, and none starts after. Only name servers:
-    /// UNREGISTER_CLIENT still needs the brokers.
+    /// a whole API timeout) fails at once, as [`ClientError::ShutDown`], and none starts
+    /// after. Only name servers: UNREGISTER_CLIENT still needs the brokers, and the periodic
+    /// threads are joined (by [`MqClientInstance::shutdown`]) before any broker connection
+    /// closes.
     pub(crate) fn begin_shutdown(&self) {
+        self.api.begin_close();
         if let Some(services) = self.services.lock_unpoisoned().as_ref() {
             services.route.request_stop();
             services.heartbeat.request_stop();

@@ -9,6 +9,7 @@ mod admin;
 mod consumer;
 mod send;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::ClientError;
@@ -16,7 +17,7 @@ use crate::protocol::body::{HeartbeatData, TopicRouteData};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
 use crate::protocol::{BodyError, CommandCustomHeader, RemotingCommand, SerializeType};
-use crate::remoting::RemotingClient;
+use crate::remoting::{RemotingClient, RemotingError, CLOSED_LOCALLY};
 
 /// The RPCs of a client over one [`RemotingClient`]; mirrors Java's `MQClientAPIImpl`.
 ///
@@ -25,6 +26,9 @@ use crate::remoting::RemotingClient;
 pub(crate) struct MqClientApi {
     remoting: RemotingClient,
     serialize_type: SerializeType,
+    /// Set when the client's shutdown begins: a call its connections' closing cuts short
+    /// fails as [`ClientError::ShutDown`], not as a peer's doing.
+    closing: AtomicBool,
 }
 
 impl MqClientApi {
@@ -33,6 +37,27 @@ impl MqClientApi {
         MqClientApi {
             remoting,
             serialize_type,
+            closing: AtomicBool::new(false),
+        }
+    }
+
+    /// The client's shutdown begins: from now on a failed call is reported as cut short by
+    /// it.
+    pub(crate) fn begin_close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// A transport failure as the client reports it: a call whose connection this client
+    /// closed because its shutdown began is [`ClientError::ShutDown`].
+    pub(crate) fn call_error(&self, error: RemotingError) -> ClientError {
+        let closed_here = matches!(
+            &error,
+            RemotingError::ConnectionClosed { reason, .. } if reason == CLOSED_LOCALLY
+        );
+        if closed_here && self.closing.load(Ordering::SeqCst) {
+            ClientError::ShutDown
+        } else {
+            error.into()
         }
     }
 
@@ -61,7 +86,9 @@ impl MqClientApi {
         request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, ClientError> {
-        Ok(self.remoting.invoke_sync(addr, request, timeout)?)
+        self.remoting
+            .invoke_sync(addr, request, timeout)
+            .map_err(|e| self.call_error(e))
     }
 
     /// [`MqClientApi::invoke`] to a broker, expecting SUCCESS.
@@ -110,8 +137,10 @@ impl MqClientApi {
         timeout: Duration,
     ) -> Result<(), ClientError> {
         if oneway {
-            self.remoting.invoke_oneway(Some(addr), request, timeout)?;
-            return Ok(());
+            return self
+                .remoting
+                .invoke_oneway(Some(addr), request, timeout)
+                .map_err(|e| self.call_error(e));
         }
         self.invoke_success(addr, request, timeout)
     }

@@ -73,7 +73,8 @@ impl MqClientApi {
             }
             (CommunicationMode::Oneway, _) => {
                 self.remoting()
-                    .invoke_oneway(Some(addr), request, timeout)?;
+                    .invoke_oneway(Some(addr), request, timeout)
+                    .map_err(|e| self.call_error(e))?;
                 Ok(None)
             }
             (CommunicationMode::Sync | CommunicationMode::Async, _) => {
