@@ -103,10 +103,10 @@ impl PullApiWrapper {
             .unwrap_or(MASTER_ID)
     }
 
-    /// Starts a pull (`pullKernelImpl`, async); `callback` gets the processed result, or
-    /// the failure, exactly once.
+    /// Starts a pull (`pullKernelImpl`, async); `callback` gets the decoded answer, or the
+    /// failure, exactly once, and gives it to [`PullApiWrapper::process_pull_result`] first.
     pub(crate) fn pull_async(
-        self: &Arc<Self>,
+        &self,
         spec: PullSpec,
         subscription: &SubscriptionData,
         callback: Callback<PullResult>,
@@ -148,19 +148,9 @@ impl PullApiWrapper {
             spec.offset,
             header.suspend_timeout_millis
         );
-        let wrapper = Arc::clone(self);
-        let (queue, subscription) = (spec.queue.clone(), subscription.clone());
-        self.instance.api().pull_message_async(
-            &addr,
-            &header,
-            spec.timeout,
-            Box::new(move |outcome| {
-                callback(outcome.map(|mut result| {
-                    wrapper.process_pull_result(&queue, &mut result, &subscription);
-                    result
-                }))
-            }),
-        );
+        self.instance
+            .api()
+            .pull_message_async(&addr, &header, spec.timeout, callback);
     }
 
     /// The broker to pull `queue` from: the suggested one, else the master, else any; the

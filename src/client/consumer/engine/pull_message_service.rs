@@ -25,7 +25,7 @@ use crate::client::shared::result::{PullResult, PullStatus};
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::delay_queue::{DelayQueue, Scheduler};
 use crate::common::sync::MutexExt;
-use crate::protocol::body::MessageModel;
+use crate::protocol::body::{MessageModel, SubscriptionData};
 use crate::protocol::codes::response_code;
 
 /// How long a held pull may take to answer (`CONSUMER_TIMEOUT_MILLIS_WHEN_SUSPEND`).
@@ -239,18 +239,21 @@ impl PullMessageService {
         };
         let began = Instant::now();
         let service = Arc::clone(self);
+        let filter = subscription.clone(); // the answer's tag check needs it
         self.pull_api.pull_async(
             spec,
             &subscription,
-            Box::new(move |outcome| service.on_pull_result(request, outcome, began)),
+            Box::new(move |outcome| service.on_pull_result(request, &filter, outcome, began)),
         );
     }
 
-    /// A pull's answer (`PullCallback`): the messages to the delivery and the next pull in
-    /// line, or the next pull put off after a failure.
+    /// A pull's answer (`PullCallback`), on the transport's callback pool: read in the order
+    /// the messages go, the broker's answer checked and filtered, the messages to the
+    /// delivery, the queue's next pull in line; or the next pull put off after a failure.
     fn on_pull_result(
         &self,
         mut request: PullRequest,
+        subscription: &SubscriptionData,
         outcome: Result<PullResult, ClientError>,
         began: Instant,
     ) {
@@ -259,10 +262,12 @@ impl PullMessageService {
         if pq.is_dropped() {
             return; // taken away (or sought) meanwhile
         }
-        let result = match outcome {
+        let mut result = match outcome {
             Ok(result) => result,
             Err(e) => return self.on_pull_failure(request, e),
         };
+        self.pull_api
+            .process_pull_result(&queue, &mut result, subscription);
         request.next_offset = result.next_begin_offset;
         match result.status {
             PullStatus::Found => {

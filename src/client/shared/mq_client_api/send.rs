@@ -78,7 +78,10 @@ impl MqClientApi {
                 Ok(None)
             }
             (CommunicationMode::Sync | CommunicationMode::Async, _) => {
-                let response = self.invoke(Some(addr), request, timeout)?;
+                let response = self
+                    .remoting()
+                    .invoke_sync(Some(addr), request, timeout)
+                    .map_err(|e| self.call_error(e))?;
                 process_send_response(&header.b, broker_name, msg_id, &response, addr).map(Some)
             }
         }
