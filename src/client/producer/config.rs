@@ -49,7 +49,7 @@ pub struct ProducerConfig {
     /// Threads that run async sends (Java's `asyncSenderExecutor`: one per CPU).
     pub async_sender_threads: usize,
     /// Async sends that may wait for a sender thread (Java: 50,000); one more is refused
-    /// with [`ClientError::AsyncSendQueueFull`].
+    /// with [`ClientError::AsyncSendQueueFull`](crate::client::ClientError::AsyncSendQueueFull).
     pub async_send_queue_capacity: usize,
 }
 

@@ -3,7 +3,7 @@
 //! Java's `DefaultMQProducerImpl.request*`, `RequestResponseFuture`, `RequestFutureHolder`
 //! and `MessageUtil.createReplyMessage`.
 //!
-//! 1. [`Producer::request`] stamps the message with `CORRELATION_ID` (new for each request),
+//! 1. [`Producer::request`](crate::client::Producer::request) stamps the message with `CORRELATION_ID` (new for each request),
 //!    `REPLY_TO_CLIENT` (this producer's client id) and `TTL` (the timeout in ms), records a
 //!    pending request under the correlation id, and sends the message asynchronously. The
 //!    first request to a topic also heartbeats at once, so that the brokers know this client
@@ -13,7 +13,7 @@
 //!    with a plain send, which goes out as SEND_REPLY_MESSAGE_V2 (325).
 //! 3. The broker pushes the reply to the requester's connection (PUSH_REPLY_MESSAGE_TO_CLIENT,
 //!    326); [`ReceiveReplyProcessor`] completes the pending request with the same correlation
-//!    id: the waiting [`Producer::request`] returns it, or the callback of
+//!    id: the waiting [`Producer::request`](crate::client::Producer::request) returns it, or the callback of
 //!    [`Producer::request_async`] gets it.
 //! 4. A request with no reply within its timeout fails with [`ClientError::RequestTimeout`];
 //!    the `rmq-request-expiry` thread (started with the first request, once a second as Java's
@@ -51,10 +51,10 @@ pub type RequestCallback = Box<dyn FnOnce(Result<MessageExt, ClientError>) + Sen
 /// How often pending requests are looked at for expiry (Java: every second).
 const EXPIRY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Makes the reply to `request` (a message a requester sent with [`Producer::request`]) with
+/// Makes the reply to `request` (a message a requester sent with [`Producer::request`](crate::client::Producer::request)) with
 /// `body`: topic `<cluster>_REPLY_TOPIC` of the cluster that stored the request, `MSG_TYPE`
 /// `reply`, and the request's `CORRELATION_ID`, `REPLY_TO_CLIENT` and `TTL`; mirrors Java's
-/// `MessageUtil.createReplyMessage`. Send it with [`Producer::send`].
+/// `MessageUtil.createReplyMessage`. Send it with [`Producer::send`](crate::client::Producer::send).
 ///
 /// A request that no broker stored (no `CLUSTER` property) cannot be answered:
 /// [`ClientError::InvalidArgument`].
