@@ -11,7 +11,9 @@
 //! [`BodyError::DecompressedTooLarge`] instead of exhausting memory.
 
 use std::cell::RefCell;
-use std::io::{Read, Write};
+#[cfg(feature = "lz4-zstd")]
+use std::io::Read;
+use std::io::Write;
 
 use flate2::write::ZlibEncoder;
 use flate2::{Compression, Decompress, FlushDecompress, Status};
@@ -67,6 +69,7 @@ pub fn decompress_with(
 }
 
 /// Reads a decompressing reader to its end, at most `max_output` bytes.
+#[cfg(feature = "lz4-zstd")]
 fn read_bounded(
     reader: impl Read,
     input_len: usize,
