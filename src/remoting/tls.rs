@@ -357,25 +357,6 @@ fn handshake(
     }
 }
 
-/// What to do about a certificate a handshake refused, when rustls's reason has a known fix
-/// (the error's `source()` keeps rustls's error itself).
-pub(crate) fn certificate_fix(source: &io::Error) -> Option<&'static str> {
-    match source.get_ref()?.downcast_ref::<rustls::Error>()? {
-        // rustls passes webpki's `CaUsedAsEndEntity` on as `Other`, known only by its text
-        // (a test holds it to the real handshake's error).
-        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))
-            if other.to_string() == "CaUsedAsEndEntity" =>
-        {
-            Some(
-            "the peer presented a CA's certificate as its own, as a self-signed certificate made \
-             by `openssl req -x509` is by default; give the peer a leaf certificate \
-             (basicConstraints CA:FALSE) signed by that CA, and trust the CA",
-            )
-        }
-        _ => None,
-    }
-}
-
 /// A [`RemotingError::Tls`] for a handshake with `addr` that failed with `e`.
 fn handshake_error(addr: &str, e: io::Error) -> RemotingError {
     let kind = match e
