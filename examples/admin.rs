@@ -17,6 +17,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 use std::collections::BTreeMap;
 use std::process::exit;
@@ -229,19 +231,13 @@ fn main() {
         .name_server(&args.namesrv)
         .start()
         .unwrap_or_else(|e| {
-            eprintln!("admin did not start: {e}");
+            eprintln!("admin did not start: {}", report::error_chain(&e));
             exit(1)
         });
     let outcome = run(&admin, &args);
     admin.shutdown();
     if let Err(e) = outcome {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
-        eprintln!("{} failed: {text}", args.command);
+        eprintln!("{} failed: {}", args.command, report::error_chain(&e));
         exit(1);
     }
 }

@@ -17,6 +17,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 #[path = "common/signals.rs"]
 mod signals;
 #[path = "common/tls_args.rs"]
@@ -149,7 +151,7 @@ fn main() {
     }
     let stop = signals::StopSignals::install();
     let broker = builder.start().unwrap_or_else(|e| {
-        eprintln!("broker: {e:#}");
+        eprintln!("broker: {}", report::error_chain(&e));
         std::process::exit(1);
     });
     println!("listening on {}", broker.local_addr());

@@ -20,6 +20,8 @@
 mod client_options;
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 #[path = "common/tls_args.rs"]
 mod tls_args;
 
@@ -220,7 +222,7 @@ fn main() {
         Mode::Lite => run_lite(&args, &tally, deadline),
     };
     if let Err(e) = result {
-        eprintln!("consumer: {e:#}");
+        eprintln!("consumer: {}", report::error_chain(&e));
         exit(1);
     }
     let state = tally.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -2,7 +2,8 @@
 //! the baseline, against an in-process reference name server and broker.
 //!
 //! `cargo run --release --example consumer_bench [-- --messages <n>] [--rate <msgs/s>]
-//!  [--seconds <s>]`
+//!  [--seconds <s>] [--throughput-only] [--before <consumer_bench of another build>
+//!  [--rounds <n>]]`
 //!
 //! Throughput: `--messages` messages (20,000 by default) of 128 B, then of 4 KiB, are stored
 //! first; each consumer, in a new group, reads them all from the first offset; msgs/s counts
@@ -12,10 +13,60 @@
 //! skipped, saying so, when it is not installed. Latency: a producer sends at `--rate` for
 //! `--seconds` while a consumer reads; p50/p99 of the time from the producer's send call to
 //! the listener (or `poll`) getting the message (a timestamp in the body, one clock). Also printed: the push consumer's consume-pool threads against the
-//! configured number (no thread per queue). Machine-readable lines last: `RPS <case> <n>`.
+//! configured number (no thread per queue). Memory: the bytes this process allocates, per
+//! message consumed, while a consumer reads (a counting global allocator; the in-process
+//! broker's share is the same for every build). Machine-readable lines last:
+//! `RPS <case> <n>`, `ALLOC <case> <bytes per message>`.
+//!
+//! Before and after in one run: `--before <path>` runs that binary (this same file built
+//! against another commit of the library) with `--throughput-only`, alternating with this
+//! build's own throughput cases `--rounds` times (2), and prints both side by side (the
+//! better rate of the rounds, the smaller allocation).
 
 #[path = "common/logging.rs"]
 mod logging;
+
+/// Counts what the process allocates, for the bytes-per-message figures.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    pub struct Counting;
+
+    static BYTES: AtomicU64 = AtomicU64::new(0);
+
+    // SAFETY: every call is passed on to the system allocator unchanged; only a counter is
+    // added.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+            // SAFETY: the caller's layout, as the system allocator's contract asks.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `System.alloc` with this layout.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            BYTES.fetch_add(
+                new_size.saturating_sub(layout.size()) as u64,
+                Ordering::Relaxed,
+            );
+            // SAFETY: as for `dealloc` and `alloc`.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    /// Bytes allocated since the process started.
+    pub fn allocated() -> u64 {
+        BYTES.load(Ordering::Relaxed)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 #[cfg(not(feature = "servers"))]
 fn main() {
@@ -49,6 +100,8 @@ mod bench {
         rate: Option<f64>,
         p50: Option<Duration>,
         p99: Option<Duration>,
+        /// Bytes this process allocated per message consumed.
+        alloc: Option<f64>,
         note: String,
     }
 
@@ -73,6 +126,12 @@ mod bench {
         Some(Duration::from_nanos(u64::try_from(nanos).ok()?))
     }
 
+    /// Bytes allocated since `since` per message of `count`.
+    fn per_message(since: u64, count: usize) -> Option<f64> {
+        let bytes = super::counting::allocated().saturating_sub(since);
+        (count > 0).then(|| bytes as f64 / count as f64)
+    }
+
     fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
         (!sorted.is_empty()).then(|| sorted[((sorted.len() - 1) as f64 * p) as usize])
     }
@@ -81,6 +140,9 @@ mod bench {
         messages: usize,
         rate: u64,
         seconds: f64,
+        throughput_only: bool,
+        before: Option<PathBuf>,
+        rounds: usize,
     }
 
     fn parse_args() -> Args {
@@ -88,6 +150,9 @@ mod bench {
             messages: 20_000,
             rate: 2_000,
             seconds: 3.0,
+            throughput_only: false,
+            before: None,
+            rounds: 2,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -96,11 +161,15 @@ mod bench {
                 "--messages" => args.messages = value().parse().unwrap_or(args.messages),
                 "--rate" => args.rate = value().parse().unwrap_or(args.rate),
                 "--seconds" => args.seconds = value().parse().unwrap_or(args.seconds),
+                "--throughput-only" => args.throughput_only = true,
+                "--before" => args.before = Some(PathBuf::from(value())),
+                "--rounds" => args.rounds = value().parse().unwrap_or(args.rounds).max(1),
                 "--bench" => {}
                 other => {
                     eprintln!(
                         "unknown argument {other}; usage: consumer_bench [--messages <n>] \
-                         [--rate <msgs/s>] [--seconds <s>]"
+                         [--rate <msgs/s>] [--seconds <s>] [--throughput-only] \
+                         [--before <path> [--rounds <n>]]"
                     );
                     std::process::exit(2);
                 }
@@ -112,6 +181,9 @@ mod bench {
     pub fn main() {
         super::logging::init(simplelog::LevelFilter::Warn);
         let args = parse_args();
+        if let Some(before) = &args.before {
+            return compare(before, &args);
+        }
         let cluster = LocalCluster::start().expect("local cluster");
         let ns = cluster.name_server_addr();
         let producer = Producer::builder("bench_consumer_producer")
@@ -125,23 +197,28 @@ mod bench {
             let label = if size == 128 { "128 B" } else { "4 KiB" };
             rows.push(push_throughput(&ns, &topic, args.messages, label));
             rows.push(lite_throughput(&ns, &topic, args.messages, label));
-            rows.push(cpp_throughput(&ns, &topic, args.messages, label));
+            if !args.throughput_only {
+                rows.push(cpp_throughput(&ns, &topic, args.messages, label));
+            }
         }
-        rows.push(push_latency(&ns, &producer, &args));
-        rows.push(lite_latency(&ns, &producer, &args));
+        if !args.throughput_only {
+            rows.push(push_latency(&ns, &producer, &args));
+            rows.push(lite_latency(&ns, &producer, &args));
+        }
         producer.shutdown();
         cluster.shutdown();
 
-        println!("| case | msgs/s | p50 µs | p99 µs | |");
-        println!("|---|---:|---:|---:|---|");
+        println!("| case | msgs/s | p50 µs | p99 µs | B alloc/msg | |");
+        println!("|---|---:|---:|---:|---:|---|");
         let us = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{}", d.as_micros()));
         for row in &rows {
             println!(
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 row.case,
                 row.rate.map_or("-".into(), |r| format!("{r:.0}")),
                 us(row.p50),
                 us(row.p99),
+                row.alloc.map_or("-".into(), |b| format!("{b:.0}")),
                 row.note
             );
         }
@@ -149,6 +226,75 @@ mod bench {
             if let Some(rate) = row.rate {
                 println!("RPS {} {rate:.0}", row.case.replace(' ', "_"));
             }
+            if let Some(bytes) = row.alloc {
+                println!("ALLOC {} {bytes:.0}", row.case.replace(' ', "_"));
+            }
+        }
+    }
+
+    /// `--before`: this build and `before` run their throughput cases in turn, each in a
+    /// process of its own with its own cluster, `rounds` times; then both side by side.
+    fn compare(before: &PathBuf, args: &Args) {
+        let run = |binary: &PathBuf| -> Vec<(String, String, f64)> {
+            let output = Command::new(binary)
+                .args([
+                    "--throughput-only",
+                    "--messages",
+                    &args.messages.to_string(),
+                ])
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap_or_else(|e| panic!("{} did not run: {e}", binary.display()));
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .filter_map(|line| {
+                    let mut words = line.split_whitespace();
+                    let (kind, case, value) = (words.next()?, words.next()?, words.next()?);
+                    let value = value.parse().ok()?;
+                    ["RPS", "ALLOC"]
+                        .contains(&kind)
+                        .then(|| (kind.to_string(), case.to_string(), value))
+                })
+                .collect()
+        };
+        let this = std::env::current_exe().expect("this binary's path");
+        let (mut old, mut new) = (Vec::new(), Vec::new());
+        for round in 0..args.rounds {
+            eprintln!("round {} of {}: before, then after", round + 1, args.rounds);
+            old.extend(run(before));
+            new.extend(run(&this));
+        }
+        // The best rate of the rounds (the least disturbed), the smallest allocation.
+        let best = |lines: &[(String, String, f64)], kind: &str, case: &str| -> Option<f64> {
+            let values = lines.iter().filter(|(k, c, _)| k == kind && c == case);
+            let values = values.map(|(_, _, v)| *v);
+            if kind == "RPS" {
+                values.reduce(f64::max)
+            } else {
+                values.reduce(f64::min)
+            }
+        };
+        let mut cases: Vec<&String> = Vec::new();
+        for (_, case, _) in &new {
+            if !cases.contains(&case) {
+                cases.push(case);
+            }
+        }
+        println!(
+            "| case | msgs/s before | msgs/s after | B alloc/msg before | B alloc/msg after |"
+        );
+        println!("|---|---:|---:|---:|---:|");
+        let show = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
+        for case in &cases {
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                case.replace('_', " "),
+                show(best(&old, "RPS", case)),
+                show(best(&new, "RPS", case)),
+                show(best(&old, "ALLOC", case)),
+                show(best(&new, "ALLOC", case)),
+            );
         }
     }
 
@@ -224,6 +370,7 @@ mod bench {
     }
 
     fn push_throughput(ns: &str, topic: &str, count: usize, label: &str) -> Row {
+        let allocated = super::counting::allocated();
         let clock = Arc::new(Clock::default());
         let tick = clock.clone();
         let consumer = PushConsumer::builder(format!("bench_push_{}", topic))
@@ -238,6 +385,7 @@ mod bench {
             .start()
             .expect("push consumer");
         let finished = clock.wait_for(count, Duration::from_secs(300));
+        let alloc = per_message(allocated, clock.count.load(Ordering::Relaxed));
         // The pool's workers, excluding its timer thread ("rmq-consume-timer").
         let pool = threads_named("rmq-consume-") - threads_named("rmq-consume-ti");
         consumer.shutdown();
@@ -246,6 +394,7 @@ mod bench {
             rate: clock.rate(),
             p50: None,
             p99: None,
+            alloc,
             note: format!(
                 "{} of {count} read; {pool} consume-pool threads for {CONSUME_THREADS} configured",
                 clock.count.load(Ordering::Relaxed).min(count),
@@ -254,6 +403,7 @@ mod bench {
     }
 
     fn lite_throughput(ns: &str, topic: &str, count: usize, label: &str) -> Row {
+        let allocated = super::counting::allocated();
         let consumer = LitePullConsumer::builder(format!("bench_lite_{}", topic))
             .name_server(ns)
             .subscribe(topic, "*")
@@ -269,12 +419,14 @@ mod bench {
                 clock.tick(batch.len());
             }
         }
+        let alloc = per_message(allocated, clock.count.load(Ordering::Relaxed));
         consumer.shutdown();
         Row {
             case: format!("lite pull consumer {label}"),
             rate: clock.rate(),
             p50: None,
             p99: None,
+            alloc,
             note: format!(
                 "{} of {count} read",
                 clock.count.load(Ordering::Relaxed).min(count)
@@ -305,6 +457,7 @@ mod bench {
                 rate: None,
                 p50: None,
                 p99: None,
+                alloc: None,
                 note: "skipped: the C++ client is not installed (run `cargo test` once, or set \
                        RMQ_CPP_PYTHON)"
                     .into(),
@@ -337,6 +490,7 @@ mod bench {
                     rate: None,
                     p50: None,
                     p99: None,
+                    alloc: None,
                     note: format!("the C++ consumer failed: {}", output.status),
                 }
             }
@@ -346,6 +500,7 @@ mod bench {
                     rate: None,
                     p50: None,
                     p99: None,
+                    alloc: None,
                     note: format!("the C++ consumer did not run: {e}"),
                 }
             }
@@ -364,6 +519,7 @@ mod bench {
             rate,
             p50: None,
             p99: None,
+            alloc: None,
             note: format!(
                 "{} of {count} read, through its Python binding",
                 times.len()
@@ -396,6 +552,7 @@ mod bench {
             rate: None,
             p50: percentile(&sorted, 0.5),
             p99: percentile(&sorted, 0.99),
+            alloc: None,
             note,
         }
     }

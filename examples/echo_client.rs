@@ -4,6 +4,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 use std::time::Duration;
 
@@ -34,8 +36,8 @@ fn main() {
     let Some(addr) = addr else {
         exit(2, "usage: echo_client --addr <ip:port> [--binary]")
     };
-    let client =
-        RemotingClient::new(ClientConfig::default()).unwrap_or_else(|e| exit(1, &e.to_string()));
+    let client = RemotingClient::new(ClientConfig::default())
+        .unwrap_or_else(|e| exit(1, &report::error_chain(&e)));
     let request = |i: usize| {
         RemotingCommand::new_request(ECHO_CODE)
             .with_ext("seq", i.to_string())
@@ -46,7 +48,7 @@ fn main() {
     for i in 0..3 {
         match client.invoke_sync(Some(&addr), request(i), TIMEOUT) {
             Ok(resp) => print_reply("sync", &resp),
-            Err(e) => exit(1, &format!("sync call failed: {e:#}")),
+            Err(e) => exit(1, &format!("sync call failed: {}", report::error_chain(&e))),
         }
     }
 
@@ -57,25 +59,38 @@ fn main() {
             .invoke_async(Some(&addr), request(i), TIMEOUT, move |result| {
                 let _ = tx.send(result);
             })
-            .unwrap_or_else(|e| exit(1, &format!("async call failed: {e:#}")));
+            .unwrap_or_else(|e| {
+                exit(
+                    1,
+                    &format!("async call failed: {}", report::error_chain(&e)),
+                )
+            });
     }
     for _ in 3..6 {
         match rx.recv_timeout(TIMEOUT * 2) {
             Ok(Ok(resp)) => print_reply("async", &resp),
-            Ok(Err(e)) => exit(1, &format!("async call failed: {e:#}")),
+            Ok(Err(e)) => exit(
+                1,
+                &format!("async call failed: {}", report::error_chain(&e)),
+            ),
             Err(_) => exit(1, "async callback never ran"),
         }
     }
 
     client
         .invoke_oneway(Some(&addr), request(6), TIMEOUT)
-        .unwrap_or_else(|e| exit(1, &format!("oneway call failed: {e:#}")));
+        .unwrap_or_else(|e| {
+            exit(
+                1,
+                &format!("oneway call failed: {}", report::error_chain(&e)),
+            )
+        });
     println!("oneway sent (no reply expected)");
 
     let unsupported = RemotingCommand::new_request(999).with_serialize_type(serialize_type);
     match client.invoke_sync(Some(&addr), unsupported, TIMEOUT) {
         Ok(resp) => print_reply("code 999", &resp),
-        Err(e) => exit(1, &format!("sync call failed: {e:#}")),
+        Err(e) => exit(1, &format!("sync call failed: {}", report::error_chain(&e))),
     }
     client.shutdown();
 }

@@ -5,6 +5,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 #[path = "common/echo.rs"]
 mod echo;
@@ -27,10 +29,12 @@ fn main() {
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    let server =
-        RemotingServer::new(ServerConfig::listen(listen)).unwrap_or_else(|e| fail(&e.to_string()));
-    echo::register_echo(&server).unwrap_or_else(|e| fail(&e.to_string()));
-    server.start().unwrap_or_else(|e| fail(&e.to_string()));
+    let server = RemotingServer::new(ServerConfig::listen(listen))
+        .unwrap_or_else(|e| fail(&report::error_chain(&e)));
+    echo::register_echo(&server).unwrap_or_else(|e| fail(&report::error_chain(&e)));
+    server
+        .start()
+        .unwrap_or_else(|e| fail(&report::error_chain(&e)));
     println!("listening on {}", server.local_addr());
     std::io::stdout().flush().ok();
     loop {

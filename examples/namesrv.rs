@@ -7,6 +7,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 #[path = "common/signals.rs"]
 mod signals;
 #[path = "common/tls_args.rs"]
@@ -37,7 +39,7 @@ fn main() {
     #[cfg(feature = "tls")]
     let builder = apply_server_tls!(builder, tls);
     let namesrv = builder.start().unwrap_or_else(|e| {
-        eprintln!("namesrv: {e:#}");
+        eprintln!("namesrv: {}", report::error_chain(&e));
         std::process::exit(1);
     });
     println!("listening on {}", namesrv.local_addr());

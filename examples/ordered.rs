@@ -12,6 +12,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -57,7 +59,7 @@ fn main() {
         Ok(true) => {}
         Ok(false) => exit(1),
         Err(e) => {
-            eprintln!("ordered example failed: {e:#}");
+            eprintln!("ordered example failed: {}", report::error_chain(&*e));
             exit(1)
         }
     }

@@ -12,6 +12,8 @@
 mod client_options;
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 #[path = "common/tls_args.rs"]
 mod tls_args;
 
@@ -129,7 +131,7 @@ fn main() {
     let producer = apply_client_options!(builder, &args.client)
         .start()
         .unwrap_or_else(|e| {
-            eprintln!("producer did not start: {e:#}");
+            eprintln!("producer did not start: {}", report::error_chain(&e));
             println!("sent {} ok 0 failed {}", args.count, args.count);
             exit(1)
         });
@@ -169,7 +171,7 @@ fn report(i: usize, result: Result<String, ClientError>) -> bool {
             true
         }
         Err(e) => {
-            eprintln!("#{i} failed: {e:#}");
+            eprintln!("#{i} failed: {}", report::error_chain(&e));
             false
         }
     }

@@ -12,6 +12,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 #[cfg(not(feature = "servers"))]
 fn main() {
@@ -81,19 +83,23 @@ mod bench {
         }
         let duration = Duration::from_secs_f64(seconds);
 
-        let cluster =
-            LocalCluster::start().unwrap_or_else(|e| fail(&format!("name server and broker: {e}")));
+        let cluster = LocalCluster::start().unwrap_or_else(|e| {
+            fail(&format!(
+                "name server and broker: {}",
+                crate::report::error_chain(&e)
+            ))
+        });
         let ns = cluster.name_server_addr();
 
         let producer = Producer::builder("bench_producer_group")
             .name_server(&ns)
             .start()
-            .unwrap_or_else(|e| fail(&format!("producer: {e}")));
+            .unwrap_or_else(|e| fail(&format!("producer: {}", crate::report::error_chain(&e))));
         let producer = Arc::new(producer);
         // The first send creates the topic from TBW102.
         producer
             .send(&Message::new(TOPIC, "warm-up"))
-            .unwrap_or_else(|e| fail(&format!("warm-up send: {e}")));
+            .unwrap_or_else(|e| fail(&format!("warm-up send: {}", crate::report::error_chain(&e))));
 
         let mut cases = Vec::new();
         for asynchronous in [false, true] {
@@ -165,27 +171,43 @@ mod bench {
             let dir = std::env::temp_dir().join(format!("rmq-bench-acl-{}", std::process::id()));
             let _ = std::fs::create_dir_all(&dir);
             let table = dir.join("plain_acl.json");
-            std::fs::write(&table, TABLE).unwrap_or_else(|e| fail(&format!("ACL table: {e}")));
+            std::fs::write(&table, TABLE).unwrap_or_else(|e| {
+                fail(&format!("ACL table: {}", crate::report::error_chain(&e)))
+            });
             let namesrv = NameServer::builder()
                 .listen("127.0.0.1:0")
                 .start()
-                .unwrap_or_else(|e| fail(&format!("name server: {e}")));
+                .unwrap_or_else(|e| {
+                    fail(&format!("name server: {}", crate::report::error_chain(&e)))
+                });
             let broker = Broker::builder()
                 .listen("127.0.0.1:0")
                 .name_server(&namesrv.local_addr().to_string())
                 .store_dir(dir.join("store"))
                 .acl_file(&table)
                 .start()
-                .unwrap_or_else(|e| fail(&format!("ACL broker: {e}")));
+                .unwrap_or_else(|e| {
+                    fail(&format!("ACL broker: {}", crate::report::error_chain(&e)))
+                });
             let producer = Producer::builder("bench_signed_producer_group")
                 .name_server(namesrv.local_addr().to_string())
                 .credentials(SessionCredentials::new("BenchAccess", "bench-secret-key"))
                 .start()
-                .unwrap_or_else(|e| fail(&format!("signing producer: {e}")));
+                .unwrap_or_else(|e| {
+                    fail(&format!(
+                        "signing producer: {}",
+                        crate::report::error_chain(&e)
+                    ))
+                });
             let producer = Arc::new(producer);
             producer
                 .send(&Message::new(TOPIC, "warm-up"))
-                .unwrap_or_else(|e| fail(&format!("signed warm-up send: {e}")));
+                .unwrap_or_else(|e| {
+                    fail(&format!(
+                        "signed warm-up send: {}",
+                        crate::report::error_chain(&e)
+                    ))
+                });
             let chosen = [
                 "sync 1 thread(s) 128 B",
                 "sync 1 thread(s) 4 KiB",

@@ -12,6 +12,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -29,7 +31,7 @@ fn main() {
     match run() {
         Ok(n) => println!("quickstart OK: {n} messages sent and read back intact"),
         Err(e) => {
-            eprintln!("quickstart FAILED: {e:#}");
+            eprintln!("quickstart FAILED: {}", report::error_chain(&*e));
             std::process::exit(1);
         }
     }

@@ -13,6 +13,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 use std::process::exit;
 use std::sync::Arc;
@@ -84,8 +86,8 @@ fn main() {
         .unwrap_or(simplelog::LevelFilter::Warn);
     logging::init(level);
     let args = parse_args();
-    let give_up = |what: &str, e: &dyn std::fmt::Display| -> ! {
-        eprintln!("{what}: {e}");
+    let give_up = |what: &str, why: &str| -> ! {
+        eprintln!("{what}: {why}");
         println!("requests {} replies 0", args.count);
         exit(1)
     };
@@ -95,18 +97,22 @@ fn main() {
     match MqAdmin::builder().name_server(&args.namesrv).start() {
         Ok(admin) => {
             if let Err(e) = admin.create_topic("TBW102", &args.topic, 4) {
-                eprintln!("creating {} failed ({e}); using it as it is", args.topic);
+                eprintln!(
+                    "creating {} failed ({}); using it as it is",
+                    args.topic,
+                    report::error_chain(&e)
+                );
             }
             admin.shutdown();
         }
-        Err(e) => give_up("admin did not start", &e),
+        Err(e) => give_up("admin did not start", &report::error_chain(&e)),
     }
 
     let replier = Arc::new(
         Producer::builder("example_replier_group")
             .name_server(&args.namesrv)
             .start()
-            .unwrap_or_else(|e| give_up("replier did not start", &e)),
+            .unwrap_or_else(|e| give_up("replier did not start", &report::error_chain(&e))),
     );
     let sender = replier.clone();
     let responder = PushConsumer::builder("example_responder_group")
@@ -124,7 +130,7 @@ fn main() {
             ConsumeConcurrentlyStatus::ConsumeSuccess
         })
         .start()
-        .unwrap_or_else(|e| give_up("responder did not start", &e));
+        .unwrap_or_else(|e| give_up("responder did not start", &report::error_chain(&e)));
     let ready_by = Instant::now() + RESPONDER_READY_WITHIN;
     while !responder
         .running_info()
@@ -141,7 +147,7 @@ fn main() {
     let requester = Producer::builder("example_requester_group")
         .name_server(&args.namesrv)
         .start()
-        .unwrap_or_else(|e| give_up("requester did not start", &e));
+        .unwrap_or_else(|e| give_up("requester did not start", &report::error_chain(&e)));
     let mut replies = 0u64;
     let begin = Instant::now();
     for i in 1..=args.count {
@@ -155,7 +161,7 @@ fn main() {
                 "#{i}: a reply that answers something else: {:?}",
                 String::from_utf8_lossy(&reply.body)
             ),
-            Err(e) => eprintln!("#{i} failed: {e}"),
+            Err(e) => eprintln!("#{i} failed: {}", report::error_chain(&e)),
         }
     }
     log::info!(

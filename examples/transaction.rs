@@ -14,6 +14,8 @@
 
 #[path = "common/logging.rs"]
 mod logging;
+#[path = "common/report.rs"]
+mod report;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -186,7 +188,7 @@ fn main() {
         .name_server(&args.namesrv)
         .start()
         .unwrap_or_else(|e| {
-            eprintln!("producer did not start: {e:#}");
+            eprintln!("producer did not start: {}", report::error_chain(&e));
             println!("sent {} committed 0 rolled-back 0 checked 0", args.count);
             exit(1)
         });
@@ -211,7 +213,7 @@ fn main() {
                     LocalTransactionState::CommitMessage => {}
                 }
             }
-            Err(e) => eprintln!("#{i} failed: {e:#}"),
+            Err(e) => eprintln!("#{i} failed: {}", report::error_chain(&e)),
         }
     }
     if unknown > 0 {

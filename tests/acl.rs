@@ -200,7 +200,7 @@ fn signed_clients_pass_and_refusals_say_why() {
     let found = admin
         .query_message_by_unique_key("AclTopic", &sent[0].msg_id)
         .unwrap();
-    assert_eq!(found.map(|m| m.body), Some(b"acl-0".to_vec()));
+    assert_eq!(found.map(|m| m.body.into_vec()), Some(b"acl-0".to_vec()));
 
     // A group the account may not use.
     let denied = PullConsumer::builder("DeniedGroup")

@@ -372,7 +372,7 @@ fn messages_are_found_by_key_unique_id_and_offset_id_also_after_a_restart() {
         let all = admin
             .query_message("AdminQuery", "all-orders", 32, 0, i64::MAX)
             .unwrap();
-        let bodies: BTreeSet<Vec<u8>> = all.messages.iter().map(|m| m.body.clone()).collect();
+        let bodies: BTreeSet<Vec<u8>> = all.messages.iter().map(|m| m.body.to_vec()).collect();
         assert_eq!(bodies.len(), 4);
         let limited = admin
             .query_message("AdminQuery", "all-orders", 2, 0, i64::MAX)

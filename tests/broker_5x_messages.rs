@@ -91,7 +91,7 @@ fn bodies(broker: &Broker, topic: &str) -> Vec<String> {
         .messages
         .iter()
         .flat_map(|record| decode_messages(record, false).unwrap())
-        .map(|m| String::from_utf8(m.body).unwrap())
+        .map(|m| String::from_utf8(m.body.into_vec()).unwrap())
         .collect()
 }
 
@@ -237,7 +237,7 @@ fn pulled_bodies(response: &RemotingCommand) -> Vec<String> {
     decode_messages(&response.body, false)
         .unwrap()
         .into_iter()
-        .map(|m| String::from_utf8(m.body).unwrap())
+        .map(|m| String::from_utf8(m.body.into_vec()).unwrap())
         .collect()
 }
 

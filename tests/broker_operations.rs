@@ -508,7 +508,10 @@ fn pull_from(client: &RemotingClient, addr: &str, queue_id: i32, from: i64) -> V
         }
         let header = PullMessageResponseHeader::read_from(&response.ext_fields).unwrap();
         for m in decode_messages(&response.body, true).unwrap() {
-            out.push((m.queue_offset, String::from_utf8(m.body).unwrap()));
+            out.push((
+                m.queue_offset,
+                String::from_utf8(m.body.into_vec()).unwrap(),
+            ));
         }
         offset = header.next_begin_offset;
     }

@@ -94,7 +94,7 @@ fn pull_all(client: &RemotingClient, addr: &str, queue_id: i32) -> Vec<(i64, Str
         for m in decode_messages(&response.body, true).expect("stored messages decode") {
             out.push((
                 m.queue_offset,
-                String::from_utf8(m.body).expect("utf-8 body"),
+                String::from_utf8(m.body.into_vec()).expect("utf-8 body"),
             ));
         }
         offset = header.next_begin_offset;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use producer_common::{
     assert_eventually, init_logging, name_server, thread_names, FakeBroker, Mode,
 };
-use rocketmq_blocking::client::{ClientError, Message, Producer};
+use rocketmq_blocking::client::{ClientError, Message, MqAdmin, Producer};
 use rocketmq_blocking::protocol::codes::request_code;
 
 const TOPIC: &str = "Shutdown";
@@ -206,4 +206,37 @@ fn shutdown_is_prompt_when_the_name_server_stops_answering() {
     // flight at once.
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
     assert!(producer_threads().is_empty(), "{:?}", thread_names());
+}
+
+#[test]
+fn a_call_cut_short_by_our_shutdown_says_so() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    init_logging();
+    // A route query waits at a name server that never answers; another thread shuts the
+    // client down.
+    let (silent, received) = silent_name_server();
+    let admin = Arc::new(
+        MqAdmin::builder()
+            .name_server(&silent)
+            .timeout(Duration::from_secs(30))
+            .start()
+            .unwrap(),
+    );
+    let asking = admin.clone();
+    let call = thread::spawn(move || asking.examine_topic_route_info("CutShort"));
+    assert_eventually(
+        "the route query at the silent name server",
+        Duration::from_secs(5),
+        || received.load(Ordering::SeqCst) > 50,
+    );
+    let begin = Instant::now();
+    admin.shutdown();
+    let error = call.join().unwrap().unwrap_err();
+    // Our shutdown, not the name server's doing ("closed by peer"), and at once.
+    assert!(matches!(error, ClientError::ShutDown), "{error:?}");
+    assert!(
+        begin.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        begin.elapsed()
+    );
 }

@@ -103,7 +103,7 @@ fn sync_async_queue_and_selector_requests_get_their_replies() {
             .request_async(
                 &Message::new("Requests", format!("async {i}")),
                 WAIT,
-                move |result| tx.send(result.map(|m| m.body)).unwrap(),
+                move |result| tx.send(result.map(|m| m.body.into_vec())).unwrap(),
             )
             .unwrap();
     }

@@ -266,17 +266,16 @@ fn a_tls_client_against_a_plain_server_is_told_it_is_not_tls() {
     echo_ok(&client(), &addr_of(&server));
 }
 
-#[test]
-fn a_server_signed_by_an_unknown_ca_is_refused_with_a_certificate_error() {
-    let server = echo_server(tls_server_config(TlsMode::Enforcing));
-    let wary = tls_client(TlsClientConfig::with_ca_file(fixture("other-ca.pem")));
-    let error = wary
+/// Calls `server` through `client`, which must refuse the server's certificate: the error,
+/// checked to be a certificate failure whose source leads to rustls's own error.
+fn refused_certificate(client: &RemotingClient, server: &RemotingServer) -> RemotingError {
+    let error = client
         .invoke_sync(
-            Some(&addr_of(&server)),
+            Some(&addr_of(server)),
             RemotingCommand::new_request(ECHO),
             Duration::from_secs(5),
         )
-        .expect_err("an untrusted certificate was accepted");
+        .expect_err("the certificate was accepted");
     assert!(
         matches!(
             &error,
@@ -295,6 +294,32 @@ fn a_server_signed_by_an_unknown_ca_is_refused_with_a_certificate_error() {
         matches!(rustls_error, Some(rustls::Error::InvalidCertificate(_))),
         "{rustls_error:?}"
     );
+    error
+}
+
+#[test]
+fn a_self_signed_ca_as_the_servers_certificate_is_refused_with_the_fix_in_the_error() {
+    // What `openssl req -x509` makes by default: a CA (basicConstraints CA:TRUE), here with
+    // the right names, used as the server's own certificate and trusted by the client.
+    let mut config = server_config();
+    config.tls_mode = TlsMode::Enforcing;
+    config.tls_cert = Some(fixture("selfsigned.pem"));
+    config.tls_key = Some(fixture("selfsigned.key"));
+    let server = echo_server(config);
+    let client = tls_client(TlsClientConfig::with_ca_file(fixture("selfsigned.pem")));
+    let error = refused_certificate(&client, &server);
+    let text = error.to_string();
+    assert!(
+        text.contains("a leaf certificate") && text.contains("signed by that CA"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_server_signed_by_an_unknown_ca_is_refused_with_a_certificate_error() {
+    let server = echo_server(tls_server_config(TlsMode::Enforcing));
+    let wary = tls_client(TlsClientConfig::with_ca_file(fixture("other-ca.pem")));
+    let error = refused_certificate(&wary, &server);
     let text = format!("{error:#}");
     assert!(text.contains("certificate"), "{text}");
     // The certificate also names the host dialled: "localhost" is in it, another name is not.

@@ -182,7 +182,7 @@ mod tests {
     fn record(props: &[(&'static str, &str)]) -> Vec<u8> {
         let mut message = MessageExt {
             topic: "T".into(),
-            body: b"body".to_vec(),
+            body: b"body".to_vec().into(),
             ..MessageExt::default()
         };
         for (k, v) in props {

@@ -14,30 +14,53 @@
 //! - [`LitePullConsumer`]: the same group membership, with [`LitePullConsumer::poll`] instead
 //!   of a listener.
 //! - [`PullConsumer`], started with [`PullConsumer::builder`]: [`PullResult`]s by offset.
+//! - [`MqAdmin`]: the admin and query calls of `mqadmin`.
 //! - [`ClientError`]: one variant per kind of failure.
+//!
+//! # The map
+//!
+//! ```text
+//! client/
+//!   producer/   Producer (producer.rs), a façade over SendEngine (send_engine.rs, Java's
+//!               DefaultMQProducerImpl); request-reply, transactions, hooks, fault strategy
+//!   consumer/   PushConsumer and LitePullConsumer, thin handles on one engine (engine/:
+//!               rebalance, the pull loop, deliveries, process queues, offset stores);
+//!               PullConsumer; settings side by side in config.rs
+//!   admin/      MqAdmin
+//!   shared/     what they all stand on: MqClientInstance (client_instance.rs: routes,
+//!               broker addresses, the one broker lookup, the route and heartbeat threads),
+//!               MqClientApi (mq_client_api/: one function per RPC), name-server discovery,
+//!               settings, errors, namespaces, checks
+//! ```
+//!
+//! Imports point down only: the roles use `shared/`, the consumers use the producer's send
+//! engine (a message sent back through the retry topic), nothing in `shared/` uses a role.
 //!
 //! # How a sync send reaches the socket
 //!
-//! Six calls, each in the file its name suggests:
+//! Following the message, eight places, one of them visited twice:
 //!
-//! 1. [`Producer::send`] (`producer/mod.rs`) checks the message and prepares it once:
-//!    `UNIQ_KEY`, compression, flags (`producer/prepared_message.rs`).
-//! 2. `ProducerInner::send_sync` (`producer/send_engine.rs`), the attempt engine Java calls
-//!    `sendDefaultImpl`: finds the route (cache, name server, or the auto-create topic
-//!    `TBW102`), picks each attempt's queue (round robin, skipping the broker that just
-//!    failed; with fault tolerance on, brokers isolated for their latency), gives each
-//!    attempt what is left of the send timeout, and decides which failures are retried.
-//! 3. `ProducerInner::send_kernel` (same file, Java's `sendKernelImpl`): the broker's
-//!    address, the SEND_MESSAGE_V2 header, the send hooks around the attempt.
-//! 4. `MqClientApi::send_message` (`mq_client_api.rs`, Java's `MQClientAPIImpl`): builds the
-//!    request, invokes it the way the send's mode says, reads the answer into a
+//! 1. `producer/producer.rs`: [`Producer::send`] picks the target (any queue), the mode
+//!    (sync) and the attempts (retries + 1), and hands the message to the engine.
+//! 2. `producer/send_engine.rs`: `SendEngine::prepare` checks it (`shared/validators.rs`)…
+//! 3. `producer/prepared_message.rs`: …and `PreparedMessage::single` makes it ready once:
+//!    `UNIQ_KEY`, compression, flags; its body is shared by every attempt, never copied.
+//! 4. `producer/send_engine.rs` again: `SendEngine::send_sync`, the attempt loop Java calls
+//!    `sendDefaultImpl`: the route (`MqClientInstance::find_topic_publish_info`: cache, name
+//!    server, or the auto-create topic `TBW102`), each attempt's queue
+//!    (`mq_fault_strategy.rs`), what is left of the send timeout, which failures are
+//!    retried; then `send_kernel` (`sendKernelImpl`): the broker's address
+//!    (`MqClientInstance::find_broker_address`), the SEND_MESSAGE_V2 header, the send hooks.
+//! 5. `shared/mq_client_api/send.rs`: `MqClientApi::send_message` (`MQClientAPIImpl`) builds
+//!    the request, invokes it the way the send's mode says, reads the answer into a
 //!    [`SendResult`].
-//! 5. [`RemotingClient::invoke_sync`](crate::remoting::RemotingClient::invoke_sync)
-//!    (`remoting/client.rs`): the connection to that address, made on first use.
-//! 6. `RemotingCore::invoke_sync` (`remoting/core.rs`): stamps the request, runs the RPC
-//!    hooks, registers its opaque in the response table with a condvar slot, and has
-//!    `Connection::write_command` (`remoting/connection.rs`) write the frame; then waits on
-//!    the slot, which the connection's reader thread fills when the response arrives.
+//! 6. `remoting/client.rs`: [`RemotingClient::invoke_sync`](crate::remoting::RemotingClient::invoke_sync),
+//!    the connection to that address, made on first use.
+//! 7. `remoting/core.rs`: `RemotingCore::invoke_sync` stamps the request, runs the RPC
+//!    hooks, registers its opaque in the response table with a condvar slot…
+//! 8. `remoting/connection.rs`: …and `Connection::write_command` writes the frame; the
+//!    caller waits on the slot, which the connection's reader thread fills when the
+//!    response arrives.
 //!
 //! An async send takes the same engine and kernel, but on the async sender threads: its
 //! attempt is invoked with a callback instead of a slot, and the engine decides the next
@@ -45,39 +68,41 @@
 //! waits for nothing. With `RMQ_TRACE=1` the examples print every one of these steps (see
 //! [`TRACE_TARGET`](crate::TRACE_TARGET)).
 //!
-//! Underneath, shared by producers and consumers: `client_instance.rs` (`MQClientInstance`:
-//! routes, broker addresses, the route refresh and heartbeat threads),
-//! `topic_publish_info.rs` (a topic's queues and the per-thread round robin) and
-//! `client_remoting_processor.rs` (the requests brokers send a consumer). The consumers'
-//! machinery is in `consumer/` (rebalance, the pull thread, process queues, the consume
-//! services, offset stores), named as in Java.
+//! # How a consumed message reaches the listener
+//!
+//! Following the message from the frame the connection read, seven places, in the data's
+//! direction (one callback, written in the order it runs):
+//!
+//! 1. `remoting/connection.rs`: the reader thread decodes the PULL_MESSAGE response's frame.
+//! 2. `remoting/core.rs`: the response completes the pull's entry in the response table; its
+//!    callback runs on the callback pool.
+//! 3. `shared/mq_client_api/consumer.rs`: `process_pull_response` reads the answer; the
+//!    messages are decoded (`protocol/message/message_ext.rs`), each body a slice of the
+//!    frame's bytes, not a copy (decompression is the one new buffer).
+//! 4. `consumer/engine/pull_message_service.rs`: `PullMessageService::on_pull_result` checks
+//!    the answer (`pull_api.rs`: the next broker to pull from, the tag filter), shows each
+//!    message with its own topic, hands the messages to the delivery and puts the queue's
+//!    next pull in line.
+//! 5. `consumer/engine/delivery.rs`: `Delivery::deliver` (a lite pull consumer's messages stop
+//!    here, in `poll_queue.rs`, until `poll` moves them out).
+//! 6. `consumer/engine/consume_concurrently.rs`: `ConsumeConcurrently::submit` moves the
+//!    messages into batches, shared with their process queue, onto the consume pool
+//!    (`consume_orderly.rs` for an orderly listener).
+//! 7. `consumer/engine/consume_service.rs`: `call_listener`, the one call of the user's
+//!    listener, which reads the bodies where the connection put them.
 //!
 //! Everything here builds without the `servers` feature.
 
-mod address;
 mod admin;
-mod client_config;
-mod client_instance;
-mod client_remoting_processor;
 mod consumer;
-mod error;
-mod message;
-mod mq_client_api;
-mod namespace;
 mod producer;
-mod result;
-#[cfg(test)]
-mod test_support;
-mod top_addressing;
-mod topic_publish_info;
-mod validators;
+mod shared;
 
 pub use crate::protocol::body::MessageModel;
 /// What the builders' `.tls(..)` takes (also at `remoting::TlsClientConfig`).
 #[cfg(feature = "tls")]
 pub use crate::remoting::TlsClientConfig;
 pub use admin::{MqAdmin, MqAdminBuilder, MqAdminConfig, QueryResult, MAX_QUERY_NUM};
-pub use client_config::{ClientSettings, NAMESRV_ADDR_ENV};
 pub use consumer::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyContext,
@@ -85,16 +110,17 @@ pub use consumer::{
     MessageListenerConcurrently, MessageListenerOrderly, PullConsumer, PullConsumerBuilder,
     PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
 };
-pub use error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
-pub use message::{IntoKeys, Message};
 pub use producer::{
-    create_reply_message, CommunicationMode, JavaHashCode, LocalTransactionState,
-    MessageQueueSelector, MessageType, Producer, ProducerBuilder, ProducerConfig, RequestCallback,
-    SelectMessageQueueByHash, SendMessageContext, SendMessageHook, TransactionListener,
-    TransactionProducer, TransactionProducerBuilder, TransactionSendResult,
+    create_reply_message, JavaHashCode, LocalTransactionState, MessageQueueSelector, MessageType,
+    Producer, ProducerBuilder, ProducerConfig, RequestCallback, SelectMessageQueueByHash,
+    SendMessageContext, SendMessageHook, TransactionListener, TransactionProducer,
+    TransactionProducerBuilder, TransactionSendResult,
 };
-pub use result::{PullResult, PullStatus, SendResult, SendStatus};
-pub use top_addressing::{
+pub use shared::client_config::{ClientSettings, NAMESRV_ADDR_ENV};
+pub use shared::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
+pub use shared::message::{IntoKeys, Message};
+pub use shared::result::{CommunicationMode, PullResult, PullStatus, SendResult, SendStatus};
+pub use shared::top_addressing::{
     DEFAULT_NAMESRV_DOMAIN, DEFAULT_NAMESRV_DOMAIN_SUBGROUP, NAMESRV_DOMAIN_ENV,
     NAMESRV_DOMAIN_SUBGROUP_ENV,
 };

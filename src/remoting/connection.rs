@@ -20,6 +20,10 @@ use crate::common::clock::{deadline_after, monotonic_millis};
 use crate::common::trace::{self, trace_step};
 use crate::protocol::{FrameDecoder, RemotingCommand};
 
+/// Why a connection ended when this side closed it: pending calls fail with this reason, so
+/// that a caller can tell its own close from the peer's.
+pub(crate) const CLOSED_LOCALLY: &str = "closed locally";
+
 /// What a connection's reader thread hands its frames and its end to.
 pub(crate) trait ConnectionHandler: Send + Sync {
     /// A whole command arrived.
@@ -389,6 +393,8 @@ impl Connection {
             self.kick_writer();
             let n = match read {
                 Ok(0) if decoder.in_frame() => return self.read_error(truncated()),
+                // Our own close ends the read as the peer's would: say which it was.
+                Ok(0) if self.is_closed() => return CLOSED_LOCALLY.into(),
                 Ok(0) => return "closed by peer".into(),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -461,7 +467,7 @@ impl Connection {
                 return Ok(());
             }
             if self.is_closed() {
-                return Err("closed locally".into());
+                return Err(CLOSED_LOCALLY.into());
             }
             if self.peer_has_closed() {
                 return Err("closed by peer while its frame waited for memory".into());
@@ -538,7 +544,7 @@ impl Connection {
 
     fn read_error(&self, e: io::Error) -> String {
         if self.is_closed() {
-            "closed locally".into()
+            CLOSED_LOCALLY.into()
         } else {
             format!("read failed: {e}")
         }

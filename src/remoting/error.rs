@@ -199,8 +199,14 @@ impl fmt::Display for RemotingError {
                 f,
                 "an RPC hook stopped the request, it was not sent: {message}"
             )?,
-            RemotingError::Tls { addr, kind, .. } => {
-                write!(f, "TLS handshake with {addr} failed: {kind}")?
+            RemotingError::Tls { addr, kind, source } => {
+                write!(f, "TLS handshake with {addr} failed: {kind}")?;
+                #[cfg(feature = "tls")]
+                if let Some(fix) = certificate_fix(source) {
+                    write!(f, " ({fix})")?;
+                }
+                #[cfg(not(feature = "tls"))]
+                let _ = source;
             }
             RemotingError::TlsConfig { path, reason } => {
                 write!(f, "TLS configuration {}: {reason}", path.display())?
@@ -208,6 +214,26 @@ impl fmt::Display for RemotingError {
             RemotingError::Shutdown => f.write_str("the remoting component has been shut down")?,
         }
         crate::common::write_sources(f, std::error::Error::source(self))
+    }
+}
+
+#[cfg(feature = "tls")]
+/// What to do about a certificate a handshake refused, when rustls's reason has a known fix
+/// (the error's `source()` keeps rustls's error itself).
+fn certificate_fix(source: &io::Error) -> Option<&'static str> {
+    match source.get_ref()?.downcast_ref::<rustls::Error>()? {
+        // rustls passes webpki's `CaUsedAsEndEntity` on as `Other`, known only by its text
+        // (a test holds it to the real handshake's error).
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))
+            if other.to_string() == "CaUsedAsEndEntity" =>
+        {
+            Some(
+            "the peer presented a CA's certificate as its own, as a self-signed certificate made \
+             by `openssl req -x509` is by default; give the peer a leaf certificate \
+             (basicConstraints CA:FALSE) signed by that CA, and trust the CA",
+            )
+        }
+        _ => None,
     }
 }
 

@@ -93,6 +93,7 @@ pub use client::RemotingClient;
 pub(crate) use config::server_tls_setters;
 pub use config::{ClientConfig, CommonConfig, PoolConfig, ServerConfig};
 pub use connection::Connection;
+pub(crate) use connection::CLOSED_LOCALLY;
 pub(crate) use error::write_name_servers_tried;
 pub use error::{RemotingError, TlsFailure};
 pub use events::{ChannelEventListener, ConnectionEvent, ConnectionEventKind};

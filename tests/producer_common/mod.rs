@@ -211,7 +211,7 @@ impl FakeBrokerProcessor {
             queue.push(MessageExt {
                 topic: header.b.clone(),
                 flag,
-                body,
+                body: body.into(),
                 properties: string_to_properties(&properties),
                 queue_id: header.e,
                 queue_offset: queue.len() as i64,

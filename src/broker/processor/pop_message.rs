@@ -644,7 +644,7 @@ mod tests {
             topic: "T".into(),
             queue_id: 3,
             queue_offset: 4242,
-            body: b"x".to_vec(),
+            body: b"x".to_vec().into(),
             ..MessageExt::default()
         };
         let record = encode_stored_message(&message).unwrap();

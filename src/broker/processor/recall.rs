@@ -90,7 +90,7 @@ impl RecallMessageProcessor {
         }
         let mut marker = MessageExt {
             topic: handle.topic.clone(),
-            body: b"0".to_vec(),
+            body: b"0".to_vec().into(),
             queue_id: 0,
             born_timestamp: now,
             born_host: ctx.remote_addr().parse().unwrap_or(b.store_host),

@@ -150,7 +150,7 @@ impl RequestProcessor for ReplyMessageProcessor {
             let message = MessageExt {
                 topic: header.topic.clone(),
                 queue_id,
-                body: request.body.into_vec(),
+                body: request.body,
                 flag: header.flag,
                 properties: string_to_properties(header.properties.as_deref().unwrap_or("")),
                 sys_flag: header.sys_flag,

@@ -244,7 +244,7 @@ impl SendMessageProcessor {
         MessageExt {
             topic: topic.to_string(),
             flag,
-            body,
+            body: body.into(),
             properties,
             queue_id,
             sys_flag: header.sys_flag,

@@ -65,7 +65,7 @@ fn message(topic: &str, queue_id: i32, body: &str, tags: Option<&str>) -> Messag
         topic: topic.to_string(),
         queue_id,
         flag: 3,
-        body: body.as_bytes().to_vec(),
+        body: body.as_bytes().into(),
         properties,
         born_timestamp: 1_700_000_000_000,
         born_host: "192.168.0.7:50000".parse().unwrap(),
@@ -101,7 +101,7 @@ fn read_all(store: &MessageStore, topic: &str, queue_id: i32) -> Vec<MessageExt>
 fn bodies(messages: &[MessageExt]) -> Vec<String> {
     messages
         .iter()
-        .map(|m| String::from_utf8(m.body.clone()).unwrap())
+        .map(|m| String::from_utf8(m.body.to_vec()).unwrap())
         .collect()
 }
 
@@ -409,7 +409,7 @@ fn segments_roll_and_reads_cross_them() {
     }
     for (body, r) in &results {
         let m = store.look_message_by_offset(r.commit_log_offset).unwrap();
-        assert_eq!(&String::from_utf8(m.body).unwrap(), body);
+        assert_eq!(&String::from_utf8(m.body.into_vec()).unwrap(), body);
     }
     // A batch that does not fit the current segment starts a new one and stays whole.
     let batch: Vec<_> = (0..6)
@@ -1148,7 +1148,7 @@ fn messages_are_found_by_key_and_unique_id_after_a_restart_and_a_crash() {
         result
             .messages
             .iter()
-            .map(|r| String::from_utf8(decode_message_of(r).body).unwrap())
+            .map(|r| String::from_utf8(decode_message_of(r).body.into_vec()).unwrap())
             .collect()
     };
     let store = open(&config);

@@ -29,7 +29,7 @@ fn send(store: &MessageStore, id: &str, deliver_ms: i64, now_ms: i64) {
     let mut message = MessageExt {
         topic: "Orders".into(),
         queue_id: 1,
-        body: id.as_bytes().to_vec(),
+        body: id.as_bytes().to_vec().into(),
         properties,
         born_timestamp: now_ms,
         ..MessageExt::default()
@@ -47,7 +47,7 @@ fn recall(store: &MessageStore, id: &str, out_ms: i64, now_ms: i64) {
     properties.insert(PROPERTY_TIMER_DELIVER_MS, (out_ms + 1).to_string());
     let mut marker = MessageExt {
         topic: "Orders".into(),
-        body: b"0".to_vec(),
+        body: b"0".to_vec().into(),
         properties,
         ..MessageExt::default()
     };
@@ -73,7 +73,7 @@ fn delivered(store: &MessageStore) -> Vec<String> {
         {
             assert_eq!(m.property(PROPERTY_REAL_TOPIC), None);
             assert!(m.property(PROPERTY_TIMER_ENQUEUE_MS).is_some());
-            ids.push(String::from_utf8(m.body).unwrap());
+            ids.push(String::from_utf8(m.body.to_vec()).unwrap());
         }
     }
 }
@@ -179,7 +179,7 @@ fn past_due_and_bad_timer_queue_entries() {
     // A timer-queue entry without TIMER_OUT_MS (not ours) is delivered, not stuck.
     let mut odd = MessageExt {
         topic: TIMER_TOPIC.into(),
-        body: b"odd".to_vec(),
+        body: b"odd".to_vec().into(),
         ..MessageExt::default()
     };
     odd.properties.insert(PROPERTY_REAL_TOPIC, "Orders");

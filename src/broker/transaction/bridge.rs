@@ -84,7 +84,7 @@ pub(crate) fn op_message(half_queue_offset: i64, store_host: SocketAddr, now: i6
     let mut message = MessageExt {
         topic: RMQ_SYS_TRANS_OP_HALF_TOPIC.to_string(),
         queue_id: 0,
-        body: half_queue_offset.to_string().into_bytes(),
+        body: half_queue_offset.to_string().into(),
         born_timestamp: now,
         born_host: store_host,
         store_host,
@@ -178,7 +178,7 @@ mod tests {
             topic: "Orders".into(),
             queue_id: 3,
             sys_flag: TRANSACTION_PREPARED_TYPE | COMPRESSED_FLAG,
-            body: b"x".to_vec(),
+            body: b"x".into(),
             ..MessageExt::default()
         };
         m.properties.insert(PROPERTY_TRANSACTION_PREPARED, "true");
@@ -230,7 +230,7 @@ mod tests {
         other.properties.insert(PROPERTY_TAGS, "x");
         assert_eq!(op_half_offset(&other), None);
         other.properties.insert(PROPERTY_TAGS, "d");
-        other.body = b"seventeen".to_vec();
+        other.body = b"seventeen".into();
         assert_eq!(op_half_offset(&other), None);
     }
 

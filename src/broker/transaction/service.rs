@@ -485,7 +485,7 @@ mod tests {
             let mut m = MessageExt {
                 topic: "Orders".into(),
                 queue_id: 1,
-                body: id.as_bytes().to_vec(),
+                body: id.as_bytes().into(),
                 born_timestamp: now_millis() - age_ms,
                 store_host: host(),
                 ..MessageExt::default()
@@ -532,7 +532,9 @@ mod tests {
             found
                 .messages
                 .iter()
-                .map(|r| String::from_utf8(decode_message(r, false).unwrap().0.body).unwrap())
+                .map(|r| {
+                    String::from_utf8(decode_message(r, false).unwrap().0.body.into_vec()).unwrap()
+                })
                 .collect()
         }
     }

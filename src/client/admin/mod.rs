@@ -4,20 +4,18 @@
 //! groups.
 //!
 //! Each call asks the name servers for the route it needs, then the brokers of that route
-//! (`admin_api` holds the RPCs). An admin starts no background thread and announces no
+//! (their RPCs are in `shared/mq_client_api/admin.rs`). An admin starts no background thread and announces no
 //! group: it only asks.
-
-mod admin_api;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::client_config::{client_settings_setters, ClientSettings};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::MqClientApi;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::mq_client_api::MqClientApi;
 use crate::protocol::body::{
     perm_name, BrokerData, ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, KvTable,
     ProducerConnection, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig,
@@ -284,44 +282,35 @@ impl MqAdmin {
     }
 
     /// The namespace topics and groups are wrapped in.
-    fn ns(&self) -> &crate::client::namespace::Namespace {
+    fn ns(&self) -> &crate::client::shared::namespace::Namespace {
         self.instance.namespace()
     }
 
     fn master_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
-        let route = self.examine_topic_route_info(&queue.topic)?;
-        route
-            .broker_datas
-            .iter()
-            .find(|b| b.broker_name == queue.broker_name)
-            .and_then(BrokerData::master_addr)
-            .map(|a| self.dial(a))
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
+        let found =
+            self.instance
+                .find_broker_address(queue, BrokerChoice::Master, self.timeout())?;
+        Ok(found.addr)
     }
 
     /// The offset of the first message of `queue` stored at or after `timestamp` ms
     /// (`searchOffset`).
     pub fn search_offset(&self, queue: &MessageQueue, timestamp: i64) -> Result<i64, ClientError> {
         let queue = &self.ns().wrap_queue(queue);
-        let addr = self.master_of(queue)?;
-        self.api()
-            .search_offset(&addr, queue, timestamp, self.timeout())
+        self.instance
+            .search_offset(queue, timestamp, self.timeout())
     }
 
     /// The next offset to be written in `queue` (`maxOffset`).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.ns().wrap_queue(queue);
-        let addr = self.master_of(queue)?;
-        self.api().get_max_offset(&addr, queue, self.timeout())
+        self.instance.max_offset(queue, self.timeout())
     }
 
     /// The first offset `queue` still holds (`minOffset`).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.ns().wrap_queue(queue);
-        let addr = self.master_of(queue)?;
-        self.api().get_min_offset(&addr, queue, self.timeout())
+        self.instance.min_offset(queue, self.timeout())
     }
 
     /// The store time of the earliest message `queue` holds, -1 when empty

@@ -1,6 +1,7 @@
 //! What a push consumer hands its messages to: a concurrent or an orderly listener, and what
 //! they answer; mirrors Java's `MessageListenerConcurrently` and `MessageListenerOrderly`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::protocol::message::{MessageExt, MessageQueue};
@@ -117,4 +118,11 @@ where
     ) -> ConsumeOrderlyStatus {
         self(messages, context)
     }
+}
+
+/// The listener a push consumer calls.
+#[derive(Clone)]
+pub(crate) enum Listener {
+    Concurrently(Arc<dyn MessageListenerConcurrently>),
+    Orderly(Arc<dyn MessageListenerOrderly>),
 }

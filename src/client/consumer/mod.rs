@@ -1,31 +1,81 @@
-//! Consumers: [`PullConsumer`] reads queues from offsets the caller keeps.
+//! Consumers: [`PushConsumer`] and [`LitePullConsumer`], members of a consumer group on one
+//! engine, and [`PullConsumer`], which reads queues from offsets the caller keeps.
+//!
+//! # The engine, and who owns what
+//!
+//! Java's push and lite pull consumers (`DefaultMQPushConsumerImpl`,
+//! `DefaultLitePullConsumerImpl`) repeat one machine with two endings. Here it is one
+//! `ConsumerEngine` (`engine/`), and the two public types are thin handles on it
+//! that differ only in where pulled messages go (its `Delivery`): a listener on a consume
+//! pool, or a queue `poll` drains. rdkafka layers its consumers the same way.
+//!
+//! ```text
+//! PushConsumer / LitePullConsumer          the public handle: its config, and
+//!  └─ ConsumerEngine (engine/mod.rs)        owns every part below; ServiceState;
+//!     │                                     threads rmq-rebalance, rmq-offsets,
+//!     │                                     rmq-upkeep (push: lock renewal or expired
+//!     │                                     messages); what heartbeats announce
+//!     ├─ MqClientInstance (shared/)         routes, broker addresses, the consumer's data;
+//!     │                                     threads rmq-route, rmq-heartbeat (rmq-nsaddr);
+//!     │                                     its transport's rmq-reader-/rmq-writer-<addr>,
+//!     │                                     rmq-callback-<i>; ClientRemotingProcessor
+//!     │                                     (what brokers ask), holding the engine weakly
+//!     ├─ RebalanceImpl (rebalance.rs)       subscriptions; queue → ProcessQueue (the
+//!     │                                     messages pulled and not consumed,
+//!     │                                     process_queue.rs); orderly queue locks; where
+//!     │                                     a newly held queue starts
+//!     ├─ PullMessageService                 thread rmq-pull; the queue of PullRequests;
+//!     │  (pull_message_service.rs)          flow control; PullApiWrapper (pull_api.rs:
+//!     │                                     which broker id to pull each queue from)
+//!     ├─ Delivery (delivery.rs)             one of:
+//!     │   ├─ ConsumeConcurrently            the consume pool rmq-consume-<i>; SendBack
+//!     │   ├─ ConsumeOrderly                 the consume pool; a mutex per queue; SendBack
+//!     │   └─ PollQueue (poll_queue.rs)      batches waiting for poll; paused queues; the
+//!     │                                     offset poll reached per queue
+//!     ├─ OffsetStore (offset_store.rs)      offsets in memory; the brokers' or a file's
+//!     ├─ ConsumeStats (consume_stats.rs)    rates for running info
+//!     └─ Scheduler                          thread rmq-consume-timer: what is put off
+//! ```
+//!
+//! Each part holds only what it uses (an `Arc` of the offset store, the stats, the
+//! scheduler, the rebalance), so nothing points back at the engine: the engine's threads
+//! hold it weakly and end with it, the pull thread holds its service weakly, and an
+//! answer in flight holds the service it returns to until it returns. `SendBack`
+//! (send_back.rs) returns failed messages to the broker, falling back on a send through
+//! the group's retry topic by the producer's send engine on this same client instance.
+//!
+//! Shutdown runs in Java's order: the instance's threads are told to stop (name-server
+//! queries in flight end as [`ClientError::ShutDown`](crate::client::ClientError)), the
+//! pull loop and the engine's threads are joined, listeners in progress get
+//! `await_termination`, offsets are committed (orderly queues unlocked), then the
+//! instance unregisters the group and closes its connections.
+//!
+//! Where what is to come plugs in: a POP loop (issue 17: QUERY_ASSIGNMENT, POP_MESSAGE)
+//! sits beside `PullMessageService` and hands its messages to the same `Delivery`, whose
+//! listener services take their result to an ack instead of an offset; consume hooks
+//! (issue 19) wrap the one listener call, `consume_service::call_listener`.
 
 mod allocate;
-mod consume_concurrently;
-mod consume_orderly;
-mod consume_service;
-mod consume_stats;
-pub(crate) mod consumer_inner;
-mod consumer_rpc;
-mod group_start;
+mod config;
+mod consume_from;
+mod engine;
 mod listener;
 mod lite_pull_consumer;
-mod offset_store;
-mod process_queue;
-mod pull_api;
 mod pull_consumer;
-mod pull_service;
 mod push_consumer;
-mod rebalance;
 mod subscription;
 
 pub use allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
 };
+pub use config::{
+    LitePullConsumerBuilder, LitePullConsumerConfig, PushConsumerBuilder, PushConsumerConfig,
+};
+pub use consume_from::ConsumeFrom;
 pub use listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, MessageListenerConcurrently, MessageListenerOrderly,
 };
-pub use lite_pull_consumer::{LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig};
+pub use lite_pull_consumer::LitePullConsumer;
 pub use pull_consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
-pub use push_consumer::{ConsumeFrom, PushConsumer, PushConsumerBuilder, PushConsumerConfig};
+pub use push_consumer::PushConsumer;

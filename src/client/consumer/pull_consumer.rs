@@ -5,12 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::client_config::{client_settings_setters, ClientSettings};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::MqClientApi;
-use crate::client::result::PullResult;
-use crate::client::validators::check_group;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::mq_client_api::MqClientApi;
+use crate::client::shared::result::PullResult;
+use crate::client::shared::validators::check_group;
 use crate::common::clock::now_millis;
 use crate::common::trace::trace_step;
 use crate::protocol::header::PullMessageRequestHeader;
@@ -67,7 +67,7 @@ impl PullConsumerBuilder {
         check_group(&config.group)?;
         config.client.check_at_start(name_server.as_deref())?;
         if let Some(ns) = config.client.namespace.as_deref() {
-            config.group = crate::client::namespace::wrap_namespace(ns, &config.group);
+            config.group = crate::client::shared::namespace::wrap_namespace(ns, &config.group);
         }
         let instance = MqClientInstance::new(config.client.clone(), None, Vec::new())?;
         Ok(PullConsumer {
@@ -156,7 +156,7 @@ impl PullConsumer {
         }
         let namespace = self.instance.namespace();
         let queue = &namespace.wrap_queue(queue);
-        let addr = self.instance.subscribe_broker_address(queue)?;
+        let addr = self.broker_of(queue)?;
         let header = PullMessageRequestHeader {
             consumer_group: self.config.group.clone(),
             topic: queue.topic.clone(),
@@ -191,17 +191,15 @@ impl PullConsumer {
     /// The queue's smallest offset (GET_MIN_OFFSET).
     pub fn min_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.instance.subscribe_broker_address(queue)?;
-        self.api()
-            .get_min_offset(&addr, queue, self.config.client.api_timeout)
+        self.instance
+            .min_offset(queue, self.config.client.api_timeout)
     }
 
     /// One past the queue's last offset (GET_MAX_OFFSET).
     pub fn max_offset(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
         let queue = &self.instance.namespace().wrap_queue(queue);
-        let addr = self.instance.subscribe_broker_address(queue)?;
-        self.api()
-            .get_max_offset(&addr, queue, self.config.client.api_timeout)
+        self.instance
+            .max_offset(queue, self.config.client.api_timeout)
     }
 
     /// The readable queues of `topic`, from a fresh route (`fetchSubscribeMessageQueues`).
@@ -219,6 +217,16 @@ impl PullConsumer {
     /// Closes every connection and joins every thread.
     pub fn shutdown(&self) {
         self.instance.shutdown();
+    }
+
+    /// The queue's master, else a slave (reads can go to either).
+    fn broker_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
+        let choice = BrokerChoice::Prefer(crate::protocol::body::MASTER_ID);
+        let timeout = self.config.client.api_timeout;
+        Ok(self
+            .instance
+            .find_broker_address(queue, choice, timeout)?
+            .addr)
     }
 
     fn api(&self) -> &MqClientApi {

@@ -1,16 +1,16 @@
 //! Subscriptions: a topic and a tag expression (`*`, `TagA || TagB`), as Java's
 //! `FilterAPI.buildSubscriptionData` makes them, and the client-side tag check.
 
-use crate::client::error::ClientError;
+use crate::client::shared::error::ClientError;
 use crate::common::clock::now_millis;
 use crate::protocol::body::SubscriptionData;
 use crate::protocol::message::MessageExt;
 use crate::protocol::util_all::java_string_hash_code;
 
 /// The expression that matches every message (`SubscriptionData.SUB_ALL`).
-pub(super) const SUB_ALL: &str = "*";
+pub(crate) const SUB_ALL: &str = "*";
 /// Tag expressions (`ExpressionType.TAG`).
-pub(super) const EXPRESSION_TYPE_TAG: &str = "TAG";
+pub(crate) const EXPRESSION_TYPE_TAG: &str = "TAG";
 
 /// Builds the subscription of `topic` to a tag expression: empty or `*` for every message,
 /// else tags separated by `||` (each trimmed; the broker filters by their hash codes, the

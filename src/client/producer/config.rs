@@ -6,15 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::send_hook::SendMessageHook;
-use super::Producer;
-use crate::client::client_config::{client_settings_setters, ClientSettings};
-use crate::client::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
-use crate::client::validators::AUTO_CREATE_TOPIC_KEY_TOPIC;
+use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
+use crate::client::shared::error::DEFAULT_RETRY_RESPONSE_CODES;
+use crate::client::shared::validators::AUTO_CREATE_TOPIC_KEY_TOPIC;
 use crate::protocol::message::compression::{DEFAULT_COMPRESS_LEVEL, DEFAULT_COMPRESS_OVER};
 use crate::remoting::RpcHook;
 
-/// Settings of a [`Producer`]; mirrors the fields of Java's `DefaultMQProducer`, with Java's
-/// defaults. Made by [`ProducerBuilder`]; read back with [`Producer::config`].
+/// Settings of a [`Producer`](super::Producer); mirrors the fields of Java's `DefaultMQProducer`, with Java's
+/// defaults. Made by [`ProducerBuilder`]; read back with [`Producer::config`](super::Producer::config).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ProducerConfig {
@@ -50,12 +49,12 @@ pub struct ProducerConfig {
     /// Threads that run async sends (Java's `asyncSenderExecutor`: one per CPU).
     pub async_sender_threads: usize,
     /// Async sends that may wait for a sender thread (Java: 50,000); one more is refused
-    /// with [`ClientError::AsyncSendQueueFull`].
+    /// with [`ClientError::AsyncSendQueueFull`](crate::client::ClientError::AsyncSendQueueFull).
     pub async_send_queue_capacity: usize,
 }
 
 impl ProducerConfig {
-    fn new(group: String) -> Self {
+    pub(crate) fn new(group: String) -> Self {
         ProducerConfig {
             group,
             client: ClientSettings::default(),
@@ -76,7 +75,7 @@ impl ProducerConfig {
     }
 }
 
-/// Builds and starts a [`Producer`], one setting per call (Java sets the same fields with
+/// Builds and starts a [`Producer`](super::Producer), one setting per call (Java sets the same fields with
 /// `DefaultMQProducer` setters before `start()`).
 ///
 /// ```no_run
@@ -91,10 +90,10 @@ impl ProducerConfig {
 /// ```
 #[derive(Clone)]
 pub struct ProducerBuilder {
-    config: ProducerConfig,
-    name_server: Option<String>,
-    send_hooks: Vec<Arc<dyn SendMessageHook>>,
-    rpc_hooks: Vec<Arc<dyn RpcHook>>,
+    pub(super) config: ProducerConfig,
+    pub(super) name_server: Option<String>,
+    pub(super) send_hooks: Vec<Arc<dyn SendMessageHook>>,
+    pub(super) rpc_hooks: Vec<Arc<dyn RpcHook>>,
 }
 
 impl fmt::Debug for ProducerBuilder {
@@ -118,14 +117,6 @@ impl ProducerBuilder {
             send_hooks: Vec::new(),
             rpc_hooks: Vec::new(),
         }
-    }
-
-    /// Every client setting at once, name servers included (a consumer's internal producer
-    /// takes the consumer's).
-    pub(crate) fn client_settings(mut self, settings: ClientSettings) -> Self {
-        self.name_server = Some(settings.name_server_addrs.join(";"));
-        self.config.client = settings;
-        self
     }
 
     /// The time budget of one send, all attempts included (3 s).
@@ -228,25 +219,5 @@ impl ProducerBuilder {
     /// The configuration built so far.
     pub fn config(&self) -> &ProducerConfig {
         &self.config
-    }
-
-    /// Checks the settings and starts the producer (`start`): its route refresh, heartbeat
-    /// and async sender threads. Nothing is connected yet; the first send asks a name server
-    /// for its topic's route.
-    ///
-    /// Fails with [`ClientError::InvalidGroup`] for a bad group name,
-    /// [`ClientError::InvalidAddress`] for a name server that is not `host:port`, and
-    /// [`ClientError::NameServerLookup`] when neither [`name_server`](Self::name_server) nor
-    /// `NAMESRV_ADDR` gives one and the
-    /// [address service](Self::name_server_address_service) gives no list either.
-    pub fn start(self) -> Result<Producer, ClientError> {
-        let ProducerBuilder {
-            mut config,
-            name_server,
-            send_hooks,
-            rpc_hooks,
-        } = self;
-        config.client.check_at_start(name_server.as_deref())?;
-        Producer::start(config, send_hooks, rpc_hooks)
     }
 }

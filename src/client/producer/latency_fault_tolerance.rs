@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::client::topic_publish_info::ThreadLocalIndex;
+use crate::client::shared::topic_publish_info::ThreadLocalIndex;
 
 use crate::common::sync::MutexExt;
 

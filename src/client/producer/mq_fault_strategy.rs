@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::latency_fault_tolerance::LatencyFaultTolerance;
-use crate::client::topic_publish_info::TopicPublishInfo;
+use crate::client::shared::topic_publish_info::TopicPublishInfo;
 use crate::protocol::message::MessageQueue;
 
 /// Latency thresholds, ms (`latencyMax`, 4.9.8).
@@ -170,7 +170,7 @@ pub(crate) fn compute_not_available_duration(latency: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::topic_publish_info::ThreadLocalIndex;
+    use crate::client::shared::topic_publish_info::ThreadLocalIndex;
     use crate::protocol::body::{BrokerData, QueueData, TopicRouteData};
     use std::sync::Arc;
 

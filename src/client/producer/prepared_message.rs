@@ -1,13 +1,12 @@
 //! `PreparedMessage`: a message made ready to send, as Java's `sendKernelImpl` does it once
-//! per send: its `UNIQ_KEY`, its compressed body and system flag, and the SEND_MESSAGE_V2
-//! header of each attempt.
+//! per send: its `UNIQ_KEY`, its compressed body and system flag, the fields every attempt's
+//! SEND_MESSAGE_V2 header copies.
 
-use super::send_hook::{CommunicationMode, SendMessageContext};
-use crate::client::error::ClientError;
-use crate::client::message::Message;
-use crate::client::validators::RETRY_GROUP_TOPIC_PREFIX;
-use crate::common::clock::now_millis;
-use crate::protocol::header::SendMessageRequestHeaderV2;
+use super::send_hook::SendMessageContext;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
+use crate::client::shared::result::CommunicationMode;
+use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::protocol::message::message_const::{
     PROPERTY_MAX_RECONSUME_TIMES, PROPERTY_RECONSUME_TIME, PROPERTY_TRANSACTION_PREPARED,
     PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, PROPERTY_WAIT_STORE_MSG_OK,
@@ -46,18 +45,6 @@ pub(crate) struct PreparedMessage {
     pub(crate) reconsume_times: i32,
     /// `l`: the max reconsume count of a retry-topic message, if it has one.
     pub(crate) max_reconsume_times: Option<i32>,
-}
-
-/// The producer settings a request header needs (the `DefaultMQProducer` fields that
-/// `sendKernelImpl` copies into `SendMessageRequestHeader`).
-#[derive(Debug, Clone)]
-pub(crate) struct HeaderSettings<'s> {
-    /// `a`.
-    pub(crate) producer_group: &'s str,
-    /// `c`.
-    pub(crate) create_topic_key: &'s str,
-    /// `d`.
-    pub(crate) default_topic_queue_nums: i32,
 }
 
 impl PreparedMessage {
@@ -153,31 +140,6 @@ impl PreparedMessage {
         })
     }
 
-    /// The SEND_MESSAGE_V2 header of an attempt on `queue`, born now: fields `a`–`n` as Java
-    /// 4.9.8 sends them, `l` only when set.
-    pub(crate) fn request_header(
-        &self,
-        settings: &HeaderSettings<'_>,
-        queue: &MessageQueue,
-    ) -> SendMessageRequestHeaderV2 {
-        SendMessageRequestHeaderV2 {
-            a: settings.producer_group.to_string(),
-            b: self.topic.clone(),
-            c: settings.create_topic_key.to_string(),
-            d: settings.default_topic_queue_nums,
-            e: queue.queue_id,
-            f: self.sys_flag,
-            g: now_millis(),
-            h: self.flag,
-            i: Some(self.properties_text.clone()),
-            j: Some(self.reconsume_times),
-            k: false,
-            l: self.max_reconsume_times,
-            m: self.batch,
-            n: Some(queue.broker_name.clone()),
-        }
-    }
-
     /// The context a send hook sees for an attempt on `queue` at `broker_addr`.
     pub(crate) fn hook_context(
         &self,
@@ -215,84 +177,12 @@ fn ensure_uniq_key(properties: &mut MessageProperties, ids: &MessageClientIdGene
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::client::test_support::fixture;
-    use crate::protocol::message::{decode_batch, decompress, string_to_properties};
-    use crate::protocol::{CommandCustomHeader, ExtFields};
+    use crate::protocol::message::{decode_batch, decompress};
 
-    fn ids() -> MessageClientIdGenerator {
+    pub(crate) fn ids() -> MessageClientIdGenerator {
         MessageClientIdGenerator::new("10.0.0.1".parse().unwrap())
-    }
-
-    fn settings() -> HeaderSettings<'static> {
-        HeaderSettings {
-            producer_group: "javapeer_producer_group",
-            create_topic_key: "TBW102",
-            default_topic_queue_nums: 4,
-        }
-    }
-
-    fn field_names(fields: &ExtFields) -> Vec<String> {
-        let mut names: Vec<_> = fields.iter().map(|(k, _)| k.to_string()).collect();
-        names.sort();
-        names
-    }
-
-    #[test]
-    fn header_has_exactly_the_fields_of_java_vector_010() {
-        let java = fixture("java-4.9.8/010-req-code310-json.bin");
-        let message = Message::new("TopicTest", "Hello RocketMQ 0")
-            .with_tags("TagA")
-            .with_keys(["KEY0"]);
-        let prepared = PreparedMessage::single(&message, &ids(), 4096, 5);
-        let queue = MessageQueue::new("TopicTest", "broker-a", 2);
-        let mut ours = ExtFields::new();
-        prepared
-            .request_header(&settings(), &queue)
-            .write_to(&mut ours);
-        assert_eq!(field_names(&ours), field_names(&java.ext_fields));
-        assert!(ours.get("l").is_none());
-        // Field by field, except the time and the generated id.
-        for key in ["a", "b", "c", "d", "e", "f", "h", "j", "k", "m", "n"] {
-            assert_eq!(ours.get(key), java.ext_fields.get(key), "field {key}");
-        }
-        let g: i64 = ours.get("g").unwrap().parse().unwrap();
-        assert!(g > 1_700_000_000_000);
-        // The property string: name \x01 value pairs joined by \x02, no trailing \x02, with
-        // the same keys and values as Java's but the UNIQ_KEY.
-        let text = ours.get("i").unwrap();
-        assert!(!text.ends_with('\u{2}'));
-        assert!(text
-            .split('\u{2}')
-            .all(|pair| pair.split('\u{1}').count() == 2));
-        let (ours, java) = (
-            string_to_properties(text),
-            string_to_properties(java.ext_fields.get("i").unwrap()),
-        );
-        let mut our_keys: Vec<_> = ours.iter().map(|(k, _)| k).collect();
-        let mut java_keys: Vec<_> = java.iter().map(|(k, _)| k).collect();
-        our_keys.sort();
-        java_keys.sort();
-        assert_eq!(our_keys, java_keys);
-        for key in ["KEYS", "WAIT", "TAGS"] {
-            assert_eq!(ours.get(key), java.get(key));
-        }
-        let uniq = ours.get("UNIQ_KEY").unwrap();
-        assert_eq!(uniq.len(), 32);
-        assert!(uniq.starts_with("0A000001"), "ip first: {uniq}");
-        assert_eq!(prepared.msg_id, uniq);
-    }
-
-    #[test]
-    fn max_reconsume_times_only_for_retry_topics_that_set_it() {
-        let mut message = Message::new("%RETRY%G", "x");
-        message.put_system_property("RECONSUME_TIME", "3");
-        message.put_system_property("MAX_RECONSUME_TIMES", "16");
-        let prepared = PreparedMessage::single(&message, &ids(), 4096, 5);
-        let header = prepared.request_header(&settings(), &MessageQueue::new("%RETRY%G", "b", 0));
-        assert_eq!((header.j, header.l), (Some(3), Some(16)));
-        assert!(!header.i.unwrap().contains("RECONSUME"));
     }
 
     #[test]
@@ -334,8 +224,5 @@ mod tests {
             .collect();
         assert_eq!(prepared.msg_id, ids.join(","));
         assert!(decoded.iter().all(|m| m.body == vec![b'z'; 5000]));
-        let header = prepared.request_header(&settings(), &MessageQueue::new("T", "b", 1));
-        assert!(header.m);
-        assert_eq!(header.f, 0);
     }
 }

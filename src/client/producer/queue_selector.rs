@@ -1,7 +1,7 @@
 //! `MessageQueueSelector`: the application picks the queue, e.g. by an order id, so that
 //! related messages stay in one queue and in order.
 
-use crate::client::message::Message;
+use crate::client::shared::message::Message;
 use crate::protocol::message::MessageQueue;
 
 /// Chooses a queue for a message from the topic's writable queues; mirrors Java's

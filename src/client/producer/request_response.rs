@@ -3,7 +3,7 @@
 //! Java's `DefaultMQProducerImpl.request*`, `RequestResponseFuture`, `RequestFutureHolder`
 //! and `MessageUtil.createReplyMessage`.
 //!
-//! 1. [`Producer::request`] stamps the message with `CORRELATION_ID` (new for each request),
+//! 1. [`Producer::request`](crate::client::Producer::request) stamps the message with `CORRELATION_ID` (new for each request),
 //!    `REPLY_TO_CLIENT` (this producer's client id) and `TTL` (the timeout in ms), records a
 //!    pending request under the correlation id, and sends the message asynchronously. The
 //!    first request to a topic also heartbeats at once, so that the brokers know this client
@@ -13,7 +13,7 @@
 //!    with a plain send, which goes out as SEND_REPLY_MESSAGE_V2 (325).
 //! 3. The broker pushes the reply to the requester's connection (PUSH_REPLY_MESSAGE_TO_CLIENT,
 //!    326); [`ReceiveReplyProcessor`] completes the pending request with the same correlation
-//!    id: the waiting [`Producer::request`] returns it, or the callback of
+//!    id: the waiting [`Producer::request`](crate::client::Producer::request) returns it, or the callback of
 //!    [`Producer::request_async`] gets it.
 //! 4. A request with no reply within its timeout fails with [`ClientError::RequestTimeout`];
 //!    the `rmq-request-expiry` thread (started with the first request, once a second as Java's
@@ -25,11 +25,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::queue_selector::MessageQueueSelector;
-use super::send_engine::Target;
-use super::{DeferredSelector, Producer};
-use crate::client::error::ClientError;
-use crate::client::message::Message;
+use super::async_sender::AsyncSender;
+use super::send_engine::{SendEngine, Target};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
 use crate::common::clock::now_millis;
 use crate::common::service_thread::{Schedule, ServiceThread};
 use crate::common::sync::MutexExt;
@@ -42,10 +41,8 @@ use crate::protocol::message::message_const::{
 };
 use crate::protocol::message::message_ext::DEFAULT_MAX_DECOMPRESSED_SIZE;
 use crate::protocol::message::sys_flag::{compression_type, COMPRESSED_FLAG};
-use crate::protocol::message::{
-    decompress_with, reply_topic, string_to_properties, MessageExt, MessageQueue,
-};
-use crate::protocol::RemotingCommand;
+use crate::protocol::message::{decompress_with, reply_topic, string_to_properties, MessageExt};
+use crate::protocol::{Body, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
 /// What the callback of an async request gets: the reply, or why there is none.
@@ -54,10 +51,10 @@ pub type RequestCallback = Box<dyn FnOnce(Result<MessageExt, ClientError>) + Sen
 /// How often pending requests are looked at for expiry (Java: every second).
 const EXPIRY_SCAN_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Makes the reply to `request` (a message a requester sent with [`Producer::request`]) with
+/// Makes the reply to `request` (a message a requester sent with [`Producer::request`](crate::client::Producer::request)) with
 /// `body`: topic `<cluster>_REPLY_TOPIC` of the cluster that stored the request, `MSG_TYPE`
 /// `reply`, and the request's `CORRELATION_ID`, `REPLY_TO_CLIENT` and `TTL`; mirrors Java's
-/// `MessageUtil.createReplyMessage`. Send it with [`Producer::send`].
+/// `MessageUtil.createReplyMessage`. Send it with [`Producer::send`](crate::client::Producer::send).
 ///
 /// A request that no broker stored (no `CLUSTER` property) cannot be answered:
 /// [`ClientError::InvalidArgument`].
@@ -272,7 +269,7 @@ pub(crate) struct ReceiveReplyProcessor {
 
 /// The reply as a message: the header's fields, the body inflated if compressed, the arrival
 /// time in `ARRIVE_TIME`.
-fn reply_from(header: ReplyMessageRequestHeader, body: Vec<u8>) -> Result<MessageExt, String> {
+fn reply_from(header: ReplyMessageRequestHeader, body: Body) -> Result<MessageExt, String> {
     let host = |addr: &str| -> Result<SocketAddr, String> {
         addr.parse()
             .map_err(|_| format!("bad address {addr:?} in the reply header"))
@@ -281,7 +278,10 @@ fn reply_from(header: ReplyMessageRequestHeader, body: Vec<u8>) -> Result<Messag
     let body = if sys_flag & COMPRESSED_FLAG != 0 {
         let kind = compression_type(sys_flag).map_err(|e| e.to_string())?;
         sys_flag &= !COMPRESSED_FLAG;
-        decompress_with(kind, &body, DEFAULT_MAX_DECOMPRESSED_SIZE).map_err(|e| e.to_string())?
+        Body::from(
+            decompress_with(kind, &body, DEFAULT_MAX_DECOMPRESSED_SIZE)
+                .map_err(|e| e.to_string())?,
+        )
     } else {
         body
     };
@@ -310,7 +310,7 @@ impl RequestProcessor for ReceiveReplyProcessor {
         request: RemotingCommand,
     ) -> Result<Option<RemotingCommand>, ProcessorError> {
         let header: ReplyMessageRequestHeader = request.decode_header()?;
-        let reply = match reply_from(header, request.body.into_vec()) {
+        let reply = match reply_from(header, request.body) {
             Ok(reply) => reply,
             Err(reason) => {
                 log::warn!("{}: unreadable reply: {reason}", ctx.remote_addr());
@@ -337,200 +337,73 @@ impl RequestProcessor for ReceiveReplyProcessor {
     }
 }
 
-impl Producer {
-    /// Sends `message` as a request and waits up to `timeout` for its reply
-    /// (`request(msg, timeout)`).
-    ///
-    /// The request is sent like [`Producer::send_async`] (retries included) within the same
-    /// `timeout`. No reply in time is [`ClientError::RequestTimeout`]; a request that could
-    /// not be sent fails with the send's error.
-    ///
-    /// ```
-    /// # let cluster = rocketmq_blocking::LocalCluster::start()?;
-    /// use std::time::Duration;
-    /// use rocketmq_blocking::client::{
-    ///     create_reply_message, ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt,
-    ///     Producer, PushConsumer,
-    /// };
-    ///
-    /// // The responder: consumes requests, sends replies.
-    /// let replier = Producer::builder("doc_replier").name_server(cluster.name_server_addr()).start()?;
-    /// let responder = PushConsumer::builder("doc_responder")
-    ///     .name_server(cluster.name_server_addr())
-    ///     .subscribe("DocRequests", "*")
-    ///     .consume_from(ConsumeFrom::FirstOffset)
-    ///     .message_listener_concurrently(move |requests: &[MessageExt], _: &mut _| {
-    ///         for request in requests {
-    ///             let reply = create_reply_message(request, b"pong".to_vec()).unwrap();
-    ///             replier.send(&reply).unwrap();
-    ///         }
-    ///         ConsumeConcurrentlyStatus::ConsumeSuccess
-    ///     })
-    ///     .start()?;
-    ///
-    /// let requester = Producer::builder("doc_requester")
-    ///     .name_server(cluster.name_server_addr())
-    ///     .start()?;
-    /// let reply = requester.request(&Message::new("DocRequests", "ping"), Duration::from_secs(30))?;
-    /// assert_eq!(reply.body, b"pong");
-    /// # responder.shutdown();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn request(&self, message: &Message, timeout: Duration) -> Result<MessageExt, ClientError> {
-        self.request_with_target(message, timeout, Target::AnyQueue, None)?
-            .wait_and_forget(&self.inner.requests)
+/// `prepareSendRequest` + the async send: records the pending request in `requests` and
+/// sends it with `engine` on `sender`'s threads.
+pub(crate) fn send_request(
+    engine: &Arc<SendEngine>,
+    sender: &Arc<AsyncSender>,
+    requests: &Arc<RequestFutureTable>,
+    message: &Message,
+    timeout: Duration,
+    target: Target,
+    callback: Option<RequestCallback>,
+) -> Result<Arc<RequestResponseFuture>, ClientError> {
+    let begin = Instant::now();
+    let correlation_id = engine.next_id();
+    let mut request = message.clone();
+    request.put_system_property(PROPERTY_CORRELATION_ID, &correlation_id);
+    request.put_system_property(
+        PROPERTY_MESSAGE_REPLY_TO_CLIENT,
+        engine.instance.client_id(),
+    );
+    request.put_system_property(PROPERTY_MESSAGE_TTL, timeout.as_millis().to_string());
+    let prepared = engine.prepare(&request)?;
+    // The first request, and the first to a topic: fetch the route and heartbeat now, so
+    // that the brokers know where to push the reply (Java heartbeats for a new topic;
+    // a producer that only sent before may not have heartbeated yet).
+    let (_, source) = engine
+        .instance
+        .find_topic_publish_info(message.topic(), timeout)?;
+    let first_request = !requests.used.swap(true, Ordering::SeqCst);
+    if first_request || source != crate::client::shared::client_instance::RouteSource::Cache {
+        engine.instance.send_heartbeat_now();
     }
-
-    /// [`Producer::request`] without blocking (`request(msg, callback, timeout)`): `callback`
-    /// gets the reply, the send's error, or [`ClientError::RequestTimeout`], exactly once, on a
-    /// client thread (keep it short). `Err` comes back at once, and the callback never runs,
-    /// when the message is invalid or the producer cannot take the send.
-    pub fn request_async(
-        &self,
-        message: &Message,
-        timeout: Duration,
-        callback: impl FnOnce(Result<MessageExt, ClientError>) + Send + 'static,
-    ) -> Result<(), ClientError> {
-        self.request_with_target(message, timeout, Target::AnyQueue, Some(Box::new(callback)))
-            .map(|_| ())
-    }
-
-    /// [`Producer::request`] to one queue (`request(msg, mq, timeout)`).
-    pub fn request_to_queue(
-        &self,
-        message: &Message,
-        queue: &MessageQueue,
-        timeout: Duration,
-    ) -> Result<MessageExt, ClientError> {
-        super::check_queue_topic(message, queue)?;
-        let queue = self.inner.instance.namespace().wrap_queue(queue);
-        self.request_with_target(message, timeout, Target::Queue(queue), None)?
-            .wait_and_forget(&self.inner.requests)
-    }
-
-    /// [`Producer::request_async`] to one queue (`request(msg, mq, callback, timeout)`).
-    pub fn request_to_queue_async(
-        &self,
-        message: &Message,
-        queue: &MessageQueue,
-        timeout: Duration,
-        callback: impl FnOnce(Result<MessageExt, ClientError>) + Send + 'static,
-    ) -> Result<(), ClientError> {
-        super::check_queue_topic(message, queue)?;
-        let target = Target::Queue(self.inner.instance.namespace().wrap_queue(queue));
-        self.request_with_target(message, timeout, target, Some(Box::new(callback)))
-            .map(|_| ())
-    }
-
-    /// [`Producer::request`] to the queue `selector` picks for `arg`
-    /// (`request(msg, selector, arg, timeout)`).
-    pub fn request_with_selector<S, A>(
-        &self,
-        message: &Message,
-        selector: S,
-        arg: A,
-        timeout: Duration,
-    ) -> Result<MessageExt, ClientError>
-    where
-        S: MessageQueueSelector<A> + Send + 'static,
-        A: Send + 'static,
-    {
-        let target = Target::Selected(Some(deferred(message, selector, arg)));
-        self.request_with_target(message, timeout, target, None)?
-            .wait_and_forget(&self.inner.requests)
-    }
-
-    /// [`Producer::request_async`] to the queue `selector` picks for `arg`
-    /// (`request(msg, selector, arg, callback, timeout)`).
-    pub fn request_with_selector_async<S, A>(
-        &self,
-        message: &Message,
-        selector: S,
-        arg: A,
-        timeout: Duration,
-        callback: impl FnOnce(Result<MessageExt, ClientError>) + Send + 'static,
-    ) -> Result<(), ClientError>
-    where
-        S: MessageQueueSelector<A> + Send + 'static,
-        A: Send + 'static,
-    {
-        let target = Target::Selected(Some(deferred(message, selector, arg)));
-        self.request_with_target(message, timeout, target, Some(Box::new(callback)))
-            .map(|_| ())
-    }
-
-    /// `prepareSendRequest` + the async send: records the pending request and sends it.
-    fn request_with_target(
-        &self,
-        message: &Message,
-        timeout: Duration,
-        target: Target,
-        callback: Option<RequestCallback>,
-    ) -> Result<Arc<RequestResponseFuture>, ClientError> {
-        let begin = Instant::now();
-        let inner = &self.inner;
-        let correlation_id = inner.ids.next();
-        let mut request = message.clone();
-        request.put_system_property(PROPERTY_CORRELATION_ID, &correlation_id);
-        request.put_system_property(PROPERTY_MESSAGE_REPLY_TO_CLIENT, inner.instance.client_id());
-        request.put_system_property(PROPERTY_MESSAGE_TTL, timeout.as_millis().to_string());
-        let prepared = inner.prepare(&request)?;
-        // The first request, and the first to a topic: fetch the route and heartbeat now, so
-        // that the brokers know where to push the reply (Java heartbeats for a new topic;
-        // a producer that only sent before may not have heartbeated yet).
-        let (_, source) = inner.instance.find_topic_publish_info(
-            message.topic(),
-            &inner.default_topic,
-            timeout,
-        )?;
-        let first_request = !inner.requests.used.swap(true, Ordering::SeqCst);
-        if first_request || source != crate::client::client_instance::RouteSource::Cache {
-            inner.instance.send_heartbeat_now();
-        }
-        let future = Arc::new(RequestResponseFuture::new(
-            correlation_id.clone(),
-            message.topic().to_string(),
-            timeout,
-            callback,
-        ));
-        inner.requests.register(future.clone())?;
-        let table = Arc::downgrade(&inner.requests);
-        let sending = future.clone();
-        let on_sent = move |sent: Result<_, ClientError>| match sent {
-            Ok(_) => sending.mark_sent(),
-            Err(e) => {
-                if let Some(table) = table.upgrade() {
-                    table.remove(&sending.correlation_id);
-                }
-                sending.complete(Err(e));
+    let future = Arc::new(RequestResponseFuture::new(
+        correlation_id.clone(),
+        message.topic().to_string(),
+        timeout,
+        callback,
+    ));
+    requests.register(future.clone())?;
+    let table = Arc::downgrade(requests);
+    let sending = future.clone();
+    let on_sent = move |sent: Result<_, ClientError>| match sent {
+        Ok(_) => sending.mark_sent(),
+        Err(e) => {
+            if let Some(table) = table.upgrade() {
+                table.remove(&sending.correlation_id);
             }
-        };
-        let budget = timeout.saturating_sub(begin.elapsed());
-        if let Err(e) = self.start_async_within(prepared, target, Box::new(on_sent), budget) {
-            inner.requests.remove(&correlation_id);
-            return Err(e);
+            sending.complete(Err(e));
         }
-        Ok(future)
+    };
+    let budget = timeout.saturating_sub(begin.elapsed());
+    if let Err(e) = engine.send_async(sender, prepared, target, Box::new(on_sent), budget) {
+        requests.remove(&correlation_id);
+        return Err(e);
     }
+    Ok(future)
 }
 
 impl RequestResponseFuture {
     /// Waits for the outcome, then drops the pending entry (a sync request's `finally`).
-    fn wait_and_forget(&self, table: &RequestFutureTable) -> Result<MessageExt, ClientError> {
+    pub(crate) fn wait_and_forget(
+        &self,
+        table: &RequestFutureTable,
+    ) -> Result<MessageExt, ClientError> {
         let outcome = self.wait();
         table.remove(&self.correlation_id);
         outcome
     }
-}
-
-/// The selector and its argument, run on the sender thread once the route is known.
-fn deferred<S, A>(message: &Message, selector: S, arg: A) -> DeferredSelector
-where
-    S: MessageQueueSelector<A> + Send + 'static,
-    A: Send + 'static,
-{
-    let for_selector = message.clone();
-    Box::new(move |queues: &[MessageQueue]| selector.select(queues, &for_selector, &arg))
 }
 
 #[cfg(test)]
@@ -609,7 +482,7 @@ mod tests {
             store_timestamp: 9,
             ..ReplyMessageRequestHeader::default()
         };
-        let m = reply_from(header.clone(), b"hi".to_vec()).unwrap();
+        let m = reply_from(header.clone(), Body::from(b"hi")).unwrap();
         assert_eq!(m.property("CORRELATION_ID"), Some("c-1"));
         assert!(m.property("ARRIVE_TIME").is_some());
         assert_eq!(m.store_host.to_string(), "10.0.0.1:10911");
@@ -618,11 +491,14 @@ mod tests {
             sys_flag: COMPRESSED_FLAG,
             ..header.clone()
         };
-        assert_eq!(reply_from(zipped, compressed).unwrap().body, b"hello hello");
+        assert_eq!(
+            reply_from(zipped, Body::from(compressed)).unwrap().body,
+            b"hello hello"
+        );
         let bad = ReplyMessageRequestHeader {
             born_host: "nowhere".into(),
             ..header
         };
-        assert!(reply_from(bad, Vec::new()).is_err());
+        assert!(reply_from(bad, Body::new()).is_err());
     }
 }

@@ -1,34 +1,223 @@
-//! The attempt engine behind every send. Sync, async and oneway sends share it: the route,
-//! the queue of each attempt, the time budget, which failures are retried, the fault items
-//! and the send hooks are decided here and nowhere else.
+//! `SendEngine`: the engine behind every send, Java's `DefaultMQProducerImpl`. Sync, async
+//! and oneway sends share it: the message is prepared once, then the route, the queue of
+//! each attempt, the time budget, which failures are retried, the fault items and the send
+//! hooks are decided here and nowhere else.
 //!
-//! Mirrors Java's `DefaultMQProducerImpl.sendDefaultImpl` (the attempts), `sendKernelImpl`
-//! (one attempt: broker address, header, hooks) and, for async sends, the retries of
-//! `MQClientAPIImpl.onExceptionImpl`. A sync send runs the attempts in a loop on the
-//! caller's thread; an async send runs each attempt on an async sender thread and decides
-//! the next one in the transport's callback.
+//! Mirrors `sendDefaultImpl` (the attempts, [`SendAttempts`]), `sendKernelImpl` (one attempt:
+//! broker address, header, hooks) and, for async sends, the retries of
+//! `MQClientAPIImpl.onExceptionImpl`. A sync send runs the attempts in a loop on the caller's
+//! thread; an async send runs each attempt on an async sender thread and decides the next one
+//! in the transport's callback. The engine knows nothing of who calls it: the [`Producer`]
+//! façade, the request-reply and transaction layers, and a consumer sending a message back
+//! through its retry topic all use it alike.
+//!
+//! [`Producer`]: super::Producer
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::async_sender::InFlightGuard;
+use super::async_sender::{AsyncSender, InFlightGuard};
+use super::config::ProducerConfig;
+use super::mq_fault_strategy::MqFaultStrategy;
 use super::prepared_message::PreparedMessage;
-use super::send_hook::{run_after, CommunicationMode};
-use super::ProducerInner;
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::{SendCallback, SendMode};
-use crate::client::result::{SendResult, SendStatus};
-use crate::client::topic_publish_info::TopicPublishInfo;
+use super::queue_selector::MessageQueueSelector;
+use super::send_hook::{run_after, run_before, SendMessageContext, SendMessageHook};
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
+use crate::client::shared::result::{Callback, CommunicationMode, SendResult, SendStatus};
+use crate::client::shared::service_state::{ServiceState, ServiceStateCell};
+use crate::client::shared::topic_publish_info::TopicPublishInfo;
+use crate::client::shared::validators::{check_batch, check_body_size, check_message};
+use crate::common::clock::now_millis;
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
-use crate::protocol::message::MessageQueue;
+use crate::protocol::header::SendMessageRequestHeaderV2;
+use crate::protocol::message::{MessageClientIdGenerator, MessageQueue};
 use crate::remoting::Rejected;
+
+/// What sends share: the producer's settings, its client instance, the fault strategy, the
+/// send hooks, the id generator and whether it still runs.
+pub(crate) struct SendEngine {
+    pub(crate) config: ProducerConfig,
+    pub(crate) instance: Arc<MqClientInstance>,
+    fault_strategy: MqFaultStrategy,
+    hooks: Vec<Arc<dyn SendMessageHook>>,
+    ids: MessageClientIdGenerator,
+    born_host: String,
+    state: ServiceStateCell,
+}
+
+impl SendEngine {
+    /// A running engine sending for `config.group` through `instance`.
+    pub(crate) fn new(
+        config: ProducerConfig,
+        instance: Arc<MqClientInstance>,
+        hooks: Vec<Arc<dyn SendMessageHook>>,
+    ) -> Self {
+        SendEngine {
+            fault_strategy: MqFaultStrategy::new(config.send_latency_fault_enable),
+            ids: MessageClientIdGenerator::new(instance.client_ip()),
+            born_host: instance.client_ip().to_string(),
+            config,
+            instance,
+            hooks,
+            state: ServiceStateCell::new(ServiceState::Running),
+        }
+    }
+
+    /// `Err` unless running (`makeSureStateOK`).
+    pub(crate) fn ensure_running(&self) -> Result<(), ClientError> {
+        if self.state.is_running() {
+            Ok(())
+        } else {
+            Err(ClientError::ShutDown)
+        }
+    }
+
+    /// From now on every send fails with [`ClientError::ShutDown`]; false when that was so
+    /// already.
+    pub(crate) fn shut_down(&self) -> bool {
+        self.state.swap(ServiceState::ShutdownAlready) != ServiceState::ShutdownAlready
+    }
+
+    /// A new unique id (`UNIQ_KEY`, a request's correlation id).
+    pub(crate) fn next_id(&self) -> String {
+        self.ids.next()
+    }
+
+    /// Checks a message (`checkMessage`) and prepares it: `UNIQ_KEY`, compression, flags;
+    /// its topic as the cluster names it.
+    pub(crate) fn prepare(&self, message: &Message) -> Result<PreparedMessage, ClientError> {
+        self.ensure_running()?;
+        let checked = check_message(message, self.config.max_message_size);
+        trace_step!(
+            "client",
+            "validate: topic {}, body {} bytes (limit {}): {}",
+            message.topic(),
+            message.body().len(),
+            self.config.max_message_size,
+            match &checked {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.to_string(),
+            }
+        );
+        checked?;
+        let mut prepared = PreparedMessage::single(
+            message,
+            &self.ids,
+            self.config.compress_over,
+            self.config.compress_level,
+        );
+        self.instance.namespace().wrap_in_place(&mut prepared.topic);
+        Ok(prepared)
+    }
+
+    /// Checks and prepares a batch (`batch`): one body, every message with its `UNIQ_KEY`.
+    pub(crate) fn prepare_batch(
+        &self,
+        messages: &[Message],
+    ) -> Result<PreparedMessage, ClientError> {
+        self.ensure_running()?;
+        check_batch(messages, self.config.max_message_size)?;
+        let mut prepared = PreparedMessage::batch(messages, &self.ids)?;
+        self.instance.namespace().wrap_in_place(&mut prepared.topic);
+        check_body_size(prepared.body.len(), self.config.max_message_size)?;
+        trace_step!(
+            "client",
+            "validate: batch of {} to topic {}, {} bytes encoded: ok",
+            messages.len(),
+            prepared.topic,
+            prepared.body.len()
+        );
+        Ok(prepared)
+    }
+
+    /// The topic's queues, from the cache or the name servers within `timeout`.
+    pub(crate) fn find_publish_info(
+        &self,
+        topic: &str,
+        timeout: Duration,
+    ) -> Result<Arc<TopicPublishInfo>, ClientError> {
+        let (info, source) = self.instance.find_topic_publish_info(topic, timeout)?;
+        trace_step!(
+            "client",
+            "route of {topic}: {} queue(s){} from {source}",
+            info.message_queues.len(),
+            if info.order_topic {
+                " (ordered topic)"
+            } else {
+                ""
+            }
+        );
+        Ok(info)
+    }
+
+    /// Runs the "before" hooks and returns the context for the "after" call, if any hook is
+    /// registered.
+    fn before_hooks(
+        &self,
+        prepared: &PreparedMessage,
+        queue: &MessageQueue,
+        broker_addr: &str,
+        mode: CommunicationMode,
+    ) -> Option<(Vec<Arc<dyn SendMessageHook>>, SendMessageContext)> {
+        if self.hooks.is_empty() {
+            return None;
+        }
+        let context = prepared.hook_context(
+            &self.config.group,
+            &self.born_host,
+            queue,
+            broker_addr,
+            mode,
+        );
+        run_before(&self.hooks, &context);
+        Some((self.hooks.clone(), context))
+    }
+}
+
+/// The SEND_MESSAGE_V2 header of an attempt of `prepared` on `queue`, born now: fields
+/// `a`–`n` as Java 4.9.8 sends them, `l` only when set; `a`, `c` and `d` from the producer's
+/// `config`.
+pub(crate) fn request_header(
+    config: &ProducerConfig,
+    prepared: &PreparedMessage,
+    queue: &MessageQueue,
+) -> SendMessageRequestHeaderV2 {
+    SendMessageRequestHeaderV2 {
+        a: config.group.clone(),
+        b: prepared.topic.clone(),
+        c: config.create_topic_key.clone(),
+        d: config.default_topic_queue_nums,
+        e: queue.queue_id,
+        f: prepared.sys_flag,
+        g: now_millis(),
+        h: prepared.flag,
+        i: Some(prepared.properties_text.clone()),
+        j: Some(prepared.reconsume_times),
+        k: false,
+        l: prepared.max_reconsume_times,
+        m: prepared.batch,
+        n: Some(queue.broker_name.clone()),
+    }
+}
 
 /// A selector run once the route is known (async sends choose their queue on a sender
 /// thread, after the route lookup).
 pub(crate) type DeferredSelector =
     Box<dyn FnOnce(&[MessageQueue]) -> Option<MessageQueue> + Send + 'static>;
+
+/// `selector` with its argument and a copy of the message, to run on the sender thread.
+pub(crate) fn deferred_selector<S, A>(message: &Message, selector: S, arg: A) -> DeferredSelector
+where
+    S: MessageQueueSelector<A> + Send + 'static,
+    A: Send + 'static,
+{
+    let for_selector = message.clone();
+    Box::new(move |queues: &[MessageQueue]| selector.select(queues, &for_selector, &arg))
+}
 
 /// Where the attempts of a send may go.
 pub(crate) enum Target {
@@ -104,7 +293,7 @@ impl SendAttempts {
 
     /// The next attempt, or None when there is none to make (out of attempts or time, or no
     /// route): then [`SendAttempts::give_up`] says how the send ended.
-    pub(crate) fn next_attempt(&mut self, producer: &ProducerInner) -> Option<Attempt> {
+    pub(crate) fn next_attempt(&mut self, producer: &SendEngine) -> Option<Attempt> {
         let number = self.brokers_sent.len() as u32 + 1;
         if number > self.max_attempts || self.time_left().is_zero() {
             return None;
@@ -134,7 +323,7 @@ impl SendAttempts {
         })
     }
 
-    fn choose_queue(&mut self, producer: &ProducerInner) -> Result<MessageQueue, ClientError> {
+    fn choose_queue(&mut self, producer: &SendEngine) -> Result<MessageQueue, ClientError> {
         if let Target::Queue(queue) = &self.target {
             return Ok(queue.clone());
         }
@@ -190,7 +379,7 @@ impl SendAttempts {
     /// (`retryAnotherBrokerWhenNotStoreOK`, sync sends only).
     pub(crate) fn on_success(
         &mut self,
-        producer: &ProducerInner,
+        producer: &SendEngine,
         attempt: &Attempt,
         mut result: SendResult,
     ) -> Decision {
@@ -229,7 +418,7 @@ impl SendAttempts {
     /// async send the broker answered), oneway sends never.
     pub(crate) fn on_failure(
         &mut self,
-        producer: &ProducerInner,
+        producer: &SendEngine,
         attempt: &Attempt,
         error: ClientError,
     ) -> Decision {
@@ -327,7 +516,7 @@ fn no_queue(topic: &str) -> ClientError {
     }
 }
 
-impl ProducerInner {
+impl SendEngine {
     /// A sync send (`sendDefaultImpl` in SYNC mode): attempts until one succeeds or the engine
     /// gives up, all on the calling thread.
     pub(crate) fn send_sync(&self, mut send: SendAttempts) -> Result<SendResult, ClientError> {
@@ -336,7 +525,13 @@ impl ProducerInner {
                 return send.give_up();
             };
             let outcome = self
-                .send_kernel(&send.prepared, &attempt.queue, &send.budget, SendMode::Sync)
+                .send_kernel(
+                    &send.prepared,
+                    &attempt.queue,
+                    &send.budget,
+                    CommunicationMode::Sync,
+                    None,
+                )
                 .and_then(|result| result.ok_or_else(|| send.budget.exhausted()));
             let decision = match outcome {
                 Ok(result) => send.on_success(self, &attempt, result),
@@ -357,7 +552,8 @@ impl ProducerInner {
             &send.prepared,
             &attempt.queue,
             &send.budget,
-            SendMode::Oneway,
+            CommunicationMode::Oneway,
+            None,
         ) {
             Ok(_) => {
                 self.fault_strategy.update_fault_item(
@@ -376,42 +572,50 @@ impl ProducerInner {
 
     /// One attempt (`sendKernelImpl`): the broker's address, the request header, the send
     /// hooks around it, and the RPC in `mode`. An async attempt returns `Ok(None)` and its
-    /// callback gets every outcome, failures before the request left included; its "after"
+    /// `callback` gets every outcome, failures before the request left included; its "after"
     /// hooks run in the callback, before the engine sees the outcome.
     fn send_kernel(
         &self,
         prepared: &PreparedMessage,
         queue: &MessageQueue,
         budget: &Budget,
-        mode: SendMode,
+        mode: CommunicationMode,
+        callback: Option<Callback<SendResult>>,
     ) -> Result<Option<SendResult>, ClientError> {
-        let addr = match self.broker_addr_for_publish(queue, budget.left()) {
-            Ok(addr) => addr,
-            Err(error) => return mode.fail(error),
+        // A failure before the request leaves goes where the outcome would have gone.
+        let fail = |callback: Option<Callback<SendResult>>, error| match callback {
+            Some(callback) => {
+                callback(Err(error));
+                Ok(None)
+            }
+            None => Err(error),
+        };
+        let found = self
+            .instance
+            .find_broker_address(queue, BrokerChoice::Master, budget.left());
+        let addr = match found {
+            Ok(found) => found.addr,
+            Err(error) => return fail(callback, error),
         };
         let left = budget.left();
         if left.is_zero() {
-            return mode.fail(budget.exhausted());
+            return fail(callback, budget.exhausted());
         }
-        let header = prepared.request_header(&self.header_settings(), queue);
-        let kind = match &mode {
-            SendMode::Sync => CommunicationMode::Sync,
-            SendMode::Async(_) => CommunicationMode::Async,
-            SendMode::Oneway => CommunicationMode::Oneway,
-        };
-        let mut hooked = self.before_hooks(prepared, queue, &addr, kind);
-        let mode = match (mode, hooked.take()) {
-            (SendMode::Async(callback), Some((hooks, mut context))) => {
-                SendMode::Async(Box::new(move |outcome: Result<SendResult, ClientError>| {
+        let header = request_header(&self.config, prepared, queue);
+        let mut hooked = self.before_hooks(prepared, queue, &addr, mode);
+        let callback = match (callback, hooked.take()) {
+            (Some(callback), Some((hooks, mut context))) => {
+                let after_hooks: Callback<SendResult> = Box::new(move |outcome| {
                     context.send_result = outcome.as_ref().ok().cloned();
                     context.error = outcome.as_ref().err().cloned();
                     run_after(&hooks, &context);
                     callback(outcome)
-                }))
+                });
+                Some(after_hooks)
             }
-            (mode, taken) => {
+            (callback, taken) => {
                 hooked = taken;
-                mode
+                callback
             }
         };
         let result = self.instance.api().send_message(
@@ -422,6 +626,7 @@ impl ProducerInner {
             &prepared.msg_id,
             left,
             mode,
+            callback,
         );
         if let Some((hooks, mut context)) = hooked {
             context.send_result = result.as_ref().ok().cloned().flatten();
@@ -431,9 +636,32 @@ impl ProducerInner {
         result
     }
 
+    /// Starts an async send of `prepared` on `sender`'s threads, with `budget` for all of its
+    /// attempts: `callback` gets the outcome exactly once, unless the sender refuses the send
+    /// (full, or shut down): then the error comes back here and the callback never runs.
+    pub(crate) fn send_async(
+        self: &Arc<Self>,
+        sender: &Arc<AsyncSender>,
+        prepared: PreparedMessage,
+        target: Target,
+        callback: Callback<SendResult>,
+        budget: Duration,
+    ) -> Result<(), ClientError> {
+        let attempts = self
+            .config
+            .retry_times_when_send_async_failed
+            .saturating_add(1);
+        let send = SendAttempts::new(prepared, target, CommunicationMode::Async, budget, attempts);
+        let send = AsyncSend::new(send, callback, sender);
+        self.submit_async(send).map_err(|(error, send)| {
+            send.refuse();
+            error
+        })
+    }
+
     /// Runs the next attempt of an async send, on an async sender thread: every step that
     /// may block (route lookup, connect, permits) happens here, never on the caller's
-    /// thread, and the outcome reaches [`ProducerInner::on_async_outcome`] exactly once.
+    /// thread, and the outcome reaches [`SendEngine::on_async_outcome`] exactly once.
     pub(crate) fn run_async(self: &Arc<Self>, mut send: Box<AsyncSend>) {
         if let Err(error) = self.ensure_running() {
             return send.finish(Err(error));
@@ -445,12 +673,18 @@ impl ProducerInner {
         let prepared = send.attempts.prepared.clone();
         let budget = send.attempts.budget.clone();
         let queue = attempt.queue.clone();
-        let producer = Arc::clone(self);
-        let callback: SendCallback = Box::new(move |outcome| {
-            producer.on_async_outcome(send, attempt, outcome);
+        let engine = Arc::clone(self);
+        let callback: Callback<SendResult> = Box::new(move |outcome| {
+            engine.on_async_outcome(send, attempt, outcome);
         });
         // Async: Ok(None) always; every outcome went to the callback.
-        let _ = self.send_kernel(&prepared, &queue, &budget, SendMode::Async(callback));
+        let _ = self.send_kernel(
+            &prepared,
+            &queue,
+            &budget,
+            CommunicationMode::Async,
+            Some(callback),
+        );
     }
 
     /// The outcome of an async attempt (on the transport's callback pool, or on the sender
@@ -476,28 +710,29 @@ impl ProducerInner {
         }
     }
 
-    /// Queues `send` for a sender thread; `Err` gives it back with why the queue refused it
-    /// (full, or shut down).
-    pub(crate) fn submit_async(
+    /// Queues `send` for a thread of its async sender; `Err` gives it back with why the queue
+    /// refused it (full, or shut down).
+    fn submit_async(
         self: &Arc<Self>,
         send: Box<AsyncSend>,
     ) -> Result<(), (ClientError, Box<AsyncSend>)> {
+        let sender = send.sender.clone();
         // The send waits in this slot so that a refused job gives it back.
         let slot = Arc::new(Mutex::new(Some(send)));
         let in_job = slot.clone();
-        let producer = Arc::clone(self);
+        let engine = Arc::clone(self);
         let job = Box::new(move || {
             let taken = in_job.lock_unpoisoned().take();
             if let Some(send) = taken {
-                producer.run_async(send);
+                engine.run_async(send);
             }
         });
-        let Err(rejected) = self.async_sender.submit(job) else {
+        let Err(rejected) = sender.submit(job) else {
             return Ok(());
         };
         let error = match rejected {
             Rejected::Full(_) => ClientError::AsyncSendQueueFull {
-                capacity: self.async_sender.capacity(),
+                capacity: sender.capacity(),
             },
             Rejected::Shutdown(_) => ClientError::ShutDown,
         };
@@ -509,27 +744,27 @@ impl ProducerInner {
     }
 }
 
-/// The user's callback of an async send.
-pub(crate) type UserCallback = Box<dyn FnOnce(Result<SendResult, ClientError>) + Send + 'static>;
-
-/// An async send between attempts: its engine state, the user's callback, and its place in
-/// the in-flight count.
+/// An async send between attempts: its engine state, the user's callback, the sender threads
+/// its attempts run on, and its place in their in-flight count.
 pub(crate) struct AsyncSend {
     pub(crate) attempts: SendAttempts,
-    callback: Option<UserCallback>,
+    callback: Option<Callback<SendResult>>,
+    sender: Arc<AsyncSender>,
     _in_flight: InFlightGuard,
 }
 
 impl AsyncSend {
+    /// An async send of `attempts` on `sender`'s threads, counted in flight from now.
     pub(crate) fn new(
         attempts: SendAttempts,
-        callback: UserCallback,
-        in_flight: InFlightGuard,
+        callback: Callback<SendResult>,
+        sender: &Arc<AsyncSender>,
     ) -> Box<Self> {
         Box::new(AsyncSend {
             attempts,
             callback: Some(callback),
-            _in_flight: in_flight,
+            _in_flight: sender.track(),
+            sender: sender.clone(),
         })
     }
 
@@ -561,5 +796,91 @@ impl Drop for AsyncSend {
             }
             callback(Err(ClientError::ShutDown));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::producer::prepared_message::tests::ids;
+    use crate::client::shared::test_support::fixture;
+    use crate::protocol::message::string_to_properties;
+    use crate::protocol::{CommandCustomHeader, ExtFields};
+
+    /// The settings of Java's peer producer: group, `TBW102`, 4 queues.
+    fn settings() -> ProducerConfig {
+        ProducerConfig::new("javapeer_producer_group".into())
+    }
+
+    fn field_names(fields: &ExtFields) -> Vec<String> {
+        let mut names: Vec<_> = fields.iter().map(|(k, _)| k.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn header_has_exactly_the_fields_of_java_vector_010() {
+        let java = fixture("java-4.9.8/010-req-code310-json.bin");
+        let message = Message::new("TopicTest", "Hello RocketMQ 0")
+            .with_tags("TagA")
+            .with_keys(["KEY0"]);
+        let prepared = PreparedMessage::single(&message, &ids(), 4096, 5);
+        let queue = MessageQueue::new("TopicTest", "broker-a", 2);
+        let mut ours = ExtFields::new();
+        request_header(&settings(), &prepared, &queue).write_to(&mut ours);
+        assert_eq!(field_names(&ours), field_names(&java.ext_fields));
+        assert!(ours.get("l").is_none());
+        // Field by field, except the time and the generated id.
+        for key in ["a", "b", "c", "d", "e", "f", "h", "j", "k", "m", "n"] {
+            assert_eq!(ours.get(key), java.ext_fields.get(key), "field {key}");
+        }
+        let g: i64 = ours.get("g").unwrap().parse().unwrap();
+        assert!(g > 1_700_000_000_000);
+        // The property string: name \x01 value pairs joined by \x02, no trailing \x02, with
+        // the same keys and values as Java's but the UNIQ_KEY.
+        let text = ours.get("i").unwrap();
+        assert!(!text.ends_with('\u{2}'));
+        assert!(text
+            .split('\u{2}')
+            .all(|pair| pair.split('\u{1}').count() == 2));
+        let (ours, java) = (
+            string_to_properties(text),
+            string_to_properties(java.ext_fields.get("i").unwrap()),
+        );
+        let mut our_keys: Vec<_> = ours.iter().map(|(k, _)| k).collect();
+        let mut java_keys: Vec<_> = java.iter().map(|(k, _)| k).collect();
+        our_keys.sort();
+        java_keys.sort();
+        assert_eq!(our_keys, java_keys);
+        for key in ["KEYS", "WAIT", "TAGS"] {
+            assert_eq!(ours.get(key), java.get(key));
+        }
+        let uniq = ours.get("UNIQ_KEY").unwrap();
+        assert_eq!(uniq.len(), 32);
+        assert!(uniq.starts_with("0A000001"), "ip first: {uniq}");
+        assert_eq!(prepared.msg_id, uniq);
+    }
+
+    #[test]
+    fn max_reconsume_times_only_for_retry_topics_that_set_it() {
+        let mut message = Message::new("%RETRY%G", "x");
+        message.put_system_property("RECONSUME_TIME", "3");
+        message.put_system_property("MAX_RECONSUME_TIMES", "16");
+        let prepared = PreparedMessage::single(&message, &ids(), 4096, 5);
+        let queue = MessageQueue::new("%RETRY%G", "b", 0);
+        let header = request_header(&settings(), &prepared, &queue);
+        assert_eq!((header.j, header.l), (Some(3), Some(16)));
+        assert!(!header.i.unwrap().contains("RECONSUME"));
+    }
+
+    #[test]
+    fn a_batch_header_says_batch_and_is_not_compressed() {
+        let messages: Vec<_> = (0..3)
+            .map(|i| Message::new("T", vec![b'z'; 5000]).with_tags(format!("t{i}")))
+            .collect();
+        let prepared = PreparedMessage::batch(&messages, &ids()).unwrap();
+        let header = request_header(&settings(), &prepared, &MessageQueue::new("T", "b", 1));
+        assert!(header.m);
+        assert_eq!(header.f, 0);
     }
 }

@@ -3,23 +3,12 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use crate::client::error::ClientError;
-use crate::client::result::SendResult;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::result::{CommunicationMode, SendResult};
 use crate::protocol::message::message_const::{
     PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS, PROPERTY_TRANSACTION_PREPARED,
 };
 use crate::protocol::message::{MessageProperties, MessageQueue};
-
-/// How a send waits for its outcome; mirrors Java's `CommunicationMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CommunicationMode {
-    /// The caller waits for the broker's answer.
-    Sync,
-    /// A callback gets the answer.
-    Async,
-    /// No answer is expected.
-    Oneway,
-}
 
 /// The kind of message sent; mirrors Java's `MessageType` as the send hooks see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

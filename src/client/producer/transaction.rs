@@ -18,10 +18,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::{Producer, ProducerBuilder, ProducerInner};
-use crate::client::error::ClientError;
-use crate::client::message::Message;
-use crate::client::result::{SendResult, SendStatus};
+use super::config::ProducerBuilder;
+use super::producer::Producer;
+use super::send_engine::SendEngine;
+use crate::client::shared::client_instance::BrokerChoice;
+use crate::client::shared::error::ClientError;
+use crate::client::shared::message::Message;
+use crate::client::shared::result::{SendResult, SendStatus};
 use crate::common::trace::trace_step;
 use crate::protocol::codes::request_code;
 use crate::protocol::header::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
@@ -124,7 +127,7 @@ pub struct TransactionProducer {
 struct TransactionCore {
     listener: Arc<dyn TransactionListener>,
     checks: ThreadPool,
-    producer: Weak<ProducerInner>,
+    engine: Weak<SendEngine>,
 }
 
 impl fmt::Debug for TransactionProducer {
@@ -193,10 +196,10 @@ impl TransactionProducerBuilder {
         let core = Arc::new(TransactionCore {
             listener: self.listener,
             checks,
-            producer: Arc::downgrade(&producer.inner),
+            engine: Arc::downgrade(&producer.engine),
         });
         producer
-            .inner
+            .engine
             .instance
             .api()
             .remoting()
@@ -287,12 +290,19 @@ impl TransactionProducer {
         state: LocalTransactionState,
         failure: Option<String>,
     ) -> Result<(), ClientError> {
-        let inner = &self.producer.inner;
+        let engine = &self.producer.engine;
         let (_, commit_log_offset) = decode_offset_message_id(&sent.offset_msg_id)
             .map_err(|e| ClientError::invalid_response(&sent.message_queue.broker_name, e))?;
-        let addr = inner.broker_addr_for_publish(&sent.message_queue, inner.config.send_timeout)?;
+        let addr = engine
+            .instance
+            .find_broker_address(
+                &sent.message_queue,
+                BrokerChoice::Master,
+                engine.config.send_timeout,
+            )?
+            .addr;
         let header = EndTransactionRequestHeader {
-            producer_group: inner.config.group.clone(),
+            producer_group: engine.config.group.clone(),
             tran_state_table_offset: sent.queue_offset,
             commit_log_offset,
             commit_or_rollback: state.commit_or_rollback(),
@@ -302,7 +312,7 @@ impl TransactionProducer {
             broker_name: Some(sent.message_queue.broker_name.clone()),
         };
         let remark = failure.map(|f| format!("executeLocalTransactionBranch exception: {f}"));
-        end_transaction_oneway(inner, &addr, &header, remark)
+        end_transaction_oneway(engine, &addr, &header, remark)
     }
 
     /// Stops the check pool, then the producer.
@@ -319,12 +329,12 @@ impl Drop for TransactionProducer {
 }
 
 fn end_transaction_oneway(
-    inner: &ProducerInner,
+    engine: &SendEngine,
     addr: &str,
     header: &EndTransactionRequestHeader,
     remark: Option<String>,
 ) -> Result<(), ClientError> {
-    let api = inner.instance.api();
+    let api = engine.instance.api();
     let mut request = api.request(request_code::END_TRANSACTION, header);
     request.remark = remark;
     api.remoting()
@@ -361,7 +371,7 @@ impl RequestProcessor for CheckTransactionStateProcessor {
         }
         let broker = ctx.remote_addr().to_string();
         // Java's selectProducer(PGROUP): a check for another group is not ours to answer.
-        let Some(producer) = core.producer.upgrade() else {
+        let Some(producer) = core.engine.upgrade() else {
             return Ok(None);
         };
         if message.property(PROPERTY_PRODUCER_GROUP) != Some(producer.config.group.as_str()) {
@@ -378,7 +388,7 @@ impl RequestProcessor for CheckTransactionStateProcessor {
         drop(producer);
         let job_core = core.clone();
         let job: Job = Box::new(move || {
-            let Some(producer) = job_core.producer.upgrade() else {
+            let Some(producer) = job_core.engine.upgrade() else {
                 return;
             };
             let (state, failure) = match catch_unwind(AssertUnwindSafe(|| {

@@ -10,11 +10,13 @@
 //! Decompression always takes a maximum output size: a small "zip bomb" fails with
 //! [`BodyError::DecompressedTooLarge`] instead of exhausting memory.
 
-use std::io::{Read, Write};
+use std::cell::RefCell;
+#[cfg(feature = "lz4-zstd")]
+use std::io::Read;
+use std::io::Write;
 
-use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
-use flate2::Compression;
+use flate2::{Compression, Decompress, FlushDecompress, Status};
 
 use super::sys_flag::CompressionType;
 use crate::protocol::error::BodyError;
@@ -67,6 +69,7 @@ pub fn decompress_with(
 }
 
 /// Reads a decompressing reader to its end, at most `max_output` bytes.
+#[cfg(feature = "lz4-zstd")]
 fn read_bounded(
     reader: impl Read,
     input_len: usize,
@@ -90,9 +93,53 @@ fn read_bounded(
 ///
 /// Memory grows with the output actually produced, never by a size the input claims. Bytes
 /// after the end of the stream are ignored, as Java's `InflaterInputStream` does; a corrupt or
-/// truncated stream is [`BodyError::Corrupt`].
+/// truncated stream is [`BodyError::Corrupt`]. The output is the one buffer made: the
+/// inflater's state (some 40 KB) is kept per thread and reused, since a consumer inflates
+/// every compressed body it reads.
 pub fn decompress(data: &[u8], max_output: usize) -> Result<Vec<u8>, BodyError> {
-    read_bounded(ZlibDecoder::new(data), data.len(), max_output)
+    thread_local! {
+        static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(true));
+    }
+    INFLATER.with(|inflater| {
+        let mut inflater = inflater.borrow_mut();
+        inflater.reset(true);
+        inflate(&mut inflater, data, max_output)
+    })
+}
+
+fn inflate(
+    inflater: &mut Decompress,
+    data: &[u8],
+    max_output: usize,
+) -> Result<Vec<u8>, BodyError> {
+    // One byte past the limit is room enough to know the output is too large.
+    let ceiling = max_output.saturating_add(1);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).max(64).min(ceiling));
+    loop {
+        if out.len() == out.capacity() {
+            let grown = out.capacity().saturating_mul(2).min(ceiling);
+            out.reserve_exact(grown - out.len());
+        }
+        let (read, written) = (inflater.total_in(), out.len());
+        let rest = usize::try_from(read)
+            .ok()
+            .and_then(|read| data.get(read..))
+            .unwrap_or_default();
+        let status = inflater
+            .decompress_vec(rest, &mut out, FlushDecompress::None)
+            .map_err(|e| BodyError::Corrupt(e.to_string()))?;
+        if out.len() > max_output {
+            return Err(BodyError::DecompressedTooLarge { limit: max_output });
+        }
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+        let stuck = inflater.total_in() == read && out.len() == written;
+        if stuck && out.len() < out.capacity() {
+            // Room to write, and nothing more to read: the stream ends early.
+            return Err(BodyError::Corrupt("the zlib stream ends early".into()));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +185,17 @@ mod tests {
                 .len(),
             100
         );
+    }
+
+    #[test]
+    fn the_reused_inflater_starts_afresh_and_ignores_trailing_bytes() {
+        let first = compress(&[1u8; 70_000], 5).unwrap();
+        // A stream that failed halfway leaves nothing behind for the next one.
+        assert!(decompress(&first[..first.len() / 2], 100_000).is_err());
+        assert_eq!(decompress(&first, 100_000).unwrap(), vec![1u8; 70_000]);
+        let mut padded = compress(b"tail", 5).unwrap();
+        padded.extend_from_slice(b"after the stream");
+        assert_eq!(decompress(&padded, 10).unwrap(), b"tail");
     }
 
     #[test]

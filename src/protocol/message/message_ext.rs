@@ -22,6 +22,7 @@ use super::sys_flag::{
     clear_compressed_flag, compression_type, BORNHOST_V6_FLAG, COMPRESSED_FLAG,
     STOREHOSTADDRESS_V6_FLAG,
 };
+use crate::protocol::command_body::Body;
 use crate::protocol::error::BodyError;
 use crate::protocol::util_all::crc32;
 
@@ -46,8 +47,9 @@ pub struct MessageExt {
     pub topic: String,
     /// The application's flag, opaque to RocketMQ.
     pub flag: i32,
-    /// The body: plain, or compressed when `sys_flag` has `COMPRESSED_FLAG`.
-    pub body: Vec<u8>,
+    /// The body: plain, or compressed when `sys_flag` has `COMPRESSED_FLAG`. Decoded from a
+    /// pull response, it shares the response's bytes (see [`decode_messages_skipping`]).
+    pub body: Body,
     /// The properties (tags, keys, unique id, ...).
     pub properties: MessageProperties,
     /// The queue within the topic on the storing broker.
@@ -84,7 +86,7 @@ impl Default for MessageExt {
         MessageExt {
             topic: String::new(),
             flag: 0,
-            body: Vec::new(),
+            body: Body::new(),
             properties: MessageProperties::new(),
             queue_id: 0,
             store_size: 0,
@@ -163,7 +165,7 @@ pub fn decode_messages_with_limit(
     let mut rest = buf;
     let mut budget = max_decompressed;
     while !rest.is_empty() {
-        let (message, used, inflated) = decode_one(rest, decompress_body, budget)?;
+        let (message, used, inflated) = decode_one(rest, None, decompress_body, budget)?;
         budget = budget.saturating_sub(inflated);
         rest = rest.get(used..).unwrap_or_default();
         messages.push(message);
@@ -195,7 +197,12 @@ pub struct DecodedRecords {
 /// size can be trusted to find them. Bodies are decompressed (at most `max_decompressed`
 /// bytes in all). A consumer must never wedge on one bad record: the broker will keep
 /// answering the same pull until the consumer moves past it.
-pub fn decode_messages_skipping(buf: &[u8], max_decompressed: usize) -> DecodedRecords {
+///
+/// Each message's body is a [`slice`](Body::slice) of `frame`, not a copy: a consumer hands
+/// its listener the bytes the connection read. Decompression is the one place a new buffer
+/// is made.
+pub fn decode_messages_skipping(frame: &Body, max_decompressed: usize) -> DecodedRecords {
+    let buf = frame.as_slice();
     /// storeSize, magicCode, bodyCRC, queueId, flag precede the queue offset.
     const QUEUE_OFFSET_AT: usize = 20;
     let mut decoded = DecodedRecords::default();
@@ -218,7 +225,8 @@ pub fn decode_messages_skipping(buf: &[u8], max_decompressed: usize) -> DecodedR
             });
             break;
         };
-        match decode_one(&rest[..size], true, budget) {
+        let at = buf.len() - rest.len();
+        match decode_one(&rest[..size], Some((frame, at)), true, budget) {
             Ok((message, _, inflated)) => {
                 budget = budget.saturating_sub(inflated);
                 decoded.messages.push(message);
@@ -241,13 +249,16 @@ pub fn decode_messages_skipping(buf: &[u8], max_decompressed: usize) -> DecodedR
 /// Decodes the one stored message at the start of `buf` (`MessageDecoder.decode`), returning
 /// it and the bytes it took (its store size).
 pub fn decode_message(buf: &[u8], decompress_body: bool) -> Result<(MessageExt, usize), BodyError> {
-    let (message, used, _) = decode_one(buf, decompress_body, DEFAULT_MAX_DECOMPRESSED_SIZE)?;
+    let (message, used, _) = decode_one(buf, None, decompress_body, DEFAULT_MAX_DECOMPRESSED_SIZE)?;
     Ok((message, used))
 }
 
-/// Decodes one record; also returns how many bytes decompression produced.
+/// Decodes one record; also returns how many bytes decompression produced. With `frame`
+/// (the body `buf` starts in, at that offset), the message's body shares the frame's bytes;
+/// without, it is copied out of `buf`.
 fn decode_one(
     buf: &[u8],
+    frame: Option<(&Body, usize)>,
     decompress_body: bool,
     max_decompressed: usize,
 ) -> Result<(MessageExt, usize, usize), BodyError> {
@@ -256,13 +267,27 @@ fn decode_one(
     let head = read_head(&mut r)?;
     let mut sys_flag = head.sys_flag;
     let body_len = ByteReader::length(i64::from(r.i32("bodyLength")?), "bodyLength")?;
-    let mut body = r.bytes(body_len, "body")?.to_vec();
+    let body_at = r.position();
+    let stored = r.bytes(body_len, "body")?;
     let mut inflated = 0;
-    if decompress_body && sys_flag & COMPRESSED_FLAG != 0 {
-        body = decompress_with(compression_type(sys_flag)?, &body, max_decompressed)?;
-        inflated = body.len();
+    let body = if decompress_body && sys_flag & COMPRESSED_FLAG != 0 {
+        let plain = decompress_with(compression_type(sys_flag)?, stored, max_decompressed)?;
+        inflated = plain.len();
         sys_flag = clear_compressed_flag(sys_flag);
-    }
+        Body::from(plain)
+    } else {
+        match frame {
+            // `r.bytes` checked the range against `buf`, which lies within the frame.
+            Some((frame, base)) => frame
+                .slice(base + body_at..base + body_at + body_len)
+                .ok_or(BodyError::Truncated {
+                    field: "body",
+                    needed: body_len,
+                    available: frame.len().saturating_sub(base + body_at),
+                })?,
+            None => Body::from(stored),
+        }
+    };
     let topic = String::from_utf8_lossy(read_topic(&mut r, head.magic_code)?).into_owned();
     let properties = read_properties(&mut r, store_size)?;
 
@@ -606,7 +631,7 @@ mod tests {
         MessageExt {
             topic: "topic".into(),
             flag: 7,
-            body: b"body bytes".to_vec(),
+            body: b"body bytes".into(),
             properties,
             queue_id: 1,
             queue_offset: 42,
@@ -686,7 +711,7 @@ mod tests {
     fn decompresses_zlib_bodies_within_the_budget() {
         let plain = vec![b'x'; 100_000];
         let message = MessageExt {
-            body: compress(&plain, 5).unwrap(),
+            body: compress(&plain, 5).unwrap().into(),
             sys_flag: COMPRESSED_FLAG | COMPRESSION_ZLIB_TYPE,
             ..sample()
         };
@@ -772,7 +797,7 @@ mod tests {
     fn truncated_and_mutated_records_never_panic() {
         let mut inputs = vec![pull_body(), encode_stored_message(&sample()).unwrap()];
         let compressed = MessageExt {
-            body: compress(&[b'z'; 5000], 5).unwrap(),
+            body: compress(&[b'z'; 5000], 5).unwrap().into(),
             sys_flag: COMPRESSED_FLAG,
             ..sample()
         };
@@ -793,7 +818,7 @@ mod tests {
                     mutated[at] = (seed >> 17) as u8;
                 }
                 let _ = decode_messages_with_limit(&mutated, true, 1 << 20);
-                let _ = decode_messages_skipping(&mutated, 1 << 20);
+                let _ = decode_messages_skipping(&Body::from(mutated.clone()), 1 << 20);
             }
         }
     }
@@ -807,7 +832,7 @@ mod tests {
         // Compressed with type 7 (unknown), at offset 8.
         let unreadable = MessageExt {
             queue_offset: 8,
-            body: b"not really compressed".to_vec(),
+            body: b"not really compressed".into(),
             sys_flag: COMPRESSED_FLAG | (0x7 << 8),
             ..sample()
         };
@@ -819,7 +844,7 @@ mod tests {
         for m in [&first, &unreadable, &last] {
             buf.extend_from_slice(&encode_stored_message(m).unwrap());
         }
-        let decoded = decode_messages_skipping(&buf, 1 << 20);
+        let decoded = decode_messages_skipping(&Body::from(buf.clone()), 1 << 20);
         let offsets: Vec<i64> = decoded.messages.iter().map(|m| m.queue_offset).collect();
         assert_eq!(offsets, [7, 9]);
         assert_eq!(decoded.skipped.len(), 1);
@@ -827,7 +852,7 @@ mod tests {
         // A record whose size cannot be trusted ends the buffer: nothing after it is findable.
         let mut cut = buf.clone();
         cut.truncate(buf.len() - 10);
-        let decoded = decode_messages_skipping(&cut, 1 << 20);
+        let decoded = decode_messages_skipping(&Body::from(cut.clone()), 1 << 20);
         assert_eq!(decoded.messages.len(), 1);
         assert_eq!(decoded.skipped.len(), 2);
         assert_eq!(decoded.skipped[1].queue_offset, None);

@@ -11,10 +11,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::allocate::AllocateMessageQueueStrategy;
+use super::offset_store::{committed_offset, OffsetStore};
 use super::process_queue::ProcessQueue;
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
+use crate::client::consumer::allocate::AllocateMessageQueueStrategy;
+use crate::client::consumer::consume_from::ConsumeFrom;
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
 use crate::protocol::body::{
@@ -45,21 +48,15 @@ impl std::fmt::Debug for PullRequest {
     }
 }
 
-/// What differs between the push and the lite pull consumer's rebalance (Java's
-/// `RebalancePushImpl` and `RebalanceLitePullImpl`).
+/// What the consumer does when its share changes (Java's `RebalancePushImpl` and
+/// `RebalanceLitePullImpl` overrides, implemented once by the consumer engine).
 pub(crate) trait RebalanceHandler: Send + Sync {
-    /// Push or pull.
-    fn consume_type(&self) -> ConsumeType;
     /// The queues of `topic` held changed (`messageQueueChanged`).
     fn message_queue_changed(&self, topic: &str, all: &[MessageQueue], held: &[MessageQueue]);
     /// Lets go of `queue` (commits its offset; an orderly consumer also unlocks it). False
     /// when it cannot be let go now (an orderly listener is running on it): the next
     /// rebalance tries again.
     fn remove_unnecessary_message_queue(&self, queue: &MessageQueue, pq: &ProcessQueue) -> bool;
-    /// Forgets the offset held in memory for a queue about to be taken (`removeDirtyOffset`).
-    fn remove_dirty_offset(&self, queue: &MessageQueue);
-    /// Where a newly held queue starts (`computePullFromWhereWithException`).
-    fn compute_pull_from_where(&self, queue: &MessageQueue) -> Result<i64, ClientError>;
     /// Starts pulling newly held queues (`dispatchPullRequest`).
     fn dispatch_pull_requests(&self, requests: Vec<PullRequest>);
 }
@@ -68,7 +65,14 @@ pub(crate) trait RebalanceHandler: Send + Sync {
 pub(crate) struct RebalanceImpl {
     group: String,
     model: MessageModel,
+    /// Push or pull: a push consumer also drops queues whose pulls stopped.
+    consume_type: ConsumeType,
+    /// Orderly: queues are locked at their brokers before they are taken.
+    orderly: bool,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
+    /// Where a newly held queue starts when the group has no offset for it.
+    consume_from: ConsumeFrom,
+    offsets: Arc<dyn OffsetStore>,
     instance: Arc<MqClientInstance>,
     /// Topic → subscription (`subscriptionInner`).
     subscriptions: RwLock<BTreeMap<String, SubscriptionData>>,
@@ -78,18 +82,29 @@ pub(crate) struct RebalanceImpl {
     running: Mutex<()>,
 }
 
+/// What a rebalance is made of.
+pub(crate) struct RebalanceParts {
+    pub(crate) group: String,
+    pub(crate) model: MessageModel,
+    pub(crate) consume_type: ConsumeType,
+    pub(crate) orderly: bool,
+    pub(crate) strategy: Arc<dyn AllocateMessageQueueStrategy>,
+    pub(crate) consume_from: ConsumeFrom,
+    pub(crate) offsets: Arc<dyn OffsetStore>,
+    pub(crate) instance: Arc<MqClientInstance>,
+}
+
 impl RebalanceImpl {
-    pub(crate) fn new(
-        group: impl Into<String>,
-        model: MessageModel,
-        strategy: Arc<dyn AllocateMessageQueueStrategy>,
-        instance: Arc<MqClientInstance>,
-    ) -> Self {
+    pub(crate) fn new(parts: RebalanceParts) -> Self {
         RebalanceImpl {
-            group: group.into(),
-            model,
-            strategy,
-            instance,
+            group: parts.group,
+            model: parts.model,
+            consume_type: parts.consume_type,
+            orderly: parts.orderly,
+            strategy: parts.strategy,
+            consume_from: parts.consume_from,
+            offsets: parts.offsets,
+            instance: parts.instance,
             subscriptions: RwLock::new(BTreeMap::new()),
             process_queues: Mutex::new(HashMap::new()),
             running: Mutex::new(()),
@@ -147,15 +162,12 @@ impl RebalanceImpl {
     }
 
     /// Re-reads the group and re-shares every subscribed topic (`doRebalance`).
-    pub(crate) fn do_rebalance(&self, handler: &dyn RebalanceHandler, orderly: bool) {
+    pub(crate) fn do_rebalance(&self, handler: &dyn RebalanceHandler) {
         let _one_at_a_time = self.running.lock_unpoisoned();
         let subscriptions = self.subscriptions();
         for subscription in &subscriptions {
-            if let Err(e) = self.rebalance_by_topic(handler, &subscription.topic, orderly) {
-                if !subscription
-                    .topic
-                    .starts_with(crate::client::validators::RETRY_GROUP_TOPIC_PREFIX)
-                {
+            if let Err(e) = self.rebalance_by_topic(handler, &subscription.topic) {
+                if !subscription.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
                     log::warn!(
                         "rebalance of topic {} for group {} failed: {e}",
                         subscription.topic,
@@ -171,7 +183,6 @@ impl RebalanceImpl {
         &self,
         handler: &dyn RebalanceHandler,
         topic: &str,
-        orderly: bool,
     ) -> Result<(), ClientError> {
         let all = match self.instance.cached_subscribe_queues(topic) {
             Some(queues) => queues,
@@ -227,7 +238,7 @@ impl RebalanceImpl {
                 held
             }
         };
-        if self.update_process_queue_table(handler, topic, &held, orderly) {
+        if self.update_process_queue_table(handler, topic, &held) {
             handler.message_queue_changed(topic, &all, &held);
         }
         Ok(())
@@ -250,6 +261,24 @@ impl RebalanceImpl {
         Ok(members)
     }
 
+    /// Where a newly held queue starts (`computePullFromWhereWithException`): the offset the
+    /// group committed, else where `consume_from` says (a retry topic from its start, or, by
+    /// timestamp, from its end).
+    pub(crate) fn compute_pull_from_where(&self, queue: &MessageQueue) -> Result<i64, ClientError> {
+        if let Some(committed) = committed_offset(&*self.offsets, queue)? {
+            return Ok(committed);
+        }
+        let retry = queue.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX);
+        let timeout = self.instance.api_timeout_default();
+        match self.consume_from {
+            ConsumeFrom::FirstOffset => Ok(0),
+            ConsumeFrom::LastOffset if retry => Ok(0),
+            ConsumeFrom::LastOffset => self.instance.max_offset(queue, timeout),
+            ConsumeFrom::Timestamp(_) if retry => self.instance.max_offset(queue, timeout),
+            ConsumeFrom::Timestamp(at) => self.instance.search_offset(queue, at, timeout),
+        }
+    }
+
     /// Drops queues no longer held, adds new ones (`updateProcessQueueTableInRebalance`).
     /// True when anything changed.
     fn update_process_queue_table(
@@ -257,7 +286,6 @@ impl RebalanceImpl {
         handler: &dyn RebalanceHandler,
         topic: &str,
         held: &[MessageQueue],
-        orderly: bool,
     ) -> bool {
         let mut changed = false;
         let current: Vec<(MessageQueue, Arc<ProcessQueue>)> = self
@@ -268,9 +296,7 @@ impl RebalanceImpl {
         for (queue, pq) in &current {
             let let_go = if !held.contains(queue) {
                 true
-            } else if pq.is_pull_expired()
-                && handler.consume_type() == ConsumeType::ConsumePassively
-            {
+            } else if pq.is_pull_expired() && self.consume_type == ConsumeType::ConsumePassively {
                 log::error!(
                     "pulls of {queue} stopped for 120 s; dropping it so that the next rebalance restarts it"
                 );
@@ -292,17 +318,18 @@ impl RebalanceImpl {
             if self.process_queues.lock_unpoisoned().contains_key(queue) {
                 continue;
             }
-            if orderly && !self.lock(queue) {
+            if self.orderly && !self.lock(queue) {
                 log::warn!(
                     "group {}: not taking {queue}: its lock is held by another member",
                     self.group
                 );
                 continue;
             }
-            handler.remove_dirty_offset(queue);
+            // Forget what memory says (`removeDirtyOffset`): the store says where to start.
+            self.offsets.remove_offset(queue);
             let pq = Arc::new(ProcessQueue::default());
             pq.set_locked(true);
-            let next_offset = match handler.compute_pull_from_where(queue) {
+            let next_offset = match self.compute_pull_from_where(queue) {
                 Ok(offset) if offset >= 0 => offset,
                 Ok(offset) => {
                     log::warn!(
@@ -370,7 +397,7 @@ impl RebalanceImpl {
                 .filter(|q| q.topic == topic)
                 .cloned()
                 .collect();
-            if self.update_process_queue_table(handler, topic, &of_topic, false) {
+            if self.update_process_queue_table(handler, topic, &of_topic) {
                 handler.message_queue_changed(topic, &of_topic, &of_topic);
             }
         }
@@ -415,7 +442,7 @@ impl RebalanceImpl {
 
     /// Locks one queue at its broker's master (`lock`); true when we hold it.
     pub(crate) fn lock(&self, queue: &MessageQueue) -> bool {
-        let Some(addr) = self.master_of(&queue.broker_name) else {
+        let Some(addr) = self.master_of(queue) else {
             return false;
         };
         let body = LockBatchRequestBody {
@@ -447,8 +474,8 @@ impl RebalanceImpl {
     /// Renews the locks of every queue held, broker by broker (`lockAll`, every 20 s):
     /// queues the broker no longer locks for us stop being consumed until they are locked.
     pub(crate) fn lock_all(&self) {
-        for (broker, queues) in self.held_by_broker() {
-            let Some(addr) = self.master_of(&broker) else {
+        for (_, queues) in self.held_by_broker() {
+            let Some(addr) = queues.first().and_then(|q| self.master_of(q)) else {
                 continue;
             };
             let body = LockBatchRequestBody {
@@ -480,7 +507,7 @@ impl RebalanceImpl {
 
     /// Unlocks one queue at its broker (`unlock`).
     pub(crate) fn unlock(&self, queue: &MessageQueue, oneway: bool) {
-        let Some(addr) = self.master_of(&queue.broker_name) else {
+        let Some(addr) = self.master_of(queue) else {
             return;
         };
         let body = UnlockBatchRequestBody {
@@ -501,8 +528,8 @@ impl RebalanceImpl {
 
     /// Unlocks every queue held (`unlockAll`, at shutdown).
     pub(crate) fn unlock_all(&self, oneway: bool) {
-        for (broker, queues) in self.held_by_broker() {
-            let Some(addr) = self.master_of(&broker) else {
+        for (_, queues) in self.held_by_broker() {
+            let Some(addr) = queues.first().and_then(|q| self.master_of(q)) else {
                 continue;
             };
             let body = UnlockBatchRequestBody {
@@ -538,9 +565,19 @@ impl RebalanceImpl {
         by_broker
     }
 
-    fn master_of(&self, broker_name: &str) -> Option<String> {
-        self.instance
-            .find_broker_address_by_id(broker_name, crate::protocol::body::MASTER_ID, true)
-            .map(|(addr, _)| addr)
+    /// The master of `queue`'s broker; none known is logged and skipped (the next round of
+    /// locks tries again).
+    fn master_of(&self, queue: &MessageQueue) -> Option<String> {
+        let timeout = self.instance.api_timeout_default();
+        match self
+            .instance
+            .find_broker_address(queue, BrokerChoice::Master, timeout)
+        {
+            Ok(found) => Some(found.addr),
+            Err(e) => {
+                log::debug!("no master for {queue}: {e}");
+                None
+            }
+        }
     }
 }

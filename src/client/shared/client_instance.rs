@@ -4,11 +4,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::client_config::ClientSettings;
-use super::consumer::consumer_inner::ConsumerInner;
 use super::error::ClientError;
 use super::mq_client_api::MqClientApi;
 use super::namespace::Namespace;
@@ -17,7 +16,9 @@ use super::topic_publish_info::{ThreadLocalIndex, TopicPublishInfo};
 use crate::common::service_thread::{while_alive, Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
-use crate::protocol::body::{perm_name, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID};
+use crate::protocol::body::{
+    perm_name, ConsumerData, HeartbeatData, ProducerData, TopicRouteData, MASTER_ID,
+};
 use crate::protocol::message::MessageQueue;
 use crate::remoting::{ClientConfig, RemotingClient, RemotingError};
 
@@ -46,6 +47,37 @@ pub(crate) struct DefaultTopic {
     pub(crate) key: String,
     /// Queues per broker for the new topic (`defaultTopicQueueNums`, 4).
     pub(crate) queue_nums: i32,
+}
+
+/// The producer an instance serves: its group, announced in heartbeats and unregistered at
+/// shutdown, and the auto-create topic its sends fall back on.
+#[derive(Debug, Clone)]
+pub(crate) struct ProducerRegistration {
+    /// The producer group (namespaced).
+    pub(crate) group: String,
+    /// The auto-create topic.
+    pub(crate) default_topic: DefaultTopic,
+}
+
+/// Which address of a broker a call needs; with the broker's name, what Java's
+/// `findBrokerAddressInPublish` and `findBrokerAddressInSubscribe(name, id, onlyThisBroker)`
+/// are asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BrokerChoice {
+    /// The master only: sends, locks, transactions, what only a master knows.
+    Master,
+    /// Broker id `n` when the route has it, else the master, else the lowest id: pulls go
+    /// where the broker suggested, offsets are read from the master or a slave.
+    Prefer(i64),
+}
+
+/// Where a call goes (Java's `FindBrokerResult`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FindBrokerResult {
+    /// The address to dial (after the override map).
+    pub(crate) addr: String,
+    /// A slave's address (a slave cannot commit offsets).
+    pub(crate) slave: bool,
 }
 
 /// Where a send's route came from (for the teaching trace).
@@ -94,9 +126,11 @@ pub(crate) struct MqClientInstance {
     client_id: String,
     client_ip: IpAddr,
     api: MqClientApi,
-    producer_group: Option<String>,
-    /// The consumer this instance serves, if any (Java's `consumerTable`: one here).
-    consumer: RwLock<Option<Weak<dyn ConsumerInner>>>,
+    /// The producer served, if any.
+    producer: Option<ProducerRegistration>,
+    /// What the consumer this instance serves announces, if any (Java's `consumerTable`: one
+    /// here); the consumer sets it again whenever its subscriptions change.
+    consumer: RwLock<Option<ConsumerData>>,
     tables: RwLock<Tables>,
     /// Topics whose route is refreshed even before any use: a producer's `createTopicKey`
     /// (TBW102), which Java puts in its publish table at start. Its route names every broker
@@ -129,15 +163,16 @@ impl fmt::Debug for MqClientInstance {
 }
 
 impl MqClientInstance {
-    /// An instance with its transport ready (no connection yet). `producer_group` is
-    /// announced in heartbeats and unregistered on shutdown. When the name servers came from
+    /// An instance with its transport ready (no connection yet). `producer`'s group is
+    /// announced in heartbeats and unregistered on shutdown, and its auto-create topic's route
+    /// refreshed from the start. When the name servers came from
     /// the address service, the `rmq-nsaddr` thread asks it again periodically, for every
     /// kind of client (admin and pull consumer too); no other thread starts here.
     /// `rpc_hooks` (the user's) run before the ACL signature, which must see the request as
     /// it leaves.
     pub(crate) fn new(
         settings: ClientSettings,
-        producer_group: Option<String>,
+        producer: Option<ProducerRegistration>,
         rpc_hooks: Vec<Arc<dyn crate::remoting::RpcHook>>,
     ) -> Result<Arc<Self>, ClientError> {
         let mut remoting_config = ClientConfig::default();
@@ -170,10 +205,15 @@ impl MqClientInstance {
             client_ip,
             api: MqClientApi::new(remoting, settings.serialize_type),
             settings,
-            producer_group,
+            watched_topics: Mutex::new(
+                producer
+                    .iter()
+                    .map(|p| p.default_topic.key.clone())
+                    .collect(),
+            ),
+            producer,
             consumer: RwLock::new(None),
             tables: RwLock::new(Tables::default()),
-            watched_topics: Mutex::new(Vec::new()),
             services: Mutex::new(None),
             namespace: Namespace::new(settings_namespace.as_deref()),
             name_server_fetch: Mutex::new(None),
@@ -246,23 +286,21 @@ impl MqClientInstance {
         &self.api
     }
 
-    /// Serves `consumer`: heartbeats announce it and reach every broker, slaves included;
-    /// shutdown unregisters its group.
-    pub(crate) fn register_consumer(&self, consumer: Weak<dyn ConsumerInner>) {
-        *self.consumer.write_unpoisoned() = Some(consumer);
+    /// Serves the consumer `data` describes (its group, model, subscriptions): heartbeats
+    /// announce it and reach every broker, slaves included; its topics' routes are refreshed;
+    /// shutdown unregisters its group. Called again whenever its subscriptions change.
+    pub(crate) fn register_consumer(&self, data: ConsumerData) {
+        *self.consumer.write_unpoisoned() = Some(data);
     }
 
-    /// Refreshes `topic`'s route with the others from now on, used or not.
-    pub(crate) fn watch_topic_route(&self, topic: &str) {
-        let mut watched = self.watched_topics.lock_unpoisoned();
-        if !watched.iter().any(|t| t == topic) {
-            watched.push(topic.to_string());
-        }
+    /// What the consumer served announces.
+    fn consumer(&self) -> Option<ConsumerData> {
+        self.consumer.read_unpoisoned().clone()
     }
 
-    /// The consumer served, while it lives.
-    pub(crate) fn consumer(&self) -> Option<Arc<dyn ConsumerInner>> {
-        self.consumer.read_unpoisoned().as_ref()?.upgrade()
+    /// The settings this instance was made with.
+    pub(crate) fn settings(&self) -> &ClientSettings {
+        &self.settings
     }
 
     /// Sends a heartbeat to every broker now (`sendHeartbeatToAllBrokerWithLock`), as a
@@ -311,13 +349,12 @@ impl MqClientInstance {
     /// The publish info of `topic` and where its route came from
     /// (`tryToFindTopicPublishInfo`): the cache, else the name servers, else, when the topic's
     /// route cannot be had for any reason (unknown topic, no name server answering), the route
-    /// of `default_topic` with its queue counts clamped (the broker creates the topic on the
-    /// first send). A route that exists but has no writable queue is an error, not a reason
-    /// to borrow TBW102's. Name server calls take at most `timeout`.
+    /// of the producer's auto-create topic with its queue counts clamped (the broker creates
+    /// the topic on the first send). A route that exists but has no writable queue is an
+    /// error, not a reason to borrow TBW102's. Name server calls take at most `timeout`.
     pub(crate) fn find_topic_publish_info(
         &self,
         topic: &str,
-        default_topic: &DefaultTopic,
         timeout: Duration,
     ) -> Result<(Arc<TopicPublishInfo>, RouteSource), ClientError> {
         if let Some(info) = self.cached_publish_info(topic) {
@@ -335,7 +372,12 @@ impl MqClientInstance {
                     reason: "its route has no writable queue on a broker with a master".into(),
                 })
             }
+            // Cut short by our own shutdown: no fallback either.
+            Err(e @ ClientError::ShutDown) => return Err(e),
             Err(e) => e,
+        };
+        let Some(default_topic) = self.producer.as_ref().map(|p| &p.default_topic) else {
+            return Err(own_error);
         };
         trace_step!(
             "client",
@@ -456,63 +498,87 @@ impl MqClientInstance {
 
     // ----- broker addresses ---------------------------------------------------------------
 
-    /// The master address of `broker_name`, after the override map
-    /// (`findBrokerAddressInPublish`).
-    pub(crate) fn find_broker_address_in_publish(&self, broker_name: &str) -> Option<String> {
-        self.tables
-            .read_unpoisoned()
-            .broker_addrs
-            .get(broker_name)
-            .and_then(|addrs| addrs.get(&MASTER_ID))
-            .map(|addr| self.dial_addr(addr))
-    }
-
-    /// The master address of `broker_name`, else its lowest-id slave, after the override map
-    /// (`findBrokerAddressInSubscribe`).
-    pub(crate) fn find_broker_address_in_subscribe(&self, broker_name: &str) -> Option<String> {
-        self.tables
-            .read_unpoisoned()
-            .broker_addrs
-            .get(broker_name)
-            .and_then(|addrs| addrs.get(&MASTER_ID).or_else(|| addrs.values().next()))
-            .map(|addr| self.dial_addr(addr))
-    }
-
-    /// [`find_broker_address_in_subscribe`](Self::find_broker_address_in_subscribe) for
-    /// `queue`'s broker, fetching the topic's route once when the broker is not known yet.
-    pub(crate) fn subscribe_broker_address(
+    /// The address of `queue`'s broker that `choice` asks for, fetching the route of
+    /// `queue`'s topic once when the broker is not known (yet, or any more): the one way
+    /// producers, consumers, pulls and the admin find a broker (Java's
+    /// `findBrokerAddressInPublish` / `findBrokerAddressInSubscribe`, each followed by
+    /// `updateTopicRouteInfoFromNameServer` and a second look). A producer fetches the route
+    /// as a send does, falling back on its auto-create topic, and a failure of that is no
+    /// answer: the broker stays unknown. For other clients the route's failure is the answer.
+    pub(crate) fn find_broker_address(
         &self,
         queue: &MessageQueue,
-    ) -> Result<String, ClientError> {
-        if let Some(addr) = self.find_broker_address_in_subscribe(&queue.broker_name) {
-            return Ok(addr);
+        choice: BrokerChoice,
+        timeout: Duration,
+    ) -> Result<FindBrokerResult, ClientError> {
+        if let Some(found) = self.cached_broker_address(&queue.broker_name, choice) {
+            return Ok(found);
         }
-        self.update_topic_route(&queue.topic, self.api_timeout_default())?;
-        self.find_broker_address_in_subscribe(&queue.broker_name)
+        if self.producer.is_some() {
+            if let Err(e) = self.find_topic_publish_info(&queue.topic, timeout) {
+                log::debug!("route of {} not found: {e}", queue.topic);
+            }
+        } else {
+            self.update_topic_route(&queue.topic, timeout)?;
+        }
+        self.cached_broker_address(&queue.broker_name, choice)
             .ok_or_else(|| ClientError::BrokerNotFound {
                 broker_name: queue.broker_name.clone(),
             })
     }
 
-    /// The address of broker id `broker_id` of `broker_name`, else (unless
-    /// `only_this_broker`) of any of its brokers, master first; with whether it is a slave
-    /// (`findBrokerAddressInSubscribe` with a broker id: pulls go where the broker suggests).
-    pub(crate) fn find_broker_address_by_id(
+    /// [`MqClientInstance::find_broker_address`] from the routes fetched so far.
+    fn cached_broker_address(
         &self,
         broker_name: &str,
-        broker_id: i64,
-        only_this_broker: bool,
-    ) -> Option<(String, bool)> {
+        choice: BrokerChoice,
+    ) -> Option<FindBrokerResult> {
         let tables = self.tables.read_unpoisoned();
         let addrs = tables.broker_addrs.get(broker_name)?;
-        let (id, addr) = match addrs.get_key_value(&broker_id) {
-            Some(found) => found,
-            None if only_this_broker => return None,
-            None => addrs
-                .get_key_value(&MASTER_ID)
+        let (id, addr) = match choice {
+            BrokerChoice::Master => addrs.get_key_value(&MASTER_ID)?,
+            BrokerChoice::Prefer(id) => addrs
+                .get_key_value(&id)
+                .or_else(|| addrs.get_key_value(&MASTER_ID))
                 .or_else(|| addrs.iter().next())?,
         };
-        Some((self.dial_addr(addr), *id != MASTER_ID))
+        Some(FindBrokerResult {
+            addr: self.dial_addr(addr),
+            slave: *id != MASTER_ID,
+        })
+    }
+
+    /// One past the last offset of `queue`, from its master (`MQAdminImpl.maxOffset`).
+    pub(crate) fn max_offset(
+        &self,
+        queue: &MessageQueue,
+        timeout: Duration,
+    ) -> Result<i64, ClientError> {
+        let found = self.find_broker_address(queue, BrokerChoice::Master, timeout)?;
+        self.api.get_max_offset(&found.addr, queue, timeout)
+    }
+
+    /// The first offset `queue` still holds, from its master (`MQAdminImpl.minOffset`).
+    pub(crate) fn min_offset(
+        &self,
+        queue: &MessageQueue,
+        timeout: Duration,
+    ) -> Result<i64, ClientError> {
+        let found = self.find_broker_address(queue, BrokerChoice::Master, timeout)?;
+        self.api.get_min_offset(&found.addr, queue, timeout)
+    }
+
+    /// The first offset of `queue` stored at or after `timestamp` ms, from its master
+    /// (`MQAdminImpl.searchOffset`).
+    pub(crate) fn search_offset(
+        &self,
+        queue: &MessageQueue,
+        timestamp: i64,
+        timeout: Duration,
+    ) -> Result<i64, ClientError> {
+        let found = self.find_broker_address(queue, BrokerChoice::Master, timeout)?;
+        self.api
+            .search_offset(&found.addr, queue, timestamp, timeout)
     }
 
     /// The address of any broker of `topic`'s route, master first
@@ -588,7 +654,7 @@ impl MqClientInstance {
         }
         // A consumer's topics too, including those whose route was never found yet.
         if let Some(consumer) = self.consumer() {
-            for subscription in consumer.consumer_data().subscription_data_set {
+            for subscription in consumer.subscription_data_set {
                 if !topics.contains(&subscription.topic) {
                     topics.push(subscription.topic);
                 }
@@ -603,6 +669,8 @@ impl MqClientInstance {
                 Err(ClientError::NoRoute { .. }) => {
                     log::debug!("route refresh: topic {topic} unknown to the name server")
                 }
+                // Our own shutdown cut it short: nothing went wrong.
+                Err(ClientError::ShutDown) => return,
                 Err(e) => log::warn!("route refresh of topic {topic} failed: {e}"),
             }
         }
@@ -643,7 +711,7 @@ impl MqClientInstance {
     /// The heartbeat body: this client's id and producer groups (with
     /// `CLIENT_INNER_PRODUCER` first, as a Java client sends).
     pub(crate) fn heartbeat_data(&self) -> HeartbeatData {
-        let producer_data_set = match &self.producer_group {
+        let producer_data_set = match self.producer.as_ref().map(|p| &p.group) {
             Some(group) => vec![
                 ProducerData {
                     group_name: CLIENT_INNER_PRODUCER_GROUP.to_string(),
@@ -654,10 +722,7 @@ impl MqClientInstance {
             ],
             None => Vec::new(),
         };
-        let consumer_data_set = self
-            .consumer()
-            .map(|c| vec![c.consumer_data()])
-            .unwrap_or_default();
+        let consumer_data_set = self.consumer().map(|c| vec![c]).unwrap_or_default();
         HeartbeatData {
             client_id: self.client_id.clone(),
             producer_data_set,
@@ -677,11 +742,13 @@ impl MqClientInstance {
             if stopping.is_stopped() {
                 return;
             }
-            if let Err(e) = self
+            match self
                 .api
                 .send_heartbeat(&addr, &data, self.settings.api_timeout)
             {
-                log::warn!("heartbeat to {addr} failed: {e}");
+                Ok(()) => {}
+                Err(ClientError::ShutDown) => return,
+                Err(e) => log::warn!("heartbeat to {addr} failed: {e}"),
             }
         }
     }
@@ -689,9 +756,12 @@ impl MqClientInstance {
     /// The first step of a shutdown, for an owner that must wait for its own threads in
     /// between: the background threads are told to stop (not joined), then the name-server
     /// connections are closed, so that a route query in flight (which could hold a join for
-    /// a whole API timeout) fails at once, and none starts after. Only name servers:
-    /// UNREGISTER_CLIENT still needs the brokers.
+    /// a whole API timeout) fails at once, as [`ClientError::ShutDown`], and none starts
+    /// after. Only name servers: UNREGISTER_CLIENT still needs the brokers, and the periodic
+    /// threads are joined (by [`MqClientInstance::shutdown`]) before any broker connection
+    /// closes.
     pub(crate) fn begin_shutdown(&self) {
+        self.api.begin_close();
         if let Some(services) = self.services.lock_unpoisoned().as_ref() {
             services.route.request_stop();
             services.heartbeat.request_stop();
@@ -721,13 +791,14 @@ impl MqClientInstance {
         if let Some(fetch) = fetch {
             fetch.stop();
         }
-        let consumer_group = self.consumer().map(|c| c.group_name().to_string());
-        if started && (self.producer_group.is_some() || consumer_group.is_some()) {
+        let consumer_group = self.consumer().map(|c| c.group_name);
+        let producer_group = self.producer.as_ref().map(|p| p.group.as_str());
+        if started && (producer_group.is_some() || consumer_group.is_some()) {
             for addr in self.broker_addrs(false) {
                 if let Err(e) = self.api.unregister_client(
                     &addr,
                     &self.client_id,
-                    self.producer_group.as_deref(),
+                    producer_group,
                     consumer_group.as_deref(),
                     self.settings.api_timeout,
                 ) {
@@ -771,7 +842,7 @@ pub(crate) fn clamp_default_route(route: &mut TopicRouteData, queue_nums: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::fixture_body;
+    use crate::client::shared::test_support::fixture_body;
 
     #[test]
     fn default_route_is_clamped_to_four_queues() {
@@ -806,19 +877,34 @@ mod tests {
             .collect(),
             ..ClientSettings::default()
         };
-        let instance =
-            MqClientInstance::new(settings, Some("javapeer_producer_group".into()), Vec::new())
-                .unwrap();
+        let instance = MqClientInstance::new(
+            settings,
+            Some(ProducerRegistration {
+                group: "javapeer_producer_group".into(),
+                default_topic: DefaultTopic {
+                    key: "TBW102".into(),
+                    queue_nums: 4,
+                },
+            }),
+            Vec::new(),
+        )
+        .unwrap();
         let route = TopicRouteData::from_json(
             br#"{"brokerDatas":[{"brokerAddrs":{"0":"172.17.0.2:10911","1":"172.17.0.3:10911"},"brokerName":"b","cluster":"c"}],"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":2,"writeQueueNums":2}]}"#,
         )
         .unwrap();
         instance.install_route("T", route);
         assert_eq!(
-            instance.find_broker_address_in_publish("b").as_deref(),
+            instance
+                .cached_broker_address("b", BrokerChoice::Master)
+                .map(|found| found.addr)
+                .as_deref(),
             Some("127.0.0.1:20911")
         );
-        assert_eq!(instance.find_broker_address_in_publish("x"), None);
+        assert_eq!(
+            instance.cached_broker_address("x", BrokerChoice::Master),
+            None
+        );
         assert_eq!(instance.dial_addr("172.17.0.3:10911"), "172.17.0.3:10911");
         // Heartbeats go to masters; unregistering reaches every broker id.
         assert_eq!(instance.broker_addrs(true), ["127.0.0.1:20911"]);

@@ -17,7 +17,7 @@ pub const NAMESRV_ADDR_ENV: &str = "NAMESRV_ADDR";
 
 /// Settings shared by producers and consumers; mirrors Java's `ClientConfig`.
 ///
-/// Made by the builders ([`super::ProducerBuilder`], [`super::PullConsumerBuilder`]); read
+/// Made by the builders ([`ProducerBuilder`](crate::client::ProducerBuilder), [`PullConsumerBuilder`](crate::client::PullConsumerBuilder)); read
 /// back with their `config()`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -27,8 +27,8 @@ pub struct ClientSettings {
     pub name_server_addrs: Vec<String>,
     /// The address service asked for the name server list when neither the builder nor
     /// `NAMESRV_ADDR` gives one: an `http://` URL; None: made from
-    /// [`NAMESRV_DOMAIN_ENV`](super::NAMESRV_DOMAIN_ENV) and
-    /// [`NAMESRV_DOMAIN_SUBGROUP_ENV`](super::NAMESRV_DOMAIN_SUBGROUP_ENV) as Java's
+    /// [`NAMESRV_DOMAIN_ENV`](crate::client::NAMESRV_DOMAIN_ENV) and
+    /// [`NAMESRV_DOMAIN_SUBGROUP_ENV`](crate::client::NAMESRV_DOMAIN_SUBGROUP_ENV) as Java's
     /// `MixAll.getWSAddr` does (`http://jmenv.tbsite.net:8080/rocketmq/nsaddr` by default).
     pub name_server_address_service: Option<String>,
     /// How often the address service is asked again (Java: 2 minutes).

@@ -186,7 +186,7 @@ impl TopicPublishInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::test_support::fixture_body;
+    use crate::client::shared::test_support::fixture_body;
     use crate::protocol::body::{BrokerData, QueueData};
     use std::collections::BTreeMap;
 

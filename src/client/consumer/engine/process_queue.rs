@@ -5,6 +5,11 @@
 //! offset may be committed: the smallest offset still held (a message consumed late keeps the
 //! commit behind it), or one past the largest pulled when nothing is held. An orderly
 //! consumer instead takes messages out in offset order and commits them as a whole.
+//!
+//! No message is copied here. An orderly queue owns its messages until a consume request
+//! takes them (moved out, and back in when the listener asks to try again); a concurrent one
+//! shares each [`ConsumeBatch`] with the request that consumes it; a lite pull consumer's
+//! queue keeps only sizes, the messages waiting for `poll` elsewhere.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -14,9 +19,7 @@ use std::time::Duration;
 use crate::common::clock::now_millis;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::ProcessQueueInfo;
-use crate::protocol::message::message_const::{
-    PROPERTY_CONSUME_START_TIMESTAMP, PROPERTY_MAX_OFFSET,
-};
+use crate::protocol::message::message_const::PROPERTY_MAX_OFFSET;
 use crate::protocol::message::MessageExt;
 use crate::remoting::{Permit, Semaphore};
 
@@ -25,12 +28,59 @@ pub(crate) const REBALANCE_LOCK_MAX_LIVE_TIME: Duration = Duration::from_secs(30
 /// A queue not pulled for this long is dropped by the next rebalance (`PULL_MAX_IDLE_TIME`).
 pub(crate) const PULL_MAX_IDLE_TIME: Duration = Duration::from_secs(120);
 
+/// A batch of messages handed to one concurrent consume request, shared with the process
+/// queue that tracks them: the messages are moved in once and never copied.
+#[derive(Debug)]
+pub(crate) struct ConsumeBatch {
+    /// The messages, in offset order.
+    pub(crate) messages: Vec<MessageExt>,
+    /// When the listener started on them, ms (0: not yet), for
+    /// [`ProcessQueue::first_expired`] (`CONSUME_START_TIME`).
+    started_ms: AtomicI64,
+}
+
+impl ConsumeBatch {
+    pub(crate) fn new(messages: Vec<MessageExt>) -> Arc<ConsumeBatch> {
+        Arc::new(ConsumeBatch {
+            messages,
+            started_ms: AtomicI64::new(0),
+        })
+    }
+
+    /// The listener starts on the batch now.
+    pub(crate) fn note_consume_start(&self, now_ms: i64) {
+        self.started_ms.store(now_ms, Ordering::Relaxed);
+    }
+}
+
+/// What a process queue keeps of one message it holds, besides its offset.
+enum Kept {
+    /// The message itself, until an orderly consume request takes it.
+    Message(Box<MessageExt>),
+    /// Message `index` of a batch a concurrent consume request has.
+    InBatch(Arc<ConsumeBatch>, usize),
+    /// Only the body's size: the message waits for `poll` in the consumer's queue.
+    Size(u64),
+}
+
+impl Kept {
+    fn size(&self) -> u64 {
+        match self {
+            Kept::Message(m) => m.body.len() as u64,
+            Kept::InBatch(batch, index) => batch.messages[*index].body.len() as u64,
+            Kept::Size(size) => *size,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Held {
-    /// Offset → message, pulled and not yet consumed (Java's `msgTreeMap`).
-    messages: BTreeMap<i64, MessageExt>,
-    /// Orderly: taken out for the listener, not yet committed (`consumingMsgOrderlyTreeMap`).
-    consuming: BTreeMap<i64, MessageExt>,
+    /// Offset → what is kept of each message pulled and not yet consumed (Java's
+    /// `msgTreeMap`).
+    messages: BTreeMap<i64, Kept>,
+    /// Orderly: offsets taken out for the listener, not yet committed, with their sizes
+    /// (`consumingMsgOrderlyTreeMap`).
+    consuming: BTreeMap<i64, u64>,
     /// Bytes of the bodies held.
     size: u64,
     /// The largest offset ever put in (`queueOffsetMax`).
@@ -39,6 +89,31 @@ struct Held {
     dispatched: bool,
     /// How far behind the queue's end the last pull was (`msgAccCnt`).
     behind: i64,
+}
+
+impl Held {
+    /// Keeps `kept` for the message at `offset` (a repeated offset replaces what was kept:
+    /// the same message, resubmitted in a new batch).
+    fn keep(&mut self, offset: i64, kept: Kept) {
+        let size = kept.size();
+        match self.messages.insert(offset, kept) {
+            Some(old) => self.size = self.size.saturating_sub(old.size()) + size,
+            None => self.size += size,
+        }
+        self.max_offset = self.max_offset.max(offset);
+    }
+
+    /// Notes how far behind the queue's end the last message put in was (`msgAccCnt`).
+    fn note_behind(&mut self, last: Option<&MessageExt>) {
+        if let Some(last) = last {
+            if let Some(max) = last
+                .property(PROPERTY_MAX_OFFSET)
+                .and_then(|v| v.parse::<i64>().ok())
+            {
+                self.behind = max - last.queue_offset;
+            }
+        }
+    }
 }
 
 /// One queue's pulled, unconsumed messages and its state in the rebalance.
@@ -77,24 +152,15 @@ impl ProcessQueue {
         self.held.lock_unpoisoned()
     }
 
-    /// Adds pulled messages (a repeated offset is ignored). True when the caller must dispatch
-    /// a consume request: always for a concurrent consumer; for an orderly one, only when no
-    /// request is running for this queue (`putMessage`'s `dispatchToConsume`).
-    pub(crate) fn put_messages(&self, messages: &[MessageExt]) -> bool {
+    /// Orderly: moves pulled messages in, to wait for a consume request (a repeated offset
+    /// is ignored). True when the caller must dispatch one: no request is running for this
+    /// queue (`putMessage`'s `dispatchToConsume`).
+    pub(crate) fn put_messages(&self, messages: Vec<MessageExt>) -> bool {
         let mut held = self.held();
+        held.note_behind(messages.last());
         for m in messages {
             if !held.messages.contains_key(&m.queue_offset) {
-                held.size += m.body.len() as u64;
-                held.max_offset = held.max_offset.max(m.queue_offset);
-                held.messages.insert(m.queue_offset, m.clone());
-            }
-        }
-        if let Some(last) = messages.last() {
-            if let Some(max) = last
-                .property(PROPERTY_MAX_OFFSET)
-                .and_then(|v| v.parse::<i64>().ok())
-            {
-                held.behind = max - last.queue_offset;
+                held.keep(m.queue_offset, Kept::Message(Box::new(m)));
             }
         }
         let dispatch = !held.messages.is_empty() && !held.dispatched;
@@ -104,19 +170,41 @@ impl ProcessQueue {
         dispatch
     }
 
-    /// Removes consumed messages and returns the offset that may be committed: the smallest
-    /// offset still held, else one past the largest pulled; -1 when nothing was ever held
-    /// (`removeMessage`).
-    pub(crate) fn remove_messages(&self, messages: &[MessageExt]) -> i64 {
+    /// Concurrently: tracks the messages of `batch`, which a consume request has (`putMessage`
+    /// for a concurrent listener). A batch resubmitted later takes its messages' places.
+    pub(crate) fn put_batch(&self, batch: &Arc<ConsumeBatch>) {
+        let mut held = self.held();
+        held.note_behind(batch.messages.last());
+        for (index, m) in batch.messages.iter().enumerate() {
+            held.keep(m.queue_offset, Kept::InBatch(batch.clone(), index));
+        }
+    }
+
+    /// Lite pull: tracks messages that wait for `poll` elsewhere (a repeated offset is
+    /// ignored).
+    pub(crate) fn put_polled(&self, messages: &[MessageExt]) {
+        let mut held = self.held();
+        held.note_behind(messages.last());
+        for m in messages {
+            if !held.messages.contains_key(&m.queue_offset) {
+                held.keep(m.queue_offset, Kept::Size(m.body.len() as u64));
+            }
+        }
+    }
+
+    /// Removes the consumed messages at `offsets` and returns the offset that may be
+    /// committed: the smallest offset still held, else one past the largest pulled; -1 when
+    /// nothing was ever held (`removeMessage`).
+    pub(crate) fn remove_messages(&self, offsets: impl IntoIterator<Item = i64>) -> i64 {
         let mut held = self.held();
         self.last_consume_ms.store(now_millis(), Ordering::Relaxed);
         if held.messages.is_empty() {
             return -1;
         }
         let mut result = held.max_offset + 1;
-        for m in messages {
-            if let Some(removed) = held.messages.remove(&m.queue_offset) {
-                held.size = held.size.saturating_sub(removed.body.len() as u64);
+        for offset in offsets {
+            if let Some(removed) = held.messages.remove(&offset) {
+                held.size = held.size.saturating_sub(removed.size());
             }
         }
         if let Some((&first, _)) = held.messages.iter().next() {
@@ -125,18 +213,22 @@ impl ProcessQueue {
         result
     }
 
-    /// Orderly: takes up to `batch` messages in offset order for the listener; an empty
+    /// Orderly: moves up to `batch` messages out in offset order for the listener; an empty
     /// result also ends this queue's dispatch (`takeMessages`).
     pub(crate) fn take_messages(&self, batch: usize) -> Vec<MessageExt> {
         let mut held = self.held();
         self.last_consume_ms.store(now_millis(), Ordering::Relaxed);
         let mut taken = Vec::new();
         while taken.len() < batch {
-            let Some((offset, message)) = held.messages.pop_first() else {
+            let Some((offset, kept)) = held.messages.pop_first() else {
                 break;
             };
-            held.consuming.insert(offset, message.clone());
-            taken.push(message);
+            held.consuming.insert(offset, kept.size());
+            match kept {
+                Kept::Message(message) => taken.push(*message),
+                // Only an orderly queue is taken from, and it keeps messages.
+                Kept::InBatch(..) | Kept::Size(_) => {}
+            }
         }
         if taken.is_empty() {
             held.dispatched = false;
@@ -153,44 +245,33 @@ impl ProcessQueue {
             .keys()
             .next_back()
             .map_or(-1, |last| last + 1);
-        let consumed: u64 = held.consuming.values().map(|m| m.body.len() as u64).sum();
+        let consumed: u64 = held.consuming.values().sum();
         held.size = held.size.saturating_sub(consumed);
         held.consuming.clear();
         offset
     }
 
-    /// Orderly: puts the messages taken back, to be consumed again (`makeMessageToConsumeAgain`).
-    pub(crate) fn make_messages_to_consume_again(&self, messages: &[MessageExt]) {
+    /// Orderly: moves the messages taken back in, to be consumed again
+    /// (`makeMessageToConsumeAgain`).
+    pub(crate) fn make_messages_to_consume_again(&self, messages: Vec<MessageExt>) {
         let mut held = self.held();
         for m in messages {
             held.consuming.remove(&m.queue_offset);
-            held.messages.insert(m.queue_offset, m.clone());
-        }
-    }
-
-    /// Notes on the held copies when a listener started on `messages`
-    /// (`CONSUME_START_TIME`), for [`ProcessQueue::first_expired`].
-    pub(crate) fn note_consume_start(&self, messages: &[MessageExt], now_ms: i64) {
-        let mut held = self.held();
-        let now = now_ms.to_string();
-        for m in messages {
-            if let Some(m) = held.messages.get_mut(&m.queue_offset) {
-                m.properties.insert(PROPERTY_CONSUME_START_TIMESTAMP, &now);
-            }
+            held.messages
+                .insert(m.queue_offset, Kept::Message(Box::new(m)));
         }
     }
 
     /// The oldest message held, if its listener started before `started_before_ms`
     /// (`cleanExpiredMsg` looks at the first message only: a hung listener holds back the
-    /// queue's commit offset, and nothing else does).
+    /// queue's commit offset, and nothing else does). A copy: the listener may still have it.
     pub(crate) fn first_expired(&self, started_before_ms: i64) -> Option<MessageExt> {
         let held = self.held();
-        let (_, first) = held.messages.iter().next()?;
-        let started: i64 = first
-            .property(PROPERTY_CONSUME_START_TIMESTAMP)?
-            .parse()
-            .ok()?;
-        (started < started_before_ms).then(|| first.clone())
+        let (_, Kept::InBatch(batch, index)) = held.messages.iter().next()? else {
+            return None;
+        };
+        let started = batch.started_ms.load(Ordering::Relaxed);
+        (started > 0 && started < started_before_ms).then(|| batch.messages[*index].clone())
     }
 
     /// Drops everything held (after an offset reset).
@@ -317,7 +398,7 @@ mod tests {
     fn at(offset: i64, size: usize) -> MessageExt {
         MessageExt {
             queue_offset: offset,
-            body: vec![0; size],
+            body: vec![0; size].into(),
             ..MessageExt::default()
         }
     }
@@ -325,22 +406,52 @@ mod tests {
     #[test]
     fn the_commit_offset_waits_for_the_oldest_message() {
         let pq = ProcessQueue::default();
-        assert_eq!(pq.remove_messages(&[at(0, 1)]), -1, "nothing ever held");
-        assert!(pq.put_messages(&[at(10, 5), at(11, 5), at(12, 5)]));
+        assert_eq!(pq.remove_messages([0]), -1, "nothing ever held");
+        pq.put_batch(&ConsumeBatch::new(vec![at(10, 5), at(11, 5), at(12, 5)]));
         assert_eq!((pq.message_count(), pq.message_size()), (3, 15));
         assert_eq!(pq.max_span(), 2);
         // 11 and 12 done, 10 still running: commit stays at 10.
-        assert_eq!(pq.remove_messages(&[at(11, 5), at(12, 5)]), 10);
-        assert_eq!(pq.remove_messages(&[at(10, 5)]), 13);
+        assert_eq!(pq.remove_messages([11, 12]), 10);
+        assert_eq!(pq.remove_messages([10]), 13);
         assert_eq!((pq.message_count(), pq.message_size()), (0, 0));
+    }
+
+    #[test]
+    fn a_batch_is_shared_not_copied_and_a_stuck_one_is_found() {
+        let pq = ProcessQueue::default();
+        let batch = ConsumeBatch::new(vec![at(7, 3), at(8, 3)]);
+        pq.put_batch(&batch);
+        assert_eq!(
+            Arc::strong_count(&batch),
+            3,
+            "the queue holds the batch, not copies"
+        );
+        assert!(
+            pq.first_expired(now_millis() + 1).is_none(),
+            "not started yet"
+        );
+        batch.note_consume_start(now_millis() - 10);
+        assert_eq!(pq.first_expired(now_millis()).unwrap().queue_offset, 7);
+        // Resubmitted in a new batch: the new one takes the message's place, sizes unchanged.
+        pq.put_batch(&ConsumeBatch::new(vec![at(7, 3)]));
+        assert_eq!((pq.message_count(), pq.message_size()), (2, 6));
+        assert!(
+            pq.first_expired(now_millis()).is_none(),
+            "the new batch has not started"
+        );
+        // Polled messages: only their sizes are kept.
+        let polled = ProcessQueue::default();
+        polled.put_polled(&[at(1, 10), at(2, 10)]);
+        assert_eq!((polled.message_count(), polled.message_size()), (2, 20));
+        assert_eq!(polled.remove_messages([1, 2]), 3);
     }
 
     #[test]
     fn orderly_takes_in_offset_order_and_commits_as_a_whole() {
         let pq = ProcessQueue::default();
-        assert!(pq.put_messages(&[at(3, 1), at(1, 1), at(2, 1)]));
+        assert!(pq.put_messages(vec![at(3, 1), at(1, 1), at(2, 1)]));
         assert!(
-            !pq.put_messages(&[at(4, 1)]),
+            !pq.put_messages(vec![at(4, 1)]),
             "a request is already dispatched"
         );
         let taken = pq.take_messages(2);
@@ -348,7 +459,7 @@ mod tests {
             taken.iter().map(|m| m.queue_offset).collect::<Vec<_>>(),
             [1, 2]
         );
-        pq.make_messages_to_consume_again(&taken);
+        pq.make_messages_to_consume_again(taken);
         let taken = pq.take_messages(2);
         assert_eq!(taken[0].queue_offset, 1);
         assert_eq!(pq.commit(), 3);
@@ -356,7 +467,7 @@ mod tests {
         assert_eq!(pq.commit(), 5);
         assert!(pq.take_messages(10).is_empty());
         assert!(
-            pq.put_messages(&[at(5, 1)]),
+            pq.put_messages(vec![at(5, 1)]),
             "dispatch ended with the empty take"
         );
     }

@@ -11,8 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
+use crate::client::shared::error::ClientError;
 use crate::common::sync::MutexExt;
 use crate::protocol::body::ResetOffsetBody;
 use crate::protocol::codes::response_code;
@@ -27,6 +27,9 @@ pub(crate) enum ReadOffsetType {
     Store,
 }
 
+/// Offsets are read from and committed to a queue's master, else a slave.
+const READ_OFFSETS_FROM: BrokerChoice = BrokerChoice::Prefer(crate::protocol::body::MASTER_ID);
+
 /// No offset is stored for the queue.
 pub(crate) const OFFSET_NOT_FOUND: i64 = -1;
 /// The store could not be asked (broker unreachable, file unreadable).
@@ -34,14 +37,29 @@ pub(crate) const OFFSET_UNKNOWN: i64 = -2;
 
 /// A consumer's offsets; mirrors Java's `OffsetStore`.
 pub(crate) trait OffsetStore: Send + Sync {
+    /// The offsets in memory, which both stores keep (Java's `offsetTable`).
+    fn table(&self) -> &OffsetTable;
+
     /// Loads what the store keeps (the local file); nothing for the remote store.
-    fn load(&self) -> Result<(), ClientError>;
+    fn load(&self) -> Result<(), ClientError> {
+        Ok(())
+    }
 
     /// Sets the offset of `queue` in memory; with `increase_only`, never moves it back.
-    fn update_offset(&self, queue: &MessageQueue, offset: i64, increase_only: bool);
+    fn update_offset(&self, queue: &MessageQueue, offset: i64, increase_only: bool) {
+        self.table().update(queue, offset, increase_only);
+    }
 
     /// The offset of `queue`: ≥ 0, or [`OFFSET_NOT_FOUND`], or [`OFFSET_UNKNOWN`].
-    fn read_offset(&self, queue: &MessageQueue, kind: ReadOffsetType) -> i64;
+    fn read_offset(&self, queue: &MessageQueue, kind: ReadOffsetType) -> i64 {
+        match kind {
+            ReadOffsetType::Memory => self.table().get(queue).unwrap_or(OFFSET_NOT_FOUND),
+            ReadOffsetType::Store => self.read_stored(queue),
+        }
+    }
+
+    /// The offset the store keeps for `queue`, remembered in memory too.
+    fn read_stored(&self, queue: &MessageQueue) -> i64;
 
     /// Writes out the offsets of `queues` (the ones held now) and forgets the others.
     fn persist_all(&self, queues: &[MessageQueue]);
@@ -53,12 +71,14 @@ pub(crate) trait OffsetStore: Send + Sync {
     fn remove_offset(&self, queue: &MessageQueue);
 
     /// The offsets in memory of `topic`'s queues (`cloneOffsetTable`).
-    fn offsets_of(&self, topic: &str) -> BTreeMap<MessageQueue, i64>;
+    fn offsets_of(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
+        self.table().of_topic(topic)
+    }
 }
 
 /// The in-memory table both stores keep.
 #[derive(Default)]
-struct OffsetTable {
+pub(crate) struct OffsetTable {
     offsets: Mutex<HashMap<MessageQueue, i64>>,
 }
 
@@ -130,20 +150,21 @@ impl RemoteBrokerOffsetStore {
         }
     }
 
-    fn update_on_broker(&self, queue: &MessageQueue, offset: i64, oneway: bool) {
-        let result = self
+    /// The broker `queue`'s offsets are kept on.
+    fn broker_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
+        let timeout = self.instance.api_timeout_default();
+        let found = self
             .instance
-            .subscribe_broker_address(queue)
-            .and_then(|addr| {
-                self.instance.api().update_consumer_offset(
-                    &addr,
-                    &self.group,
-                    queue,
-                    offset,
-                    oneway,
-                    self.instance.api_timeout_default(),
-                )
-            });
+            .find_broker_address(queue, READ_OFFSETS_FROM, timeout)?;
+        Ok(found.addr)
+    }
+
+    fn update_on_broker(&self, queue: &MessageQueue, offset: i64, oneway: bool) {
+        let timeout = self.instance.api_timeout_default();
+        let result = self.broker_of(queue).and_then(|addr| {
+            let api = self.instance.api();
+            api.update_consumer_offset(&addr, &self.group, queue, offset, oneway, timeout)
+        });
         if let Err(e) = result {
             log::warn!(
                 "committing offset {offset} of {queue} for group {} failed: {e}",
@@ -154,29 +175,16 @@ impl RemoteBrokerOffsetStore {
 }
 
 impl OffsetStore for RemoteBrokerOffsetStore {
-    fn load(&self) -> Result<(), ClientError> {
-        Ok(())
+    fn table(&self) -> &OffsetTable {
+        &self.table
     }
 
-    fn update_offset(&self, queue: &MessageQueue, offset: i64, increase_only: bool) {
-        self.table.update(queue, offset, increase_only);
-    }
-
-    fn read_offset(&self, queue: &MessageQueue, kind: ReadOffsetType) -> i64 {
-        if kind == ReadOffsetType::Memory {
-            return self.table.get(queue).unwrap_or(OFFSET_NOT_FOUND);
-        }
-        let fetched = self
-            .instance
-            .subscribe_broker_address(queue)
-            .and_then(|addr| {
-                self.instance.api().query_consumer_offset(
-                    &addr,
-                    &self.group,
-                    queue,
-                    self.instance.api_timeout_default(),
-                )
-            });
+    fn read_stored(&self, queue: &MessageQueue) -> i64 {
+        let timeout = self.instance.api_timeout_default();
+        let fetched = self.broker_of(queue).and_then(|addr| {
+            let api = self.instance.api();
+            api.query_consumer_offset(&addr, &self.group, queue, timeout)
+        });
         match fetched {
             Ok(offset) => {
                 self.table.update(queue, offset, false);
@@ -220,10 +228,6 @@ impl OffsetStore for RemoteBrokerOffsetStore {
 
     fn remove_offset(&self, queue: &MessageQueue) {
         self.table.remove(queue);
-    }
-
-    fn offsets_of(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
-        self.table.of_topic(topic)
     }
 }
 
@@ -292,6 +296,10 @@ impl LocalFileOffsetStore {
 }
 
 impl OffsetStore for LocalFileOffsetStore {
+    fn table(&self) -> &OffsetTable {
+        &self.table
+    }
+
     fn load(&self) -> Result<(), ClientError> {
         let found = match Self::read_file(&self.path) {
             Ok(found) => found,
@@ -306,14 +314,7 @@ impl OffsetStore for LocalFileOffsetStore {
         Ok(())
     }
 
-    fn update_offset(&self, queue: &MessageQueue, offset: i64, increase_only: bool) {
-        self.table.update(queue, offset, increase_only);
-    }
-
-    fn read_offset(&self, queue: &MessageQueue, kind: ReadOffsetType) -> i64 {
-        if kind == ReadOffsetType::Memory {
-            return self.table.get(queue).unwrap_or(OFFSET_NOT_FOUND);
-        }
+    fn read_stored(&self, queue: &MessageQueue) -> i64 {
         match Self::read_file(&self.path) {
             Ok(Some(body)) => match body.offset_table.get(queue) {
                 Some(&offset) => {
@@ -342,10 +343,6 @@ impl OffsetStore for LocalFileOffsetStore {
 
     fn remove_offset(&self, _queue: &MessageQueue) {
         // Broadcasting keeps every queue's offset: each member reads every queue.
-    }
-
-    fn offsets_of(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
-        self.table.of_topic(topic)
     }
 }
 

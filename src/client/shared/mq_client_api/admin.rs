@@ -1,11 +1,11 @@
-//! The admin RPCs, as more `MqClientApi` methods (Java's `MQClientAPIImpl`): one function
-//! per request, building it, sending it to one broker or name server, and reading the answer.
+//! The admin RPCs (`MQClientAPIImpl`'s admin half, as `MQAdminImpl` and
+//! `DefaultMQAdminExt` use it): topics, groups, message queries, statistics, connections.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::client::error::ClientError;
-use crate::client::mq_client_api::{expect_body, expect_success, MqClientApi};
+use super::{expect_body, MqClientApi};
+use crate::client::shared::error::ClientError;
 use crate::protocol::body::{
     ClusterInfo, ConsumeStats, ConsumerConnection, GetConsumerStatusBody, GroupList, KvTable,
     ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
@@ -23,26 +23,7 @@ use crate::protocol::header::{
     UNIQUE_MSG_QUERY_FLAG,
 };
 use crate::protocol::message::{decode_message, decode_messages, MessageExt, MessageQueue};
-use crate::protocol::{BodyError, RemotingCommand};
-
-/// A header-less request.
-fn bare(code: i32) -> RemotingCommand {
-    RemotingCommand::new_request(code)
-}
-
-/// Where an answer came from, for errors: a broker's address, or "name server".
-fn peer(addr: Option<&str>) -> &str {
-    addr.unwrap_or("name server")
-}
-
-/// The body of a successful answer decoded with `decode`.
-fn body_of<T>(
-    response: &RemotingCommand,
-    addr: Option<&str>,
-    decode: impl FnOnce(&[u8]) -> Result<T, BodyError>,
-) -> Result<T, ClientError> {
-    expect_body(response, peer(addr), decode)
-}
+use crate::protocol::BodyError;
 
 /// Parses `key=value` lines (`MixAll.string2Properties`, for the properties this broker and
 /// Java's write: no escapes, no continuation lines).
@@ -61,16 +42,6 @@ pub(crate) fn parse_properties(text: &str) -> BTreeMap<String, String> {
 }
 
 impl MqClientApi {
-    fn call(
-        &self,
-        addr: Option<&str>,
-        request: RemotingCommand,
-        timeout: Duration,
-    ) -> Result<RemotingCommand, ClientError> {
-        let request = request.with_serialize_type(self.serialize_type());
-        Ok(self.remoting().invoke_sync(addr, request, timeout)?)
-    }
-
     /// UPDATE_AND_CREATE_TOPIC (`createTopic`).
     pub(crate) fn create_topic(
         &self,
@@ -92,8 +63,7 @@ impl MqClientApi {
             force: None,
         };
         let request = self.request(request_code::UPDATE_AND_CREATE_TOPIC, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        expect_success(&response, addr)
+        self.invoke_success(addr, request, timeout)
     }
 
     /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (`createSubscriptionGroup`).
@@ -103,10 +73,10 @@ impl MqClientApi {
         config: &SubscriptionGroupConfig,
         timeout: Duration,
     ) -> Result<(), ClientError> {
-        let request = bare(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+        let request = self
+            .bare_request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
             .with_body(config.to_json().into_bytes());
-        let response = self.call(Some(addr), request, timeout)?;
-        expect_success(&response, addr)
+        self.invoke_success(addr, request, timeout)
     }
 
     /// GET_EARLIEST_MSG_STORETIME (`getEarliestMsgStoretime`).
@@ -121,12 +91,9 @@ impl MqClientApi {
             queue_id: queue.queue_id,
         };
         let request = self.request(request_code::GET_EARLIEST_MSG_STORETIME, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        expect_success(&response, addr)?;
-        let header: GetEarliestMsgStoretimeResponseHeader = response
-            .decode_header()
-            .map_err(|e| ClientError::invalid_response(addr, e))?;
-        Ok(header.timestamp)
+        let answer: GetEarliestMsgStoretimeResponseHeader =
+            self.invoke_header(addr, request, timeout)?;
+        Ok(answer.timestamp)
     }
 
     /// VIEW_MESSAGE_BY_ID (`viewMessage`): the record at a commit log offset.
@@ -140,8 +107,7 @@ impl MqClientApi {
             offset: commit_log_offset,
         };
         let request = self.request(request_code::VIEW_MESSAGE_BY_ID, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), |body| {
+        self.invoke_body(Some(addr), request, timeout, |body| {
             decode_message(body, true).map(|(m, _)| m)
         })
     }
@@ -160,14 +126,14 @@ impl MqClientApi {
             UNIQUE_MSG_QUERY_FLAG,
             if unique_key { "true" } else { "false" },
         );
-        let response = self.call(Some(addr), request, timeout)?;
+        let response = self.invoke(Some(addr), request, timeout)?;
         let index: QueryMessageResponseHeader = response
             .decode_header()
             .map_err(|e| ClientError::invalid_response(addr, e))?;
         if response.code == response_code::QUERY_NOT_FOUND {
             return Ok((index, Vec::new()));
         }
-        let messages = body_of(&response, Some(addr), |body| decode_messages(body, true))?;
+        let messages = expect_body(&response, addr, |body| decode_messages(body, true))?;
         Ok((index, messages))
     }
 
@@ -184,8 +150,7 @@ impl MqClientApi {
             topic: topic.map(str::to_string),
         };
         let request = self.request(request_code::GET_CONSUME_STATS, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), ConsumeStats::from_json)
+        self.invoke_body(Some(addr), request, timeout, ConsumeStats::from_json)
     }
 
     /// GET_CONSUMER_CONNECTION_LIST (`getConsumerConnectionList`).
@@ -199,8 +164,7 @@ impl MqClientApi {
             consumer_group: group.to_string(),
         };
         let request = self.request(request_code::GET_CONSUMER_CONNECTION_LIST, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), ConsumerConnection::from_json)
+        self.invoke_body(Some(addr), request, timeout, ConsumerConnection::from_json)
     }
 
     /// GET_PRODUCER_CONNECTION_LIST (`getProducerConnectionList`).
@@ -214,8 +178,7 @@ impl MqClientApi {
             producer_group: group.to_string(),
         };
         let request = self.request(request_code::GET_PRODUCER_CONNECTION_LIST, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), ProducerConnection::from_json)
+        self.invoke_body(Some(addr), request, timeout, ProducerConnection::from_json)
     }
 
     /// GET_TOPIC_STATS_INFO (`getTopicStatsInfo`).
@@ -229,8 +192,7 @@ impl MqClientApi {
             topic: topic.to_string(),
         };
         let request = self.request(request_code::GET_TOPIC_STATS_INFO, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), TopicStatsTable::from_json)
+        self.invoke_body(Some(addr), request, timeout, TopicStatsTable::from_json)
     }
 
     /// GET_BROKER_CLUSTER_INFO from a name server (`getBrokerClusterInfo`).
@@ -238,8 +200,8 @@ impl MqClientApi {
         &self,
         timeout: Duration,
     ) -> Result<ClusterInfo, ClientError> {
-        let response = self.call(None, bare(request_code::GET_BROKER_CLUSTER_INFO), timeout)?;
-        body_of(&response, None, ClusterInfo::from_json)
+        let request = self.bare_request(request_code::GET_BROKER_CLUSTER_INFO);
+        self.invoke_body(None, request, timeout, ClusterInfo::from_json)
     }
 
     /// GET_BROKER_RUNTIME_INFO (`getBrokerRuntimeInfo`).
@@ -248,12 +210,8 @@ impl MqClientApi {
         addr: &str,
         timeout: Duration,
     ) -> Result<KvTable, ClientError> {
-        let response = self.call(
-            Some(addr),
-            bare(request_code::GET_BROKER_RUNTIME_INFO),
-            timeout,
-        )?;
-        body_of(&response, Some(addr), KvTable::from_json)
+        let request = self.bare_request(request_code::GET_BROKER_RUNTIME_INFO);
+        self.invoke_body(Some(addr), request, timeout, KvTable::from_json)
     }
 
     /// GET_BROKER_CONFIG (`getBrokerConfig`): the settings as `key=value` pairs.
@@ -262,8 +220,8 @@ impl MqClientApi {
         addr: &str,
         timeout: Duration,
     ) -> Result<BTreeMap<String, String>, ClientError> {
-        let response = self.call(Some(addr), bare(request_code::GET_BROKER_CONFIG), timeout)?;
-        body_of(&response, Some(addr), |body| {
+        let request = self.bare_request(request_code::GET_BROKER_CONFIG);
+        self.invoke_body(Some(addr), request, timeout, |body| {
             std::str::from_utf8(body)
                 .map(parse_properties)
                 .map_err(|e| BodyError::Json(format!("broker config: {e}")))
@@ -275,9 +233,8 @@ impl MqClientApi {
         &self,
         timeout: Duration,
     ) -> Result<TopicList, ClientError> {
-        let request = bare(request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
-        let response = self.call(None, request, timeout)?;
-        body_of(&response, None, TopicList::from_json)
+        let request = self.bare_request(request_code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
+        self.invoke_body(None, request, timeout, TopicList::from_json)
     }
 
     /// GET_TOPICS_BY_CLUSTER from a name server (`getTopicsByCluster`).
@@ -290,8 +247,7 @@ impl MqClientApi {
             cluster: cluster.to_string(),
         };
         let request = self.request(request_code::GET_TOPICS_BY_CLUSTER, &header);
-        let response = self.call(None, request, timeout)?;
-        body_of(&response, None, TopicList::from_json)
+        self.invoke_body(None, request, timeout, TopicList::from_json)
     }
 
     /// DELETE_TOPIC_IN_BROKER (`deleteTopicInBroker`).
@@ -305,8 +261,7 @@ impl MqClientApi {
             topic: topic.to_string(),
         };
         let request = self.request(request_code::DELETE_TOPIC_IN_BROKER, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        expect_success(&response, addr)
+        self.invoke_success(addr, request, timeout)
     }
 
     /// DELETE_TOPIC_IN_NAMESRV to one name server (`deleteTopicInNameServer`).
@@ -322,8 +277,7 @@ impl MqClientApi {
             cluster_name: cluster.map(str::to_string),
         };
         let request = self.request(request_code::DELETE_TOPIC_IN_NAMESRV, &header);
-        let response = self.call(Some(name_server), request, timeout)?;
-        expect_success(&response, name_server)
+        self.invoke_success(name_server, request, timeout)
     }
 
     /// DELETE_SUBSCRIPTIONGROUP (`deleteSubscriptionGroup`).
@@ -339,8 +293,7 @@ impl MqClientApi {
             remove_offset,
         };
         let request = self.request(request_code::DELETE_SUBSCRIPTIONGROUP, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        expect_success(&response, addr)
+        self.invoke_success(addr, request, timeout)
     }
 
     /// QUERY_TOPIC_CONSUME_BY_WHO (`queryTopicConsumeByWho`).
@@ -354,8 +307,7 @@ impl MqClientApi {
             topic: topic.to_string(),
         };
         let request = self.request(request_code::QUERY_TOPIC_CONSUME_BY_WHO, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), GroupList::from_json)
+        self.invoke_body(Some(addr), request, timeout, GroupList::from_json)
     }
 
     /// GET_ALL_TOPIC_CONFIG (`getAllTopicConfig`).
@@ -364,14 +316,11 @@ impl MqClientApi {
         addr: &str,
         timeout: Duration,
     ) -> Result<TopicConfigSerializeWrapper, ClientError> {
-        let response = self.call(
+        let request = self.bare_request(request_code::GET_ALL_TOPIC_CONFIG);
+        self.invoke_body(
             Some(addr),
-            bare(request_code::GET_ALL_TOPIC_CONFIG),
+            request,
             timeout,
-        )?;
-        body_of(
-            &response,
-            Some(addr),
             TopicConfigSerializeWrapper::from_json,
         )
     }
@@ -382,9 +331,13 @@ impl MqClientApi {
         addr: &str,
         timeout: Duration,
     ) -> Result<SubscriptionGroupWrapper, ClientError> {
-        let request = bare(request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), SubscriptionGroupWrapper::from_json)
+        let request = self.bare_request(request_code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
+        self.invoke_body(
+            Some(addr),
+            request,
+            timeout,
+            SubscriptionGroupWrapper::from_json,
+        )
     }
 
     /// INVOKE_BROKER_TO_RESET_OFFSET (`invokeBrokerToResetOffset`): the broker resets the
@@ -406,8 +359,7 @@ impl MqClientApi {
             ..ResetOffsetRequestHeader::default()
         };
         let request = self.request(request_code::INVOKE_BROKER_TO_RESET_OFFSET, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), |body| {
+        self.invoke_body(Some(addr), request, timeout, |body| {
             if body.is_empty() {
                 Ok(BTreeMap::new())
             } else {
@@ -432,8 +384,7 @@ impl MqClientApi {
             client_addr: client_addr.map(str::to_string),
         };
         let request = self.request(request_code::INVOKE_BROKER_TO_GET_CONSUMER_STATUS, &header);
-        let response = self.call(Some(addr), request, timeout)?;
-        body_of(&response, Some(addr), |body| {
+        self.invoke_body(Some(addr), request, timeout, |body| {
             GetConsumerStatusBody::from_json(body).map(|b| b.consumer_table)
         })
     }

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::consumer_rpc::PullCallback;
-use super::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
-use crate::client::client_instance::MqClientInstance;
-use crate::client::error::ClientError;
-use crate::client::result::{PullResult, PullStatus};
+use crate::client::consumer::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
+use crate::client::shared::client_instance::{BrokerChoice, FindBrokerResult, MqClientInstance};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::result::Callback;
+use crate::client::shared::result::{PullResult, PullStatus};
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{SubscriptionData, MASTER_ID};
@@ -103,15 +103,15 @@ impl PullApiWrapper {
             .unwrap_or(MASTER_ID)
     }
 
-    /// Starts a pull (`pullKernelImpl`, async); `callback` gets the processed result, or
-    /// the failure, exactly once.
+    /// Starts a pull (`pullKernelImpl`, async); `callback` gets the decoded answer, or the
+    /// failure, exactly once, and gives it to [`PullApiWrapper::process_pull_result`] first.
     pub(crate) fn pull_async(
-        self: &Arc<Self>,
+        &self,
         spec: PullSpec,
         subscription: &SubscriptionData,
-        callback: PullCallback,
+        callback: Callback<PullResult>,
     ) {
-        let (addr, slave) = match self.broker_for(&spec.queue) {
+        let FindBrokerResult { addr, slave } = match self.broker_for(&spec.queue) {
             Ok(found) => found,
             Err(e) => return callback(Err(e)),
         };
@@ -148,38 +148,17 @@ impl PullApiWrapper {
             spec.offset,
             header.suspend_timeout_millis
         );
-        let wrapper = Arc::clone(self);
-        let (queue, subscription) = (spec.queue.clone(), subscription.clone());
-        self.instance.api().pull_message_async(
-            &addr,
-            &header,
-            spec.timeout,
-            Box::new(move |outcome| {
-                callback(outcome.map(|mut result| {
-                    wrapper.process_pull_result(&queue, &mut result, &subscription);
-                    result
-                }))
-            }),
-        );
+        self.instance
+            .api()
+            .pull_message_async(&addr, &header, spec.timeout, callback);
     }
 
     /// The broker to pull `queue` from: the suggested one, else the master, else any; the
     /// topic's route is fetched first when the broker is unknown.
-    fn broker_for(&self, queue: &MessageQueue) -> Result<(String, bool), ClientError> {
-        let id = self.pull_from_which_node(queue);
-        if let Some(found) = self
-            .instance
-            .find_broker_address_by_id(&queue.broker_name, id, false)
-        {
-            return Ok(found);
-        }
+    fn broker_for(&self, queue: &MessageQueue) -> Result<FindBrokerResult, ClientError> {
+        let choice = BrokerChoice::Prefer(self.pull_from_which_node(queue));
         self.instance
-            .update_topic_route(&queue.topic, self.instance.api_timeout_default())?;
-        self.instance
-            .find_broker_address_by_id(&queue.broker_name, id, false)
-            .ok_or_else(|| ClientError::BrokerNotFound {
-                broker_name: queue.broker_name.clone(),
-            })
+            .find_broker_address(queue, choice, self.instance.api_timeout_default())
     }
 
     /// Records where to pull next, logs and drops unreadable records, filters by tag, and

@@ -8,17 +8,19 @@
 //! - CONSUME_MESSAGE_DIRECTLY: consume this message now and say how
 //!   (`mqadmin consumeMessage`).
 
+use std::collections::BTreeMap;
 use std::sync::Weak;
 
-use super::consumer::consumer_inner::ConsumerInner;
-use crate::protocol::body::{GetConsumerStatusBody, ResetOffsetBody};
+use crate::protocol::body::{
+    ConsumeMessageDirectlyResult, ConsumerRunningInfo, GetConsumerStatusBody, ResetOffsetBody,
+};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
     GetConsumerStatusRequestHeader, NotifyConsumerIdsChangedRequestHeader,
     ResetOffsetRequestHeader,
 };
-use crate::protocol::message::{decode_message, MessageQueue};
+use crate::protocol::message::{decode_message, MessageExt, MessageQueue};
 use crate::protocol::RemotingCommand;
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
@@ -31,7 +33,30 @@ pub(crate) const CLIENT_REQUEST_CODES: [i32; 5] = [
     request_code::CONSUME_MESSAGE_DIRECTLY,
 ];
 
-/// Answers a broker's requests to one consumer.
+/// What brokers ask of a consumer (Java's `MQConsumerInner`, as this processor calls it);
+/// the consumer engine answers.
+pub(crate) trait ConsumerInner: Send + Sync {
+    /// The consumer group.
+    fn group(&self) -> &str;
+    /// Re-shares the queues now (NOTIFY_CONSUMER_IDS_CHANGED; `rebalanceImmediately`).
+    fn rebalance_now(&self);
+    /// The state `mqadmin consumerStatus` shows (GET_CONSUMER_RUNNING_INFO).
+    fn running_info(&self) -> ConsumerRunningInfo;
+    /// Moves the offsets of `topic`'s queues (RESET_CONSUMER_CLIENT_OFFSET).
+    fn reset_offset(&self, topic: &str, offsets: &BTreeMap<MessageQueue, i64>);
+    /// The offsets held in memory for `topic` (GET_CONSUMER_STATUS_FROM_CLIENT).
+    fn consumer_status(&self, topic: &str) -> BTreeMap<MessageQueue, i64>;
+    /// Consumes one message now and says how (CONSUME_MESSAGE_DIRECTLY).
+    fn consume_message_directly(
+        &self,
+        message: MessageExt,
+        broker_name: Option<&str>,
+    ) -> ConsumeMessageDirectlyResult;
+}
+
+/// Answers a broker's requests to one consumer. It is registered with the transport the
+/// consumer's engine owns, so it holds the engine weakly: once the consumer is gone, brokers
+/// get an error answer.
 pub(crate) struct ClientRemotingProcessor {
     consumer: Weak<dyn ConsumerInner>,
 }
@@ -106,7 +131,7 @@ impl RequestProcessor for ClientRemotingProcessor {
             }
             request_code::GET_CONSUMER_RUNNING_INFO => {
                 let header: GetConsumerRunningInfoRequestHeader = request.decode_header()?;
-                if header.consumer_group != consumer.group_name() {
+                if header.consumer_group != consumer.group() {
                     return error(
                         response_code::SYSTEM_ERROR,
                         format!(
@@ -134,9 +159,4 @@ impl RequestProcessor for ClientRemotingProcessor {
             ),
         }
     }
-}
-
-/// The queue a directly consumed message came from, for its listener's context.
-pub(crate) fn queue_of(topic: &str, broker_name: Option<&str>, queue_id: i32) -> MessageQueue {
-    MessageQueue::new(topic, broker_name.unwrap_or(""), queue_id)
 }

@@ -1,9 +1,26 @@
-//! What sends and pulls return: `SendResult` with its `SendStatus`, `PullResult` with its
-//! `PullStatus`.
+//! What sends and pulls return, and how: `SendResult` with its `SendStatus`, `PullResult`
+//! with its `PullStatus`; `CommunicationMode` (sync, async, oneway) and the one callback
+//! shape of the async calls.
 
 use std::fmt;
 
+use super::error::ClientError;
 use crate::protocol::message::{MessageExt, MessageQueue, SkippedRecord};
+
+/// What the callback of an asynchronous call gets, exactly once: the outcome, or why there is
+/// none. One shape for every async call of the client (sends, pulls, requests).
+pub(crate) type Callback<T> = Box<dyn FnOnce(Result<T, ClientError>) + Send + 'static>;
+
+/// How a send waits for its outcome; mirrors Java's `CommunicationMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommunicationMode {
+    /// The caller waits for the broker's answer.
+    Sync,
+    /// A callback gets the answer.
+    Async,
+    /// No answer is expected.
+    Oneway,
+}
 
 /// How the broker stored a sent message; mirrors Java's `SendStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

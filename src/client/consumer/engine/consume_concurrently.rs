@@ -1,24 +1,22 @@
-//! `ConsumeMessageConcurrentlyService`: pulled messages run through a concurrent listener
-//! on the consume pool, in batches, in any order; mirrors Java's class of that name.
+//! `ConsumeConcurrently`: pulled messages run through a concurrent listener on the consume
+//! pool, in batches, in any order; mirrors Java's `ConsumeMessageConcurrentlyService`.
 //!
-//! A batch the listener fails (or panics on) goes back to the broker (CONSUMER_SEND_MSG_BACK),
-//! which redelivers it through the group's retry topic after a delay; a message that cannot
-//! be sent back is consumed again here 5 s later. Either way the queue's commit offset moves
-//! only past messages that are done.
+//! A batch the listener fails (or panics on) goes back to the broker ([`SendBack`]), which
+//! redelivers it through the group's retry topic after a delay; a message that cannot be sent
+//! back is consumed again here 5 s later. Either way the queue's commit offset moves only past
+//! messages that are done. A batch's messages are moved into it once and shared with the
+//! process queue; the listener reads them where they are.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::consume_service::{reset_retry_topic, ConsumeHost};
-use super::listener::{
+use super::consume_service::{call_listener, ConsumeParts};
+use super::process_queue::{ConsumeBatch, ProcessQueue};
+use crate::client::consumer::listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListenerConcurrently,
 };
-use super::process_queue::ProcessQueue;
-use crate::client::namespace::Namespace;
 use crate::common::clock::now_millis;
-use crate::common::trace::trace_step;
-use crate::protocol::body::{CmResult, ConsumeMessageDirectlyResult, MessageModel};
+use crate::protocol::body::{ConsumeMessageDirectlyResult, MessageModel};
 use crate::protocol::message::{MessageExt, MessageQueue};
 use crate::remoting::{Job, Rejected, ThreadPool};
 
@@ -29,40 +27,45 @@ const CLEAN_EXPIRED_PER_ROUND: usize = 16;
 
 /// Runs a concurrent listener for one push consumer.
 pub(crate) struct ConsumeConcurrently {
-    host: Weak<dyn ConsumeHost>,
     listener: Arc<dyn MessageListenerConcurrently>,
+    /// The consume pool, `rmq-consume-<i>`.
     pool: ThreadPool,
-    batch_size: usize,
+    parts: ConsumeParts,
 }
 
 impl ConsumeConcurrently {
-    /// A service running `listener` on `pool` (the consume pool, `rmq-consume-<i>`).
+    /// A service running `listener` on `pool`.
     pub(crate) fn new(
-        host: Weak<dyn ConsumeHost>,
         listener: Arc<dyn MessageListenerConcurrently>,
         pool: ThreadPool,
-        batch_size: usize,
+        parts: ConsumeParts,
     ) -> Self {
         ConsumeConcurrently {
-            host,
             listener,
             pool,
-            batch_size: batch_size.max(1),
+            parts,
         }
     }
 
-    /// Queues `messages` of `queue` for the listener, `batch_size` at a time
-    /// (`submitConsumeRequest`).
+    /// Queues `messages` of `queue` for the listener, `batch_size` at a time, each batch
+    /// tracked by `pq` (`submitConsumeRequest`).
     pub(crate) fn submit(
         self: &Arc<Self>,
         messages: Vec<MessageExt>,
         pq: &Arc<ProcessQueue>,
         queue: &MessageQueue,
     ) {
-        for batch in messages.chunks(self.batch_size) {
-            let (service, batch, pq, queue) =
-                (Arc::clone(self), batch.to_vec(), pq.clone(), queue.clone());
-            let job: Job = Box::new(move || service.consume(batch, &pq, &queue));
+        let mut messages = messages.into_iter().peekable();
+        while messages.peek().is_some() {
+            let batch = ConsumeBatch::new(
+                messages
+                    .by_ref()
+                    .take(self.parts.batch_size.max(1))
+                    .collect(),
+            );
+            pq.put_batch(&batch);
+            let (service, pq, queue) = (Arc::clone(self), pq.clone(), queue.clone());
+            let job: Job = Box::new(move || service.consume(&batch, &pq, &queue));
             // The queue is unbounded (flow control bounds what is pulled), as Java's is: a
             // refusal means the consumer is shutting down, and the messages come again later.
             if let Err(Rejected::Shutdown(_) | Rejected::Full(_)) = self.pool.execute(job) {
@@ -77,11 +80,8 @@ impl ConsumeConcurrently {
         pq: Arc<ProcessQueue>,
         queue: MessageQueue,
     ) {
-        let Some(host) = self.host.upgrade() else {
-            return;
-        };
         let service = Arc::downgrade(self);
-        host.scheduler().schedule(SUBMIT_LATER_DELAY, move || {
+        self.parts.scheduler.schedule(SUBMIT_LATER_DELAY, move || {
             if let Some(service) = service.upgrade() {
                 service.submit(messages, &pq, &queue);
             }
@@ -91,59 +91,33 @@ impl ConsumeConcurrently {
     /// One batch through the listener (`ConsumeRequest.run`).
     fn consume(
         self: &Arc<Self>,
-        mut messages: Vec<MessageExt>,
+        batch: &ConsumeBatch,
         pq: &Arc<ProcessQueue>,
         queue: &MessageQueue,
     ) {
-        let Some(host) = self.host.upgrade() else {
-            return;
-        };
         if pq.is_dropped() {
             return;
         }
-        reset_retry_topic(&mut messages, host.group(), host.namespace());
-        pq.note_consume_start(&messages, now_millis());
-        let mut context = ConsumeConcurrentlyContext::new(host.namespace().unwrap_queue(queue));
-        let begin = Instant::now();
-        let status = match catch_unwind(AssertUnwindSafe(|| {
-            self.listener.consume_message(&messages, &mut context)
-        })) {
-            Ok(status) => status,
-            Err(panic) => {
-                log::warn!(
-                    "the listener of group {} panicked on {} message(s) of {queue}: {}; they \
-                     will be consumed again",
-                    host.group(),
-                    messages.len(),
-                    crate::common::panic_message(&panic)
-                );
-                ConsumeConcurrentlyStatus::ReconsumeLater
-            }
-        };
-        let elapsed = begin.elapsed();
-        trace_step!(
-            "client",
-            "listener: {} message(s) of {queue} from offset {} → {status:?} in {} µs",
-            messages.len(),
-            messages.first().map_or(-1, |m| m.queue_offset),
-            elapsed.as_micros()
-        );
+        let messages = &batch.messages;
+        batch.note_consume_start(now_millis());
+        let mut context = ConsumeConcurrentlyContext::new(self.parts.namespace.unwrap_queue(queue));
+        let (status, elapsed, _) = call_listener(&self.parts.group, queue, messages, || {
+            self.listener.consume_message(messages, &mut context)
+        });
         if pq.is_dropped() {
             // Taken away meanwhile: the new holder consumes these again from the commit offset.
             log::info!("{queue} was taken away while its messages were consumed; not committing");
             return;
         }
-        self.process_result(&*host, status, &context, messages, pq, queue, elapsed);
+        self.process_result(status, &context, messages, pq, queue, elapsed);
     }
 
     /// What a listener's answer does (`processConsumeResult`).
-    #[allow(clippy::too_many_arguments)]
     fn process_result(
         self: &Arc<Self>,
-        host: &dyn ConsumeHost,
         status: ConsumeConcurrentlyStatus,
         context: &ConsumeConcurrentlyContext,
-        messages: Vec<MessageExt>,
+        messages: &[MessageExt],
         pq: &Arc<ProcessQueue>,
         queue: &MessageQueue,
         elapsed: Duration,
@@ -154,7 +128,7 @@ impl ConsumeConcurrently {
             ConsumeConcurrentlyStatus::ReconsumeLater => -1,
         };
         let ok = (ack_index + 1) as usize;
-        host.stats().consumed(
+        self.parts.stats.consumed(
             &queue.topic,
             ok,
             messages.len() - ok,
@@ -162,7 +136,7 @@ impl ConsumeConcurrently {
         );
         let failed = &messages[ok..];
         let mut consume_again = Vec::new();
-        match host.model() {
+        match self.parts.model {
             MessageModel::Broadcasting => {
                 for m in failed {
                     log::warn!(
@@ -173,16 +147,14 @@ impl ConsumeConcurrently {
             }
             MessageModel::Clustering => {
                 for m in failed {
-                    if let Err(e) = host.send_message_back(
-                        m,
-                        context.delay_level_when_next_consume,
-                        &queue.broker_name,
-                    ) {
+                    let delay = context.delay_level_when_next_consume;
+                    if let Err(e) = self.parts.send_back.send(m, delay, Some(queue)) {
                         log::warn!(
                             "sending message {} of {queue} back failed ({e}); consuming it again here in {} s",
                             m.client_msg_id(),
                             SUBMIT_LATER_DELAY.as_secs()
                         );
+                        // The one copy: the batch may still be read by the process queue.
                         let mut again = m.clone();
                         again.reconsume_times += 1;
                         consume_again.push(again);
@@ -190,20 +162,16 @@ impl ConsumeConcurrently {
                 }
             }
         }
-        let done: Vec<MessageExt> = messages
-            .into_iter()
-            .filter(|m| {
-                !consume_again
-                    .iter()
-                    .any(|a| a.queue_offset == m.queue_offset)
-            })
-            .collect();
+        let done = messages
+            .iter()
+            .map(|m| m.queue_offset)
+            .filter(|offset| !consume_again.iter().any(|a| a.queue_offset == *offset));
+        let offset = pq.remove_messages(done);
         if !consume_again.is_empty() {
             self.submit_later(consume_again, pq.clone(), queue.clone());
         }
-        let offset = pq.remove_messages(&done);
         if offset >= 0 && !pq.is_dropped() {
-            host.offset_store().update_offset(queue, offset, true);
+            self.parts.offsets.update_offset(queue, offset, true);
         }
     }
 
@@ -211,40 +179,18 @@ impl ConsumeConcurrently {
     /// nothing is committed or sent back.
     pub(crate) fn consume_directly(
         &self,
-        mut message: MessageExt,
-        queue: MessageQueue,
-        group: &str,
-        namespace: &Namespace,
+        message: MessageExt,
+        queue: &MessageQueue,
     ) -> ConsumeMessageDirectlyResult {
-        reset_retry_topic(std::slice::from_mut(&mut message), group, namespace);
-        let mut context = ConsumeConcurrentlyContext::new(namespace.unwrap_queue(&queue));
-        let begin = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            self.listener
-                .consume_message(std::slice::from_ref(&message), &mut context)
-        }));
-        let (result, remark) = match outcome {
-            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess) => {
-                (CmResult::Success, "CONSUME_SUCCESS".to_string())
-            }
-            Ok(ConsumeConcurrentlyStatus::ReconsumeLater) => {
-                (CmResult::Later, "RECONSUME_LATER".to_string())
-            }
-            Err(panic) => (
-                CmResult::ThrowException,
-                format!(
-                    "the listener panicked: {}",
-                    crate::common::panic_message(&panic)
-                ),
-            ),
-        };
-        ConsumeMessageDirectlyResult {
-            order: false,
-            auto_commit: true,
-            consume_result: Some(result),
-            remark: Some(remark),
-            spent_time_mills: begin.elapsed().as_millis() as i64,
-        }
+        let mut context = ConsumeConcurrentlyContext::new(self.parts.namespace.unwrap_queue(queue));
+        super::consume_service::consume_directly(
+            &self.parts.group,
+            &self.parts.namespace,
+            message,
+            queue,
+            false,
+            |messages| self.listener.consume_message(messages, &mut context),
+        )
     }
 
     /// Sends back messages whose listener has run longer than `timeout`, so that a hung
@@ -254,9 +200,6 @@ impl ConsumeConcurrently {
         queues: &[(MessageQueue, Arc<ProcessQueue>)],
         timeout: Duration,
     ) {
-        let Some(host) = self.host.upgrade() else {
-            return;
-        };
         let started_before = now_millis() - timeout.as_millis() as i64;
         for (queue, pq) in queues {
             for _ in 0..CLEAN_EXPIRED_PER_ROUND {
@@ -268,11 +211,11 @@ impl ConsumeConcurrently {
                     message.client_msg_id(),
                     timeout.as_secs()
                 );
-                match host.send_message_back(&message, 3, &queue.broker_name) {
+                match self.parts.send_back.send(&message, 3, Some(queue)) {
                     Ok(()) => {
-                        let offset = pq.remove_messages(std::slice::from_ref(&message));
+                        let offset = pq.remove_messages([message.queue_offset]);
                         if offset >= 0 && !pq.is_dropped() {
-                            host.offset_store().update_offset(queue, offset, true);
+                            self.parts.offsets.update_offset(queue, offset, true);
                         }
                     }
                     Err(e) => {
