@@ -107,8 +107,8 @@ pub use consumer::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig,
-    MessageListenerConcurrently, MessageListenerOrderly, PullConsumer, PullConsumerBuilder,
-    PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
+    MessageListenerConcurrently, MessageListenerOrderly, MessageSelector, PullConsumer,
+    PullConsumerBuilder, PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
 };
 pub use producer::{
     create_reply_message, JavaHashCode, LocalTransactionState, MessageQueueSelector, MessageType,

@@ -12,7 +12,7 @@ use super::allocate::{AllocateAveragely, AllocateMessageQueueStrategy};
 use super::consume_from::ConsumeFrom;
 use super::engine::{DeliverySettings, EngineSettings, PullSettings};
 use super::listener::{Listener, MessageListenerConcurrently, MessageListenerOrderly};
-use super::subscription::build_subscription_data;
+use super::subscription::{build_subscription_data, MessageSelector};
 use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::namespace::Namespace;
@@ -21,12 +21,12 @@ use crate::protocol::body::{MessageModel, SubscriptionData};
 
 /// What a group consumer's `start` checks and names first: the group, the name servers
 /// (given, else `NAMESRV_ADDR`, else the address service); then the group, namespaced as the
-/// cluster knows it, and the subscriptions of `(topic, expression)` pairs.
+/// cluster knows it, and the subscriptions of `(topic, selector)` pairs.
 pub(super) fn start_group(
     group: &mut String,
     client: &mut ClientSettings,
     name_server: Option<&str>,
-    subscriptions: &[(String, String)],
+    subscriptions: &[(String, MessageSelector)],
 ) -> Result<Vec<SubscriptionData>, ClientError> {
     check_group(group)?;
     client.check_at_start(name_server)?;
@@ -34,7 +34,7 @@ pub(super) fn start_group(
     *group = namespace.wrap(group);
     subscriptions
         .iter()
-        .map(|(topic, expression)| build_subscription_data(&namespace.wrap(topic), expression))
+        .map(|(topic, selector)| build_subscription_data(&namespace.wrap(topic), selector))
         .collect()
 }
 
@@ -141,8 +141,8 @@ pub struct PushConsumerConfig {
     pub consume_from: ConsumeFrom,
     /// How the group shares queues (`allocateMessageQueueStrategy`, averagely).
     pub allocate_strategy: Arc<dyn AllocateMessageQueueStrategy>,
-    /// Topic and tag expression of each subscription (`subscribe`).
-    pub subscriptions: Vec<(String, String)>,
+    /// Topic and selector of each subscription (`subscribe`).
+    pub subscriptions: Vec<(String, MessageSelector)>,
     /// Threads running the listener (`consumeThreadMin`/`Max`, 20). Never more, whatever
     /// the number of queues.
     pub consume_threads: usize,
@@ -292,12 +292,16 @@ impl PushConsumerBuilder {
     client_settings_setters!();
     group_consumer_setters!("32");
 
-    /// Subscribes to `topic` with a tag expression: `*` for every message, or tags joined by
-    /// `||` (`subscribe`). May be called for several topics.
-    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
+    /// Subscribes to `topic` with a tag expression (`*` for every message, or tags joined by
+    /// `||`) or a [`MessageSelector`] (`subscribe`). May be called for several topics.
+    pub fn subscribe(
+        mut self,
+        topic: impl Into<String>,
+        selector: impl Into<MessageSelector>,
+    ) -> Self {
         self.config
             .subscriptions
-            .push((topic.into(), expression.into()));
+            .push((topic.into(), selector.into()));
         self
     }
 
@@ -467,16 +471,21 @@ impl LitePullConsumerConfig {
 pub struct LitePullConsumerBuilder {
     pub(super) config: LitePullConsumerConfig,
     pub(super) name_server: Option<String>,
-    pub(super) subscriptions: Vec<(String, String)>,
+    pub(super) subscriptions: Vec<(String, MessageSelector)>,
 }
 
 impl LitePullConsumerBuilder {
     client_settings_setters!();
     group_consumer_setters!("10");
 
-    /// Subscribes to `topic` with a tag expression (`*`, or tags joined by `||`).
-    pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
-        self.subscriptions.push((topic.into(), expression.into()));
+    /// Subscribes to `topic` with a tag expression (`*`, or tags joined by `||`) or a
+    /// [`MessageSelector`].
+    pub fn subscribe(
+        mut self,
+        topic: impl Into<String>,
+        selector: impl Into<MessageSelector>,
+    ) -> Self {
+        self.subscriptions.push((topic.into(), selector.into()));
         self
     }
 

@@ -18,7 +18,7 @@ use super::config::{
 };
 use super::consume_from::ConsumeFrom;
 use super::engine::{ConsumerEngine, PollQueue, ReadOffsetType};
-use super::subscription::build_subscription_data;
+use super::subscription::{build_subscription_data, MessageSelector};
 use crate::client::shared::client_config::ClientSettings;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::namespace::Namespace;
@@ -112,8 +112,13 @@ impl LitePullConsumer {
         self.engine.instance().client_id()
     }
 
-    /// Subscribes to `topic` (or changes its expression); the group shares its queues.
-    pub fn subscribe(&self, topic: &str, expression: &str) -> Result<(), ClientError> {
+    /// Subscribes to `topic` (or changes its selector: a tag expression, a `&str`, or a
+    /// [`MessageSelector`]); the group shares its queues.
+    pub fn subscribe(
+        &self,
+        topic: &str,
+        selector: impl Into<MessageSelector>,
+    ) -> Result<(), ClientError> {
         if self.engine.is_assigned() {
             return Err(ClientError::invalid_argument(
                 "subscribe",
@@ -121,7 +126,7 @@ impl LitePullConsumer {
             ));
         }
         let topic = &self.ns().wrap(topic);
-        let subscription = build_subscription_data(topic, expression)?;
+        let subscription = build_subscription_data(topic, &selector.into())?;
         let instance = self.engine.instance();
         if let Err(e) = instance.update_topic_route(topic, instance.api_timeout_default()) {
             log::warn!("route of {topic}: {e}");

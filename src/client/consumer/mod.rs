@@ -79,3 +79,4 @@ pub use listener::{
 pub use lite_pull_consumer::LitePullConsumer;
 pub use pull_consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
 pub use push_consumer::PushConsumer;
+pub use subscription::MessageSelector;

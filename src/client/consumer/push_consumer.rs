@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::config::{start_group, PushConsumerBuilder, PushConsumerConfig};
 use super::engine::{ConsumerEngine, ConsumerInner};
-use super::subscription::{build_subscription_data, SUB_ALL};
+use super::subscription::{build_subscription_data, MessageSelector, SUB_ALL};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::namespace::Namespace;
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
@@ -79,11 +79,16 @@ impl PushConsumer {
         self.engine.instance().client_id()
     }
 
-    /// Subscribes to one more topic (or changes a topic's expression) while running.
-    pub fn subscribe(&self, topic: &str, expression: &str) -> Result<(), ClientError> {
+    /// Subscribes to one more topic (or changes a topic's selector) while running: a tag
+    /// expression (a `&str`), or a [`MessageSelector`].
+    pub fn subscribe(
+        &self,
+        topic: &str,
+        selector: impl Into<MessageSelector>,
+    ) -> Result<(), ClientError> {
         let topic = self.engine.instance().namespace().wrap(topic);
         self.engine
-            .subscribe(build_subscription_data(&topic, expression)?);
+            .subscribe(build_subscription_data(&topic, &selector.into())?);
         Ok(())
     }
 
@@ -153,7 +158,7 @@ impl PushConsumerBuilder {
         if config.message_model == MessageModel::Clustering {
             // Messages sent back come through the group's retry topic (`copySubscription`).
             let retry = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", config.group);
-            subscriptions.push(build_subscription_data(&retry, SUB_ALL)?);
+            subscriptions.push(build_subscription_data(&retry, &SUB_ALL.into())?);
         }
         let engine = ConsumerEngine::start(config.engine_settings(listener), subscriptions)?;
         Ok(PushConsumer { config, engine })

@@ -465,7 +465,7 @@ impl ConsumerEngine {
         for queue in queues {
             if self.rebalance.subscription(&queue.topic).is_none() {
                 self.rebalance
-                    .subscribe(build_subscription_data(&queue.topic, SUB_ALL)?);
+                    .subscribe(build_subscription_data(&queue.topic, &SUB_ALL.into())?);
             }
         }
         self.instance.register_consumer(self.consumer_data());
