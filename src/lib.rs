@@ -50,9 +50,12 @@
 //! # Watching a send
 //!
 //! Every step of every send can be logged, one line each, prefixed with its layer: enable the
-//! `log` target [`TRACE_TARGET`] at TRACE level (the examples do it when `RMQ_TRACE=1`). See
-//! the [`client`] module for the route a sync send takes, and [`remoting`] for how a
-//! response finds its caller.
+//! `log` target [`TRACE_TARGET`] at TRACE level (the examples do it when `RMQ_TRACE=1`). The
+//! same steps are structured events a [`trace::TraceRecorder`] collects in-process, and
+//! [`trace::SequenceDiagram`] draws them as a picture of the threads a message crosses
+//! (`cargo run --release --example quickstart -- --diagram send.svg`). See the [`client`]
+//! module for the route a sync send takes, and [`remoting`] for how a response finds its
+//! caller.
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -73,6 +76,7 @@ mod local_cluster;
 #[cfg(feature = "servers")]
 pub mod namesrv;
 
+pub use common::trace;
 pub use common::trace::TRACE_TARGET;
 
 /// The README's Rust examples, compiled by `cargo test` so that they stay true.

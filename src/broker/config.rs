@@ -85,6 +85,12 @@ pub struct BrokerConfig {
     pub region_id: String,
     /// Whether send responses say message tracing is on (`traceOn`, true).
     pub trace_on: bool,
+    /// Create the message trace topic at start (`traceTopicEnable`, off), for clients that
+    /// write trace records when auto-creation is off.
+    pub trace_topic_enable: bool,
+    /// The trace topic created with `trace_topic_enable` (`msgTraceTopicName`,
+    /// `RMQ_SYS_TRACE_TOPIC`).
+    pub msg_trace_topic_name: String,
     /// Largest message accepted (`maxMessageSize`, 4 MiB).
     pub max_message_size: usize,
     /// Whether a pull with nothing to read may be held (`longPollingEnable`, on).
@@ -165,6 +171,8 @@ impl Default for BrokerConfig {
             register_interval: Duration::from_secs(30),
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            trace_topic_enable: false,
+            msg_trace_topic_name: "RMQ_SYS_TRACE_TOPIC".into(),
             max_message_size: 4 * 1024 * 1024,
             long_polling: true,
             client_channel_expiry: Duration::from_secs(120),
@@ -355,6 +363,19 @@ impl BrokerBuilder {
     /// Whether send responses say message tracing is on (true).
     pub fn trace_on(mut self, on: bool) -> Self {
         self.config.trace_on = on;
+        self
+    }
+
+    /// Create the message trace topic at start (`traceTopicEnable`, off).
+    pub fn trace_topic_enable(mut self, enable: bool) -> Self {
+        self.config.trace_topic_enable = enable;
+        self
+    }
+
+    /// The trace topic `trace_topic_enable` creates (`msgTraceTopicName`,
+    /// `RMQ_SYS_TRACE_TOPIC`).
+    pub fn msg_trace_topic_name(mut self, topic: impl Into<String>) -> Self {
+        self.config.msg_trace_topic_name = topic.into();
         self
     }
 

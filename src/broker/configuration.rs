@@ -229,8 +229,44 @@ const LIVE_KEYS: &[Key] = &[
     },
 ];
 
-/// Settings read from the config file at start only (the files' layout).
+/// Settings read from the config file at start only (the files' layout, the topics made at
+/// start, what send answers say).
 const START_KEYS: &[Key] = &[
+    Key {
+        name: "traceTopicEnable",
+        set: |c, v| {
+            c.trace_topic_enable = parse_bool(v)?;
+            Ok(())
+        },
+        get: |c| c.trace_topic_enable.to_string(),
+    },
+    Key {
+        name: "msgTraceTopicName",
+        set: |c, v| {
+            if v.is_empty() {
+                return Err("a topic name".into());
+            }
+            c.msg_trace_topic_name = v.to_string();
+            Ok(())
+        },
+        get: |c| c.msg_trace_topic_name.clone(),
+    },
+    Key {
+        name: "regionId",
+        set: |c, v| {
+            c.region_id = v.to_string();
+            Ok(())
+        },
+        get: |c| c.region_id.clone(),
+    },
+    Key {
+        name: "traceOn",
+        set: |c, v| {
+            c.trace_on = parse_bool(v)?;
+            Ok(())
+        },
+        get: |c| c.trace_on.to_string(),
+    },
     Key {
         name: "mappedFileSizeCommitLog",
         set: |c, v| {

@@ -335,6 +335,9 @@ impl Broker {
             config.default_topic_queue_nums,
         )
         .map_err(config_err)?;
+        if config.trace_topic_enable {
+            topics.add_trace_topic(&config.msg_trace_topic_name);
+        }
         // Topics with messages but no config (a config file lost in a crash) come back.
         for (topic, queues) in store.topics_and_queues() {
             let queue_nums = queues.iter().max().map_or(1, |q| q + 1);

@@ -167,6 +167,21 @@ impl TopicConfigManager {
         })
     }
 
+    /// Adds the message trace topic (`traceTopicEnable`): one queue, read and write, as
+    /// Java's `TopicConfigManager` makes it at start; kept if it exists.
+    pub(crate) fn add_trace_topic(&self, topic: &str) {
+        let mut state = self.write();
+        if !state.topics.contains_key(topic) {
+            let config = TopicConfig {
+                read_queue_nums: 1,
+                write_queue_nums: 1,
+                perm: perm_name::PERM_READ | perm_name::PERM_WRITE,
+                ..TopicConfig::new(topic)
+            };
+            state.topics.insert(topic.to_string(), config);
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read_unpoisoned()
     }

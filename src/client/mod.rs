@@ -14,7 +14,10 @@
 //! - [`LitePullConsumer`]: the same group membership, with [`LitePullConsumer::poll`] instead
 //!   of a listener.
 //! - [`PullConsumer`], started with [`PullConsumer::builder`]: [`PullResult`]s by offset.
-//! - [`MqAdmin`]: the admin and query calls of `mqadmin`.
+//! - [`MqAdmin`]: the admin and query calls of `mqadmin`, [`MqAdmin::query_trace`] included.
+//! - Message trace (`enable_trace()` on the builders; [`TraceView`]): records of what was
+//!   sent and consumed that Apache's tools read; [`ConsumeMessageHook`] and
+//!   [`EndTransactionHook`] beside [`SendMessageHook`].
 //! - [`ClientError`]: one variant per kind of failure.
 //!
 //! # The map
@@ -27,6 +30,8 @@
 //!               rebalance, the pull loop, deliveries, process queues, offset stores);
 //!               PullConsumer; settings side by side in config.rs
 //!   admin/      MqAdmin
+//!   trace/      message trace as Java writes it: records, the dispatcher thread and its
+//!               inner producer, the hooks that write them
 //!   shared/     what they all stand on: MqClientInstance (client_instance.rs: routes,
 //!               broker addresses, the one broker lookup, the route and heartbeat threads),
 //!               MqClientApi (mq_client_api/: one function per RPC), name-server discovery,
@@ -97,6 +102,7 @@ mod admin;
 mod consumer;
 mod producer;
 mod shared;
+mod trace;
 
 pub use crate::protocol::body::MessageModel;
 /// What the builders' `.tls(..)` takes (also at `remoting::TlsClientConfig`).
@@ -105,16 +111,17 @@ pub use crate::remoting::TlsClientConfig;
 pub use admin::{MqAdmin, MqAdminBuilder, MqAdminConfig, QueryResult, MAX_QUERY_NUM};
 pub use consumer::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
-    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyContext,
-    ConsumeOrderlyStatus, LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig,
-    MessageListenerConcurrently, MessageListenerOrderly, MessageSelector, PullConsumer,
-    PullConsumerBuilder, PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
+    ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeMessageContext,
+    ConsumeMessageHook, ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeReturnType,
+    LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig, MessageListenerConcurrently,
+    MessageListenerOrderly, MessageSelector, PullConsumer, PullConsumerBuilder, PullConsumerConfig,
+    PushConsumer, PushConsumerBuilder, PushConsumerConfig,
 };
 pub use producer::{
-    create_reply_message, JavaHashCode, LocalTransactionState, MessageQueueSelector, MessageType,
-    Producer, ProducerBuilder, ProducerConfig, RequestCallback, SelectMessageQueueByHash,
-    SendMessageContext, SendMessageHook, TransactionListener, TransactionProducer,
-    TransactionProducerBuilder, TransactionSendResult,
+    create_reply_message, EndTransactionContext, EndTransactionHook, JavaHashCode,
+    LocalTransactionState, MessageQueueSelector, MessageType, Producer, ProducerBuilder,
+    ProducerConfig, RequestCallback, SelectMessageQueueByHash, SendMessageContext, SendMessageHook,
+    TransactionListener, TransactionProducer, TransactionProducerBuilder, TransactionSendResult,
 };
 pub use shared::client_config::{ClientSettings, NAMESRV_ADDR_ENV};
 pub use shared::error::{ClientError, DEFAULT_RETRY_RESPONSE_CODES};
@@ -124,5 +131,6 @@ pub use shared::top_addressing::{
     DEFAULT_NAMESRV_DOMAIN, DEFAULT_NAMESRV_DOMAIN_SUBGROUP, NAMESRV_DOMAIN_ENV,
     NAMESRV_DOMAIN_SUBGROUP_ENV,
 };
+pub use trace::{TraceQueryResult, TraceType, TraceView, RMQ_SYS_TRACE_TOPIC};
 
 pub use crate::protocol::message::{MessageExt, MessageQueue};

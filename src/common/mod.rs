@@ -8,7 +8,7 @@ pub(crate) mod service_thread;
 pub(crate) mod sync;
 #[cfg(any(feature = "servers", test))]
 pub(crate) mod temp_dir;
-pub(crate) mod trace;
+pub mod trace;
 
 /// The message of a caught panic (`&str` or `String` payloads), for logs and errors.
 pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

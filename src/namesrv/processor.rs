@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::route_info::{BrokerRegistration, RouteInfoManager};
 use crate::common::sync::RwLockExt;
+use crate::common::trace::trace_step;
 use crate::protocol::body::{RegisterBrokerBody, TopicList};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
@@ -118,7 +119,20 @@ impl NamesrvProcessor {
 
     fn get_route_info(&self, request: &RemotingCommand) -> Result<RemotingCommand, ProcessorError> {
         let header = GetRouteInfoRequestHeader::read_from(&request.ext_fields)?;
-        let Some(route) = self.routes().pickup_topic_route_data(&header.topic) else {
+        let route = self.routes().pickup_topic_route_data(&header.topic);
+        trace_step!(
+            "namesrv",
+            "route of {}: {}",
+            header.topic,
+            route
+                .as_ref()
+                .map_or("none (TOPIC_NOT_EXIST)".to_string(), |r| format!(
+                    "{} broker(s), {} queue data",
+                    r.broker_datas.len(),
+                    r.queue_datas.len()
+                ))
+        );
+        let Some(route) = route else {
             return Ok(RemotingCommand::new_response(
                 response_code::TOPIC_NOT_EXIST,
                 topic_not_exist_remark(&header.topic),

@@ -9,7 +9,7 @@ use super::command::{RemotingCommand, SerializeType};
 use super::command_body::Body;
 use super::error::{DecodeError, EncodeError};
 use super::{binary_header, json_header};
-use crate::common::trace::trace_step;
+use crate::common::trace::{trace_event, Step};
 
 /// Java's default `com.rocketmq.remoting.frameMaxLength`: 16 MiB, length prefix included.
 pub const DEFAULT_MAX_FRAME_LENGTH: usize = 16 * 1024 * 1024;
@@ -146,8 +146,11 @@ impl RemotingCommand {
         BigEndian::write_i32(&mut out[0..4], total_i32);
         let mark = ((self.serialize_type.code() as u32) << 24) | header_len as u32;
         BigEndian::write_u32(&mut out[4..8], mark);
-        trace_step!(
+        trace_event!(
             "protocol",
+            if self.is_response() { Step::EncodeResponse } else { Step::EncodeRequest },
+            Some(self.opaque),
+            Some(code_and_name(self));
             "encoded {}: {} header {header_len} bytes, body {} bytes, frame {} bytes",
             describe(self),
             self.serialize_type.name(),
@@ -345,8 +348,11 @@ impl FrameDecoder {
         let command =
             decode_header_limited(self.serialize_type, &self.header, body, self.max_ext_fields);
         if let Ok(command) = &command {
-            trace_step!(
+            trace_event!(
                 "protocol",
+                if command.is_response() { Step::DecodeResponse } else { Step::DecodeRequest },
+                Some(command.opaque),
+                Some(code_and_name(command));
                 "decoded {}: {} header {} bytes, body {} bytes, frame {} bytes",
                 describe(command),
                 self.serialize_type.name(),
@@ -362,19 +368,25 @@ impl FrameDecoder {
     }
 }
 
+/// A command's code with its Java name (`?` for a code we do not know).
+fn code_and_name(command: &RemotingCommand) -> (i32, &'static str) {
+    let name = if command.is_response() {
+        super::codes::response_code::name(command.code)
+    } else {
+        super::codes::request_code::name(command.code)
+    };
+    (command.code, name.unwrap_or("?"))
+}
+
 /// A command as a trace line names it: kind, code with its Java name, opaque.
 fn describe(command: &RemotingCommand) -> String {
-    let (kind, name) = if command.is_response() {
-        ("response", super::codes::response_code::name(command.code))
+    let kind = if command.is_response() {
+        "response"
     } else {
-        ("request", super::codes::request_code::name(command.code))
+        "request"
     };
-    format!(
-        "{kind} {} ({}) opaque {}",
-        name.unwrap_or("?"),
-        command.code,
-        command.opaque
-    )
+    let (code, name) = code_and_name(command);
+    format!("{kind} {name} ({code}) opaque {}", command.opaque)
 }
 
 /// Appends `bytes` to `buf`, which will hold `total` bytes once complete: capacity grows with

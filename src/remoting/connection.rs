@@ -17,7 +17,7 @@ use super::socket::{is_timeout, TLS_HANDSHAKE_BYTE};
 use super::stream::Stream;
 use super::threads::ThreadSet;
 use crate::common::clock::{deadline_after, monotonic_millis};
-use crate::common::trace::{self, trace_step};
+use crate::common::trace::{self, trace_event, Step};
 use crate::protocol::{FrameDecoder, RemotingCommand};
 
 /// Why a connection ended when this side closed it: pending calls fail with this reason, so
@@ -226,8 +226,11 @@ impl Connection {
         cmd: &RemotingCommand,
         when_full: WhenFull,
     ) -> Result<(), RemotingError> {
-        trace_step!(
+        trace_event!(
             "remoting",
+            Step::Queue,
+            Some(cmd.opaque),
+            None;
             "opaque {}: queued for rmq-writer-{}",
             cmd.opaque,
             self.remote_addr
@@ -515,8 +518,11 @@ impl Connection {
                     bytes = &bytes[used..];
                     if let Some(command) = command {
                         self.touch();
-                        trace_step!(
+                        trace_event!(
                             "remoting",
+                            Step::Read,
+                            Some(command.opaque),
+                            None;
                             "{} opaque {} read from {} by {}",
                             if command.is_response() {
                                 "response"

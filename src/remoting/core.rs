@@ -25,7 +25,7 @@ use super::thread_pool::{Job, Rejected, ThreadPool};
 use super::threads::ThreadSet;
 use crate::common::clock::deadline_after;
 use crate::common::sync::{MutexExt, RwLockExt};
-use crate::common::trace::trace_step;
+use crate::common::trace::{self, trace_event, Step};
 use crate::protocol::codes::response_code;
 use crate::protocol::RemotingCommand;
 
@@ -231,8 +231,11 @@ impl RemotingCore {
         );
         let (future, registered) = self.register(future, &mut request, conn);
         let opaque = future.opaque();
-        trace_step!(
+        trace_event!(
             "remoting",
+            Step::Invoke,
+            Some(opaque),
+            None;
             "opaque {opaque} registered: a sync call to {}, its caller waits on a condvar slot",
             conn.remote_addr()
         );
@@ -259,6 +262,14 @@ impl RemotingCore {
                 },
             },
         }?;
+        trace_event!(
+            "remoting",
+            Step::Wake,
+            Some(opaque),
+            None;
+            "opaque {opaque}: the caller {} wakes with the response",
+            trace::thread_name()
+        );
         run_after_response(&hooks, conn.remote_addr(), &request, &mut response);
         Ok(response)
     }
@@ -319,8 +330,11 @@ impl RemotingCore {
         );
         let (future, registered) = self.register(future, &mut request, conn);
         let opaque = future.opaque();
-        trace_step!(
+        trace_event!(
             "remoting",
+            Step::Invoke,
+            Some(opaque),
+            None;
             "opaque {opaque} registered: an async call to {}, its callback waits in the \
              response table",
             conn.remote_addr()
@@ -352,8 +366,11 @@ impl RemotingCore {
                 })?;
         request.mark_oneway();
         self.prepare_request(conn, &mut request)?;
-        trace_step!(
+        trace_event!(
             "remoting",
+            Step::Invoke,
+            Some(request.opaque),
+            None;
             "opaque {}: a oneway request to {}, no response expected",
             request.opaque,
             conn.remote_addr()
@@ -363,18 +380,34 @@ impl RemotingCore {
 
     /// Delivers a result: wakes a sync waiter or queues an async callback.
     pub(crate) fn complete(&self, future: &ResponseFuture, result: InvokeResult) {
-        trace_step!(
+        let opaque = future.opaque();
+        trace_event!(
             "remoting",
-            "future opaque {} completed ({}) by {}",
-            future.opaque(),
+            Step::Complete,
+            Some(opaque),
+            None;
+            "future opaque {opaque} completed ({}) by {}",
             match &result {
                 Ok(_) => "response".to_string(),
                 Err(e) => e.to_string(),
             },
-            crate::common::trace::thread_name()
+            trace::thread_name()
         );
         if let Some((callback, result)) = future.complete(result) {
-            let job: Job = Box::new(move || callback(result));
+            // The callback's steps serve this request too.
+            let context = trace::Context::of(opaque);
+            let job: Job = Box::new(move || {
+                let _serving = context.enter();
+                trace_event!(
+                    "remoting",
+                    Step::Callback,
+                    Some(opaque),
+                    None;
+                    "opaque {opaque}: its callback runs on {}",
+                    trace::thread_name()
+                );
+                callback(result)
+            });
             if let Err(Rejected::Full(job) | Rejected::Shutdown(job)) =
                 self.callback_pool.execute(job)
             {
@@ -429,8 +462,30 @@ impl RemotingCore {
         let (core, job_conn) = (Arc::downgrade(self), conn.clone());
         let processor = entry.processor.clone();
         let queued_at = Instant::now();
+        trace_event!(
+            "remoting",
+            Step::Dispatch,
+            Some(info.opaque),
+            None;
+            "opaque {}: request code {} handed to its processor's pool",
+            info.opaque,
+            info.code
+        );
+        let context = trace::Context::of(info.opaque);
         let job: Job = Box::new(move || {
             let Some(core) = core.upgrade() else { return };
+            // What the processor does serves this request.
+            let _serving = context.enter();
+            trace_event!(
+                "remoting",
+                Step::Process,
+                Some(request.opaque),
+                None;
+                "opaque {}: {} runs its processor, {} µs after it was handed over",
+                request.opaque,
+                trace::thread_name(),
+                queued_at.elapsed().as_micros()
+            );
             core.run_processor(&job_conn, &*processor, request, queued_at);
         });
         match entry.pool.execute(job) {
@@ -514,8 +569,11 @@ impl RemotingCore {
     /// The janitor's scan: expire stale futures and close idle connections.
     pub(crate) fn scan(&self, connections: &[Arc<Connection>]) {
         for future in self.response_table.remove_expired(Instant::now()) {
-            trace_step!(
+            trace_event!(
                 "remoting",
+                Step::Expire,
+                Some(future.opaque()),
+                None;
                 "opaque {} expired: the janitor fails it, {} ms + 1 s after it began",
                 future.opaque(),
                 future.timeout().as_millis()

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use super::socket::is_timeout;
 use super::stream::Stream;
 use crate::common::sync::{CondvarExt, MutexExt};
-use crate::common::trace::{self, trace_step};
+use crate::common::trace;
 
 /// How long a thread writing a frame directly waits for the socket before handing the rest
 /// to the writer thread. Long enough for a reading peer to make room; short enough that a
@@ -235,6 +235,7 @@ impl FrameWriter {
         opaque: i32,
     ) -> Result<Accepted, WriteRefused> {
         let frame_len = head.len() + body.len();
+        let began = trace::enabled().then(Instant::now);
         let written = if body.len() < GATHER_THRESHOLD {
             head.extend_from_slice(body);
             write_patiently(stream, &head, &[])
@@ -263,8 +264,8 @@ impl FrameWriter {
                 return Ok(self.wake_writer(state, stream));
             }
             Ok(_) => {
-                if trace::enabled() {
-                    self.trace_written(&[opaque], frame_len);
+                if let Some(began) = began {
+                    self.trace_written(&[opaque], frame_len, began);
                 }
             }
         }
@@ -276,6 +277,8 @@ impl FrameWriter {
             let opaques = std::mem::take(&mut state.queued_opaques);
             self.report_progress(&state); // room for those waiting
             drop(state);
+            // Opaques are kept only while tracing: only then is the time worth taking.
+            let began = (!opaques.is_empty()).then(Instant::now);
             let written = write_patiently(stream, &batch, &[]);
             state = self.lock();
             match written {
@@ -285,8 +288,8 @@ impl FrameWriter {
                     break;
                 }
                 Ok(n) => {
-                    if !opaques.is_empty() {
-                        self.trace_written(&opaques, n);
+                    if let Some(began) = began {
+                        self.trace_written(&opaques, n, began);
                     }
                 }
             }
@@ -360,6 +363,7 @@ impl FrameWriter {
             let opaques = std::mem::take(&mut state.queued_opaques);
             self.report_progress(&state);
             drop(state);
+            let began = (!opaques.is_empty()).then(Instant::now);
             let mut result = Ok(());
             if set_stall_timeout {
                 result = stream.tcp().set_write_timeout(Some(self.stall_timeout));
@@ -372,8 +376,8 @@ impl FrameWriter {
                 self.fail(state, io::Error::new(e.kind(), e.to_string()));
                 return Err(e);
             }
-            if !opaques.is_empty() {
-                self.trace_written(&opaques, batch.len());
+            if let Some(began) = began {
+                self.trace_written(&opaques, batch.len(), began);
             }
             state.writing = false;
             if batch.capacity() > KEEP_BUFFER_CAPACITY {
@@ -383,17 +387,27 @@ impl FrameWriter {
         }
     }
 
-    fn trace_written(&self, opaques: &[i32], bytes: usize) {
-        trace_step!(
-            "remoting",
-            "opaque {}: {bytes} bytes written to {} by {}",
-            opaques
-                .iter()
-                .map(i32::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.addr,
-            crate::common::trace::thread_name()
+    /// A write of the frames of `opaques` that began at `began`: one line, one recorded
+    /// event per frame, timed at the write's start so it comes before the peer's read.
+    fn trace_written(&self, opaques: &[i32], bytes: usize, began: Instant) {
+        if !trace::wanted() {
+            return;
+        }
+        trace::emit_for_each(
+            trace::Layer::Remoting,
+            trace::Step::Write,
+            opaques,
+            Some(began),
+            format_args!(
+                "opaque {}: {bytes} bytes written to {} by {}",
+                opaques
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.addr,
+                trace::thread_name()
+            ),
         );
     }
 

@@ -7,6 +7,7 @@ use super::{suggest_todo, BrokerContext};
 use crate::broker::filter::{is_tag_type, SubscriptionFilter, EXPRESSION_TYPE_SQL92};
 use crate::broker::long_polling::{HeldPull, HeldPullAnswerer};
 use crate::broker::store::{tags_string_to_tags_code, GetMessageStatus};
+use crate::common::trace::trace_step;
 use crate::protocol::body::{perm_name, MessageModel};
 use crate::protocol::codes::response_code;
 use crate::protocol::header::{PullMessageRequestHeader, PullMessageResponseHeader};
@@ -202,6 +203,14 @@ impl PullMessageProcessor {
             Err(response) => return Ok(Some(response)),
         };
         let max = header.max_msg_nums.max(1);
+        trace_step!(
+            "broker",
+            "pull of {} queue {} from offset {} for {}, at most {max}",
+            header.topic,
+            header.queue_id,
+            header.queue_offset,
+            header.consumer_group
+        );
         let result = b.store.get_message(
             &header.topic,
             header.queue_id,

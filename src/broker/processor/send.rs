@@ -15,6 +15,7 @@ use crate::broker::topic_config_manager::{
     RETRY_GROUP_TOPIC_PREFIX,
 };
 use crate::common::clock::now_millis;
+use crate::common::trace::trace_step;
 use crate::protocol::body::{perm_name, TopicConfig};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
@@ -241,6 +242,16 @@ impl SendMessageProcessor {
             message_const::PROPERTY_CLUSTER,
             self.broker.config.cluster_name.clone(),
         );
+        // Stored with every message, as Java 5's `buildMsgContext` does: consumers' trace
+        // hooks read them (Java's drops its record when MSG_REGION is missing).
+        properties.insert(
+            message_const::PROPERTY_MSG_REGION,
+            self.broker.config.region_id.clone(),
+        );
+        properties.insert(
+            message_const::PROPERTY_TRACE_SWITCH,
+            self.broker.config.trace_on.to_string(),
+        );
         MessageExt {
             topic: topic.to_string(),
             flag,
@@ -365,6 +376,17 @@ impl SendMessageProcessor {
             .remote_addr()
             .parse()
             .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        trace_step!(
+            "broker",
+            "{} of {} to {topic_name} queue {queue_id}: {body_len} bytes{}",
+            if batch { "batch" } else { "message" },
+            header.producer_group,
+            if prepared {
+                ", a transaction's half"
+            } else {
+                ""
+            }
+        );
         let mut recall_handle = None;
         let results = if batch {
             // The C++ client of PyPI rocketmq 0.4.4 zlib-compresses a whole batch body of 4 KiB

@@ -32,6 +32,7 @@ use super::stats::StoreStats;
 use crate::common::clock::{deadline_after, now_millis};
 use crate::common::service_thread::{Schedule, ServiceThread, Stopping, Waker};
 use crate::common::sync::{CondvarExt, MutexExt, RwLockExt};
+use crate::common::trace::{self, trace_step};
 use crate::protocol::message::{
     create_offset_message_id, decode_message, encode_stored_message, MessageExt,
 };
@@ -379,7 +380,28 @@ impl MessageStore {
     /// A put, counted in the statistics.
     fn put_counted(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
         let begin = std::time::Instant::now();
+        let target = trace::enabled()
+            .then(|| {
+                msgs.first()
+                    .map(|m| format!("{} queue {}", m.topic, m.queue_id))
+            })
+            .flatten();
         let put = self.inner.put(msgs);
+        if let (Some(target), Ok(results)) = (target, &put) {
+            if let (Some(first), Some(last)) = (results.first(), results.last()) {
+                trace_step!(
+                    "store",
+                    "put {} message(s) of {target} at queue offset {}, commit log offset {}, \
+                     {} bytes: {:?} in {} µs",
+                    results.len(),
+                    first.queue_offset,
+                    first.commit_log_offset,
+                    last.commit_log_offset + i64::from(last.wrote_bytes) - first.commit_log_offset,
+                    first.status,
+                    begin.elapsed().as_micros()
+                );
+            }
+        }
         match &put {
             Ok(results) => self.inner.stats.record_put(
                 results.len() as u64,
@@ -411,6 +433,16 @@ impl MessageStore {
         let found = self
             .inner
             .get_message(topic, queue_id, offset, max_msg_nums, filter);
+        trace_step!(
+            "store",
+            "get {topic} queue {queue_id} from offset {offset}: {:?}, {} message(s), {} bytes, \
+             next offset {} in {} µs",
+            found.status,
+            found.messages.len(),
+            found.total_bytes,
+            found.next_begin_offset,
+            begin.elapsed().as_micros()
+        );
         self.inner.stats.record_get(
             found.messages.len() as u64,
             begin.elapsed().as_millis() as u64,

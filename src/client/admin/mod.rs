@@ -16,6 +16,7 @@ use crate::client::shared::client_config::{client_settings_setters, ClientSettin
 use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::MqClientApi;
+use crate::client::trace::{decode_from_trace_trans_data, TraceQueryResult, RMQ_SYS_TRACE_TOPIC};
 use crate::protocol::body::{
     perm_name, BrokerData, ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, KvTable,
     ProducerConnection, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig,
@@ -360,6 +361,61 @@ impl MqAdmin {
         let topic = &self.ns().wrap(topic);
         let found = self.query(topic, unique_key, MAX_QUERY_NUM, 0, i64::MAX, true)?;
         Ok(found.messages.into_iter().min_by_key(|m| m.store_timestamp))
+    }
+
+    /// The message trace of message `msg_id` (a [`SendResult`]'s `msg_id`, the message's
+    /// unique id) in `RMQ_SYS_TRACE_TOPIC`: every record a traced producer, consumer or
+    /// transaction wrote about it, by time (`mqadmin queryMsgTraceById`, which prints the
+    /// `Pub` and `SubAfter` ones). Records in the trace topic that are not in Java's format
+    /// are skipped and counted.
+    ///
+    /// ```
+    /// # let cluster = rocketmq_blocking::LocalCluster::start()?;
+    /// use rocketmq_blocking::client::{Message, MqAdmin, Producer, TraceType};
+    ///
+    /// let producer = Producer::builder("doc_trace_producer")
+    ///     .name_server(cluster.name_server_addr())
+    ///     .enable_trace()
+    ///     .start()?;
+    /// let sent = producer.send(&Message::new("DocTrace", "traced"))?;
+    /// producer.shutdown(); // the trace records leave now
+    ///
+    /// let admin = MqAdmin::builder().name_server(cluster.name_server_addr()).start()?;
+    /// # let mut trace = admin.query_trace(&sent.msg_id)?;
+    /// # let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    /// # while trace.records.is_empty() && std::time::Instant::now() < deadline {
+    /// #     std::thread::sleep(std::time::Duration::from_millis(100)); // the index catches up
+    /// #     trace = admin.query_trace(&sent.msg_id)?;
+    /// # }
+    /// let trace = admin.query_trace(&sent.msg_id)?;
+    /// assert_eq!(trace.records[0].trace_type, TraceType::Pub);
+    /// assert_eq!(trace.records[0].group_name, "doc_trace_producer");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`SendResult`]: crate::client::SendResult
+    pub fn query_trace(&self, msg_id: &str) -> Result<TraceQueryResult, ClientError> {
+        self.query_trace_in(RMQ_SYS_TRACE_TOPIC, msg_id)
+    }
+
+    /// [`MqAdmin::query_trace`] in trace topic `trace_topic` (`queryMsgTraceById -t`), taken
+    /// as given: trace topics are not namespaced.
+    pub fn query_trace_in(
+        &self,
+        trace_topic: &str,
+        msg_id: &str,
+    ) -> Result<TraceQueryResult, ClientError> {
+        let found = self.query(trace_topic, msg_id, MAX_QUERY_NUM, 0, i64::MAX, false)?;
+        let mut result = TraceQueryResult::default();
+        for message in &found.messages {
+            let (records, skipped) = decode_from_trace_trans_data(msg_id, message);
+            result.records.extend(records);
+            result.skipped += skipped;
+        }
+        // Producers' and consumers' records travel in different messages: by time, a send
+        // comes before its consumption.
+        result.records.sort_by_key(|r| r.time_stamp);
+        Ok(result)
     }
 
     fn query(

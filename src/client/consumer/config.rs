@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::allocate::{AllocateAveragely, AllocateMessageQueueStrategy};
 use super::consume_from::ConsumeFrom;
+use super::consume_hook::ConsumeMessageHook;
 use super::engine::{DeliverySettings, EngineSettings, PullSettings};
 use super::listener::{Listener, MessageListenerConcurrently, MessageListenerOrderly};
 use super::subscription::{build_subscription_data, MessageSelector};
@@ -17,6 +18,8 @@ use crate::client::shared::client_config::{client_settings_setters, ClientSettin
 use crate::client::shared::error::ClientError;
 use crate::client::shared::namespace::Namespace;
 use crate::client::shared::validators::check_group;
+use crate::client::trace::async_trace_dispatcher::{AsyncTraceDispatcher, DispatcherType};
+use crate::client::trace::hook::ConsumeMessageTraceHookImpl;
 use crate::protocol::body::{MessageModel, SubscriptionData};
 
 /// What a group consumer's `start` checks and names first: the group, the name servers
@@ -91,7 +94,60 @@ macro_rules! group_consumer_setters {
             self.config.local_offset_store_dir = dir.into();
             self
         }
+
+        /// Adds a hook run around each listener call (each batch `poll` returns)
+        /// (`registerConsumeMessageHook`).
+        pub fn consume_message_hook(mut self, hook: Arc<dyn ConsumeMessageHook>) -> Self {
+            self.consume_hooks.push(hook);
+            self
+        }
+
+        /// Writes message trace that Apache's tools read: a `SubBefore` and a `SubAfter`
+        /// record for each listener call (each batch `poll` returns), sent to the trace
+        /// topic by an inner producer (`_INNER_TRACE_PRODUCER-<group>-CONSUME-<n>`) with
+        /// this consumer's name servers and credentials (Java's `enableMsgTrace`). Never
+        /// blocks or fails a consume: a record that does not fit the dispatcher's queue
+        /// (2,048) is dropped and counted. Messages a broker stored without `MSG_REGION`
+        /// are not traced, as in Java.
+        pub fn enable_trace(mut self) -> Self {
+            self.config.enable_trace = true;
+            self
+        }
+
+        /// The topic trace records go to (`RMQ_SYS_TRACE_TOPIC`); takes effect with
+        /// [`enable_trace`](Self::enable_trace).
+        pub fn trace_topic(mut self, topic: impl Into<String>) -> Self {
+            self.config.trace_topic = Some(topic.into());
+            self
+        }
     };
+}
+
+/// Starts message trace for a group consumer configured with `enable_trace`: its
+/// dispatcher, whose hook joins `hooks`.
+pub(super) fn start_trace(
+    enable_trace: bool,
+    trace_topic: Option<&str>,
+    group: &str,
+    client: &ClientSettings,
+    hooks: &mut Vec<Arc<dyn ConsumeMessageHook>>,
+) -> Result<Option<Arc<AsyncTraceDispatcher>>, ClientError> {
+    if !enable_trace {
+        return Ok(None);
+    }
+    let dispatcher = AsyncTraceDispatcher::start(
+        group,
+        DispatcherType::Consume,
+        trace_topic,
+        client,
+        Vec::new(),
+    )?;
+    let namespace = Namespace::new(client.namespace.as_deref());
+    hooks.push(Arc::new(ConsumeMessageTraceHookImpl::new(
+        dispatcher.clone(),
+        namespace,
+    )));
+    Ok(Some(dispatcher))
 }
 
 /// The engine settings of a group consumer's `$config`: its common fields read here once,
@@ -117,6 +173,7 @@ macro_rules! engine_settings {
             rebalance_interval: $config.rebalance_interval,
             local_offset_store_dir: $config.local_offset_store_dir.clone(),
             delivery: $delivery,
+            consume_hooks: Vec::new(),
         }
     };
 }
@@ -184,6 +241,10 @@ pub struct PushConsumerConfig {
     /// Broadcasting: the directory of the local offset files
     /// (`rocketmq.client.localOffsetStoreDir`, `~/.rocketmq_offsets`).
     pub local_offset_store_dir: PathBuf,
+    /// Write message trace records of each listener call (`enableTrace`, off).
+    pub enable_trace: bool,
+    /// Where trace records go (`traceTopic`; None: `RMQ_SYS_TRACE_TOPIC`).
+    pub trace_topic: Option<String>,
 }
 
 impl fmt::Debug for PushConsumerConfig {
@@ -226,6 +287,8 @@ impl PushConsumerConfig {
             persist_offset_interval: Duration::from_secs(5),
             rebalance_interval: Duration::from_secs(20),
             local_offset_store_dir: default_local_offset_store_dir(),
+            enable_trace: false,
+            trace_topic: None,
         }
     }
 
@@ -269,6 +332,7 @@ pub struct PushConsumerBuilder {
     pub(super) config: PushConsumerConfig,
     pub(super) name_server: Option<String>,
     pub(super) listener: Option<Listener>,
+    pub(super) consume_hooks: Vec<Arc<dyn ConsumeMessageHook>>,
 }
 
 impl fmt::Debug for PushConsumerBuilder {
@@ -286,6 +350,7 @@ impl PushConsumerBuilder {
             config: PushConsumerConfig::new(group.into()),
             name_server: None,
             listener: None,
+            consume_hooks: Vec::new(),
         }
     }
 
@@ -431,6 +496,10 @@ pub struct LitePullConsumerConfig {
     pub rebalance_interval: Duration,
     /// Broadcasting: where local offset files go (`~/.rocketmq_offsets`).
     pub local_offset_store_dir: PathBuf,
+    /// Write message trace records of each batch `poll` returns (`enableTrace`, off).
+    pub enable_trace: bool,
+    /// Where trace records go (`traceTopic`; None: `RMQ_SYS_TRACE_TOPIC`).
+    pub trace_topic: Option<String>,
 }
 
 impl fmt::Debug for LitePullConsumerConfig {
@@ -467,11 +536,22 @@ impl LitePullConsumerConfig {
 }
 
 /// Builds and starts a [`LitePullConsumer`](super::LitePullConsumer).
-#[derive(Debug)]
 pub struct LitePullConsumerBuilder {
     pub(super) config: LitePullConsumerConfig,
     pub(super) name_server: Option<String>,
     pub(super) subscriptions: Vec<(String, MessageSelector)>,
+    pub(super) consume_hooks: Vec<Arc<dyn ConsumeMessageHook>>,
+}
+
+impl fmt::Debug for LitePullConsumerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LitePullConsumerBuilder")
+            .field("config", &self.config)
+            .field("name_server", &self.name_server)
+            .field("subscriptions", &self.subscriptions)
+            .field("consume_hooks", &self.consume_hooks.len())
+            .finish()
+    }
 }
 
 impl LitePullConsumerBuilder {

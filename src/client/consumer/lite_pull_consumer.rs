@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use super::allocate::AllocateAveragely;
 use super::config::{
-    default_local_offset_store_dir, start_group, LitePullConsumerBuilder, LitePullConsumerConfig,
+    default_local_offset_store_dir, start_group, start_trace, LitePullConsumerBuilder,
+    LitePullConsumerConfig,
 };
 use super::consume_from::ConsumeFrom;
 use super::engine::{ConsumerEngine, PollQueue, ReadOffsetType};
@@ -22,6 +23,7 @@ use super::subscription::{build_subscription_data, MessageSelector};
 use crate::client::shared::client_config::ClientSettings;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::namespace::Namespace;
+use crate::client::trace::async_trace_dispatcher::AsyncTraceDispatcher;
 use crate::protocol::body::MessageModel;
 use crate::protocol::message::{MessageExt, MessageQueue};
 
@@ -56,6 +58,8 @@ use crate::protocol::message::{MessageExt, MessageQueue};
 pub struct LitePullConsumer {
     config: LitePullConsumerConfig,
     engine: Arc<ConsumerEngine>,
+    /// Message trace, with `enable_trace`: its records' dispatcher.
+    trace: Option<Arc<AsyncTraceDispatcher>>,
 }
 
 impl fmt::Debug for LitePullConsumer {
@@ -86,9 +90,12 @@ impl LitePullConsumer {
                 poll_timeout: Duration::from_secs(5),
                 rebalance_interval: Duration::from_secs(20),
                 local_offset_store_dir: default_local_offset_store_dir(),
+                enable_trace: false,
+                trace_topic: None,
             },
             name_server: None,
             subscriptions: Vec::new(),
+            consume_hooks: Vec::new(),
         }
     }
 
@@ -300,6 +307,9 @@ impl LitePullConsumer {
     /// Commits (with auto-commit on), unregisters and joins every thread.
     pub fn shutdown(&self) {
         self.engine.shutdown();
+        if let Some(trace) = &self.trace {
+            trace.shutdown();
+        }
     }
 }
 
@@ -317,14 +327,29 @@ impl LitePullConsumerBuilder {
             mut config,
             name_server,
             subscriptions,
+            mut consume_hooks,
         } = self;
+        let user_group = config.group.clone();
         let subscriptions = start_group(
             &mut config.group,
             &mut config.client,
             name_server.as_deref(),
             &subscriptions,
         )?;
-        let engine = ConsumerEngine::start(config.engine_settings(), subscriptions)?;
-        Ok(LitePullConsumer { config, engine })
+        let trace = start_trace(
+            config.enable_trace,
+            config.trace_topic.as_deref(),
+            &user_group,
+            &config.client,
+            &mut consume_hooks,
+        )?;
+        let mut settings = config.engine_settings();
+        settings.consume_hooks = consume_hooks;
+        let engine = ConsumerEngine::start(settings, subscriptions)?;
+        Ok(LitePullConsumer {
+            config,
+            engine,
+            trace,
+        })
     }
 }

@@ -52,12 +52,15 @@
 //!
 //! Where what is to come plugs in: a POP loop (issue 17: QUERY_ASSIGNMENT, POP_MESSAGE)
 //! sits beside `PullMessageService` and hands its messages to the same `Delivery`, whose
-//! listener services take their result to an ack instead of an offset; consume hooks
-//! (issue 19) wrap the one listener call, `consume_service::call_listener`.
+//! listener services take their result to an ack instead of an offset. Consume hooks
+//! ([`ConsumeMessageHook`], `consume_hook.rs`; message trace is one) wrap the one listener
+//! call, `consume_service::call_listener`, and each batch a lite pull consumer's `poll`
+//! returns.
 
 mod allocate;
 mod config;
 mod consume_from;
+pub(crate) mod consume_hook;
 mod engine;
 mod listener;
 mod lite_pull_consumer;
@@ -72,6 +75,7 @@ pub use config::{
     LitePullConsumerBuilder, LitePullConsumerConfig, PushConsumerBuilder, PushConsumerConfig,
 };
 pub use consume_from::ConsumeFrom;
+pub use consume_hook::{ConsumeMessageContext, ConsumeMessageHook, ConsumeReturnType};
 pub use listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, MessageListenerConcurrently, MessageListenerOrderly,

@@ -5,12 +5,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::config::{start_group, PushConsumerBuilder, PushConsumerConfig};
+use super::config::{start_group, start_trace, PushConsumerBuilder, PushConsumerConfig};
 use super::engine::{ConsumerEngine, ConsumerInner};
 use super::subscription::{build_subscription_data, MessageSelector, SUB_ALL};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::namespace::Namespace;
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::client::trace::async_trace_dispatcher::AsyncTraceDispatcher;
 use crate::protocol::body::{ConsumerRunningInfo, MessageModel};
 
 /// A consumer that pulls in the background and calls a listener for each batch; mirrors
@@ -53,6 +54,8 @@ use crate::protocol::body::{ConsumerRunningInfo, MessageModel};
 pub struct PushConsumer {
     config: PushConsumerConfig,
     engine: Arc<ConsumerEngine>,
+    /// Message trace, with `enable_trace`: its records' dispatcher.
+    trace: Option<Arc<AsyncTraceDispatcher>>,
 }
 
 impl fmt::Debug for PushConsumer {
@@ -120,6 +123,10 @@ impl PushConsumer {
     /// gets them again.
     pub fn shutdown(&self) {
         self.engine.shutdown();
+        // Then the trace records of the last listener calls leave (Java's order).
+        if let Some(trace) = &self.trace {
+            trace.shutdown();
+        }
     }
 }
 
@@ -137,7 +144,9 @@ impl PushConsumerBuilder {
             mut config,
             name_server,
             listener,
+            mut consume_hooks,
         } = self;
+        let user_group = config.group.clone();
         let mut subscriptions = start_group(
             &mut config.group,
             &mut config.client,
@@ -160,7 +169,20 @@ impl PushConsumerBuilder {
             let retry = format!("{RETRY_GROUP_TOPIC_PREFIX}{}", config.group);
             subscriptions.push(build_subscription_data(&retry, &SUB_ALL.into())?);
         }
-        let engine = ConsumerEngine::start(config.engine_settings(listener), subscriptions)?;
-        Ok(PushConsumer { config, engine })
+        let trace = start_trace(
+            config.enable_trace,
+            config.trace_topic.as_deref(),
+            &user_group,
+            &config.client,
+            &mut consume_hooks,
+        )?;
+        let mut settings = config.engine_settings(listener);
+        settings.consume_hooks = consume_hooks;
+        let engine = ConsumerEngine::start(settings, subscriptions)?;
+        Ok(PushConsumer {
+            config,
+            engine,
+            trace,
+        })
     }
 }

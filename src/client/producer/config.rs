@@ -51,6 +51,11 @@ pub struct ProducerConfig {
     /// Async sends that may wait for a sender thread (Java: 50,000); one more is refused
     /// with [`ClientError::AsyncSendQueueFull`](crate::client::ClientError::AsyncSendQueueFull).
     pub async_send_queue_capacity: usize,
+    /// Write a message trace record (`Pub`) for every send the broker answers (Java's
+    /// `enableTrace` / `enableMsgTrace`, off).
+    pub enable_trace: bool,
+    /// Where trace records go (`traceTopic`; None: `RMQ_SYS_TRACE_TOPIC`).
+    pub trace_topic: Option<String>,
 }
 
 impl ProducerConfig {
@@ -71,6 +76,8 @@ impl ProducerConfig {
             retry_response_codes: DEFAULT_RETRY_RESPONSE_CODES.to_vec(),
             async_sender_threads: std::thread::available_parallelism().map_or(4, |n| n.get()),
             async_send_queue_capacity: 50_000,
+            enable_trace: false,
+            trace_topic: None,
         }
     }
 }
@@ -204,6 +211,24 @@ impl ProducerBuilder {
         self
     }
 
+    /// Writes message trace that Apache's tools read (`mqadmin queryMsgTraceById`, the
+    /// dashboard, [`MqAdmin::query_trace`](crate::client::MqAdmin::query_trace)): a `Pub`
+    /// record for every send the broker answers, sent to the trace topic by an inner
+    /// producer (`_INNER_TRACE_PRODUCER-<group>-PRODUCE-<n>`) with this producer's name
+    /// servers and credentials (Java's `enableMsgTrace`). Never blocks or fails a send: a
+    /// record that does not fit the dispatcher's queue (2,048) is dropped and counted.
+    pub fn enable_trace(mut self) -> Self {
+        self.config.enable_trace = true;
+        self
+    }
+
+    /// The topic trace records go to (`RMQ_SYS_TRACE_TOPIC`; Java's
+    /// `customizedTraceTopic`); takes effect with [`enable_trace`](Self::enable_trace).
+    pub fn trace_topic(mut self, topic: impl Into<String>) -> Self {
+        self.config.trace_topic = Some(topic.into());
+        self
+    }
+
     /// Adds a hook run before and after every send attempt (tracing, metrics, audit).
     pub fn send_hook(mut self, hook: Arc<dyn SendMessageHook>) -> Self {
         self.send_hooks.push(hook);
@@ -219,5 +244,12 @@ impl ProducerBuilder {
     /// The configuration built so far.
     pub fn config(&self) -> &ProducerConfig {
         &self.config
+    }
+
+    /// Every client setting at once (a producer a client makes for itself, as the trace
+    /// producer).
+    pub(crate) fn client_settings(mut self, settings: ClientSettings) -> Self {
+        self.config.client = settings;
+        self
     }
 }

@@ -8,11 +8,14 @@
 //!   (`prepared_message.rs`), makes the attempts (queues from `mq_fault_strategy.rs`), runs
 //!   the hooks (`send_hook.rs`); async attempts run on `async_sender.rs`'s threads. It does
 //!   not know who calls it: the façade, request-reply (`request_response.rs`), transactions
-//!   (`transaction.rs`) and a consumer sending a message back use it alike.
-//! - `config.rs`: settings and builder, with Java's defaults.
+//!   (`transaction.rs`, with `end_transaction_hook.rs`) and a consumer sending a message
+//!   back use it alike.
+//! - `config.rs`: settings and builder, with Java's defaults; with `enable_trace`, the
+//!   producer keeps a message trace dispatcher (`client/trace/`) and its send hook.
 
 mod async_sender;
 mod config;
+mod end_transaction_hook;
 mod latency_fault_tolerance;
 mod mq_fault_strategy;
 mod prepared_message;
@@ -25,6 +28,7 @@ mod send_hook;
 mod transaction;
 
 pub use config::{ProducerBuilder, ProducerConfig};
+pub use end_transaction_hook::{EndTransactionContext, EndTransactionHook};
 pub use producer::Producer;
 pub use queue_selector::{JavaHashCode, MessageQueueSelector, SelectMessageQueueByHash};
 pub use request_response::{create_reply_message, RequestCallback};

@@ -7,6 +7,7 @@ use crate::client::shared::error::ClientError;
 use crate::client::shared::message::Message;
 use crate::client::shared::result::CommunicationMode;
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::common::clock::now_millis;
 use crate::protocol::message::message_const::{
     PROPERTY_MAX_RECONSUME_TIMES, PROPERTY_RECONSUME_TIME, PROPERTY_TRANSACTION_PREPARED,
     PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, PROPERTY_WAIT_STORE_MSG_OK,
@@ -162,6 +163,7 @@ impl PreparedMessage {
             msg_type: SendMessageContext::message_type_of(&self.properties),
             send_result: None,
             error: None,
+            begin_timestamp: now_millis(),
         }
     }
 }

@@ -20,10 +20,12 @@ use crate::client::shared::client_instance::{
 };
 use crate::client::shared::error::ClientError;
 use crate::client::shared::message::Message;
-use crate::client::shared::namespace;
+use crate::client::shared::namespace::{self, Namespace};
 use crate::client::shared::result::{Callback, CommunicationMode, SendResult};
 use crate::client::shared::topic_publish_info::TopicPublishInfo;
 use crate::client::shared::validators::check_producer_group;
+use crate::client::trace::async_trace_dispatcher::{AsyncTraceDispatcher, DispatcherType};
+use crate::client::trace::hook::SendMessageTraceHookImpl;
 use crate::common::trace::trace_step;
 use crate::protocol::codes::request_code;
 use crate::protocol::message::{MessageExt, MessageQueue};
@@ -55,6 +57,8 @@ pub struct Producer {
     async_sender: Arc<AsyncSender>,
     /// Requests waiting for their replies.
     requests: Arc<RequestFutureTable>,
+    /// Message trace, with `enable_trace`: its records' dispatcher.
+    trace: Option<Arc<AsyncTraceDispatcher>>,
 }
 
 impl fmt::Debug for Producer {
@@ -103,6 +107,25 @@ impl Producer {
         rpc_hooks: Vec<Arc<dyn RpcHook>>,
     ) -> Result<Producer, ClientError> {
         check_producer_group(&config.group)?;
+        let mut hooks = hooks;
+        // Started first, so the host's first send is traced (Java starts it with the host).
+        let trace = if config.enable_trace {
+            let dispatcher = AsyncTraceDispatcher::start(
+                &config.group,
+                DispatcherType::Produce,
+                config.trace_topic.as_deref(),
+                &config.client,
+                rpc_hooks.clone(),
+            )?;
+            let namespace = Namespace::new(config.client.namespace.as_deref());
+            hooks.push(Arc::new(SendMessageTraceHookImpl::new(
+                dispatcher.clone(),
+                namespace,
+            )));
+            Some(dispatcher)
+        } else {
+            None
+        };
         // The cluster knows the group by its namespaced name (Java's `start`:
         // `setProducerGroup(withNamespace(producerGroup))`).
         let mut config = config;
@@ -126,6 +149,7 @@ impl Producer {
             engine: Arc::new(SendEngine::new(config, instance, hooks)),
             async_sender: Arc::new(async_sender),
             requests: Arc::default(),
+            trace,
         };
         // On failure, dropping `producer` stops whatever did start.
         let instance = &producer.engine.instance;
@@ -156,6 +180,11 @@ impl Producer {
     /// This producer's client id, `ip@instance`.
     pub fn client_id(&self) -> &str {
         self.engine.instance.client_id()
+    }
+
+    /// The message trace dispatcher, with `enable_trace`.
+    pub(crate) fn trace_dispatcher(&self) -> Option<&Arc<AsyncTraceDispatcher>> {
+        self.trace.as_ref()
     }
 
     /// The IP this producer stamps into message ids.
@@ -488,6 +517,10 @@ impl Producer {
         self.engine.instance.shutdown();
         // So do requests still waiting for a reply.
         self.requests.shutdown();
+        // Then the trace records of those sends leave (Java's order).
+        if let Some(trace) = &self.trace {
+            trace.shutdown();
+        }
         log::info!("producer {} shut down", self.engine.config.group);
     }
 

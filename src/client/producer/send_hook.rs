@@ -20,6 +20,37 @@ pub enum MessageType {
     TransHalf,
     /// A delayed message (`DELAY` set).
     Delay,
+    /// A committed transaction, as `EndTransaction` trace records name it
+    /// (`Trans_msg_Commit`).
+    TransCommit,
+    /// An ordered message, as a 5.x broker classifies it (`Order_Msg`).
+    Order,
+}
+
+impl MessageType {
+    /// Java's ordinal, what trace records carry: `Normal_Msg` 0, `Trans_Msg_Half` 1,
+    /// `Trans_msg_Commit` 2, `Delay_Msg` 3, `Order_Msg` 4.
+    pub fn ordinal(self) -> i32 {
+        match self {
+            MessageType::Normal => 0,
+            MessageType::TransHalf => 1,
+            MessageType::TransCommit => 2,
+            MessageType::Delay => 3,
+            MessageType::Order => 4,
+        }
+    }
+
+    /// The type of Java ordinal `ordinal`.
+    pub(crate) fn from_ordinal(ordinal: i32) -> Option<MessageType> {
+        Some(match ordinal {
+            0 => MessageType::Normal,
+            1 => MessageType::TransHalf,
+            2 => MessageType::TransCommit,
+            3 => MessageType::Delay,
+            4 => MessageType::Order,
+            _ => return None,
+        })
+    }
 }
 
 /// What a send hook sees of one send attempt; mirrors Java's `SendMessageContext`.
@@ -53,6 +84,8 @@ pub struct SendMessageContext {
     pub send_result: Option<SendResult>,
     /// The failure, for the "after" call of a failed send.
     pub error: Option<ClientError>,
+    /// When the attempt began (the "before" call), ms since the epoch.
+    pub begin_timestamp: i64,
 }
 
 impl SendMessageContext {

@@ -19,12 +19,14 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use super::config::ProducerBuilder;
+use super::end_transaction_hook::{run_end_transaction, EndTransactionContext, EndTransactionHook};
 use super::producer::Producer;
 use super::send_engine::SendEngine;
 use crate::client::shared::client_instance::BrokerChoice;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::message::Message;
 use crate::client::shared::result::{SendResult, SendStatus};
+use crate::client::trace::hook::EndTransactionTraceHookImpl;
 use crate::common::trace::trace_step;
 use crate::protocol::codes::request_code;
 use crate::protocol::header::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
@@ -53,6 +55,26 @@ pub enum LocalTransactionState {
 }
 
 impl LocalTransactionState {
+    /// Java's name (`COMMIT_MESSAGE`, `ROLLBACK_MESSAGE`, `UNKNOW`), as trace records write
+    /// it.
+    pub fn java_name(self) -> &'static str {
+        match self {
+            LocalTransactionState::CommitMessage => "COMMIT_MESSAGE",
+            LocalTransactionState::RollbackMessage => "ROLLBACK_MESSAGE",
+            LocalTransactionState::Unknown => "UNKNOW",
+        }
+    }
+
+    /// The state Java names `name` (`LocalTransactionState.valueOf`).
+    pub(crate) fn from_java_name(name: &str) -> Option<LocalTransactionState> {
+        Some(match name {
+            "COMMIT_MESSAGE" => LocalTransactionState::CommitMessage,
+            "ROLLBACK_MESSAGE" => LocalTransactionState::RollbackMessage,
+            "UNKNOW" => LocalTransactionState::Unknown,
+            _ => return None,
+        })
+    }
+
     /// The `commitOrRollback` value of END_TRANSACTION.
     fn commit_or_rollback(self) -> i32 {
         match self {
@@ -123,11 +145,22 @@ pub struct TransactionProducer {
     core: Arc<TransactionCore>,
 }
 
-/// The listener and the check pool; the CHECK_TRANSACTION_STATE processor holds it weakly.
+/// The listener, the end-transaction hooks and the check pool; the
+/// CHECK_TRANSACTION_STATE processor holds it weakly.
 struct TransactionCore {
     listener: Arc<dyn TransactionListener>,
+    end_hooks: Vec<Arc<dyn EndTransactionHook>>,
     checks: ThreadPool,
     engine: Weak<SendEngine>,
+}
+
+impl TransactionCore {
+    /// Runs the end-transaction hooks (`doExecuteEndTransactionHook`).
+    fn end_transaction_hooks(&self, context: impl FnOnce() -> EndTransactionContext) {
+        if !self.end_hooks.is_empty() {
+            run_end_transaction(&self.end_hooks, &context());
+        }
+    }
 }
 
 impl fmt::Debug for TransactionProducer {
@@ -143,6 +176,7 @@ impl fmt::Debug for TransactionProducer {
 pub struct TransactionProducerBuilder {
     builder: ProducerBuilder,
     listener: Arc<dyn TransactionListener>,
+    end_hooks: Vec<Arc<dyn EndTransactionHook>>,
     check_threads: usize,
     check_queue_capacity: usize,
 }
@@ -170,6 +204,26 @@ impl TransactionProducerBuilder {
         self
     }
 
+    /// Writes message trace: `Pub` records of the half messages and an `EndTransaction`
+    /// record of each transaction's end (see [`ProducerBuilder::enable_trace`]).
+    pub fn enable_trace(mut self) -> Self {
+        self.builder = self.builder.enable_trace();
+        self
+    }
+
+    /// The topic trace records go to (see [`ProducerBuilder::trace_topic`]).
+    pub fn trace_topic(mut self, topic: impl Into<String>) -> Self {
+        self.builder = self.builder.trace_topic(topic);
+        self
+    }
+
+    /// Adds a hook run as each transaction ends, before END_TRANSACTION is sent
+    /// (`registerEndTransactionHook`).
+    pub fn end_transaction_hook(mut self, hook: Arc<dyn EndTransactionHook>) -> Self {
+        self.end_hooks.push(hook);
+        self
+    }
+
     /// Threads answering the broker's checks (`checkThreadPoolMinSize`, 1).
     pub fn check_threads(mut self, threads: usize) -> Self {
         self.check_threads = threads.max(1);
@@ -187,6 +241,14 @@ impl TransactionProducerBuilder {
     /// CHECK_TRANSACTION_STATE from now on.
     pub fn start(self) -> Result<TransactionProducer, ClientError> {
         let producer = self.builder.start()?;
+        let mut end_hooks = self.end_hooks;
+        if let Some(dispatcher) = producer.trace_dispatcher() {
+            let namespace = producer.engine.instance.namespace().clone();
+            end_hooks.push(Arc::new(EndTransactionTraceHookImpl::new(
+                dispatcher.clone(),
+                namespace,
+            )));
+        }
         let checks = ThreadPool::new(
             "rmq-tx-check",
             self.check_threads,
@@ -195,6 +257,7 @@ impl TransactionProducerBuilder {
         .map_err(|e| crate::remoting::RemotingError::io("start the check pool", e))?;
         let core = Arc::new(TransactionCore {
             listener: self.listener,
+            end_hooks,
             checks,
             engine: Arc::downgrade(&producer.engine),
         });
@@ -226,6 +289,7 @@ impl TransactionProducer {
         TransactionProducerBuilder {
             builder: Producer::builder(group),
             listener: Arc::new(listener),
+            end_hooks: Vec::new(),
             check_threads: 1,
             check_queue_capacity: 2000,
         }
@@ -272,7 +336,7 @@ impl TransactionProducer {
             sent.message_queue,
             sent.queue_offset
         );
-        if let Err(e) = self.end_transaction(&sent, state, failure) {
+        if let Err(e) = self.end_transaction(&half, &sent, state, failure) {
             // The broker will ask: the check answers what the oneway did not say.
             log::warn!("END_TRANSACTION of {transaction_id} failed: {e}");
         }
@@ -286,6 +350,7 @@ impl TransactionProducer {
     /// END_TRANSACTION, oneway, to the broker that stored the half (`endTransaction`).
     fn end_transaction(
         &self,
+        half: &Message,
         sent: &SendResult,
         state: LocalTransactionState,
         failure: Option<String>,
@@ -311,6 +376,16 @@ impl TransactionProducer {
             transaction_id: Some(sent.msg_id.clone()),
             broker_name: Some(sent.message_queue.broker_name.clone()),
         };
+        self.core.end_transaction_hooks(|| EndTransactionContext {
+            producer_group: engine.config.group.clone(),
+            broker_addr: addr.clone(),
+            topic: engine.instance.namespace().wrap(half.topic()),
+            properties: half.properties().clone(),
+            msg_id: sent.msg_id.clone(),
+            transaction_id: sent.msg_id.clone(),
+            transaction_state: state,
+            from_transaction_check: false,
+        });
         let remark = failure.map(|f| format!("executeLocalTransactionBranch exception: {f}"));
         end_transaction_oneway(engine, &addr, &header, remark)
     }
@@ -417,6 +492,16 @@ impl RequestProcessor for CheckTransactionStateProcessor {
                     .or(Some(transaction_id.clone())),
                 broker_name: header.broker_name.clone(),
             };
+            job_core.end_transaction_hooks(|| EndTransactionContext {
+                producer_group: producer.config.group.clone(),
+                broker_addr: broker.clone(),
+                topic: producer.instance.namespace().wrap(&message.topic),
+                properties: message.properties.clone(),
+                msg_id: end.msg_id.clone(),
+                transaction_id: transaction_id.clone(),
+                transaction_state: state,
+                from_transaction_check: true,
+            });
             let remark = failure.map(|f| format!("checkLocalTransactionState Exception: {f}"));
             if let Err(e) = end_transaction_oneway(&producer, &broker, &end, remark) {
                 log::warn!("answering the check of {transaction_id} to {broker} failed: {e}");

@@ -16,6 +16,7 @@ use crate::client::consumer::listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListenerConcurrently,
 };
 use crate::common::clock::now_millis;
+use crate::common::trace;
 use crate::protocol::body::{ConsumeMessageDirectlyResult, MessageModel};
 use crate::protocol::message::{MessageExt, MessageQueue};
 use crate::remoting::{Job, Rejected, ThreadPool};
@@ -65,7 +66,12 @@ impl ConsumeConcurrently {
             );
             pq.put_batch(&batch);
             let (service, pq, queue) = (Arc::clone(self), pq.clone(), queue.clone());
-            let job: Job = Box::new(move || service.consume(&batch, &pq, &queue));
+            // The listener's steps serve the pull that brought the messages.
+            let context = trace::Context::capture();
+            let job: Job = Box::new(move || {
+                let _serving = context.enter();
+                service.consume(&batch, &pq, &queue)
+            });
             // The queue is unbounded (flow control bounds what is pulled), as Java's is: a
             // refusal means the consumer is shutting down, and the messages come again later.
             if let Err(Rejected::Shutdown(_) | Rejected::Full(_)) = self.pool.execute(job) {
@@ -101,9 +107,13 @@ impl ConsumeConcurrently {
         let messages = &batch.messages;
         batch.note_consume_start(now_millis());
         let mut context = ConsumeConcurrentlyContext::new(self.parts.namespace.unwrap_queue(queue));
-        let (status, elapsed, _) = call_listener(&self.parts.group, queue, messages, || {
-            self.listener.consume_message(messages, &mut context)
-        });
+        let (status, elapsed, _) = call_listener(
+            &self.parts.hooks,
+            &self.parts.group,
+            queue,
+            messages,
+            || self.listener.consume_message(messages, &mut context),
+        );
         if pq.is_dropped() {
             // Taken away meanwhile: the new holder consumes these again from the commit offset.
             log::info!("{queue} was taken away while its messages were consumed; not committing");

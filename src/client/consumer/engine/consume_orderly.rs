@@ -20,6 +20,7 @@ use crate::client::consumer::listener::{
     ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly,
 };
 use crate::common::sync::MutexExt;
+use crate::common::trace;
 use crate::protocol::body::{ConsumeMessageDirectlyResult, MessageModel};
 use crate::protocol::message::message_const::PROPERTY_RECONSUME_TIME;
 use crate::protocol::message::{MessageExt, MessageQueue};
@@ -78,7 +79,12 @@ impl ConsumeOrderly {
 
     fn dispatch(self: &Arc<Self>, pq: Arc<ProcessQueue>, queue: MessageQueue) {
         let service = Arc::clone(self);
-        let job: Job = Box::new(move || service.consume(&pq, &queue));
+        // The listener's steps serve the pull that brought the messages.
+        let context = trace::Context::capture();
+        let job: Job = Box::new(move || {
+            let _serving = context.enter();
+            service.consume(&pq, &queue)
+        });
         // Unbounded queue: a refusal means shutdown; the messages come again after restart.
         let _ = self.pool.execute(job);
     }
@@ -177,10 +183,13 @@ impl ConsumeOrderly {
                 if pq.is_dropped() {
                     return;
                 }
-                let (status, elapsed, _) =
-                    call_listener(&self.parts.group, queue, &messages, || {
-                        self.listener.consume_message(&messages, &mut context)
-                    });
+                let (status, elapsed, _) = call_listener(
+                    &self.parts.hooks,
+                    &self.parts.group,
+                    queue,
+                    &messages,
+                    || self.listener.consume_message(&messages, &mut context),
+                );
                 (status, elapsed)
             };
             let ok = if status == ConsumeOrderlyStatus::Success {

@@ -1,6 +1,6 @@
 //! What both consume services share: what they work with ([`ConsumeParts`]), the one call of
-//! the user's listener, the answer to CONSUME_MESSAGE_DIRECTLY, and the topic a redelivered
-//! message is shown with.
+//! the user's listener with the consume hooks around it, the answer to
+//! CONSUME_MESSAGE_DIRECTLY, and the topic a redelivered message is shown with.
 
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use super::consume_stats::ConsumeStats;
 use super::offset_store::OffsetStore;
 use super::send_back::SendBack;
+use crate::client::consumer::consume_hook::ConsumeHooks;
 use crate::client::consumer::listener::{ConsumeConcurrentlyStatus, ConsumeOrderlyStatus};
 use crate::client::shared::namespace::Namespace;
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
+use crate::common::clock::now_millis;
 use crate::common::delay_queue::Scheduler;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{CmResult, ConsumeMessageDirectlyResult, MessageModel};
@@ -37,6 +39,8 @@ pub(crate) struct ConsumeParts {
     pub(crate) scheduler: Arc<Scheduler>,
     /// Where failed messages go.
     pub(crate) send_back: SendBack,
+    /// What runs around each listener call.
+    pub(crate) hooks: ConsumeHooks,
 }
 
 /// What a listener answered, as the consume services and CONSUME_MESSAGE_DIRECTLY see it.
@@ -79,15 +83,25 @@ impl ListenerStatus for ConsumeOrderlyStatus {
     }
 }
 
-/// One call of the user's listener on `messages` of `queue`: the only place a listener runs
-/// (consume hooks belong here). A panic is logged and answers `S::ON_PANIC`, so the messages
-/// come again; returns the answer and how long the listener took, or the panic's message.
+/// One call of the user's listener on `messages` of `queue` (as the engine names it), with
+/// `hooks` before and after: the only place a listener runs. A panic is logged and answers
+/// `S::ON_PANIC`, so the messages come again; returns the answer and how long the listener
+/// took, or the panic's message.
 pub(crate) fn call_listener<S: ListenerStatus>(
+    hooks: &ConsumeHooks,
     group: &str,
     queue: &MessageQueue,
     messages: &[MessageExt],
     listener: impl FnOnce() -> S,
 ) -> (S, Duration, Option<String>) {
+    // Hooks see the queue as the listener does.
+    let hooked = hooks.request_id().map(|id| {
+        let shown = Namespace::new(hooks.namespace()).unwrap_queue(queue);
+        (id, shown, now_millis())
+    });
+    if let Some((id, shown, begin_ms)) = &hooked {
+        hooks.before(&hooks.context(group, shown, messages, id, *begin_ms));
+    }
     let begin = Instant::now();
     let (status, panic) = match catch_unwind(AssertUnwindSafe(listener)) {
         Ok(status) => (status, None),
@@ -109,6 +123,15 @@ pub(crate) fn call_listener<S: ListenerStatus>(
         messages.first().map_or(-1, |m| m.queue_offset),
         elapsed.as_micros()
     );
+    if let Some((id, shown, begin_ms)) = &hooked {
+        let answered = panic.is_none().then(|| status.succeeded());
+        let mut context = hooks.context(group, shown, messages, id, *begin_ms);
+        context.success = answered == Some(true);
+        context.status = Some(status.java_name());
+        context.return_type = Some(hooks.return_type(answered, elapsed));
+        context.elapsed = elapsed;
+        hooks.after(&context);
+    }
     (status, elapsed, panic)
 }
 
@@ -124,7 +147,11 @@ pub(crate) fn consume_directly<S: ListenerStatus>(
 ) -> ConsumeMessageDirectlyResult {
     reset_retry_topic(std::slice::from_mut(&mut message), group, namespace);
     let messages = std::slice::from_ref(&message);
-    let (status, elapsed, panic) = call_listener(group, queue, messages, || listener(messages));
+    // Java runs no consume hooks for a direct consume.
+    let (status, elapsed, panic) =
+        call_listener(&ConsumeHooks::none(), group, queue, messages, || {
+            listener(messages)
+        });
     let (result, remark) = match panic {
         Some(panic) => (
             CmResult::ThrowException,

@@ -58,6 +58,7 @@ use self::rebalance::{PullRequest, RebalanceHandler, RebalanceParts};
 use self::send_back::SendBack;
 use crate::client::consumer::allocate::AllocateMessageQueueStrategy;
 use crate::client::consumer::consume_from::ConsumeFrom;
+use crate::client::consumer::consume_hook::{ConsumeHooks, ConsumeMessageHook};
 use crate::client::consumer::listener::Listener;
 use crate::client::consumer::subscription::{build_subscription_data, SUB_ALL};
 use crate::client::shared::client_config::ClientSettings;
@@ -98,6 +99,8 @@ pub(crate) struct EngineSettings {
     /// Broadcasting: where local offset files go.
     pub(crate) local_offset_store_dir: PathBuf,
     pub(crate) delivery: DeliverySettings,
+    /// Run around each listener call, or each batch `poll` returns.
+    pub(crate) consume_hooks: Vec<Arc<dyn ConsumeMessageHook>>,
 }
 
 /// Where pulled messages go, with the settings of that.
@@ -205,6 +208,22 @@ impl ConsumerEngine {
             }
         );
         let poll = matches!(settings.delivery, DeliverySettings::Poll { .. });
+        let consume_timeout = match &settings.delivery {
+            DeliverySettings::Listener {
+                consume_timeout, ..
+            } => *consume_timeout,
+            DeliverySettings::Poll { .. } => Duration::ZERO,
+        };
+        let hooks = ConsumeHooks::new(
+            settings.consume_hooks.clone(),
+            settings
+                .client
+                .namespace
+                .clone()
+                .filter(|ns| !ns.is_empty()),
+            instance.client_ip(),
+            consume_timeout,
+        );
         let rebalance = Arc::new(RebalanceImpl::new(RebalanceParts {
             group: settings.group.clone(),
             model: settings.message_model,
@@ -243,6 +262,7 @@ impl ConsumerEngine {
                         *max_reconsume_times,
                         instance.clone(),
                     ),
+                    hooks,
                 };
                 match listener {
                     Listener::Concurrently(listener) => Delivery::Concurrently(Arc::new(
@@ -260,7 +280,7 @@ impl ConsumerEngine {
                 }
             }
             DeliverySettings::Poll { auto_commit, .. } => {
-                Delivery::Poll(PollQueue::new(*auto_commit))
+                Delivery::Poll(PollQueue::new(*auto_commit, hooks, settings.group.clone()))
             }
         });
         let pulls = Arc::new(PullMessageService::new(PullParts {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use super::process_queue::ProcessQueue;
+use crate::client::consumer::consume_hook::ConsumeHooks;
 use crate::common::sync::MutexExt;
 use crate::protocol::message::{MessageExt, MessageQueue};
 
@@ -36,13 +37,18 @@ pub(crate) struct PollQueue {
     /// Auto-commit: commits every this often, from `poll` and from the offsets thread.
     auto_commit: Option<Duration>,
     last_commit: Mutex<Instant>,
+    /// The consume hooks, run around each batch `poll` returns; the group they name.
+    hooks: ConsumeHooks,
+    group: String,
 }
 
 impl PollQueue {
     /// An empty queue; with `auto_commit`, [`PollQueue::poll`] says when a commit is due.
-    pub(crate) fn new(auto_commit: Option<Duration>) -> Self {
+    pub(crate) fn new(auto_commit: Option<Duration>, hooks: ConsumeHooks, group: String) -> Self {
         let (ready_tx, ready_rx) = unbounded();
         PollQueue {
+            hooks,
+            group,
             ready_tx,
             ready_rx,
             paused: Mutex::new(Vec::new()),
@@ -95,6 +101,8 @@ impl PollQueue {
             if offset >= 0 {
                 self.set_consume_offset(&request.queue, offset);
             }
+            self.hooks
+                .polled(&self.group, &request.queue, &request.messages);
             return (request.messages, self.commit_due());
         }
     }

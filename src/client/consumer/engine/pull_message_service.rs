@@ -25,6 +25,7 @@ use crate::client::shared::result::{PullResult, PullStatus};
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::delay_queue::{DelayQueue, Scheduler};
 use crate::common::sync::MutexExt;
+use crate::common::trace::trace_step;
 use crate::protocol::body::{MessageModel, SubscriptionData};
 use crate::protocol::codes::response_code;
 
@@ -284,6 +285,14 @@ impl PullMessageService {
                 // From here on the messages are as the user sees them, and they move on
                 // without being copied: to the listener's batches or to `poll`.
                 let mut messages = result.messages;
+                trace_step!(
+                    "client",
+                    "pull of {queue} found {} message(s), offsets {}..={}; next pull from {}",
+                    messages.len(),
+                    messages.first().map_or(-1, |m| m.queue_offset),
+                    messages.last().map_or(-1, |m| m.queue_offset),
+                    result.next_begin_offset
+                );
                 reset_retry_topic(&mut messages, &self.group, &self.namespace);
                 self.delivery.deliver(messages, &pq, &queue);
                 if self.settings.interval.is_zero() {

@@ -9,6 +9,8 @@ mod admin;
 mod consumer;
 mod send;
 
+pub(crate) use send::DEFAULT_TRACE_REGION_ID;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
