@@ -8,6 +8,12 @@
 //!   (`<unique id> queue <q> offset <o> id <offset msg id> body <first 64 bytes>`), then
 //!   `found <n>`;
 //! - `view-id --id <offset msg id>`: one message, a field per line;
+//! - `trace-id --id <msgId> [--trace-topic <t>]`: the message trace of a message (its unique
+//!   id, what `producer --print-ids` prints), as `mqadmin queryMsgTraceById`: a `#Type`
+//!   header, then one row per record, its first column the record type (`Pub`,
+//!   `SubBefore`, `SubAfter`, `EndTransaction`), then group, client host, time (UTC), cost,
+//!   status and what the record adds; last line `records <n> skipped <k>` (k: records in the
+//!   trace topic that are not Java's format);
 //! - `topic-list`, `topic-status --topic <t>`, `cluster-list`, `broker-status --broker
 //!   <ip:port>`, `consumer-progress --group <g>`: what the `mqadmin` commands of those names
 //!   show.
@@ -23,12 +29,13 @@ mod report;
 use std::collections::BTreeMap;
 use std::process::exit;
 
-use rocketmq_blocking::client::{ClientError, MessageExt, MqAdmin};
+use rocketmq_blocking::client::{ClientError, MessageExt, MqAdmin, TraceType};
 
 const USAGE: &str = "usage: admin --namesrv <ip:port> <command> [options]
   topic-create --topic <t> [--queues <n>] [--key <template topic>]
   query-key --topic <t> --key <k> [--max <n>]
   view-id --id <offset msg id>
+  trace-id --id <msgId> [--trace-topic <t>]
   topic-list | cluster-list
   topic-status --topic <t>
   broker-status --broker <ip:port>
@@ -90,6 +97,29 @@ fn parse_args() -> Args {
     }
 }
 
+/// `ms` since the epoch as `yyyy-mm-ddThh:mm:ss.mmmZ` (UTC; no date crate needed).
+fn utc(ms: i64) -> String {
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let secs = ms_of_day / 1000;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        ms_of_day % 1000
+    )
+}
+
 fn preview(body: &[u8]) -> String {
     let shown = &body[..body.len().min(64)];
     String::from_utf8_lossy(shown).replace('\n', " ")
@@ -146,6 +176,52 @@ fn run(admin: &MqAdmin, args: &Args) -> Result<(), ClientError> {
             println!("found {}", found.messages.len());
         }
         "view-id" => print_message(&admin.view_message(args.required("id"))?),
+        "trace-id" => {
+            let id = args.required("id");
+            let found = match args.options.get("trace-topic") {
+                Some(topic) => admin.query_trace_in(topic, id)?,
+                None => admin.query_trace(id)?,
+            };
+            println!(
+                "{:<14} {:<28} {:<16} {:<24} {:>8} {:<8} #Detail",
+                "#Type", "#Group", "#ClientHost", "#Time", "#Cost", "#Status"
+            );
+            for r in &found.records {
+                let detail = match r.trace_type {
+                    TraceType::Pub => format!(
+                        "topic={} tags={} keys={} storeHost={} offsetMsgId={}",
+                        r.topic,
+                        r.tags.as_deref().unwrap_or(""),
+                        r.keys.as_deref().unwrap_or(""),
+                        r.store_host,
+                        r.offset_msg_id
+                    ),
+                    TraceType::SubBefore => {
+                        format!("requestId={} retryTimes={}", r.request_id, r.retry_times)
+                    }
+                    TraceType::SubAfter => {
+                        format!("requestId={} returnType={}", r.request_id, r.context_code)
+                    }
+                    TraceType::EndTransaction => format!(
+                        "topic={} state={} fromCheck={}",
+                        r.topic,
+                        r.transaction_state.map_or("", |s| s.java_name()),
+                        r.from_transaction_check
+                    ),
+                    _ => format!("topic={}", r.topic),
+                };
+                println!(
+                    "{:<14} {:<28} {:<16} {:<24} {:>6}ms {:<8} {detail}",
+                    r.trace_type.name(),
+                    r.group_name,
+                    r.client_host,
+                    utc(r.time_stamp),
+                    r.cost_time,
+                    r.status()
+                );
+            }
+            println!("records {} skipped {}", found.records.len(), found.skipped);
+        }
         "topic-list" => {
             for topic in admin.fetch_all_topic_list()?.topic_list {
                 println!("{topic}");

@@ -3,7 +3,7 @@
 //! `cargo run --release --example broker -- --listen 127.0.0.1:10911 --namesrv 127.0.0.1:9876
 //!   --store <dir> [--name broker-a] [--cluster DefaultCluster] [--flush sync|async]
 //!   [--tls-mode disabled|permissive|enforcing --tls-cert <pem> --tls-key <pem>]
-//!   [--namesrv-tls-ca <pem>]`
+//!   [--namesrv-tls-ca <pem>] [--trace-topic-enable]`
 //! prints `listening on <ip:port>` as its first line, then serves until SIGTERM or SIGINT,
 //! which shut it down cleanly: unregistered from every name server, held pulls answered,
 //! consumer offsets and the store checkpoint saved, every thread joined, exit code 0.
@@ -14,6 +14,8 @@
 //! <h>` (72), `--delete-when <hh[;hh]>` ("04"), `--disk-max-used-ratio <percent>` (75);
 //! `--config <file>` names the config file (Java's `key=value` settings, read at start and
 //! updated by `mqadmin updateBrokerConfig`; default `<store>/config/broker.properties`).
+//! `--trace-topic-enable` creates the message trace topic `RMQ_SYS_TRACE_TOPIC` at start
+//! (Java's `traceTopicEnable`).
 
 #[path = "common/logging.rs"]
 mod logging;
@@ -36,7 +38,7 @@ const USAGE: &str =
 [--name broker-a] [--cluster DefaultCluster] [--flush sync|async] [--advertise <ip:port>] \
 [--acl <file>] [--tls-mode disabled|permissive|enforcing --tls-cert <pem> --tls-key <pem>] \
 [--namesrv-tls-ca <pem>] [--file-reserved-hours <h>] [--delete-when <hh[;hh]>] \
-[--disk-max-used-ratio <percent>] [--config <file>]";
+[--disk-max-used-ratio <percent>] [--config <file>] [--trace-topic-enable]";
 
 fn main() {
     logging::init(simplelog::LevelFilter::Info);
@@ -52,6 +54,7 @@ fn main() {
     let mut delete_when = None;
     let mut disk_ratio: Option<u8> = None;
     let mut config_file = None;
+    let mut trace_topic_enable = false;
     let mut tls = tls_args::TlsArgs::default();
     let tls_flags = ["--tls-mode", "--tls-cert", "--tls-key", "--namesrv-tls-ca"];
     let mut args = std::env::args().skip(1);
@@ -95,6 +98,7 @@ fn main() {
                 }
             }
             "--config" => config_file = Some(value()),
+            "--trace-topic-enable" => trace_topic_enable = true,
             "--flush" => {
                 flush = match value().as_str() {
                     "sync" => FlushDiskType::SyncFlush,
@@ -124,6 +128,9 @@ fn main() {
     }
     if let Some(file) = config_file {
         builder = builder.config_file(file);
+    }
+    if trace_topic_enable {
+        builder = builder.trace_topic_enable(true);
     }
     if let Some(advertise) = advertise {
         builder = builder.advertised_addr(advertise);

@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release --example consumer -- --namesrv <ip:port> --topic <t> --group <g>
 //!  --count <n> --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>]
-//!  [--print-seq] [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`
+//!  [--print-seq] [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]
+//!  [--trace] [--trace-topic <t>]`
 //!
 //! Messages are distinct by their `seq` user property when they carry one, else by message
 //! id. With `--print-seq` each message's `seq <value>` is printed as it arrives. In orderly
@@ -13,7 +14,8 @@
 //! message came out of order). `--from` defaults to `last`, Java's default (a new group on a
 //! young topic still starts at its first message, as with Java brokers). Logs go to stderr
 //! (level in `RMQ_LOG`, default warn). `--tls` speaks TLS, trusting the system's CAs, or only
-//! those of `--tls-ca`.
+//! those of `--tls-ca`. `--trace` writes message trace records of each listener call (each
+//! poll) to `--trace-topic`, else `RMQ_SYS_TRACE_TOPIC`.
 
 #[path = "common/client_options.rs"]
 #[macro_use]
@@ -38,7 +40,8 @@ use rocketmq_blocking::client::{
 
 const USAGE: &str = "usage: consumer --namesrv <ip:port> --topic <t> --group <g> --count <n> \
     --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq] \
-    [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]";
+    [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]] \
+    [--trace] [--trace-topic <t>]";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -241,6 +244,7 @@ fn run_push(
         .subscribe(args.topic.clone(), args.tag.clone())
         .consume_from(args.from);
     let builder = apply_client_options!(builder, &args.client);
+    let builder = apply_trace_options!(builder, &args.client);
     let print_seq = args.print_seq;
     let builder = if args.mode == Mode::Orderly {
         let tally = tally.clone();
@@ -270,6 +274,7 @@ fn run_lite(
         .name_server(args.namesrv.clone())
         .subscribe(args.topic.clone(), args.tag.clone())
         .consume_from(args.from);
+    let builder = apply_trace_options!(builder, &args.client);
     let consumer = apply_client_options!(builder, &args.client).start()?;
     loop {
         let seen = tally

@@ -2,10 +2,14 @@
 //!
 //! `cargo run --release --example producer -- --namesrv <ip:port> --topic <t> --count <n>
 //!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]
-//!  [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`
+//!  [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]
+//!  [--trace] [--trace-topic <t>] [--print-ids]`
 //!
 //! The last line printed is `sent <n> ok <k> failed <f>`; the exit status is 0 only when
 //! f = 0. Logs go to stderr (`RUST_LOG`-style level in `RMQ_LOG`, default warn).
+//! `--trace` writes message trace records (to `--trace-topic`, else `RMQ_SYS_TRACE_TOPIC`);
+//! `--print-ids` prints `id <msgId>` for each message the broker took (a oneway send gets no
+//! answer, so none).
 
 #[path = "common/client_options.rs"]
 #[macro_use]
@@ -22,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rocketmq_blocking::client::{ClientError, Message, Producer};
+use rocketmq_blocking::client::{ClientError, Message, Producer, SendResult};
 
 /// Messages per batch request in `--mode batch` (also bounded by the 4 MiB body limit).
 const BATCH_SIZE: usize = 32;
@@ -45,11 +49,14 @@ struct Args {
     group: String,
     tag: String,
     client: client_options::ClientOptions,
+    /// `--print-ids`: `id <msgId>` per message the broker took.
+    print_ids: bool,
 }
 
 const USAGE: &str = "usage: producer --namesrv <ip:port> --topic <t> --count <n> \
     --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>] \
-    [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]";
+    [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]] \
+    [--trace] [--trace-topic <t>] [--print-ids]";
 
 fn parse_args() -> Args {
     let mut namesrv = None;
@@ -60,6 +67,7 @@ fn parse_args() -> Args {
     let mut group = "example_producer_group".to_string();
     let mut tag = "TagA".to_string();
     let mut client = client_options::ClientOptions::default();
+    let mut print_ids = false;
     let mut args = std::env::args().skip(1);
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
         args.next()
@@ -97,6 +105,7 @@ fn parse_args() -> Args {
             }
             "--group" => group = value(&mut args, "--group"),
             "--tag" => tag = value(&mut args, "--tag"),
+            "--print-ids" => print_ids = true,
             other => fail_usage(&format!("unknown argument {other}")),
         }
     }
@@ -112,6 +121,7 @@ fn parse_args() -> Args {
             .check()
             .map(|()| client)
             .unwrap_or_else(|problem| fail_usage(&problem)),
+        print_ids,
     }
 }
 
@@ -128,6 +138,7 @@ fn main() {
     logging::init(level);
     let args = parse_args();
     let builder = Producer::builder(args.group.clone()).name_server(&args.namesrv);
+    let builder = apply_trace_options!(builder, &args.client);
     let producer = apply_client_options!(builder, &args.client)
         .start()
         .unwrap_or_else(|e| {
@@ -164,6 +175,16 @@ fn message(args: &Args, i: usize) -> Message {
         .with_keys([format!("key-{i}")])
 }
 
+/// With `--print-ids`, `id <msgId>` for each message of a send's result (a batch's ids are
+/// joined by commas).
+fn print_ids(args: &Args, result: &SendResult) {
+    if args.print_ids {
+        for id in result.msg_id.split(',') {
+            println!("id {id}");
+        }
+    }
+}
+
 fn report(i: usize, result: Result<String, ClientError>) -> bool {
     match result {
         Ok(line) => {
@@ -179,7 +200,16 @@ fn report(i: usize, result: Result<String, ClientError>) -> bool {
 
 fn send_sync(producer: &Producer, args: &Args) -> usize {
     (0..args.count)
-        .filter(|i| report(*i, producer.send(&message(args, *i)).map(|r| r.to_string())))
+        .filter(|i| {
+            let sent = producer.send(&message(args, *i));
+            report(
+                *i,
+                sent.map(|r| {
+                    print_ids(args, &r);
+                    r.to_string()
+                }),
+            )
+        })
         .count()
 }
 
@@ -201,8 +231,15 @@ fn send_async(producer: &Producer, args: &Args) -> usize {
     let done = Arc::new(AtomicUsize::new(0));
     for i in 0..args.count {
         let (ok_in_callback, done_in_callback) = (ok.clone(), done.clone());
+        let print = args.print_ids;
         let accepted = producer.send_async(&message(args, i), move |result| {
-            if report(i, result.map(|r| r.to_string())) {
+            let line = result.map(|r| {
+                if print {
+                    println!("id {}", r.msg_id);
+                }
+                r.to_string()
+            });
+            if report(i, line) {
                 ok_in_callback.fetch_add(1, Ordering::SeqCst);
             }
             done_in_callback.fetch_add(1, Ordering::SeqCst);
@@ -236,7 +273,11 @@ fn send_batch(producer: &Producer, args: &Args) -> usize {
             i += 1;
         }
         let n = batch.len();
-        if report(i - n, producer.send_batch(&batch).map(|r| r.to_string())) {
+        let sent = producer.send_batch(&batch).map(|r| {
+            print_ids(args, &r);
+            r.to_string()
+        });
+        if report(i - n, sent) {
             ok += n;
         }
     }

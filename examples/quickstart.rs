@@ -9,6 +9,11 @@
 //! (a group member that pulls in the background and calls a listener) and exits 0 only if
 //! every message came back once and intact (body, tags, keys and properties).
 //! `RMQ_TRACE=1` prints every step of every send.
+//!
+//! `cargo run --release --example quickstart -- --diagram send.svg` also records every step
+//! in-process and writes the picture of the first sync send and of its consumption: an SVG
+//! sequence diagram with a lane per thread the message crosses, an arrow per frame and per
+//! hand-off.
 
 #[path = "common/logging.rs"]
 mod logging;
@@ -22,13 +27,42 @@ use std::time::{Duration, Instant};
 use rocketmq_blocking::client::{
     ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt, Producer, PushConsumer, SendResult,
 };
+use rocketmq_blocking::trace::{self, SequenceDiagram, TraceEvent, TraceRecorder};
 use rocketmq_blocking::LocalCluster;
 
 const TOPIC: &str = "QuickstartTopic";
 
+/// The message whose send and consumption the diagram shows.
+const FIRST: &str = "sync message 0";
+const SEND_BEGINS: &str = "producer.send(\"sync message 0\") begins";
+const SEND_ENDS: &str = "producer.send returned";
+const CONSUMED: &str = "the listener got \"sync message 0\"";
+
 fn main() {
     logging::init(simplelog::LevelFilter::Warn);
-    match run() {
+    let diagram = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [flag, path] if flag == "--diagram" => Some(path.clone()),
+        _ => {
+            eprintln!("usage: quickstart [--diagram <file.svg>]");
+            std::process::exit(2);
+        }
+    };
+    // Every step of every layer is recorded from here on (the picture is drawn from them).
+    let recorder = diagram.as_ref().map(|_| {
+        TraceRecorder::start().unwrap_or_else(|e| {
+            eprintln!("quickstart FAILED: {e}");
+            std::process::exit(1)
+        })
+    });
+    let outcome = run().and_then(|n| {
+        if let (Some(path), Some(recorder)) = (&diagram, recorder) {
+            let steps = write_diagram(path, recorder.stop())?;
+            println!("diagram of the first sync send and its consumption ({steps} steps) written to {path}");
+        }
+        Ok(n)
+    });
+    match outcome {
         Ok(n) => println!("quickstart OK: {n} messages sent and read back intact"),
         Err(e) => {
             eprintln!("quickstart FAILED: {}", report::error_chain(&*e));
@@ -78,7 +112,14 @@ fn run() -> Result<usize, Box<dyn Error>> {
 
     for i in 0..3 {
         let msg = message(format!("sync message {i}"), "sync", i, &mut expected)?;
-        show("sync", &producer.send(&msg)?);
+        if i == 0 {
+            trace::note(SEND_BEGINS);
+        }
+        let sent = producer.send(&msg)?;
+        if i == 0 {
+            trace::note(SEND_ENDS);
+        }
+        show("sync", &sent);
     }
     // Over 4 KiB: the producer compresses it (zlib), the reader gets it back decompressed.
     let big = format!("large sync message {}", "0123456789abcdef".repeat(512));
@@ -120,6 +161,9 @@ fn run() -> Result<usize, Box<dyn Error>> {
         .consume_from(ConsumeFrom::FirstOffset)
         .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
             for m in messages {
+                if m.body == FIRST.as_bytes() {
+                    trace::note(CONSUMED);
+                }
                 let _ = tx.send(m.clone());
             }
             ConsumeConcurrentlyStatus::ConsumeSuccess
@@ -167,4 +211,28 @@ fn run() -> Result<usize, Box<dyn Error>> {
     }
     cluster.shutdown();
     Ok(expected.len())
+}
+
+/// Draws the first sync send (the steps of the calls the main thread made between the two
+/// notes around it) and its consumption (the steps of the pull that brought the message,
+/// down to the listener's note) as `path`; returns the number of steps drawn.
+fn write_diagram(path: &str, events: Vec<TraceEvent>) -> Result<usize, Box<dyn Error>> {
+    let find = |text: &str| {
+        events
+            .iter()
+            .find(|e| e.text == text)
+            .ok_or_else(|| format!("no step {text:?} was recorded"))
+    };
+    let send = trace::calls_between(&events, find(SEND_BEGINS)?, find(SEND_ENDS)?);
+    let pull = find(CONSUMED)?
+        .opaque
+        .ok_or("the listener's step serves no pull")?;
+    let consume = trace::request_flow(&events, pull);
+    let steps = send.len() + consume.len();
+    let svg = SequenceDiagram::new("One message through rocketmq-blocking: the quickstart's first sync send, and its consumption")
+        .section(format!("1. {SEND_BEGINS}: route, request, store, response"), send)
+        .section(format!("2. Its consumption: the pull that brought it (opaque {pull}) and the listener"), consume)
+        .render_svg();
+    std::fs::write(path, svg).map_err(|e| format!("writing {path}: {e}"))?;
+    Ok(steps)
 }

@@ -1,5 +1,6 @@
 //! The client flags the producer and consumer examples share:
-//! `[--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`.
+//! `[--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]
+//! [--trace] [--trace-topic <t>]`.
 
 /// What those flags asked for.
 #[derive(Default)]
@@ -8,6 +9,9 @@ pub struct ClientOptions {
     secret_key: Option<String>,
     namespace: Option<String>,
     tls: crate::tls_args::TlsArgs,
+    /// `--trace`: write message trace records (`--trace-topic` implies it).
+    trace: bool,
+    trace_topic: Option<String>,
 }
 
 impl ClientOptions {
@@ -26,6 +30,11 @@ impl ClientOptions {
             "--access-key" => self.access_key = Some(value()?),
             "--secret-key" => self.secret_key = Some(value()?),
             "--namespace" => self.namespace = Some(value()?),
+            "--trace" => self.trace = true,
+            "--trace-topic" => {
+                self.trace_topic = Some(value()?);
+                self.trace = true;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -46,6 +55,11 @@ impl ClientOptions {
     #[cfg(feature = "tls")]
     pub fn tls(&self) -> Option<rocketmq_blocking::remoting::TlsClientConfig> {
         self.tls.client()
+    }
+
+    /// Message trace: None without `--trace`, else the trace topic if one was given.
+    pub fn trace(&self) -> Option<Option<&str>> {
+        self.trace.then_some(self.trace_topic.as_deref())
     }
 
     /// The namespace, if one was given.
@@ -82,6 +96,23 @@ macro_rules! apply_client_options {
         #[cfg(feature = "tls")]
         if let Some(tls) = options.tls() {
             builder = builder.tls(tls);
+        }
+        builder
+    }};
+}
+
+/// Applies `--trace` and `--trace-topic` to a builder that traces (producer, push and lite
+/// pull consumers).
+#[macro_export]
+macro_rules! apply_trace_options {
+    ($builder:expr, $options:expr) => {{
+        let options: &$crate::client_options::ClientOptions = $options;
+        let mut builder = $builder;
+        if let Some(topic) = options.trace() {
+            builder = builder.enable_trace();
+            if let Some(topic) = topic {
+                builder = builder.trace_topic(topic);
+            }
         }
         builder
     }};

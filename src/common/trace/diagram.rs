@@ -205,7 +205,8 @@ fn role_of(name: &str, events: &[&TraceEvent]) -> &'static str {
     let has = |step: Step| events.iter().any(|e| e.step == step);
     if name == "store" {
         "store"
-    } else if name.starts_with("rmq-writer-") {
+    } else if name.starts_with("rmq-writer-") || events.iter().all(|e| e.step == Step::Write) {
+        // A thread whose only step is a write wrote frames others queued.
         "connection writer"
     } else if name.starts_with("rmq-reader-") {
         if has(Step::DecodeRequest) {
@@ -375,11 +376,15 @@ impl<'a> Layout<'a> {
                 y + 4,
                 row.event.at.saturating_sub(start).as_micros()
             );
-            // Text goes away from the arrow; without one, away from the nearer edge.
-            let text_right = match &row.arrow {
+            // Text goes away from the arrow (without one, away from the nearer edge), unless
+            // it would not fit on that side: then over the arrow, which its halo covers.
+            let text_width =
+                (row.event.layer.name().len() + 3 + row.event.text.chars().count()) * CHAR_W;
+            let away = match &row.arrow {
                 Some(arrow) => arrow.from <= row.lane,
                 None => row.lane < self.lanes.len().div_ceil(2),
             };
+            let text_right = away || x < text_width + 12;
             if let Some(arrow) = &row.arrow {
                 self.render_arrow(svg, arrow, x, y);
             }
