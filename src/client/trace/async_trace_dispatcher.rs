@@ -18,6 +18,7 @@ use crossbeam_channel::{bounded, select, Receiver, Sender, TrySendError};
 
 use super::trace_context::TraceContext;
 use super::trace_data_encoder::{add_key, encoder_from_context_bean, TraceTransferBean};
+use super::trace_dispatcher::TraceDispatcher;
 use crate::client::producer::Producer;
 use crate::client::shared::client_config::ClientSettings;
 use crate::client::shared::error::ClientError;
@@ -29,7 +30,7 @@ use crate::remoting::RpcHook;
 /// The trace topic when none is given (`TopicValidator.RMQ_SYS_TRACE_TOPIC`).
 pub const RMQ_SYS_TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
 /// Records waiting to be sent, at most (`traceContextQueue`, 2048).
-pub(crate) const QUEUE_CAPACITY: usize = 2048;
+const QUEUE_CAPACITY: usize = 2048;
 /// Records per batch (`traceMsgBatchNum` 10, at most 20).
 const BATCH_NUM: usize = 10;
 /// A batch leaves at least this often while records wait (`flushTraceInterval`).
@@ -59,13 +60,58 @@ impl DispatcherType {
     }
 }
 
-/// See the module docs.
-pub(crate) struct AsyncTraceDispatcher {
-    queue: Sender<TraceContext>,
-    trace_topic: String,
+/// The hooks' side of the bounded queue (`traceContextQueue` and `append`).
+struct TraceQueue {
+    sender: Sender<TraceContext>,
     discarded: AtomicU64,
     /// When the next "queue full" line may be logged (monotonic ms).
     next_discard_log_ms: AtomicU64,
+}
+
+impl TraceQueue {
+    fn new(capacity: usize) -> (TraceQueue, Receiver<TraceContext>) {
+        let (sender, receiver) = bounded(capacity);
+        let queue = TraceQueue {
+            sender,
+            discarded: AtomicU64::new(0),
+            next_discard_log_ms: AtomicU64::new(0),
+        };
+        (queue, receiver)
+    }
+
+    /// Offers a record; never waits. A full queue drops it (counted, and logged at most once
+    /// a second). False when dropped.
+    fn offer(&self, context: TraceContext) -> bool {
+        match self.sender.try_send(context) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                let discarded = self.discarded.fetch_add(1, Ordering::Relaxed) + 1;
+                let now = monotonic_millis();
+                let next = self.next_discard_log_ms.load(Ordering::Relaxed);
+                if now >= next
+                    && self
+                        .next_discard_log_ms
+                        .compare_exchange(next, now + 1000, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    log::warn!(
+                        "the trace queue is full ({} records): {discarded} trace records \
+                         dropped so far",
+                        self.sender.capacity().unwrap_or(0)
+                    );
+                }
+                false
+            }
+            // Shut down: records of sends still finishing are not traced.
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+/// See the module docs.
+pub(crate) struct AsyncTraceDispatcher {
+    queue: TraceQueue,
+    trace_topic: String,
     /// Dropped to stop the dispatcher thread.
     stop: Mutex<Option<Sender<()>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -76,7 +122,7 @@ impl std::fmt::Debug for AsyncTraceDispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncTraceDispatcher")
             .field("trace_topic", &self.trace_topic)
-            .field("discarded", &self.discarded())
+            .field("discarded", &self.queue.discarded.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -119,13 +165,11 @@ impl AsyncTraceDispatcher {
             builder = builder.rpc_hook(hook);
         }
         let producer = Arc::new(builder.start()?);
-        let (queue, records) = bounded(QUEUE_CAPACITY);
+        let (queue, records) = TraceQueue::new(QUEUE_CAPACITY);
         let (stop, stopped) = bounded(0);
         let dispatcher = Arc::new(AsyncTraceDispatcher {
             queue,
             trace_topic,
-            discarded: AtomicU64::new(0),
-            next_discard_log_ms: AtomicU64::new(0),
             stop: Mutex::new(Some(stop)),
             worker: Mutex::new(None),
             producer,
@@ -144,42 +188,6 @@ impl AsyncTraceDispatcher {
         Ok(dispatcher)
     }
 
-    /// The topic records go to.
-    pub(crate) fn trace_topic(&self) -> &str {
-        &self.trace_topic
-    }
-
-    /// Offers a record (`append`); never waits. A full queue drops it (counted, and logged
-    /// at most once a second).
-    pub(crate) fn append(&self, context: TraceContext) {
-        match self.queue.try_send(context) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                let discarded = self.discarded.fetch_add(1, Ordering::Relaxed) + 1;
-                let now = monotonic_millis();
-                let next = self.next_discard_log_ms.load(Ordering::Relaxed);
-                if now >= next
-                    && self
-                        .next_discard_log_ms
-                        .compare_exchange(next, now + 1000, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                {
-                    log::warn!(
-                        "the trace queue is full ({QUEUE_CAPACITY} records): {discarded} trace \
-                         records dropped so far"
-                    );
-                }
-            }
-            // Shut down: records of sends still finishing are not traced.
-            Err(TrySendError::Disconnected(_)) => {}
-        }
-    }
-
-    /// Records dropped because the queue was full.
-    pub(crate) fn discarded(&self) -> u64 {
-        self.discarded.load(Ordering::Relaxed)
-    }
-
     /// Sends what waits (`flush`), waits up to 5 s for the sends, then stops the inner
     /// producer. Idempotent.
     pub(crate) fn shutdown(&self) {
@@ -193,6 +201,17 @@ impl AsyncTraceDispatcher {
             }
         }
         self.producer.shutdown();
+    }
+}
+
+impl TraceDispatcher for AsyncTraceDispatcher {
+    fn trace_topic(&self) -> &str {
+        &self.trace_topic
+    }
+
+    /// Never waits: a full queue drops the record.
+    fn append(&self, context: TraceContext) {
+        self.queue.offer(context);
     }
 }
 
@@ -293,5 +312,33 @@ impl Worker {
         if let Err(e) = sent {
             log::warn!("sending trace data to {} failed: {e}", self.trace_topic);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::trace::trace_context::TraceType;
+
+    #[test]
+    fn a_full_queue_drops_records_at_once_and_counts_them() {
+        let (queue, records) = TraceQueue::new(2);
+        let record = || TraceContext::new(TraceType::Pub, 1);
+        assert!(queue.offer(record()));
+        assert!(queue.offer(record()));
+        // Nobody drains: offers return at once, dropped and counted.
+        for _ in 0..1000 {
+            assert!(!queue.offer(record()));
+        }
+        assert_eq!(queue.discarded.load(Ordering::Relaxed), 1000);
+        assert_eq!(records.try_iter().count(), 2);
+        assert!(queue.offer(record()));
+        drop(records);
+        assert!(!queue.offer(record()), "after shutdown nothing is kept");
+        assert_eq!(
+            queue.discarded.load(Ordering::Relaxed),
+            1000,
+            "nor counted as dropped"
+        );
     }
 }

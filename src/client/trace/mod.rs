@@ -17,6 +17,7 @@
 //! trace/
 //!   trace_context.rs          TraceType; TraceContext and TraceBean: a record's fields
 //!   trace_data_encoder.rs     records as text, both ways (TraceDataEncoder)
+//!   trace_dispatcher.rs       TraceDispatcher: where the hooks hand their records
 //!   async_trace_dispatcher.rs the bounded queue, the dispatcher thread, the inner producer
 //!   hook/                     SendMessageTraceHookImpl (Pub), ConsumeMessageTraceHookImpl
 //!                             (SubBefore, SubAfter), EndTransactionTraceHookImpl
@@ -31,6 +32,7 @@ pub(crate) mod async_trace_dispatcher;
 pub(crate) mod hook;
 mod trace_context;
 mod trace_data_encoder;
+mod trace_dispatcher;
 mod trace_view;
 
 pub use async_trace_dispatcher::RMQ_SYS_TRACE_TOPIC;

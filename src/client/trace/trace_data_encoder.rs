@@ -300,6 +300,7 @@ fn not_null(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::shared::test_support::fixture;
 
     fn pub_context() -> TraceContext {
         let mut ctx = TraceContext::new(TraceType::Pub, 1_796_628_052_548);
@@ -340,6 +341,42 @@ mod tests {
         let decoded = decoder_from_trace_data_string(&encoded.trans_data);
         assert_eq!(decoded.skipped, 0);
         assert_eq!(decoded.contexts, [pub_context()]);
+    }
+
+    #[test]
+    fn a_java_trace_body_round_trips_byte_for_byte() {
+        let request = fixture("java-5.3.3/255-req-code310-json.bin");
+        let body = String::from_utf8(request.body.to_vec()).unwrap();
+        let decoded = decoder_from_trace_data_string(&body);
+        assert_eq!(decoded.skipped, 0);
+        assert_eq!(decoded.contexts.len(), 2);
+        assert_eq!(decoded.contexts[0], pub_context());
+        let second = &decoded.contexts[1];
+        assert_eq!(second.time_stamp, 1_796_628_052_565);
+        assert_eq!(second.cost_time, 7);
+        assert_eq!(second.trace_beans[0].keys.as_deref(), Some("tk1"));
+        let mut again = String::new();
+        let mut keys = Vec::new();
+        for context in &decoded.contexts {
+            let encoded = encoder_from_context_bean(context);
+            again.push_str(&encoded.trans_data);
+            for key in &encoded.trans_key {
+                add_key(&mut keys, key);
+            }
+        }
+        assert_eq!(again, body);
+        // The trace message's KEYS: both msgIds and both keys (Java's set, joined by spaces).
+        let mut java_keys: Vec<&str> = request
+            .ext_fields
+            .get("i")
+            .and_then(|p| p.split('\u{2}').find_map(|kv| kv.strip_prefix("KEYS\u{1}")))
+            .unwrap()
+            .split(' ')
+            .collect();
+        let mut ours: Vec<&str> = keys.iter().map(String::as_str).collect();
+        java_keys.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, java_keys);
     }
 
     #[test]

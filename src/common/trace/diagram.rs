@@ -561,7 +561,7 @@ mod tests {
 
     #[test]
     fn names_are_shortened_from_the_left_and_text_escaped() {
-        assert_eq!(shorten("rmq-reader-127.0.0.1:46511", 10), "….0.1:46511");
+        assert_eq!(shorten("rmq-reader-127.0.0.1:46511", 10), "…0.1:46511");
         assert_eq!(shorten("main", 10), "main");
         assert_eq!(escape("a\u{1}b\"c'"), "a\u{fffd}b&quot;c&apos;");
     }

@@ -273,3 +273,49 @@ impl Drop for ContextGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_recorded_with_the_request_their_thread_serves() {
+        let recorder = TraceRecorder::start().expect("the only recorder of the unit tests");
+        assert_eq!(TraceRecorder::start().unwrap_err(), AlreadyRecording);
+        let me = std::thread::current().id();
+        trace_event!("remoting", Step::Invoke, Some(41), Some((10, "SEND_MESSAGE")); "begun");
+        let context = {
+            let _serving = Context::of(41).enter();
+            trace_step!("client", "inherits 41");
+            Context::capture()
+        };
+        trace_step!("client", "serves nothing");
+        std::thread::spawn(move || {
+            let _serving = context.enter();
+            note("on another thread");
+        })
+        .join()
+        .unwrap();
+        let events = recorder.stop();
+        let ours: Vec<&TraceEvent> = events
+            .iter()
+            .filter(|e| e.thread_id == me || e.layer == Layer::App)
+            .collect();
+        let seen: Vec<(String, Option<i32>)> =
+            ours.iter().map(|e| (e.to_string(), e.opaque)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("[remoting] begun".to_string(), Some(41)),
+                ("[client] inherits 41".to_string(), Some(41)),
+                ("[client] serves nothing".to_string(), None),
+                ("[app] on another thread".to_string(), Some(41)),
+            ]
+        );
+        assert_eq!(ours[0].code, Some((10, "SEND_MESSAGE")));
+        assert_eq!(ours[0].step, Step::Invoke);
+        // Stopped: contexts are empty again, and a new recorder may start.
+        assert_eq!(Context::capture().0, None);
+        assert!(TraceRecorder::start().is_ok());
+    }
+}

@@ -187,6 +187,7 @@ pub(crate) fn reset_retry_topic(messages: &mut [MessageExt], group: &str, namesp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::consumer::{ConsumeMessageContext, ConsumeMessageHook, ConsumeReturnType};
 
     #[test]
     fn retried_messages_show_their_original_topic() {
@@ -203,6 +204,102 @@ mod tests {
         reset_retry_topic(&mut messages, "G", &Namespace::default());
         assert_eq!(messages[0].topic, "Orders");
         assert_eq!(messages[1].topic, "%RETRY%H");
+    }
+
+    /// Keeps what the hooks saw: (request id, success, status, return type).
+    #[derive(Default)]
+    struct Seen(
+        std::sync::Mutex<
+            Vec<(
+                String,
+                bool,
+                Option<&'static str>,
+                Option<ConsumeReturnType>,
+            )>,
+        >,
+    );
+
+    impl ConsumeMessageHook for Seen {
+        fn hook_name(&self) -> &str {
+            "seen"
+        }
+        fn consume_message_before(&self, c: &ConsumeMessageContext<'_>) {
+            assert_eq!(
+                c.message_queue.topic, "T",
+                "hooks see the queue as the listener does"
+            );
+            self.0
+                .lock()
+                .unwrap()
+                .push((c.request_id.into(), c.success, c.status, c.return_type));
+        }
+        fn consume_message_after(&self, c: &ConsumeMessageContext<'_>) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((c.request_id.into(), c.success, c.status, c.return_type));
+        }
+    }
+
+    #[test]
+    fn hooks_wrap_the_listener_call_and_see_how_it_ended() {
+        let seen = Arc::new(Seen::default());
+        let hooks = ConsumeHooks::new(
+            vec![seen.clone(), Arc::new(Panicky)],
+            Some("ns".into()),
+            "127.0.0.1".parse().unwrap(),
+            Duration::from_secs(900),
+        );
+        let queue = MessageQueue::new("ns%T", "b", 0);
+        let messages = [MessageExt::default()];
+        call_listener(&hooks, "ns%G", &queue, &messages, || {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        call_listener(&hooks, "ns%G", &queue, &messages, || {
+            if true {
+                panic!("boom");
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        let seen = seen.0.lock().unwrap();
+        assert_eq!(seen.len(), 4);
+        assert_eq!(
+            seen[0].0, seen[1].0,
+            "before and after share the request id"
+        );
+        assert_ne!(seen[0].0, seen[2].0, "each call has its own");
+        assert_eq!((seen[0].1, seen[0].3), (false, None));
+        assert_eq!(
+            (seen[1].1, seen[1].2, seen[1].3),
+            (
+                true,
+                Some("CONSUME_SUCCESS"),
+                Some(ConsumeReturnType::Success)
+            )
+        );
+        assert_eq!(
+            (seen[3].1, seen[3].2, seen[3].3),
+            (
+                false,
+                Some("RECONSUME_LATER"),
+                Some(ConsumeReturnType::Exception)
+            )
+        );
+    }
+
+    /// A hook that panics: the listener still runs, the other hooks still see the call.
+    struct Panicky;
+
+    impl ConsumeMessageHook for Panicky {
+        fn hook_name(&self) -> &str {
+            "panicky"
+        }
+        fn consume_message_before(&self, _: &ConsumeMessageContext<'_>) {
+            panic!("hook before");
+        }
+        fn consume_message_after(&self, _: &ConsumeMessageContext<'_>) {
+            panic!("hook after");
+        }
     }
 
     #[test]

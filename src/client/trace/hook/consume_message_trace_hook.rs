@@ -9,19 +9,19 @@ use std::sync::Arc;
 
 use crate::client::consumer::{ConsumeMessageContext, ConsumeMessageHook};
 use crate::client::shared::namespace::Namespace;
-use crate::client::trace::async_trace_dispatcher::AsyncTraceDispatcher;
 use crate::client::trace::trace_context::{TraceBean, TraceContext, TraceType};
+use crate::client::trace::trace_dispatcher::TraceDispatcher;
 use crate::common::clock::now_millis;
 use crate::protocol::message::message_const::{PROPERTY_MSG_REGION, PROPERTY_TRACE_SWITCH};
 
 /// See the module docs.
 pub(crate) struct ConsumeMessageTraceHookImpl {
-    dispatcher: Arc<AsyncTraceDispatcher>,
+    dispatcher: Arc<dyn TraceDispatcher>,
     namespace: Namespace,
 }
 
 impl ConsumeMessageTraceHookImpl {
-    pub(crate) fn new(dispatcher: Arc<AsyncTraceDispatcher>, namespace: Namespace) -> Self {
+    pub(crate) fn new(dispatcher: Arc<dyn TraceDispatcher>, namespace: Namespace) -> Self {
         ConsumeMessageTraceHookImpl {
             dispatcher,
             namespace,
@@ -107,5 +107,103 @@ impl ConsumeMessageHook for ConsumeMessageTraceHookImpl {
         if let Some(record) = self.after_record(context, now_millis()) {
             self.dispatcher.append(record);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::client::consumer::ConsumeReturnType;
+    use crate::client::trace::trace_dispatcher::tests::Collected;
+    use crate::protocol::message::{MessageExt, MessageQueue};
+
+    fn message(id: &str, region: Option<&str>, trace_on: Option<&str>) -> MessageExt {
+        let mut m = MessageExt {
+            topic: "Orders".into(),
+            reconsume_times: 1,
+            store_size: 300,
+            ..MessageExt::default()
+        };
+        m.properties.insert("UNIQ_KEY", id);
+        m.properties.insert("KEYS", format!("key-{id}"));
+        if let Some(region) = region {
+            m.properties.insert(PROPERTY_MSG_REGION, region);
+        }
+        if let Some(on) = trace_on {
+            m.properties.insert(PROPERTY_TRACE_SWITCH, on);
+        }
+        m
+    }
+
+    fn context<'a>(
+        queue: &'a MessageQueue,
+        messages: &'a [MessageExt],
+    ) -> ConsumeMessageContext<'a> {
+        ConsumeMessageContext {
+            consumer_group: "ns%CG",
+            namespace: Some("ns"),
+            message_queue: queue,
+            messages,
+            request_id: "REQ",
+            begin_timestamp: 1_000,
+            success: true,
+            status: Some("CONSUME_SUCCESS"),
+            return_type: Some(ConsumeReturnType::Failed),
+            elapsed: Duration::from_millis(30),
+        }
+    }
+
+    #[test]
+    fn a_call_gives_sub_before_and_sub_after_sharing_its_request_id() {
+        let collected = Arc::new(Collected::default());
+        let hook = ConsumeMessageTraceHookImpl::new(collected.clone(), Namespace::new(Some("ns")));
+        let queue = MessageQueue::new("Orders", "b", 0);
+        let messages = [
+            message("M1", Some("R"), None),
+            message("M2", Some("R"), Some("false")),
+            message("M3", Some("R"), Some("true")),
+        ];
+        let call = context(&queue, &messages);
+        hook.consume_message_before(&call);
+        let before = hook.before_record(&call, 1_001).unwrap();
+        assert_eq!(before.trace_type, TraceType::SubBefore);
+        assert_eq!(
+            (before.group_name.as_str(), before.request_id.as_str()),
+            ("CG", "REQ")
+        );
+        assert_eq!(before.region_id, "R");
+        let ids: Vec<&str> = before
+            .trace_beans
+            .iter()
+            .map(|b| b.msg_id.as_str())
+            .collect();
+        assert_eq!(ids, ["M1", "M3"], "TRACE_ON=false is left out");
+        assert_eq!(before.trace_beans[0].retry_times, 1);
+        assert_eq!(before.trace_beans[0].keys.as_deref(), Some("key-M1"));
+        let after = hook.after_record(&call, 1_031).unwrap();
+        assert_eq!(after.trace_type, TraceType::SubAfter);
+        assert_eq!(after.request_id, "REQ");
+        assert_eq!(after.cost_time, 10, "31 ms over the call's 3 messages");
+        assert_eq!(after.context_code, 4);
+        assert!(after.is_success);
+        assert_eq!(after.time_stamp, 1_031);
+        hook.consume_message_after(&call);
+        assert_eq!(collected.take().len(), 2);
+    }
+
+    #[test]
+    fn messages_stored_without_a_region_are_not_traced_as_in_java() {
+        let collected = Arc::new(Collected::default());
+        let hook = ConsumeMessageTraceHookImpl::new(collected.clone(), Namespace::default());
+        let queue = MessageQueue::new("Orders", "b", 0);
+        let messages = [message("M1", None, None)];
+        let call = context(&queue, &messages);
+        hook.consume_message_before(&call);
+        hook.consume_message_after(&call);
+        assert!(collected.take().is_empty());
+        let off = [message("M1", Some("R"), Some("false"))];
+        assert!(hook.before_record(&context(&queue, &off), 1).is_none());
     }
 }

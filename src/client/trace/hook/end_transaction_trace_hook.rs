@@ -5,19 +5,19 @@ use std::sync::Arc;
 use crate::client::producer::{EndTransactionContext, EndTransactionHook, MessageType};
 use crate::client::shared::mq_client_api::DEFAULT_TRACE_REGION_ID;
 use crate::client::shared::namespace::Namespace;
-use crate::client::trace::async_trace_dispatcher::AsyncTraceDispatcher;
 use crate::client::trace::trace_context::{TraceBean, TraceContext, TraceType};
+use crate::client::trace::trace_dispatcher::TraceDispatcher;
 use crate::common::clock::now_millis;
 use crate::protocol::message::message_const::PROPERTY_MSG_REGION;
 
 /// See the module docs.
 pub(crate) struct EndTransactionTraceHookImpl {
-    dispatcher: Arc<AsyncTraceDispatcher>,
+    dispatcher: Arc<dyn TraceDispatcher>,
     namespace: Namespace,
 }
 
 impl EndTransactionTraceHookImpl {
-    pub(crate) fn new(dispatcher: Arc<AsyncTraceDispatcher>, namespace: Namespace) -> Self {
+    pub(crate) fn new(dispatcher: Arc<dyn TraceDispatcher>, namespace: Namespace) -> Self {
         EndTransactionTraceHookImpl {
             dispatcher,
             namespace,
@@ -65,5 +65,44 @@ impl EndTransactionHook for EndTransactionTraceHookImpl {
         if let Some(record) = self.end_record(context, now_millis()) {
             self.dispatcher.append(record);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::producer::LocalTransactionState;
+    use crate::client::trace::trace_dispatcher::tests::Collected;
+    use crate::protocol::message::MessageProperties;
+
+    #[test]
+    fn an_end_record_says_how_the_transaction_ended() {
+        let collected = Arc::new(Collected::default());
+        let hook = EndTransactionTraceHookImpl::new(collected.clone(), Namespace::default());
+        let mut properties = MessageProperties::new();
+        properties.insert("TAGS", "T");
+        let context = EndTransactionContext {
+            producer_group: "TxG".into(),
+            broker_addr: "10.0.0.1:10911".into(),
+            topic: "Orders".into(),
+            properties,
+            msg_id: "M".into(),
+            transaction_id: "M".into(),
+            transaction_state: LocalTransactionState::RollbackMessage,
+            from_transaction_check: true,
+        };
+        let record = hook.end_record(&context, 5).unwrap();
+        assert_eq!(record.trace_type, TraceType::EndTransaction);
+        assert_eq!(record.region_id, "DefaultRegion");
+        let bean = &record.trace_beans[0];
+        assert_eq!(bean.msg_type, Some(MessageType::TransCommit));
+        assert_eq!(
+            bean.transaction_state,
+            Some(LocalTransactionState::RollbackMessage)
+        );
+        assert!(bean.from_transaction_check);
+        assert_eq!(bean.tags.as_deref(), Some("T"));
+        hook.end_transaction(&context);
+        assert_eq!(collected.take().len(), 1);
     }
 }

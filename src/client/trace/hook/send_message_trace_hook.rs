@@ -5,18 +5,18 @@ use std::sync::Arc;
 use crate::client::producer::{SendMessageContext, SendMessageHook};
 use crate::client::shared::namespace::Namespace;
 use crate::client::shared::result::SendStatus;
-use crate::client::trace::async_trace_dispatcher::AsyncTraceDispatcher;
 use crate::client::trace::trace_context::{TraceBean, TraceContext, TraceType};
+use crate::client::trace::trace_dispatcher::TraceDispatcher;
 use crate::common::clock::now_millis;
 
 /// See the module docs.
 pub(crate) struct SendMessageTraceHookImpl {
-    dispatcher: Arc<AsyncTraceDispatcher>,
+    dispatcher: Arc<dyn TraceDispatcher>,
     namespace: Namespace,
 }
 
 impl SendMessageTraceHookImpl {
-    pub(crate) fn new(dispatcher: Arc<AsyncTraceDispatcher>, namespace: Namespace) -> Self {
+    pub(crate) fn new(dispatcher: Arc<dyn TraceDispatcher>, namespace: Namespace) -> Self {
         SendMessageTraceHookImpl {
             dispatcher,
             namespace,
@@ -70,5 +70,96 @@ impl SendMessageHook for SendMessageTraceHookImpl {
         if let Some(record) = self.pub_record(context, now_millis()) {
             self.dispatcher.append(record);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::producer::MessageType;
+    use crate::client::shared::result::{CommunicationMode, SendResult};
+    use crate::client::trace::trace_dispatcher::tests::Collected;
+    use crate::protocol::message::{MessageProperties, MessageQueue};
+
+    fn context(topic: &str) -> SendMessageContext {
+        let mut properties = MessageProperties::new();
+        properties.insert("TAGS", "TagA");
+        properties.insert("KEYS", "k1 k2");
+        SendMessageContext {
+            producer_group: "ns%PG".into(),
+            topic: topic.into(),
+            properties,
+            msg_id: "UNIQ".into(),
+            body_len: 42,
+            message_queue: MessageQueue::new(topic, "broker-a", 1),
+            broker_addr: "10.0.0.1:10911".into(),
+            born_host: "10.0.0.2".into(),
+            communication_mode: CommunicationMode::Sync,
+            msg_type: MessageType::Normal,
+            send_result: Some(SendResult {
+                send_status: SendStatus::SendOk,
+                msg_id: "UNIQ".into(),
+                offset_msg_id: "OFFSET".into(),
+                message_queue: MessageQueue::new(topic, "broker-a", 1),
+                queue_offset: 7,
+                transaction_id: None,
+                region_id: "R1".into(),
+                trace_on: true,
+            }),
+            error: None,
+            begin_timestamp: 1_000,
+        }
+    }
+
+    #[test]
+    fn a_pub_record_names_the_message_without_the_namespace() {
+        let collected = Arc::new(Collected::default());
+        let hook = SendMessageTraceHookImpl::new(collected.clone(), Namespace::new(Some("ns")));
+        hook.send_message_before(&context("ns%Orders"));
+        assert!(collected.take().is_empty(), "nothing before the answer");
+        let record = hook.pub_record(&context("ns%Orders"), 1_012).unwrap();
+        assert_eq!(record.trace_type, TraceType::Pub);
+        assert_eq!((record.time_stamp, record.cost_time), (1_000, 12));
+        assert_eq!(record.group_name, "PG");
+        assert_eq!(record.region_id, "R1");
+        assert!(record.is_success);
+        let bean = &record.trace_beans[0];
+        assert_eq!(bean.topic, "Orders");
+        assert_eq!(
+            (bean.msg_id.as_str(), bean.offset_msg_id.as_str()),
+            ("UNIQ", "OFFSET")
+        );
+        assert_eq!(
+            (bean.tags.as_deref(), bean.keys.as_deref()),
+            (Some("TagA"), Some("k1 k2"))
+        );
+        assert_eq!(
+            (bean.store_host.as_str(), bean.body_length),
+            ("10.0.0.1:10911", 42)
+        );
+        hook.send_message_after(&context("ns%Orders"));
+        assert_eq!(collected.take().len(), 1);
+    }
+
+    #[test]
+    fn no_record_for_trace_messages_failed_sends_or_a_broker_with_trace_off() {
+        let hook =
+            SendMessageTraceHookImpl::new(Arc::new(Collected::default()), Namespace::default());
+        assert!(hook
+            .pub_record(&context("RMQ_SYS_TRACE_TOPIC"), 2)
+            .is_none());
+        let mut failed = context("T");
+        failed.send_result = None;
+        assert!(hook.pub_record(&failed, 2).is_none());
+        let mut off = context("T");
+        if let Some(result) = off.send_result.as_mut() {
+            result.trace_on = false;
+        }
+        assert!(hook.pub_record(&off, 2).is_none());
+        let mut flush_timeout = context("T");
+        if let Some(result) = flush_timeout.send_result.as_mut() {
+            result.send_status = SendStatus::FlushDiskTimeout;
+        }
+        assert!(!hook.pub_record(&flush_timeout, 2).unwrap().is_success);
     }
 }
