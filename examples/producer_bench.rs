@@ -8,7 +8,11 @@
 //! the call to the callback), then `RPS <case> <n>` lines last. With the `acl` feature, the
 //! `signed` cases repeat three of them with ACL credentials against a second broker that
 //! checks every request (`--acl`): the cost of signing and verifying, beside the same cases
-//! unsigned in the same run.
+//! unsigned in the same run. The `traced` cases repeat three of them with a producer that
+//! writes message trace (`enable_trace`, its records sent to `RMQ_SYS_TRACE_TOPIC` on the same
+//! broker), in three rounds that alternate with the untraced producer (so a machine busy with
+//! something else slows both alike); a `TRACE <case> off <msgs/s> on <msgs/s> ratio <on/off>`
+//! line per case compares the medians (goal: within 10 %).
 
 #[path = "common/logging.rs"]
 mod logging;
@@ -129,6 +133,7 @@ mod bench {
             .into_iter()
             .chain(signed::run_cases(&cases, duration))
             .collect();
+        let (untraced, traced) = traced_cases(&producer, &ns, &cases, duration);
 
         println!("| case | msgs/s | p50 µs | p99 µs | failed |");
         println!("|---|---:|---:|---:|---:|");
@@ -142,12 +147,87 @@ mod bench {
                 s.failures
             );
         }
-        for s in &samples {
+        for s in &traced {
+            println!(
+                "| {} | {:.0} | {} | {} | {} |",
+                s.name,
+                s.rate,
+                s.percentile(0.50).as_micros(),
+                s.percentile(0.99).as_micros(),
+                s.failures
+            );
+        }
+        for s in samples.iter().chain(&traced) {
             println!("RPS {} {:.0}", s.name.replace(' ', "_"), s.rate);
+        }
+        for (off, on) in untraced.iter().zip(&traced) {
+            println!(
+                "TRACE {} off {:.0} on {:.0} ratio {:.2}",
+                off.name.replace(' ', "_"),
+                off.rate,
+                on.rate,
+                on.rate / off.rate.max(1e-9)
+            );
         }
 
         drop(producer);
         cluster.shutdown();
+    }
+
+    /// Three cases again with a producer that writes message trace, on the same cluster, in
+    /// rounds alternating with `plain`: the median of each, untraced and traced.
+    fn traced_cases(
+        plain: &Arc<Producer>,
+        ns: &str,
+        cases: &[Case],
+        duration: Duration,
+    ) -> (Vec<Sample>, Vec<Sample>) {
+        const ROUNDS: usize = 3;
+        let producer = Producer::builder("bench_traced_producer_group")
+            .name_server(ns)
+            .enable_trace()
+            .start()
+            .unwrap_or_else(|e| {
+                fail(&format!(
+                    "tracing producer: {}",
+                    crate::report::error_chain(&e)
+                ))
+            });
+        let traced = Arc::new(producer);
+        traced
+            .send(&Message::new(TOPIC, "warm-up"))
+            .unwrap_or_else(|e| {
+                fail(&format!(
+                    "traced warm-up send: {}",
+                    crate::report::error_chain(&e)
+                ))
+            });
+        let chosen = [
+            "sync 1 thread(s) 128 B",
+            "sync 8 thread(s) 128 B",
+            "async 8 thread(s) 128 B",
+        ];
+        let round = (duration / 2).max(Duration::from_millis(500));
+        let median = |mut runs: Vec<Sample>| {
+            runs.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+            runs.swap_remove(runs.len() / 2)
+        };
+        cases
+            .iter()
+            .filter(|case| chosen.contains(&case.name.as_str()))
+            .map(|case| {
+                let on_case = Case {
+                    name: format!("traced {}", case.name),
+                    ..*case
+                };
+                let (mut off, mut on) = (Vec::new(), Vec::new());
+                for _ in 0..ROUNDS {
+                    off.push(run(plain, case, round));
+                    on.push(run(&traced, &on_case, round));
+                }
+                (median(off), median(on))
+            })
+            .unzip()
     }
 
     /// The same cases with a signing producer against a broker that verifies.

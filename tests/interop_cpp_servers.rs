@@ -1,5 +1,6 @@
 //! The Apache C++ client (PyPI rocketmq==0.4.4) producing and consuming through our reference
-//! name server and broker: the proof that they serve a real client written by others.
+//! name server and broker: the proof that they serve a real client written by others. The
+//! consumer gets what a trace hook reads (`MSG_REGION`, `TRACE_ON`), as from a Java broker.
 
 #![cfg(feature = "servers")]
 
@@ -43,6 +44,18 @@ fn check_message(seq: u64, record: &Record) {
         record["custom"].as_str(),
         Some(format!("value-{seq}").as_str()),
         "property of {seq}"
+    );
+    // Stored by our broker as Java 5's does: a consumer's trace hook needs the region (Java's
+    // drops its record without one).
+    assert_eq!(
+        record["region"].as_str(),
+        Some("DefaultRegion"),
+        "MSG_REGION of {seq}"
+    );
+    assert_eq!(
+        record["trace_on"].as_str(),
+        Some("true"),
+        "TRACE_ON of {seq}"
     );
 }
 

@@ -128,6 +128,9 @@ def consume(args):
             "keys": msg.keys.decode("utf-8") if isinstance(msg.keys, bytes) else msg.keys,
             "seq": msg.get_property("seq"),
             "custom": msg.get_property("custom"),
+            # What a trace hook reads: the broker stores them with each message.
+            "region": msg.get_property("MSG_REGION"),
+            "trace_on": msg.get_property("TRACE_ON"),
             "id": msg.id,
             "queue_id": msg.queue_id,
             "queue_offset": msg.queue_offset,

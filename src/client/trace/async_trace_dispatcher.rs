@@ -63,27 +63,50 @@ impl DispatcherType {
 /// The hooks' side of the bounded queue (`traceContextQueue` and `append`).
 struct TraceQueue {
     sender: Sender<TraceContext>,
+    /// A token that wakes the dispatcher thread when a whole batch waits: it is not woken
+    /// for each record (on a busy producer that would be a thread switch per send).
+    batch_ready: Sender<()>,
     discarded: AtomicU64,
     /// When the next "queue full" line may be logged (monotonic ms).
     next_discard_log_ms: AtomicU64,
 }
 
+/// The dispatcher thread's side of a [`TraceQueue`]: the records, and the batch tokens.
+struct QueueReceiver {
+    records: Receiver<TraceContext>,
+    batch_ready: Receiver<()>,
+}
+
 impl TraceQueue {
-    fn new(capacity: usize) -> (TraceQueue, Receiver<TraceContext>) {
-        let (sender, receiver) = bounded(capacity);
+    fn new(capacity: usize) -> (TraceQueue, QueueReceiver) {
+        let (sender, records) = bounded(capacity);
+        let (batch_ready, ready) = bounded(1);
         let queue = TraceQueue {
             sender,
+            batch_ready,
             discarded: AtomicU64::new(0),
             next_discard_log_ms: AtomicU64::new(0),
         };
-        (queue, receiver)
+        (
+            queue,
+            QueueReceiver {
+                records,
+                batch_ready: ready,
+            },
+        )
     }
 
     /// Offers a record; never waits. A full queue drops it (counted, and logged at most once
     /// a second). False when dropped.
     fn offer(&self, context: TraceContext) -> bool {
         match self.sender.try_send(context) {
-            Ok(()) => true,
+            Ok(()) => {
+                if self.sender.len() >= BATCH_NUM {
+                    // A token already waiting will do.
+                    let _ = self.batch_ready.try_send(());
+                }
+                true
+            }
             Err(TrySendError::Full(_)) => {
                 let discarded = self.discarded.fetch_add(1, Ordering::Relaxed) + 1;
                 let now = monotonic_millis();
@@ -175,7 +198,7 @@ impl AsyncTraceDispatcher {
             producer,
         });
         let worker = Worker {
-            records,
+            queue: records,
             stopped,
             producer: dispatcher.producer.clone(),
             trace_topic: dispatcher.trace_topic.clone(),
@@ -223,40 +246,41 @@ impl Drop for AsyncTraceDispatcher {
 
 /// The dispatcher thread's side.
 struct Worker {
-    records: Receiver<TraceContext>,
+    queue: QueueReceiver,
     stopped: Receiver<()>,
     producer: Arc<Producer>,
     trace_topic: String,
 }
 
 impl Worker {
+    /// Java's `flushTraceContext` loop: a batch leaves when `BATCH_NUM` records wait, or
+    /// when records have waited since the last batch for `FLUSH_INTERVAL`.
     fn run(self) {
-        let mut batch: Vec<TraceContext> = Vec::with_capacity(BATCH_NUM);
+        let records = &self.queue.records;
         let mut last_flush = Instant::now();
         loop {
             let wait = FLUSH_INTERVAL.saturating_sub(last_flush.elapsed());
             select! {
-                recv(self.records) -> record => {
-                    if let Ok(record) = record {
-                        batch.push(record);
-                    }
-                    if batch.len() < BATCH_NUM {
-                        continue;
+                recv(self.queue.batch_ready) -> _ => {
+                    while records.len() >= BATCH_NUM {
+                        let batch: Vec<TraceContext> = records.try_iter().take(BATCH_NUM).collect();
+                        self.send_trace_data(&batch);
                     }
                 }
                 recv(self.stopped) -> _ => {
                     // Shutdown: what waits leaves now (Java's flush).
-                    batch.extend(self.records.try_iter());
+                    let batch: Vec<TraceContext> = records.try_iter().collect();
                     for chunk in batch.chunks(BATCH_NUM) {
                         self.send_trace_data(chunk);
                     }
                     return;
                 }
-                default(wait) => {}
-            }
-            if !batch.is_empty() {
-                self.send_trace_data(&batch);
-                batch.clear();
+                default(wait) => {
+                    let batch: Vec<TraceContext> = records.try_iter().take(BATCH_NUM).collect();
+                    if !batch.is_empty() {
+                        self.send_trace_data(&batch);
+                    }
+                }
             }
             last_flush = Instant::now();
         }
@@ -322,18 +346,25 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_records_at_once_and_counts_them() {
-        let (queue, records) = TraceQueue::new(2);
+        let (queue, receiver) = TraceQueue::new(BATCH_NUM + 2);
         let record = || TraceContext::new(TraceType::Pub, 1);
-        assert!(queue.offer(record()));
-        assert!(queue.offer(record()));
+        for n in 1..=BATCH_NUM + 2 {
+            assert!(queue.offer(record()));
+            // The dispatcher is woken once a whole batch waits, not for each record.
+            assert_eq!(
+                receiver.batch_ready.len(),
+                usize::from(n >= BATCH_NUM),
+                "{n}"
+            );
+        }
         // Nobody drains: offers return at once, dropped and counted.
         for _ in 0..1000 {
             assert!(!queue.offer(record()));
         }
         assert_eq!(queue.discarded.load(Ordering::Relaxed), 1000);
-        assert_eq!(records.try_iter().count(), 2);
+        assert_eq!(receiver.records.try_iter().count(), BATCH_NUM + 2);
         assert!(queue.offer(record()));
-        drop(records);
+        drop(receiver);
         assert!(!queue.offer(record()), "after shutdown nothing is kept");
         assert_eq!(
             queue.discarded.load(Ordering::Relaxed),
