@@ -93,45 +93,53 @@ pub trait ConsumeMessageHook: Send + Sync {
     fn consume_message_after(&self, context: &ConsumeMessageContext<'_>);
 }
 
-/// A consumer's hooks, with what their contexts need.
+/// A consumer's hooks, with what their contexts need; nothing (one word) without hooks.
 #[derive(Clone, Default)]
-pub(crate) struct ConsumeHooks {
-    hooks: Vec<Arc<dyn ConsumeMessageHook>>,
+pub(crate) struct ConsumeHooks(Option<Arc<Hooks>>);
+
+struct Hooks {
+    list: Vec<Arc<dyn ConsumeMessageHook>>,
+    /// The group, as the cluster knows it.
+    group: String,
     namespace: Option<String>,
-    /// Request ids, made only when there are hooks.
-    ids: Option<Arc<MessageClientIdGenerator>>,
+    /// Request ids.
+    ids: MessageClientIdGenerator,
     /// A call at least this long is `TIME_OUT` (`consumeTimeout`).
     consume_timeout: Duration,
 }
 
 impl ConsumeHooks {
     pub(crate) fn new(
-        hooks: Vec<Arc<dyn ConsumeMessageHook>>,
+        list: Vec<Arc<dyn ConsumeMessageHook>>,
+        group: String,
         namespace: Option<String>,
         client_ip: std::net::IpAddr,
         consume_timeout: Duration,
     ) -> Self {
-        let ids = (!hooks.is_empty()).then(|| Arc::new(MessageClientIdGenerator::new(client_ip)));
-        ConsumeHooks {
-            hooks,
-            namespace,
-            ids,
-            consume_timeout,
+        if list.is_empty() {
+            return ConsumeHooks::none();
         }
+        ConsumeHooks(Some(Arc::new(Hooks {
+            list,
+            group,
+            namespace,
+            ids: MessageClientIdGenerator::new(client_ip),
+            consume_timeout,
+        })))
     }
 
     /// No hooks (a consume the hooks do not see: CONSUME_MESSAGE_DIRECTLY).
     pub(crate) fn none() -> Self {
-        ConsumeHooks::default()
+        ConsumeHooks(None)
     }
 
     pub(crate) fn namespace(&self) -> Option<&str> {
-        self.namespace.as_deref()
+        self.0.as_ref().and_then(|h| h.namespace.as_deref())
     }
 
     /// A fresh request id for a call the hooks see; None without hooks.
     pub(crate) fn request_id(&self) -> Option<String> {
-        self.ids.as_ref().map(|ids| ids.next())
+        self.0.as_ref().map(|h| h.ids.next())
     }
 
     /// A call's context as the "before" hooks see it.
@@ -145,7 +153,7 @@ impl ConsumeHooks {
     ) -> ConsumeMessageContext<'a> {
         ConsumeMessageContext {
             consumer_group: group,
-            namespace: self.namespace.as_deref(),
+            namespace: self.namespace(),
             message_queue: queue,
             messages,
             request_id,
@@ -164,11 +172,13 @@ impl ConsumeHooks {
         succeeded: Option<bool>,
         elapsed: Duration,
     ) -> ConsumeReturnType {
+        let timeout = self
+            .0
+            .as_ref()
+            .map_or(Duration::ZERO, |h| h.consume_timeout);
         match succeeded {
             None => ConsumeReturnType::Exception,
-            Some(_) if elapsed >= self.consume_timeout && !self.consume_timeout.is_zero() => {
-                ConsumeReturnType::TimeOut
-            }
+            Some(_) if elapsed >= timeout && !timeout.is_zero() => ConsumeReturnType::TimeOut,
             Some(true) => ConsumeReturnType::Success,
             Some(false) => ConsumeReturnType::Failed,
         }
@@ -176,12 +186,13 @@ impl ConsumeHooks {
 
     /// Around a batch a lite pull consumer's `poll` returns, as Java's `poll` does: "before",
     /// then "after" with success at once (the messages are the caller's now).
-    pub(crate) fn polled(&self, group: &str, queue: &MessageQueue, messages: &[MessageExt]) {
-        let Some(id) = self.request_id() else {
+    pub(crate) fn polled(&self, queue: &MessageQueue, messages: &[MessageExt]) {
+        let Some(hooks) = &self.0 else {
             return;
         };
+        let id = hooks.ids.next();
         let shown = Namespace::new(self.namespace()).unwrap_queue(queue);
-        let mut context = self.context(group, &shown, messages, &id, now_millis());
+        let mut context = self.context(&hooks.group, &shown, messages, &id, now_millis());
         self.before(&context);
         context.success = true;
         context.status = Some("CONSUME_SUCCESS");
@@ -190,7 +201,7 @@ impl ConsumeHooks {
     }
 
     pub(crate) fn before(&self, context: &ConsumeMessageContext<'_>) {
-        for hook in &self.hooks {
+        for hook in self.0.iter().flat_map(|h| &h.list) {
             if catch_unwind(AssertUnwindSafe(|| hook.consume_message_before(context))).is_err() {
                 log::warn!(
                     "consume hook {} panicked before a listener call",
@@ -201,7 +212,7 @@ impl ConsumeHooks {
     }
 
     pub(crate) fn after(&self, context: &ConsumeMessageContext<'_>) {
-        for hook in &self.hooks {
+        for hook in self.0.iter().flat_map(|h| &h.list) {
             if catch_unwind(AssertUnwindSafe(|| hook.consume_message_after(context))).is_err() {
                 log::warn!(
                     "consume hook {} panicked after a listener call",
@@ -216,10 +227,21 @@ impl ConsumeHooks {
 mod tests {
     use super::*;
 
+    struct Quiet;
+
+    impl ConsumeMessageHook for Quiet {
+        fn hook_name(&self) -> &str {
+            "quiet"
+        }
+        fn consume_message_before(&self, _: &ConsumeMessageContext<'_>) {}
+        fn consume_message_after(&self, _: &ConsumeMessageContext<'_>) {}
+    }
+
     #[test]
     fn return_types_follow_java_and_have_its_ordinals() {
         let hooks = ConsumeHooks::new(
-            Vec::new(),
+            vec![Arc::new(Quiet)],
+            "G".into(),
             None,
             "127.0.0.1".parse().unwrap(),
             Duration::from_secs(60),
@@ -249,7 +271,19 @@ mod tests {
         .map(|t| t.ordinal())
         .collect();
         assert_eq!(ordinals, [0, 1, 2, 3, 4]);
-        // Without hooks no request ids are made.
-        assert!(hooks.request_id().is_none());
+        assert!(hooks.request_id().is_some());
+        // Without hooks nothing is made, and they take one word.
+        let none = ConsumeHooks::new(
+            Vec::new(),
+            "G".into(),
+            None,
+            "127.0.0.1".parse().unwrap(),
+            Duration::ZERO,
+        );
+        assert!(none.request_id().is_none());
+        assert_eq!(
+            std::mem::size_of::<ConsumeHooks>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }

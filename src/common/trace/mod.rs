@@ -1,8 +1,9 @@
 //! The teaching trace: every step of a send and of a consume, in every layer, as one line of
 //! text and as a structured [`TraceEvent`] (time, thread, layer, step, opaque).
 //!
-//! Not to be confused with message trace ([`client::TraceContext`](crate::client::TraceContext)
-//! and the records Apache's tools read): this trace watches this process's own threads.
+//! Not to be confused with message trace (`enable_trace()` on the clients, the records Apache's
+//! tools read, [`client::TraceView`](crate::client::TraceView)): this trace watches this
+//! process's own threads.
 //!
 //! - **Text.** Each step is a line under the `log` target [`TRACE_TARGET`] at level TRACE,
 //!   prefixed with its layer (`[client] …`); the examples print them with `RMQ_TRACE=1`.

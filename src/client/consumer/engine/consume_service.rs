@@ -206,18 +206,17 @@ mod tests {
         assert_eq!(messages[1].topic, "%RETRY%H");
     }
 
-    /// Keeps what the hooks saw: (request id, success, status, return type).
-    #[derive(Default)]
-    struct Seen(
-        std::sync::Mutex<
-            Vec<(
-                String,
-                bool,
-                Option<&'static str>,
-                Option<ConsumeReturnType>,
-            )>,
-        >,
+    /// What a hook saw of a call: request id, success, status, return type.
+    type Saw = (
+        String,
+        bool,
+        Option<&'static str>,
+        Option<ConsumeReturnType>,
     );
+
+    /// Keeps what the hooks saw.
+    #[derive(Default)]
+    struct Seen(std::sync::Mutex<Vec<Saw>>);
 
     impl ConsumeMessageHook for Seen {
         fn hook_name(&self) -> &str {
@@ -246,6 +245,7 @@ mod tests {
         let seen = Arc::new(Seen::default());
         let hooks = ConsumeHooks::new(
             vec![seen.clone(), Arc::new(Panicky)],
+            "ns%G".into(),
             Some("ns".into()),
             "127.0.0.1".parse().unwrap(),
             Duration::from_secs(900),

@@ -216,6 +216,7 @@ impl ConsumerEngine {
         };
         let hooks = ConsumeHooks::new(
             settings.consume_hooks.clone(),
+            settings.group.clone(),
             settings
                 .client
                 .namespace
@@ -280,7 +281,7 @@ impl ConsumerEngine {
                 }
             }
             DeliverySettings::Poll { auto_commit, .. } => {
-                Delivery::Poll(PollQueue::new(*auto_commit, hooks, settings.group.clone()))
+                Delivery::Poll(PollQueue::new(*auto_commit, hooks))
             }
         });
         let pulls = Arc::new(PullMessageService::new(PullParts {

@@ -37,18 +37,16 @@ pub(crate) struct PollQueue {
     /// Auto-commit: commits every this often, from `poll` and from the offsets thread.
     auto_commit: Option<Duration>,
     last_commit: Mutex<Instant>,
-    /// The consume hooks, run around each batch `poll` returns; the group they name.
+    /// The consume hooks, run around each batch `poll` returns.
     hooks: ConsumeHooks,
-    group: String,
 }
 
 impl PollQueue {
     /// An empty queue; with `auto_commit`, [`PollQueue::poll`] says when a commit is due.
-    pub(crate) fn new(auto_commit: Option<Duration>, hooks: ConsumeHooks, group: String) -> Self {
+    pub(crate) fn new(auto_commit: Option<Duration>, hooks: ConsumeHooks) -> Self {
         let (ready_tx, ready_rx) = unbounded();
         PollQueue {
             hooks,
-            group,
             ready_tx,
             ready_rx,
             paused: Mutex::new(Vec::new()),
@@ -101,8 +99,7 @@ impl PollQueue {
             if offset >= 0 {
                 self.set_consume_offset(&request.queue, offset);
             }
-            self.hooks
-                .polled(&self.group, &request.queue, &request.messages);
+            self.hooks.polled(&request.queue, &request.messages);
             return (request.messages, self.commit_due());
         }
     }
