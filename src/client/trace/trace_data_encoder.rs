@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn a_java_trace_body_round_trips_byte_for_byte() {
-        let request = fixture("java-5.3.3/255-req-code310-json.bin");
+        let request = fixture("java-5.3.3-trace/255-req-code310-json.bin");
         let body = String::from_utf8(request.body.to_vec()).unwrap();
         let decoded = decoder_from_trace_data_string(&body);
         assert_eq!(decoded.skipped, 0);
