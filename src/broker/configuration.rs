@@ -563,6 +563,35 @@ mod tests {
     }
 
     #[test]
+    fn trace_settings_are_read_by_javas_names_at_start() {
+        let dir = crate::common::temp_dir::TempDir::new("broker-config-trace").unwrap();
+        let mut config = BrokerConfig {
+            store_dir: dir.path().to_path_buf(),
+            ..BrokerConfig::default()
+        };
+        assert!(!config.trace_topic_enable);
+        let path = config_file_path(&config);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            "traceTopicEnable=true\nmsgTraceTopicName=OpsTrace\nregionId=eu-1\ntraceOn=false\n",
+        )
+        .unwrap();
+        load_file(&mut config).unwrap();
+        assert!(config.trace_topic_enable);
+        assert_eq!(config.msg_trace_topic_name, "OpsTrace");
+        assert_eq!(config.region_id, "eu-1");
+        assert!(!config.trace_on);
+        let refused = apply_update(&config, "traceTopicEnable=false").unwrap_err();
+        assert!(
+            refused.remark.contains("read at start only"),
+            "{}",
+            refused.remark
+        );
+        assert!(settings(&config).contains(&("msgTraceTopicName", "OpsTrace".to_string())));
+    }
+
+    #[test]
     fn hours_read_and_show_as_java_writes_them() {
         assert_eq!(parse_hours("72"), Ok(Duration::from_secs(72 * 3600)));
         assert_eq!(show_hours(Duration::from_secs(72 * 3600)), "72");

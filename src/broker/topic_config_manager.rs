@@ -362,6 +362,29 @@ mod tests {
     }
 
     #[test]
+    fn the_trace_topic_has_one_queue_and_an_existing_one_is_kept() {
+        let dir = temp_dir("trace");
+        let m = TopicConfigManager::load(&dir, "broker-a", "DefaultCluster", true, 8).unwrap();
+        m.add_trace_topic("RMQ_SYS_TRACE_TOPIC");
+        let trace = m.select_topic_config("RMQ_SYS_TRACE_TOPIC").unwrap();
+        assert_eq!((trace.read_queue_nums, trace.write_queue_nums), (1, 1));
+        assert_eq!(trace.perm, perm_name::PERM_READ | perm_name::PERM_WRITE);
+        m.update_topic_config(TopicConfig {
+            read_queue_nums: 4,
+            write_queue_nums: 4,
+            ..TopicConfig::new("OpsTrace")
+        })
+        .unwrap();
+        m.add_trace_topic("OpsTrace");
+        assert_eq!(
+            m.select_topic_config("OpsTrace")
+                .map(|t| t.write_queue_nums),
+            Some(4)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn topic_names_are_validated() {
         assert!(validate_topic_name("Topic_1-%|").is_ok());
         assert!(validate_topic_name("").is_err());
