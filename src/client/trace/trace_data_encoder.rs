@@ -193,99 +193,82 @@ fn decode_record(piece: &str) -> Option<TraceContext> {
         line.pop();
     }
     let trace_type = TraceType::from_name(line.first()?)?;
-    let field = |i: usize| line.get(i).copied();
-    let mut bean = TraceBean::default();
-    let context = match trace_type {
-        TraceType::Pub => {
-            if line.len() < 13 {
-                return None;
-            }
-            let mut ctx = TraceContext::new(trace_type, field(1)?.parse().ok()?);
-            ctx.region_id = field(2)?.to_string();
-            ctx.group_name = field(3)?.to_string();
-            bean.topic = field(4)?.to_string();
-            bean.msg_id = field(5)?.to_string();
-            bean.tags = not_null(field(6)?);
-            bean.keys = not_null(field(7)?);
-            bean.store_host = field(8)?.to_string();
-            bean.body_length = field(9)?.parse().ok()?;
-            ctx.cost_time = field(10)?.parse().ok()?;
-            bean.msg_type = Some(MessageType::from_ordinal(field(11)?.parse().ok()?)?);
-            if line.len() == 13 {
-                ctx.is_success = parse_boolean(field(12)?);
-            } else {
-                bean.offset_msg_id = field(12)?.to_string();
-                ctx.is_success = parse_boolean(field(13)?);
-            }
-            ctx
-        }
-        TraceType::SubBefore => {
-            if line.len() < 8 {
-                return None;
-            }
-            let mut ctx = TraceContext::new(trace_type, field(1)?.parse().ok()?);
-            ctx.region_id = field(2)?.to_string();
-            ctx.group_name = field(3)?.to_string();
-            ctx.request_id = field(4)?.to_string();
-            bean.msg_id = field(5)?.to_string();
-            bean.retry_times = field(6)?.parse().ok()?;
-            bean.keys = not_null(field(7)?);
-            ctx
-        }
-        TraceType::SubAfter => {
-            if line.len() < 6 {
-                return None;
-            }
-            // CLOUD records have no time: 0, as Java leaves it unset.
-            let mut ctx = TraceContext::new(trace_type, 0);
-            ctx.request_id = field(1)?.to_string();
-            bean.msg_id = field(2)?.to_string();
-            ctx.cost_time = field(3)?.parse().ok()?;
-            ctx.is_success = parse_boolean(field(4)?);
-            bean.keys = not_null(field(5)?);
-            if let Some(code) = field(6) {
-                ctx.context_code = code.parse().ok()?;
-            }
-            if line.len() >= 9 {
-                ctx.time_stamp = field(7)?.parse().ok()?;
-                ctx.group_name = field(8)?.to_string();
-            }
-            ctx
-        }
-        TraceType::EndTransaction => {
-            if line.len() < 13 {
-                return None;
-            }
-            let mut ctx = TraceContext::new(trace_type, field(1)?.parse().ok()?);
-            ctx.region_id = field(2)?.to_string();
-            ctx.group_name = field(3)?.to_string();
-            bean.topic = field(4)?.to_string();
-            bean.msg_id = field(5)?.to_string();
-            bean.tags = not_null(field(6)?);
-            bean.keys = not_null(field(7)?);
-            bean.store_host = field(8)?.to_string();
-            bean.msg_type = Some(MessageType::from_ordinal(field(9)?.parse().ok()?)?);
-            bean.transaction_id = not_null(field(10)?);
-            bean.transaction_state = Some(LocalTransactionState::from_java_name(field(11)?)?);
-            bean.from_transaction_check = parse_boolean(field(12)?);
-            ctx
-        }
-        TraceType::Recall => {
-            if line.len() < 7 {
-                return None;
-            }
-            let mut ctx = TraceContext::new(trace_type, field(1)?.parse().ok()?);
-            ctx.region_id = field(2)?.to_string();
-            ctx.group_name = field(3)?.to_string();
-            bean.topic = field(4)?.to_string();
-            bean.msg_id = field(5)?.to_string();
-            ctx.is_success = parse_boolean(field(6)?);
+    let fields = match trace_type {
+        TraceType::Pub | TraceType::EndTransaction => 13,
+        TraceType::SubBefore => 8,
+        TraceType::Recall => 7,
+        TraceType::SubAfter => 6,
+    };
+    if line.len() < fields {
+        return None;
+    }
+    // Every type but SubAfter starts with time, region and group; those naming a message
+    // go on with topic and id, and Pub and EndTransaction with tags, keys and broker.
+    let mut ctx = match trace_type {
+        // CLOUD records have no time: 0, as Java leaves it unset.
+        TraceType::SubAfter => TraceContext::new(trace_type, 0),
+        _ => {
+            let mut ctx = TraceContext::new(trace_type, line[1].parse().ok()?);
+            ctx.region_id = line[2].to_string();
+            ctx.group_name = line[3].to_string();
             ctx
         }
     };
-    let mut context = context;
-    context.trace_beans = vec![bean];
-    Some(context)
+    let mut bean = TraceBean::default();
+    if matches!(
+        trace_type,
+        TraceType::Pub | TraceType::EndTransaction | TraceType::Recall
+    ) {
+        bean.topic = line[4].to_string();
+        bean.msg_id = line[5].to_string();
+    }
+    if matches!(trace_type, TraceType::Pub | TraceType::EndTransaction) {
+        bean.tags = not_null(line[6]);
+        bean.keys = not_null(line[7]);
+        bean.store_host = line[8].to_string();
+    }
+    match trace_type {
+        TraceType::Pub => {
+            bean.body_length = line[9].parse().ok()?;
+            ctx.cost_time = line[10].parse().ok()?;
+            bean.msg_type = Some(MessageType::from_ordinal(line[11].parse().ok()?)?);
+            if line.len() == 13 {
+                ctx.is_success = parse_boolean(line[12]);
+            } else {
+                bean.offset_msg_id = line[12].to_string();
+                ctx.is_success = parse_boolean(line[13]);
+            }
+        }
+        TraceType::SubBefore => {
+            ctx.request_id = line[4].to_string();
+            bean.msg_id = line[5].to_string();
+            bean.retry_times = line[6].parse().ok()?;
+            bean.keys = not_null(line[7]);
+        }
+        TraceType::SubAfter => {
+            ctx.request_id = line[1].to_string();
+            bean.msg_id = line[2].to_string();
+            ctx.cost_time = line[3].parse().ok()?;
+            ctx.is_success = parse_boolean(line[4]);
+            bean.keys = not_null(line[5]);
+            if let Some(code) = line.get(6) {
+                ctx.context_code = code.parse().ok()?;
+            }
+            if line.len() >= 9 {
+                ctx.time_stamp = line[7].parse().ok()?;
+                ctx.group_name = line[8].to_string();
+            }
+        }
+        TraceType::EndTransaction => {
+            bean.msg_type = Some(MessageType::from_ordinal(line[9].parse().ok()?)?);
+            bean.transaction_id = not_null(line[10]);
+            bean.transaction_state = Some(LocalTransactionState::from_java_name(line[11])?);
+            bean.from_transaction_check = parse_boolean(line[12]);
+        }
+        TraceType::Recall => ctx.is_success = parse_boolean(line[6]),
+    }
+    ctx.trace_beans = vec![bean];
+    Some(ctx)
 }
 
 /// Java's `Boolean.parseBoolean`: true for `true` in any case, false for anything else.

@@ -50,9 +50,11 @@ impl ConsumeMessageTraceHookImpl {
         (beans, region)
     }
 
-    /// The `SubBefore` record of a call, written at `now`.
-    pub(crate) fn before_record(
+    /// A record of `kind` about a call, written at `now`: its traced messages, the region,
+    /// the group and the request id; None when nothing is traced.
+    fn record(
         &self,
+        kind: TraceType,
         context: &ConsumeMessageContext<'_>,
         now: i64,
     ) -> Option<TraceContext> {
@@ -60,12 +62,21 @@ impl ConsumeMessageTraceHookImpl {
         if beans.is_empty() {
             return None;
         }
-        let mut record = TraceContext::new(TraceType::SubBefore, now);
+        let mut record = TraceContext::new(kind, now);
         record.region_id = region?;
         record.group_name = self.namespace.unwrap(context.consumer_group);
         record.request_id = context.request_id.to_string();
         record.trace_beans = beans;
         Some(record)
+    }
+
+    /// The `SubBefore` record of a call, written at `now`.
+    pub(crate) fn before_record(
+        &self,
+        context: &ConsumeMessageContext<'_>,
+        now: i64,
+    ) -> Option<TraceContext> {
+        self.record(TraceType::SubBefore, context, now)
     }
 
     /// The `SubAfter` record of a call, written at `now`: the cost per message.
@@ -74,20 +85,12 @@ impl ConsumeMessageTraceHookImpl {
         context: &ConsumeMessageContext<'_>,
         now: i64,
     ) -> Option<TraceContext> {
-        let (beans, region) = self.beans(context);
-        if beans.is_empty() {
-            return None;
-        }
-        let mut record = TraceContext::new(TraceType::SubAfter, now);
-        record.region_id = region?;
-        record.group_name = self.namespace.unwrap(context.consumer_group);
-        record.request_id = context.request_id.to_string();
+        let mut record = self.record(TraceType::SubAfter, context, now)?;
         record.is_success = context.success;
         let per_message = now.saturating_sub(context.begin_timestamp).max(0)
             / context.messages.len().max(1) as i64;
         record.cost_time = i32::try_from(per_message).unwrap_or(i32::MAX);
         record.context_code = context.return_type.map_or(0, |t| t.ordinal());
-        record.trace_beans = beans;
         Some(record)
     }
 }
