@@ -1,5 +1,5 @@
-//! The consumers' RPCs: pulls, offsets, the group's members, queue locks and sending a
-//! message back (`MQClientAPIImpl`'s consumer half).
+//! The consumers' RPCs: pulls, offsets, the group's members, queue locks, sending a message
+//! back and checking a subscription with a broker (`MQClientAPIImpl`'s consumer half).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -8,8 +8,8 @@ use super::MqClientApi;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::result::{Callback, PullResult, PullStatus};
 use crate::protocol::body::{
-    GetConsumerListByGroupResponseBody, LockBatchRequestBody, LockBatchResponseBody,
-    UnlockBatchRequestBody,
+    CheckClientRequestBody, GetConsumerListByGroupResponseBody, LockBatchRequestBody,
+    LockBatchResponseBody, SubscriptionData, UnlockBatchRequestBody,
 };
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
@@ -216,6 +216,30 @@ impl MqClientApi {
             .bare_request(request_code::UNLOCK_BATCH_MQ)
             .with_body(body.to_json());
         self.invoke_maybe_oneway(addr, request, oneway, timeout)
+    }
+
+    /// CHECK_CLIENT_CONFIG: whether the broker can filter by `subscription` (a SQL92 one),
+    /// asked when a consumer starts (`checkClientInBroker`). A refusal is the broker's code
+    /// and remark (SYSTEM_ERROR when it does not filter by properties,
+    /// SUBSCRIPTION_PARSE_FAILED with the parser's complaint).
+    pub(crate) fn check_client_in_broker(
+        &self,
+        addr: &str,
+        group: &str,
+        client_id: &str,
+        subscription: &SubscriptionData,
+        timeout: Duration,
+    ) -> Result<(), ClientError> {
+        let body = CheckClientRequestBody {
+            client_id: client_id.to_string(),
+            group: group.to_string(),
+            subscription_data: Some(subscription.clone()),
+            namespace: None,
+        };
+        let request = self
+            .bare_request(request_code::CHECK_CLIENT_CONFIG)
+            .with_body(body.to_json());
+        self.invoke_success(addr, request, timeout)
     }
 
     /// CONSUMER_SEND_MSG_BACK: the broker redelivers `message` later through the group's
