@@ -344,3 +344,96 @@ fn a_bad_sql92_expression_is_refused_at_start_and_at_subscribe() {
     }
     producer.shutdown();
 }
+
+#[test]
+fn the_examples_send_timer_messages_and_consume_by_sql92() {
+    common::init_logging();
+    let cluster = LocalCluster::start_with(|b| b.enable_property_filter(true)).unwrap();
+    let ns = cluster.name_server_addr();
+    let started = now_ms();
+    let (code, lines) = common::run_example(
+        "producer",
+        &[
+            "--namesrv",
+            &ns,
+            "--topic",
+            "ExTimer",
+            "--count",
+            "4",
+            "--mode",
+            "sync",
+            "--property",
+            "region=eu",
+            "--delay-ms",
+            "3000",
+            "--print-due",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("sent 4 ok 4 failed 0")
+    );
+    let due: Vec<i64> = lines
+        .iter()
+        .filter_map(|l| {
+            let mut words = l.split(' ');
+            match (words.next(), words.next(), words.next(), words.next()) {
+                (Some("id"), Some(id), Some("due"), Some(due)) if id.len() == 32 => {
+                    due.parse().ok()
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    assert_eq!(due.len(), 4, "{lines:?}");
+    assert!(
+        due.iter().all(|d| *d >= started + 3000),
+        "{due:?} started {started}"
+    );
+    let (code, _) = common::run_example(
+        "producer",
+        &[
+            "--namesrv",
+            &ns,
+            "--topic",
+            "ExTimer",
+            "--count",
+            "10",
+            "--mode",
+            "sync",
+            "--property",
+            "region=us",
+        ],
+    );
+    assert_eq!(code, 0);
+    // The 4 timer messages with region=eu, once due. Were the filter not applied, the 10
+    // others, there at once, would end the run before the timer messages are due.
+    let (code, lines) = common::run_example(
+        "consumer",
+        &[
+            "--namesrv",
+            &ns,
+            "--topic",
+            "ExTimer",
+            "--group",
+            "CG_ex_sql",
+            "--count",
+            "4",
+            "--mode",
+            "push",
+            "--sql",
+            "region = 'eu'",
+            "--from",
+            "first",
+            "--timeout",
+            "20",
+        ],
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("consumed 4 distinct 4")
+    );
+    assert_eq!(code, 0);
+    assert!(now_ms() >= due.iter().copied().min().unwrap_or_default());
+}
