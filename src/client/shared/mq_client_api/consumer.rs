@@ -359,4 +359,26 @@ mod tests {
             process_pull_response(RemotingCommand::new_response(24, None), "a:1").unwrap_err();
         assert_eq!(error.response_code(), Some(24));
     }
+
+    #[test]
+    fn check_client_config_is_written_as_java_5_3_3_writes_it() {
+        use crate::client::consumer::MessageSelector;
+        use crate::client::shared::test_support::fixture;
+        // A Java 5.3.3 push consumer subscribing `a > 5` (vector 148).
+        let java = fixture("java-5.3.3/148-req-code46-json.bin");
+        let mut subscription = crate::client::consumer::build_subscription_data(
+            "CapSql5",
+            &MessageSelector::sql("a > 5"),
+        )
+        .unwrap();
+        subscription.sub_version = 1_796_628_016_563;
+        let ours = CheckClientRequestBody {
+            client_id: "192.0.2.2@23342#7618696192325".into(),
+            group: "CapSqlG5".into(),
+            subscription_data: Some(subscription),
+            namespace: None,
+        };
+        assert_eq!(ours.to_json().as_bytes(), java.body.as_slice());
+        assert_eq!(java.code, request_code::CHECK_CLIENT_CONFIG);
+    }
 }
