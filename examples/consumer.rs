@@ -2,9 +2,9 @@
 //! messages or the timeout passes.
 //!
 //! `cargo run --release --example consumer -- --namesrv <ip:port> --topic <t> --group <g>
-//!  --count <n> --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>]
-//!  [--print-seq] [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]
-//!  [--trace] [--trace-topic <t>]`
+//!  --count <n> --mode push|orderly|lite [--tag <expr>] [--sql <expr>] [--from first|last]
+//!  [--timeout <s>] [--print-seq] [--access-key <ak> --secret-key <sk>] [--namespace <ns>]
+//!  [--tls [--tls-ca <pem>]] [--trace] [--trace-topic <t>]`
 //!
 //! Messages are distinct by their `seq` user property when they carry one, else by message
 //! id. With `--print-seq` each message's `seq <value>` is printed as it arrives. In orderly
@@ -14,8 +14,10 @@
 //! message came out of order). `--from` defaults to `last`, Java's default (a new group on a
 //! young topic still starts at its first message, as with Java brokers). Logs go to stderr
 //! (level in `RMQ_LOG`, default warn). `--tls` speaks TLS, trusting the system's CAs, or only
-//! those of `--tls-ca`. `--trace` writes message trace records of each listener call (each
-//! poll) to `--trace-topic`, else `RMQ_SYS_TRACE_TOPIC`.
+//! those of `--tls-ca`. `--sql` subscribes with a SQL92 expression over the messages'
+//! properties instead of tags (the broker needs `enablePropertyFilter=true`; a bad expression
+//! fails the start with the broker's message). `--trace` writes message trace records of each
+//! listener call (each poll) to `--trace-topic`, else `RMQ_SYS_TRACE_TOPIC`.
 
 #[path = "common/client_options.rs"]
 #[macro_use]
@@ -35,11 +37,12 @@ use std::time::{Duration, Instant};
 
 use rocketmq_blocking::client::{
     ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyStatus, LitePullConsumer, MessageExt,
-    PushConsumer,
+    MessageSelector, PushConsumer,
 };
 
 const USAGE: &str = "usage: consumer --namesrv <ip:port> --topic <t> --group <g> --count <n> \
-    --mode push|orderly|lite [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq] \
+    --mode push|orderly|lite [--tag <expr>] [--sql <expr>] [--from first|last] [--timeout <s>] \
+    [--print-seq] \
     [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]] \
     [--trace] [--trace-topic <t>]";
 
@@ -57,10 +60,21 @@ struct Args {
     count: usize,
     mode: Mode,
     tag: String,
+    sql: Option<String>,
     from: ConsumeFrom,
     timeout: Duration,
     print_seq: bool,
     client: client_options::ClientOptions,
+}
+
+impl Args {
+    /// `--sql` when given, else the tag expression of `--tag`.
+    fn selector(&self) -> MessageSelector {
+        match &self.sql {
+            Some(sql) => MessageSelector::sql(sql.clone()),
+            None => MessageSelector::tags(self.tag.clone()),
+        }
+    }
 }
 
 fn fail_usage(msg: &str) -> ! {
@@ -71,6 +85,7 @@ fn fail_usage(msg: &str) -> ! {
 fn parse_args() -> Args {
     let (mut namesrv, mut topic, mut group, mut count, mut mode) = (None, None, None, None, None);
     let mut tag = "*".to_string();
+    let mut sql = None;
     let mut from = ConsumeFrom::LastOffset;
     let mut timeout = Duration::from_secs(60);
     let mut print_seq = false;
@@ -108,6 +123,7 @@ fn parse_args() -> Args {
                 })
             }
             "--tag" => tag = value(&mut args, "--tag"),
+            "--sql" => sql = Some(value(&mut args, "--sql")),
             "--from" => {
                 from = match value(&mut args, "--from").as_str() {
                     "first" => ConsumeFrom::FirstOffset,
@@ -132,6 +148,7 @@ fn parse_args() -> Args {
         count: count.unwrap_or_else(|| fail_usage("--count is required")),
         mode: mode.unwrap_or_else(|| fail_usage("--mode is required")),
         tag,
+        sql,
         from,
         timeout,
         print_seq,
@@ -241,7 +258,7 @@ fn run_push(
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
     let builder = PushConsumer::builder(args.group.clone())
         .name_server(args.namesrv.clone())
-        .subscribe(args.topic.clone(), args.tag.clone())
+        .subscribe(args.topic.clone(), args.selector())
         .consume_from(args.from);
     let builder = apply_client_options!(builder, &args.client);
     let builder = apply_trace_options!(builder, &args.client);
@@ -272,7 +289,7 @@ fn run_lite(
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
     let builder = LitePullConsumer::builder(args.group.clone())
         .name_server(args.namesrv.clone())
-        .subscribe(args.topic.clone(), args.tag.clone())
+        .subscribe(args.topic.clone(), args.selector())
         .consume_from(args.from);
     let builder = apply_trace_options!(builder, &args.client);
     let consumer = apply_client_options!(builder, &args.client).start()?;

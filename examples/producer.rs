@@ -2,14 +2,23 @@
 //!
 //! `cargo run --release --example producer -- --namesrv <ip:port> --topic <t> --count <n>
 //!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]
+//!  [--property <k=v>]... [--delay-ms <ms> | --deliver-at <epoch ms>] [--print-due]
 //!  [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]
 //!  [--trace] [--trace-topic <t>] [--print-ids]`
 //!
 //! The last line printed is `sent <n> ok <k> failed <f>`; the exit status is 0 only when
 //! f = 0. Logs go to stderr (`RUST_LOG`-style level in `RMQ_LOG`, default warn).
+//!
+//! `--property k=v` (repeatable) adds a user property to every message, so that a SQL92
+//! subscription has something to filter. `--delay-ms` and
+//! `--deliver-at` make timer messages (RocketMQ 5: delivered that long after the broker stores
+//! them, or at that time); with `--print-due` each message sent (sync, async, batch) prints
+//! `id <msgId> due <epoch ms>` (for `--delay-ms`, the send's start plus the delay: never later
+//! than the broker's own due time).
+//!
 //! `--trace` writes message trace records (to `--trace-topic`, else `RMQ_SYS_TRACE_TOPIC`);
 //! `--print-ids` prints `id <msgId>` for each message the broker took (a oneway send gets no
-//! answer, so none).
+//! answer, so none; with `--print-due` the line goes on with ` due <epoch ms>`).
 
 #[path = "common/client_options.rs"]
 #[macro_use]
@@ -21,10 +30,11 @@ mod report;
 #[path = "common/tls_args.rs"]
 mod tls_args;
 
+use std::io::Write;
 use std::process::exit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rocketmq_blocking::client::{ClientError, Message, Producer, SendResult};
 
@@ -48,13 +58,26 @@ struct Args {
     size: usize,
     group: String,
     tag: String,
+    properties: Vec<(String, String)>,
+    timer: Option<Timer>,
+    print_due: bool,
     client: client_options::ClientOptions,
     /// `--print-ids`: `id <msgId>` per message the broker took.
     print_ids: bool,
 }
 
+/// When timer messages are due.
+#[derive(Clone, Copy)]
+enum Timer {
+    /// `--delay-ms`: this long after the broker stores them.
+    Delay(Duration),
+    /// `--deliver-at`: at this time, ms since the Unix epoch.
+    At(u64),
+}
+
 const USAGE: &str = "usage: producer --namesrv <ip:port> --topic <t> --count <n> \
     --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>] \
+    [--property <k=v>]... [--delay-ms <ms> | --deliver-at <epoch ms>] [--print-due] \
     [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]] \
     [--trace] [--trace-topic <t>] [--print-ids]";
 
@@ -66,6 +89,9 @@ fn parse_args() -> Args {
     let mut size = 128usize;
     let mut group = "example_producer_group".to_string();
     let mut tag = "TagA".to_string();
+    let mut properties = Vec::new();
+    let mut timer = None;
+    let mut print_due = false;
     let mut client = client_options::ClientOptions::default();
     let mut print_ids = false;
     let mut args = std::env::args().skip(1);
@@ -106,6 +132,26 @@ fn parse_args() -> Args {
             "--group" => group = value(&mut args, "--group"),
             "--tag" => tag = value(&mut args, "--tag"),
             "--print-ids" => print_ids = true,
+            "--property" => {
+                let pair = value(&mut args, "--property");
+                let Some((k, v)) = pair.split_once('=') else {
+                    fail_usage("--property takes key=value")
+                };
+                properties.push((k.to_string(), v.to_string()));
+            }
+            "--delay-ms" => {
+                let ms: u64 = value(&mut args, "--delay-ms")
+                    .parse()
+                    .unwrap_or_else(|_| fail_usage("--delay-ms takes milliseconds, 0 or more"));
+                timer = Some(Timer::Delay(Duration::from_millis(ms)));
+            }
+            "--deliver-at" => {
+                let at: u64 = value(&mut args, "--deliver-at")
+                    .parse()
+                    .unwrap_or_else(|_| fail_usage("--deliver-at takes ms since the Unix epoch"));
+                timer = Some(Timer::At(at));
+            }
+            "--print-due" => print_due = true,
             other => fail_usage(&format!("unknown argument {other}")),
         }
     }
@@ -117,6 +163,9 @@ fn parse_args() -> Args {
         size,
         group,
         tag,
+        properties,
+        timer,
+        print_due,
         client: client
             .check()
             .map(|()| client)
@@ -136,7 +185,7 @@ fn main() {
         .and_then(|l| l.parse().ok())
         .unwrap_or(simplelog::LevelFilter::Warn);
     logging::init(level);
-    let args = parse_args();
+    let args = Arc::new(parse_args());
     let builder = Producer::builder(args.group.clone()).name_server(&args.namesrv);
     let builder = apply_trace_options!(builder, &args.client);
     let producer = apply_client_options!(builder, &args.client)
@@ -170,18 +219,41 @@ fn main() {
 fn message(args: &Args, i: usize) -> Message {
     let mut body = format!("message {i} ").into_bytes();
     body.resize(args.size.max(1), b'x');
-    Message::new(args.topic.clone(), body)
+    let mut message = Message::new(args.topic.clone(), body)
         .with_tags(args.tag.clone())
-        .with_keys([format!("key-{i}")])
+        .with_keys([format!("key-{i}")]);
+    for (k, v) in &args.properties {
+        message = message
+            .with_property(k.clone(), v.clone())
+            .unwrap_or_else(|e| fail_usage(&format!("--property {k}: {e}")));
+    }
+    match args.timer {
+        Some(Timer::Delay(delay)) => message.with_delay(delay),
+        Some(Timer::At(at)) => message.with_deliver_time(UNIX_EPOCH + Duration::from_millis(at)),
+        None => message,
+    }
 }
 
-/// With `--print-ids`, `id <msgId>` for each message of a send's result (a batch's ids are
-/// joined by commas).
-fn print_ids(args: &Args, result: &SendResult) {
-    if args.print_ids {
-        for id in result.msg_id.split(',') {
-            println!("id {id}");
-        }
+/// With `--print-ids`, `id <msgId>` for each message a send took (a batch's result names them
+/// all, comma-separated); with `--print-due`, `id <msgId> due <epoch ms>`, where `sent_at` is
+/// when the send began.
+fn print_sent(args: &Args, result: &SendResult, sent_at: SystemTime) {
+    let due = if args.print_due {
+        let due = match args.timer {
+            Some(Timer::Delay(delay)) => sent_at + delay,
+            Some(Timer::At(at)) => UNIX_EPOCH + Duration::from_millis(at),
+            None => sent_at,
+        };
+        let due_ms = due.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        format!(" due {due_ms}")
+    } else if args.print_ids {
+        String::new()
+    } else {
+        return;
+    };
+    let mut out = std::io::stdout().lock();
+    for id in result.msg_id.split(',') {
+        let _ = writeln!(out, "id {id}{due}");
     }
 }
 
@@ -201,14 +273,12 @@ fn report(i: usize, result: Result<String, ClientError>) -> bool {
 fn send_sync(producer: &Producer, args: &Args) -> usize {
     (0..args.count)
         .filter(|i| {
-            let sent = producer.send(&message(args, *i));
-            report(
-                *i,
-                sent.map(|r| {
-                    print_ids(args, &r);
-                    r.to_string()
-                }),
-            )
+            let sent_at = SystemTime::now();
+            let result = producer.send(&message(args, *i));
+            if let Ok(sent) = &result {
+                print_sent(args, sent, sent_at);
+            }
+            report(*i, result.map(|r| r.to_string()))
         })
         .count()
 }
@@ -226,20 +296,17 @@ fn send_oneway(producer: &Producer, args: &Args) -> usize {
         .count()
 }
 
-fn send_async(producer: &Producer, args: &Args) -> usize {
+fn send_async(producer: &Producer, args: &Arc<Args>) -> usize {
     let ok = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     for i in 0..args.count {
         let (ok_in_callback, done_in_callback) = (ok.clone(), done.clone());
-        let print = args.print_ids;
+        let (args_in_callback, sent_at) = (args.clone(), SystemTime::now());
         let accepted = producer.send_async(&message(args, i), move |result| {
-            let line = result.map(|r| {
-                if print {
-                    println!("id {}", r.msg_id);
-                }
-                r.to_string()
-            });
-            if report(i, line) {
+            if let Ok(sent) = &result {
+                print_sent(&args_in_callback, sent, sent_at);
+            }
+            if report(i, result.map(|r| r.to_string())) {
                 ok_in_callback.fetch_add(1, Ordering::SeqCst);
             }
             done_in_callback.fetch_add(1, Ordering::SeqCst);
@@ -273,11 +340,12 @@ fn send_batch(producer: &Producer, args: &Args) -> usize {
             i += 1;
         }
         let n = batch.len();
-        let sent = producer.send_batch(&batch).map(|r| {
-            print_ids(args, &r);
-            r.to_string()
-        });
-        if report(i - n, sent) {
+        let sent_at = SystemTime::now();
+        let result = producer.send_batch(&batch);
+        if let Ok(sent) = &result {
+            print_sent(args, sent, sent_at);
+        }
+        if report(i - n, result.map(|r| r.to_string())) {
             ok += n;
         }
     }

@@ -68,6 +68,9 @@ mod pull_consumer;
 mod push_consumer;
 mod subscription;
 
+#[cfg(test)]
+pub(crate) use subscription::build_subscription_data;
+
 pub use allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
 };

@@ -20,6 +20,10 @@ fn fixture_bytes(name: &str) -> &'static [u8] {
         "java-4.9.8/090-resp-code0-json.bin",
         "java-4.9.8/099-req-code34-json.bin",
         "java-4.9.8/115-resp-code0-binary.bin",
+        "java-5.3.3/003-req-code310-json.bin",
+        "java-5.3.3/004-resp-code0-json.bin",
+        "java-5.3.3/148-req-code46-json.bin",
+        "java-5.3.3/177-req-code11-json.bin",
         "java-5.3.3-trace/255-req-code310-json.bin",
     )
 }

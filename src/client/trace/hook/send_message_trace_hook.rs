@@ -104,6 +104,7 @@ mod tests {
                 queue_offset: 7,
                 transaction_id: None,
                 region_id: "R1".into(),
+                recall_handle: None,
                 trace_on: true,
             }),
             error: None,
