@@ -31,14 +31,16 @@ fn trace_when(
     msg_id: &str,
     done: impl Fn(&TraceQueryResult) -> bool,
 ) -> TraceQueryResult {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let mut last = None;
+    let complete = common::wait_until(WAIT, || {
         let found = admin.query_trace(msg_id);
-        match found {
-            Ok(found) if done(&found) => return found,
-            other if Instant::now() > deadline => panic!("trace of {msg_id}: {other:?}"),
-            _ => std::thread::sleep(Duration::from_millis(50)),
-        }
+        let complete = found.as_ref().is_ok_and(&done);
+        last = Some(found);
+        complete
+    });
+    match last {
+        Some(Ok(found)) if complete => found,
+        other => panic!("trace of {msg_id}: {other:?}"),
     }
 }
 
@@ -319,16 +321,9 @@ fn a_traced_transaction_writes_its_half_and_its_end_and_the_check_s() {
     let admin = admin(&servers);
     // The check answers the unknown one within a few of the broker's rounds.
     let ends = |t: &TraceQueryResult| of_type(t, TraceType::EndTransaction).len();
-    let deadline = Instant::now() + WAIT;
-    let mut checked = None;
-    while checked.is_none() && Instant::now() < deadline {
-        // Records leave every 5 s, or at shutdown; keep asking until the check's is there.
-        let found = admin.query_trace(&unknown.transaction_id).ok();
-        checked = found.filter(|t| ends(t) == 2);
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    // Records leave every 5 s, or at shutdown; ask until the check's is there.
+    let checked = trace_when(&admin, &unknown.transaction_id, |t| ends(t) == 2);
     producer.shutdown();
-    let checked = checked.expect("the end of the check traced");
     let by_check: HashMap<bool, &TraceView> = of_type(&checked, TraceType::EndTransaction)
         .into_iter()
         .map(|r| (r.from_transaction_check, r))

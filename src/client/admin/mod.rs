@@ -413,8 +413,11 @@ impl MqAdmin {
             result.skipped += skipped;
         }
         // Producers' and consumers' records travel in different messages: by time, a send
-        // comes before its consumption.
-        result.records.sort_by_key(|r| r.time_stamp);
+        // comes before its consumption (and in one millisecond, a SubBefore before its
+        // SubAfter).
+        result
+            .records
+            .sort_by_key(|r| (r.time_stamp, r.trace_type as u8));
         Ok(result)
     }
 

@@ -330,7 +330,6 @@ impl LitePullConsumerBuilder {
             subscriptions,
             mut consume_hooks,
         } = self;
-        let user_group = config.group.clone();
         let subscriptions = start_group(
             &mut config.group,
             &mut config.client,
@@ -340,7 +339,7 @@ impl LitePullConsumerBuilder {
         let trace = start_trace(
             config.enable_trace,
             config.trace_topic.as_deref(),
-            &user_group,
+            &config.group,
             &config.client,
             &mut consume_hooks,
         )?;

@@ -147,7 +147,6 @@ impl PushConsumerBuilder {
             listener,
             mut consume_hooks,
         } = self;
-        let user_group = config.group.clone();
         let mut subscriptions = start_group(
             &mut config.group,
             &mut config.client,
@@ -173,7 +172,7 @@ impl PushConsumerBuilder {
         let trace = start_trace(
             config.enable_trace,
             config.trace_topic.as_deref(),
-            &user_group,
+            &config.group,
             &config.client,
             &mut consume_hooks,
         )?;

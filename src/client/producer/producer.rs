@@ -107,6 +107,12 @@ impl Producer {
         rpc_hooks: Vec<Arc<dyn RpcHook>>,
     ) -> Result<Producer, ClientError> {
         check_producer_group(&config.group)?;
+        // The cluster knows the group by its namespaced name (Java's `start`:
+        // `setProducerGroup(withNamespace(producerGroup))`).
+        let mut config = config;
+        if let Some(ns) = config.client.namespace.as_deref() {
+            config.group = namespace::wrap_namespace(ns, &config.group);
+        }
         let mut hooks = hooks;
         // Started first, so the host's first send is traced (Java starts it with the host).
         let trace = if config.enable_trace {
@@ -126,12 +132,6 @@ impl Producer {
         } else {
             None
         };
-        // The cluster knows the group by its namespaced name (Java's `start`:
-        // `setProducerGroup(withNamespace(producerGroup))`).
-        let mut config = config;
-        if let Some(ns) = config.client.namespace.as_deref() {
-            config.group = namespace::wrap_namespace(ns, &config.group);
-        }
         let registration = ProducerRegistration {
             group: config.group.clone(),
             default_topic: DefaultTopic {

@@ -152,9 +152,10 @@ impl std::fmt::Debug for AsyncTraceDispatcher {
 
 impl AsyncTraceDispatcher {
     /// Starts the inner producer and the dispatcher thread for the host client `group` (as
-    /// the user named it). The inner producer has the host's name servers, credentials,
-    /// TLS and RPC hooks; like Java's, it has no namespace (the trace topic is the cluster's,
-    /// and records name topics and groups without the namespace).
+    /// the cluster knows it, namespaced: Java names its trace producer
+    /// `_INNER_TRACE_PRODUCER-<ns%group>-<type>-<n>`). The inner producer has the host's name
+    /// servers, credentials, TLS and RPC hooks; like Java's, it has no namespace (the trace
+    /// topic is the cluster's, and records name topics and groups without the namespace).
     pub(crate) fn start(
         group: &str,
         kind: DispatcherType,

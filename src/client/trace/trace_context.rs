@@ -6,7 +6,8 @@ use std::fmt;
 use crate::client::producer::{LocalTransactionState, MessageType};
 
 /// The kind of a trace record; mirrors Java's `TraceType` (its names are the records' first
-/// field).
+/// field). A query orders records of the same millisecond by the order declared here (a
+/// `Pub` first, a `SubBefore` before its `SubAfter`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TraceType {
