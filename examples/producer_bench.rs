@@ -38,7 +38,7 @@ mod bench {
     use std::time::{Duration, Instant};
 
     use crossbeam_channel::bounded;
-    use rocketmq_blocking::client::{Message, Producer};
+    use rocketmq_blocking::client::{Message, Producer, ProducerBuilder};
     use rocketmq_blocking::LocalCluster;
 
     const TOPIC: &str = "BenchTopic";
@@ -95,15 +95,11 @@ mod bench {
         });
         let ns = cluster.name_server_addr();
 
-        let producer = Producer::builder("bench_producer_group")
-            .name_server(&ns)
-            .start()
-            .unwrap_or_else(|e| fail(&format!("producer: {}", crate::report::error_chain(&e))));
-        let producer = Arc::new(producer);
         // The first send creates the topic from TBW102.
-        producer
-            .send(&Message::new(TOPIC, "warm-up"))
-            .unwrap_or_else(|e| fail(&format!("warm-up send: {}", crate::report::error_chain(&e))));
+        let producer = start_warm(
+            Producer::builder("bench_producer_group").name_server(&ns),
+            "",
+        );
 
         let mut cases = Vec::new();
         for asynchronous in [false, true] {
@@ -183,25 +179,12 @@ mod bench {
         duration: Duration,
     ) -> (Vec<Sample>, Vec<Sample>) {
         const ROUNDS: usize = 3;
-        let producer = Producer::builder("bench_traced_producer_group")
-            .name_server(ns)
-            .enable_trace()
-            .start()
-            .unwrap_or_else(|e| {
-                fail(&format!(
-                    "tracing producer: {}",
-                    crate::report::error_chain(&e)
-                ))
-            });
-        let traced = Arc::new(producer);
-        traced
-            .send(&Message::new(TOPIC, "warm-up"))
-            .unwrap_or_else(|e| {
-                fail(&format!(
-                    "traced warm-up send: {}",
-                    crate::report::error_chain(&e)
-                ))
-            });
+        let traced = start_warm(
+            Producer::builder("bench_traced_producer_group")
+                .name_server(ns)
+                .enable_trace(),
+            "traced ",
+        );
         let chosen = [
             "sync 1 thread(s) 128 B",
             "sync 8 thread(s) 128 B",
@@ -238,10 +221,10 @@ mod bench {
 
         use rocketmq_blocking::acl::SessionCredentials;
         use rocketmq_blocking::broker::Broker;
-        use rocketmq_blocking::client::{Message, Producer};
+        use rocketmq_blocking::client::Producer;
         use rocketmq_blocking::namesrv::NameServer;
 
-        use super::{fail, run, Case, Sample, TOPIC};
+        use super::{fail, run, start_warm, Case, Sample};
 
         const TABLE: &str = r#"{"accounts": [{"accessKey": "BenchAccess",
             "secretKey": "bench-secret-key", "defaultTopicPerm": "PUB|SUB",
@@ -269,25 +252,12 @@ mod bench {
                 .unwrap_or_else(|e| {
                     fail(&format!("ACL broker: {}", crate::report::error_chain(&e)))
                 });
-            let producer = Producer::builder("bench_signed_producer_group")
-                .name_server(namesrv.local_addr().to_string())
-                .credentials(SessionCredentials::new("BenchAccess", "bench-secret-key"))
-                .start()
-                .unwrap_or_else(|e| {
-                    fail(&format!(
-                        "signing producer: {}",
-                        crate::report::error_chain(&e)
-                    ))
-                });
-            let producer = Arc::new(producer);
-            producer
-                .send(&Message::new(TOPIC, "warm-up"))
-                .unwrap_or_else(|e| {
-                    fail(&format!(
-                        "signed warm-up send: {}",
-                        crate::report::error_chain(&e)
-                    ))
-                });
+            let producer = start_warm(
+                Producer::builder("bench_signed_producer_group")
+                    .name_server(namesrv.local_addr().to_string())
+                    .credentials(SessionCredentials::new("BenchAccess", "bench-secret-key")),
+                "signed ",
+            );
             let chosen = [
                 "sync 1 thread(s) 128 B",
                 "sync 1 thread(s) 4 KiB",
@@ -400,6 +370,26 @@ mod bench {
             latencies,
             failures: failures.load(Ordering::Relaxed),
         }
+    }
+
+    /// Starts `builder`'s producer and makes one send (the route learnt, the connection
+    /// made), or ends the bench; `what` names it in the message.
+    fn start_warm(builder: ProducerBuilder, what: &str) -> Arc<Producer> {
+        let producer = builder.start().unwrap_or_else(|e| {
+            fail(&format!(
+                "{what}producer: {}",
+                crate::report::error_chain(&e)
+            ))
+        });
+        producer
+            .send(&Message::new(TOPIC, "warm-up"))
+            .unwrap_or_else(|e| {
+                fail(&format!(
+                    "{what}warm-up send: {}",
+                    crate::report::error_chain(&e)
+                ))
+            });
+        Arc::new(producer)
     }
 
     fn fail(message: &str) -> ! {

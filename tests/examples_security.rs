@@ -8,9 +8,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use rocketmq_blocking::client::MqAdmin;
 use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::remoting::{TlsClientConfig, TlsMode};
@@ -22,16 +19,6 @@ fn tls_fixture(name: &str) -> String {
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-/// The broker example, killed when dropped.
-struct BrokerProcess(Child);
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -60,34 +47,25 @@ fn producer_and_consumer_examples_sign_and_use_a_namespace() {
     );
     let ns = namesrv.local_addr().to_string();
     let store = dir.join("store");
-    let mut child = Command::new(common::example_binary("broker"))
-        .args(["--listen", "127.0.0.1:0", "--namesrv", &ns])
-        .args([
-            "--store",
-            &store.to_string_lossy(),
-            "--acl",
-            &table.to_string_lossy(),
-        ])
-        .args([
-            "--tls-mode",
-            "enforcing",
-            "--tls-cert",
-            &cert,
-            "--tls-key",
-            &key,
-        ])
-        .args(["--namesrv-tls-ca", &ca])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the broker example");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the announcement");
-    let _broker = BrokerProcess(child);
-    assert!(line.starts_with("listening on "), "{line:?}");
+    let (store, table) = (store.to_string_lossy(), table.to_string_lossy());
+    let _broker = common::BrokerExample::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--namesrv",
+        &ns,
+        "--store",
+        &store,
+        "--acl",
+        &table,
+        "--tls-mode",
+        "enforcing",
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--namesrv-tls-ca",
+        &ca,
+    ]);
     // The broker registers (over TLS) just after it announces itself: wait for the name
     // server to know it.
     let admin = MqAdmin::builder()

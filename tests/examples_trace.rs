@@ -6,22 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use rocketmq_blocking::client::{MqAdmin, RMQ_SYS_TRACE_TOPIC};
 use rocketmq_blocking::namesrv::NameServer;
-
-/// The broker example, killed when dropped.
-struct BrokerProcess(Child);
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn producer_consumer_and_admin_examples_write_and_read_message_trace() {
@@ -30,27 +18,15 @@ fn producer_consumer_and_admin_examples_write_and_read_message_trace() {
     let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
     let ns = namesrv.local_addr().to_string();
     let store = dir.0.join("store");
-    let mut child = Command::new(common::example_binary("broker"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--namesrv",
-            &ns,
-            "--store",
-            store.to_str().unwrap(),
-            "--trace-topic-enable",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the broker example");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _broker = BrokerProcess(child);
-    assert!(line.starts_with("listening on "), "{line:?}");
+    let _broker = common::BrokerExample::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--namesrv",
+        &ns,
+        "--store",
+        store.to_str().unwrap(),
+        "--trace-topic-enable",
+    ]);
 
     // --trace-topic-enable: the trace topic is there before anyone sends to it.
     let admin = MqAdmin::builder().name_server(&ns).start().unwrap();

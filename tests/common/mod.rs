@@ -474,6 +474,53 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// The broker example, started with `args` (stdin closed, logs dropped), killed when
+/// dropped; its address is what it announced (`listening on <ip:port>`).
+pub struct BrokerExample {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl BrokerExample {
+    pub fn start(args: &[&str]) -> BrokerExample {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(example_binary("broker"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the broker example");
+        let mut line = String::new();
+        let announced = child
+            .stdout
+            .take()
+            .map(|out| std::io::BufReader::new(out).read_line(&mut line));
+        // Killed on every path from here.
+        let mut broker = BrokerExample {
+            child,
+            addr: String::new(),
+        };
+        assert!(
+            matches!(announced, Some(Ok(_))),
+            "the announcement: {announced:?}"
+        );
+        broker.addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("announced {line:?}"))
+            .to_string();
+        broker
+    }
+}
+
+impl Drop for BrokerExample {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A reference name server and broker on loopback ports, with a scratch store that goes with
 /// them; the broker's builder can be adjusted (delay levels, ACL table, ...).
 #[cfg(feature = "servers")]

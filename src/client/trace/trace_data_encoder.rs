@@ -48,12 +48,7 @@ pub(crate) fn encoder_from_context_bean(ctx: &TraceContext) -> TraceTransferBean
         TraceType::Pub => {
             if let Some(bean) = ctx.trace_beans.first() {
                 record
-                    .field(context_type)
-                    .field(ctx.time_stamp)
-                    .field(&ctx.region_id)
-                    .field(&ctx.group_name)
-                    .field(&bean.topic)
-                    .field(&bean.msg_id)
+                    .message_head(ctx, bean)
                     .field(or_null(&bean.tags))
                     .field(or_null(&bean.keys))
                     .field(&bean.store_host)
@@ -95,12 +90,7 @@ pub(crate) fn encoder_from_context_bean(ctx: &TraceContext) -> TraceTransferBean
         TraceType::EndTransaction => {
             if let Some(bean) = ctx.trace_beans.first() {
                 record
-                    .field(context_type)
-                    .field(ctx.time_stamp)
-                    .field(&ctx.region_id)
-                    .field(&ctx.group_name)
-                    .field(&bean.topic)
-                    .field(&bean.msg_id)
+                    .message_head(ctx, bean)
                     .field(or_null(&bean.tags))
                     .field(or_null(&bean.keys))
                     .field(&bean.store_host)
@@ -115,14 +105,7 @@ pub(crate) fn encoder_from_context_bean(ctx: &TraceContext) -> TraceTransferBean
         }
         TraceType::Recall => {
             if let Some(bean) = ctx.trace_beans.first() {
-                record
-                    .field(context_type)
-                    .field(ctx.time_stamp)
-                    .field(&ctx.region_id)
-                    .field(&ctx.group_name)
-                    .field(&bean.topic)
-                    .field(&bean.msg_id)
-                    .last(ctx.is_success);
+                record.message_head(ctx, bean).last(ctx.is_success);
             }
         }
     }
@@ -164,6 +147,17 @@ impl Record {
         use std::fmt::Write as _;
         let _ = write!(self.0, "{value}{CONTENT_SPLITOR}");
         self
+    }
+
+    /// What `Pub`, `EndTransaction` and `Recall` records begin with: type, time, region,
+    /// group, topic, message id.
+    fn message_head(&mut self, ctx: &TraceContext, bean: &TraceBean) -> &mut Self {
+        self.field(ctx.trace_type.name())
+            .field(ctx.time_stamp)
+            .field(&ctx.region_id)
+            .field(&ctx.group_name)
+            .field(&bean.topic)
+            .field(&bean.msg_id)
     }
 
     fn last(&mut self, value: impl std::fmt::Display) {
