@@ -216,7 +216,6 @@ mod bench {
     /// The same cases with a signing producer against a broker that verifies.
     #[cfg(feature = "acl")]
     mod signed {
-        use std::sync::Arc;
         use std::time::Duration;
 
         use rocketmq_blocking::acl::SessionCredentials;
