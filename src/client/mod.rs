@@ -98,7 +98,7 @@ mod consumer;
 mod producer;
 mod shared;
 
-pub use crate::protocol::body::MessageModel;
+pub use crate::protocol::body::{MessageModel, MessageRequestMode};
 /// What the builders' `.tls(..)` takes (also at `remoting::TlsClientConfig`).
 #[cfg(feature = "tls")]
 pub use crate::remoting::TlsClientConfig;
@@ -107,8 +107,9 @@ pub use consumer::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyContext,
     ConsumeOrderlyStatus, LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig,
-    MessageListenerConcurrently, MessageListenerOrderly, MessageSelector, PullConsumer,
-    PullConsumerBuilder, PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig,
+    MessageListenerConcurrently, MessageListenerOrderly, MessageSelector, MessageView,
+    PullConsumer, PullConsumerBuilder, PullConsumerConfig, PushConsumer, PushConsumerBuilder,
+    PushConsumerConfig, SimpleConsumer, SimpleConsumerBuilder, SimpleConsumerConfig,
 };
 pub use producer::{
     create_reply_message, JavaHashCode, LocalTransactionState, MessageQueueSelector, MessageType,

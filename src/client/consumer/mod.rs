@@ -63,6 +63,7 @@ mod listener;
 mod lite_pull_consumer;
 mod pull_consumer;
 mod push_consumer;
+mod simple_consumer;
 mod subscription;
 
 pub use allocate::{
@@ -70,6 +71,7 @@ pub use allocate::{
 };
 pub use config::{
     LitePullConsumerBuilder, LitePullConsumerConfig, PushConsumerBuilder, PushConsumerConfig,
+    SimpleConsumerBuilder, SimpleConsumerConfig,
 };
 pub use consume_from::ConsumeFrom;
 pub use listener::{
@@ -79,4 +81,5 @@ pub use listener::{
 pub use lite_pull_consumer::LitePullConsumer;
 pub use pull_consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
 pub use push_consumer::PushConsumer;
+pub use simple_consumer::{MessageView, SimpleConsumer};
 pub use subscription::MessageSelector;

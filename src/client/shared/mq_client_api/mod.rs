@@ -3,11 +3,15 @@
 //!
 //! Here the calls every client makes (routes, heartbeats) and the few ways a call is
 //! invoked; the rest by who makes them: `send.rs` (producers), `consumer.rs` (pulls,
-//! offsets, group members, queue locks, send-back) and `admin.rs` (the admin calls).
+//! offsets, group members, queue locks, send-back), `pop.rs` (5.x POP: pops, acks,
+//! invisibility changes, queue assignments) and `admin.rs` (the admin calls).
 
 mod admin;
 mod consumer;
+mod pop;
 mod send;
+
+pub(crate) use self::pop::{receipt_handle_of, PopResult, PopStatus};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

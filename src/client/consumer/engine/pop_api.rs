@@ -1,0 +1,496 @@
+//! `PopApiWrapper`: one pop, and the acks and invisibility changes of what it handed out,
+//! from choosing the broker to the request; mirrors Java's `PullAPIWrapper.popAsync` with the
+//! `ackAsync` and `changePopInvisibleTimeAsync` of `DefaultMQPushConsumerImpl`.
+//!
+//! Pops go to the master of the queue's broker; acks and invisibility changes to the master
+//! of the broker the receipt handle names, for the topic the message really sits in (its
+//! retry topic when it came back through it). Successful messages of one listener call are
+//! acked together with one BATCH_ACK_MESSAGE when there are several (a broker without it, a
+//! 5.0 one, gets one ACK_MESSAGE each from then on). Acks and invisibility changes are
+//! asynchronous; the wrapper counts those in flight so that a shutdown can wait for them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::client::consumer::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
+use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
+use crate::client::shared::error::ClientError;
+use crate::client::shared::mq_client_api::{receipt_handle_of, PopResult, PopStatus};
+use crate::client::shared::result::Callback;
+use crate::common::clock::now_millis;
+use crate::common::sync::MutexExt;
+use crate::common::trace::trace_step;
+use crate::protocol::body::{BatchAck, BatchAckMessageRequestBody, SubscriptionData};
+use crate::protocol::codes::response_code;
+use crate::protocol::header::{
+    AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ExtraInfo, PopMessageRequestHeader,
+};
+use crate::protocol::message::{MessageExt, MessageQueue};
+
+/// A bit set of one BATCH_ACK covers at most this many offsets past its checkpoint's start
+/// (a pop hands out 32); a handle further out is acked on its own.
+const MAX_BATCH_ACK_SPAN: i64 = 1 << 12;
+
+/// What one pop asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct PopSpec {
+    /// The queue; queue id -1 pops every queue of the topic on its broker.
+    pub(crate) queue: MessageQueue,
+    /// At most this many messages (the broker allows 32).
+    pub(crate) max_nums: i32,
+    /// How long the messages stay invisible to the group.
+    pub(crate) invisible_time: Duration,
+    /// How long the broker may hold the pop when nothing is there (long polling).
+    pub(crate) poll_time: Duration,
+    /// Where a group without an offset starts (`ConsumeInitMode`).
+    pub(crate) init_mode: i32,
+    /// How long to wait for the answer.
+    pub(crate) timeout: Duration,
+}
+
+/// Acks and invisibility changes not yet answered.
+#[derive(Default)]
+struct InFlight {
+    count: Mutex<usize>,
+    drained: Condvar,
+}
+
+/// Ends one call in flight when dropped (its callback ran, or never will).
+struct InFlightGuard(Arc<InFlight>);
+
+impl InFlight {
+    fn enter(self: &Arc<Self>) -> InFlightGuard {
+        *self.count.lock_unpoisoned() += 1;
+        InFlightGuard(self.clone())
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock_unpoisoned();
+        *count -= 1;
+        if *count == 0 {
+            self.0.drained.notify_all();
+        }
+    }
+}
+
+/// Pops, acks and invisibility changes for one consumer group.
+pub(crate) struct PopApiWrapper {
+    instance: Arc<MqClientInstance>,
+    group: String,
+    in_flight: Arc<InFlight>,
+    /// A broker answered BATCH_ACK_MESSAGE with REQUEST_CODE_NOT_SUPPORTED.
+    no_batch_ack: AtomicBool,
+}
+
+impl PopApiWrapper {
+    pub(crate) fn new(instance: Arc<MqClientInstance>, group: impl Into<String>) -> Self {
+        PopApiWrapper {
+            instance,
+            group: group.into(),
+            in_flight: Arc::default(),
+            no_batch_ack: AtomicBool::new(false),
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        self.instance.api_timeout_default()
+    }
+
+    /// The master of `queue`'s broker, its route fetched when unknown.
+    fn master_of(&self, queue: &MessageQueue) -> Result<String, ClientError> {
+        self.instance
+            .find_broker_address(queue, BrokerChoice::Master, self.timeout())
+            .map(|found| found.addr)
+    }
+
+    /// The POP_MESSAGE header of `spec` (`popAsync`), as a Java 5.3.3 client writes it.
+    fn pop_header(
+        &self,
+        spec: &PopSpec,
+        subscription: &SubscriptionData,
+    ) -> PopMessageRequestHeader {
+        PopMessageRequestHeader {
+            consumer_group: self.group.clone(),
+            topic: spec.queue.topic.clone(),
+            queue_id: spec.queue.queue_id,
+            max_msg_nums: spec.max_nums,
+            invisible_time: spec.invisible_time.as_millis() as i64,
+            poll_time: spec.poll_time.as_millis() as i64,
+            born_time: now_millis(),
+            init_mode: spec.init_mode,
+            exp_type: Some(
+                subscription
+                    .expression_type
+                    .clone()
+                    .unwrap_or_else(|| EXPRESSION_TYPE_TAG.to_string()),
+            ),
+            exp: Some(subscription.sub_string.clone()),
+            order: false,
+            attempt_id: None,
+            bname: Some(spec.queue.broker_name.clone()),
+        }
+    }
+
+    /// Starts a pop (`popAsync`); `callback` gets the answer, or the failure, exactly once.
+    pub(crate) fn pop_async(
+        &self,
+        spec: &PopSpec,
+        subscription: &SubscriptionData,
+        callback: Callback<PopResult>,
+    ) {
+        let addr = match self.master_of(&spec.queue) {
+            Ok(addr) => addr,
+            Err(e) => return callback(Err(e)),
+        };
+        let header = self.pop_header(spec, subscription);
+        trace_step!(
+            "client",
+            "pop {} at {addr} (invisible {} ms, poll {} ms)",
+            spec.queue,
+            header.invisible_time,
+            header.poll_time
+        );
+        self.instance.api().pop_message_async(
+            &addr,
+            &spec.queue.broker_name,
+            header,
+            spec.timeout,
+            callback,
+        );
+    }
+
+    /// A pop, waiting for its answer; a broker too busy to hold it (POLLING_FULL) is a
+    /// [`ClientError::Broker`].
+    pub(crate) fn pop(
+        &self,
+        spec: &PopSpec,
+        subscription: &SubscriptionData,
+    ) -> Result<PopResult, ClientError> {
+        let addr = self.master_of(&spec.queue)?;
+        let header = self.pop_header(spec, subscription);
+        let result = self.instance.api().pop_message(
+            &addr,
+            &spec.queue.broker_name,
+            &header,
+            spec.timeout,
+        )?;
+        if result.status == PopStatus::PollingFull {
+            return Err(ClientError::broker(
+                response_code::POLLING_FULL,
+                Some("too many pops wait at the broker".into()),
+                &addr,
+            ));
+        }
+        Ok(result)
+    }
+
+    /// Logs unreadable records and keeps the messages of the subscription's tags; the others
+    /// (the broker compares tag hash codes only) are acked, so they do not come back
+    /// (`processPopResult`). `topic` is the topic popped, namespaced.
+    pub(crate) fn process_pop_result(
+        self: &Arc<Self>,
+        topic: &str,
+        result: &mut PopResult,
+        subscription: &SubscriptionData,
+    ) {
+        for skipped in &result.skipped {
+            log::error!(
+                "a message popped from {topic} at offset {} cannot be read ({}); it comes \
+                 back after its invisible time",
+                skipped
+                    .queue_offset
+                    .map_or_else(|| "unknown".to_string(), |o| o.to_string()),
+                skipped.error
+            );
+        }
+        if result.messages.iter().all(|m| tag_matches(subscription, m)) {
+            return;
+        }
+        let (kept, other): (Vec<MessageExt>, Vec<MessageExt>) =
+            std::mem::take(&mut result.messages)
+                .into_iter()
+                .partition(|m| tag_matches(subscription, m));
+        self.ack_async(topic, other.iter());
+        result.messages = kept;
+    }
+
+    // ----- acks and invisibility ------------------------------------------------------------
+
+    /// The ACK_MESSAGE header for `handle` of a message popped from `topic`: the topic the
+    /// message sits in, its queue and offset, the handle itself (`ackAsync`).
+    fn ack_header(
+        &self,
+        topic: &str,
+        handle: &ExtraInfo,
+    ) -> Result<AckMessageRequestHeader, ClientError> {
+        let (queue_id, offset) = handle_position(handle)?;
+        Ok(AckMessageRequestHeader {
+            consumer_group: self.group.clone(),
+            topic: handle.retry.real_topic(topic, &self.group),
+            queue_id,
+            extra_info: handle.to_string(),
+            offset,
+            bname: Some(handle.broker_name.clone()),
+        })
+    }
+
+    /// Where a handle's message is acked: the master of its broker.
+    fn broker_of(&self, topic: &str, handle: &ExtraInfo) -> Result<String, ClientError> {
+        let queue = MessageQueue::new(topic, &handle.broker_name, handle.queue_id.unwrap_or(0));
+        self.master_of(&queue)
+    }
+
+    /// Acks one message popped from `topic` (namespaced) by its handle, waiting for the
+    /// broker.
+    pub(crate) fn ack(&self, topic: &str, handle: &ExtraInfo) -> Result<(), ClientError> {
+        let header = self.ack_header(topic, handle)?;
+        let addr = self.broker_of(topic, handle)?;
+        self.instance
+            .api()
+            .ack_message(&addr, &header, self.timeout())
+    }
+
+    /// Makes one message popped from `topic` invisible for `invisible` from now, waiting for
+    /// the broker; returns its new handle (`changeInvisibleTimeAsync`'s `ackResult`).
+    pub(crate) fn change_invisible_time(
+        &self,
+        topic: &str,
+        handle: &ExtraInfo,
+        invisible: Duration,
+    ) -> Result<ExtraInfo, ClientError> {
+        let header = self.change_header(topic, handle, invisible)?;
+        let addr = self.broker_of(topic, handle)?;
+        let answer = self
+            .instance
+            .api()
+            .change_invisible_time(&addr, &header, self.timeout())?;
+        Ok(ExtraInfo {
+            ck_queue_offset: header.offset,
+            pop_time: answer.pop_time,
+            invisible_time: answer.invisible_time,
+            revive_qid: answer.revive_qid,
+            retry: handle.retry,
+            broker_name: handle.broker_name.clone(),
+            queue_id: Some(header.queue_id),
+            queue_offset: Some(header.offset),
+        })
+    }
+
+    fn change_header(
+        &self,
+        topic: &str,
+        handle: &ExtraInfo,
+        invisible: Duration,
+    ) -> Result<ChangeInvisibleTimeRequestHeader, ClientError> {
+        let ack = self.ack_header(topic, handle)?;
+        Ok(ChangeInvisibleTimeRequestHeader {
+            consumer_group: ack.consumer_group,
+            topic: ack.topic,
+            queue_id: ack.queue_id,
+            extra_info: ack.extra_info,
+            offset: ack.offset,
+            invisible_time: invisible.as_millis() as i64,
+            bname: ack.bname,
+        })
+    }
+
+    /// Acks `messages` popped from `topic` without waiting: one ACK_MESSAGE, or one
+    /// BATCH_ACK_MESSAGE per broker for several. Failures are logged (the messages come back
+    /// after their invisible time).
+    pub(crate) fn ack_async<'a>(
+        self: &Arc<Self>,
+        topic: &str,
+        messages: impl Iterator<Item = &'a MessageExt>,
+    ) {
+        let mut by_broker: BTreeMap<String, Vec<ExtraInfo>> = BTreeMap::new();
+        for message in messages {
+            match receipt_handle_of(message).and_then(|h| handle_position(&h).map(|_| h)) {
+                Ok(handle) => by_broker
+                    .entry(handle.broker_name.clone())
+                    .or_default()
+                    .push(handle),
+                Err(e) => log::warn!(
+                    "message {} of {topic} cannot be acked: {e}",
+                    message.client_msg_id()
+                ),
+            }
+        }
+        for handles in by_broker.into_values() {
+            if handles.len() > 1 && !self.no_batch_ack.load(Ordering::Relaxed) {
+                self.batch_ack_async(topic, handles);
+            } else {
+                for handle in &handles {
+                    self.ack_one_async(topic, handle);
+                }
+            }
+        }
+    }
+
+    fn ack_one_async(&self, topic: &str, handle: &ExtraInfo) {
+        let sent = self
+            .ack_header(topic, handle)
+            .and_then(|header| Ok((self.broker_of(topic, handle)?, header)));
+        let (addr, header) = match sent {
+            Ok(sent) => sent,
+            Err(e) => return log::warn!("ack of {handle} failed: {e}"),
+        };
+        let guard = self.in_flight.enter();
+        let what = header.extra_info.clone();
+        self.instance.api().ack_message_async(
+            &addr,
+            &header,
+            self.timeout(),
+            Box::new(move |outcome| {
+                if let Err(e) = outcome {
+                    log::warn!("ack of {what} failed: {e}; the message comes back later");
+                }
+                drop(guard);
+            }),
+        );
+    }
+
+    /// One BATCH_ACK_MESSAGE for `handles` of one broker (`batchAckMessageAsync`): one
+    /// `BatchAck` per checkpoint (retry flag, queue, start offset, pop time), a bit per
+    /// offset.
+    fn batch_ack_async(self: &Arc<Self>, topic: &str, handles: Vec<ExtraInfo>) {
+        let addr = match self.broker_of(topic, &handles[0]) {
+            Ok(addr) => addr,
+            Err(e) => return log::warn!("ack of {} message(s) failed: {e}", handles.len()),
+        };
+        let broker_name = handles[0].broker_name.clone();
+        let mut acks: BTreeMap<(&str, i32, i64, i64), BatchAck> = BTreeMap::new();
+        let mut batched = Vec::with_capacity(handles.len());
+        for handle in handles {
+            let (queue_id, offset) = handle_position(&handle).unwrap_or((0, -1));
+            let index = offset - handle.ck_queue_offset;
+            if !(0..MAX_BATCH_ACK_SPAN).contains(&index) {
+                self.ack_one_async(topic, &handle);
+                continue;
+            }
+            let key = (
+                handle.retry.as_str(),
+                queue_id,
+                handle.ck_queue_offset,
+                handle.pop_time,
+            );
+            acks.entry(key)
+                .or_insert_with(|| BatchAck {
+                    consumer_group: self.group.clone(),
+                    topic: topic.to_string(),
+                    retry: handle.retry.as_str().to_string(),
+                    start_offset: handle.ck_queue_offset,
+                    queue_id,
+                    revive_queue_id: handle.revive_qid,
+                    pop_time: handle.pop_time,
+                    invisible_time: handle.invisible_time,
+                    bit_set: Vec::new(),
+                })
+                .set(index as u32);
+            batched.push(handle);
+        }
+        if acks.is_empty() {
+            return;
+        }
+        let body = BatchAckMessageRequestBody {
+            broker_name: Some(broker_name),
+            acks: acks.into_values().collect(),
+        };
+        let guard = self.in_flight.enter();
+        let (api, topic, broker) = (Arc::clone(self), topic.to_string(), addr.clone());
+        self.instance.api().batch_ack_message_async(
+            &addr,
+            &body,
+            self.timeout(),
+            Box::new(move |outcome| {
+                match outcome {
+                    Ok(()) => {}
+                    Err(e)
+                        if e.response_code() == Some(response_code::REQUEST_CODE_NOT_SUPPORTED) =>
+                    {
+                        log::info!("{broker} has no BATCH_ACK_MESSAGE; acking one by one");
+                        api.no_batch_ack.store(true, Ordering::Relaxed);
+                        for handle in &batched {
+                            api.ack_one_async(&topic, handle);
+                        }
+                    }
+                    Err(e) => log::warn!(
+                        "batch ack of {} message(s) failed: {e}; they come back later",
+                        batched.len()
+                    ),
+                }
+                drop(guard);
+            }),
+        );
+    }
+
+    /// Puts a failed message back for `invisible` from now without waiting
+    /// (`changePopInvisibleTimeAsync`); a failure is logged (it comes back after its first
+    /// invisible time instead).
+    pub(crate) fn change_invisible_time_async(
+        &self,
+        topic: &str,
+        message: &MessageExt,
+        invisible: Duration,
+    ) {
+        let prepared = receipt_handle_of(message).and_then(|handle| {
+            let header = self.change_header(topic, &handle, invisible)?;
+            Ok((self.broker_of(topic, &handle)?, header))
+        });
+        let (addr, header) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                return log::warn!(
+                    "invisible time of message {} cannot be changed: {e}",
+                    message.client_msg_id()
+                )
+            }
+        };
+        let guard = self.in_flight.enter();
+        let what = header.extra_info.clone();
+        self.instance.api().change_invisible_time_async(
+            &addr,
+            &header,
+            self.timeout(),
+            Box::new(move |outcome| {
+                if let Err(e) = outcome {
+                    log::warn!("changing the invisible time of {what} failed: {e}");
+                }
+                drop(guard);
+            }),
+        );
+    }
+
+    /// Waits until every ack and invisibility change sent has its answer, at most `wait`;
+    /// returns how many are still in flight.
+    pub(crate) fn await_in_flight(&self, wait: Duration) -> usize {
+        let deadline = Instant::now() + wait;
+        let mut count = self.in_flight.count.lock_unpoisoned();
+        while *count > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            count = self
+                .in_flight
+                .drained
+                .wait_timeout(count, deadline - now)
+                .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
+        }
+        *count
+    }
+}
+
+/// A handle's queue and offset, which an ack needs (a handle of an old client may lack them).
+fn handle_position(handle: &ExtraInfo) -> Result<(i32, i64), ClientError> {
+    match (handle.queue_id, handle.queue_offset) {
+        (Some(queue_id), Some(offset)) => Ok((queue_id, offset)),
+        _ => Err(ClientError::invalid_argument(
+            "receipt handle",
+            format!("{handle} names no queue and offset"),
+        )),
+    }
+}
