@@ -154,10 +154,11 @@ impl ConsumeConcurrently {
         match self.parts.send_back.send(message, -1, Some(queue)) {
             Ok(()) => {
                 log::warn!(
-                    "message {} of {queue} was redelivered {} times; it goes to the \
-                     dead-letter topic",
+                    "message {} of {queue} failed after {} redelivery(ies) (at most {}); it \
+                     goes to the dead-letter topic",
                     message.client_msg_id(),
-                    message.reconsume_times
+                    message.reconsume_times,
+                    self.parts.send_back.max_reconsume_times()
                 );
                 self.parts
                     .pop_api

@@ -107,34 +107,6 @@ impl PopApiWrapper {
             .map(|found| found.addr)
     }
 
-    /// The POP_MESSAGE header of `spec` (`popAsync`), as a Java 5.3.3 client writes it.
-    fn pop_header(
-        &self,
-        spec: &PopSpec,
-        subscription: &SubscriptionData,
-    ) -> PopMessageRequestHeader {
-        PopMessageRequestHeader {
-            consumer_group: self.group.clone(),
-            topic: spec.queue.topic.clone(),
-            queue_id: spec.queue.queue_id,
-            max_msg_nums: spec.max_nums,
-            invisible_time: spec.invisible_time.as_millis() as i64,
-            poll_time: spec.poll_time.as_millis() as i64,
-            born_time: now_millis(),
-            init_mode: spec.init_mode,
-            exp_type: Some(
-                subscription
-                    .expression_type
-                    .clone()
-                    .unwrap_or_else(|| EXPRESSION_TYPE_TAG.to_string()),
-            ),
-            exp: Some(subscription.sub_string.clone()),
-            order: false,
-            attempt_id: None,
-            bname: Some(spec.queue.broker_name.clone()),
-        }
-    }
-
     /// Starts a pop (`popAsync`); `callback` gets the answer, or the failure, exactly once.
     pub(crate) fn pop_async(
         &self,
@@ -146,7 +118,7 @@ impl PopApiWrapper {
             Ok(addr) => addr,
             Err(e) => return callback(Err(e)),
         };
-        let header = self.pop_header(spec, subscription);
+        let header = pop_header(&self.group, spec, subscription, now_millis());
         trace_step!(
             "client",
             "pop {} at {addr} (invisible {} ms, poll {} ms)",
@@ -171,7 +143,7 @@ impl PopApiWrapper {
         subscription: &SubscriptionData,
     ) -> Result<PopResult, ClientError> {
         let addr = self.master_of(&spec.queue)?;
-        let header = self.pop_header(spec, subscription);
+        let header = pop_header(&self.group, spec, subscription, now_millis());
         let result = self.instance.api().pop_message(
             &addr,
             &spec.queue.broker_name,
@@ -220,24 +192,6 @@ impl PopApiWrapper {
 
     // ----- acks and invisibility ------------------------------------------------------------
 
-    /// The ACK_MESSAGE header for `handle` of a message popped from `topic`: the topic the
-    /// message sits in, its queue and offset, the handle itself (`ackAsync`).
-    fn ack_header(
-        &self,
-        topic: &str,
-        handle: &ExtraInfo,
-    ) -> Result<AckMessageRequestHeader, ClientError> {
-        let (queue_id, offset) = handle_position(handle)?;
-        Ok(AckMessageRequestHeader {
-            consumer_group: self.group.clone(),
-            topic: handle.retry.real_topic(topic, &self.group),
-            queue_id,
-            extra_info: handle.to_string(),
-            offset,
-            bname: Some(handle.broker_name.clone()),
-        })
-    }
-
     /// Where a handle's message is acked: the master of its broker.
     fn broker_of(&self, topic: &str, handle: &ExtraInfo) -> Result<String, ClientError> {
         let queue = MessageQueue::new(topic, &handle.broker_name, handle.queue_id.unwrap_or(0));
@@ -247,7 +201,7 @@ impl PopApiWrapper {
     /// Acks one message popped from `topic` (namespaced) by its handle, waiting for the
     /// broker.
     pub(crate) fn ack(&self, topic: &str, handle: &ExtraInfo) -> Result<(), ClientError> {
-        let header = self.ack_header(topic, handle)?;
+        let header = ack_header(&self.group, topic, handle)?;
         let addr = self.broker_of(topic, handle)?;
         self.instance
             .api()
@@ -262,7 +216,7 @@ impl PopApiWrapper {
         handle: &ExtraInfo,
         invisible: Duration,
     ) -> Result<ExtraInfo, ClientError> {
-        let header = self.change_header(topic, handle, invisible)?;
+        let header = change_header(&self.group, topic, handle, invisible)?;
         let addr = self.broker_of(topic, handle)?;
         let answer = self
             .instance
@@ -277,24 +231,6 @@ impl PopApiWrapper {
             broker_name: handle.broker_name.clone(),
             queue_id: Some(header.queue_id),
             queue_offset: Some(header.offset),
-        })
-    }
-
-    fn change_header(
-        &self,
-        topic: &str,
-        handle: &ExtraInfo,
-        invisible: Duration,
-    ) -> Result<ChangeInvisibleTimeRequestHeader, ClientError> {
-        let ack = self.ack_header(topic, handle)?;
-        Ok(ChangeInvisibleTimeRequestHeader {
-            consumer_group: ack.consumer_group,
-            topic: ack.topic,
-            queue_id: ack.queue_id,
-            extra_info: ack.extra_info,
-            offset: ack.offset,
-            invisible_time: invisible.as_millis() as i64,
-            bname: ack.bname,
         })
     }
 
@@ -331,8 +267,7 @@ impl PopApiWrapper {
     }
 
     fn ack_one_async(&self, topic: &str, handle: &ExtraInfo) {
-        let sent = self
-            .ack_header(topic, handle)
+        let sent = ack_header(&self.group, topic, handle)
             .and_then(|header| Ok((self.broker_of(topic, handle)?, header)));
         let (addr, header) = match sent {
             Ok(sent) => sent,
@@ -437,7 +372,7 @@ impl PopApiWrapper {
         invisible: Duration,
     ) {
         let prepared = receipt_handle_of(message).and_then(|handle| {
-            let header = self.change_header(topic, &handle, invisible)?;
+            let header = change_header(&self.group, topic, &handle, invisible)?;
             Ok((self.broker_of(topic, &handle)?, header))
         });
         let (addr, header) = match prepared {
@@ -484,6 +419,75 @@ impl PopApiWrapper {
     }
 }
 
+/// The POP_MESSAGE header of `spec` for `group` (`popAsync`), as a Java 5.3.3 client writes
+/// it: the subscription's expression type and expression, never orderly.
+fn pop_header(
+    group: &str,
+    spec: &PopSpec,
+    subscription: &SubscriptionData,
+    born_time: i64,
+) -> PopMessageRequestHeader {
+    PopMessageRequestHeader {
+        consumer_group: group.to_string(),
+        topic: spec.queue.topic.clone(),
+        queue_id: spec.queue.queue_id,
+        max_msg_nums: spec.max_nums,
+        invisible_time: spec.invisible_time.as_millis() as i64,
+        poll_time: spec.poll_time.as_millis() as i64,
+        born_time,
+        init_mode: spec.init_mode,
+        exp_type: Some(
+            subscription
+                .expression_type
+                .clone()
+                .unwrap_or_else(|| EXPRESSION_TYPE_TAG.to_string()),
+        ),
+        exp: Some(subscription.sub_string.clone()),
+        order: false,
+        attempt_id: None,
+        bname: Some(spec.queue.broker_name.clone()),
+    }
+}
+
+/// The ACK_MESSAGE header for `handle` of a message `group` popped from `topic`: the topic
+/// the message sits in (its retry topic when the handle says so), its queue and offset, the
+/// handle itself (`ackAsync`).
+fn ack_header(
+    group: &str,
+    topic: &str,
+    handle: &ExtraInfo,
+) -> Result<AckMessageRequestHeader, ClientError> {
+    let (queue_id, offset) = handle_position(handle)?;
+    Ok(AckMessageRequestHeader {
+        consumer_group: group.to_string(),
+        topic: handle.retry.real_topic(topic, group),
+        queue_id,
+        extra_info: handle.to_string(),
+        offset,
+        bname: Some(handle.broker_name.clone()),
+    })
+}
+
+/// The CHANGE_MESSAGE_INVISIBLETIME header: an ack's fields and the new invisible time
+/// (`changePopInvisibleTimeAsync`).
+fn change_header(
+    group: &str,
+    topic: &str,
+    handle: &ExtraInfo,
+    invisible: Duration,
+) -> Result<ChangeInvisibleTimeRequestHeader, ClientError> {
+    let ack = ack_header(group, topic, handle)?;
+    Ok(ChangeInvisibleTimeRequestHeader {
+        consumer_group: ack.consumer_group,
+        topic: ack.topic,
+        queue_id: ack.queue_id,
+        extra_info: ack.extra_info,
+        offset: ack.offset,
+        invisible_time: invisible.as_millis() as i64,
+        bname: ack.bname,
+    })
+}
+
 /// A handle's queue and offset, which an ack needs (a handle of an old client may lack them).
 fn handle_position(handle: &ExtraInfo) -> Result<(i32, i64), ClientError> {
     match (handle.queue_id, handle.queue_offset) {
@@ -492,5 +496,60 @@ fn handle_position(handle: &ExtraInfo) -> Result<(i32, i64), ClientError> {
             "receipt handle",
             format!("{handle} names no queue and offset"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::consumer::subscription::build_subscription_data;
+    use crate::client::shared::test_support::fixture;
+    use crate::protocol::header::{CommandCustomHeader, CONSUME_INIT_MODE_MIN};
+    use crate::protocol::ExtFields;
+
+    /// `header` as written, against the fields a Java 5.3.3 client sent in `file`.
+    fn assert_sent_as_java<H: CommandCustomHeader>(header: &H, file: &str) {
+        let mut fields = ExtFields::new();
+        header.write_to(&mut fields);
+        let sent = fixture(file).ext_fields;
+        let mut ours: Vec<_> = fields.iter().collect();
+        let mut java: Vec<_> = sent.iter().collect();
+        ours.sort();
+        java.sort();
+        assert_eq!(ours, java, "{file}");
+    }
+
+    #[test]
+    fn requests_carry_what_a_java_client_sends() {
+        let spec = PopSpec {
+            queue: MessageQueue::new("CapPop5", "broker-5", -1),
+            max_nums: 32,
+            invisible_time: Duration::from_secs(60),
+            poll_time: Duration::from_secs(15),
+            init_mode: CONSUME_INIT_MODE_MIN,
+            timeout: Duration::from_secs(25),
+        };
+        let subscription = build_subscription_data("CapPop5", &"*".into()).unwrap();
+        let header = pop_header("CapPopG5", &spec, &subscription, 1_796_627_987_136);
+        assert_sent_as_java(&header, "java-5.3.3/075-req-code200050-json.bin");
+
+        let handle = ExtraInfo::parse("0 1796627987145 60000 0 0 broker-5 7 0").unwrap();
+        let ack = ack_header("CapPopG5", "CapPop5", &handle).unwrap();
+        assert_sent_as_java(&ack, "java-5.3.3/078-req-code200051-json.bin");
+
+        // A listener's first failure: back in 10 s (the first of Java's delays).
+        let handle = ExtraInfo::parse("0 1796627987145 60000 0 0 broker-5 0 0").unwrap();
+        let change =
+            change_header("CapPopG5", "CapPop5", &handle, Duration::from_secs(10)).unwrap();
+        assert_sent_as_java(&change, "java-5.3.3/079-req-code200053-json.bin");
+
+        // A message that came back through the V1 retry topic is acked there.
+        let handle = ExtraInfo::parse("0 1796628002186 60000 2 1 broker-5 0 0").unwrap();
+        let ack = ack_header("CapPopG5", "CapPop5", &handle).unwrap();
+        assert_sent_as_java(&ack, "java-5.3.3/100-req-code200051-json.bin");
+
+        // A handle without its queue and offset cannot be acked.
+        let short = ExtraInfo::parse("0 1 60000 0 0 broker-5").unwrap();
+        assert!(ack_header("G", "T", &short).unwrap_err().is_invalid_input());
     }
 }

@@ -336,3 +336,140 @@ pub(crate) fn receipt_handle_of(message: &MessageExt) -> Result<ExtraInfo, Clien
     ExtraInfo::parse(text)
         .map_err(|e| ClientError::invalid_argument("receipt handle", e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::shared::test_support::fixture;
+
+    fn handles(result: &PopResult) -> Vec<(i32, i64, String)> {
+        result
+            .messages
+            .iter()
+            .map(|m| {
+                (
+                    m.queue_id,
+                    m.queue_offset,
+                    m.property(PROPERTY_POP_CK).unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn handles_are_rebuilt_as_the_java_client_acked_them() {
+        // 076 popped ten messages of eight queues; the Java client then acked the one of
+        // queue 7 with 078's extraInfo and put the one of queue 0 back with 079's.
+        let response = fixture("java-5.3.3/076-resp-code0-json.bin");
+        let frame = response.body.clone();
+        let result = process_pop_response(response, "broker-5", "a:1", "CapPop5").unwrap();
+        assert_eq!(result.status, PopStatus::Found);
+        assert_eq!(
+            (result.pop_time, result.invisible_time),
+            (1_796_627_987_145, 60_000)
+        );
+        assert_eq!(result.messages.len(), 10);
+        assert!(result.skipped.is_empty());
+        assert!(result
+            .messages
+            .iter()
+            .all(|m| m.body.shares_bytes_with(&frame)));
+        let handles = handles(&result);
+        for (request, queue) in [
+            ("java-5.3.3/078-req-code200051-json.bin", 7),
+            ("java-5.3.3/079-req-code200053-json.bin", 0),
+        ] {
+            let sent = fixture(request);
+            let (_, _, handle) = handles.iter().find(|(q, _, _)| *q == queue).unwrap();
+            assert_eq!(Some(handle.as_str()), sent.ext_fields.get("extraInfo"));
+        }
+        // Queue 5 had two messages: one checkpoint from offset 0, each its own offset.
+        let five: Vec<&str> = handles
+            .iter()
+            .filter(|(q, _, _)| *q == 5)
+            .map(|(_, _, h)| h.as_str())
+            .collect();
+        assert_eq!(
+            five,
+            [
+                "0 1796627987145 60000 0 0 broker-5 5 0",
+                "0 1796627987145 60000 0 0 broker-5 5 1"
+            ]
+        );
+        for m in &result.messages {
+            assert_eq!(m.topic, "CapPop5");
+            assert_eq!(m.property(PROPERTY_FIRST_POP_TIME), Some("1796627987145"));
+        }
+    }
+
+    #[test]
+    fn a_message_back_from_the_retry_topic_keeps_its_handle() {
+        // 098: the message put back by 079 came again through %RETRY%CapPopG5_CapPop5 with
+        // its handle set; the Java client acked it with that handle (100).
+        let result = process_pop_response(
+            fixture("java-5.3.3/098-resp-code0-json.bin"),
+            "broker-5",
+            "a:1",
+            "CapPop5",
+        )
+        .unwrap();
+        assert_eq!(result.messages.len(), 1);
+        let m = &result.messages[0];
+        assert_eq!(m.topic, "CapPop5");
+        assert_eq!(m.reconsume_times, 1);
+        let sent = fixture("java-5.3.3/100-req-code200051-json.bin");
+        assert_eq!(
+            m.property(PROPERTY_POP_CK),
+            sent.ext_fields.get("extraInfo")
+        );
+        let handle = receipt_handle_of(m).unwrap();
+        assert_eq!(handle.retry, PopRetryFlag::RetryV1);
+    }
+
+    #[test]
+    fn other_answers_and_broken_info_strings() {
+        for (code, status) in [
+            (response_code::POLLING_TIMEOUT, PopStatus::PollingNotFound),
+            (response_code::PULL_NOT_FOUND, PopStatus::PollingNotFound),
+            (response_code::POLLING_FULL, PopStatus::PollingFull),
+        ] {
+            let result =
+                process_pop_response(RemotingCommand::new_response(code, None), "b", "a:1", "T")
+                    .unwrap();
+            assert_eq!(result.status, status);
+            assert!(result.messages.is_empty());
+        }
+        let refused = process_pop_response(
+            RemotingCommand::new_response(response_code::INVALID_PARAMETER, "num > 32".to_string()),
+            "b",
+            "a:1",
+            "T",
+        )
+        .unwrap_err();
+        assert_eq!(
+            refused.response_code(),
+            Some(response_code::INVALID_PARAMETER)
+        );
+        // A FOUND whose info strings do not name the messages' queue: an unreadable answer,
+        // not a panic.
+        let mut response = fixture("java-5.3.3/076-resp-code0-json.bin");
+        response.ext_fields.insert("startOffsetInfo", "0 99 0");
+        let error = process_pop_response(response, "broker-5", "a:1", "CapPop5").unwrap_err();
+        assert!(
+            matches!(error, ClientError::InvalidResponse { .. }),
+            "{error}"
+        );
+        let mut response = fixture("java-5.3.3/076-resp-code0-json.bin");
+        response.ext_fields.insert("msgOffsetInfo", "0 0 0");
+        assert!(process_pop_response(response, "broker-5", "a:1", "CapPop5").is_err());
+        // Without info strings (an old broker) each queue's checkpoint starts at its first
+        // message popped.
+        let mut response = fixture("java-5.3.3/076-resp-code0-json.bin");
+        response.ext_fields.remove("startOffsetInfo");
+        response.ext_fields.remove("msgOffsetInfo");
+        let result = process_pop_response(response, "broker-5", "a:1", "CapPop5").unwrap();
+        assert!(handles(&result)
+            .iter()
+            .any(|(q, _, h)| *q == 6 && h == "0 1796627987145 60000 0 0 broker-5 6 1"));
+    }
+}

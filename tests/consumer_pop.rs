@@ -1,0 +1,577 @@
+//! RocketMQ 5 consumption through the reference broker: the blocking `SimpleConsumer` (three
+//! of them sharing a topic of one queue, redelivery after the invisible time, invisibility
+//! changes, a broker restart with messages not acked, the dead-letter topic) and the push
+//! consumer popping after SET_MESSAGE_REQUEST_MODE.
+//!
+//! Times come from the receipt handles, which carry the broker's pop time and invisible time
+//! (one clock): a message popped again must have been popped after the previous pop's
+//! invisible time. Every wait is bounded and waits for something observable; invisible times
+//! are one to three seconds.
+
+#![cfg(feature = "servers")]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rocketmq_blocking::broker::Broker;
+use rocketmq_blocking::client::{
+    ClientError, ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt, MessageQueue,
+    MessageRequestMode, MessageView, MqAdmin, Producer, PullConsumer, PullStatus, PushConsumer,
+    SimpleConsumer,
+};
+use rocketmq_blocking::namesrv::NameServer;
+use rocketmq_blocking::protocol::body::SubscriptionGroupConfig;
+use rocketmq_blocking::protocol::header::ExtraInfo;
+use rocketmq_blocking::LocalCluster;
+
+fn admin(namesrv: &str) -> MqAdmin {
+    MqAdmin::builder().name_server(namesrv).start().unwrap()
+}
+
+/// Creates `topic` with `queues` queues and sends `count` messages, `seq` = 0..count.
+fn produce(namesrv: &str, topic: &str, queues: i32, count: u64) {
+    admin(namesrv)
+        .create_topic("TBW102", topic, queues)
+        .unwrap();
+    let producer = Producer::builder(format!("PG_{topic}"))
+        .name_server(namesrv)
+        .start()
+        .unwrap();
+    for i in 0..count {
+        let m = Message::new(topic, format!("body-{i}"))
+            .with_tags("TagA")
+            .with_property("seq", i.to_string())
+            .unwrap();
+        producer
+            .send(&m)
+            .unwrap_or_else(|e| panic!("send {i}: {e:#}"));
+    }
+    producer.shutdown();
+}
+
+fn simple(namesrv: &str, group: &str, topic: &str, wait: Duration) -> SimpleConsumer {
+    SimpleConsumer::builder(group)
+        .name_server(namesrv)
+        .subscribe(topic, "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .await_duration(wait)
+        .start()
+        .unwrap()
+}
+
+fn seq_of(m: &MessageExt) -> u64 {
+    m.property("seq").and_then(|s| s.parse().ok()).unwrap()
+}
+
+fn handle_of(view: &MessageView) -> ExtraInfo {
+    ExtraInfo::parse(&view.receipt_handle()).unwrap()
+}
+
+/// Receives until `want` views came or `within` passed.
+fn receive_until(
+    consumer: &SimpleConsumer,
+    want: usize,
+    invisible: Duration,
+    within: Duration,
+) -> Vec<MessageView> {
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    while got.len() < want && Instant::now() < deadline {
+        got.extend(consumer.receive(32, invisible).unwrap());
+    }
+    got
+}
+
+/// One delivery a simple consumer saw.
+#[derive(Debug, Clone)]
+struct Delivery {
+    consumer: usize,
+    attempt: i32,
+    handle: ExtraInfo,
+    acked: bool,
+}
+
+#[test]
+fn three_simple_consumers_share_a_topic_of_one_queue() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    const COUNT: u64 = 200;
+    const INVISIBLE: Duration = Duration::from_secs(2);
+    produce(&ns, "PopShare", 1, COUNT);
+    let deliveries: Arc<Mutex<BTreeMap<u64, Vec<Delivery>>>> = Arc::default();
+    let acked: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let workers: Vec<_> = (0..3)
+        .map(|index| {
+            let (ns, deliveries, acked) = (ns.clone(), deliveries.clone(), acked.clone());
+            thread::spawn(move || {
+                let consumer = simple(&ns, "CG_share", "PopShare", Duration::from_secs(1));
+                while acked.lock().unwrap().len() < COUNT as usize && Instant::now() < deadline {
+                    for view in consumer.receive(8, INVISIBLE).unwrap() {
+                        let seq = seq_of(&view);
+                        // Consumer 0 drops every 20th message it gets first, as if it
+                        // crashed: the group must get it again, after its invisible time.
+                        let ack = !(index == 0 && seq % 20 == 0 && view.delivery_attempt() == 1);
+                        if ack {
+                            consumer.ack(&view).unwrap();
+                            acked.lock().unwrap().insert(seq);
+                        }
+                        deliveries
+                            .lock()
+                            .unwrap()
+                            .entry(seq)
+                            .or_default()
+                            .push(Delivery {
+                                consumer: index,
+                                attempt: view.delivery_attempt(),
+                                handle: handle_of(&view),
+                                acked: ack,
+                            });
+                    }
+                }
+                consumer.shutdown();
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let deliveries = deliveries.lock().unwrap();
+    let missing: Vec<u64> = (0..COUNT)
+        .filter(|s| !acked.lock().unwrap().contains(s))
+        .collect();
+    assert!(missing.is_empty(), "never acked: {missing:?}");
+    let consumers: BTreeSet<usize> = deliveries.values().flatten().map(|d| d.consumer).collect();
+    assert_eq!(
+        consumers.len(),
+        3,
+        "each consumer got messages of the one queue"
+    );
+    let mut redelivered = 0;
+    for (seq, list) in deliveries.iter() {
+        let mut list = list.clone();
+        list.sort_by_key(|d| d.handle.pop_time);
+        for pair in list.windows(2) {
+            let (first, again) = (&pair[0], &pair[1]);
+            assert!(
+                !first.acked,
+                "seq {seq} was delivered again after an ack: {list:?}"
+            );
+            assert!(
+                again.handle.pop_time >= first.handle.revive_time(),
+                "seq {seq} was delivered again before its invisible time: {list:?}"
+            );
+            assert_eq!(again.attempt, first.attempt + 1, "seq {seq}: {list:?}");
+            redelivered += 1;
+        }
+        assert!(list.last().unwrap().acked, "seq {seq}: {list:?}");
+    }
+    let dropped = deliveries.values().flatten().filter(|d| !d.acked).count();
+    assert!(dropped > 0, "consumer 0 dropped some messages");
+    assert_eq!(redelivered, dropped, "each dropped message came once more");
+}
+
+#[test]
+fn an_unacked_message_comes_back_after_its_invisible_time() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    produce(&ns, "PopBack", 1, 1);
+    let consumer = simple(&ns, "CG_back", "PopBack", Duration::from_secs(1));
+    let first = receive_until(
+        &consumer,
+        1,
+        Duration::from_secs(2),
+        Duration::from_secs(20),
+    );
+    assert_eq!(first.len(), 1);
+    let first = &first[0];
+    assert_eq!((first.delivery_attempt(), first.reconsume_times), (1, 0));
+    // Still invisible: an immediate receive finds nothing.
+    assert!(consumer
+        .receive(32, Duration::from_secs(2))
+        .unwrap()
+        .is_empty());
+    let again = receive_until(
+        &consumer,
+        1,
+        Duration::from_secs(10),
+        Duration::from_secs(20),
+    );
+    assert_eq!(again.len(), 1, "the message came back");
+    let again = &again[0];
+    assert_eq!(again.message_id(), first.message_id());
+    assert_eq!(again.reconsume_times, 1);
+    assert_eq!(again.delivery_attempt(), 2);
+    assert_eq!(
+        again.topic, "PopBack",
+        "shown with its own topic, not the retry topic"
+    );
+    assert!(handle_of(again).pop_time >= handle_of(first).revive_time());
+    // The first handle is past its time: a typed error, and nothing is sent.
+    match consumer.ack(first) {
+        Err(ClientError::ReceiptHandleExpired { message_id, .. }) => {
+            assert_eq!(message_id, first.message_id())
+        }
+        other => panic!("expected an expired handle, got {other:?}"),
+    }
+    assert!(matches!(
+        consumer.change_invisible_duration(first, Duration::from_secs(5)),
+        Err(ClientError::ReceiptHandleExpired { .. })
+    ));
+    consumer.ack(again).unwrap();
+    // Acked: it does not come back after its invisible time (10 s) nor ever.
+    let later = receive_until(
+        &consumer,
+        1,
+        Duration::from_secs(10),
+        Duration::from_secs(3),
+    );
+    assert!(later.is_empty(), "{later:?}");
+    assert_eq!(
+        cluster.broker().pop_checkpoints().0,
+        0,
+        "every checkpoint is done"
+    );
+    consumer.shutdown();
+}
+
+#[test]
+fn change_invisible_duration_extends_the_invisible_time() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    produce(&ns, "PopExtend", 1, 2);
+    let consumer = simple(&ns, "CG_extend", "PopExtend", Duration::from_millis(500));
+    let views = receive_until(
+        &consumer,
+        2,
+        Duration::from_secs(1),
+        Duration::from_secs(20),
+    );
+    assert_eq!(views.len(), 2);
+    let (kept, extended) = (&views[0], &views[1]);
+    let old = handle_of(extended);
+    consumer
+        .change_invisible_duration(kept, Duration::from_secs(4))
+        .unwrap();
+    consumer
+        .change_invisible_duration(extended, Duration::from_secs(4))
+        .unwrap();
+    let new = handle_of(extended);
+    assert_ne!(old, new, "the view took the new handle");
+    assert_eq!(new.invisible_time, 4000);
+    assert_eq!(new.ck_queue_offset, extended.queue_offset);
+    // Past the first invisible time (1 s), neither comes back, and the extended view can
+    // still be acked.
+    let early = receive_until(&consumer, 1, Duration::from_secs(5), Duration::from_secs(2));
+    assert!(early.is_empty(), "came back early: {early:?}");
+    consumer.ack(kept).unwrap();
+    // The other comes back once its new invisible time passed.
+    let back = receive_until(
+        &consumer,
+        1,
+        Duration::from_secs(5),
+        Duration::from_secs(20),
+    );
+    assert_eq!(back.len(), 1, "{back:?}");
+    assert_eq!(back[0].message_id(), extended.message_id());
+    assert_eq!(back[0].delivery_attempt(), 2);
+    assert!(handle_of(&back[0]).pop_time >= new.revive_time());
+    consumer.ack(&back[0]).unwrap();
+    consumer.shutdown();
+}
+
+#[test]
+fn unacked_messages_come_back_after_a_broker_restart() {
+    init_logging();
+    let dir = TempDir::new("pop-client-restart");
+    let namesrv = NameServer::builder().listen("127.0.0.1:0").start().unwrap();
+    let ns = namesrv.local_addr().to_string();
+    let start = |listen: &str| {
+        Broker::builder()
+            .listen(listen)
+            .name_server(&ns)
+            .store_dir(&dir.0)
+            .register_interval(Duration::from_secs(5))
+            .start()
+            .unwrap()
+    };
+    let broker = start("127.0.0.1:0");
+    let listen = broker.local_addr().to_string();
+    produce(&ns, "PopRestart", 1, 5);
+    let consumer = simple(&ns, "CG_restart", "PopRestart", Duration::from_secs(1));
+    let views = receive_until(
+        &consumer,
+        5,
+        Duration::from_secs(3),
+        Duration::from_secs(20),
+    );
+    assert_eq!(views.len(), 5);
+    let mut acked = BTreeSet::new();
+    for view in views.iter().filter(|v| seq_of(v) < 2) {
+        consumer.ack(view).unwrap();
+        acked.insert(seq_of(view));
+    }
+    consumer.shutdown();
+    broker.shutdown();
+    drop(broker);
+
+    let broker = start(&listen);
+    let consumer = simple(&ns, "CG_restart", "PopRestart", Duration::from_secs(1));
+    let back = receive_until(
+        &consumer,
+        3,
+        Duration::from_secs(30),
+        Duration::from_secs(30),
+    );
+    let seqs: BTreeSet<u64> = back.iter().map(|v| seq_of(v)).collect();
+    assert_eq!(seqs, [2, 3, 4].into(), "the three not acked, once each");
+    assert!(back.iter().all(|v| v.delivery_attempt() == 2));
+    for view in &back {
+        consumer.ack(view).unwrap();
+    }
+    // Nothing else comes: the acked ones were done before the restart.
+    let more = receive_until(
+        &consumer,
+        1,
+        Duration::from_secs(30),
+        Duration::from_secs(3),
+    );
+    assert!(more.is_empty(), "{more:?}");
+    consumer.shutdown();
+    broker.shutdown();
+    namesrv.shutdown();
+}
+
+/// The messages of the dead-letter topic of `group`, read from its start.
+fn dead_letters(ns: &str, group: &str, want: usize) -> Vec<MessageExt> {
+    let reader = PullConsumer::builder("CG_dlq_reader")
+        .name_server(ns)
+        .start()
+        .unwrap();
+    let dlq = format!("%DLQ%{group}");
+    let mut found = Vec::new();
+    assert_eventually(
+        &format!("{want} message(s) in {dlq}"),
+        Duration::from_secs(30),
+        || {
+            let Ok(queues) = reader.fetch_subscribe_message_queues(&dlq) else {
+                return false;
+            };
+            found = queues
+                .iter()
+                .filter_map(|q| reader.pull(q, 0, 32).ok())
+                .filter(|r| r.status == PullStatus::Found)
+                .flat_map(|r| r.messages)
+                .collect();
+            found.len() >= want
+        },
+    );
+    reader.shutdown();
+    found
+}
+
+#[test]
+fn a_message_never_acked_goes_to_the_dead_letter_topic_after_the_maximum() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    produce(&ns, "PopDead", 1, 1);
+    let mut group = SubscriptionGroupConfig::new("CG_dead");
+    group.retry_max_times = 2;
+    admin(&ns)
+        .create_and_update_subscription_group_config(cluster.broker().broker_addr(), &group)
+        .unwrap();
+    let consumer = simple(&ns, "CG_dead", "PopDead", Duration::from_millis(500));
+    let mut attempts = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while attempts.len() < 3 && Instant::now() < deadline {
+        for view in consumer.receive(32, Duration::from_secs(1)).unwrap() {
+            attempts.push(view.delivery_attempt()); // never acked
+        }
+    }
+    assert_eq!(
+        attempts,
+        [1, 2, 3],
+        "delivered until the group's maximum of 2 redeliveries"
+    );
+    let dead = dead_letters(&ns, "CG_dead", 1);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(seq_of(&dead[0]), 0);
+    // And it is not delivered again.
+    let later = receive_until(&consumer, 1, Duration::from_secs(1), Duration::from_secs(2));
+    assert!(later.is_empty(), "{later:?}");
+    consumer.shutdown();
+}
+
+/// What a push consumer's listener saw, by `seq`: each delivery's reconsume times.
+type Seen = Arc<Mutex<BTreeMap<u64, Vec<i32>>>>;
+
+#[test]
+fn a_push_consumer_pops_after_set_message_request_mode() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    const COUNT: u64 = 100;
+    produce(&ns, "PopPush", 4, COUNT);
+    admin(&ns)
+        .set_message_request_mode(
+            cluster.broker().broker_addr(),
+            "PopPush",
+            "CG_pop_push",
+            MessageRequestMode::Pop,
+            0,
+        )
+        .unwrap();
+    let seen: Seen = Arc::default();
+    let listener_seen = seen.clone();
+    let consumer = PushConsumer::builder("CG_pop_push")
+        .name_server(&ns)
+        .subscribe("PopPush", "TagA")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .client_rebalance(false)
+        .pop_invisible_time(Duration::from_secs(30))
+        .consume_message_batch_max_size(4)
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            let mut seen = listener_seen.lock().unwrap();
+            let mut fail = false;
+            for m in messages {
+                seen.entry(seq_of(m)).or_default().push(m.reconsume_times);
+                fail |= seq_of(m) % 25 == 0 && m.reconsume_times == 0;
+            }
+            if fail {
+                ConsumeConcurrentlyStatus::ReconsumeLater
+            } else {
+                ConsumeConcurrentlyStatus::ConsumeSuccess
+            }
+        })
+        .start()
+        .unwrap();
+    // Every message once; the failed batches again after the first delay (10 s), through
+    // the retry topic, with reconsume times 1.
+    assert_eventually(
+        "every message, the failed ones twice",
+        Duration::from_secs(40),
+        || {
+            let seen = seen.lock().unwrap();
+            seen.len() == COUNT as usize
+                && (0..COUNT)
+                    .step_by(25)
+                    .all(|s| seen.get(&s).is_some_and(|d| d.contains(&1)))
+        },
+    );
+    let info = consumer.running_info();
+    let popped: Vec<&MessageQueue> = info.mq_pop_table.keys().collect();
+    assert_eq!(popped.len(), 1, "{info:?}");
+    assert_eq!(
+        (popped[0].topic.as_str(), popped[0].queue_id),
+        ("PopPush", -1)
+    );
+    assert!(
+        info.mq_table.keys().all(|q| q.topic.starts_with("%RETRY%")),
+        "the topic itself is popped, not pulled: {:?}",
+        info.mq_table.keys()
+    );
+    // Everything acked (batch acks included): no checkpoint left open.
+    assert_eventually("every pop acked", Duration::from_secs(10), || {
+        cluster.broker().pop_checkpoints().0 == 0
+    });
+    let seen = seen.lock().unwrap();
+    for (seq, deliveries) in seen.iter() {
+        assert!(
+            deliveries.len() == 1 || deliveries == &[0, 1],
+            "seq {seq}: {deliveries:?}"
+        );
+    }
+    consumer.shutdown();
+}
+
+#[test]
+fn a_push_consumer_in_pop_mode_sends_failures_past_the_maximum_to_the_dead_letter_topic() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    produce(&ns, "PopPushDead", 2, 3);
+    admin(&ns)
+        .set_message_request_mode(
+            cluster.broker().broker_addr(),
+            "PopPushDead",
+            "CG_pop_dead",
+            MessageRequestMode::Pop,
+            0,
+        )
+        .unwrap();
+    let calls = Arc::new(Mutex::new(0));
+    let listener_calls = calls.clone();
+    let consumer = PushConsumer::builder("CG_pop_dead")
+        .name_server(&ns)
+        .subscribe("PopPushDead", "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .client_rebalance(false)
+        .max_reconsume_times(0)
+        .message_listener_concurrently(move |_: &[MessageExt], _: &mut _| {
+            *listener_calls.lock().unwrap() += 1;
+            ConsumeConcurrentlyStatus::ReconsumeLater
+        })
+        .start()
+        .unwrap();
+    let dead = dead_letters(&ns, "CG_pop_dead", 3);
+    let seqs: BTreeSet<u64> = dead.iter().map(seq_of).collect();
+    assert_eq!(seqs, [0, 1, 2].into());
+    assert_eventually("dead letters acked", Duration::from_secs(10), || {
+        cluster.broker().pop_checkpoints().0 == 0
+    });
+    assert_eq!(
+        *calls.lock().unwrap(),
+        3,
+        "each message failed once, then went"
+    );
+    consumer.shutdown();
+}
+
+#[test]
+fn without_a_pop_mode_the_broker_assigns_queues_to_pull() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    produce(&ns, "PopPulled", 4, 20);
+    let seen: Seen = Arc::default();
+    let listener_seen = seen.clone();
+    let consumer = PushConsumer::builder("CG_pop_pulled")
+        .name_server(&ns)
+        .subscribe("PopPulled", "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .client_rebalance(false)
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            for m in messages {
+                listener_seen
+                    .lock()
+                    .unwrap()
+                    .entry(seq_of(m))
+                    .or_default()
+                    .push(m.reconsume_times);
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    assert_eventually("20 messages", Duration::from_secs(30), || {
+        seen.lock().unwrap().len() == 20
+    });
+    let info = consumer.running_info();
+    assert!(info.mq_pop_table.is_empty(), "{info:?}");
+    let pulled = info
+        .mq_table
+        .keys()
+        .filter(|q| q.topic == "PopPulled")
+        .count();
+    assert_eq!(pulled, 4, "the broker assigned the four queues to pull");
+    consumer.shutdown();
+}
