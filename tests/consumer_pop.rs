@@ -1,7 +1,8 @@
 //! RocketMQ 5 consumption through the reference broker: the blocking `SimpleConsumer` (three
 //! of them sharing a topic of one queue, redelivery after the invisible time, invisibility
 //! changes, a broker restart with messages not acked, the dead-letter topic) and the push
-//! consumer popping after SET_MESSAGE_REQUEST_MODE.
+//! consumer popping after SET_MESSAGE_REQUEST_MODE (its acks batched, or one by one for a
+//! broker without BATCH_ACK_MESSAGE).
 //!
 //! Times come from the receipt handles, which carry the broker's pop time and invisible time
 //! (one clock): a message popped again must have been popped after the previous pop's
@@ -26,7 +27,10 @@ use rocketmq_blocking::client::{
 };
 use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::body::SubscriptionGroupConfig;
+use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::ExtraInfo;
+use rocketmq_blocking::protocol::RemotingCommand;
+use rocketmq_blocking::remoting::{PoolConfig, RemotingClient, RemotingServer};
 use rocketmq_blocking::LocalCluster;
 
 fn admin(namesrv: &str) -> MqAdmin {
@@ -574,4 +578,127 @@ fn without_a_pop_mode_the_broker_assigns_queues_to_pull() {
         .count();
     assert_eq!(pulled, 4, "the broker assigned the four queues to pull");
     consumer.shutdown();
+}
+
+/// A broker in front of `broker` that answers BATCH_ACK_MESSAGE with
+/// REQUEST_CODE_NOT_SUPPORTED, as a 5.0 broker does, and passes everything else on; it counts
+/// the requests by code.
+struct OldBrokerRelay {
+    server: Arc<RemotingServer>,
+    seen: Arc<Mutex<BTreeMap<i32, usize>>>,
+}
+
+impl OldBrokerRelay {
+    fn start(broker: &str) -> OldBrokerRelay {
+        let server = Arc::new(RemotingServer::new(server_config()).unwrap());
+        let upstream = RemotingClient::new(client_config()).unwrap();
+        let seen: Arc<Mutex<BTreeMap<i32, usize>>> = Arc::default();
+        let (counts, broker) = (seen.clone(), broker.to_string());
+        server
+            .register_default_processor(
+                processor(move |_, request: RemotingCommand| {
+                    *counts.lock().unwrap().entry(request.code).or_default() += 1;
+                    if request.code == request_code::BATCH_ACK_MESSAGE {
+                        return Ok(Some(RemotingCommand::new_response(
+                            response_code::REQUEST_CODE_NOT_SUPPORTED,
+                            "request type 200151 not supported".to_string(),
+                        )));
+                    }
+                    let oneway = request.is_oneway();
+                    if oneway {
+                        upstream.invoke_oneway(Some(&broker), request, Duration::from_secs(3))?;
+                        return Ok(None);
+                    }
+                    // Held pops are held upstream: up to their poll time and more.
+                    Ok(Some(upstream.invoke_sync(
+                        Some(&broker),
+                        request,
+                        Duration::from_secs(40),
+                    )?))
+                }),
+                PoolConfig {
+                    threads: 8,
+                    queue_capacity: 1000,
+                },
+            )
+            .unwrap();
+        server.start().unwrap();
+        OldBrokerRelay { server, seen }
+    }
+
+    fn addr(&self) -> String {
+        addr_of(&self.server)
+    }
+
+    fn count(&self, code: i32) -> usize {
+        self.seen.lock().unwrap().get(&code).copied().unwrap_or(0)
+    }
+}
+
+#[test]
+fn a_broker_without_batch_ack_gets_one_ack_per_message() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    const COUNT: u64 = 64;
+    produce(&ns, "PopOldBroker", 2, COUNT);
+    let broker = cluster.broker().broker_addr().to_string();
+    admin(&ns)
+        .set_message_request_mode(
+            &broker,
+            "PopOldBroker",
+            "CG_old",
+            MessageRequestMode::Pop,
+            0,
+        )
+        .unwrap();
+    let relay = OldBrokerRelay::start(&broker);
+    let seen: Seen = Arc::default();
+    let listener_seen = seen.clone();
+    let consumer = PushConsumer::builder("CG_old")
+        .name_server(&ns)
+        .broker_addr_override(&broker, relay.addr())
+        .subscribe("PopOldBroker", "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .client_rebalance(false)
+        // Eight messages a call: their acks go together.
+        .consume_message_batch_max_size(8)
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            for m in messages {
+                listener_seen
+                    .lock()
+                    .unwrap()
+                    .entry(seq_of(m))
+                    .or_default()
+                    .push(m.reconsume_times);
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    assert_eventually("every message", Duration::from_secs(30), || {
+        seen.lock().unwrap().len() == COUNT as usize
+    });
+    assert_eventually("every pop acked", Duration::from_secs(10), || {
+        cluster.broker().pop_checkpoints().0 == 0
+    });
+    assert!(
+        relay.count(request_code::POP_MESSAGE) > 0,
+        "it popped through the relay"
+    );
+    assert_eq!(
+        relay.count(request_code::BATCH_ACK_MESSAGE),
+        1,
+        "one batch ack tried, none after the refusal"
+    );
+    assert_eq!(
+        relay.count(request_code::ACK_MESSAGE),
+        COUNT as usize,
+        "then one ACK_MESSAGE per message, each once"
+    );
+    assert!(seen.lock().unwrap().values().all(|d| d == &[0]));
+    consumer.shutdown();
+    // The broker answers the pop the relay still holds for the consumer, then the relay stops.
+    cluster.shutdown();
+    relay.server.shutdown();
 }

@@ -4,12 +4,13 @@
 //!
 //! Pops go to the master of the queue's broker; acks and invisibility changes to the master
 //! of the broker the receipt handle names, for the topic the message really sits in (its
-//! retry topic when it came back through it). Successful messages of one listener call are
-//! acked together with one BATCH_ACK_MESSAGE when there are several (a broker without it, a
-//! 5.0 one, gets one ACK_MESSAGE each from then on). Acks and invisibility changes are
-//! asynchronous; the wrapper counts those in flight so that a shutdown can wait for them.
+//! retry topic when it came back through it). A push consumer's acks go one request at a
+//! time per broker: the acks made while one is in flight wait and go together, in one
+//! BATCH_ACK_MESSAGE, when it is answered (a broker without it, a 5.0 one, gets one
+//! ACK_MESSAGE each from then on). Acks and invisibility changes are asynchronous; the
+//! wrapper counts those in flight so that a shutdown can wait for them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -84,6 +85,18 @@ pub(crate) struct PopApiWrapper {
     in_flight: Arc<InFlight>,
     /// A broker answered BATCH_ACK_MESSAGE with REQUEST_CODE_NOT_SUPPORTED.
     no_batch_ack: AtomicBool,
+    /// Broker name → the acks waiting for the one in flight.
+    ack_queues: Mutex<HashMap<String, AckQueue>>,
+}
+
+/// An ack to send: the topic popped (namespaced) and the message's handle.
+type PendingAck = (String, ExtraInfo);
+
+/// One broker's acks: whether a request is in flight, and what waits for it.
+#[derive(Default)]
+struct AckQueue {
+    sending: bool,
+    pending: Vec<PendingAck>,
 }
 
 impl PopApiWrapper {
@@ -93,6 +106,7 @@ impl PopApiWrapper {
             group: group.into(),
             in_flight: Arc::default(),
             no_batch_ack: AtomicBool::new(false),
+            ack_queues: Mutex::default(),
         }
     }
 
@@ -234,44 +248,87 @@ impl PopApiWrapper {
         })
     }
 
-    /// Acks `messages` popped from `topic` without waiting: one ACK_MESSAGE, or one
-    /// BATCH_ACK_MESSAGE per broker for several. Failures are logged (the messages come back
-    /// after their invisible time).
+    /// Acks `messages` popped from `topic` without waiting. Acks of one broker go one
+    /// request at a time: an ack is sent at once when none is in flight to its broker, and
+    /// those made while one is wait and go together when it is answered, as one
+    /// BATCH_ACK_MESSAGE (so under load one request acks many messages, and an idle consumer
+    /// acks each at once). A broker without BATCH_ACK_MESSAGE (5.0) gets one ACK_MESSAGE per
+    /// message. Failures are logged: those messages come back after their invisible time.
     pub(crate) fn ack_async<'a>(
         self: &Arc<Self>,
         topic: &str,
         messages: impl Iterator<Item = &'a MessageExt>,
     ) {
-        let mut by_broker: BTreeMap<String, Vec<ExtraInfo>> = BTreeMap::new();
+        let mut by_broker: BTreeMap<String, Vec<PendingAck>> = BTreeMap::new();
         for message in messages {
             match receipt_handle_of(message).and_then(|h| handle_position(&h).map(|_| h)) {
                 Ok(handle) => by_broker
                     .entry(handle.broker_name.clone())
                     .or_default()
-                    .push(handle),
+                    .push((topic.to_string(), handle)),
                 Err(e) => log::warn!(
                     "message {} of {topic} cannot be acked: {e}",
                     message.client_msg_id()
                 ),
             }
         }
-        for handles in by_broker.into_values() {
-            if handles.len() > 1 && !self.no_batch_ack.load(Ordering::Relaxed) {
-                self.batch_ack_async(topic, handles);
-            } else {
-                for handle in &handles {
-                    self.ack_one_async(topic, handle);
+        for (broker, acks) in by_broker {
+            let batch = {
+                let mut queues = self.ack_queues.lock_unpoisoned();
+                let queue = queues.entry(broker.clone()).or_default();
+                queue.pending.extend(acks);
+                if queue.sending {
+                    continue; // the ack in flight sends these when it is answered
                 }
-            }
+                queue.sending = true;
+                std::mem::take(&mut queue.pending)
+            };
+            self.send_acks(broker, batch);
         }
     }
 
-    fn ack_one_async(&self, topic: &str, handle: &ExtraInfo) {
+    /// What waited for `broker` goes now, or its queue is idle again.
+    fn next_acks(self: &Arc<Self>, broker: String) {
+        let batch = {
+            let mut queues = self.ack_queues.lock_unpoisoned();
+            let Some(queue) = queues.get_mut(&broker) else {
+                return;
+            };
+            if queue.pending.is_empty() {
+                queue.sending = false;
+                return;
+            }
+            std::mem::take(&mut queue.pending)
+        };
+        self.send_acks(broker, batch);
+    }
+
+    /// One request for `acks` of `broker`; its answer sends what queued meanwhile.
+    fn send_acks(self: &Arc<Self>, broker: String, acks: Vec<PendingAck>) {
+        if self.no_batch_ack.load(Ordering::Relaxed) {
+            for (topic, handle) in &acks {
+                self.ack_one_async(topic, handle, || {});
+            }
+            return self.next_acks(broker);
+        }
+        let api = Arc::clone(self);
+        let done = move || api.next_acks(broker);
+        match &acks[..] {
+            [(topic, handle)] => self.ack_one_async(topic, handle, done),
+            _ => self.batch_ack_async(acks, done),
+        }
+    }
+
+    /// One ACK_MESSAGE; `done` runs when it is answered (or could not be sent).
+    fn ack_one_async(&self, topic: &str, handle: &ExtraInfo, done: impl FnOnce() + Send + 'static) {
         let sent = ack_header(&self.group, topic, handle)
             .and_then(|header| Ok((self.broker_of(topic, handle)?, header)));
         let (addr, header) = match sent {
             Ok(sent) => sent,
-            Err(e) => return log::warn!("ack of {handle} failed: {e}"),
+            Err(e) => {
+                log::warn!("ack of {handle} failed: {e}");
+                return done();
+            }
         };
         let guard = self.in_flight.enter();
         let what = header.extra_info.clone();
@@ -283,59 +340,38 @@ impl PopApiWrapper {
                 if let Err(e) = outcome {
                     log::warn!("ack of {what} failed: {e}; the message comes back later");
                 }
+                done();
                 drop(guard);
             }),
         );
     }
 
-    /// One BATCH_ACK_MESSAGE for `handles` of one broker (`batchAckMessageAsync`): one
-    /// `BatchAck` per checkpoint (retry flag, queue, start offset, pop time), a bit per
-    /// offset.
-    fn batch_ack_async(self: &Arc<Self>, topic: &str, handles: Vec<ExtraInfo>) {
-        let addr = match self.broker_of(topic, &handles[0]) {
+    /// One BATCH_ACK_MESSAGE for `acks` of one broker (`batchAckMessageAsync`); `done` runs
+    /// when it is answered. A broker that does not know the code gets them one by one, from
+    /// then on.
+    fn batch_ack_async(
+        self: &Arc<Self>,
+        acks: Vec<PendingAck>,
+        done: impl FnOnce() + Send + 'static,
+    ) {
+        let (topic, first) = &acks[0];
+        let addr = match self.broker_of(topic, first) {
             Ok(addr) => addr,
-            Err(e) => return log::warn!("ack of {} message(s) failed: {e}", handles.len()),
-        };
-        let broker_name = handles[0].broker_name.clone();
-        let mut acks: BTreeMap<(&str, i32, i64, i64), BatchAck> = BTreeMap::new();
-        let mut batched = Vec::with_capacity(handles.len());
-        for handle in handles {
-            let (queue_id, offset) = handle_position(&handle).unwrap_or((0, -1));
-            let index = offset - handle.ck_queue_offset;
-            if !(0..MAX_BATCH_ACK_SPAN).contains(&index) {
-                self.ack_one_async(topic, &handle);
-                continue;
+            Err(e) => {
+                log::warn!("ack of {} message(s) failed: {e}", acks.len());
+                return done();
             }
-            let key = (
-                handle.retry.as_str(),
-                queue_id,
-                handle.ck_queue_offset,
-                handle.pop_time,
-            );
-            acks.entry(key)
-                .or_insert_with(|| BatchAck {
-                    consumer_group: self.group.clone(),
-                    topic: topic.to_string(),
-                    retry: handle.retry.as_str().to_string(),
-                    start_offset: handle.ck_queue_offset,
-                    queue_id,
-                    revive_queue_id: handle.revive_qid,
-                    pop_time: handle.pop_time,
-                    invisible_time: handle.invisible_time,
-                    bit_set: Vec::new(),
-                })
-                .set(index as u32);
-            batched.push(handle);
-        }
-        if acks.is_empty() {
-            return;
-        }
-        let body = BatchAckMessageRequestBody {
-            broker_name: Some(broker_name),
-            acks: acks.into_values().collect(),
         };
+        let (body, alone) = batch_ack_body(&self.group, &acks);
+        for index in alone {
+            let (topic, handle) = &acks[index];
+            self.ack_one_async(topic, handle, || {});
+        }
+        if body.acks.is_empty() {
+            return done();
+        }
         let guard = self.in_flight.enter();
-        let (api, topic, broker) = (Arc::clone(self), topic.to_string(), addr.clone());
+        let (api, broker) = (Arc::clone(self), addr.clone());
         self.instance.api().batch_ack_message_async(
             &addr,
             &body,
@@ -348,15 +384,16 @@ impl PopApiWrapper {
                     {
                         log::info!("{broker} has no BATCH_ACK_MESSAGE; acking one by one");
                         api.no_batch_ack.store(true, Ordering::Relaxed);
-                        for handle in &batched {
-                            api.ack_one_async(&topic, handle);
+                        for (topic, handle) in &acks {
+                            api.ack_one_async(topic, handle, || {});
                         }
                     }
                     Err(e) => log::warn!(
                         "batch ack of {} message(s) failed: {e}; they come back later",
-                        batched.len()
+                        acks.len()
                     ),
                 }
+                done();
                 drop(guard);
             }),
         );
@@ -488,6 +525,49 @@ fn change_header(
     })
 }
 
+/// The BATCH_ACK_MESSAGE body of `acks` (of one broker; `batchAckMessageAsync`): one
+/// `BatchAck` per checkpoint (topic, retry flag, queue, start offset, pop time) with a bit per
+/// offset past its start. Also the indexes of the acks it leaves out (an offset too far past
+/// its checkpoint's start for a bit set), to ack on their own.
+fn batch_ack_body(group: &str, acks: &[PendingAck]) -> (BatchAckMessageRequestBody, Vec<usize>) {
+    let mut checkpoints: BTreeMap<(&str, &str, i32, i64, i64), BatchAck> = BTreeMap::new();
+    let mut alone = Vec::new();
+    for (index, (topic, handle)) in acks.iter().enumerate() {
+        let (queue_id, offset) = handle_position(handle).unwrap_or((0, -1));
+        let bit = offset - handle.ck_queue_offset;
+        if !(0..MAX_BATCH_ACK_SPAN).contains(&bit) {
+            alone.push(index);
+            continue;
+        }
+        let retry = handle.retry.as_str();
+        checkpoints
+            .entry((
+                topic,
+                retry,
+                queue_id,
+                handle.ck_queue_offset,
+                handle.pop_time,
+            ))
+            .or_insert_with(|| BatchAck {
+                consumer_group: group.to_string(),
+                topic: topic.clone(),
+                retry: retry.to_string(),
+                start_offset: handle.ck_queue_offset,
+                queue_id,
+                revive_queue_id: handle.revive_qid,
+                pop_time: handle.pop_time,
+                invisible_time: handle.invisible_time,
+                bit_set: Vec::new(),
+            })
+            .set(bit as u32);
+    }
+    let body = BatchAckMessageRequestBody {
+        broker_name: acks.first().map(|(_, h)| h.broker_name.clone()),
+        acks: checkpoints.into_values().collect(),
+    };
+    (body, alone)
+}
+
 /// A handle's queue and offset, which an ack needs (a handle of an old client may lack them).
 fn handle_position(handle: &ExtraInfo) -> Result<(i32, i64), ClientError> {
     match (handle.queue_id, handle.queue_offset) {
@@ -547,6 +627,25 @@ mod tests {
         let handle = ExtraInfo::parse("0 1796628002186 60000 2 1 broker-5 0 0").unwrap();
         let ack = ack_header("CapPopG5", "CapPop5", &handle).unwrap();
         assert_sent_as_java(&ack, "java-5.3.3/100-req-code200051-json.bin");
+
+        // Several acks in one BATCH_ACK_MESSAGE: a BatchAck per checkpoint, a bit per offset
+        // past its start (offsets 6 and 8 of the checkpoint from 5: bits 1 and 3, 0x0A).
+        let acks: Vec<PendingAck> = [
+            "5 100 60000 3 0 broker-5 1 6",
+            "5 100 60000 3 0 broker-5 1 8",
+            "5 200 60000 3 0 broker-5 1 9",
+            "0 300 60000 4 1 broker-5 0 0",
+            "5 100 60000 3 0 broker-5 1 99999",
+        ]
+        .iter()
+        .map(|h| ("CapPop5".to_string(), ExtraInfo::parse(h).unwrap()))
+        .collect();
+        let (body, alone) = batch_ack_body("CapPopG5", &acks);
+        assert_eq!(alone, [4], "too far past its checkpoint's start for a bit set");
+        assert_eq!(
+            body.to_json(),
+            r#"{"acks":[{"b":"Cg==","c":"CapPopG5","it":60000,"pt":100,"q":1,"r":"0","rq":3,"so":5,"t":"CapPop5"},{"b":"EA==","c":"CapPopG5","it":60000,"pt":200,"q":1,"r":"0","rq":3,"so":5,"t":"CapPop5"},{"b":"AQ==","c":"CapPopG5","it":60000,"pt":300,"q":0,"r":"1","rq":4,"so":0,"t":"CapPop5"}],"brokerName":"broker-5"}"#
+        );
 
         // A handle without its queue and offset cannot be acked.
         let short = ExtraInfo::parse("0 1 60000 0 0 broker-5").unwrap();
