@@ -243,7 +243,19 @@ fn an_unacked_message_comes_back_after_its_invisible_time() {
         0,
         "every checkpoint is done"
     );
+    // Bad arguments are refused before anything is sent; a stopped consumer says so.
+    for (max, invisible) in [(0, 1000), (33, 1000), (1, 0)] {
+        let refused = consumer.receive(max, Duration::from_millis(invisible));
+        assert!(
+            refused.as_ref().is_err_and(ClientError::is_invalid_input),
+            "{max} {invisible}: {refused:?}"
+        );
+    }
     consumer.shutdown();
+    assert!(matches!(
+        consumer.receive(1, Duration::from_secs(1)),
+        Err(ClientError::ShutDown)
+    ));
 }
 
 #[test]
@@ -580,16 +592,16 @@ fn without_a_pop_mode_the_broker_assigns_queues_to_pull() {
     consumer.shutdown();
 }
 
-/// A broker in front of `broker` that answers BATCH_ACK_MESSAGE with
-/// REQUEST_CODE_NOT_SUPPORTED, as a 5.0 broker does, and passes everything else on; it counts
-/// the requests by code.
+/// A broker in front of `broker` that answers the `refused` codes with
+/// REQUEST_CODE_NOT_SUPPORTED, as an older broker does (5.0 has no BATCH_ACK_MESSAGE, 4.9 no
+/// POP at all), and passes everything else on; it counts the requests by code.
 struct OldBrokerRelay {
     server: Arc<RemotingServer>,
     seen: Arc<Mutex<BTreeMap<i32, usize>>>,
 }
 
 impl OldBrokerRelay {
-    fn start(broker: &str) -> OldBrokerRelay {
+    fn start(broker: &str, refused: &'static [i32]) -> OldBrokerRelay {
         let server = Arc::new(RemotingServer::new(server_config()).unwrap());
         let upstream = RemotingClient::new(client_config()).unwrap();
         let seen: Arc<Mutex<BTreeMap<i32, usize>>> = Arc::default();
@@ -598,10 +610,10 @@ impl OldBrokerRelay {
             .register_default_processor(
                 processor(move |_, request: RemotingCommand| {
                     *counts.lock().unwrap().entry(request.code).or_default() += 1;
-                    if request.code == request_code::BATCH_ACK_MESSAGE {
+                    if refused.contains(&request.code) {
                         return Ok(Some(RemotingCommand::new_response(
                             response_code::REQUEST_CODE_NOT_SUPPORTED,
-                            "request type 200151 not supported".to_string(),
+                            format!("request type {} not supported", request.code),
                         )));
                     }
                     let oneway = request.is_oneway();
@@ -652,7 +664,7 @@ fn a_broker_without_batch_ack_gets_one_ack_per_message() {
             0,
         )
         .unwrap();
-    let relay = OldBrokerRelay::start(&broker);
+    let relay = OldBrokerRelay::start(&broker, &[request_code::BATCH_ACK_MESSAGE]);
     let seen: Seen = Arc::default();
     let listener_seen = seen.clone();
     let consumer = PushConsumer::builder("CG_old")
@@ -701,4 +713,86 @@ fn a_broker_without_batch_ack_gets_one_ack_per_message() {
     // The broker answers the pop the relay still holds for the consumer, then the relay stops.
     cluster.shutdown();
     relay.server.shutdown();
+}
+
+#[test]
+fn a_broker_that_assigns_no_queues_leaves_the_sharing_to_the_client() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    produce(&ns, "PopNoAssign", 2, 10);
+    let broker = cluster.broker().broker_addr().to_string();
+    let relay = OldBrokerRelay::start(&broker, &[request_code::QUERY_ASSIGNMENT]);
+    let seen: Seen = Arc::default();
+    let listener_seen = seen.clone();
+    let consumer = PushConsumer::builder("CG_no_assign")
+        .name_server(&ns)
+        .broker_addr_override(&broker, relay.addr())
+        .subscribe("PopNoAssign", "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .client_rebalance(false)
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            for m in messages {
+                listener_seen
+                    .lock()
+                    .unwrap()
+                    .entry(seq_of(m))
+                    .or_default()
+                    .push(0);
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    assert_eventually("every message, pulled", Duration::from_secs(30), || {
+        seen.lock().unwrap().len() == 10
+    });
+    assert!(relay.count(request_code::QUERY_ASSIGNMENT) > 0);
+    assert_eq!(relay.count(request_code::POP_MESSAGE), 0);
+    consumer.shutdown();
+    cluster.shutdown();
+    relay.server.shutdown();
+}
+
+#[test]
+fn a_simple_consumer_in_a_namespace_sees_its_topics_without_it() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    let producer = Producer::builder("PG_pop_ns")
+        .name_server(&ns)
+        .namespace("nsP")
+        .start()
+        .unwrap();
+    producer
+        .send(&Message::new("PopNs", "in a namespace").with_tags("TagN"))
+        .unwrap();
+    producer.shutdown();
+    let consumer = SimpleConsumer::builder("CG_pop_ns")
+        .name_server(&ns)
+        .namespace("nsP")
+        .subscribe("PopNs", "TagN")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .await_duration(Duration::from_secs(1))
+        .start()
+        .unwrap();
+    let views = receive_until(
+        &consumer,
+        1,
+        Duration::from_secs(10),
+        Duration::from_secs(20),
+    );
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].topic, "PopNs");
+    consumer.ack(&views[0]).unwrap();
+    assert_eq!(
+        cluster.broker().pop_checkpoints().0,
+        0,
+        "acked in the namespaced topic"
+    );
+    assert!(
+        cluster.broker().topic_config("nsP%PopNs").is_some(),
+        "the broker knows the topic by its namespaced name"
+    );
+    consumer.shutdown();
 }

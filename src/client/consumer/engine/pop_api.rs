@@ -641,7 +641,11 @@ mod tests {
         .map(|h| ("CapPop5".to_string(), ExtraInfo::parse(h).unwrap()))
         .collect();
         let (body, alone) = batch_ack_body("CapPopG5", &acks);
-        assert_eq!(alone, [4], "too far past its checkpoint's start for a bit set");
+        assert_eq!(
+            alone,
+            [4],
+            "too far past its checkpoint's start for a bit set"
+        );
         assert_eq!(
             body.to_json(),
             r#"{"acks":[{"b":"Cg==","c":"CapPopG5","it":60000,"pt":100,"q":1,"r":"0","rq":3,"so":5,"t":"CapPop5"},{"b":"EA==","c":"CapPopG5","it":60000,"pt":200,"q":1,"r":"0","rq":3,"so":5,"t":"CapPop5"},{"b":"AQ==","c":"CapPopG5","it":60000,"pt":300,"q":0,"r":"1","rq":4,"so":0,"t":"CapPop5"}],"brokerName":"broker-5"}"#

@@ -12,7 +12,9 @@
 //! (QUERY_ASSIGNMENT, Java's `getRebalanceResultFromBroker`): the broker answers each queue
 //! with PULL or POP, as `mqadmin setConsumeMode` set the group. Pulled queues are held as
 //! above; popped ones (usually queue -1, every queue of the topic on a broker) get a pop
-//! process queue and a pop request instead, for the pop loop.
+//! process queue and a pop request instead, for the pop loop. A broker that does not know
+//! QUERY_ASSIGNMENT (4.x) gets the client's own sharing instead, where Java's consumer would
+//! take no queue.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -33,6 +35,7 @@ use crate::protocol::body::{
     ConsumeType, LockBatchRequestBody, MessageModel, MessageQueueAssignment, MessageRequestMode,
     QueryAssignmentRequestBody, SubscriptionData, UnlockBatchRequestBody,
 };
+use crate::protocol::codes::response_code;
 use crate::protocol::header::{pop_retry_topic_v1, CONSUME_INIT_MODE_MAX, CONSUME_INIT_MODE_MIN};
 use crate::protocol::message::MessageQueue;
 
@@ -204,10 +207,24 @@ impl RebalanceImpl {
         let _one_at_a_time = self.running.lock_unpoisoned();
         let subscriptions = self.subscriptions();
         for subscription in &subscriptions {
+            let topic = &subscription.topic;
             let rebalanced = if self.client_rebalance {
-                self.rebalance_by_topic(handler, &subscription.topic)
+                self.rebalance_by_topic(handler, topic)
             } else {
-                self.rebalance_by_broker(handler, &subscription.topic)
+                match self.rebalance_by_broker(handler, topic) {
+                    // A 4.x broker assigns nothing: share the queues as ever.
+                    Err(e)
+                        if e.response_code() == Some(response_code::REQUEST_CODE_NOT_SUPPORTED) =>
+                    {
+                        log::info!(
+                            "group {}: the broker of {topic} does not assign queues ({e}); \
+                             sharing them in the client",
+                            self.group
+                        );
+                        self.rebalance_by_topic(handler, topic)
+                    }
+                    other => other,
+                }
             };
             if let Err(e) = rebalanced {
                 if !subscription.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
