@@ -225,6 +225,12 @@ impl Tally {
         self.changed.notify_all();
     }
 
+    /// Distinct messages seen so far.
+    fn distinct(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.distinct.len()
+    }
+
     /// Waits until `count` distinct messages were seen or `deadline` passed.
     fn wait_for(&self, count: usize, deadline: Instant) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -414,16 +420,7 @@ fn run_simple(
         .consume_from(args.from)
         .await_duration(SIMPLE_AWAIT);
     let consumer = apply_client_options!(builder, &args.client).start()?;
-    loop {
-        let seen = tally
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .distinct
-            .len();
-        if seen >= args.count || Instant::now() >= deadline {
-            break;
-        }
+    while tally.distinct() < args.count && Instant::now() < deadline {
         for view in consumer.receive(32, SIMPLE_INVISIBLE)? {
             let message = std::slice::from_ref(view.message());
             if failer.fails(message) {

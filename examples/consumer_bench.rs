@@ -207,15 +207,9 @@ mod bench {
             let topic = format!("ConsumeBench{size}");
             preload(&producer, &topic, size, args.messages);
             let label = if size == 128 { "128 B" } else { "4 KiB" };
-            rows.push(push_throughput(&ns, &topic, args.messages, label));
-            let broker = cluster.broker().broker_addr();
-            rows.push(pop_push_throughput(
-                &ns,
-                broker,
-                &topic,
-                args.messages,
-                label,
-            ));
+            rows.push(push_throughput(&ns, &topic, args.messages, label, None));
+            let broker = Some(cluster.broker().broker_addr());
+            rows.push(push_throughput(&ns, &topic, args.messages, label, broker));
             for threads in [1, 4] {
                 rows.push(simple_throughput(
                     &ns,
@@ -403,15 +397,35 @@ mod bench {
             .unwrap_or(0)
     }
 
-    fn push_throughput(ns: &str, topic: &str, count: usize, label: &str) -> Row {
+    /// The push consumer reading everything; with `pop_at` (a broker's address) its group is
+    /// first set to POP there, and it runs with `client_rebalance(false)`: it pops and acks.
+    fn push_throughput(
+        ns: &str,
+        topic: &str,
+        count: usize,
+        label: &str,
+        pop_at: Option<&str>,
+    ) -> Row {
+        let group = match pop_at {
+            Some(_) => format!("bench_pop_{topic}"),
+            None => format!("bench_push_{topic}"),
+        };
+        if let Some(broker) = pop_at {
+            let admin = MqAdmin::builder().name_server(ns).start().expect("admin");
+            admin
+                .set_message_request_mode(broker, topic, &group, MessageRequestMode::Pop, 0)
+                .expect("set POP");
+            admin.shutdown();
+        }
         let allocated = super::counting::allocated();
         let clock = Arc::new(Clock::default());
         let tick = clock.clone();
-        let consumer = PushConsumer::builder(format!("bench_push_{}", topic))
+        let consumer = PushConsumer::builder(group)
             .name_server(ns)
             .subscribe(topic, "*")
             .consume_from(ConsumeFrom::FirstOffset)
             .consume_threads(CONSUME_THREADS)
+            .client_rebalance(pop_at.is_none())
             .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
                 tick.tick(messages.len());
                 ConsumeConcurrentlyStatus::ConsumeSuccess
@@ -422,15 +436,23 @@ mod bench {
         let alloc = per_message(allocated, clock.count.load(Ordering::Relaxed));
         // The pool's workers, excluding its timer thread ("rmq-consume-timer").
         let pool = threads_named("rmq-consume-") - threads_named("rmq-consume-ti");
+        let popped = consumer.running_info().mq_pop_table.len();
         consumer.shutdown();
+        let (case, how) = match pop_at {
+            Some(_) => (
+                format!("push consumer, POP, {label}"),
+                format!("; {popped} queue popped (all queues at once), each message acked"),
+            ),
+            None => (format!("push consumer {label}"), String::new()),
+        };
         Row {
-            case: format!("push consumer {label}"),
+            case,
             rate: clock.rate(),
             p50: None,
             p99: None,
             alloc,
             note: format!(
-                "{} of {count} read; {pool} consume-pool threads for {CONSUME_THREADS} configured",
+                "{} of {count} read; {pool} consume-pool threads for {CONSUME_THREADS} configured{how}",
                 clock.count.load(Ordering::Relaxed).min(count),
             ) + if finished { "" } else { " (timed out)" },
         }
@@ -659,45 +681,6 @@ mod bench {
             &latencies,
             format!("{} of {sent} received", latencies.lock().unwrap().len()),
         )
-    }
-
-    /// The push consumer in POP mode: its group set to POP on the broker, then
-    /// `client_rebalance(false)`; the same listener and pool as `push_throughput`.
-    fn pop_push_throughput(ns: &str, broker: &str, topic: &str, count: usize, label: &str) -> Row {
-        let group = format!("bench_pop_{topic}");
-        let admin = MqAdmin::builder().name_server(ns).start().expect("admin");
-        admin
-            .set_message_request_mode(broker, topic, &group, MessageRequestMode::Pop, 0)
-            .expect("set POP");
-        admin.shutdown();
-        let clock = Arc::new(Clock::default());
-        let tick = clock.clone();
-        let consumer = PushConsumer::builder(group)
-            .name_server(ns)
-            .subscribe(topic, "*")
-            .consume_from(ConsumeFrom::FirstOffset)
-            .consume_threads(CONSUME_THREADS)
-            .client_rebalance(false)
-            .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
-                tick.tick(messages.len());
-                ConsumeConcurrentlyStatus::ConsumeSuccess
-            })
-            .start()
-            .expect("push consumer in POP mode");
-        let finished = clock.wait_for(count, Duration::from_secs(300));
-        let popped = consumer.running_info().mq_pop_table.len();
-        consumer.shutdown();
-        Row {
-            case: format!("push consumer, POP, {label}"),
-            rate: clock.rate(),
-            p50: None,
-            p99: None,
-            alloc: None,
-            note: format!(
-                "{} of {count} read; {popped} queue popped (every queue at once), each message acked",
-                clock.count.load(Ordering::Relaxed).min(count),
-            ) + if finished { "" } else { " (timed out)" },
-        }
     }
 
     /// `threads` threads receiving 32 at a time from one `SimpleConsumer` and acking each

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::client::{
-    ClientError, ConsumeConcurrentlyStatus, ConsumeFrom, Message, MessageExt, MessageQueue,
-    MessageRequestMode, MessageView, MqAdmin, Producer, PullConsumer, PullStatus, PushConsumer,
-    SimpleConsumer,
+    ClientError, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, Message,
+    MessageExt, MessageQueue, MessageRequestMode, MessageView, MqAdmin, Producer, PullConsumer,
+    PullStatus, PushConsumer, PushConsumerBuilder, SimpleConsumer,
 };
 use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::body::SubscriptionGroupConfig;
@@ -430,6 +430,35 @@ fn a_message_never_acked_goes_to_the_dead_letter_topic_after_the_maximum() {
 /// What a push consumer's listener saw, by `seq`: each delivery's reconsume times.
 type Seen = Arc<Mutex<BTreeMap<u64, Vec<i32>>>>;
 
+/// Notes each of `messages` in `seen`.
+fn record(seen: &Seen, messages: &[MessageExt]) {
+    let mut seen = seen.lock().unwrap();
+    for m in messages {
+        seen.entry(seq_of(m)).or_default().push(m.reconsume_times);
+    }
+}
+
+/// A push consumer of `group` on `topic` from its first offset that asks the brokers for its
+/// queues (`client_rebalance(false)`).
+fn asking_push_consumer(ns: &str, group: &str, topic: &str) -> PushConsumerBuilder {
+    PushConsumer::builder(group)
+        .name_server(ns)
+        .subscribe(topic, "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .client_rebalance(false)
+}
+
+/// A listener that records every message in `seen` and consumes it.
+fn recording(
+    seen: &Seen,
+) -> impl Fn(&[MessageExt], &mut ConsumeConcurrentlyContext) -> ConsumeConcurrentlyStatus {
+    let seen = seen.clone();
+    move |messages, _| {
+        record(&seen, messages);
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    }
+}
+
 #[test]
 fn a_push_consumer_pops_after_set_message_request_mode() {
     init_logging();
@@ -448,20 +477,14 @@ fn a_push_consumer_pops_after_set_message_request_mode() {
         .unwrap();
     let seen: Seen = Arc::default();
     let listener_seen = seen.clone();
-    let consumer = PushConsumer::builder("CG_pop_push")
-        .name_server(&ns)
-        .subscribe("PopPush", "TagA")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .client_rebalance(false)
+    let consumer = asking_push_consumer(&ns, "CG_pop_push", "PopPush")
         .pop_invisible_time(Duration::from_secs(30))
         .consume_message_batch_max_size(4)
         .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
-            let mut seen = listener_seen.lock().unwrap();
-            let mut fail = false;
-            for m in messages {
-                seen.entry(seq_of(m)).or_default().push(m.reconsume_times);
-                fail |= seq_of(m) % 25 == 0 && m.reconsume_times == 0;
-            }
+            record(&listener_seen, messages);
+            let fail = messages
+                .iter()
+                .any(|m| seq_of(m) % 25 == 0 && m.reconsume_times == 0);
             if fail {
                 ConsumeConcurrentlyStatus::ReconsumeLater
             } else {
@@ -526,11 +549,7 @@ fn a_push_consumer_in_pop_mode_sends_failures_past_the_maximum_to_the_dead_lette
         .unwrap();
     let calls = Arc::new(Mutex::new(0));
     let listener_calls = calls.clone();
-    let consumer = PushConsumer::builder("CG_pop_dead")
-        .name_server(&ns)
-        .subscribe("PopPushDead", "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .client_rebalance(false)
+    let consumer = asking_push_consumer(&ns, "CG_pop_dead", "PopPushDead")
         .max_reconsume_times(0)
         .message_listener_concurrently(move |_: &[MessageExt], _: &mut _| {
             *listener_calls.lock().unwrap() += 1;
@@ -559,23 +578,8 @@ fn without_a_pop_mode_the_broker_assigns_queues_to_pull() {
     let ns = cluster.name_server_addr();
     produce(&ns, "PopPulled", 4, 20);
     let seen: Seen = Arc::default();
-    let listener_seen = seen.clone();
-    let consumer = PushConsumer::builder("CG_pop_pulled")
-        .name_server(&ns)
-        .subscribe("PopPulled", "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .client_rebalance(false)
-        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
-            for m in messages {
-                listener_seen
-                    .lock()
-                    .unwrap()
-                    .entry(seq_of(m))
-                    .or_default()
-                    .push(m.reconsume_times);
-            }
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        })
+    let consumer = asking_push_consumer(&ns, "CG_pop_pulled", "PopPulled")
+        .message_listener_concurrently(recording(&seen))
         .start()
         .unwrap();
     assert_eventually("20 messages", Duration::from_secs(30), || {
@@ -666,26 +670,11 @@ fn a_broker_without_batch_ack_gets_one_ack_per_message() {
         .unwrap();
     let relay = OldBrokerRelay::start(&broker, &[request_code::BATCH_ACK_MESSAGE]);
     let seen: Seen = Arc::default();
-    let listener_seen = seen.clone();
-    let consumer = PushConsumer::builder("CG_old")
-        .name_server(&ns)
+    let consumer = asking_push_consumer(&ns, "CG_old", "PopOldBroker")
         .broker_addr_override(&broker, relay.addr())
-        .subscribe("PopOldBroker", "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .client_rebalance(false)
         // Eight messages a call: their acks go together.
         .consume_message_batch_max_size(8)
-        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
-            for m in messages {
-                listener_seen
-                    .lock()
-                    .unwrap()
-                    .entry(seq_of(m))
-                    .or_default()
-                    .push(m.reconsume_times);
-            }
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        })
+        .message_listener_concurrently(recording(&seen))
         .start()
         .unwrap();
     assert_eventually("every message", Duration::from_secs(30), || {
@@ -724,24 +713,9 @@ fn a_broker_that_assigns_no_queues_leaves_the_sharing_to_the_client() {
     let broker = cluster.broker().broker_addr().to_string();
     let relay = OldBrokerRelay::start(&broker, &[request_code::QUERY_ASSIGNMENT]);
     let seen: Seen = Arc::default();
-    let listener_seen = seen.clone();
-    let consumer = PushConsumer::builder("CG_no_assign")
-        .name_server(&ns)
+    let consumer = asking_push_consumer(&ns, "CG_no_assign", "PopNoAssign")
         .broker_addr_override(&broker, relay.addr())
-        .subscribe("PopNoAssign", "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .client_rebalance(false)
-        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
-            for m in messages {
-                listener_seen
-                    .lock()
-                    .unwrap()
-                    .entry(seq_of(m))
-                    .or_default()
-                    .push(0);
-            }
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        })
+        .message_listener_concurrently(recording(&seen))
         .start()
         .unwrap();
     assert_eventually("every message, pulled", Duration::from_secs(30), || {

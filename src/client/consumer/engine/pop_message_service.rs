@@ -12,8 +12,7 @@
 //! queue goes in line.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::thread::{self, JoinHandle};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::consume_service::reset_retry_topic;
@@ -25,8 +24,7 @@ use super::rebalance::RebalanceImpl;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::{PopResult, PopStatus};
 use crate::client::shared::namespace::Namespace;
-use crate::common::delay_queue::DelayQueue;
-use crate::common::sync::MutexExt;
+use crate::common::delay_queue::ServedQueue;
 use crate::protocol::body::SubscriptionData;
 use crate::protocol::codes::response_code;
 use crate::protocol::message::MessageQueue;
@@ -113,8 +111,8 @@ pub(crate) struct PopMessageService {
     settings: PopSettings,
     group: String,
     namespace: Namespace,
-    requests: Arc<DelayQueue<PopRequest>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The pop requests and `rmq-pop`.
+    requests: ServedQueue<PopRequest>,
     pop_api: Arc<PopApiWrapper>,
     rebalance: Arc<RebalanceImpl>,
     stats: Arc<ConsumeStats>,
@@ -142,8 +140,7 @@ impl PopMessageService {
             settings: parts.settings,
             group: parts.group,
             namespace: parts.namespace,
-            requests: Arc::new(DelayQueue::default()),
-            thread: Mutex::new(None),
+            requests: ServedQueue::new(),
             pop_api: parts.pop_api,
             rebalance: parts.rebalance,
             stats: parts.stats,
@@ -155,23 +152,12 @@ impl PopMessageService {
 
     /// Starts `rmq-pop`, which pops for each request when due while the service lives.
     pub(crate) fn start(self: &Arc<Self>) -> std::io::Result<()> {
-        let requests = self.requests.clone();
-        let service: Weak<Self> = Arc::downgrade(self);
-        let thread = thread::Builder::new()
-            .name("rmq-pop".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                while let Some(request) = requests.pop() {
-                    let Some(service) = service.upgrade() else {
-                        return;
-                    };
-                    if !request.process_queue.is_dropped() {
-                        service.pop_message(request);
-                    }
+        self.requests
+            .start("rmq-pop", Arc::downgrade(self), |service, request| {
+                if !request.process_queue.is_dropped() {
+                    service.pop_message(request);
                 }
-            })?;
-        *self.thread.lock_unpoisoned() = Some(thread);
-        Ok(())
+            })
     }
 
     /// Pops for `request` as soon as the thread gets to it (`executePopPullRequestImmediately`).
@@ -192,12 +178,7 @@ impl PopMessageService {
     /// Drops the requests waiting and joins the thread (unless called from it).
     pub(crate) fn shutdown(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        self.requests.close();
-        if let Some(handle) = self.thread.lock_unpoisoned().take() {
-            if handle.thread().id() != thread::current().id() && handle.join().is_err() {
-                log::error!("the rmq-pop thread panicked");
-            }
-        }
+        self.requests.shutdown();
     }
 
     /// One pop of one queue, unless flow control or the consumer's state puts it off
