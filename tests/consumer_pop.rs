@@ -770,3 +770,42 @@ fn a_simple_consumer_in_a_namespace_sees_its_topics_without_it() {
     );
     consumer.shutdown();
 }
+
+#[test]
+fn a_popped_message_already_past_the_maximum_goes_to_the_dead_letter_topic_unseen() {
+    init_logging();
+    let cluster = LocalCluster::start().unwrap();
+    let ns = cluster.name_server_addr();
+    produce(&ns, "PopPastMax", 1, 1);
+    admin(&ns)
+        .set_message_request_mode(
+            cluster.broker().broker_addr(),
+            "PopPastMax",
+            "CG_past_max",
+            MessageRequestMode::Pop,
+            0,
+        )
+        .unwrap();
+    // A member that takes the message and dies: it comes again with reconsume times 1.
+    let first = simple(&ns, "CG_past_max", "PopPastMax", Duration::from_secs(1));
+    let taken = receive_until(&first, 1, Duration::from_secs(1), Duration::from_secs(20));
+    assert_eq!(taken.len(), 1);
+    first.shutdown();
+    let calls = Arc::new(Mutex::new(0));
+    let listener_calls = calls.clone();
+    let consumer = asking_push_consumer(&ns, "CG_past_max", "PopPastMax")
+        .max_reconsume_times(0)
+        .message_listener_concurrently(move |_: &[MessageExt], _: &mut _| {
+            *listener_calls.lock().unwrap() += 1;
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    let dead = dead_letters(&ns, "CG_past_max", 1);
+    assert_eq!(seq_of(&dead[0]), 0);
+    assert_eventually("the dead letter acked", Duration::from_secs(10), || {
+        cluster.broker().pop_checkpoints().0 == 0
+    });
+    assert_eq!(*calls.lock().unwrap(), 0, "the listener never saw it");
+    consumer.shutdown();
+}

@@ -15,14 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::config::{start_group, SimpleConsumerBuilder, SimpleConsumerConfig, MAX_POP_BATCH_SIZE};
-use super::consume_from::ConsumeFrom;
 use super::engine::{ConsumerEngine, ConsumerInner, PopSpec};
 use super::subscription::{build_subscription_data, MessageSelector};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::{receipt_handle_of, PopStatus};
 use crate::common::sync::MutexExt;
 use crate::protocol::body::ConsumerRunningInfo;
-use crate::protocol::header::{ExtraInfo, CONSUME_INIT_MODE_MAX, CONSUME_INIT_MODE_MIN};
+use crate::protocol::header::ExtraInfo;
 use crate::protocol::message::{MessageExt, MessageQueue};
 
 /// A consumer whose caller asks for messages with [`receive`](SimpleConsumer::receive) and
@@ -218,10 +217,7 @@ impl SimpleConsumer {
             max_nums: max as i32,
             invisible_time: invisible_duration,
             poll_time: await_duration,
-            init_mode: match self.config.consume_from {
-                ConsumeFrom::FirstOffset => CONSUME_INIT_MODE_MIN,
-                ConsumeFrom::LastOffset | ConsumeFrom::Timestamp(_) => CONSUME_INIT_MODE_MAX,
-            },
+            init_mode: self.config.consume_from.pop_init_mode(),
             timeout: await_duration + self.engine.instance().api_timeout_default(),
         };
         let pop_api = self.engine.pop_api();

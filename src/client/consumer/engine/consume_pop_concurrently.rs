@@ -48,10 +48,20 @@ impl ConsumeConcurrently {
         let max = self.parts.send_back.max_reconsume_times();
         let (dead, live): (Vec<MessageExt>, Vec<MessageExt>) =
             messages.into_iter().partition(|m| m.reconsume_times > max);
-        for message in &dead {
-            self.dead_letter(message, queue);
+        if !dead.is_empty() {
+            // On the pool: a send-back waits for the broker, and this is a callback thread.
+            let (service, pq_job, queue) = (Arc::clone(self), pq.clone(), queue.clone());
+            let count = dead.len();
+            let job: Job = Box::new(move || {
+                for message in &dead {
+                    service.dead_letter(message, &queue);
+                }
+                pq_job.done(dead.len());
+            });
+            if self.pool.execute(job).is_err() {
+                pq.done(count); // shutting down: they come back after their invisible time
+            }
         }
-        pq.done(dead.len());
         let mut messages = live.into_iter().peekable();
         while messages.peek().is_some() {
             let batch: Vec<MessageExt> = messages

@@ -36,7 +36,7 @@ use crate::protocol::body::{
     QueryAssignmentRequestBody, SubscriptionData, UnlockBatchRequestBody,
 };
 use crate::protocol::codes::response_code;
-use crate::protocol::header::{pop_retry_topic_v1, CONSUME_INIT_MODE_MAX, CONSUME_INIT_MODE_MIN};
+use crate::protocol::header::pop_retry_topic_v1;
 use crate::protocol::message::MessageQueue;
 
 /// The next pull of one queue; mirrors Java's `PullRequest`.
@@ -407,10 +407,7 @@ impl RebalanceImpl {
                 changed = true;
             }
         }
-        let init_mode = match self.consume_from {
-            ConsumeFrom::FirstOffset => CONSUME_INIT_MODE_MIN,
-            ConsumeFrom::LastOffset | ConsumeFrom::Timestamp(_) => CONSUME_INIT_MODE_MAX,
-        };
+        let init_mode = self.consume_from.pop_init_mode();
         let mut requests = Vec::new();
         for queue in popped {
             let pq = {
