@@ -683,16 +683,21 @@ mod bench {
         )
     }
 
-    /// `threads` threads receiving 32 at a time from one `SimpleConsumer` and acking each
-    /// message (a round trip per ack, as the RocketMQ 5 `SimpleConsumer` does).
-    fn simple_throughput(ns: &str, topic: &str, count: usize, label: &str, threads: usize) -> Row {
-        let consumer = SimpleConsumer::builder(format!("bench_simple{threads}_{topic}"))
+    /// A simple consumer of `group` reading `topic` from its start, each receive waiting 1 s.
+    fn simple_consumer(ns: &str, group: &str, topic: &str) -> SimpleConsumer {
+        SimpleConsumer::builder(group)
             .name_server(ns)
             .subscribe(topic, "*")
             .consume_from(ConsumeFrom::FirstOffset)
             .await_duration(Duration::from_secs(1))
             .start()
-            .expect("simple consumer");
+            .expect("simple consumer")
+    }
+
+    /// `threads` threads receiving 32 at a time from one `SimpleConsumer` and acking each
+    /// message (a round trip per ack, as the RocketMQ 5 `SimpleConsumer` does).
+    fn simple_throughput(ns: &str, topic: &str, count: usize, label: &str, threads: usize) -> Row {
+        let consumer = simple_consumer(ns, &format!("bench_simple{threads}_{topic}"), topic);
         let clock = Clock::default();
         let deadline = Instant::now() + Duration::from_secs(300);
         std::thread::scope(|scope| {
@@ -735,13 +740,7 @@ mod bench {
         const INVISIBLE: Duration = Duration::from_secs(2);
         let topic = "ConsumeReviveLateness";
         preload(producer, topic, 128, count);
-        let consumer = SimpleConsumer::builder("bench_revive")
-            .name_server(ns)
-            .subscribe(topic, "*")
-            .consume_from(ConsumeFrom::FirstOffset)
-            .await_duration(Duration::from_secs(1))
-            .start()
-            .expect("simple consumer");
+        let consumer = simple_consumer(ns, "bench_revive", topic);
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut due: std::collections::HashMap<String, Instant> = std::collections::HashMap::new();
         let latencies = Mutex::new(Vec::new());

@@ -17,11 +17,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::ClientError;
+use super::result::Callback;
 use crate::protocol::body::{HeartbeatData, TopicRouteData};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
 use crate::protocol::{BodyError, CommandCustomHeader, RemotingCommand, SerializeType};
-use crate::remoting::{RemotingClient, RemotingError, CLOSED_LOCALLY};
+use crate::remoting::{InvokeResult, RemotingClient, RemotingError, CLOSED_LOCALLY};
 
 /// The RPCs of a client over one [`RemotingClient`]; mirrors Java's `MQClientAPIImpl`.
 ///
@@ -130,6 +131,32 @@ impl MqClientApi {
         response
             .decode_header()
             .map_err(|e| ClientError::invalid_response(addr, e))
+    }
+
+    /// `request` to a broker without waiting: `read` makes the answer of the response (and
+    /// the address it came from), and `callback` gets it, or the failure, exactly once (on
+    /// the transport's callback pool, or on this thread when the request never left).
+    pub(crate) fn invoke_async_reading<T: 'static>(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout: Duration,
+        callback: Callback<T>,
+        read: impl FnOnce(RemotingCommand, &str) -> Result<T, ClientError> + Send + 'static,
+    ) {
+        let answered_by = addr.to_string();
+        self.remoting.invoke_async_always(
+            Some(addr),
+            request,
+            timeout,
+            Box::new(move |outcome: InvokeResult| {
+                callback(
+                    outcome
+                        .map_err(ClientError::from)
+                        .and_then(|response| read(response, &answered_by)),
+                )
+            }),
+        );
     }
 
     /// `request` to `addr`, oneway (handed to the connection) or waiting for a SUCCESS.

@@ -24,7 +24,6 @@ use crate::protocol::message::message_const::{PROPERTY_FIRST_POP_TIME, PROPERTY_
 use crate::protocol::message::message_ext::DEFAULT_MAX_DECOMPRESSED_SIZE;
 use crate::protocol::message::{decode_messages_skipping, MessageExt, SkippedRecord};
 use crate::protocol::{HeaderError, RemotingCommand};
-use crate::remoting::InvokeResult;
 
 /// How a pop came back; mirrors Java's `PopStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,17 +65,10 @@ impl MqClientApi {
         callback: Callback<PopResult>,
     ) {
         let request = self.request(request_code::POP_MESSAGE, &header);
-        let (addr_owned, broker_name) = (addr.to_string(), broker_name.to_string());
-        self.remoting().invoke_async_always(
-            Some(addr),
-            request,
-            timeout,
-            Box::new(move |outcome: InvokeResult| {
-                callback(outcome.map_err(ClientError::from).and_then(|response| {
-                    process_pop_response(response, &broker_name, &addr_owned, &header.topic)
-                }))
-            }),
-        );
+        let broker_name = broker_name.to_string();
+        self.invoke_async_reading(addr, request, timeout, callback, move |response, addr| {
+            process_pop_response(response, &broker_name, addr, &header.topic)
+        });
     }
 
     /// POP_MESSAGE, waiting for the answer (a held pop waits up to its `pollTime`).
@@ -184,19 +176,9 @@ impl MqClientApi {
         timeout: Duration,
         callback: Callback<()>,
     ) {
-        let addr_owned = addr.to_string();
-        self.remoting().invoke_async_always(
-            Some(addr),
-            request,
-            timeout,
-            Box::new(move |outcome: InvokeResult| {
-                callback(
-                    outcome
-                        .map_err(ClientError::from)
-                        .and_then(|response| expect_success(&response, &addr_owned)),
-                )
-            }),
-        );
+        self.invoke_async_reading(addr, request, timeout, callback, |response, addr| {
+            expect_success(&response, addr)
+        });
     }
 }
 
