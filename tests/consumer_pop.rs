@@ -244,7 +244,7 @@ fn an_unacked_message_comes_back_after_its_invisible_time() {
         "every checkpoint is done"
     );
     // Bad arguments are refused before anything is sent; a stopped consumer says so.
-    for (max, invisible) in [(0, 1000), (33, 1000), (1, 0)] {
+    for (max, invisible) in [(0, 1000), (33, 1000), (1, 0), (1, u64::MAX)] {
         let refused = consumer.receive(max, Duration::from_millis(invisible));
         assert!(
             refused.as_ref().is_err_and(ClientError::is_invalid_input),

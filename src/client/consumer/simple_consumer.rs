@@ -228,7 +228,8 @@ impl SimpleConsumer {
             PopStatus::PollingNotFound => return Ok(Vec::new()),
             PopStatus::PollingFull => unreachable!("a sync pop reports POLLING_FULL as an error"),
         }
-        let visible_again = received + Duration::from_millis(result.invisible_time.max(0) as u64);
+        // What was asked for, not the broker's echo: checked to fit an `Instant`.
+        let visible_again = received + invisible_duration;
         pop_api.process_pop_result(topic, &mut result, subscription);
         let mut messages = result.messages;
         self.engine
@@ -361,9 +362,11 @@ fn check_live(view: &MessageView, receipt: &Receipt) -> Result<(), ClientError> 
     }
 }
 
-/// A positive invisible duration, in whole milliseconds as the protocol carries it.
+/// A positive invisible duration, in whole milliseconds as the protocol carries it, whose end
+/// this host's clock can tell.
 fn check_invisible_duration(duration: Duration) -> Result<(), ClientError> {
-    if duration.as_millis() == 0 || duration.as_millis() > i64::MAX as u128 {
+    let millis = duration.as_millis();
+    if millis == 0 || millis > i64::MAX as u128 || Instant::now().checked_add(duration).is_none() {
         return Err(ClientError::invalid_argument(
             "invisible_duration",
             format!("{duration:?} is not a positive number of milliseconds"),

@@ -534,7 +534,8 @@ fn batch_ack_body(group: &str, acks: &[PendingAck]) -> (BatchAckMessageRequestBo
     let mut alone = Vec::new();
     for (index, (topic, handle)) in acks.iter().enumerate() {
         let (queue_id, offset) = handle_position(handle).unwrap_or((0, -1));
-        let bit = offset - handle.ck_queue_offset;
+        // Both from the broker: no arithmetic it could make overflow.
+        let bit = offset.checked_sub(handle.ck_queue_offset).unwrap_or(-1);
         if !(0..MAX_BATCH_ACK_SPAN).contains(&bit) {
             alone.push(index);
             continue;

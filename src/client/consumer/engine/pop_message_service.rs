@@ -241,9 +241,9 @@ impl PopMessageService {
         match result.status {
             PopStatus::Found => {
                 // The broker's pop time is its clock; the deadline is kept on ours, from
-                // when the answer came (a little late, by the answer's trip).
-                let visible_again =
-                    Instant::now() + Duration::from_millis(result.invisible_time.max(0) as u64);
+                // when the answer came (a little late, by the answer's trip), for the
+                // invisible time asked (at most 300 s).
+                let visible_again = Instant::now() + self.settings.effective_invisible_time();
                 self.pop_api
                     .process_pop_result(&queue.topic, &mut result, subscription);
                 self.stats.pulled(
