@@ -589,8 +589,8 @@ pub struct SimpleConsumerConfig {
     /// Topic and selector of each subscription.
     pub subscriptions: Vec<(String, MessageSelector)>,
     /// How long [`receive`](super::SimpleConsumer::receive) waits for a message when there is
-    /// none (`awaitDuration`, 30 s); the broker holds the request that long (a reference
-    /// broker at most 60 s).
+    /// none (`awaitDuration`, 30 s; at most an hour); the broker holds the request that long
+    /// (a reference broker at most 60 s).
     pub await_duration: Duration,
     /// Where a group that never consumed a topic starts: its first message, or (the default,
     /// as RocketMQ 5 clients) its end.

@@ -24,6 +24,9 @@ use crate::protocol::body::ConsumerRunningInfo;
 use crate::protocol::header::ExtraInfo;
 use crate::protocol::message::{MessageExt, MessageQueue};
 
+/// The longest `await_duration` taken (brokers hold a pop a minute at most anyway).
+const MAX_AWAIT_DURATION: Duration = Duration::from_secs(3600);
+
 /// A consumer whose caller asks for messages with [`receive`](SimpleConsumer::receive) and
 /// acks each with [`ack`](SimpleConsumer::ack); RocketMQ 5's `SimpleConsumer`, over the POP
 /// protocol of RocketMQ 5 brokers, blocking.
@@ -223,10 +226,8 @@ impl SimpleConsumer {
         let pop_api = self.engine.pop_api();
         let mut result = pop_api.pop(&spec, subscription)?;
         let received = Instant::now();
-        match result.status {
-            PopStatus::Found => {}
-            PopStatus::PollingNotFound => return Ok(Vec::new()),
-            PopStatus::PollingFull => unreachable!("a sync pop reports POLLING_FULL as an error"),
+        if result.status != PopStatus::Found {
+            return Ok(Vec::new());
         }
         // What was asked for, not the broker's echo: checked to fit an `Instant`.
         let visible_again = received + invisible_duration;
@@ -395,6 +396,16 @@ impl SimpleConsumerBuilder {
             name_server.as_deref(),
             &config.subscriptions,
         )?;
+        if config.await_duration > MAX_AWAIT_DURATION {
+            return Err(ClientError::invalid_argument(
+                "await_duration",
+                format!(
+                    "{:?} is more than {} s; a broker holds a receive a minute at most",
+                    config.await_duration,
+                    MAX_AWAIT_DURATION.as_secs()
+                ),
+            ));
+        }
         let engine = ConsumerEngine::start(config.engine_settings(), subscriptions)?;
         Ok(SimpleConsumer {
             config,
