@@ -1,7 +1,8 @@
 //! The `consumer` example's RocketMQ 5 modes, run as tools run them (the binary `cargo test`
 //! builds) against a reference name server and broker: `--mode pop` (a push consumer that
 //! sets its group to POP and pops) and `--mode simple` (a `SimpleConsumer` loop), each with
-//! `--fail-every`, whose failed messages must come again and be counted once.
+//! `--fail-every`, whose failed messages must come again and be counted once; and the pulling
+//! `--mode push` with `--fail-every` beside them.
 
 #![cfg(feature = "servers")]
 
@@ -36,7 +37,7 @@ fn consumer_example_pops_and_receives_with_redelivered_failures() {
     }
     producer.shutdown();
 
-    let runs: Vec<_> = ["pop", "simple"]
+    let runs: Vec<_> = ["pop", "simple", "push"]
         .into_iter()
         .map(|mode| {
             let ns = ns.clone();
