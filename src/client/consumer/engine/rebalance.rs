@@ -324,13 +324,13 @@ impl RebalanceImpl {
                     })?
             }
         };
-        let body = QueryAssignmentRequestBody {
-            topic: topic.to_string(),
-            consumer_group: self.group.clone(),
-            client_id: self.instance.client_id().to_string(),
-            strategy_name: self.strategy.name().to_string(),
-            message_model: Some(self.model),
-        };
+        let body = assignment_request(
+            topic,
+            &self.group,
+            self.instance.client_id(),
+            &*self.strategy,
+            self.model,
+        );
         let Some(assignments) = self
             .instance
             .api()
@@ -778,5 +778,46 @@ impl RebalanceImpl {
                 None
             }
         }
+    }
+}
+
+/// What a member asks a broker for its share of `topic` (`queryAssignment`): its group, id,
+/// allocation strategy and model, as a Java 5.3.3 consumer sends them.
+fn assignment_request(
+    topic: &str,
+    group: &str,
+    client_id: &str,
+    strategy: &dyn AllocateMessageQueueStrategy,
+    model: MessageModel,
+) -> QueryAssignmentRequestBody {
+    QueryAssignmentRequestBody {
+        topic: topic.to_string(),
+        consumer_group: group.to_string(),
+        client_id: client_id.to_string(),
+        strategy_name: strategy.name().to_string(),
+        message_model: Some(model),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::consumer::allocate::AllocateAveragely;
+    use crate::client::shared::test_support::fixture_body;
+
+    #[test]
+    fn the_assignment_request_is_what_a_java_consumer_sends() {
+        // 070: a Java 5.3.3 push consumer with clientRebalance(false) asking for CapPop5.
+        let body = assignment_request(
+            "CapPop5",
+            "CapPopG5",
+            "192.0.2.2@23204#7587576566205",
+            &AllocateAveragely,
+            MessageModel::Clustering,
+        );
+        assert_eq!(
+            body.to_json().as_bytes(),
+            &fixture_body("java-5.3.3/070-req-code400-json.bin")[..]
+        );
     }
 }
