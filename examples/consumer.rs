@@ -2,9 +2,9 @@
 //! messages or the timeout passes.
 //!
 //! `cargo run --release --example consumer -- --namesrv <ip:port> --topic <t> --group <g>
-//!  --count <n> --mode push|orderly|lite|pop|simple [--tag <expr>] [--from first|last] [--timeout <s>]
-//!  [--print-seq] [--fail-every <k>] [--access-key <ak> --secret-key <sk>] [--namespace <ns>]
-//!  [--tls [--tls-ca <pem>]]`
+//!  --count <n> --mode push|orderly|lite|pop|simple [--tag <expr>] [--sql <expr>]
+//!  [--from first|last] [--timeout <s>] [--print-seq] [--fail-every <k>]
+//!  [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`
 //!
 //! Modes: `push` and `orderly` (a push consumer with a concurrent or an orderly listener),
 //! `lite` (a lite pull consumer), `pop` (a push consumer in RocketMQ 5's POP mode: it first
@@ -25,7 +25,9 @@
 //! message came out of order). `--from` defaults to `last`, Java's default (a new group on a
 //! young topic still starts at its first message, as with Java brokers). Logs go to stderr
 //! (level in `RMQ_LOG`, default warn). `--tls` speaks TLS, trusting the system's CAs, or only
-//! those of `--tls-ca`.
+//! those of `--tls-ca`. `--sql` subscribes with a SQL92 expression over the messages'
+//! properties instead of tags (the broker needs `enablePropertyFilter=true`; a bad expression
+//! fails the start with the broker's message).
 
 #[path = "common/client_options.rs"]
 #[macro_use]
@@ -45,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use rocketmq_blocking::client::{
     ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyStatus, LitePullConsumer, MessageExt,
-    MessageRequestMode, MqAdmin, PushConsumer, SimpleConsumer,
+    MessageRequestMode, MessageSelector, MqAdmin, PushConsumer, SimpleConsumer,
 };
 
 /// `simple` mode: how long a received message stays invisible (a failed one comes back
@@ -55,8 +57,9 @@ const SIMPLE_INVISIBLE: Duration = Duration::from_secs(10);
 const SIMPLE_AWAIT: Duration = Duration::from_secs(2);
 
 const USAGE: &str = "usage: consumer --namesrv <ip:port> --topic <t> --group <g> --count <n> \
-    --mode push|orderly|lite|pop|simple [--tag <expr>] [--from first|last] [--timeout <s>] [--print-seq] \
-    [--fail-every <k>] [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]";
+    --mode push|orderly|lite|pop|simple [--tag <expr>] [--sql <expr>] [--from first|last] \
+    [--timeout <s>] [--print-seq] [--fail-every <k>] [--access-key <ak> --secret-key <sk>] \
+    [--namespace <ns>] [--tls [--tls-ca <pem>]]";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -74,11 +77,22 @@ struct Args {
     count: usize,
     mode: Mode,
     tag: String,
+    sql: Option<String>,
     from: ConsumeFrom,
     timeout: Duration,
     print_seq: bool,
     fail_every: Option<u64>,
     client: client_options::ClientOptions,
+}
+
+impl Args {
+    /// `--sql` when given, else the tag expression of `--tag`.
+    fn selector(&self) -> MessageSelector {
+        match &self.sql {
+            Some(sql) => MessageSelector::sql(sql.clone()),
+            None => MessageSelector::tags(self.tag.clone()),
+        }
+    }
 }
 
 fn fail_usage(msg: &str) -> ! {
@@ -89,6 +103,7 @@ fn fail_usage(msg: &str) -> ! {
 fn parse_args() -> Args {
     let (mut namesrv, mut topic, mut group, mut count, mut mode) = (None, None, None, None, None);
     let mut tag = "*".to_string();
+    let mut sql = None;
     let mut from = ConsumeFrom::LastOffset;
     let mut timeout = Duration::from_secs(60);
     let mut print_seq = false;
@@ -129,6 +144,7 @@ fn parse_args() -> Args {
                 })
             }
             "--tag" => tag = value(&mut args, "--tag"),
+            "--sql" => sql = Some(value(&mut args, "--sql")),
             "--from" => {
                 from = match value(&mut args, "--from").as_str() {
                     "first" => ConsumeFrom::FirstOffset,
@@ -162,6 +178,7 @@ fn parse_args() -> Args {
         count: count.unwrap_or_else(|| fail_usage("--count is required")),
         mode: mode.unwrap_or_else(|| fail_usage("--mode is required")),
         tag,
+        sql,
         from,
         timeout,
         print_seq,
@@ -317,7 +334,7 @@ fn run_push(
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
     let builder = PushConsumer::builder(args.group.clone())
         .name_server(args.namesrv.clone())
-        .subscribe(args.topic.clone(), args.tag.clone())
+        .subscribe(args.topic.clone(), args.selector())
         .consume_from(args.from);
     let builder = apply_client_options!(builder, &args.client);
     let builder = if args.mode == Mode::Pop {
@@ -359,7 +376,7 @@ fn run_lite(
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
     let builder = LitePullConsumer::builder(args.group.clone())
         .name_server(args.namesrv.clone())
-        .subscribe(args.topic.clone(), args.tag.clone())
+        .subscribe(args.topic.clone(), args.selector())
         .consume_from(args.from);
     let consumer = apply_client_options!(builder, &args.client).start()?;
     loop {
@@ -416,7 +433,7 @@ fn run_simple(
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
     let builder = SimpleConsumer::builder(args.group.clone())
         .name_server(args.namesrv.clone())
-        .subscribe(args.topic.clone(), args.tag.clone())
+        .subscribe(args.topic.clone(), args.selector())
         .consume_from(args.from)
         .await_duration(SIMPLE_AWAIT);
     let consumer = apply_client_options!(builder, &args.client).start()?;

@@ -2,10 +2,18 @@
 //!
 //! `cargo run --release --example producer -- --namesrv <ip:port> --topic <t> --count <n>
 //!  --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>]
+//!  [--property <k=v>]... [--delay-ms <ms> | --deliver-at <epoch ms>] [--print-due]
 //!  [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]`
 //!
 //! The last line printed is `sent <n> ok <k> failed <f>`; the exit status is 0 only when
 //! f = 0. Logs go to stderr (`RUST_LOG`-style level in `RMQ_LOG`, default warn).
+//!
+//! `--property k=v` (repeatable) adds a user property to every message, so that a SQL92
+//! subscription has something to filter. `--delay-ms` and
+//! `--deliver-at` make timer messages (RocketMQ 5: delivered that long after the broker stores
+//! them, or at that time); with `--print-due` each message sent (sync, async, batch) prints
+//! `id <msgId> due <epoch ms>` (for `--delay-ms`, the send's start plus the delay: never later
+//! than the broker's own due time).
 
 #[path = "common/client_options.rs"]
 #[macro_use]
@@ -17,12 +25,13 @@ mod report;
 #[path = "common/tls_args.rs"]
 mod tls_args;
 
+use std::io::Write;
 use std::process::exit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rocketmq_blocking::client::{ClientError, Message, Producer};
+use rocketmq_blocking::client::{ClientError, Message, Producer, SendResult};
 
 /// Messages per batch request in `--mode batch` (also bounded by the 4 MiB body limit).
 const BATCH_SIZE: usize = 32;
@@ -44,11 +53,24 @@ struct Args {
     size: usize,
     group: String,
     tag: String,
+    properties: Vec<(String, String)>,
+    timer: Option<Timer>,
+    print_due: bool,
     client: client_options::ClientOptions,
+}
+
+/// When timer messages are due.
+#[derive(Clone, Copy)]
+enum Timer {
+    /// `--delay-ms`: this long after the broker stores them.
+    Delay(Duration),
+    /// `--deliver-at`: at this time, ms since the Unix epoch.
+    At(u64),
 }
 
 const USAGE: &str = "usage: producer --namesrv <ip:port> --topic <t> --count <n> \
     --mode sync|async|oneway|batch [--size <bytes>] [--group <g>] [--tag <tag>] \
+    [--property <k=v>]... [--delay-ms <ms> | --deliver-at <epoch ms>] [--print-due] \
     [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]";
 
 fn parse_args() -> Args {
@@ -59,6 +81,9 @@ fn parse_args() -> Args {
     let mut size = 128usize;
     let mut group = "example_producer_group".to_string();
     let mut tag = "TagA".to_string();
+    let mut properties = Vec::new();
+    let mut timer = None;
+    let mut print_due = false;
     let mut client = client_options::ClientOptions::default();
     let mut args = std::env::args().skip(1);
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
@@ -97,6 +122,26 @@ fn parse_args() -> Args {
             }
             "--group" => group = value(&mut args, "--group"),
             "--tag" => tag = value(&mut args, "--tag"),
+            "--property" => {
+                let pair = value(&mut args, "--property");
+                let Some((k, v)) = pair.split_once('=') else {
+                    fail_usage("--property takes key=value")
+                };
+                properties.push((k.to_string(), v.to_string()));
+            }
+            "--delay-ms" => {
+                let ms: u64 = value(&mut args, "--delay-ms")
+                    .parse()
+                    .unwrap_or_else(|_| fail_usage("--delay-ms takes milliseconds, 0 or more"));
+                timer = Some(Timer::Delay(Duration::from_millis(ms)));
+            }
+            "--deliver-at" => {
+                let at: u64 = value(&mut args, "--deliver-at")
+                    .parse()
+                    .unwrap_or_else(|_| fail_usage("--deliver-at takes ms since the Unix epoch"));
+                timer = Some(Timer::At(at));
+            }
+            "--print-due" => print_due = true,
             other => fail_usage(&format!("unknown argument {other}")),
         }
     }
@@ -108,6 +153,9 @@ fn parse_args() -> Args {
         size,
         group,
         tag,
+        properties,
+        timer,
+        print_due,
         client: client
             .check()
             .map(|()| client)
@@ -126,7 +174,7 @@ fn main() {
         .and_then(|l| l.parse().ok())
         .unwrap_or(simplelog::LevelFilter::Warn);
     logging::init(level);
-    let args = parse_args();
+    let args = Arc::new(parse_args());
     let builder = Producer::builder(args.group.clone()).name_server(&args.namesrv);
     let producer = apply_client_options!(builder, &args.client)
         .start()
@@ -159,9 +207,37 @@ fn main() {
 fn message(args: &Args, i: usize) -> Message {
     let mut body = format!("message {i} ").into_bytes();
     body.resize(args.size.max(1), b'x');
-    Message::new(args.topic.clone(), body)
+    let mut message = Message::new(args.topic.clone(), body)
         .with_tags(args.tag.clone())
-        .with_keys([format!("key-{i}")])
+        .with_keys([format!("key-{i}")]);
+    for (k, v) in &args.properties {
+        message = message
+            .with_property(k.clone(), v.clone())
+            .unwrap_or_else(|e| fail_usage(&format!("--property {k}: {e}")));
+    }
+    match args.timer {
+        Some(Timer::Delay(delay)) => message.with_delay(delay),
+        Some(Timer::At(at)) => message.with_deliver_time(UNIX_EPOCH + Duration::from_millis(at)),
+        None => message,
+    }
+}
+
+/// With `--print-due`, `id <msgId> due <epoch ms>` for each message a send took (a batch's
+/// result names them all, comma-separated); `sent_at` is when the send began.
+fn print_due(args: &Args, result: &SendResult, sent_at: SystemTime) {
+    if !args.print_due {
+        return;
+    }
+    let due = match args.timer {
+        Some(Timer::Delay(delay)) => sent_at + delay,
+        Some(Timer::At(at)) => UNIX_EPOCH + Duration::from_millis(at),
+        None => sent_at,
+    };
+    let due_ms = due.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let mut out = std::io::stdout().lock();
+    for id in result.msg_id.split(',') {
+        let _ = writeln!(out, "id {id} due {due_ms}");
+    }
 }
 
 fn report(i: usize, result: Result<String, ClientError>) -> bool {
@@ -179,7 +255,14 @@ fn report(i: usize, result: Result<String, ClientError>) -> bool {
 
 fn send_sync(producer: &Producer, args: &Args) -> usize {
     (0..args.count)
-        .filter(|i| report(*i, producer.send(&message(args, *i)).map(|r| r.to_string())))
+        .filter(|i| {
+            let sent_at = SystemTime::now();
+            let result = producer.send(&message(args, *i));
+            if let Ok(sent) = &result {
+                print_due(args, sent, sent_at);
+            }
+            report(*i, result.map(|r| r.to_string()))
+        })
         .count()
 }
 
@@ -196,12 +279,16 @@ fn send_oneway(producer: &Producer, args: &Args) -> usize {
         .count()
 }
 
-fn send_async(producer: &Producer, args: &Args) -> usize {
+fn send_async(producer: &Producer, args: &Arc<Args>) -> usize {
     let ok = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     for i in 0..args.count {
         let (ok_in_callback, done_in_callback) = (ok.clone(), done.clone());
+        let (args_in_callback, sent_at) = (args.clone(), SystemTime::now());
         let accepted = producer.send_async(&message(args, i), move |result| {
+            if let Ok(sent) = &result {
+                print_due(&args_in_callback, sent, sent_at);
+            }
             if report(i, result.map(|r| r.to_string())) {
                 ok_in_callback.fetch_add(1, Ordering::SeqCst);
             }
@@ -236,7 +323,12 @@ fn send_batch(producer: &Producer, args: &Args) -> usize {
             i += 1;
         }
         let n = batch.len();
-        if report(i - n, producer.send_batch(&batch).map(|r| r.to_string())) {
+        let sent_at = SystemTime::now();
+        let result = producer.send_batch(&batch);
+        if let Ok(sent) = &result {
+            print_due(args, sent, sent_at);
+        }
+        if report(i - n, result.map(|r| r.to_string())) {
             ok += n;
         }
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::broker::{Broker, BrokerError};
+use crate::broker::{Broker, BrokerBuilder, BrokerError};
 use crate::common::temp_dir::TempDir;
 use crate::namesrv::NameServer;
 use crate::remoting::RemotingError;
@@ -42,11 +42,30 @@ impl LocalCluster {
     /// Starts the name server, then the broker, which registers before this returns: a
     /// producer can send at once.
     pub fn start() -> Result<LocalCluster, BrokerError> {
+        LocalCluster::start_with(|broker| broker)
+    }
+
+    /// [`LocalCluster::start`] with broker settings of the caller's, such as the ones Java's
+    /// broker has off by default.
+    ///
+    /// ```
+    /// use rocketmq_blocking::LocalCluster;
+    ///
+    /// // SQL92 subscriptions and recalling timer messages allowed.
+    /// let cluster = LocalCluster::start_with(|broker| {
+    ///     broker.enable_property_filter(true).recall_message_enable(true)
+    /// })?;
+    /// assert!(cluster.broker().config().recall_message_enable);
+    /// # Ok::<(), rocketmq_blocking::broker::BrokerError>(())
+    /// ```
+    pub fn start_with(
+        configure: impl FnOnce(BrokerBuilder) -> BrokerBuilder,
+    ) -> Result<LocalCluster, BrokerError> {
         let store = TempDir::new("local-cluster").map_err(|e| {
             BrokerError::Remoting(RemotingError::io("create the store directory", e))
         })?;
         let namesrv = NameServer::builder().listen("127.0.0.1:0").start()?;
-        let broker = Broker::builder()
+        let broker = configure(Broker::builder())
             .listen("127.0.0.1:0")
             .name_server(&namesrv.local_addr().to_string())
             .store_dir(store.path())

@@ -7,11 +7,11 @@
 #![cfg(feature = "servers")]
 
 mod common;
-use common::TempDir;
+use common::{assert_code, start_broker, TempDir};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rocketmq_blocking::broker::{Broker, BrokerBuilder};
+use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::protocol::body::{
     CheckClientRequestBody, ConsumerData, HeartbeatData, SubscriptionData,
 };
@@ -27,13 +27,6 @@ use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-fn start_broker(store: &TempDir, configure: impl FnOnce(BrokerBuilder) -> BrokerBuilder) -> Broker {
-    common::init_logging();
-    configure(Broker::builder().listen("127.0.0.1:0").store_dir(&store.0))
-        .start()
-        .expect("broker")
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -45,11 +38,6 @@ fn invoke(client: &RemotingClient, addr: &str, request: RemotingCommand) -> Remo
     client
         .invoke_sync(Some(addr), request, TIMEOUT)
         .expect("answer")
-}
-
-#[track_caller]
-fn assert_code(response: &RemotingCommand, code: i32) {
-    assert_eq!(response.code, code, "remark: {:?}", response.remark);
 }
 
 /// SEND_MESSAGE_V2 to queue 0 of `topic` with a property string.

@@ -7,7 +7,7 @@
 #![cfg(feature = "servers")]
 
 mod common;
-use common::TempDir;
+use common::{assert_code, start_broker, TempDir};
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rocketmq_blocking::broker::{Broker, BrokerBuilder};
 use rocketmq_blocking::protocol::body::{
     ConsumerData, HeartbeatData, ProducerData, SubscriptionData,
 };
@@ -29,13 +28,6 @@ use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
 use rocketmq_blocking::remoting::{ClientConfig, PoolConfig, RemotingClient};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn start_broker(store: &TempDir, configure: impl FnOnce(BrokerBuilder) -> BrokerBuilder) -> Broker {
-    common::init_logging();
-    configure(Broker::builder().listen("127.0.0.1:0").store_dir(&store.0))
-        .start()
-        .expect("broker")
-}
 
 fn client() -> RemotingClient {
     RemotingClient::new(ClientConfig::default()).expect("client")
@@ -74,11 +66,6 @@ fn send(
     client
         .invoke_sync(Some(addr), request, TIMEOUT)
         .expect("send")
-}
-
-#[track_caller]
-fn assert_code(response: &RemotingCommand, code: i32) {
-    assert_eq!(response.code, code, "remark: {:?}", response.remark);
 }
 
 #[test]

@@ -577,3 +577,28 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A reference broker on a loopback port storing in `store`, as `configure` adjusts its
+/// builder; registered with no name server.
+#[cfg(feature = "servers")]
+pub fn start_broker(
+    store: &TempDir,
+    configure: impl FnOnce(
+        rocketmq_blocking::broker::BrokerBuilder,
+    ) -> rocketmq_blocking::broker::BrokerBuilder,
+) -> rocketmq_blocking::broker::Broker {
+    init_logging();
+    configure(
+        rocketmq_blocking::broker::Broker::builder()
+            .listen("127.0.0.1:0")
+            .store_dir(&store.0),
+    )
+    .start()
+    .expect("broker")
+}
+
+/// The answer has `code`; its remark is shown when not.
+#[track_caller]
+pub fn assert_code(response: &RemotingCommand, code: i32) {
+    assert_eq!(response.code, code, "remark: {:?}", response.remark);
+}

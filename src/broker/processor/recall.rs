@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use super::BrokerContext;
 use crate::broker::store::PutMessageStatus;
-use crate::broker::timer::recall_handle::RecallHandle;
 use crate::broker::timer::transform_timer_message;
 use crate::common::clock::now_millis;
 use crate::protocol::codes::response_code;
@@ -20,6 +19,7 @@ use crate::protocol::message::message_const::{
     PROPERTY_TIMER_DELIVER_MS, PROPERTY_TIMER_DEL_UNIQKEY, PROPERTY_TRACE_CONTEXT,
     PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
 };
+use crate::protocol::message::recall_handle::RecallHandle;
 use crate::protocol::message::MessageExt;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::{suggest_todo, BrokerContext};
 use crate::broker::schedule_message_service::schedule_if_delayed;
 use crate::broker::store::{PutMessageResult, PutMessageStatus, StoreError};
-use crate::broker::timer::recall_handle::RecallHandle;
 use crate::broker::timer::{transform_timer_message, TimerRefusal, TimerSettings};
 use crate::broker::topic_config_manager::{
     is_not_allowed_send_topic, validate_topic_name, DLQ_GROUP_TOPIC_PREFIX,
@@ -26,6 +25,7 @@ use crate::protocol::message::compression::decompress;
 use crate::protocol::message::properties::{
     message_const, string_to_properties, MessageProperties,
 };
+use crate::protocol::message::recall_handle::RecallHandle;
 use crate::protocol::message::sys_flag;
 use crate::protocol::message::MessageExt;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};

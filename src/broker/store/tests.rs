@@ -49,8 +49,23 @@ fn config(dir: &TempDir) -> StoreConfig {
     }
 }
 
+/// A disk a tenth full, whatever the machine's: retention and the disk guard then depend on
+/// the test's settings, not on how full the host's disk happens to be.
+#[derive(Debug)]
+struct RoomyDisk;
+
+impl DiskUsageProbe for RoomyDisk {
+    fn used_ratio(&self, _path: &Path) -> std::io::Result<f64> {
+        Ok(0.10)
+    }
+}
+
 fn open(config: &StoreConfig) -> MessageStore {
-    MessageStore::open(config.clone()).unwrap()
+    let tuning = StoreTuning {
+        disk_usage: Arc::new(RoomyDisk),
+        ..StoreTuning::default()
+    };
+    MessageStore::open_tuned(config.clone(), tuning).unwrap()
 }
 
 fn message(topic: &str, queue_id: i32, body: &str, tags: Option<&str>) -> MessageExt {

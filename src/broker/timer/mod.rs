@@ -29,7 +29,6 @@
 //! stages, and no flow control per slot (`timerCongestNumEachSlot`).
 
 pub(crate) mod hook;
-pub(crate) mod recall_handle;
 mod timer_log;
 mod timer_wheel;
 

@@ -131,6 +131,7 @@ impl LitePullConsumer {
         if let Err(e) = instance.update_topic_route(topic, instance.api_timeout_default()) {
             log::warn!("route of {topic}: {e}");
         }
+        self.engine.check_subscription(&subscription)?;
         self.engine.subscribe(subscription);
         Ok(())
     }

@@ -80,6 +80,9 @@ mod push_consumer;
 mod simple_consumer;
 mod subscription;
 
+#[cfg(test)]
+pub(crate) use subscription::build_subscription_data;
+
 pub use allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateMessageQueueStrategy,
 };

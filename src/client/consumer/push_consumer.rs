@@ -87,8 +87,9 @@ impl PushConsumer {
         selector: impl Into<MessageSelector>,
     ) -> Result<(), ClientError> {
         let topic = self.engine.instance().namespace().wrap(topic);
-        self.engine
-            .subscribe(build_subscription_data(&topic, &selector.into())?);
+        let subscription = build_subscription_data(&topic, &selector.into())?;
+        self.engine.check_subscription(&subscription)?;
+        self.engine.subscribe(subscription);
         Ok(())
     }
 

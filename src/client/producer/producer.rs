@@ -204,6 +204,31 @@ impl Producer {
         ))
     }
 
+    /// Cancels a timer message not yet delivered, by the handle its send returned
+    /// ([`SendResult::recall_handle`]); answers the message's unique id (`recallMessage`,
+    /// RocketMQ 5.3). The handle names its broker, which must have `recallMessageEnable` on;
+    /// a handle whose time has come, or that is not one, is refused by the broker
+    /// (ILLEGAL_OPERATION), one that does not decode here.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rocketmq_blocking::client::{Message, Producer};
+    /// use rocketmq_blocking::LocalCluster;
+    ///
+    /// let cluster = LocalCluster::start_with(|broker| broker.recall_message_enable(true))?;
+    /// let producer = Producer::builder("doc_recall_producer")
+    ///     .name_server(cluster.name_server_addr())
+    ///     .start()?;
+    /// let message = Message::new("Reminders", "call back").with_delay(Duration::from_secs(60));
+    /// let sent = producer.send(&message)?;
+    /// let handle = sent.recall_handle.expect("a timer message can be recalled");
+    /// assert_eq!(producer.recall("Reminders", &handle)?, sent.msg_id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recall(&self, topic: &str, recall_handle: &str) -> Result<String, ClientError> {
+        self.engine.recall(topic, recall_handle)
+    }
+
     /// Sends without waiting for an answer and without retrying (`sendOneway`); `Ok` means
     /// the request was handed to the connection.
     pub fn send_oneway(&self, message: &Message) -> Result<(), ClientError> {

@@ -29,11 +29,12 @@ use crate::client::shared::message::Message;
 use crate::client::shared::result::{Callback, CommunicationMode, SendResult, SendStatus};
 use crate::client::shared::service_state::{ServiceState, ServiceStateCell};
 use crate::client::shared::topic_publish_info::TopicPublishInfo;
-use crate::client::shared::validators::{check_batch, check_body_size, check_message};
+use crate::client::shared::validators::{check_batch, check_body_size, check_message, check_topic};
 use crate::common::clock::now_millis;
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
-use crate::protocol::header::SendMessageRequestHeaderV2;
+use crate::protocol::header::{RecallMessageRequestHeader, SendMessageRequestHeaderV2};
+use crate::protocol::message::recall_handle::RecallHandle;
 use crate::protocol::message::{MessageClientIdGenerator, MessageQueue};
 use crate::remoting::Rejected;
 
@@ -152,6 +153,36 @@ impl SendEngine {
             }
         );
         Ok(info)
+    }
+
+    /// RECALL_MESSAGE to the broker the handle names (`DefaultMQProducerImpl.recallMessage`):
+    /// the topic checked and namespaced, the broker found as a send finds it, within the
+    /// send timeout.
+    pub(crate) fn recall(&self, topic: &str, recall_handle: &str) -> Result<String, ClientError> {
+        self.ensure_running()?;
+        check_topic(topic)?;
+        let topic = self.instance.namespace().wrap(topic);
+        let handle = RecallHandle::decode(recall_handle)
+            .map_err(|reason| ClientError::invalid_argument("recall handle", reason))?;
+        let timeout = self.config.send_timeout;
+        let queue = MessageQueue::new(topic.as_str(), handle.broker_name.as_str(), 0);
+        let broker = self
+            .instance
+            .find_broker_address(&queue, BrokerChoice::Master, timeout)?;
+        let header = RecallMessageRequestHeader {
+            producer_group: Some(self.config.group.clone()),
+            topic: topic.to_string(),
+            recall_handle: recall_handle.to_string(),
+        };
+        trace_step!(
+            "client",
+            "recall of {} on {}",
+            handle.message_id,
+            broker.addr
+        );
+        self.instance
+            .api()
+            .recall_message(&broker.addr, &header, timeout)
     }
 
     /// Runs the "before" hooks and returns the context for the "after" call, if any hook is

@@ -1,8 +1,11 @@
 //! `Message`: what a producer sends.
 
 use super::error::ClientError;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use crate::protocol::message::message_const::{
     is_reserved_key, KEY_SEPARATOR, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_KEYS, PROPERTY_TAGS,
+    PROPERTY_TIMER_DELAY_MS, PROPERTY_TIMER_DELAY_SEC, PROPERTY_TIMER_DELIVER_MS,
     PROPERTY_WAIT_STORE_MSG_OK,
 };
 use crate::protocol::message::MessageProperties;
@@ -102,6 +105,68 @@ impl Message {
         self.properties
             .insert(PROPERTY_DELAY_TIME_LEVEL, level.to_string());
         self
+    }
+
+    /// Builder: a timer message (RocketMQ 5), delivered at `time` (`setDeliverTimeMs`: the
+    /// `TIMER_DELIVER_MS` property, ms since the Unix epoch). Replaces an earlier delay. The
+    /// broker takes it as far ahead as its `timerMaxDelaySec` (3 days by default) and rounds it
+    /// to its precision (1 s by default); a time already past is delivered at once. A 4.x
+    /// broker ignores it and delivers the message at once.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use rocketmq_blocking::client::Message;
+    ///
+    /// let at = SystemTime::now() + Duration::from_secs(30);
+    /// let reminder = Message::new("Reminders", "call back").with_deliver_time(at);
+    /// assert!(reminder.deliver_time_ms().is_some());
+    /// ```
+    pub fn with_deliver_time(mut self, time: SystemTime) -> Self {
+        let millis = time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.set_timer_property(PROPERTY_TIMER_DELIVER_MS, millis);
+        self
+    }
+
+    /// Builder: a timer message (RocketMQ 5) delivered `delay` after the broker stores it
+    /// (`setDelayTimeMs`: the `TIMER_DELAY_MS` property, as a Java 5 producer writes it).
+    /// Replaces an earlier delivery time. See [`Message::with_deliver_time`] for the broker's
+    /// limits.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        let millis = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        self.set_timer_property(PROPERTY_TIMER_DELAY_MS, millis);
+        self
+    }
+
+    /// The delivery time of a timer message made with [`Message::with_deliver_time`], in ms
+    /// since the Unix epoch (`getDeliverTimeMs`).
+    pub fn deliver_time_ms(&self) -> Option<i64> {
+        self.properties
+            .get(PROPERTY_TIMER_DELIVER_MS)
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The delay of a timer message made with [`Message::with_delay`] (`getDelayTimeMs`, or
+    /// `getDelayTimeSec` for a message given `TIMER_DELAY_SEC` otherwise).
+    pub fn delay(&self) -> Option<Duration> {
+        let read = |key| self.properties.get(key).and_then(|v| v.parse::<u64>().ok());
+        read(PROPERTY_TIMER_DELAY_SEC)
+            .map(Duration::from_secs)
+            .or_else(|| read(PROPERTY_TIMER_DELAY_MS).map(Duration::from_millis))
+    }
+
+    /// One timer property, the other two removed, so the last builder call decides (the
+    /// broker would take `TIMER_DELAY_SEC` over `TIMER_DELAY_MS` over `TIMER_DELIVER_MS`).
+    fn set_timer_property(&mut self, key: &str, value: i64) {
+        for timer_key in [
+            PROPERTY_TIMER_DELIVER_MS,
+            PROPERTY_TIMER_DELAY_SEC,
+            PROPERTY_TIMER_DELAY_MS,
+        ] {
+            self.properties.remove(timer_key);
+        }
+        self.properties.insert(key, value.to_string());
     }
 
     /// Builder: adds an application property; see [`Message::put_user_property`].
@@ -290,6 +355,35 @@ mod tests {
         let m = m.with_wait_store_msg_ok(false).with_delay_time_level(3);
         assert!(!m.wait_store_msg_ok());
         assert_eq!(m.delay_time_level(), 3);
+    }
+
+    #[test]
+    fn timer_properties_as_java_5_sets_them_the_last_call_deciding() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let m = Message::new("T", "x").with_deliver_time(at);
+        assert_eq!(m.property("TIMER_DELIVER_MS"), Some("1700000000123"));
+        assert_eq!(m.deliver_time_ms(), Some(1_700_000_000_123));
+        let m = m.with_delay(Duration::from_millis(1500));
+        assert_eq!(m.property("TIMER_DELAY_MS"), Some("1500"));
+        assert_eq!(m.property("TIMER_DELIVER_MS"), None);
+        assert_eq!(m.delay(), Some(Duration::from_millis(1500)));
+        let m = m.with_deliver_time(at);
+        assert_eq!(m.property("TIMER_DELAY_MS"), None);
+        assert_eq!(m.delay(), None);
+        // Before the epoch reads as the epoch: due at once.
+        let early = Message::new("T", "x").with_deliver_time(UNIX_EPOCH - Duration::from_secs(1));
+        assert_eq!(early.deliver_time_ms(), Some(0));
+        // As a Java 5.3.3 producer's setDelayTimeMs(3000) wrote it (vector 003).
+        let sent =
+            crate::client::shared::test_support::fixture("java-5.3.3/003-req-code310-json.bin");
+        let java =
+            crate::protocol::message::string_to_properties(sent.ext_fields.get("i").unwrap());
+        let ours = Message::new("CapTimer5", "timer-0").with_delay(Duration::from_millis(3000));
+        assert_eq!(java.get("TIMER_DELAY_MS"), ours.property("TIMER_DELAY_MS"));
+        // Users cannot set them as their own properties.
+        assert!(Message::new("T", "x")
+            .with_property("TIMER_DELAY_MS", "1")
+            .is_err());
     }
 
     #[test]

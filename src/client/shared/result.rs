@@ -74,6 +74,9 @@ pub struct SendResult {
     pub region_id: String,
     /// Whether the broker has message tracing on (`TRACE_ON`, true unless "false").
     pub trace_on: bool,
+    /// For a timer message on a 5.3 broker: the handle that cancels it until it is due
+    /// ([`Producer::recall`](crate::client::Producer::recall); `recallHandle`).
+    pub recall_handle: Option<String>,
 }
 
 impl fmt::Display for SendResult {

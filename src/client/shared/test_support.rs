@@ -20,6 +20,8 @@ fn fixture_bytes(name: &str) -> &'static [u8] {
         "java-4.9.8/090-resp-code0-json.bin",
         "java-4.9.8/099-req-code34-json.bin",
         "java-4.9.8/115-resp-code0-binary.bin",
+        "java-5.3.3/003-req-code310-json.bin",
+        "java-5.3.3/004-resp-code0-json.bin",
         "java-5.3.3/070-req-code400-json.bin",
         "java-5.3.3/075-req-code200050-json.bin",
         "java-5.3.3/076-resp-code0-json.bin",
@@ -28,6 +30,8 @@ fn fixture_bytes(name: &str) -> &'static [u8] {
         "java-5.3.3/088-resp-code0-json.bin",
         "java-5.3.3/098-resp-code0-json.bin",
         "java-5.3.3/100-req-code200051-json.bin",
+        "java-5.3.3/148-req-code46-json.bin",
+        "java-5.3.3/177-req-code11-json.bin",
     )
 }
 

@@ -17,6 +17,7 @@ pub mod message_id;
 pub mod message_queue;
 pub mod properties;
 mod reader;
+pub(crate) mod recall_handle;
 pub mod sys_flag;
 
 pub use batch::{decode_batch, encode_batch, encode_batch_message, BatchMessage};

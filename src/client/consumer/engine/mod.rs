@@ -72,7 +72,9 @@ use self::send_back::SendBack;
 use crate::client::consumer::allocate::AllocateMessageQueueStrategy;
 use crate::client::consumer::consume_from::ConsumeFrom;
 use crate::client::consumer::listener::Listener;
-use crate::client::consumer::subscription::{build_subscription_data, SUB_ALL};
+use crate::client::consumer::subscription::{
+    build_subscription_data, EXPRESSION_TYPE_SQL92, SUB_ALL,
+};
 use crate::client::shared::client_config::ClientSettings;
 use crate::client::shared::client_instance::MqClientInstance;
 use crate::client::shared::error::ClientError;
@@ -191,11 +193,48 @@ impl ConsumerEngine {
         subscriptions: Vec<SubscriptionData>,
     ) -> Result<Arc<ConsumerEngine>, ClientError> {
         let engine = Arc::new(ConsumerEngine::new(settings)?);
+        for subscription in &subscriptions {
+            engine.check_subscription(subscription)?;
+        }
         for subscription in subscriptions {
             engine.rebalance.subscribe(subscription);
         }
         engine.start_threads()?;
         Ok(engine)
+    }
+
+    /// `checkClientInBroker`: a SQL92 subscription is shown to a broker of its topic
+    /// (CHECK_CLIENT_CONFIG) before it is used, so an expression the broker cannot compile,
+    /// or a broker that does not filter by properties, fails `start` or `subscribe` with the
+    /// broker's code and remark instead of every pull. Tag subscriptions need no check; a
+    /// topic with no broker known yet is not checked (as in Java).
+    pub(crate) fn check_subscription(
+        &self,
+        subscription: &SubscriptionData,
+    ) -> Result<(), ClientError> {
+        if subscription.expression_type.as_deref() != Some(EXPRESSION_TYPE_SQL92) {
+            return Ok(());
+        }
+        let timeout = self.instance.api_timeout_default();
+        if let Err(e) = self
+            .instance
+            .update_topic_route(&subscription.topic, timeout)
+        {
+            log::debug!("route of {}: {e}", subscription.topic);
+        }
+        let Some(addr) = self
+            .instance
+            .find_broker_address_by_topic(&subscription.topic)
+        else {
+            return Ok(());
+        };
+        self.instance.api().check_client_in_broker(
+            &addr,
+            &self.settings.group,
+            self.instance.client_id(),
+            subscription,
+            timeout,
+        )
     }
 
     fn new(settings: EngineSettings) -> Result<ConsumerEngine, ClientError> {

@@ -1,5 +1,5 @@
-//! The consumers' RPCs: pulls, offsets, the group's members, queue locks and sending a
-//! message back (`MQClientAPIImpl`'s consumer half).
+//! The consumers' RPCs: pulls, offsets, the group's members, queue locks, sending a message
+//! back and checking a subscription with a broker (`MQClientAPIImpl`'s consumer half).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -8,8 +8,8 @@ use super::MqClientApi;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::result::{Callback, PullResult, PullStatus};
 use crate::protocol::body::{
-    GetConsumerListByGroupResponseBody, LockBatchRequestBody, LockBatchResponseBody,
-    UnlockBatchRequestBody,
+    CheckClientRequestBody, GetConsumerListByGroupResponseBody, LockBatchRequestBody,
+    LockBatchResponseBody, SubscriptionData, UnlockBatchRequestBody,
 };
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
@@ -205,6 +205,30 @@ impl MqClientApi {
         self.invoke_maybe_oneway(addr, request, oneway, timeout)
     }
 
+    /// CHECK_CLIENT_CONFIG: whether the broker can filter by `subscription` (a SQL92 one),
+    /// asked when a consumer starts (`checkClientInBroker`). A refusal is the broker's code
+    /// and remark (SYSTEM_ERROR when it does not filter by properties,
+    /// SUBSCRIPTION_PARSE_FAILED with the parser's complaint).
+    pub(crate) fn check_client_in_broker(
+        &self,
+        addr: &str,
+        group: &str,
+        client_id: &str,
+        subscription: &SubscriptionData,
+        timeout: Duration,
+    ) -> Result<(), ClientError> {
+        let body = CheckClientRequestBody {
+            client_id: client_id.to_string(),
+            group: group.to_string(),
+            subscription_data: Some(subscription.clone()),
+            namespace: None,
+        };
+        let request = self
+            .bare_request(request_code::CHECK_CLIENT_CONFIG)
+            .with_body(body.to_json());
+        self.invoke_success(addr, request, timeout)
+    }
+
     /// CONSUMER_SEND_MSG_BACK: the broker redelivers `message` later through the group's
     /// retry topic, or moves it to the dead-letter topic (`consumerSendMessageBack`).
     pub(crate) fn consumer_send_message_back(
@@ -321,5 +345,27 @@ mod tests {
         let error =
             process_pull_response(RemotingCommand::new_response(24, None), "a:1").unwrap_err();
         assert_eq!(error.response_code(), Some(24));
+    }
+
+    #[test]
+    fn check_client_config_is_written_as_java_5_3_3_writes_it() {
+        use crate::client::consumer::MessageSelector;
+        use crate::client::shared::test_support::fixture;
+        // A Java 5.3.3 push consumer subscribing `a > 5` (vector 148).
+        let java = fixture("java-5.3.3/148-req-code46-json.bin");
+        let mut subscription = crate::client::consumer::build_subscription_data(
+            "CapSql5",
+            &MessageSelector::sql("a > 5"),
+        )
+        .unwrap();
+        subscription.sub_version = 1_796_628_016_563;
+        let ours = CheckClientRequestBody {
+            client_id: "192.0.2.2@23342#7618696192325".into(),
+            group: "CapSqlG5".into(),
+            subscription_data: Some(subscription),
+            namespace: None,
+        };
+        assert_eq!(ours.to_json().as_bytes(), java.body.as_slice());
+        assert_eq!(java.code, request_code::CHECK_CLIENT_CONFIG);
     }
 }

@@ -1,5 +1,6 @@
-//! The producer's RPC: SEND_MESSAGE_V2 (or SEND_BATCH_MESSAGE, SEND_REPLY_MESSAGE_V2) and
-//! the reading of its answer (`MQClientAPIImpl.sendMessage`, `processSendResponse`).
+//! The producer's RPCs: SEND_MESSAGE_V2 (or SEND_BATCH_MESSAGE, SEND_REPLY_MESSAGE_V2) and
+//! the reading of its answer (`MQClientAPIImpl.sendMessage`, `processSendResponse`), and
+//! RECALL_MESSAGE (`recallMessage`).
 
 use std::time::Duration;
 
@@ -7,7 +8,10 @@ use super::MqClientApi;
 use crate::client::shared::error::ClientError;
 use crate::client::shared::result::{Callback, CommunicationMode, SendResult, SendStatus};
 use crate::protocol::codes::{request_code, response_code};
-use crate::protocol::header::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
+use crate::protocol::header::{
+    RecallMessageRequestHeader, RecallMessageResponseHeader, SendMessageRequestHeaderV2,
+    SendMessageResponseHeader,
+};
 use crate::protocol::message::{message_const, string_to_properties, MessageQueue};
 use crate::protocol::{Body, RemotingCommand};
 use crate::remoting::InvokeResult;
@@ -124,7 +128,23 @@ pub(crate) fn process_send_response(
         transaction_id: header.transaction_id,
         region_id,
         trace_on,
+        recall_handle: header.recall_handle,
     })
+}
+
+impl MqClientApi {
+    /// RECALL_MESSAGE (5.3): cancels the timer message `recall_handle` names; its unique id
+    /// (`recallMessage`).
+    pub(crate) fn recall_message(
+        &self,
+        addr: &str,
+        header: &RecallMessageRequestHeader,
+        timeout: Duration,
+    ) -> Result<String, ClientError> {
+        let request = self.request(request_code::RECALL_MESSAGE, header);
+        let answer: RecallMessageResponseHeader = self.invoke_header(addr, request, timeout)?;
+        Ok(answer.msg_id)
+    }
 }
 
 /// True when a property string says `MSG_TYPE=reply` (a reply made by
@@ -142,6 +162,7 @@ fn is_reply(properties: Option<&str>) -> bool {
 mod tests {
     use super::*;
     use crate::client::shared::test_support::fixture;
+    use crate::protocol::message::recall_handle::RecallHandle;
 
     #[test]
     fn send_responses_of_java_vectors_022_and_115() {
@@ -177,10 +198,35 @@ mod tests {
                     transaction_id: None,
                     region_id: "DefaultRegion".into(),
                     trace_on: true,
+                    recall_handle: None,
                 },
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_java_5_3_timer_send_answer_carries_its_recall_handle() {
+        let response = fixture("java-5.3.3/004-resp-code0-json.bin");
+        let result = process_send_response(
+            "CapTimer5",
+            "broker-5",
+            "FD00000000000000000000000000000259C85FFD2B2720785BA30000",
+            &response,
+            "127.0.0.1:10941",
+        )
+        .unwrap();
+        let handle = result.recall_handle.expect("recallHandle");
+        let decoded = RecallHandle::decode(&handle).unwrap();
+        assert_eq!(decoded.topic, "CapTimer5");
+        assert_eq!(decoded.broker_name, "broker-5");
+        assert_eq!(decoded.timestamp_ms(), 1_796_627_961_001);
+        assert_eq!(decoded.message_id, result.msg_id);
+        // And the reference broker builds the same handle from the same facts.
+        assert_eq!(
+            RecallHandle::build("CapTimer5", "broker-5", "1796627961001", &result.msg_id),
+            handle
+        );
     }
 
     #[test]

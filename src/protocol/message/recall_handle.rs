@@ -5,7 +5,7 @@
 //! reverse.
 
 use base64::alphabet::URL_SAFE as URL_SAFE_ALPHABET;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
@@ -26,14 +26,16 @@ pub(crate) struct RecallHandle {
 }
 
 impl RecallHandle {
-    /// `HandleV1.buildHandle`.
+    /// `HandleV1.buildHandle` (the broker makes handles; a client only passes them back).
+    #[cfg(any(feature = "servers", test))]
     pub(crate) fn build(
         topic: &str,
         broker_name: &str,
         timestamp: &str,
         message_id: &str,
     ) -> String {
-        URL_SAFE.encode(format!("v1 {topic} {broker_name} {timestamp} {message_id}"))
+        base64::engine::general_purpose::URL_SAFE
+            .encode(format!("v1 {topic} {broker_name} {timestamp} {message_id}"))
     }
 
     /// `RecallMessageHandle.decodeHandle`; the error is Java's text.
@@ -57,6 +59,7 @@ impl RecallHandle {
     }
 
     /// The timestamp as Java reads it: -1 when it is not a number.
+    #[cfg(any(feature = "servers", test))]
     pub(crate) fn timestamp_ms(&self) -> i64 {
         self.timestamp.parse().unwrap_or(-1)
     }
@@ -96,8 +99,8 @@ mod tests {
         for bad in [
             "",
             "not base64!",
-            &URL_SAFE.encode("v2 a b 1 id"),
-            &URL_SAFE.encode("v1 a b 1"),
+            &base64::engine::general_purpose::URL_SAFE.encode("v2 a b 1 id"),
+            &base64::engine::general_purpose::URL_SAFE.encode("v1 a b 1"),
         ] {
             assert_eq!(
                 RecallHandle::decode(bad),

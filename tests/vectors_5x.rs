@@ -1,9 +1,11 @@
-//! The POP frames captured from Apache RocketMQ 5.3.3 (`tests/fixtures/java-5.3.3/`, see
-//! `tests/fixtures/README.md`): a Java 5.3.3 `mqadmin setConsumeMode`, a push consumer with
-//! `clientRebalance(false)` (heartbeat, QUERY_ASSIGNMENT, POP_MESSAGE, ACK_MESSAGE,
-//! CHANGE_MESSAGE_INVISIBLETIME) and the broker's answers. Each must decode to the fields the
-//! capture's README lists, consumed exactly, and survive decode, encode, decode; the broker
-//! tests (`broker_pop.rs`) replay the requests at our broker.
+//! The frames captured from Apache RocketMQ 5.3.3 (`tests/fixtures/java-5.3.3/`, see
+//! `tests/fixtures/README.md`): POP (a Java 5.3.3 `mqadmin setConsumeMode`, a push consumer
+//! with `clientRebalance(false)`: heartbeat, QUERY_ASSIGNMENT, POP_MESSAGE, ACK_MESSAGE,
+//! CHANGE_MESSAGE_INVISIBLETIME), timer sends and their answers with `recallHandle`, and a
+//! SQL92 consumer (CHECK_CLIENT_CONFIG, its heartbeat, its pulls and their answers). Each must
+//! decode to the fields the capture's README lists, consumed exactly, and survive decode,
+//! encode, decode; the broker and client tests replay them (`broker_pop.rs`, the client's
+//! unit tests).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -262,6 +264,184 @@ const VECTORS: &[Vector] = &[
         remark: None,
         ext: &[],
         body_len: 0,
+        body: None,
+    },
+    Vector {
+        file: "003-req-code310-json.bin",
+        code: 310,
+        flag: 0,
+        opaque: 2,
+        remark: None,
+        ext: &[
+            ("a", "CapTimerPG5"),
+            ("b", "CapTimer5"),
+            ("c", "TBW102"),
+            ("d", "4"),
+            ("e", "4"),
+            ("f", "0"),
+            ("g", "1796627958692"),
+            ("h", "0"),
+            ("i", "TIMER_DELAY_MS\u{1}3000\u{2}KEYS\u{1}k0\u{2}UNIQ_KEY\u{1}FD00000000000000000000000000000259C85FFD2B2720785BA30000\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagT\u{2}"),
+            ("j", "0"),
+            ("k", "false"),
+            ("m", "false"),
+            ("n", "broker-5")
+        ],
+        body_len: 7,
+        body: Some("timer-0"),
+    },
+    Vector {
+        file: "004-resp-code0-json.bin",
+        code: 0,
+        flag: 1,
+        opaque: 2,
+        remark: None,
+        ext: &[
+            ("queueId", "4"),
+            ("transactionId", "FD00000000000000000000000000000259C85FFD2B2720785BA30000"),
+            ("msgId", "7F00000100002ABD00000000007C470B"),
+            ("TRACE_ON", "true"),
+            ("MSG_REGION", "DefaultRegion"),
+            ("recallHandle", "djEgQ2FwVGltZXI1IGJyb2tlci01IDE3OTY2Mjc5NjEwMDEgRkQwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDI1OUM4NUZGRDJCMjcyMDc4NUJBMzAwMDA="),
+            ("queueOffset", "10")
+        ],
+        body_len: 0,
+        body: None,
+    },
+    Vector {
+        file: "009-req-code310-json.bin",
+        code: 310,
+        flag: 0,
+        opaque: 8,
+        remark: None,
+        ext: &[
+            ("a", "CapTimerPG5"),
+            ("b", "CapTimer5"),
+            ("c", "TBW102"),
+            ("d", "4"),
+            ("e", "6"),
+            ("f", "0"),
+            ("g", "1796627958724"),
+            ("h", "0"),
+            ("i", "KEYS\u{1}k2\u{2}TIMER_DELIVER_MS\u{1}1796627961724\u{2}UNIQ_KEY\u{1}FD00000000000000000000000000000259C85FFD2B2720785BC40002\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagT\u{2}"),
+            ("j", "0"),
+            ("k", "false"),
+            ("m", "false"),
+            ("n", "broker-5")
+        ],
+        body_len: 7,
+        body: Some("timer-2"),
+    },
+    Vector {
+        file: "010-resp-code0-json.bin",
+        code: 0,
+        flag: 1,
+        opaque: 8,
+        remark: None,
+        ext: &[
+            ("queueId", "6"),
+            ("transactionId", "FD00000000000000000000000000000259C85FFD2B2720785BC40002"),
+            ("msgId", "7F00000100002ABD00000000007C49BF"),
+            ("TRACE_ON", "true"),
+            ("MSG_REGION", "DefaultRegion"),
+            ("recallHandle", "djEgQ2FwVGltZXI1IGJyb2tlci01IDE3OTY2Mjc5NjEwMDEgRkQwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDI1OUM4NUZGRDJCMjcyMDc4NUJDNDAwMDI="),
+            ("queueOffset", "12")
+        ],
+        body_len: 0,
+        body: None,
+    },
+    Vector {
+        file: "148-req-code46-json.bin",
+        code: 46,
+        flag: 0,
+        opaque: 4,
+        remark: None,
+        ext: &[],
+        body_len: 224,
+        body: Some("{\"clientId\":\"192.0.2.2@23342#7618696192325\",\"group\":\"CapSqlG5\",\"subscriptionData\":{\"classFilterMode\":false,\"codeSet\":[],\"expressionType\":\"SQL92\",\"subString\":\"a > 5\",\"subVersion\":1796628016563,\"tagsSet\":[],\"topic\":\"CapSql5\"}}"),
+    },
+    Vector {
+        file: "149-req-code34-json.bin",
+        code: 34,
+        flag: 0,
+        opaque: 9,
+        remark: None,
+        ext: &[],
+        body_len: 627,
+        body: Some("{\"clientID\":\"192.0.2.2@23342#7618696192325\",\"consumerDataSet\":[{\"consumeFromWhere\":\"CONSUME_FROM_FIRST_OFFSET\",\"consumeType\":\"CONSUME_PASSIVELY\",\"groupName\":\"CapSqlG5\",\"messageModel\":\"CLUSTERING\",\"subscriptionDataSet\":[{\"classFilterMode\":false,\"codeSet\":[],\"expressionType\":\"TAG\",\"subString\":\"*\",\"subVersion\":1796628016572,\"tagsSet\":[],\"topic\":\"%RETRY%CapSqlG5\"},{\"classFilterMode\":false,\"codeSet\":[],\"expressionType\":\"SQL92\",\"subString\":\"a > 5\",\"subVersion\":1796628016563,\"tagsSet\":[],\"topic\":\"CapSql5\"}],\"unitMode\":false}],\"heartbeatFingerprint\":0,\"producerDataSet\":[{\"groupName\":\"CLIENT_INNER_PRODUCER\"}],\"withoutSub\":false}"),
+    },
+    Vector {
+        file: "177-req-code11-json.bin",
+        code: 11,
+        flag: 0,
+        opaque: 37,
+        remark: None,
+        ext: &[
+            ("queueId", "7"),
+            ("maxMsgBytes", "262144"),
+            ("maxMsgNums", "32"),
+            ("sysFlag", "2"),
+            ("suspendTimeoutMillis", "15000"),
+            ("commitOffset", "0"),
+            ("bname", "broker-5"),
+            ("topic", "CapSql5"),
+            ("queueOffset", "0"),
+            ("expressionType", "SQL92"),
+            ("subVersion", "1796628017715"),
+            ("consumerGroup", "CapSqlG5")
+        ],
+        body_len: 0,
+        body: None,
+    },
+    Vector {
+        file: "185-resp-code20-json.bin",
+        code: 20,
+        flag: 1,
+        opaque: 38,
+        remark: Some("NO_MATCHED_MESSAGE"),
+        ext: &[
+            ("suggestWhichBrokerId", "0"),
+            ("groupSysFlag", "0"),
+            ("nextBeginOffset", "1"),
+            ("maxOffset", "1"),
+            ("minOffset", "0"),
+            ("topicSysFlag", "0")
+        ],
+        body_len: 0,
+        body: None,
+    },
+    Vector {
+        file: "187-resp-code0-json.bin",
+        code: 0,
+        flag: 1,
+        opaque: 42,
+        remark: Some("FOUND"),
+        ext: &[
+            ("suggestWhichBrokerId", "0"),
+            ("groupSysFlag", "0"),
+            ("nextBeginOffset", "1"),
+            ("maxOffset", "1"),
+            ("minOffset", "0"),
+            ("topicSysFlag", "0")
+        ],
+        body_len: 258,
+        body: None,
+    },
+    Vector {
+        file: "322-resp-code0-json.bin",
+        code: 0,
+        flag: 1,
+        opaque: 51,
+        remark: Some("FOUND"),
+        ext: &[
+            ("suggestWhichBrokerId", "0"),
+            ("groupSysFlag", "0"),
+            ("nextBeginOffset", "1"),
+            ("maxOffset", "1"),
+            ("minOffset", "0"),
+            ("topicSysFlag", "0")
+        ],
+        body_len: 409,
         body: None,
     },
 ];
