@@ -7,23 +7,28 @@
 //! given time; then one thread pulls everything back. Then a burst: one client sends 50,000
 //! async 128 B messages at once (all in flight), beside its baseline of the same run, the
 //! 8-thread sync sends: its rate and how many were refused (SYSTEM_BUSY `[OVERLOAD]` for a full
-//! send queue, `[TIMEOUT_CLEAN_QUEUE]` for a send that waited over 200 ms). Prints a table.
+//! send queue, `[TIMEOUT_CLEAN_QUEUE]` for a send that waited over 200 ms). The same burst
+//! again from our `Producer` with its defaults through a name server (`LocalCluster`), counting
+//! the busy answers its requests got (a refused send is retried, so a busy answer need not fail
+//! a send) and the sends that failed. Prints a table.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::store::FlushDiskType;
 use rocketmq_blocking::broker::Broker;
+use rocketmq_blocking::client::{Message, Producer};
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
     PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
     SendMessageRequestHeaderV2,
 };
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
-use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
+use rocketmq_blocking::remoting::{AbortProcess, ClientConfig, RemotingClient, RpcHook};
+use rocketmq_blocking::LocalCluster;
 
 const TOPIC: &str = "BenchTopic";
 const QUEUES: i32 = 4;
@@ -253,6 +258,81 @@ fn bench_burst() -> (Row, u64, u64, u64) {
     (row, overload, timeout, other)
 }
 
+/// Counts the SYSTEM_BUSY answers a producer's requests get, by their remark's tag.
+#[derive(Default)]
+struct BusyCounter {
+    overload: AtomicU64,
+    timeout: AtomicU64,
+}
+
+impl RpcHook for BusyCounter {
+    fn do_before_request(&self, _: &str, _: &mut RemotingCommand) -> Result<(), AbortProcess> {
+        Ok(())
+    }
+
+    fn do_after_response(&self, _: &str, _: &RemotingCommand, response: &mut RemotingCommand) {
+        if response.code != response_code::SYSTEM_BUSY {
+            return;
+        }
+        let remark = response.remark.as_deref().unwrap_or("");
+        if remark.starts_with("[OVERLOAD]") {
+            self.overload.fetch_add(1, Ordering::Relaxed);
+        } else if remark.starts_with("[TIMEOUT_CLEAN_QUEUE]") {
+            self.timeout.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// 50,000 `send_async` calls in a row from one `Producer` with its defaults: (row, busy
+/// answers `[OVERLOAD]`, busy answers `[TIMEOUT_CLEAN_QUEUE]`, failed sends).
+fn bench_producer_burst() -> (Row, u64, u64, u64) {
+    const BURST: usize = 50_000;
+    let cluster = LocalCluster::start().expect("cluster");
+    let busy = Arc::new(BusyCounter::default());
+    let producer = Producer::builder("PG_burst")
+        .name_server(cluster.name_server_addr())
+        .rpc_hook(busy.clone())
+        .start()
+        .expect("producer");
+    producer
+        .send(&Message::new(TOPIC, "warm-up"))
+        .expect("warm-up send");
+    let failed = Arc::new(AtomicU64::new(0));
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(BURST);
+    let body = vec![b'b'; 128];
+    let begin = Instant::now();
+    for _ in 0..BURST {
+        let (failed, done) = (failed.clone(), done_tx.clone());
+        let message = Message::new(TOPIC, body.clone()).with_tags("bench");
+        producer
+            .send_async(&message, move |result| {
+                if result.is_err() {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = done.send(());
+            })
+            .expect("async send accepted");
+    }
+    for _ in 0..BURST {
+        done_rx.recv().expect("every callback runs");
+    }
+    let elapsed = begin.elapsed().as_secs_f64();
+    producer.shutdown();
+    cluster.shutdown();
+    let failed = failed.load(Ordering::Relaxed);
+    let ok = BURST as u64 - failed;
+    let row = Row {
+        case: "burst 50,000 Producer 128B".into(),
+        msgs_per_s: ok as f64 / elapsed,
+        mib_per_s: ok as f64 * 128.0 / elapsed / (1024.0 * 1024.0),
+        p50_us: f64::NAN,
+        p99_us: f64::NAN,
+    };
+    let overload = busy.overload.load(Ordering::Relaxed);
+    let timeout = busy.timeout.load(Ordering::Relaxed);
+    (row, overload, timeout, failed)
+}
+
 fn main() {
     let mut seconds = 2.0f64;
     let mut args = std::env::args().skip(1);
@@ -280,6 +360,8 @@ fn main() {
     }
     let (burst, overload, timeout, other) = bench_burst();
     rows.push(burst);
+    let (producer_burst, busy_overload, busy_timeout, failed) = bench_producer_burst();
+    rows.push(producer_burst);
     println!(
         "{:<32} {:>10} {:>8} {:>9} {:>9}",
         "case", "msgs/s", "MiB/s", "p50 µs", "p99 µs"
@@ -304,5 +386,9 @@ fn main() {
     println!(
         "burst refused: {overload} [OVERLOAD], {timeout} [TIMEOUT_CLEAN_QUEUE], {other} other \
          (baseline: the \"send 8t 128B async\" row of this run)"
+    );
+    println!(
+        "producer burst: {busy_overload} [OVERLOAD], {busy_timeout} [TIMEOUT_CLEAN_QUEUE] answers, \
+         {failed} sends failed"
     );
 }
