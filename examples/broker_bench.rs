@@ -12,7 +12,10 @@
 //! the busy answers its requests got (a refused send is retried, so a busy answer need not fail
 //! a send) and the sends that failed. Prints a table.
 
-use std::path::PathBuf;
+#[path = "common/broker_requests.rs"]
+mod broker_requests;
+
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -21,62 +24,26 @@ use std::time::{Duration, Instant};
 use rocketmq_blocking::broker::store::FlushDiskType;
 use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::client::{Message, Producer};
-use rocketmq_blocking::protocol::codes::{request_code, response_code};
-use rocketmq_blocking::protocol::header::{
-    PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
-    SendMessageRequestHeaderV2,
-};
+use rocketmq_blocking::protocol::codes::response_code;
+use rocketmq_blocking::protocol::header::PullMessageResponseHeader;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
 use rocketmq_blocking::remoting::{AbortProcess, ClientConfig, RemotingClient, RpcHook};
 use rocketmq_blocking::LocalCluster;
 
 const TOPIC: &str = "BenchTopic";
+/// The queues of the bench topic, as its first send creates it (`send_header`'s 4).
 const QUEUES: i32 = 4;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A send of `body` to queue `queue_id` of the bench topic, tagged and waiting for the store.
 fn send_request(queue_id: i32, body: &[u8]) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "PG_bench".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: QUEUES,
+    let header = broker_requests::send_header(
+        "PG_bench",
+        TOPIC,
         queue_id,
-        sys_flag: 0,
-        born_timestamp: 0,
-        flag: 0,
-        properties: Some("TAGS\u{1}bench\u{2}WAIT\u{1}true".into()),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(header),
-    )
-    .with_body(body.to_vec())
-}
-
-fn pull_request(queue_id: i32, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "CG_bench".into(),
-        topic: TOPIC.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+        "TAGS\u{1}bench\u{2}WAIT\u{1}true",
+    );
+    broker_requests::send_request(header, body)
 }
 
 struct Row {
@@ -93,6 +60,24 @@ fn store_dir(case: &str) -> PathBuf {
     dir
 }
 
+/// A broker storing in `dir` with `flush`, its address, and a client that has created the
+/// bench topic (before any timing).
+fn start_broker(dir: &Path, flush: FlushDiskType) -> (Broker, String, Arc<RemotingClient>) {
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(dir)
+        .flush_disk_type(flush)
+        .start()
+        .expect("broker");
+    let addr = broker.local_addr().to_string();
+    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
+    let first = client
+        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
+        .expect("send");
+    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+    (broker, addr, client)
+}
+
 fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Duration) -> (Row, Row) {
     let flush_name = if flush == FlushDiskType::SyncFlush {
         "sync"
@@ -101,19 +86,7 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
     };
     let case = format!("send {threads}t {size}B {flush_name}");
     let dir = store_dir(&format!("{threads}-{size}-{flush_name}"));
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&dir)
-        .flush_disk_type(flush)
-        .start()
-        .expect("broker");
-    let addr = broker.local_addr().to_string();
-    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
-    // Create the topic before timing.
-    let first = client
-        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
-        .expect("send");
-    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+    let (broker, addr, client) = start_broker(&dir, flush);
 
     let stop = Arc::new(AtomicBool::new(false));
     let begin = Instant::now();
@@ -167,7 +140,13 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
         let mut offset = 0;
         loop {
             let r = client
-                .invoke_sync(Some(&addr), pull_request(queue, offset), TIMEOUT)
+                .invoke_sync(
+                    Some(&addr),
+                    broker_requests::pull_request(&broker_requests::pull_header(
+                        "CG_bench", TOPIC, queue, offset,
+                    )),
+                    TIMEOUT,
+                )
                 .expect("pull");
             if r.code != response_code::SUCCESS {
                 break;
@@ -197,17 +176,7 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
 fn bench_burst() -> (Row, u64, u64, u64) {
     const BURST: usize = 50_000;
     let dir = store_dir("burst");
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&dir)
-        .start()
-        .expect("broker");
-    let addr = broker.local_addr().to_string();
-    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
-    let first = client
-        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
-        .expect("send");
-    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+    let (broker, addr, client) = start_broker(&dir, FlushDiskType::AsyncFlush);
     let counts = Arc::new(std::sync::Mutex::new((0u64, 0u64, 0u64, 0u64)));
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(BURST);
     let body = vec![b'b'; 128];
