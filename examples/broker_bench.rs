@@ -54,6 +54,19 @@ struct Row {
     p99_us: f64,
 }
 
+impl Row {
+    /// A row of `messages` (`bytes` in all) in `secs`, with no latencies.
+    fn rate(case: String, messages: f64, bytes: f64, secs: f64) -> Row {
+        Row {
+            case,
+            msgs_per_s: messages / secs,
+            mib_per_s: bytes / secs / (1024.0 * 1024.0),
+            p50_us: f64::NAN,
+            p99_us: f64::NAN,
+        }
+    }
+}
+
 fn store_dir(case: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rmq-broker-bench-{case}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -158,13 +171,12 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
         }
     }
     let elapsed = begin.elapsed().as_secs_f64();
-    let pull_row = Row {
-        case: format!("pull 1t {size}B ({pulled} msgs)"),
-        msgs_per_s: pulled as f64 / elapsed,
-        mib_per_s: bytes as f64 / elapsed / (1024.0 * 1024.0),
-        p50_us: f64::NAN,
-        p99_us: f64::NAN,
-    };
+    let pull_row = Row::rate(
+        format!("pull 1t {size}B ({pulled} msgs)"),
+        pulled as f64,
+        bytes as f64,
+        elapsed,
+    );
     client.shutdown();
     broker.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
@@ -217,13 +229,12 @@ fn bench_burst() -> (Row, u64, u64, u64) {
     client.shutdown();
     broker.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
-    let row = Row {
-        case: "burst 50,000 async 128B".into(),
-        msgs_per_s: ok as f64 / elapsed,
-        mib_per_s: ok as f64 * 128.0 / elapsed / (1024.0 * 1024.0),
-        p50_us: f64::NAN,
-        p99_us: f64::NAN,
-    };
+    let row = Row::rate(
+        "burst 50,000 async 128B".into(),
+        ok as f64,
+        ok as f64 * 128.0,
+        elapsed,
+    );
     (row, overload, timeout, other)
 }
 
@@ -290,13 +301,12 @@ fn bench_producer_burst() -> (Row, u64, u64, u64) {
     cluster.shutdown();
     let failed = failed.load(Ordering::Relaxed);
     let ok = BURST as u64 - failed;
-    let row = Row {
-        case: "burst 50,000 Producer 128B".into(),
-        msgs_per_s: ok as f64 / elapsed,
-        mib_per_s: ok as f64 * 128.0 / elapsed / (1024.0 * 1024.0),
-        p50_us: f64::NAN,
-        p99_us: f64::NAN,
-    };
+    let row = Row::rate(
+        "burst 50,000 Producer 128B".into(),
+        ok as f64,
+        ok as f64 * 128.0,
+        elapsed,
+    );
     let overload = busy.overload.load(Ordering::Relaxed);
     let timeout = busy.timeout.load(Ordering::Relaxed);
     (row, overload, timeout, failed)
