@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
 use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
 
 use common::raw;
-use common::{announced_addr, assert_eventually, pull_bodies, start_broker, Gate, TempDir};
+use common::{assert_eventually, pull_bodies, spawn_test_child, start_broker, Gate, TempDir};
 
 const TOPIC: &str = "OpsTopic";
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -384,22 +384,7 @@ fn the_acl_table_is_reloaded_when_its_file_changes_and_a_broken_one_is_kept_out(
 fn start_child(store: &Path, config: &str) -> (Child, String) {
     std::fs::create_dir_all(store.join("config")).unwrap();
     std::fs::write(store.join("config").join("broker.properties"), config).unwrap();
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "retention_child_broker",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("RMQ_OPS_STORE", store)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child broker");
-    let addr = announced_addr(&mut child);
-    (child, addr)
+    spawn_test_child("retention_child_broker", [("RMQ_OPS_STORE", store)])
 }
 
 /// The broker process the retention test kills; runs only when that test starts it.

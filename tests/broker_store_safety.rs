@@ -3,11 +3,12 @@
 #![cfg(feature = "servers")]
 
 mod common;
-use common::{announced_addr, pull_bodies, raw, start_broker, TempDir};
+use common::{pull_bodies, raw, spawn_test_child, start_broker, TempDir};
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -42,23 +43,13 @@ fn pull_request(queue_id: i32, offset: i64, suspend_ms: i64) -> RemotingCommand 
 }
 
 fn start_child(store: &Path, flush: &str) -> (Child, String) {
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "crash_child_broker",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("RMQ_SAFETY_STORE", store)
-        .env("RMQ_SAFETY_FLUSH", flush)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child broker");
-    let addr = announced_addr(&mut child);
-    (child, addr)
+    spawn_test_child(
+        "crash_child_broker",
+        [
+            ("RMQ_SAFETY_STORE", store.as_os_str()),
+            ("RMQ_SAFETY_FLUSH", OsStr::new(flush)),
+        ],
+    )
 }
 
 /// The broker process the crash test kills; runs only when that test starts it.

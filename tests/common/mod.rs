@@ -652,6 +652,34 @@ pub fn announced_addr(child: &mut std::process::Child) -> String {
     panic!("the broker ended its output without printing its address")
 }
 
+/// Runs the ignored test `name` of this test binary alone in a child process, with `envs`: a
+/// broker that a test can kill. Returns the child and the address it announced.
+pub fn spawn_test_child<K, V>(
+    name: &str,
+    envs: impl IntoIterator<Item = (K, V)>,
+) -> (std::process::Child, String)
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            name,
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .envs(envs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the child broker");
+    let addr = announced_addr(&mut child);
+    (child, addr)
+}
+
 /// The answer has `code`; its remark is shown when not.
 #[track_caller]
 pub fn assert_code(response: &RemotingCommand, code: i32) {
