@@ -20,8 +20,8 @@ use rocketmq_blocking::protocol::body::{
 };
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
-    EndTransactionRequestHeader, PullMessageRequestHeader, SendMessageRequestHeader,
-    SendMessageResponseHeader,
+    EndTransactionRequestHeader, PullMessageRequestHeader, QueryConsumerOffsetRequestHeader,
+    SendMessageRequestHeader, SendMessageResponseHeader, UpdateConsumerOffsetRequestHeader,
 };
 use rocketmq_blocking::protocol::message::sys_flag;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
@@ -530,4 +530,61 @@ fn a_consumer_that_does_not_read_holds_up_no_other_long_poll() {
     drop(stalled);
     client.shutdown();
     broker.shutdown();
+}
+
+fn query_offset(client: &RemotingClient, addr: &str, group: &str, topic: &str) -> Option<i64> {
+    let header = QueryConsumerOffsetRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: 0,
+        set_zero_if_not_found: None,
+        bname: None,
+    };
+    let request =
+        RemotingCommand::request_with_header(request_code::QUERY_CONSUMER_OFFSET, &header);
+    let response = client
+        .invoke_sync(Some(addr), request, TIMEOUT)
+        .expect("query offset");
+    if response.code != response_code::SUCCESS {
+        assert_code(&response, response_code::QUERY_NOT_FOUND);
+        return None;
+    }
+    let offset = response.ext_fields.get("offset").expect("offset field");
+    Some(offset.parse().expect("a number"))
+}
+
+#[test]
+fn deleting_a_group_forgets_its_offsets_when_asked_by_either_versions_name() {
+    let store = TempDir::new("processors-delete-group");
+    let broker = start_broker(&store, |b| b);
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    for i in 0..6 {
+        let response = send(&client, &addr, send_header("DelGroup", 0, ""), &[b'a' + i]);
+        assert_code(&response, response_code::SUCCESS);
+    }
+    // 4.x names the flag `removeOffset`, 5.x `cleanOffset`: each alone forgets the offsets.
+    for (group, flag) in [("CG_four", "removeOffset"), ("CG_five", "cleanOffset")] {
+        let commit = UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.into(),
+            topic: "DelGroup".into(),
+            queue_id: 0,
+            commit_offset: 5,
+            bname: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(request_code::UPDATE_CONSUMER_OFFSET, &commit);
+        let response = client.invoke_sync(Some(&addr), request, TIMEOUT).unwrap();
+        assert_code(&response, response_code::SUCCESS);
+        assert_eq!(query_offset(&client, &addr, group, "DelGroup"), Some(5));
+
+        let mut delete = RemotingCommand::new_request(request_code::DELETE_SUBSCRIPTIONGROUP);
+        delete.ext_fields.insert("groupName", group);
+        delete.ext_fields.insert(flag, "true");
+        let response = client.invoke_sync(Some(&addr), delete, TIMEOUT).unwrap();
+        assert_code(&response, response_code::SUCCESS);
+        // No committed offset left: not found, or 0 while the queue still starts at 0.
+        let after = query_offset(&client, &addr, group, "DelGroup");
+        assert!(matches!(after, None | Some(0)), "{group}: {after:?}");
+    }
 }

@@ -304,7 +304,9 @@ impl MqClientApi {
     ) -> Result<(), ClientError> {
         let header = DeleteSubscriptionGroupRequestHeader {
             group_name: group.to_string(),
+            // Both names: 4.x brokers read `removeOffset`, 5.x brokers `cleanOffset`.
             remove_offset,
+            clean_offset: remove_offset,
         };
         let request = self.request(request_code::DELETE_SUBSCRIPTIONGROUP, &header);
         self.invoke_success(addr, request, timeout)
