@@ -7,71 +7,43 @@
 //! given time; then one thread pulls everything back. Then a burst: one client sends 50,000
 //! async 128 B messages at once (all in flight), beside its baseline of the same run, the
 //! 8-thread sync sends: its rate and how many were refused (SYSTEM_BUSY `[OVERLOAD]` for a full
-//! send queue, `[TIMEOUT_CLEAN_QUEUE]` for a send that waited over 200 ms). Prints a table.
+//! send queue, `[TIMEOUT_CLEAN_QUEUE]` for a send that waited over 200 ms). The same burst
+//! again from our `Producer` with its defaults through a name server (`LocalCluster`), counting
+//! the busy answers its requests got (a refused send is retried, so a busy answer need not fail
+//! a send) and the sends that failed. Prints a table.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+#[path = "common/broker_requests.rs"]
+mod broker_requests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::store::FlushDiskType;
 use rocketmq_blocking::broker::Broker;
-use rocketmq_blocking::protocol::codes::{request_code, response_code};
-use rocketmq_blocking::protocol::header::{
-    PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
-    SendMessageRequestHeaderV2,
-};
+use rocketmq_blocking::client::{Message, Producer};
+use rocketmq_blocking::protocol::codes::response_code;
+use rocketmq_blocking::protocol::header::PullMessageResponseHeader;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
-use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
+use rocketmq_blocking::remoting::{AbortProcess, ClientConfig, RemotingClient, RpcHook};
+use rocketmq_blocking::LocalCluster;
 
 const TOPIC: &str = "BenchTopic";
+/// The queues of the bench topic, as its first send creates it (`send_header`'s 4).
 const QUEUES: i32 = 4;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A send of `body` to queue `queue_id` of the bench topic, tagged and waiting for the store.
 fn send_request(queue_id: i32, body: &[u8]) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "PG_bench".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: QUEUES,
+    let header = broker_requests::send_header(
+        "PG_bench",
+        TOPIC,
         queue_id,
-        sys_flag: 0,
-        born_timestamp: 0,
-        flag: 0,
-        properties: Some("TAGS\u{1}bench\u{2}WAIT\u{1}true".into()),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(header),
-    )
-    .with_body(body.to_vec())
-}
-
-fn pull_request(queue_id: i32, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "CG_bench".into(),
-        topic: TOPIC.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+        "TAGS\u{1}bench\u{2}WAIT\u{1}true",
+    );
+    broker_requests::send_request(header, body)
 }
 
 struct Row {
@@ -82,10 +54,41 @@ struct Row {
     p99_us: f64,
 }
 
+impl Row {
+    /// A row of `messages` (`bytes` in all) in `secs`, with no latencies.
+    fn rate(case: String, messages: f64, bytes: f64, secs: f64) -> Row {
+        Row {
+            case,
+            msgs_per_s: messages / secs,
+            mib_per_s: bytes / secs / (1024.0 * 1024.0),
+            p50_us: f64::NAN,
+            p99_us: f64::NAN,
+        }
+    }
+}
+
 fn store_dir(case: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rmq-broker-bench-{case}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// A broker storing in `dir` with `flush`, its address, and a client that has created the
+/// bench topic (before any timing).
+fn start_broker(dir: &Path, flush: FlushDiskType) -> (Broker, String, Arc<RemotingClient>) {
+    let broker = Broker::builder()
+        .listen("127.0.0.1:0")
+        .store_dir(dir)
+        .flush_disk_type(flush)
+        .start()
+        .expect("broker");
+    let addr = broker.local_addr().to_string();
+    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
+    let first = client
+        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
+        .expect("send");
+    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+    (broker, addr, client)
 }
 
 fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Duration) -> (Row, Row) {
@@ -96,19 +99,7 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
     };
     let case = format!("send {threads}t {size}B {flush_name}");
     let dir = store_dir(&format!("{threads}-{size}-{flush_name}"));
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&dir)
-        .flush_disk_type(flush)
-        .start()
-        .expect("broker");
-    let addr = broker.local_addr().to_string();
-    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
-    // Create the topic before timing.
-    let first = client
-        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
-        .expect("send");
-    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+    let (broker, addr, client) = start_broker(&dir, flush);
 
     let stop = Arc::new(AtomicBool::new(false));
     let begin = Instant::now();
@@ -162,7 +153,13 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
         let mut offset = 0;
         loop {
             let r = client
-                .invoke_sync(Some(&addr), pull_request(queue, offset), TIMEOUT)
+                .invoke_sync(
+                    Some(&addr),
+                    broker_requests::pull_request(&broker_requests::pull_header(
+                        "CG_bench", TOPIC, queue, offset,
+                    )),
+                    TIMEOUT,
+                )
                 .expect("pull");
             if r.code != response_code::SUCCESS {
                 break;
@@ -174,13 +171,12 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
         }
     }
     let elapsed = begin.elapsed().as_secs_f64();
-    let pull_row = Row {
-        case: format!("pull 1t {size}B ({pulled} msgs)"),
-        msgs_per_s: pulled as f64 / elapsed,
-        mib_per_s: bytes as f64 / elapsed / (1024.0 * 1024.0),
-        p50_us: f64::NAN,
-        p99_us: f64::NAN,
-    };
+    let pull_row = Row::rate(
+        format!("pull 1t {size}B ({pulled} msgs)"),
+        pulled as f64,
+        bytes as f64,
+        elapsed,
+    );
     client.shutdown();
     broker.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
@@ -192,17 +188,7 @@ fn bench_send(threads: usize, size: usize, flush: FlushDiskType, run_for: Durati
 fn bench_burst() -> (Row, u64, u64, u64) {
     const BURST: usize = 50_000;
     let dir = store_dir("burst");
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&dir)
-        .start()
-        .expect("broker");
-    let addr = broker.local_addr().to_string();
-    let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
-    let first = client
-        .invoke_sync(Some(&addr), send_request(0, b"warm-up"), TIMEOUT)
-        .expect("send");
-    assert_eq!(first.code, response_code::SUCCESS, "{:?}", first.remark);
+    let (broker, addr, client) = start_broker(&dir, FlushDiskType::AsyncFlush);
     let counts = Arc::new(std::sync::Mutex::new((0u64, 0u64, 0u64, 0u64)));
     let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(BURST);
     let body = vec![b'b'; 128];
@@ -243,14 +229,87 @@ fn bench_burst() -> (Row, u64, u64, u64) {
     client.shutdown();
     broker.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
-    let row = Row {
-        case: "burst 50,000 async 128B".into(),
-        msgs_per_s: ok as f64 / elapsed,
-        mib_per_s: ok as f64 * 128.0 / elapsed / (1024.0 * 1024.0),
-        p50_us: f64::NAN,
-        p99_us: f64::NAN,
-    };
+    let row = Row::rate(
+        "burst 50,000 async 128B".into(),
+        ok as f64,
+        ok as f64 * 128.0,
+        elapsed,
+    );
     (row, overload, timeout, other)
+}
+
+/// Counts the SYSTEM_BUSY answers a producer's requests get, by their remark's tag.
+#[derive(Default)]
+struct BusyCounter {
+    overload: AtomicU64,
+    timeout: AtomicU64,
+}
+
+impl RpcHook for BusyCounter {
+    fn do_before_request(&self, _: &str, _: &mut RemotingCommand) -> Result<(), AbortProcess> {
+        Ok(())
+    }
+
+    fn do_after_response(&self, _: &str, _: &RemotingCommand, response: &mut RemotingCommand) {
+        if response.code != response_code::SYSTEM_BUSY {
+            return;
+        }
+        let remark = response.remark.as_deref().unwrap_or("");
+        if remark.starts_with("[OVERLOAD]") {
+            self.overload.fetch_add(1, Ordering::Relaxed);
+        } else if remark.starts_with("[TIMEOUT_CLEAN_QUEUE]") {
+            self.timeout.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// 50,000 `send_async` calls in a row from one `Producer` with its defaults: (row, busy
+/// answers `[OVERLOAD]`, busy answers `[TIMEOUT_CLEAN_QUEUE]`, failed sends).
+fn bench_producer_burst() -> (Row, u64, u64, u64) {
+    const BURST: usize = 50_000;
+    let cluster = LocalCluster::start().expect("cluster");
+    let busy = Arc::new(BusyCounter::default());
+    let producer = Producer::builder("PG_burst")
+        .name_server(cluster.name_server_addr())
+        .rpc_hook(busy.clone())
+        .start()
+        .expect("producer");
+    producer
+        .send(&Message::new(TOPIC, "warm-up"))
+        .expect("warm-up send");
+    let failed = Arc::new(AtomicU64::new(0));
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(BURST);
+    let body = vec![b'b'; 128];
+    let begin = Instant::now();
+    for _ in 0..BURST {
+        let (failed, done) = (failed.clone(), done_tx.clone());
+        let message = Message::new(TOPIC, body.clone()).with_tags("bench");
+        producer
+            .send_async(&message, move |result| {
+                if result.is_err() {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = done.send(());
+            })
+            .expect("async send accepted");
+    }
+    for _ in 0..BURST {
+        done_rx.recv().expect("every callback runs");
+    }
+    let elapsed = begin.elapsed().as_secs_f64();
+    producer.shutdown();
+    cluster.shutdown();
+    let failed = failed.load(Ordering::Relaxed);
+    let ok = BURST as u64 - failed;
+    let row = Row::rate(
+        "burst 50,000 Producer 128B".into(),
+        ok as f64,
+        ok as f64 * 128.0,
+        elapsed,
+    );
+    let overload = busy.overload.load(Ordering::Relaxed);
+    let timeout = busy.timeout.load(Ordering::Relaxed);
+    (row, overload, timeout, failed)
 }
 
 fn main() {
@@ -280,6 +339,8 @@ fn main() {
     }
     let (burst, overload, timeout, other) = bench_burst();
     rows.push(burst);
+    let (producer_burst, busy_overload, busy_timeout, failed) = bench_producer_burst();
+    rows.push(producer_burst);
     println!(
         "{:<32} {:>10} {:>8} {:>9} {:>9}",
         "case", "msgs/s", "MiB/s", "p50 µs", "p99 µs"
@@ -304,5 +365,9 @@ fn main() {
     println!(
         "burst refused: {overload} [OVERLOAD], {timeout} [TIMEOUT_CLEAN_QUEUE], {other} other \
          (baseline: the \"send 8t 128B async\" row of this run)"
+    );
+    println!(
+        "producer burst: {busy_overload} [OVERLOAD], {busy_timeout} [TIMEOUT_CLEAN_QUEUE] answers, \
+         {failed} sends failed"
     );
 }

@@ -16,6 +16,9 @@
 //! `rss_start` is measured once the broker has started and taken its first message;
 //! `refused` counts sends answered anything but SUCCESS (or not answered).
 
+#[path = "common/broker_requests.rs"]
+mod broker_requests;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -23,65 +26,24 @@ use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::store::DeleteWhen;
 use rocketmq_blocking::broker::Broker;
-use rocketmq_blocking::protocol::codes::{request_code, response_code};
-use rocketmq_blocking::protocol::header::{
-    PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
-    SendMessageRequestHeaderV2,
-};
+use rocketmq_blocking::protocol::codes::response_code;
+use rocketmq_blocking::protocol::header::PullMessageResponseHeader;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
 use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
 
 const TOPIC: &str = "SoakTopic";
+/// The queues of the soak topic, as its first send creates it (`send_header`'s 4).
 const QUEUES: i32 = 4;
 const SENDERS: usize = 4;
 const TIMEOUT: Duration = Duration::from_secs(10);
 const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 
+/// Message `n` to queue `queue_id` of the soak topic: a unique key, so that the key index
+/// grows with every message.
 fn send_request(queue_id: i32, n: u64, body: &[u8]) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "PG_soak".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: QUEUES,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 0,
-        flag: 0,
-        properties: Some(format!(
-            "UNIQ_KEY\u{1}SOAK{n:016X}\u{2}TAGS\u{1}soak\u{2}WAIT\u{1}true"
-        )),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(header),
-    )
-    .with_body(body.to_vec())
-}
-
-fn pull_request(queue_id: i32, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "CG_soak".into(),
-        topic: TOPIC.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+    let properties = format!("UNIQ_KEY\u{1}SOAK{n:016X}\u{2}TAGS\u{1}soak\u{2}WAIT\u{1}true");
+    let header = broker_requests::send_header("PG_soak", TOPIC, queue_id, &properties);
+    broker_requests::send_request(header, body)
 }
 
 /// The process's resident set, in KiB (`VmRSS` of /proc/self/status).
@@ -207,7 +169,12 @@ fn main() {
             loop {
                 let mut got = 0;
                 for queue in 0..QUEUES {
-                    let request = pull_request(queue, offsets[queue as usize]);
+                    let request = broker_requests::pull_request(&broker_requests::pull_header(
+                        "CG_soak",
+                        TOPIC,
+                        queue,
+                        offsets[queue as usize],
+                    ));
                     let Ok(r) = client.invoke_sync(Some(&addr), request, TIMEOUT) else {
                         continue;
                     };

@@ -2,9 +2,21 @@
 //! messages or the timeout passes.
 //!
 //! `cargo run --release --example consumer -- --namesrv <ip:port> --topic <t> --group <g>
-//!  --count <n> --mode push|orderly|lite [--tag <expr>] [--sql <expr>] [--from first|last]
-//!  [--timeout <s>] [--print-seq] [--access-key <ak> --secret-key <sk>] [--namespace <ns>]
-//!  [--tls [--tls-ca <pem>]] [--trace] [--trace-topic <t>]`
+//!  --count <n> --mode push|orderly|lite|pop|simple [--tag <expr>] [--sql <expr>]
+//!  [--from first|last] [--timeout <s>] [--print-seq] [--fail-every <k>]
+//!  [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]]
+//!  [--trace] [--trace-topic <t>]`
+//!
+//! Modes: `push` and `orderly` (a push consumer with a concurrent or an orderly listener),
+//! `lite` (a lite pull consumer), `pop` (a push consumer in RocketMQ 5's POP mode: it first
+//! sets the group to POP on every broker of the topic, as `mqadmin setConsumeMode -m POP`,
+//! then asks the brokers for its queues, `client_rebalance(false)`), `simple` (a
+//! `SimpleConsumer` receiving up to 32 messages at a time, each invisible for 10 s, and
+//! acking each). `--fail-every <k>` fails every k-th message on its first delivery (the
+//! listener asks for it later; `simple` does not ack it), so its redelivery can be watched:
+//! a failed delivery is not counted, the redelivered one is (pulled: about 10 s later through
+//! the retry topic; popped: 10 s later; simple: after its 10 s invisible time; orderly: in
+//! place, 1 s later; not with `lite`).
 //!
 //! Messages are distinct by their `seq` user property when they carry one, else by message
 //! id. With `--print-seq` each message's `seq <value>` is printed as it arrives. In orderly
@@ -37,20 +49,27 @@ use std::time::{Duration, Instant};
 
 use rocketmq_blocking::client::{
     ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeOrderlyStatus, LitePullConsumer, MessageExt,
-    MessageSelector, PushConsumer,
+    MessageRequestMode, MessageSelector, MqAdmin, PushConsumer, SimpleConsumer,
 };
 
+/// `simple` mode: how long a received message stays invisible (a failed one comes back
+/// after it).
+const SIMPLE_INVISIBLE: Duration = Duration::from_secs(10);
+/// `simple` mode: how long one receive waits, so the deadline is seen.
+const SIMPLE_AWAIT: Duration = Duration::from_secs(2);
+
 const USAGE: &str = "usage: consumer --namesrv <ip:port> --topic <t> --group <g> --count <n> \
-    --mode push|orderly|lite [--tag <expr>] [--sql <expr>] [--from first|last] [--timeout <s>] \
-    [--print-seq] \
-    [--access-key <ak> --secret-key <sk>] [--namespace <ns>] [--tls [--tls-ca <pem>]] \
-    [--trace] [--trace-topic <t>]";
+    --mode push|orderly|lite|pop|simple [--tag <expr>] [--sql <expr>] [--from first|last] \
+    [--timeout <s>] [--print-seq] [--fail-every <k>] [--access-key <ak> --secret-key <sk>] \
+    [--namespace <ns>] [--tls [--tls-ca <pem>]] [--trace] [--trace-topic <t>]";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Push,
     Orderly,
     Lite,
+    Pop,
+    Simple,
 }
 
 struct Args {
@@ -64,6 +83,7 @@ struct Args {
     from: ConsumeFrom,
     timeout: Duration,
     print_seq: bool,
+    fail_every: Option<u64>,
     client: client_options::ClientOptions,
 }
 
@@ -89,6 +109,7 @@ fn parse_args() -> Args {
     let mut from = ConsumeFrom::LastOffset;
     let mut timeout = Duration::from_secs(60);
     let mut print_seq = false;
+    let mut fail_every = None;
     let mut client = client_options::ClientOptions::default();
     let mut args = std::env::args().skip(1);
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
@@ -117,9 +138,11 @@ fn parse_args() -> Args {
                     "push" => Mode::Push,
                     "orderly" => Mode::Orderly,
                     "lite" => Mode::Lite,
-                    other => {
-                        fail_usage(&format!("--mode takes push, orderly or lite, not {other}"))
-                    }
+                    "pop" => Mode::Pop,
+                    "simple" => Mode::Simple,
+                    other => fail_usage(&format!(
+                        "--mode takes push, orderly, lite, pop or simple, not {other}"
+                    )),
                 })
             }
             "--tag" => tag = value(&mut args, "--tag"),
@@ -138,8 +161,21 @@ fn parse_args() -> Args {
                 timeout = Duration::from_secs_f64(secs);
             }
             "--print-seq" => print_seq = true,
+            "--fail-every" => {
+                fail_every = match value(&mut args, "--fail-every").parse() {
+                    Ok(k) if k > 0 => Some(k),
+                    _ => fail_usage("--fail-every takes a number above 0"),
+                }
+            }
             other => fail_usage(&format!("unknown argument {other}")),
         }
+    }
+    if fail_every.is_some() && mode == Some(Mode::Lite) {
+        fail_usage("--fail-every does not go with --mode lite (poll has nothing to fail)");
+    }
+    if client.trace().is_some() && mode == Some(Mode::Simple) {
+        // As Java's: the remoting clients trace listener calls; a simple consumer has none.
+        fail_usage("--trace does not go with --mode simple (no listener call to trace)");
     }
     Args {
         namesrv: namesrv.unwrap_or_else(|| fail_usage("--namesrv is required")),
@@ -152,6 +188,7 @@ fn parse_args() -> Args {
         from,
         timeout,
         print_seq,
+        fail_every,
         client: client
             .check()
             .map(|()| client)
@@ -211,6 +248,12 @@ impl Tally {
         self.changed.notify_all();
     }
 
+    /// Distinct messages seen so far.
+    fn distinct(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.distinct.len()
+    }
+
     /// Waits until `count` distinct messages were seen or `deadline` passed.
     fn wait_for(&self, count: usize, deadline: Instant) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -228,6 +271,39 @@ impl Tally {
     }
 }
 
+/// `--fail-every <k>`: every k-th message fails on its first delivery, once.
+#[derive(Default)]
+struct Failer {
+    every: Option<u64>,
+    state: Mutex<(u64, HashSet<String>)>,
+}
+
+impl Failer {
+    /// Whether `messages` fail this time: one of them is the k-th message seen for the
+    /// first time. Each message is counted (and can fail) on its first delivery only.
+    fn fails(&self, messages: &[MessageExt]) -> bool {
+        let Some(every) = self.every else {
+            return false;
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut fail = false;
+        for m in messages {
+            if state.1.insert(m.client_msg_id().to_string()) {
+                state.0 += 1;
+                if state.0 % every == 0 {
+                    eprintln!(
+                        "failing message {} (seq {}) on purpose; it comes again",
+                        m.client_msg_id(),
+                        m.property("seq").unwrap_or("-")
+                    );
+                    fail = true;
+                }
+            }
+        }
+        fail
+    }
+}
+
 fn main() {
     let level = std::env::var("RMQ_LOG")
         .ok()
@@ -237,9 +313,14 @@ fn main() {
     let args = parse_args();
     let tally = Arc::new(Tally::default());
     let deadline = Instant::now() + args.timeout;
+    let failer = Arc::new(Failer {
+        every: args.fail_every,
+        ..Failer::default()
+    });
     let result = match args.mode {
-        Mode::Push | Mode::Orderly => run_push(&args, &tally, deadline),
+        Mode::Push | Mode::Orderly | Mode::Pop => run_push(&args, &tally, &failer, deadline),
         Mode::Lite => run_lite(&args, &tally, deadline),
+        Mode::Simple => run_simple(&args, &tally, &failer, deadline),
     };
     if let Err(e) = result {
         eprintln!("consumer: {}", report::error_chain(&e));
@@ -254,6 +335,7 @@ fn main() {
 fn run_push(
     args: &Args,
     tally: &Arc<Tally>,
+    failer: &Arc<Failer>,
     deadline: Instant,
 ) -> Result<(), rocketmq_blocking::client::ClientError> {
     let builder = PushConsumer::builder(args.group.clone())
@@ -262,16 +344,28 @@ fn run_push(
         .consume_from(args.from);
     let builder = apply_client_options!(builder, &args.client);
     let builder = apply_trace_options!(builder, &args.client);
+    let builder = if args.mode == Mode::Pop {
+        set_pop_mode(args)?;
+        builder.client_rebalance(false)
+    } else {
+        builder
+    };
     let print_seq = args.print_seq;
     let builder = if args.mode == Mode::Orderly {
-        let tally = tally.clone();
+        let (tally, failer) = (tally.clone(), failer.clone());
         builder.message_listener_orderly(move |messages: &[MessageExt], _: &mut _| {
+            if failer.fails(messages) {
+                return ConsumeOrderlyStatus::SuspendCurrentQueueAMoment;
+            }
             tally.record(messages, true, print_seq);
             ConsumeOrderlyStatus::Success
         })
     } else {
-        let tally = tally.clone();
+        let (tally, failer) = (tally.clone(), failer.clone());
         builder.message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            if failer.fails(messages) {
+                return ConsumeConcurrentlyStatus::ReconsumeLater;
+            }
             tally.record(messages, false, print_seq);
             ConsumeConcurrentlyStatus::ConsumeSuccess
         })
@@ -308,6 +402,61 @@ fn run_lite(
         tally.record(&batch, false, args.print_seq);
     }
     consumer.commit_sync();
+    consumer.shutdown();
+    Ok(())
+}
+
+/// `pop` mode: sets the group to POP the topic on every master of the topic's route
+/// (`mqadmin setConsumeMode -m POP -q 0`); the push consumer then asks them for its queues.
+fn set_pop_mode(args: &Args) -> Result<(), rocketmq_blocking::client::ClientError> {
+    let builder = MqAdmin::builder().name_server(args.namesrv.clone());
+    let admin = apply_client_options!(builder, &args.client).start()?;
+    let route = admin.examine_topic_route_info(&args.topic)?;
+    for broker in &route.broker_datas {
+        if let Some(addr) = broker.broker_addrs.get(&0) {
+            admin.set_message_request_mode(
+                addr,
+                &args.topic,
+                &args.group,
+                MessageRequestMode::Pop,
+                0,
+            )?;
+            eprintln!(
+                "group {} pops {} on {} ({addr})",
+                args.group, args.topic, broker.broker_name
+            );
+        }
+    }
+    admin.shutdown();
+    Ok(())
+}
+
+/// `simple` mode: receive, ack each message (but the ones `--fail-every` fails, which come
+/// back after their invisible time), until the count or the deadline.
+fn run_simple(
+    args: &Args,
+    tally: &Arc<Tally>,
+    failer: &Failer,
+    deadline: Instant,
+) -> Result<(), rocketmq_blocking::client::ClientError> {
+    let builder = SimpleConsumer::builder(args.group.clone())
+        .name_server(args.namesrv.clone())
+        .subscribe(args.topic.clone(), args.selector())
+        .consume_from(args.from)
+        .await_duration(SIMPLE_AWAIT);
+    let consumer = apply_client_options!(builder, &args.client).start()?;
+    while tally.distinct() < args.count && Instant::now() < deadline {
+        for view in consumer.receive(32, SIMPLE_INVISIBLE)? {
+            let message = std::slice::from_ref(view.message());
+            if failer.fails(message) {
+                continue; // not acked: it comes back after its invisible time
+            }
+            match consumer.ack(&view) {
+                Ok(()) => tally.record(message, false, args.print_seq),
+                Err(e) => eprintln!("ack of {}: {e}", view.message_id()),
+            }
+        }
+    }
     consumer.shutdown();
     Ok(())
 }

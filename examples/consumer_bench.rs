@@ -2,8 +2,17 @@
 //! the baseline, against an in-process reference name server and broker.
 //!
 //! `cargo run --release --example consumer_bench [-- --messages <n>] [--rate <msgs/s>]
-//!  [--seconds <s>] [--throughput-only] [--before <consumer_bench of another build>
-//!  [--rounds <n>]]`
+//!  [--seconds <s>] [--throughput-only] [--pop-only] [--before <consumer_bench of another
+//!  build> [--rounds <n>]]`
+//!
+//! RocketMQ 5 POP beside pull-mode push, on the same broker in the same run: the push
+//! consumer in POP mode (its group set to POP, `client_rebalance(false)`) and the
+//! `SimpleConsumer` (receive 32, ack each; one thread, and four sharing one consumer) read the
+//! same stored messages as the push consumer, each in a new group. Then the lateness of a
+//! revived message: a simple consumer receives `--messages` / 10 messages with a 2 s
+//! invisible time and acks none; p50/p99 of how long after its invisible time each was
+//! received again (one clock: this host's). `--pop-only` runs only these and the pull-mode
+//! push consumer.
 //!
 //! Throughput: `--messages` messages (20,000 by default) of 128 B, then of 4 KiB, are stored
 //! first; each consumer, in a new group, reads them all from the first offset; msgs/s counts
@@ -88,8 +97,8 @@ mod bench {
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
     use rocketmq_blocking::client::{
-        ConsumeConcurrentlyStatus, ConsumeFrom, LitePullConsumer, Message, MessageExt, Producer,
-        PushConsumer,
+        ConsumeConcurrentlyStatus, ConsumeFrom, LitePullConsumer, Message, MessageExt,
+        MessageRequestMode, MqAdmin, Producer, PushConsumer, SimpleConsumer,
     };
     use rocketmq_blocking::LocalCluster;
 
@@ -141,6 +150,7 @@ mod bench {
         rate: u64,
         seconds: f64,
         throughput_only: bool,
+        pop_only: bool,
         before: Option<PathBuf>,
         rounds: usize,
     }
@@ -151,6 +161,7 @@ mod bench {
             rate: 2_000,
             seconds: 3.0,
             throughput_only: false,
+            pop_only: false,
             before: None,
             rounds: 2,
         };
@@ -162,6 +173,7 @@ mod bench {
                 "--rate" => args.rate = value().parse().unwrap_or(args.rate),
                 "--seconds" => args.seconds = value().parse().unwrap_or(args.seconds),
                 "--throughput-only" => args.throughput_only = true,
+                "--pop-only" => args.pop_only = true,
                 "--before" => args.before = Some(PathBuf::from(value())),
                 "--rounds" => args.rounds = value().parse().unwrap_or(args.rounds).max(1),
                 "--bench" => {}
@@ -169,7 +181,7 @@ mod bench {
                     eprintln!(
                         "unknown argument {other}; usage: consumer_bench [--messages <n>] \
                          [--rate <msgs/s>] [--seconds <s>] [--throughput-only] \
-                         [--before <path> [--rounds <n>]]"
+                         [--pop-only] [--before <path> [--rounds <n>]]"
                     );
                     std::process::exit(2);
                 }
@@ -195,15 +207,31 @@ mod bench {
             let topic = format!("ConsumeBench{size}");
             preload(&producer, &topic, size, args.messages);
             let label = if size == 128 { "128 B" } else { "4 KiB" };
-            rows.push(push_throughput(&ns, &topic, args.messages, label));
-            rows.push(lite_throughput(&ns, &topic, args.messages, label));
-            if !args.throughput_only {
+            rows.push(push_throughput(&ns, &topic, args.messages, label, None));
+            let broker = Some(cluster.broker().broker_addr());
+            rows.push(push_throughput(&ns, &topic, args.messages, label, broker));
+            for threads in [1, 4] {
+                rows.push(simple_throughput(
+                    &ns,
+                    &topic,
+                    args.messages,
+                    label,
+                    threads,
+                ));
+            }
+            if !args.pop_only {
+                rows.push(lite_throughput(&ns, &topic, args.messages, label));
+            }
+            if !args.throughput_only && !args.pop_only {
                 rows.push(cpp_throughput(&ns, &topic, args.messages, label));
             }
         }
         if !args.throughput_only {
-            rows.push(push_latency(&ns, &producer, &args));
-            rows.push(lite_latency(&ns, &producer, &args));
+            if !args.pop_only {
+                rows.push(push_latency(&ns, &producer, &args));
+                rows.push(lite_latency(&ns, &producer, &args));
+            }
+            rows.push(revive_lateness(&ns, &producer, (args.messages / 10).max(1)));
         }
         producer.shutdown();
         cluster.shutdown();
@@ -369,15 +397,35 @@ mod bench {
             .unwrap_or(0)
     }
 
-    fn push_throughput(ns: &str, topic: &str, count: usize, label: &str) -> Row {
+    /// The push consumer reading everything; with `pop_at` (a broker's address) its group is
+    /// first set to POP there, and it runs with `client_rebalance(false)`: it pops and acks.
+    fn push_throughput(
+        ns: &str,
+        topic: &str,
+        count: usize,
+        label: &str,
+        pop_at: Option<&str>,
+    ) -> Row {
+        let group = match pop_at {
+            Some(_) => format!("bench_pop_{topic}"),
+            None => format!("bench_push_{topic}"),
+        };
+        if let Some(broker) = pop_at {
+            let admin = MqAdmin::builder().name_server(ns).start().expect("admin");
+            admin
+                .set_message_request_mode(broker, topic, &group, MessageRequestMode::Pop, 0)
+                .expect("set POP");
+            admin.shutdown();
+        }
         let allocated = super::counting::allocated();
         let clock = Arc::new(Clock::default());
         let tick = clock.clone();
-        let consumer = PushConsumer::builder(format!("bench_push_{}", topic))
+        let consumer = PushConsumer::builder(group)
             .name_server(ns)
             .subscribe(topic, "*")
             .consume_from(ConsumeFrom::FirstOffset)
             .consume_threads(CONSUME_THREADS)
+            .client_rebalance(pop_at.is_none())
             .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
                 tick.tick(messages.len());
                 ConsumeConcurrentlyStatus::ConsumeSuccess
@@ -388,15 +436,23 @@ mod bench {
         let alloc = per_message(allocated, clock.count.load(Ordering::Relaxed));
         // The pool's workers, excluding its timer thread ("rmq-consume-timer").
         let pool = threads_named("rmq-consume-") - threads_named("rmq-consume-ti");
+        let popped = consumer.running_info().mq_pop_table.len();
         consumer.shutdown();
+        let (case, how) = match pop_at {
+            Some(_) => (
+                format!("push consumer, POP, {label}"),
+                format!("; {popped} queue popped (all queues at once), each message acked"),
+            ),
+            None => (format!("push consumer {label}"), String::new()),
+        };
         Row {
-            case: format!("push consumer {label}"),
+            case,
             rate: clock.rate(),
             p50: None,
             p99: None,
             alloc,
             note: format!(
-                "{} of {count} read; {pool} consume-pool threads for {CONSUME_THREADS} configured",
+                "{} of {count} read; {pool} consume-pool threads for {CONSUME_THREADS} configured{how}",
                 clock.count.load(Ordering::Relaxed).min(count),
             ) + if finished { "" } else { " (timed out)" },
         }
@@ -624,6 +680,92 @@ mod bench {
             format!("lite pull consumer end to end, {} msgs/s", args.rate),
             &latencies,
             format!("{} of {sent} received", latencies.lock().unwrap().len()),
+        )
+    }
+
+    /// A simple consumer of `group` reading `topic` from its start, each receive waiting 1 s.
+    fn simple_consumer(ns: &str, group: &str, topic: &str) -> SimpleConsumer {
+        SimpleConsumer::builder(group)
+            .name_server(ns)
+            .subscribe(topic, "*")
+            .consume_from(ConsumeFrom::FirstOffset)
+            .await_duration(Duration::from_secs(1))
+            .start()
+            .expect("simple consumer")
+    }
+
+    /// `threads` threads receiving 32 at a time from one `SimpleConsumer` and acking each
+    /// message (a round trip per ack, as the RocketMQ 5 `SimpleConsumer` does).
+    fn simple_throughput(ns: &str, topic: &str, count: usize, label: &str, threads: usize) -> Row {
+        let consumer = simple_consumer(ns, &format!("bench_simple{threads}_{topic}"), topic);
+        let clock = Clock::default();
+        let deadline = Instant::now() + Duration::from_secs(300);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    while clock.count.load(Ordering::Relaxed) < count && Instant::now() < deadline {
+                        let views = consumer
+                            .receive(32, Duration::from_secs(60))
+                            .expect("receive");
+                        for view in &views {
+                            consumer.ack(view).expect("ack");
+                        }
+                        if !views.is_empty() {
+                            clock.tick(views.len());
+                        }
+                    }
+                });
+            }
+        });
+        consumer.shutdown();
+        Row {
+            case: format!(
+                "simple consumer, {threads} thread{}, {label}",
+                if threads == 1 { "" } else { "s" }
+            ),
+            rate: clock.rate(),
+            p50: None,
+            p99: None,
+            alloc: None,
+            note: format!(
+                "{} of {count} read, each acked",
+                clock.count.load(Ordering::Relaxed).min(count)
+            ),
+        }
+    }
+
+    /// `count` messages received with a 2 s invisible time and never acked: how long after
+    /// that time each was received again (p50/p99), by a consumer receiving all along.
+    fn revive_lateness(ns: &str, producer: &Producer, count: usize) -> Row {
+        const INVISIBLE: Duration = Duration::from_secs(2);
+        let topic = "ConsumeReviveLateness";
+        preload(producer, topic, 128, count);
+        let consumer = simple_consumer(ns, "bench_revive", topic);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut due: std::collections::HashMap<String, Instant> = std::collections::HashMap::new();
+        let latencies = Mutex::new(Vec::new());
+        while latencies.lock().unwrap().len() < count && Instant::now() < deadline {
+            for view in consumer.receive(32, INVISIBLE).expect("receive") {
+                if view.delivery_attempt() == 1 {
+                    due.insert(view.message_id().to_string(), view.invisible_until());
+                } else if let Some(due) = due.get(view.message_id()) {
+                    // Not acked either: an ack's round trip would hold up the next receive.
+                    latencies
+                        .lock()
+                        .unwrap()
+                        .push(Instant::now().saturating_duration_since(*due));
+                }
+            }
+        }
+        consumer.shutdown();
+        let received = latencies.lock().unwrap().len();
+        latency_row(
+            format!(
+                "revived message, after its {} s invisible time",
+                INVISIBLE.as_secs()
+            ),
+            &latencies,
+            format!("{received} of {count} received again"),
         )
     }
 }

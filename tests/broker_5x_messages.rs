@@ -7,7 +7,7 @@
 #![cfg(feature = "servers")]
 
 mod common;
-use common::{assert_code, start_broker, TempDir};
+use common::{assert_code, raw, start_broker, TempDir};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,8 +18,7 @@ use rocketmq_blocking::protocol::body::{
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
     GetSubscriptionGroupConfigRequestHeader, GetTopicConfigRequestHeader, PullMessageRequestHeader,
-    RecallMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
-    SendMessageResponseHeader,
+    RecallMessageRequestHeader, SendMessageRequestHeader, SendMessageResponseHeader,
 };
 use rocketmq_blocking::protocol::message::decode_messages;
 use rocketmq_blocking::protocol::RemotingCommand;
@@ -49,26 +48,10 @@ fn send(
     body: &str,
 ) -> RemotingCommand {
     let header = SendMessageRequestHeader {
-        producer_group: "PG_5x".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: 0,
-        sys_flag: 0,
         born_timestamp: now_ms(),
-        flag: 0,
-        properties: Some(properties.into()),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
+        ..raw::send_header("PG_5x", topic, 0, properties)
     };
-    let request = RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(header),
-    )
-    .with_body(body.as_bytes().to_vec());
+    let request = raw::send_request(header, body);
     invoke(client, addr, request)
 }
 
@@ -198,27 +181,17 @@ fn pull(
     sub_version: i64,
 ) -> RemotingCommand {
     let header = PullMessageRequestHeader {
-        consumer_group: group.into(),
-        topic: "Filtered".into(),
-        queue_id: 0,
-        queue_offset: 0,
-        max_msg_nums: 32,
-        sys_flag: if subscription.is_some() { 0x4 } else { 0 },
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
+        sys_flag: if subscription.is_some() {
+            raw::FLAG_SUBSCRIPTION
+        } else {
+            0
+        },
         subscription: subscription.map(|(e, _)| e.to_string()),
         sub_version,
         expression_type: subscription.map(|(_, t)| t.to_string()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
+        ..raw::pull_header(group, "Filtered", 0, 0)
     };
-    invoke(
-        client,
-        addr,
-        RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header),
-    )
+    invoke(client, addr, raw::pull_request(&header))
 }
 
 fn pulled_bodies(response: &RemotingCommand) -> Vec<String> {

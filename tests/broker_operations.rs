@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,70 +17,33 @@ use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::protocol::body::SubscriptionGroupConfig;
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
-    PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
-    SendMessageRequestHeaderV2, SendMessageResponseHeader,
+    PullMessageResponseHeader, SendMessageRequestHeader, SendMessageResponseHeader,
 };
-use rocketmq_blocking::protocol::message::decode_messages;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
 use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
 
-use common::{assert_eventually, Gate};
+use common::raw;
+use common::{assert_eventually, pull_bodies, spawn_test_child, start_broker, Gate, TempDir};
 
 const TOPIC: &str = "OpsTopic";
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-fn temp_store(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rmq-ops-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 fn send_request(queue_id: i32, body: &str) -> RemotingCommand {
-    RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(send_header(queue_id, body)),
-    )
-    .with_body(body.as_bytes().to_vec())
+    raw::send_request(send_header(queue_id, body), body)
 }
 
+/// A send whose key is its body.
 fn send_header(queue_id: i32, body: &str) -> SendMessageRequestHeader {
-    SendMessageRequestHeader {
-        producer_group: "PG_ops".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
+    raw::send_header(
+        "PG_ops",
+        TOPIC,
         queue_id,
-        sys_flag: 0,
-        born_timestamp: 0,
-        flag: 0,
-        properties: Some(format!("TAGS\u{1}T\u{2}KEYS\u{1}{body}")),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
-    }
+        &format!("TAGS\u{1}T\u{2}KEYS\u{1}{body}"),
+    )
 }
 
 fn pull_request(group: &str, queue_id: i32, offset: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: group.into(),
-        topic: TOPIC.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: 0x4,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+    raw::pull_request(&raw::pull_header(group, TOPIC, queue_id, offset))
 }
 
 fn client() -> RemotingClient {
@@ -144,17 +106,20 @@ impl DiskUsageProbe for FakeDisk {
     }
 }
 
+/// A broker whose disk is `disk`, with no cleaning look during the test.
+fn start_on(store: &TempDir, disk: &Arc<FakeDisk>) -> Broker {
+    let disk = Arc::clone(disk);
+    start_broker(store, |b| {
+        b.disk_usage(disk)
+            .clean_resource_interval(Duration::from_secs(3600))
+    })
+}
+
 #[test]
 fn a_full_disk_refuses_sends_with_javas_remark_until_space_is_back() {
-    let store = temp_store("disk-full");
+    let store = TempDir::new("ops-disk-full");
     let disk = FakeDisk::new(50);
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&store)
-        .disk_usage(disk.clone())
-        .clean_resource_interval(Duration::from_secs(3600))
-        .start()
-        .expect("broker");
+    let broker = start_on(&store, &disk);
     let addr = broker.local_addr().to_string();
     let client = client();
     assert_eq!(
@@ -191,20 +156,13 @@ fn a_full_disk_refuses_sends_with_javas_remark_until_space_is_back() {
     let header = SendMessageResponseHeader::read_from(&after.ext_fields).unwrap();
     assert_eq!(header.queue_offset, 1, "the refused message was not stored");
     broker.shutdown();
-    let _ = std::fs::remove_dir_all(&store);
 }
 
 #[test]
 fn a_send_that_waited_over_200_ms_in_the_queue_is_answered_timeout_clean_queue() {
-    let store = temp_store("clean-queue");
+    let store = TempDir::new("ops-clean-queue");
     let disk = FakeDisk::new(95);
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&store)
-        .disk_usage(disk.clone())
-        .clean_resource_interval(Duration::from_secs(3600))
-        .start()
-        .expect("broker");
+    let broker = start_on(&store, &disk);
     let addr = broker.local_addr().to_string();
     let client = Arc::new(client());
     // Every send thread stops in the disk probe of a refused put; the next send waits in
@@ -244,19 +202,12 @@ fn a_send_that_waited_over_200_ms_in_the_queue_is_answered_timeout_clean_queue()
         "{remark}"
     );
     broker.shutdown();
-    let _ = std::fs::remove_dir_all(&store);
 }
 
 #[test]
 fn broker_config_updates_apply_live_refuse_bad_input_and_survive_a_restart() {
-    let store = temp_store("update-config");
-    let start = || {
-        Broker::builder()
-            .listen("127.0.0.1:0")
-            .store_dir(&store)
-            .start()
-            .expect("broker")
-    };
+    let store = TempDir::new("ops-update-config");
+    let start = || start_broker(&store, |b| b);
     let broker = start();
     let addr = broker.local_addr().to_string();
     let client = client();
@@ -328,17 +279,12 @@ fn broker_config_updates_apply_live_refuse_bad_input_and_survive_a_restart() {
     assert!(again.contains("deleteWhen=03;15\n"));
     assert!(!broker.current_config().auto_create_topic);
     broker.shutdown();
-    let _ = std::fs::remove_dir_all(&store);
 }
 
 #[test]
 fn a_group_with_consume_disabled_is_refused_and_retry_max_times_decides_the_dlq() {
-    let store = temp_store("groups");
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&store)
-        .start()
-        .expect("broker");
+    let store = TempDir::new("ops-groups");
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = client();
     assert_eq!(
@@ -380,16 +326,14 @@ fn a_group_with_consume_disabled_is_refused_and_retry_max_times_decides_the_dlq(
     assert_eq!(call(&client, &addr, retry).code, response_code::SUCCESS);
     assert_eq!(broker.store().max_offset_in_queue("%DLQ%CG_strict", 0), 1);
     broker.shutdown();
-    let _ = std::fs::remove_dir_all(&store);
 }
 
 #[cfg(feature = "acl")]
 #[test]
 fn the_acl_table_is_reloaded_when_its_file_changes_and_a_broken_one_is_kept_out() {
     use rocketmq_blocking::acl::{AclClientRpcHook, SessionCredentials};
-    let store = temp_store("acl-reload");
-    std::fs::create_dir_all(&store).unwrap();
-    let table = store.join("plain_acl.json");
+    let store = TempDir::created("ops-acl-reload");
+    let table = store.0.join("plain_acl.json");
     let account = |key: &str| {
         format!(
             r#"{{"accounts": [{{"accessKey": "{key}", "secretKey": "secret-key-1",
@@ -399,7 +343,7 @@ fn the_acl_table_is_reloaded_when_its_file_changes_and_a_broken_one_is_kept_out(
     std::fs::write(&table, account("FirstKey")).unwrap();
     let broker = Broker::builder()
         .listen("127.0.0.1:0")
-        .store_dir(store.join("store"))
+        .store_dir(store.0.join("store"))
         .acl_file(&table)
         .start()
         .expect("broker");
@@ -431,7 +375,6 @@ fn the_acl_table_is_reloaded_when_its_file_changes_and_a_broken_one_is_kept_out(
     });
     assert_eq!(send(&second), response_code::SUCCESS);
     broker.shutdown();
-    let _ = std::fs::remove_dir_all(&store);
 }
 
 // ------------------------------------------------------------------ retention and a crash
@@ -441,32 +384,7 @@ fn the_acl_table_is_reloaded_when_its_file_changes_and_a_broken_one_is_kept_out(
 fn start_child(store: &Path, config: &str) -> (Child, String) {
     std::fs::create_dir_all(store.join("config")).unwrap();
     std::fs::write(store.join("config").join("broker.properties"), config).unwrap();
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "retention_child_broker",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("RMQ_OPS_STORE", store)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child broker");
-    let stdout = child.stdout.take().expect("child stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("child printed its address")
-            .expect("read child stdout");
-        if let Some((_, addr)) = line.split_once("listening on ") {
-            break addr.trim().to_string();
-        }
-    };
-    (child, addr)
+    spawn_test_child("retention_child_broker", [("RMQ_OPS_STORE", store)])
 }
 
 /// The broker process the retention test kills; runs only when that test starts it.
@@ -497,29 +415,9 @@ fn segments(store: &Path) -> Vec<String> {
     names
 }
 
-/// Every message of a queue from `from`, as (offset, body).
-fn pull_from(client: &RemotingClient, addr: &str, queue_id: i32, from: i64) -> Vec<(i64, String)> {
-    let mut out = Vec::new();
-    let mut offset = from;
-    loop {
-        let response = call(client, addr, pull_request("CG_ops", queue_id, offset));
-        if response.code != response_code::SUCCESS {
-            return out;
-        }
-        let header = PullMessageResponseHeader::read_from(&response.ext_fields).unwrap();
-        for m in decode_messages(&response.body, true).unwrap() {
-            out.push((
-                m.queue_offset,
-                String::from_utf8(m.body.into_vec()).unwrap(),
-            ));
-        }
-        offset = header.next_begin_offset;
-    }
-}
-
 #[test]
 fn retention_deletes_old_files_and_a_kill_between_deletions_recovers() {
-    let store = temp_store("retention-crash");
+    let store = TempDir::new("ops-retention-crash");
     let every_hour: Vec<String> = (0..24).map(|h| format!("{h:02}")).collect();
     let every_hour = every_hour.join(";");
     // Tiny segments, no retention, a cleaning look every 20 ms, and an hour's pause after
@@ -528,7 +426,7 @@ fn retention_deletes_old_files_and_a_kill_between_deletions_recovers() {
         "mappedFileSizeCommitLog=4096\nfileReservedTime=0\ndeleteWhen={every_hour}\n\
          cleanResourceInterval=20\ndeleteCommitLogFilesInterval=3600000\n"
     );
-    let (mut child, addr) = start_child(&store, &pausing);
+    let (mut child, addr) = start_child(&store.0, &pausing);
     let client = client();
     let mut acked = std::collections::BTreeMap::new();
     for i in 0..160 {
@@ -545,9 +443,9 @@ fn retention_deletes_old_files_and_a_kill_between_deletions_recovers() {
         acked.insert((queue, header.queue_offset), body);
     }
     assert_eventually("the first segment deleted", TIMEOUT, || {
-        !segments(&store).contains(&"00000000000000000000".to_string())
+        !segments(&store.0).contains(&"00000000000000000000".to_string())
     });
-    assert!(segments(&store).len() > 2, "{:?}", segments(&store));
+    assert!(segments(&store.0).len() > 2, "{:?}", segments(&store.0));
     child.kill().expect("SIGKILL the broker");
     child.wait().expect("reap");
 
@@ -556,8 +454,10 @@ fn retention_deletes_old_files_and_a_kill_between_deletions_recovers() {
         "mappedFileSizeCommitLog=4096\nfileReservedTime=0\ndeleteWhen={every_hour}\n\
          cleanResourceInterval=20\ndeleteCommitLogFilesInterval=0\n"
     );
-    let (mut child, addr) = start_child(&store, &cleaning);
-    assert_eventually("one segment left", TIMEOUT, || segments(&store).len() == 1);
+    let (mut child, addr) = start_child(&store.0, &cleaning);
+    assert_eventually("one segment left", TIMEOUT, || {
+        segments(&store.0).len() == 1
+    });
     let mut kept = 0;
     for queue in 0..4 {
         // A consumer at offset 0 is below the queue's minimum: told to move there.
@@ -569,7 +469,7 @@ fn retention_deletes_old_files_and_a_kill_between_deletions_recovers() {
             assert_eq!(moved.code, response_code::PULL_OFFSET_MOVED);
             assert_eq!(moved.remark.as_deref(), Some("OFFSET_TOO_SMALL"));
         }
-        let pulled = pull_from(&client, &addr, queue, min);
+        let pulled = pull_bodies(&client, &addr, "CG_ops", TOPIC, queue, min);
         // Exactly the acknowledged messages from the minimum on, in order.
         let expected: Vec<(i64, String)> = acked
             .iter()
@@ -587,5 +487,4 @@ fn retention_deletes_old_files_and_a_kill_between_deletions_recovers() {
     assert!(kept > 0, "the newest segment is kept");
     child.kill().expect("stop the broker");
     child.wait().expect("reap");
-    let _ = std::fs::remove_dir_all(&store);
 }

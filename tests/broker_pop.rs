@@ -13,7 +13,7 @@
 #![cfg(feature = "servers")]
 
 mod common;
-use common::{wait_until, TempDir};
+use common::{assert_code, raw, wait_until, TempDir};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ use rocketmq_blocking::protocol::header::{
     ChangeInvisibleTimeResponseHeader, ExtraInfo, NotificationRequestHeader,
     NotificationResponseHeader, PollingInfoRequestHeader, PollingInfoResponseHeader,
     PopMessageRequestHeader, PopMessageResponseHeader, PopRetryFlag, SendMessageRequestHeader,
-    SendMessageRequestHeaderV2, CONSUME_INIT_MODE_MIN,
+    CONSUME_INIT_MODE_MIN,
 };
 use rocketmq_blocking::protocol::message::{decode_messages, message_const, MessageExt};
 use rocketmq_blocking::protocol::{decode_frame, RemotingCommand};
@@ -47,25 +47,13 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// A broker named [`BROKER`] storing in `dir`, as `adjust` has its builder.
 fn start_broker(dir: &TempDir, adjust: impl FnOnce(BrokerBuilder) -> BrokerBuilder) -> Broker {
-    common::init_logging();
-    adjust(
-        Broker::builder()
-            .listen("127.0.0.1:0")
-            .broker_name(BROKER)
-            .store_dir(&dir.0),
-    )
-    .start()
-    .expect("broker")
+    common::start_broker(dir, |b| adjust(b.broker_name(BROKER)))
 }
 
 fn client() -> RemotingClient {
     RemotingClient::new(ClientConfig::default()).expect("client")
-}
-
-#[track_caller]
-fn assert_code(response: &RemotingCommand, code: i32) {
-    assert_eq!(response.code, code, "remark: {:?}", response.remark);
 }
 
 /// Sends `count` messages to queue 0 of `topic` (created with `queues` queues on first use);
@@ -78,29 +66,14 @@ fn send(
     range: std::ops::Range<usize>,
 ) {
     for i in range {
+        let properties =
+            format!("KEYS\u{1}k{i}\u{2}TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}U{topic}{i}\u{2}seq\u{1}{i}");
         let header = SendMessageRequestHeader {
-            producer_group: "PG_pop".into(),
-            topic: topic.into(),
-            default_topic: "TBW102".into(),
             default_topic_queue_nums: queues,
-            queue_id: 0,
-            sys_flag: 0,
             born_timestamp: now_ms(),
-            flag: 0,
-            properties: Some(format!(
-                "KEYS\u{1}k{i}\u{2}TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}U{topic}{i}\u{2}seq\u{1}{i}"
-            )),
-            reconsume_times: Some(0),
-            unit_mode: false,
-            batch: false,
-            max_reconsume_times: None,
-            bname: None,
+            ..raw::send_header("PG_pop", topic, 0, &properties)
         };
-        let request = RemotingCommand::request_with_header(
-            request_code::SEND_MESSAGE_V2,
-            &SendMessageRequestHeaderV2::from(header),
-        )
-        .with_body(format!("body-{i}").into_bytes());
+        let request = raw::send_request(header, format!("body-{i}"));
         let response = client
             .invoke_sync(Some(addr), request, TIMEOUT)
             .expect("send");
@@ -609,7 +582,6 @@ fn after_a_restart_unacked_messages_come_back_and_acked_ones_never() {
 #[cfg(unix)]
 #[test]
 fn after_kill_9_unacked_messages_come_back_and_acked_ones_never() {
-    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
     let dir = TempDir::created("pop-kill");
@@ -621,15 +593,7 @@ fn after_kill_9_unacked_messages_come_back_and_acked_ones_never() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the broker example");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("the announcement");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("an address")
-        .to_string();
+    let addr = common::announced_addr(&mut child);
     send(&client(), &addr, "PopKill", 1, 0..6);
     let popper = Popper::new(&addr, "PopKill", "CG_kill");
     let popped = popper.pop(6, 3000, 0).messages;
@@ -1095,15 +1059,7 @@ fn java_frame(name: &str) -> RemotingCommand {
 fn query_assignment_answers_pop_after_set_message_request_mode_as_java_did() {
     let dir = TempDir::new("pop-assign");
     // Named as the broker of the capture, so the answers are byte for byte Java's.
-    let start = |dir: &TempDir| {
-        common::init_logging();
-        Broker::builder()
-            .listen("127.0.0.1:0")
-            .broker_name("broker-5")
-            .store_dir(&dir.0)
-            .start()
-            .expect("broker")
-    };
+    let start = |dir: &TempDir| common::start_broker(dir, |b| b.broker_name("broker-5"));
     let broker = start(&dir);
     let addr = broker.local_addr().to_string();
     let admin = client();

@@ -7,7 +7,7 @@
 #![cfg(feature = "servers")]
 
 mod common;
-use common::{assert_code, start_broker, TempDir};
+use common::{assert_code, raw, start_broker, TempDir};
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -20,8 +20,8 @@ use rocketmq_blocking::protocol::body::{
 };
 use rocketmq_blocking::protocol::codes::{request_code, response_code};
 use rocketmq_blocking::protocol::header::{
-    EndTransactionRequestHeader, PullMessageRequestHeader, SendMessageRequestHeader,
-    SendMessageRequestHeaderV2, SendMessageResponseHeader,
+    EndTransactionRequestHeader, PullMessageRequestHeader, QueryConsumerOffsetRequestHeader,
+    SendMessageRequestHeader, SendMessageResponseHeader, UpdateConsumerOffsetRequestHeader,
 };
 use rocketmq_blocking::protocol::message::sys_flag;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
@@ -34,22 +34,7 @@ fn client() -> RemotingClient {
 }
 
 fn send_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeader {
-    SendMessageRequestHeader {
-        producer_group: "PG_processors".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 0,
-        flag: 0,
-        properties: Some(properties.into()),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
-    }
+    raw::send_header("PG_processors", topic, queue_id, properties)
 }
 
 fn send(
@@ -58,13 +43,8 @@ fn send(
     header: SendMessageRequestHeader,
     body: &[u8],
 ) -> RemotingCommand {
-    let request = RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(header),
-    )
-    .with_body(body.to_vec());
     client
-        .invoke_sync(Some(addr), request, TIMEOUT)
+        .invoke_sync(Some(addr), raw::send_request(header, body), TIMEOUT)
         .expect("send")
 }
 
@@ -483,25 +463,14 @@ fn members_hear_of_subscription_changes_and_of_expired_members() {
     broker.shutdown();
 }
 
+/// A long poll of queue `queue_id` of `topic` from offset 0, held up to `suspend_ms`.
 fn pull_request(topic: &str, queue_id: i32, suspend_ms: i64) -> RemotingCommand {
     let header = PullMessageRequestHeader {
-        consumer_group: "CG_slow".into(),
-        topic: topic.into(),
-        queue_id,
-        queue_offset: 0,
-        max_msg_nums: 32,
-        sys_flag: 0x2 | 0x4,
-        commit_offset: 0,
+        sys_flag: raw::FLAG_SUSPEND | raw::FLAG_SUBSCRIPTION,
         suspend_timeout_millis: suspend_ms,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
+        ..raw::pull_header("CG_slow", topic, queue_id, 0)
     };
-    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+    raw::pull_request(&header)
 }
 
 #[test]
@@ -561,4 +530,61 @@ fn a_consumer_that_does_not_read_holds_up_no_other_long_poll() {
     drop(stalled);
     client.shutdown();
     broker.shutdown();
+}
+
+fn query_offset(client: &RemotingClient, addr: &str, group: &str, topic: &str) -> Option<i64> {
+    let header = QueryConsumerOffsetRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: 0,
+        set_zero_if_not_found: None,
+        bname: None,
+    };
+    let request =
+        RemotingCommand::request_with_header(request_code::QUERY_CONSUMER_OFFSET, &header);
+    let response = client
+        .invoke_sync(Some(addr), request, TIMEOUT)
+        .expect("query offset");
+    if response.code != response_code::SUCCESS {
+        assert_code(&response, response_code::QUERY_NOT_FOUND);
+        return None;
+    }
+    let offset = response.ext_fields.get("offset").expect("offset field");
+    Some(offset.parse().expect("a number"))
+}
+
+#[test]
+fn deleting_a_group_forgets_its_offsets_when_asked_by_either_versions_name() {
+    let store = TempDir::new("processors-delete-group");
+    let broker = start_broker(&store, |b| b);
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    for i in 0..6 {
+        let response = send(&client, &addr, send_header("DelGroup", 0, ""), &[b'a' + i]);
+        assert_code(&response, response_code::SUCCESS);
+    }
+    // 4.x names the flag `removeOffset`, 5.x `cleanOffset`: each alone forgets the offsets.
+    for (group, flag) in [("CG_four", "removeOffset"), ("CG_five", "cleanOffset")] {
+        let commit = UpdateConsumerOffsetRequestHeader {
+            consumer_group: group.into(),
+            topic: "DelGroup".into(),
+            queue_id: 0,
+            commit_offset: 5,
+            bname: None,
+        };
+        let request =
+            RemotingCommand::request_with_header(request_code::UPDATE_CONSUMER_OFFSET, &commit);
+        let response = client.invoke_sync(Some(&addr), request, TIMEOUT).unwrap();
+        assert_code(&response, response_code::SUCCESS);
+        assert_eq!(query_offset(&client, &addr, group, "DelGroup"), Some(5));
+
+        let mut delete = RemotingCommand::new_request(request_code::DELETE_SUBSCRIPTIONGROUP);
+        delete.ext_fields.insert("groupName", group);
+        delete.ext_fields.insert(flag, "true");
+        let response = client.invoke_sync(Some(&addr), delete, TIMEOUT).unwrap();
+        assert_code(&response, response_code::SUCCESS);
+        // No committed offset left: not found, or 0 while the queue still starts at 0.
+        let after = query_offset(&client, &addr, group, "DelGroup");
+        assert!(matches!(after, None | Some(0)), "{group}: {after:?}");
+    }
 }

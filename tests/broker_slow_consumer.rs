@@ -13,72 +13,32 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rocketmq_blocking::broker::Broker;
-use rocketmq_blocking::protocol::codes::{request_code, response_code};
-use rocketmq_blocking::protocol::header::{
-    PullMessageRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
-};
+use rocketmq_blocking::protocol::codes::response_code;
+use rocketmq_blocking::protocol::header::SendMessageRequestHeader;
 use rocketmq_blocking::protocol::RemotingCommand;
 
 const TOPIC: &str = "SlowConsumerTopic";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A send to the topic's one queue (created with one queue), no properties.
 fn send_request(body: Vec<u8>) -> RemotingCommand {
     let header = SendMessageRequestHeader {
-        producer_group: "PG_slow".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
         default_topic_queue_nums: 1,
-        queue_id: 0,
-        sys_flag: 0,
-        born_timestamp: 0,
-        flag: 0,
         properties: None,
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
+        ..raw::send_header("PG_slow", TOPIC, 0, "")
     };
-    RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(header),
-    )
-    .with_body(body)
+    raw::send_request(header, body)
 }
 
 /// A pull of up to 32 messages from offset 0, answered at once.
 fn pull_request() -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "CG_slow".into(),
-        topic: TOPIC.into(),
-        queue_id: 0,
-        queue_offset: 0,
-        max_msg_nums: 32,
-        sys_flag: 0x4,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
+    raw::pull_request(&raw::pull_header("CG_slow", TOPIC, 0, 0))
 }
 
 #[test]
 fn a_consumer_that_never_reads_is_cut_off_and_other_pulls_are_answered() {
-    init_logging();
-    let store = std::env::temp_dir().join(format!("rmq-slow-consumer-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&store);
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(&store)
-        .start()
-        .expect("broker starts");
+    let store = TempDir::new("slow-consumer");
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = Arc::new(client());
     // 32 messages of 300 bytes: each pull answer is about 10 KB.
@@ -143,5 +103,4 @@ fn a_consumer_that_never_reads_is_cut_off_and_other_pulls_are_answered() {
     );
     client.shutdown();
     broker.shutdown();
-    let _ = std::fs::remove_dir_all(&store);
 }

@@ -3,11 +3,12 @@
 #![cfg(feature = "servers")]
 
 mod common;
+use common::{pull_bodies, raw, spawn_test_child, start_broker, TempDir};
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -15,11 +16,8 @@ use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::store::FlushDiskType;
 use rocketmq_blocking::broker::Broker;
-use rocketmq_blocking::protocol::codes::{request_code, response_code};
-use rocketmq_blocking::protocol::header::{
-    PullMessageRequestHeader, PullMessageResponseHeader, SendMessageRequestHeader,
-    SendMessageRequestHeaderV2, SendMessageResponseHeader,
-};
+use rocketmq_blocking::protocol::codes::response_code;
+use rocketmq_blocking::protocol::header::SendMessageResponseHeader;
 use rocketmq_blocking::protocol::message::decode_messages;
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
 use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
@@ -27,109 +25,31 @@ use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
 const TOPIC: &str = "SafetyTopic";
 const TIMEOUT: Duration = Duration::from_secs(3);
 
-fn temp_store(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rmq-safety-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 fn send_request(queue_id: i32, body: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: "PG_safety".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id,
-        sys_flag: 0,
-        born_timestamp: 0,
-        flag: 0,
-        properties: Some("TAGS\u{1}T\u{2}KEYS\u{1}k".into()),
-        reconsume_times: Some(0),
-        unit_mode: false,
-        batch: false,
-        max_reconsume_times: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(
-        request_code::SEND_MESSAGE_V2,
-        &SendMessageRequestHeaderV2::from(header),
+    raw::send_request(
+        raw::send_header("PG_safety", TOPIC, queue_id, "TAGS\u{1}T\u{2}KEYS\u{1}k"),
+        body,
     )
-    .with_body(body.as_bytes().to_vec())
 }
 
+/// A pull of queue `queue_id` from `offset`, held up to `suspend_ms` when that is positive.
 fn pull_request(queue_id: i32, offset: i64, suspend_ms: i64) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: "CG_safety".into(),
-        topic: TOPIC.into(),
-        queue_id,
-        queue_offset: offset,
-        max_msg_nums: 32,
-        sys_flag: if suspend_ms > 0 { 0x2 | 0x4 } else { 0x4 },
-        commit_offset: 0,
-        suspend_timeout_millis: suspend_ms,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-        request_source: None,
-        proxy_froward_client_id: None,
-        bname: None,
-    };
-    RemotingCommand::request_with_header(request_code::PULL_MESSAGE, &header)
-}
-
-/// Every message in a queue, via PULL_MESSAGE, as (offset, body).
-fn pull_all(client: &RemotingClient, addr: &str, queue_id: i32) -> Vec<(i64, String)> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let response = client
-            .invoke_sync(Some(addr), pull_request(queue_id, offset, 0), TIMEOUT)
-            .expect("pull");
-        if response.code != response_code::SUCCESS {
-            return out;
-        }
-        let header =
-            PullMessageResponseHeader::read_from(&response.ext_fields).expect("pull header");
-        for m in decode_messages(&response.body, true).expect("stored messages decode") {
-            out.push((
-                m.queue_offset,
-                String::from_utf8(m.body.into_vec()).expect("utf-8 body"),
-            ));
-        }
-        offset = header.next_begin_offset;
+    let mut header = raw::pull_header("CG_safety", TOPIC, queue_id, offset);
+    if suspend_ms > 0 {
+        header.sys_flag |= raw::FLAG_SUSPEND;
+        header.suspend_timeout_millis = suspend_ms;
     }
+    raw::pull_request(&header)
 }
 
 fn start_child(store: &Path, flush: &str) -> (Child, String) {
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "crash_child_broker",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("RMQ_SAFETY_STORE", store)
-        .env("RMQ_SAFETY_FLUSH", flush)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn child broker");
-    let stdout = child.stdout.take().expect("child stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("child printed its address")
-            .expect("read child stdout");
-        // libtest prints "test crash_child_broker ... " first, on the same line.
-        if let Some((_, addr)) = line.split_once("listening on ") {
-            break addr.trim().to_string();
-        }
-    };
-    (child, addr)
+    spawn_test_child(
+        "crash_child_broker",
+        [
+            ("RMQ_SAFETY_STORE", store.as_os_str()),
+            ("RMQ_SAFETY_FLUSH", OsStr::new(flush)),
+        ],
+    )
 }
 
 /// The broker process the crash test kills; runs only when that test starts it.
@@ -151,8 +71,8 @@ fn crash_child_broker() {
 #[test]
 fn acknowledged_messages_survive_sigkill() {
     for flush in ["async", "sync"] {
-        let store = temp_store(flush);
-        let (mut child, addr) = start_child(&store, flush);
+        let store = TempDir::new(&format!("safety-{flush}"));
+        let (mut child, addr) = start_child(&store.0, flush);
         let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
         let acked: Arc<Mutex<BTreeMap<(i32, i64), String>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
@@ -201,16 +121,12 @@ fn acknowledged_messages_survive_sigkill() {
         }
         client.shutdown();
 
-        let broker = Broker::builder()
-            .listen("127.0.0.1:0")
-            .store_dir(store.clone())
-            .start()
-            .expect("restart on the same store");
+        let broker = start_broker(&store, |b| b);
         let addr = broker.local_addr().to_string();
         let reader = RemotingClient::new(ClientConfig::default()).expect("client");
         let acked = acked.lock().unwrap().clone();
         for queue in 0..4 {
-            let stored = pull_all(&reader, &addr, queue);
+            let stored = pull_bodies(&reader, &addr, "CG_safety", TOPIC, queue, 0);
             // In order: offsets 0, 1, 2, ... and each thread's sequence numbers increase.
             for (i, (offset, _)) in stored.iter().enumerate() {
                 assert_eq!(*offset, i as i64, "queue {queue} offsets are contiguous");
@@ -243,18 +159,13 @@ fn acknowledged_messages_survive_sigkill() {
         );
         reader.shutdown();
         broker.shutdown();
-        let _ = std::fs::remove_dir_all(&store);
     }
 }
 
 #[test]
 fn long_polling_answers_on_arrival_and_at_timeout() {
-    let store = temp_store("longpoll");
-    let broker = Broker::builder()
-        .listen("127.0.0.1:0")
-        .store_dir(store.clone())
-        .start()
-        .expect("broker");
+    let store = TempDir::new("safety-longpoll");
+    let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
     let client = Arc::new(RemotingClient::new(ClientConfig::default()).expect("client"));
     // The first send creates the topic (4 queues).
@@ -311,5 +222,4 @@ fn long_polling_answers_on_arrival_and_at_timeout() {
     );
     client.shutdown();
     broker.shutdown();
-    let _ = std::fs::remove_dir_all(&store);
 }

@@ -101,50 +101,23 @@ fn every_message_of_the_subscribed_tag_once() {
     producer.shutdown();
 }
 
-/// A name server and a broker whose delay levels are short: level n is n × 100 ms for the
-/// first levels (a retry test must not wait 10 s per try), 1 s after.
-struct ShortDelays {
-    broker: rocketmq_blocking::broker::Broker,
-    namesrv: rocketmq_blocking::namesrv::NameServer,
-    _store: TempDir,
-}
+/// Delay levels for a retry test, which must not wait 10 s per try: level n is n × 100 ms
+/// for the first levels, 1 s after.
+const SHORT_DELAY_LEVELS: &str =
+    "100ms 200ms 300ms 500ms 700ms 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
 
-impl ShortDelays {
-    const LEVELS: &'static str =
-        "100ms 200ms 300ms 500ms 700ms 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s";
-
-    fn start(name: &str) -> ShortDelays {
-        init_logging();
-        let store = TempDir::created(name);
-        let namesrv = rocketmq_blocking::namesrv::NameServer::builder()
-            .listen("127.0.0.1:0")
-            .start()
-            .unwrap();
-        let broker = rocketmq_blocking::broker::Broker::builder()
-            .listen("127.0.0.1:0")
-            .name_server(&namesrv.local_addr().to_string())
-            .store_dir(&store.0)
-            .message_delay_level(Self::LEVELS)
-            .register_interval(Duration::from_secs(5))
-            .start()
-            .unwrap();
-        ShortDelays {
-            broker,
-            namesrv,
-            _store: store,
-        }
-    }
-
-    fn namesrv(&self) -> String {
-        self.namesrv.local_addr().to_string()
-    }
+/// A name server and a broker with [`SHORT_DELAY_LEVELS`].
+fn short_delays(name: &str) -> Servers {
+    Servers::start(&format!("push-{name}"), |b, _| {
+        b.message_delay_level(SHORT_DELAY_LEVELS)
+    })
 }
 
 #[test]
 fn a_failed_message_comes_back_after_the_delay_of_each_level_then_goes_to_the_dlq() {
-    let cluster = ShortDelays::start("retry");
+    let cluster = short_delays("retry");
     let producer = Producer::builder("PG_retry")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .start()
         .unwrap();
     // The topic exists before the consumer starts (a consumer of a topic no broker has yet
@@ -154,7 +127,7 @@ fn a_failed_message_comes_back_after_the_delay_of_each_level_then_goes_to_the_dl
     let deliveries: Arc<Mutex<Vec<(u64, i32, Instant)>>> = Arc::default();
     let log = deliveries.clone();
     let consumer = PushConsumer::builder("CG_retry")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .subscribe("RetryTopic", "*")
         .consume_from(ConsumeFrom::FirstOffset)
         .max_reconsume_times(3)
@@ -254,9 +227,9 @@ fn a_failed_message_comes_back_after_the_delay_of_each_level_then_goes_to_the_dl
 
 #[test]
 fn an_orderly_consumer_reads_each_queue_in_order_and_a_suspended_batch_holds_its_queue() {
-    let cluster = ShortDelays::start("orderly");
+    let cluster = short_delays("orderly");
     let producer = Producer::builder("PG_orderly")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .start()
         .unwrap();
     // 4 orders of 50 steps, each order in one queue (selected by order id).
@@ -279,7 +252,7 @@ fn an_orderly_consumer_reads_each_queue_in_order_and_a_suspended_batch_holds_its
     let suspended_once = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (log, once) = (seen.clone(), suspended_once.clone());
     let consumer = PushConsumer::builder("CG_orderly")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .subscribe("OrderlyTopic", "*")
         .consume_from(ConsumeFrom::FirstOffset)
         .consume_threads(4)
@@ -325,15 +298,15 @@ fn an_orderly_consumer_reads_each_queue_in_order_and_a_suspended_batch_holds_its
 
 #[test]
 fn a_restarted_member_reads_only_what_was_not_consumed() {
-    let cluster = ShortDelays::start("restart");
+    let cluster = short_delays("restart");
     let producer = Producer::builder("PG_restart")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .start()
         .unwrap();
     send(&producer, "RestartTopic", 1000);
     let start = |seen: Arc<Seen>| {
         PushConsumer::builder("CG_restart")
-            .name_server(cluster.namesrv())
+            .name_server(cluster.ns())
             .subscribe("RestartTopic", "*")
             .consume_from(ConsumeFrom::FirstOffset)
             .pull_batch_size(8)
@@ -377,9 +350,9 @@ fn a_restarted_member_reads_only_what_was_not_consumed() {
 
 #[test]
 fn broadcasting_members_each_get_everything_and_keep_local_offsets() {
-    let cluster = ShortDelays::start("broadcast");
+    let cluster = short_delays("broadcast");
     let producer = Producer::builder("PG_broadcast")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .start()
         .unwrap();
     send(&producer, "BroadcastTopic", 100);
@@ -389,7 +362,7 @@ fn broadcasting_members_each_get_everything_and_keep_local_offsets() {
             let seen = Arc::new(Seen::default());
             let log = seen.clone();
             let consumer = PushConsumer::builder("CG_broadcast")
-                .name_server(cluster.namesrv())
+                .name_server(cluster.ns())
                 .instance_name(format!("member-{i}"))
                 .message_model(rocketmq_blocking::client::MessageModel::Broadcasting)
                 .local_offset_store_dir(&offsets_dir.0)
@@ -424,7 +397,7 @@ fn broadcasting_members_each_get_everything_and_keep_local_offsets() {
 
 /// Calls the broker the way `mqadmin` does.
 fn admin_call(
-    cluster: &ShortDelays,
+    cluster: &Servers,
     request: rocketmq_blocking::protocol::RemotingCommand,
 ) -> rocketmq_blocking::protocol::RemotingCommand {
     let client = rocketmq_blocking::remoting::RemotingClient::new(Default::default()).unwrap();
@@ -451,16 +424,16 @@ fn admin_requests_through_the_broker_reach_the_consumer() {
     };
     use rocketmq_blocking::protocol::RemotingCommand;
 
-    let cluster = ShortDelays::start("admin");
+    let cluster = short_delays("admin");
     let producer = Producer::builder("PG_admin")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .start()
         .unwrap();
     send(&producer, "AdminTopic", 20);
     let seen = Arc::new(Seen::default());
     let log = seen.clone();
     let consumer = PushConsumer::builder("CG_admin")
-        .name_server(cluster.namesrv())
+        .name_server(cluster.ns())
         .subscribe("AdminTopic", "TagA || TagB")
         .consume_from(ConsumeFrom::FirstOffset)
         .persist_offset_interval(Duration::from_millis(200))

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use common::Servers;
 use rocketmq_blocking::client::{
     ConsumeConcurrentlyStatus, ConsumeFrom, LitePullConsumer, LocalTransactionState, Message,
-    MessageExt, MessageType, MqAdmin, Producer, PushConsumer, SendResult, TraceQueryResult,
-    TraceType, TraceView, TransactionListener, TransactionProducer, RMQ_SYS_TRACE_TOPIC,
+    MessageExt, MessageRequestMode, MessageType, MqAdmin, Producer, PushConsumer, SendResult,
+    TraceQueryResult, TraceType, TraceView, TransactionListener, TransactionProducer,
+    RMQ_SYS_TRACE_TOPIC,
 };
 use rocketmq_blocking::protocol::codes::response_code;
 use rocketmq_blocking::protocol::decode_frame;
@@ -182,6 +183,68 @@ fn producer_and_consumers_write_pub_sub_before_and_sub_after_with_javas_fields()
             m.body.contains(&1u8) && m.body.ends_with(&[2u8]),
             "Java's separators"
         );
+    }
+}
+
+#[test]
+fn a_push_consumer_that_pops_traces_its_listener_calls() {
+    let servers = Servers::start("trace-pop", |broker, _| broker);
+    let producer = Producer::builder("TracePopPG")
+        .name_server(servers.ns())
+        .start()
+        .unwrap();
+    let sent: Vec<SendResult> = (0..2)
+        .map(|i| {
+            producer
+                .send(&Message::new("TracePop", format!("popped {i}")).with_keys(format!("pk-{i}")))
+                .unwrap()
+        })
+        .collect();
+    producer.shutdown();
+    let admin = admin(&servers);
+    admin
+        .set_message_request_mode(
+            servers.broker.broker_addr(),
+            "TracePop",
+            "TracePopCG",
+            MessageRequestMode::Pop,
+            0,
+        )
+        .unwrap();
+    let received: Arc<Mutex<Vec<MessageExt>>> = Arc::default();
+    let sink = received.clone();
+    let consumer = PushConsumer::builder("TracePopCG")
+        .name_server(servers.ns())
+        .subscribe("TracePop", "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .client_rebalance(false)
+        .enable_trace()
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            sink.lock().unwrap().extend(messages.iter().cloned());
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    common::assert_eventually("both popped", WAIT, || received.lock().unwrap().len() >= 2);
+    assert_eq!(
+        consumer.running_info().mq_pop_table.len(),
+        1,
+        "popped, not pulled"
+    );
+    consumer.shutdown();
+    for (i, result) in sent.iter().enumerate() {
+        let trace = trace_when(&admin, &result.msg_id, |t| {
+            of_type(t, TraceType::SubAfter).len() == 1
+        });
+        let (before, after) = (
+            of_type(&trace, TraceType::SubBefore),
+            of_type(&trace, TraceType::SubAfter),
+        );
+        assert_eq!(before.len(), 1, "{trace:?}");
+        assert_eq!(before[0].group_name, "TracePopCG");
+        assert_eq!(before[0].keys.as_deref(), Some(format!("pk-{i}").as_str()));
+        assert_eq!(before[0].request_id, after[0].request_id);
+        assert!(after[0].success && after[0].context_code == 0, "{trace:?}");
     }
 }
 

@@ -9,12 +9,11 @@ mod common;
 mod cpp_peer;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{assert_eventually, example_binary, TempDir};
+use common::{announced_addr, assert_eventually, example_binary, TempDir};
 use cpp_peer::run_peer;
 use rocketmq_blocking::client::{
     ClientError, ConsumeConcurrentlyStatus, Message, MessageExt, MessageSelector, Producer,
@@ -41,17 +40,7 @@ fn spawn_broker(listen: &str, namesrv: &str, store: &std::path::Path) -> (Child,
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn the broker example");
-    let stdout = child.stdout.take().expect("broker stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the broker prints its address")
-            .expect("read the broker's stdout");
-        if let Some((_, addr)) = line.split_once("listening on ") {
-            break addr.trim().to_string();
-        }
-    };
+    let addr = announced_addr(&mut child);
     (child, addr)
 }
 

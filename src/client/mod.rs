@@ -11,8 +11,13 @@
 //! - [`PushConsumer`], started with [`PushConsumer::builder`]: a member of a consumer group
 //!   whose listener ([`MessageListenerConcurrently`] or [`MessageListenerOrderly`]) gets the
 //!   messages of the queues the group gives it; failed messages come back later.
+//!   With [`client_rebalance(false)`](PushConsumerBuilder::client_rebalance) a RocketMQ 5
+//!   broker assigns its queues and may have it pop them (POP): acks instead of offsets.
 //! - [`LitePullConsumer`]: the same group membership, with [`LitePullConsumer::poll`] instead
 //!   of a listener.
+//! - [`SimpleConsumer`], started with [`SimpleConsumer::builder`]: RocketMQ 5's consumer over
+//!   POP; [`receive`](SimpleConsumer::receive) blocks for messages, each a [`MessageView`] the
+//!   caller [`ack`](SimpleConsumer::ack)s within its invisible time.
 //! - [`PullConsumer`], started with [`PullConsumer::builder`]: [`PullResult`]s by offset.
 //! - [`MqAdmin`]: the admin and query calls of `mqadmin`, [`MqAdmin::query_trace`] included.
 //! - Message trace (`enable_trace()` on the builders; [`TraceView`]): records of what was
@@ -26,9 +31,10 @@
 //! client/
 //!   producer/   Producer (producer.rs), a façade over SendEngine (send_engine.rs, Java's
 //!               DefaultMQProducerImpl); request-reply, transactions, hooks, fault strategy
-//!   consumer/   PushConsumer and LitePullConsumer, thin handles on one engine (engine/:
-//!               rebalance, the pull loop, deliveries, process queues, offset stores);
-//!               PullConsumer; settings side by side in config.rs
+//!   consumer/   PushConsumer, LitePullConsumer and SimpleConsumer, thin handles on one
+//!               engine (engine/: rebalance, the pull loop and the POP loop, deliveries,
+//!               process queues, offset stores, acks); PullConsumer; settings side by side
+//!               in config.rs
 //!   admin/      MqAdmin
 //!   trace/      message trace as Java writes it: records, the dispatcher thread and its
 //!               inner producer, the hooks that write them
@@ -96,6 +102,14 @@
 //! 7. `consumer/engine/consume_service.rs`: `call_listener`, the one call of the user's
 //!    listener, which reads the bodies where the connection put them.
 //!
+//! A popped message (POP) takes the same road with three other stops: the POP_MESSAGE
+//! answer is read by `shared/mq_client_api/pop.rs` (`process_pop_response` gives each
+//! message its receipt handle), handed on by `consumer/engine/pop_message_service.rs`
+//! (`PopMessageService::on_pop_result`) to `Delivery::deliver_popped`, and after
+//! `call_listener` the outcome goes to the broker from `consume_pop_concurrently.rs` as an ack
+//! or a new invisible time (`pop_api.rs`) instead of to an offset. A simple consumer's
+//! `receive` makes the pop itself (`pop_api.rs`) and returns the messages to its caller.
+//!
 //! Everything here builds without the `servers` feature.
 
 mod admin;
@@ -104,7 +118,7 @@ mod producer;
 mod shared;
 mod trace;
 
-pub use crate::protocol::body::MessageModel;
+pub use crate::protocol::body::{MessageModel, MessageRequestMode};
 /// What the builders' `.tls(..)` takes (also at `remoting::TlsClientConfig`).
 #[cfg(feature = "tls")]
 pub use crate::remoting::TlsClientConfig;
@@ -114,8 +128,9 @@ pub use consumer::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeMessageContext,
     ConsumeMessageHook, ConsumeOrderlyContext, ConsumeOrderlyStatus, ConsumeReturnType,
     LitePullConsumer, LitePullConsumerBuilder, LitePullConsumerConfig, MessageListenerConcurrently,
-    MessageListenerOrderly, MessageSelector, PullConsumer, PullConsumerBuilder, PullConsumerConfig,
-    PushConsumer, PushConsumerBuilder, PushConsumerConfig,
+    MessageListenerOrderly, MessageSelector, MessageView, PullConsumer, PullConsumerBuilder,
+    PullConsumerConfig, PushConsumer, PushConsumerBuilder, PushConsumerConfig, SimpleConsumer,
+    SimpleConsumerBuilder, SimpleConsumerConfig,
 };
 pub use producer::{
     create_reply_message, EndTransactionContext, EndTransactionHook, JavaHashCode,

@@ -1,10 +1,12 @@
-//! `DelayQueue`: items that become available at a given instant; and `Scheduler`, one named
+//! `DelayQueue`: items that become available at a given instant; `Scheduler`, one named
 //! thread running jobs when they are due (Java's `ScheduledExecutorService` for one-off
-//! delayed tasks: pull requests put off, consume requests resubmitted later).
+//! delayed tasks: pull requests put off, consume requests resubmitted later); and
+//! `ServedQueue`, one named thread handing each item, when due, to the service that owns it
+//! (the consumers' pull and pop loops).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -174,6 +176,69 @@ impl Drop for Scheduler {
     }
 }
 
+/// A delay queue served by one named thread: each item, when due, goes to `serve` with the
+/// service that owns the queue, for as long as that service lives (the thread holds it
+/// weakly). The consumers' pull and pop loops: one thread keeps every queue's long poll going.
+pub(crate) struct ServedQueue<T> {
+    queue: Arc<DelayQueue<T>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<T: Send + 'static> ServedQueue<T> {
+    /// A queue; nothing is served before [`ServedQueue::start`].
+    pub(crate) fn new() -> Self {
+        ServedQueue {
+            queue: Arc::new(DelayQueue::default()),
+            thread: Mutex::new(None),
+        }
+    }
+
+    /// Starts the thread `name`, which hands each due item to `serve` with `service` while
+    /// it lives.
+    pub(crate) fn start<S: Send + Sync + 'static>(
+        &self,
+        name: &str,
+        service: Weak<S>,
+        serve: fn(&Arc<S>, T),
+    ) -> std::io::Result<()> {
+        let queue = self.queue.clone();
+        let thread = thread::Builder::new()
+            .name(name.to_string())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                while let Some(item) = queue.pop() {
+                    let Some(service) = service.upgrade() else {
+                        return;
+                    };
+                    serve(&service, item);
+                }
+            })?;
+        *self.thread.lock_unpoisoned() = Some(thread);
+        Ok(())
+    }
+
+    /// Serves `item` as soon as the thread gets to it.
+    pub(crate) fn push_now(&self, item: T) {
+        self.queue.push_now(item);
+    }
+
+    /// Serves `item` after `delay`.
+    pub(crate) fn push_after(&self, item: T, delay: Duration) {
+        self.queue.push_after(item, delay);
+    }
+
+    /// Drops the items waiting and joins the thread (unless called from it).
+    pub(crate) fn shutdown(&self) {
+        self.queue.close();
+        if let Some(handle) = self.thread.lock_unpoisoned().take() {
+            let name = handle.thread().name().unwrap_or("served queue").to_string();
+            if handle.thread().id() != thread::current().id() && handle.join().is_err() {
+                log::error!("the {name} thread panicked");
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +286,37 @@ mod tests {
         scheduler.schedule(Duration::from_secs(60), move || tx.send(3).unwrap());
         scheduler.shutdown();
         assert!(rx.recv().is_err(), "the job was dropped, not run");
+    }
+
+    /// What a served queue's owner saw.
+    struct Owner(Mutex<mpsc::Sender<&'static str>>);
+
+    #[test]
+    fn a_served_queue_serves_its_owner_while_it_lives() {
+        let (tx, rx) = mpsc::channel();
+        let owner = Arc::new(Owner(Mutex::new(tx)));
+        let served = ServedQueue::new();
+        served.push_after("later", Duration::from_millis(20));
+        served.push_now("now");
+        served
+            .start("test-served", Arc::downgrade(&owner), |owner, item| {
+                owner.0.lock_unpoisoned().send(item).unwrap();
+            })
+            .unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok("now"));
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok("later"));
+        // Once the owner is gone the thread ends at the next item.
+        drop(owner);
+        served.push_now("orphan");
+        let finished = || {
+            let thread = served.thread.lock_unpoisoned();
+            thread.as_ref().is_some_and(JoinHandle::is_finished)
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        assert!(finished(), "the thread ended with its owner");
+        served.shutdown();
     }
 }

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
@@ -13,7 +13,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rocketmq_blocking::protocol::codes::response_code;
-use rocketmq_blocking::protocol::{decode_frame, RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
+use rocketmq_blocking::protocol::header::PullMessageResponseHeader;
+use rocketmq_blocking::protocol::message::decode_messages;
+use rocketmq_blocking::protocol::{
+    decode_frame, CommandCustomHeader, RemotingCommand, DEFAULT_MAX_FRAME_LENGTH,
+};
 use rocketmq_blocking::remoting::{
     ChannelEventListener, ClientConfig, ConnectionEvent, ConnectionEventKind, InvokeResult,
     PoolConfig, ProcessorError, RemotingClient, RemotingServer, RequestContext, ServerConfig,
@@ -483,33 +487,19 @@ pub struct BrokerExample {
 
 impl BrokerExample {
     pub fn start(args: &[&str]) -> BrokerExample {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(example_binary("broker"))
+        let child = std::process::Command::new(example_binary("broker"))
             .args(args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start the broker example");
-        let mut line = String::new();
-        let announced = child
-            .stdout
-            .take()
-            .map(|out| std::io::BufReader::new(out).read_line(&mut line));
         // Killed on every path from here.
         let mut broker = BrokerExample {
             child,
             addr: String::new(),
         };
-        assert!(
-            matches!(announced, Some(Ok(_))),
-            "the announcement: {announced:?}"
-        );
-        broker.addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("announced {line:?}"))
-            .to_string();
+        broker.addr = announced_addr(&mut broker.child);
         broker
     }
 }
@@ -642,6 +632,85 @@ pub fn start_broker(
     )
     .start()
     .expect("broker")
+}
+
+// ------------------------------------------------------------------------------ raw broker calls
+
+/// SEND_MESSAGE_V2 and PULL_MESSAGE built by hand, as the broker benchmarks build theirs.
+#[path = "../../examples/common/broker_requests.rs"]
+pub mod raw;
+
+/// Every message of queue `queue_id` of `topic` from offset `from` on, as (queue offset, body):
+/// `group` pulls until the broker has nothing more.
+pub fn pull_bodies(
+    client: &RemotingClient,
+    addr: &str,
+    group: &str,
+    topic: &str,
+    queue_id: i32,
+    from: i64,
+) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    let mut offset = from;
+    loop {
+        let request = raw::pull_request(&raw::pull_header(group, topic, queue_id, offset));
+        let response = client
+            .invoke_sync(Some(addr), request, Duration::from_secs(5))
+            .expect("pull");
+        if response.code != response_code::SUCCESS {
+            return out;
+        }
+        let header =
+            PullMessageResponseHeader::read_from(&response.ext_fields).expect("pull header");
+        for m in decode_messages(&response.body, true).expect("stored messages decode") {
+            out.push((
+                m.queue_offset,
+                String::from_utf8(m.body.into_vec()).expect("utf-8 body"),
+            ));
+        }
+        offset = header.next_begin_offset;
+    }
+}
+
+/// Reads a broker process's stdout up to its line `listening on <ip:port>` (a child test
+/// binary's comes after libtest's `test <name> ... `); returns the address.
+pub fn announced_addr(child: &mut std::process::Child) -> String {
+    let stdout = child.stdout.take().expect("the broker's stdout is piped");
+    for line in io::BufReader::new(stdout).lines() {
+        let line = line.expect("read the broker's stdout");
+        if let Some((_, addr)) = line.split_once("listening on ") {
+            return addr.trim().to_string();
+        }
+    }
+    panic!("the broker ended its output without printing its address")
+}
+
+/// Runs the ignored test `name` of this test binary alone in a child process, with `envs`: a
+/// broker that a test can kill. Returns the child and the address it announced.
+pub fn spawn_test_child<K, V>(
+    name: &str,
+    envs: impl IntoIterator<Item = (K, V)>,
+) -> (std::process::Child, String)
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            name,
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .envs(envs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the child broker");
+    let addr = announced_addr(&mut child);
+    (child, addr)
 }
 
 /// The answer has `code`; its remark is shown when not.

@@ -6,15 +6,16 @@
 //! at the exact next offset (no BLANK filler), so physical offsets are continuous and segment
 //! `i + 1` starts where segment `i`'s data ends.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use super::consume_queue::{numbered_files, sync_dir, tags_code_of};
+use super::consume_queue::tags_code_of;
 use super::error::StoreError;
+use super::files::{create_file, numbered_files, open_file, sync_dir};
 use crate::common::sync::RwLockExt;
 use crate::protocol::message::decode_message;
 use crate::protocol::message::message_ext::{MESSAGE_MAGIC_CODE, MESSAGE_MAGIC_CODE_V2};
@@ -100,11 +101,7 @@ impl CommitLog {
         fs::create_dir_all(dir).map_err(|e| StoreError::io_at("create", dir, &e))?;
         let mut segments = Vec::new();
         for (start, path) in numbered_files(dir)? {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| StoreError::io_at("open", &path, &e))?;
+            let file = open_file(&path)?;
             segments.push(Arc::new(Segment { start, path, file }));
         }
         Ok(CommitLog {
@@ -315,13 +312,7 @@ impl CommitLog {
             }
         }
         let path = self.dir.join(segment_name(max));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(|e| StoreError::io_at("create segment", &path, &e))?;
+        let file = create_file(&path)?;
         sync_dir(&self.dir)?;
         log::info!("new commit log segment {}", path.display());
         let segment = Arc::new(Segment {

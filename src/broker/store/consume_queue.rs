@@ -5,13 +5,14 @@
 //! files of [`CQ_ENTRIES_PER_FILE`] entries, named (as in Java) by their first byte offset in
 //! 20 digits. Files are written with `pwrite` and read with `pread`; no entry is kept in memory.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::error::StoreError;
+use super::files::{create_file, numbered_files, open_file, sync_dir};
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::protocol::message::message_const;
 use crate::protocol::message::MessageProperties;
@@ -126,33 +127,6 @@ fn file_name(first: i64) -> String {
     format!("{:020}", first * CQ_STORE_UNIT_SIZE as i64)
 }
 
-/// Fsyncs a directory so that entries created or removed in it survive a crash.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io_at("fsync directory", dir, &e))
-}
-
-/// The files of a directory whose names are 20 decimal digits, with the number, sorted.
-pub(crate) fn numbered_files(dir: &Path) -> Result<Vec<(i64, PathBuf)>, StoreError> {
-    let mut files = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| StoreError::io_at("list", dir, &e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| StoreError::io_at("list", dir, &e))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let number = (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| name.parse::<i64>().ok())
-            .flatten();
-        match number {
-            Some(n) if entry.path().is_file() => files.push((n, entry.path())),
-            _ => log::warn!("ignoring {} in the store", entry.path().display()),
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 impl ConsumeQueue {
     /// A new, empty queue: creates its directory (and makes that durable).
     pub(crate) fn create(
@@ -221,11 +195,7 @@ impl ConsumeQueue {
                 fs::remove_file(&path).map_err(|e| StoreError::io_at("delete", &path, &e))?;
                 continue;
             }
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| StoreError::io_at("open", &path, &e))?;
+            let file = open_file(&path)?;
             let len = file
                 .metadata()
                 .map_err(|e| StoreError::io_at("stat", &path, &e))?
@@ -429,13 +399,7 @@ impl ConsumeQueue {
             }
         }
         let path = self.dir.join(file_name(index));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(|e| StoreError::io_at("create", &path, &e))?;
+        let file = create_file(&path)?;
         sync_dir(&self.dir)?;
         let file = Arc::new(CqFile {
             first: index,

@@ -17,11 +17,12 @@
 //! so after a crash entries and slots past the header's count may exist: the index service
 //! rebuilds the newest file then.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
+use super::files::{create_file, open_file};
 
 /// Bytes of the header (`IndexHeader.INDEX_HEADER_SIZE`).
 pub(super) const INDEX_HEADER_SIZE: u64 = 40;
@@ -123,13 +124,7 @@ impl IndexFile {
         layout: IndexLayout,
     ) -> Result<IndexFile, StoreError> {
         let path = dir.join(format!("{start:020}"));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(|e| StoreError::io_at("create index file", &path, &e))?;
+        let file = create_file(&path)?;
         file.set_len(layout.file_size())
             .map_err(|e| StoreError::io_at("size index file", &path, &e))?;
         let header = IndexHeader {
@@ -156,11 +151,7 @@ impl IndexFile {
         start: i64,
         layout: IndexLayout,
     ) -> Result<Option<IndexFile>, StoreError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| StoreError::io_at("open", path, &e))?;
+        let file = open_file(path)?;
         let len = file
             .metadata()
             .map_err(|e| StoreError::io_at("stat", path, &e))?

@@ -36,8 +36,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::commit_log::CommitLog;
-use super::consume_queue::{numbered_files, sync_dir};
 use super::error::StoreError;
+use super::files::{numbered_files, sync_dir};
 use super::index_file::{IndexFile, IndexLayout};
 use crate::common::sync::MutexExt;
 use crate::protocol::message::message_const::{

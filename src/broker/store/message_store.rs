@@ -17,9 +17,10 @@ use super::config::{
     MAX_TRANSFER_BYTES_ON_MESSAGE_IN_MEMORY, MAX_TRANSFER_COUNT_ON_MESSAGE_IN_MEMORY,
     MIN_FILTER_SCAN_ENTRIES, SYNC_FLUSH_TIMEOUT,
 };
-use super::consume_queue::{sync_dir, tags_code_of, ConsumeQueue, CqEntry};
+use super::consume_queue::{tags_code_of, ConsumeQueue, CqEntry};
 use super::disk::{DiskUsageProbe, FileSystemUsage};
 use super::error::StoreError;
+use super::files::sync_dir;
 use super::flush::{FsyncGate, GroupCommit};
 use super::index_service::{file_blocks, index_keys, IndexService};
 use super::message_filter::MessageFilter;

@@ -19,6 +19,7 @@
 //! - `flush` — group commit; `checkpoint` — the recovery checkpoint.
 //! - `index_service`, `index_file` — messages by key and unique id (QUERY_MESSAGE), in Java's
 //!   index file layout, indexed by the `rmq-store-index` thread, rebuilt from the log.
+//! - `files` — listing, creating and opening the numbered files, fsync of a directory.
 //! - `disk` — how full the disk is ([`DiskUsageProbe`], statvfs) for the disk guard.
 //! - `stats` — [`StoreStats`]: put and get counts and rates (GET_BROKER_RUNTIME_INFO).
 //!
@@ -78,6 +79,7 @@ mod checkpoint;
 mod commit_log;
 mod consume_queue;
 mod disk;
+mod files;
 mod flush;
 mod index_file;
 mod index_service;

@@ -19,8 +19,9 @@ use crate::client::shared::mq_client_api::MqClientApi;
 use crate::client::trace::{decode_from_trace_trans_data, TraceQueryResult, RMQ_SYS_TRACE_TOPIC};
 use crate::protocol::body::{
     perm_name, BrokerData, ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, KvTable,
-    ProducerConnection, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig,
-    TopicConfigSerializeWrapper, TopicList, TopicRouteData, TopicStatsTable,
+    MessageRequestMode, ProducerConnection, SetMessageRequestModeRequestBody,
+    SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper,
+    TopicList, TopicRouteData, TopicStatsTable,
 };
 use crate::protocol::codes::response_code;
 use crate::protocol::header::QueryMessageRequestHeader;
@@ -250,6 +251,29 @@ impl MqAdmin {
         };
         self.api()
             .create_subscription_group(broker_addr, &config, self.timeout())
+    }
+
+    /// Sets whether `group` pulls or pops `topic` on one broker (5.x, `setMessageRequestMode`;
+    /// `mqadmin setConsumeMode`): push consumers built with `client_rebalance(false)` ask the
+    /// broker and follow it. With [`MessageRequestMode::Pop`], `pop_share_queue_num` 0 (or
+    /// less) has every member pop every queue; n > 0 has each pop its own share and the
+    /// shares of the n members after it.
+    pub fn set_message_request_mode(
+        &self,
+        broker_addr: &str,
+        topic: &str,
+        group: &str,
+        mode: MessageRequestMode,
+        pop_share_queue_num: i32,
+    ) -> Result<(), ClientError> {
+        let body = SetMessageRequestModeRequestBody {
+            topic: self.ns().wrap(topic),
+            consumer_group: self.ns().wrap(group),
+            mode,
+            pop_share_queue_num,
+        };
+        self.api()
+            .set_message_request_mode(broker_addr, &body, self.timeout())
     }
 
     /// Every subscription group config of a broker (`getAllSubscriptionGroup`).

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::allocate::{AllocateAveragely, AllocateMessageQueueStrategy};
 use super::consume_from::ConsumeFrom;
 use super::consume_hook::ConsumeMessageHook;
-use super::engine::{DeliverySettings, EngineSettings, PullSettings};
+use super::engine::{DeliverySettings, EngineSettings, PopSettings, PullSettings};
 use super::listener::{Listener, MessageListenerConcurrently, MessageListenerOrderly};
 use super::subscription::{build_subscription_data, MessageSelector};
 use crate::client::shared::client_config::{client_settings_setters, ClientSettings};
@@ -40,6 +40,9 @@ pub(super) fn start_group(
         .map(|(topic, selector)| build_subscription_data(&namespace.wrap(topic), selector))
         .collect()
 }
+
+/// The most messages one pop may ask for (a broker answers INVALID_PARAMETER above).
+pub(super) const MAX_POP_BATCH_SIZE: i32 = 32;
 
 /// `~/.rocketmq_offsets`, as Java's `LocalFileOffsetStore`.
 pub(super) fn default_local_offset_store_dir() -> PathBuf {
@@ -170,6 +173,7 @@ macro_rules! engine_settings {
                 threshold_size_for_queue: $config.pull_threshold_size_for_queue,
                 $($pull_field: $pull_value),*
             },
+            pop: PopSettings::default(),
             rebalance_interval: $config.rebalance_interval,
             local_offset_store_dir: $config.local_offset_store_dir.clone(),
             delivery: $delivery,
@@ -241,6 +245,19 @@ pub struct PushConsumerConfig {
     /// Broadcasting: the directory of the local offset files
     /// (`rocketmq.client.localOffsetStoreDir`, `~/.rocketmq_offsets`).
     pub local_offset_store_dir: PathBuf,
+    /// Share queues in the client (`clientRebalance`, true). False: a broker assigns them
+    /// (QUERY_ASSIGNMENT) and says, per topic, whether to pull or to pop them, as `mqadmin
+    /// setConsumeMode` set the group (RocketMQ 5 brokers). An orderly or broadcasting
+    /// consumer always shares them itself, as in Java.
+    pub client_rebalance: bool,
+    /// POP: how long popped messages stay invisible to the group while the listener has them
+    /// (`popInvisibleTime`, 60 s; Java takes 5 s to 300 s and pops with 60 s otherwise).
+    pub pop_invisible_time: Duration,
+    /// POP: messages per pop (`popBatchNums`, 32; brokers allow at most 32).
+    pub pop_batch_size: i32,
+    /// POP: popped messages a queue may have waiting for their ack before its pops pause
+    /// (`popThresholdForQueue`, 96).
+    pub pop_threshold_for_queue: usize,
     /// Write message trace records of each listener call (`enableTrace`, off).
     pub enable_trace: bool,
     /// Where trace records go (`traceTopic`; None: `RMQ_SYS_TRACE_TOPIC`).
@@ -259,6 +276,7 @@ impl fmt::Debug for PushConsumerConfig {
             .field("consume_threads", &self.consume_threads)
             .field("pull_batch_size", &self.pull_batch_size)
             .field("max_reconsume_times", &self.max_reconsume_times)
+            .field("client_rebalance", &self.client_rebalance)
             .finish_non_exhaustive()
     }
 }
@@ -287,6 +305,10 @@ impl PushConsumerConfig {
             persist_offset_interval: Duration::from_secs(5),
             rebalance_interval: Duration::from_secs(20),
             local_offset_store_dir: default_local_offset_store_dir(),
+            client_rebalance: true,
+            pop_invisible_time: Duration::from_secs(60),
+            pop_batch_size: 32,
+            pop_threshold_for_queue: 96,
             enable_trace: false,
             trace_topic: None,
         }
@@ -295,7 +317,7 @@ impl PushConsumerConfig {
     /// What the engine is configured with.
     pub(super) fn engine_settings(&self, listener: Listener) -> EngineSettings {
         let orderly = matches!(listener, Listener::Orderly(_));
-        engine_settings!(
+        let mut settings = engine_settings!(
             self,
             pull: {
                 threshold_for_all: None,
@@ -314,7 +336,15 @@ impl PushConsumerConfig {
                 await_termination: self.await_termination,
                 persist_interval: self.persist_offset_interval,
             },
-        )
+        );
+        settings.pop = PopSettings {
+            client_rebalance: self.client_rebalance,
+            invisible_time: self.pop_invisible_time,
+            batch_size: self.pop_batch_size,
+            threshold_for_queue: self.pop_threshold_for_queue,
+            interval: self.pull_interval,
+        };
+        settings
     }
 
     /// The redeliveries allowed for this listener kind (`getMaxReconsumeTimes`).
@@ -446,6 +476,38 @@ impl PushConsumerBuilder {
     /// How often offsets are committed (5 s).
     pub fn persist_offset_interval(mut self, interval: Duration) -> Self {
         self.config.persist_offset_interval = interval;
+        self
+    }
+
+    /// Share queues in the client (true, Java's default), or ask a broker (false): a
+    /// RocketMQ 5 broker then assigns the queues and says whether to pull or to pop them
+    /// (POP after `mqadmin setConsumeMode -m POP`, or
+    /// [`MqAdmin::set_message_request_mode`](crate::client::MqAdmin::set_message_request_mode)).
+    /// Popped messages go to the same listener; a success acks them, a failure makes them
+    /// visible again later (10 s, 30 s, 1 min, … by redelivery), and after
+    /// `max_reconsume_times` they go to the dead-letter topic.
+    pub fn client_rebalance(mut self, client_rebalance: bool) -> Self {
+        self.config.client_rebalance = client_rebalance;
+        self
+    }
+
+    /// POP: how long popped messages stay invisible to the group while the listener has
+    /// them (60 s; 5 s to 300 s, else 60 s, as in Java). Unacked by then, they come again.
+    pub fn pop_invisible_time(mut self, time: Duration) -> Self {
+        self.config.pop_invisible_time = time;
+        self
+    }
+
+    /// POP: messages per pop (32, the most brokers allow).
+    pub fn pop_batch_size(mut self, size: i32) -> Self {
+        self.config.pop_batch_size = size;
+        self
+    }
+
+    /// POP: popped messages a queue may have waiting for their ack before its pops pause
+    /// (96).
+    pub fn pop_threshold_for_queue(mut self, messages: usize) -> Self {
+        self.config.pop_threshold_for_queue = messages;
         self
     }
 
@@ -589,6 +651,113 @@ impl LitePullConsumerBuilder {
 
     /// The configuration built so far.
     pub fn config(&self) -> &LitePullConsumerConfig {
+        &self.config
+    }
+}
+
+// ----- the simple consumer ---------------------------------------------------------------
+
+/// Settings of a [`SimpleConsumer`](super::SimpleConsumer), the RocketMQ 5 consumer whose
+/// caller receives and acks each message. Made by [`SimpleConsumerBuilder`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SimpleConsumerConfig {
+    /// The consumer group.
+    pub group: String,
+    /// Name servers, client id, header encoding, intervals, broker address overrides.
+    pub client: ClientSettings,
+    /// Topic and selector of each subscription.
+    pub subscriptions: Vec<(String, MessageSelector)>,
+    /// How long [`receive`](super::SimpleConsumer::receive) waits for a message when there is
+    /// none (`awaitDuration`, 30 s; at most an hour); the broker holds the request that long
+    /// (a reference broker at most 60 s).
+    pub await_duration: Duration,
+    /// Where a group that never consumed a topic starts: its first message, or (the default,
+    /// as RocketMQ 5 clients) its end.
+    pub consume_from: ConsumeFrom,
+}
+
+impl SimpleConsumerConfig {
+    /// What the engine is configured with: a group member that holds no queue and pulls
+    /// nothing; `receive` pops.
+    pub(super) fn engine_settings(&self) -> EngineSettings {
+        EngineSettings {
+            group: self.group.clone(),
+            client: self.client.clone(),
+            message_model: MessageModel::Clustering,
+            consume_from: self.consume_from,
+            allocate_strategy: Arc::new(AllocateAveragely),
+            // Never used: nothing is pulled.
+            pull: PullSettings {
+                batch_size: MAX_POP_BATCH_SIZE,
+                threshold_for_queue: 0,
+                threshold_size_for_queue: 0,
+                threshold_for_all: None,
+                max_span: 0,
+                interval: Duration::ZERO,
+                broker_suspend: Duration::ZERO,
+                post_subscription: false,
+            },
+            pop: PopSettings::default(),
+            rebalance_interval: Duration::from_secs(20),
+            local_offset_store_dir: default_local_offset_store_dir(),
+            delivery: DeliverySettings::Receive,
+            // The caller has the messages: no listener call to wrap.
+            consume_hooks: Vec::new(),
+        }
+    }
+}
+
+/// Builds and starts a [`SimpleConsumer`](super::SimpleConsumer).
+#[derive(Debug)]
+pub struct SimpleConsumerBuilder {
+    pub(super) config: SimpleConsumerConfig,
+    pub(super) name_server: Option<String>,
+}
+
+impl SimpleConsumerBuilder {
+    pub(super) fn new(group: impl Into<String>) -> Self {
+        SimpleConsumerBuilder {
+            config: SimpleConsumerConfig {
+                group: group.into(),
+                client: ClientSettings::default(),
+                subscriptions: Vec::new(),
+                await_duration: Duration::from_secs(30),
+                consume_from: ConsumeFrom::LastOffset,
+            },
+            name_server: None,
+        }
+    }
+
+    client_settings_setters!();
+
+    /// Subscribes to `topic` with a tag expression (`*`, or tags joined by `||`) or a
+    /// [`MessageSelector`]. May be called for several topics; `receive` takes them in turn.
+    pub fn subscribe(
+        mut self,
+        topic: impl Into<String>,
+        filter: impl Into<MessageSelector>,
+    ) -> Self {
+        self.config
+            .subscriptions
+            .push((topic.into(), filter.into()));
+        self
+    }
+
+    /// How long `receive` waits when there is no message (30 s).
+    pub fn await_duration(mut self, duration: Duration) -> Self {
+        self.config.await_duration = duration;
+        self
+    }
+
+    /// Where a group that never consumed a topic starts (its end).
+    pub fn consume_from(mut self, from: ConsumeFrom) -> Self {
+        self.config.consume_from = from;
+        self
+    }
+
+    /// The configuration built so far.
+    pub fn config(&self) -> &SimpleConsumerConfig {
         &self.config
     }
 }

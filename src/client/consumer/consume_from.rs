@@ -23,4 +23,14 @@ impl ConsumeFrom {
             ConsumeFrom::Timestamp(_) => W::ConsumeFromTimestamp,
         }
     }
+
+    /// Where a pop starts for a group with no offset (`getConsumeInitMode`): the queue's
+    /// first message for `FirstOffset`, else its end (a pop cannot start at a time).
+    pub(crate) fn pop_init_mode(self) -> i32 {
+        use crate::protocol::header::{CONSUME_INIT_MODE_MAX, CONSUME_INIT_MODE_MIN};
+        match self {
+            ConsumeFrom::FirstOffset => CONSUME_INIT_MODE_MIN,
+            ConsumeFrom::LastOffset | ConsumeFrom::Timestamp(_) => CONSUME_INIT_MODE_MAX,
+        }
+    }
 }

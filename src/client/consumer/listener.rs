@@ -25,7 +25,9 @@ pub struct ConsumeConcurrentlyContext {
     /// The queue the messages were pulled from.
     pub message_queue: MessageQueue,
     /// The delay level for messages sent back: 0 lets the broker choose (3 + the message's
-    /// reconsume count), -1 sends them straight to the dead-letter topic.
+    /// reconsume count), -1 sends them straight to the dead-letter topic. Popped messages
+    /// (POP) take it, as Java does, as an index into their own delays (10 s, 30 s, 1 min,
+    /// 2 min, … 2 h; 0: the message's reconsume count), -1 as for pulled ones.
     pub delay_level_when_next_consume: i32,
     /// With `ConsumeSuccess`, the index of the last message consumed; the ones after it are
     /// sent back. Defaults to the whole batch.

@@ -1,13 +1,15 @@
-//! Consumers: [`PushConsumer`] and [`LitePullConsumer`], members of a consumer group on one
-//! engine, and [`PullConsumer`], which reads queues from offsets the caller keeps.
+//! Consumers: [`PushConsumer`], [`LitePullConsumer`] and [`SimpleConsumer`], members of a
+//! consumer group on one engine, and [`PullConsumer`], which reads queues from offsets the
+//! caller keeps.
 //!
 //! # The engine, and who owns what
 //!
 //! Java's push and lite pull consumers (`DefaultMQPushConsumerImpl`,
 //! `DefaultLitePullConsumerImpl`) repeat one machine with two endings. Here it is one
-//! `ConsumerEngine` (`engine/`), and the two public types are thin handles on it
-//! that differ only in where pulled messages go (its `Delivery`): a listener on a consume
-//! pool, or a queue `poll` drains. rdkafka layers its consumers the same way.
+//! `ConsumerEngine` (`engine/`), and the public types are thin handles on it that differ
+//! only in where messages go (its `Delivery`): a listener on a consume pool, a queue `poll`
+//! drains, or the caller of a simple consumer's `receive`. rdkafka layers its consumers the
+//! same way.
 //!
 //! ```text
 //! PushConsumer / LitePullConsumer          the public handle: its config, and
@@ -27,11 +29,20 @@
 //!     ├─ PullMessageService                 thread rmq-pull; the queue of PullRequests;
 //!     │  (pull_message_service.rs)          flow control; PullApiWrapper (pull_api.rs:
 //!     │                                     which broker id to pull each queue from)
+//!     ├─ PopMessageService                  thread rmq-pop (push, clientRebalance false);
+//!     │  (pop_message_service.rs)           the queue of PopRequests; flow control by
+//!     │                                     messages waiting for their ack
+//!     ├─ PopApiWrapper (pop_api.rs)         pops; acks (one request in flight per broker,
+//!     │                                     the rest batched), invisibility changes
 //!     ├─ Delivery (delivery.rs)             one of:
-//!     │   ├─ ConsumeConcurrently            the consume pool rmq-consume-<i>; SendBack
+//!     │   ├─ ConsumeConcurrently            the consume pool rmq-consume-<i>; SendBack;
+//!     │   │                                 popped batches to acks
+//!     │   │                                 (consume_pop_concurrently.rs)
 //!     │   ├─ ConsumeOrderly                 the consume pool; a mutex per queue; SendBack
-//!     │   └─ PollQueue (poll_queue.rs)      batches waiting for poll; paused queues; the
-//!     │                                     offset poll reached per queue
+//!     │   ├─ PollQueue (poll_queue.rs)      batches waiting for poll; paused queues; the
+//!     │   │                                 offset poll reached per queue
+//!     │   └─ Receive                        a simple consumer: its callers pop and ack;
+//!     │                                     no queue held, no rebalance or offsets thread
 //!     ├─ OffsetStore (offset_store.rs)      offsets in memory; the brokers' or a file's
 //!     ├─ ConsumeStats (consume_stats.rs)    rates for running info
 //!     └─ Scheduler                          thread rmq-consume-timer: what is put off
@@ -50,12 +61,15 @@
 //! `await_termination`, offsets are committed (orderly queues unlocked), then the
 //! instance unregisters the group and closes its connections.
 //!
-//! Where what is to come plugs in: a POP loop (issue 17: QUERY_ASSIGNMENT, POP_MESSAGE)
-//! sits beside `PullMessageService` and hands its messages to the same `Delivery`, whose
-//! listener services take their result to an ack instead of an offset. Consume hooks
+//! POP (RocketMQ 5): a push consumer built with `client_rebalance(false)` asks a broker for
+//! its queues (QUERY_ASSIGNMENT, `rebalance.rs`); queues the broker says to pop go to the
+//! POP loop beside `PullMessageService`, which hands its messages to the same `Delivery`,
+//! whose concurrent service takes the listener's result to an ack instead of an offset. A
+//! `SimpleConsumer` is the engine with the `Receive` delivery: each `receive` pops through
+//! the engine's `PopApiWrapper`, and its caller acks. Consume hooks
 //! ([`ConsumeMessageHook`], `consume_hook.rs`; message trace is one) wrap the one listener
-//! call, `consume_service::call_listener`, and each batch a lite pull consumer's `poll`
-//! returns.
+//! call, `consume_service::call_listener` (pulled and popped messages alike), and each batch
+//! a lite pull consumer's `poll` returns.
 
 mod allocate;
 mod config;
@@ -66,6 +80,7 @@ mod listener;
 mod lite_pull_consumer;
 mod pull_consumer;
 mod push_consumer;
+mod simple_consumer;
 mod subscription;
 
 #[cfg(test)]
@@ -76,6 +91,7 @@ pub use allocate::{
 };
 pub use config::{
     LitePullConsumerBuilder, LitePullConsumerConfig, PushConsumerBuilder, PushConsumerConfig,
+    SimpleConsumerBuilder, SimpleConsumerConfig,
 };
 pub use consume_from::ConsumeFrom;
 pub use consume_hook::{ConsumeMessageContext, ConsumeMessageHook, ConsumeReturnType};
@@ -86,4 +102,5 @@ pub use listener::{
 pub use lite_pull_consumer::LitePullConsumer;
 pub use pull_consumer::{PullConsumer, PullConsumerBuilder, PullConsumerConfig};
 pub use push_consumer::PushConsumer;
+pub use simple_consumer::{MessageView, SimpleConsumer};
 pub use subscription::MessageSelector;

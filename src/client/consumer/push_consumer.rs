@@ -5,7 +5,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::config::{start_group, start_trace, PushConsumerBuilder, PushConsumerConfig};
+use super::config::{
+    start_group, start_trace, PushConsumerBuilder, PushConsumerConfig, MAX_POP_BATCH_SIZE,
+};
 use super::engine::{ConsumerEngine, ConsumerInner};
 use super::subscription::{build_subscription_data, MessageSelector, SUB_ALL};
 use crate::client::shared::error::ClientError;
@@ -104,12 +106,12 @@ impl PushConsumer {
 
     /// Pauses pulling (messages already pulled are still consumed) (`suspend`).
     pub fn suspend(&self) {
-        self.engine.pulls().set_suspended(true);
+        self.engine.set_suspended(true);
     }
 
     /// Resumes pulling (`resume`).
     pub fn resume(&self) {
-        self.engine.pulls().set_suspended(false);
+        self.engine.set_suspended(false);
         self.engine.rebalance_now();
     }
 
@@ -159,6 +161,15 @@ impl PushConsumerBuilder {
                 "no message listener: call message_listener_concurrently or message_listener_orderly",
             )
         })?;
+        if !(1..=MAX_POP_BATCH_SIZE).contains(&config.pop_batch_size) {
+            return Err(ClientError::invalid_argument(
+                "pop_batch_size",
+                format!(
+                    "{} is not within 1 to {MAX_POP_BATCH_SIZE} (what a broker pops at once)",
+                    config.pop_batch_size
+                ),
+            ));
+        }
         // Read back as the cluster knows them (`config().subscriptions`).
         let namespace = Namespace::new(config.client.namespace.as_deref());
         for (topic, _) in &mut config.subscriptions {

@@ -161,6 +161,16 @@ pub enum ClientError {
         /// How long `flush` waited.
         timeout: Duration,
     },
+    /// A popped message's invisible time has passed, so its receipt handle no longer holds
+    /// it: the broker may have handed it out again. An ack or an invisibility change made now
+    /// would not stop the redelivery, so it is not sent (a broker would answer SUCCESS all
+    /// the same). The message comes again; consumers must expect it.
+    ReceiptHandleExpired {
+        /// The message's id (`UNIQ_KEY`).
+        message_id: String,
+        /// How long ago it became visible again.
+        expired_for: Duration,
+    },
 }
 
 impl ClientError {
@@ -412,6 +422,15 @@ impl ClientError {
                 "flush gave up after {} ms with {in_flight} async send{} still in flight",
                 timeout.as_millis(),
                 if *in_flight == 1 { "" } else { "s" }
+            ),
+            ClientError::ReceiptHandleExpired {
+                message_id,
+                expired_for,
+            } => write!(
+                f,
+                "the receipt handle of message {message_id} expired {} ms ago: its invisible \
+                 time passed and it will be delivered again",
+                expired_for.as_millis()
             ),
         }
     }

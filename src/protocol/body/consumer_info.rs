@@ -167,6 +167,29 @@ impl ProcessQueueInfo {
     }
 }
 
+/// One queue a push consumer pops (5.x); mirrors Java's `PopProcessQueueInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PopProcessQueueInfo {
+    /// `waitAckCount`: messages popped and not yet acked.
+    pub wait_ack_count: i32,
+    /// `droped` (Java's spelling): taken away by a rebalance.
+    #[serde(rename = "droped")]
+    pub dropped: bool,
+    /// `lastPopTimestamp`.
+    pub last_pop_timestamp: i64,
+}
+
+impl PopProcessQueueInfo {
+    fn write(&self, w: &mut JsonWriter) {
+        w.begin_object();
+        w.bool_field("droped", self.dropped);
+        w.integer_field("lastPopTimestamp", self.last_pop_timestamp);
+        w.integer_field("waitAckCount", i64::from(self.wait_ack_count));
+        w.end_object();
+    }
+}
+
 /// A consumer's rates for one topic over the last minute; mirrors Java's `ConsumeStatus`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
@@ -224,6 +247,9 @@ pub struct ConsumerRunningInfo {
     /// `mqTable`: each queue the consumer holds.
     #[serde(default, deserialize_with = "object_keyed_map")]
     pub mq_table: BTreeMap<MessageQueue, ProcessQueueInfo>,
+    /// `mqPopTable` (5.x): each queue the consumer pops.
+    #[serde(default, deserialize_with = "object_keyed_map")]
+    pub mq_pop_table: BTreeMap<MessageQueue, PopProcessQueueInfo>,
     /// `statusTable`: rates by topic.
     #[serde(default, deserialize_with = "null_as_default")]
     pub status_table: BTreeMap<String, ConsumeStatus>,
@@ -266,6 +292,16 @@ impl ConsumerRunningInfo {
             info.write(&mut w);
         }
         w.end_object();
+        // Only a consumer that pops has it (a 4.9 consumer's body has no such field).
+        if !self.mq_pop_table.is_empty() {
+            w.key("mqPopTable");
+            w.begin_object();
+            for (queue, info) in &self.mq_pop_table {
+                write_queue_key(&mut w, queue);
+                info.write(&mut w);
+            }
+            w.end_object();
+        }
         w.key("properties");
         w.begin_object();
         for (key, value) in &self.properties {
@@ -412,6 +448,29 @@ mod tests {
         let text = info.to_json();
         assert!(
             text.contains(r#""mqTable":{{"brokerName":"broker-a","queueId":3,"topic":"T"}:{"#),
+            "{text}"
+        );
+        assert!(
+            !text.contains("mqPopTable"),
+            "only a consumer that pops: {text}"
+        );
+        assert_eq!(
+            ConsumerRunningInfo::from_json(text.as_bytes()).unwrap(),
+            info
+        );
+        info.mq_pop_table.insert(
+            mq("T", -1),
+            PopProcessQueueInfo {
+                wait_ack_count: 7,
+                dropped: false,
+                last_pop_timestamp: 1_700_000_000_000,
+            },
+        );
+        let text = info.to_json();
+        assert!(
+            text.contains(
+                r#""mqPopTable":{{"brokerName":"broker-a","queueId":-1,"topic":"T"}:{"droped":false,"lastPopTimestamp":1700000000000,"waitAckCount":7}},"properties""#
+            ),
             "{text}"
         );
         assert_eq!(

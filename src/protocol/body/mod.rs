@@ -26,7 +26,8 @@ pub use admin::{
 pub use cluster::ClusterInfo;
 pub use consumer_info::{
     running_info_property, CmResult, ConsumeMessageDirectlyResult, ConsumeStatus,
-    ConsumerRunningInfo, GetConsumerStatusBody, ProcessQueueInfo, ResetOffsetBody,
+    ConsumerRunningInfo, GetConsumerStatusBody, PopProcessQueueInfo, ProcessQueueInfo,
+    ResetOffsetBody,
 };
 pub use consumer_list::GetConsumerListByGroupResponseBody;
 pub use heartbeat::{

@@ -118,8 +118,10 @@ custom_header! {
     pub struct DeleteSubscriptionGroupRequestHeader {
         /// `groupName`.
         pub group_name: String = "groupName",
-        /// `removeOffset`: also forget its committed offsets.
+        /// `removeOffset`: also forget its committed offsets (4.x's name).
         pub remove_offset: bool = "removeOffset",
+        /// `cleanOffset`: the same, by 5.x's name (a 5.x broker reads only this one).
+        pub clean_offset: bool = "cleanOffset",
     }
 }
 
@@ -188,10 +190,18 @@ mod tests {
         let d = DeleteSubscriptionGroupRequestHeader {
             group_name: "G".into(),
             remove_offset: true,
+            clean_offset: false,
         };
         let mut fields = ExtFields::new();
         d.write_to(&mut fields);
         assert_eq!(fields.get("removeOffset"), Some("true"));
+        assert_eq!(fields.get("cleanOffset"), Some("false"));
+        // A 5.x request names only `cleanOffset`; a 4.x one only `removeOffset`.
+        let mut five = ExtFields::new();
+        five.insert("groupName", "G");
+        five.insert("cleanOffset", "true");
+        let read = DeleteSubscriptionGroupRequestHeader::read_from(&five).unwrap();
+        assert!(read.clean_offset && !read.remove_offset);
         let mut missing = ExtFields::new();
         missing.insert("topic", "T");
         assert!(QueryMessageRequestHeader::read_from(&missing).is_err());

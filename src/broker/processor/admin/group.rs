@@ -90,7 +90,8 @@ impl AdminBrokerProcessor {
                 ))
             }
         }
-        if h.remove_offset {
+        // 4.x clients ask with `removeOffset`, 5.x ones with `cleanOffset`.
+        if h.remove_offset || h.clean_offset {
             b.offsets.remove_group(&h.group_name);
         }
         Ok(RemotingCommand::success())

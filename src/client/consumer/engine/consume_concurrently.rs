@@ -28,10 +28,11 @@ const CLEAN_EXPIRED_PER_ROUND: usize = 16;
 
 /// Runs a concurrent listener for one push consumer.
 pub(crate) struct ConsumeConcurrently {
-    listener: Arc<dyn MessageListenerConcurrently>,
-    /// The consume pool, `rmq-consume-<i>`.
-    pool: ThreadPool,
-    parts: ConsumeParts,
+    pub(super) listener: Arc<dyn MessageListenerConcurrently>,
+    /// The consume pool, `rmq-consume-<i>`; popped batches run on it too
+    /// (`consume_pop_concurrently.rs`).
+    pub(super) pool: ThreadPool,
+    pub(super) parts: ConsumeParts,
 }
 
 impl ConsumeConcurrently {

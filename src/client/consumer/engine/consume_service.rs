@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::consume_stats::ConsumeStats;
 use super::offset_store::OffsetStore;
+use super::pop_api::PopApiWrapper;
 use super::send_back::SendBack;
 use crate::client::consumer::consume_hook::ConsumeHooks;
 use crate::client::consumer::listener::{ConsumeConcurrentlyStatus, ConsumeOrderlyStatus};
@@ -41,6 +42,8 @@ pub(crate) struct ConsumeParts {
     pub(crate) send_back: SendBack,
     /// What runs around each listener call.
     pub(crate) hooks: ConsumeHooks,
+    /// Where popped messages' outcomes go: acks, or new invisible times.
+    pub(crate) pop_api: Arc<PopApiWrapper>,
 }
 
 /// What a listener answered, as the consume services and CONSUME_MESSAGE_DIRECTLY see it.

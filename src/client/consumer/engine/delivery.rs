@@ -1,13 +1,15 @@
 //! `Delivery`: where a group consumer's pulled messages go; the one thing in which a push and
 //! a lite pull consumer differ (rdkafka layers its consumers the same way: one engine, thin
-//! deliveries on top).
+//! deliveries on top). Popped messages go to the same listener, which takes them to an ack;
+//! a simple consumer's are handed to the caller of `receive`, who acks them.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::consume_concurrently::ConsumeConcurrently;
 use super::consume_orderly::ConsumeOrderly;
 use super::poll_queue::PollQueue;
+use super::pop_process_queue::PopProcessQueue;
 use super::process_queue::ProcessQueue;
 use crate::protocol::body::{CmResult, ConsumeMessageDirectlyResult, ConsumeType};
 use crate::protocol::message::{MessageExt, MessageQueue};
@@ -20,6 +22,8 @@ pub(crate) enum Delivery {
     Orderly(Arc<ConsumeOrderly>),
     /// Lite pull: a queue that `poll` drains.
     Poll(PollQueue),
+    /// Simple consumer: `receive` pops for its caller, who acks; nothing is pulled.
+    Receive,
 }
 
 impl Delivery {
@@ -28,6 +32,7 @@ impl Delivery {
         match self {
             Delivery::Concurrently(_) | Delivery::Orderly(_) => ConsumeType::ConsumePassively,
             Delivery::Poll(_) => ConsumeType::ConsumeActively,
+            Delivery::Receive => ConsumeType::ConsumePop,
         }
     }
 
@@ -47,6 +52,32 @@ impl Delivery {
             Delivery::Concurrently(service) => service.submit(messages, pq, queue),
             Delivery::Orderly(service) => service.submit(messages, pq, queue),
             Delivery::Poll(polls) => polls.put(messages, pq, queue),
+            Delivery::Receive => log::error!("a simple consumer pulled from {queue}"),
+        }
+    }
+
+    /// Hands `messages` popped from `queue` on; `pq` counts them until they are acked or put
+    /// back; they become visible to the group again at `visible_again`. Only a concurrent
+    /// listener pops (Java's orderly and lite consumers share queues themselves); any other
+    /// delivery leaves them to come back.
+    pub(crate) fn deliver_popped(
+        &self,
+        messages: Vec<MessageExt>,
+        pq: &Arc<PopProcessQueue>,
+        queue: &MessageQueue,
+        visible_again: Instant,
+    ) {
+        match self {
+            Delivery::Concurrently(service) => {
+                service.submit_popped(messages, pq, queue, visible_again)
+            }
+            Delivery::Orderly(_) | Delivery::Poll(_) | Delivery::Receive => {
+                log::error!(
+                    "{} message(s) popped from {queue} with no listener",
+                    messages.len()
+                );
+                pq.done(messages.len());
+            }
         }
     }
 
@@ -54,7 +85,7 @@ impl Delivery {
     pub(crate) fn is_paused(&self, queue: &MessageQueue) -> bool {
         match self {
             Delivery::Poll(polls) => polls.is_paused(queue),
-            Delivery::Concurrently(_) | Delivery::Orderly(_) => false,
+            Delivery::Concurrently(_) | Delivery::Orderly(_) | Delivery::Receive => false,
         }
     }
 
@@ -69,11 +100,18 @@ impl Delivery {
             Delivery::Concurrently(service) => service.consume_directly(message, queue),
             Delivery::Orderly(service) => service.consume_directly(message, queue),
             // No listener to hand a message to (Java answers likewise).
-            Delivery::Poll(_) => ConsumeMessageDirectlyResult {
+            Delivery::Poll(_) | Delivery::Receive => ConsumeMessageDirectlyResult {
                 order: false,
                 auto_commit,
                 consume_result: Some(CmResult::ReturnNull),
-                remark: Some("a lite pull consumer has no listener".into()),
+                remark: Some(
+                    if matches!(self, Delivery::Poll(_)) {
+                        "a lite pull consumer has no listener"
+                    } else {
+                        "a simple consumer has no listener"
+                    }
+                    .into(),
+                ),
                 spent_time_mills: 0,
             },
         }
@@ -85,7 +123,7 @@ impl Delivery {
         match self {
             Delivery::Concurrently(service) => service.shutdown(wait),
             Delivery::Orderly(service) => service.shutdown(wait),
-            Delivery::Poll(_) => 0,
+            Delivery::Poll(_) | Delivery::Receive => 0,
         }
     }
 }

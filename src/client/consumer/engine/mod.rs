@@ -8,9 +8,15 @@
 //!   queue of each held queue (`process_queue.rs`), orderly locks, where a new queue starts.
 //! - `pull_message_service.rs`: [`PullMessageService`], the pull loop (`rmq-pull`), with
 //!   `pull_api.rs` (one pull: which broker, which flags, tag filtering).
+//! - `pop_message_service.rs`: `PopMessageService`, the POP loop (`rmq-pop`) beside it, for
+//!   the queues a broker assigned to be popped (`pop_process_queue.rs` counts what waits for
+//!   its ack), with `pop_api.rs` (one pop; acks and invisibility changes, which a simple
+//!   consumer also makes).
 //! - `delivery.rs`: [`Delivery`], where pulled messages go: a concurrent or orderly listener
 //!   on the consume pool (`consume_concurrently.rs`, `consume_orderly.rs`, sharing
-//!   `consume_service.rs` and `send_back.rs`), or a queue `poll` drains (`poll_queue.rs`).
+//!   `consume_service.rs` and `send_back.rs`; popped messages through
+//!   `consume_pop_concurrently.rs`, to acks), a queue `poll` drains (`poll_queue.rs`), or
+//!   the caller of a simple consumer's `receive`.
 //! - `offset_store.rs`: where consumed offsets go (the brokers, or a local file).
 //! - `consume_stats.rs`: rates for running info.
 //! - `client_remoting_processor.rs`: what brokers ask of the consumer.
@@ -22,11 +28,15 @@
 mod client_remoting_processor;
 mod consume_concurrently;
 mod consume_orderly;
+mod consume_pop_concurrently;
 mod consume_service;
 mod consume_stats;
 mod delivery;
 mod offset_store;
 mod poll_queue;
+mod pop_api;
+mod pop_message_service;
+mod pop_process_queue;
 mod process_queue;
 mod pull_api;
 mod pull_message_service;
@@ -49,6 +59,9 @@ pub(crate) use self::delivery::Delivery;
 use self::offset_store::{LocalFileOffsetStore, RemoteBrokerOffsetStore};
 pub(crate) use self::offset_store::{OffsetStore, ReadOffsetType};
 pub(crate) use self::poll_queue::PollQueue;
+pub(crate) use self::pop_api::{PopApiWrapper, PopSpec};
+pub(crate) use self::pop_message_service::PopSettings;
+use self::pop_message_service::{PopMessageService, PopParts, PopRequest};
 use self::process_queue::ProcessQueue;
 use self::pull_api::PullApiWrapper;
 pub(crate) use self::pull_message_service::PullSettings;
@@ -86,6 +99,8 @@ const UNLOCK_DELAY: Duration = Duration::from_secs(20);
 const CONSUME_LOCK_WAIT: Duration = Duration::from_secs(1);
 /// Orderly: queue locks are renewed this often (`REBALANCE_LOCK_INTERVAL`).
 const LOCK_RENEW_INTERVAL: Duration = Duration::from_secs(20);
+/// How long shutdown waits for the answers to acks already sent (the async timeout).
+const ACKS_AWAIT_AT_SHUTDOWN: Duration = Duration::from_secs(3);
 
 /// What a group consumer is configured with, from its public config.
 pub(crate) struct EngineSettings {
@@ -96,6 +111,8 @@ pub(crate) struct EngineSettings {
     pub(crate) consume_from: ConsumeFrom,
     pub(crate) allocate_strategy: Arc<dyn AllocateMessageQueueStrategy>,
     pub(crate) pull: PullSettings,
+    /// How queues a broker assigns to be popped are popped (and whether to ask it).
+    pub(crate) pop: PopSettings,
     /// How often queues are re-shared without a notification.
     pub(crate) rebalance_interval: Duration,
     /// Broadcasting: where local offset files go.
@@ -133,6 +150,9 @@ pub(crate) enum DeliverySettings {
         /// How often the offsets thread runs (`autoCommitIntervalMillis`).
         commit_interval: Duration,
     },
+    /// A simple consumer's `receive`: it pops for its caller; no queue is held, nothing is
+    /// pulled, no offset is committed.
+    Receive,
 }
 
 /// The threads the engine starts itself (the instance, the pull loop, the scheduler and the
@@ -154,6 +174,9 @@ pub(crate) struct ConsumerEngine {
     /// `rmq-consume-timer`: pulls, batches and unlocks put off.
     scheduler: Arc<Scheduler>,
     pulls: Arc<PullMessageService>,
+    /// The POP loop: popped queues (a broker's assignment), acks, invisibility changes.
+    pops: Arc<PopMessageService>,
+    pop_api: Arc<PopApiWrapper>,
     delivery: Arc<Delivery>,
     state: ServiceStateCell,
     /// Lite pull `assign`: the queues are the caller's, not the group's.
@@ -247,11 +270,20 @@ impl ConsumerEngine {
             }
         );
         let poll = matches!(settings.delivery, DeliverySettings::Poll { .. });
+        let receive = matches!(settings.delivery, DeliverySettings::Receive);
+        // Java asks the broker only for a concurrent push consumer in clustering
+        // (`RebalancePushImpl.clientRebalance`).
+        let client_rebalance = settings.pop.client_rebalance
+            || orderly
+            || poll
+            || receive
+            || settings.message_model == MessageModel::Broadcasting;
+        let pop_api = Arc::new(PopApiWrapper::new(instance.clone(), settings.group.clone()));
         let consume_timeout = match &settings.delivery {
             DeliverySettings::Listener {
                 consume_timeout, ..
             } => *consume_timeout,
-            DeliverySettings::Poll { .. } => Duration::ZERO,
+            DeliverySettings::Poll { .. } | DeliverySettings::Receive => Duration::ZERO,
         };
         let hooks = ConsumeHooks::new(
             settings.consume_hooks.clone(),
@@ -273,6 +305,7 @@ impl ConsumerEngine {
                 crate::protocol::body::ConsumeType::ConsumePassively
             },
             orderly,
+            client_rebalance,
             strategy: settings.allocate_strategy.clone(),
             consume_from: settings.consume_from,
             offsets: offsets.clone(),
@@ -303,6 +336,7 @@ impl ConsumerEngine {
                         instance.clone(),
                     ),
                     hooks,
+                    pop_api: pop_api.clone(),
                 };
                 match listener {
                     Listener::Concurrently(listener) => Delivery::Concurrently(Arc::new(
@@ -322,6 +356,7 @@ impl ConsumerEngine {
             DeliverySettings::Poll { auto_commit, .. } => {
                 Delivery::Poll(PollQueue::new(*auto_commit, hooks))
             }
+            DeliverySettings::Receive => Delivery::Receive,
         });
         let pulls = Arc::new(PullMessageService::new(PullParts {
             settings: settings.pull.clone(),
@@ -338,6 +373,15 @@ impl ConsumerEngine {
             scheduler: scheduler.clone(),
             delivery: delivery.clone(),
         }));
+        let pops = Arc::new(PopMessageService::new(PopParts {
+            settings: settings.pop.clone(),
+            group: settings.group.clone(),
+            namespace: instance.namespace().clone(),
+            pop_api: pop_api.clone(),
+            rebalance: rebalance.clone(),
+            stats: stats.clone(),
+            delivery: delivery.clone(),
+        }));
         let (rebalance_waker, rebalance_wakeups) = Waker::pair();
         Ok(ConsumerEngine {
             settings,
@@ -347,6 +391,8 @@ impl ConsumerEngine {
             stats,
             scheduler,
             pulls,
+            pops,
+            pop_api,
             delivery,
             state: ServiceStateCell::new(ServiceState::CreateJust),
             assigned: AtomicBool::new(false),
@@ -378,9 +424,20 @@ impl ConsumerEngine {
                     queue_capacity: 1000,
                 },
             )?;
-        self.pulls.start().map_err(thread("rmq-pull"))?;
+        let receive = matches!(*self.delivery, Delivery::Receive);
+        if !receive {
+            self.pulls.start().map_err(thread("rmq-pull"))?;
+        }
+        if !self.rebalance.client_rebalance() {
+            self.pops.start().map_err(thread("rmq-pop"))?;
+        }
         self.instance.start_background_tasks()?;
         self.state.swap(ServiceState::Running);
+        if receive {
+            // A simple consumer holds no queue: its callers pop; nothing to share or commit.
+            self.prepare_first_rebalance();
+            return Ok(());
+        }
 
         let wakeups = self
             .rebalance_wakeups
@@ -422,7 +479,7 @@ impl ConsumerEngine {
                 .map_err(thread("rmq-upkeep"))?;
                 Some(thread)
             }
-            DeliverySettings::Poll { .. } => None,
+            DeliverySettings::Poll { .. } | DeliverySettings::Receive => None,
         };
         *self.threads.lock_unpoisoned() = Some(Threads {
             rebalance,
@@ -466,15 +523,22 @@ impl ConsumerEngine {
         &*self.offsets
     }
 
-    pub(crate) fn pulls(&self) -> &PullMessageService {
-        &self.pulls
+    /// Pops, acks and invisibility changes (a simple consumer's every call).
+    pub(crate) fn pop_api(&self) -> &Arc<PopApiWrapper> {
+        &self.pop_api
+    }
+
+    /// Suspends or resumes pulling and popping (a push consumer's `suspend` and `resume`).
+    pub(crate) fn set_suspended(&self, suspended: bool) {
+        self.pulls.set_suspended(suspended);
+        self.pops.set_suspended(suspended);
     }
 
     /// The lite pull consumer's queue (None for a push consumer).
     pub(crate) fn poll_queue(&self) -> Option<&PollQueue> {
         match &*self.delivery {
             Delivery::Poll(polls) => Some(polls),
-            Delivery::Concurrently(_) | Delivery::Orderly(_) => None,
+            Delivery::Concurrently(_) | Delivery::Orderly(_) | Delivery::Receive => None,
         }
     }
 
@@ -561,6 +625,8 @@ impl ConsumerEngine {
             DeliverySettings::Poll {
                 commit_interval, ..
             } => *commit_interval,
+            // Never asked: a simple consumer has no offsets thread.
+            DeliverySettings::Receive => Duration::MAX,
         }
     }
 
@@ -646,7 +712,7 @@ impl ConsumerEngine {
                     service.clean_expired(&self.rebalance.process_queues(), *consume_timeout);
                 }
             }
-            Delivery::Poll(_) => {}
+            Delivery::Poll(_) | Delivery::Receive => {}
         }
     }
 
@@ -659,6 +725,7 @@ impl ConsumerEngine {
         }
         self.instance.begin_shutdown();
         self.pulls.shutdown();
+        self.pops.shutdown();
         if let Some(threads) = self.threads.lock_unpoisoned().take() {
             threads.rebalance.stop();
             if let Some(upkeep) = threads.upkeep {
@@ -681,6 +748,14 @@ impl ConsumerEngine {
             }
         }
         self.scheduler.shutdown();
+        // Acks sent by listeners that finished: their answers, before connections close.
+        let unanswered = self.pop_api.await_in_flight(ACKS_AWAIT_AT_SHUTDOWN);
+        if unanswered > 0 {
+            log::warn!(
+                "group {}: {unanswered} ack(s) unanswered at shutdown; those messages may come again",
+                self.settings.group
+            );
+        }
         if self.commits_periodically() {
             self.persist_offsets();
         }
@@ -752,6 +827,20 @@ impl ConsumerInner for ConsumerEngine {
             DeliverySettings::Poll { auto_commit, .. } => {
                 p.insert("autoCommit".into(), auto_commit.is_some().to_string());
             }
+            DeliverySettings::Receive => {}
+        }
+        if !self.rebalance.client_rebalance() {
+            p.insert("clientRebalance".into(), "false".into());
+            let pop = &settings.pop;
+            p.insert(
+                "popInvisibleTime".into(),
+                pop.effective_invisible_time().as_millis().to_string(),
+            );
+            p.insert("popBatchNums".into(), pop.batch_size.to_string());
+            p.insert(
+                "popThresholdForQueue".into(),
+                pop.threshold_for_queue.to_string(),
+            );
         }
         info.subscription_set = self.rebalance.subscriptions();
         let consumed = self.poll_queue().map(PollQueue::consume_offsets);
@@ -761,6 +850,9 @@ impl ConsumerInner for ConsumerEngine {
                 None => self.offsets.read_offset(&queue, ReadOffsetType::Memory),
             };
             info.mq_table.insert(queue, pq.info(committed));
+        }
+        for (queue, pq) in self.rebalance.pop_process_queues() {
+            info.mq_pop_table.insert(queue, pq.info());
         }
         if self.poll_queue().is_none() {
             for subscription in &info.subscription_set {
@@ -848,7 +940,9 @@ impl RebalanceHandler for ConsumerEngine {
             held.len()
         );
         if self.poll_queue().is_none() {
-            // Brokers learn the new share (and the subscription version) at once.
+            // Brokers learn the new share (and the subscription version, and a pop retry
+            // topic an assignment added or dropped) at once.
+            self.instance.register_consumer(self.consumer_data());
             self.instance.send_heartbeat_now();
         }
     }
@@ -889,6 +983,12 @@ impl RebalanceHandler for ConsumerEngine {
                 polls.set_consume_offset(&request.message_queue, request.next_offset);
             }
             self.pulls.pull_now(request);
+        }
+    }
+
+    fn dispatch_pop_requests(&self, requests: Vec<PopRequest>) {
+        for request in requests {
+            self.pops.pop_now(request);
         }
     }
 }

@@ -9,8 +9,7 @@
 //! back in line. So one thread keeps every queue's long poll going.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::thread::{self, JoinHandle};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::consume_service::reset_retry_topic;
@@ -23,8 +22,7 @@ use crate::client::shared::error::ClientError;
 use crate::client::shared::namespace::Namespace;
 use crate::client::shared::result::{PullResult, PullStatus};
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
-use crate::common::delay_queue::{DelayQueue, Scheduler};
-use crate::common::sync::MutexExt;
+use crate::common::delay_queue::{Scheduler, ServedQueue};
 use crate::common::trace::trace_step;
 use crate::protocol::body::{MessageModel, SubscriptionData};
 use crate::protocol::codes::response_code;
@@ -70,8 +68,8 @@ pub(crate) struct PullMessageService {
     model: MessageModel,
     group: String,
     namespace: Namespace,
-    requests: Arc<DelayQueue<PullRequest>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The pull requests and `rmq-pull`.
+    requests: ServedQueue<PullRequest>,
     pull_api: Arc<PullApiWrapper>,
     rebalance: Arc<RebalanceImpl>,
     offsets: Arc<dyn OffsetStore>,
@@ -105,8 +103,7 @@ impl PullMessageService {
             model: parts.model,
             group: parts.group,
             namespace: parts.namespace,
-            requests: Arc::new(DelayQueue::default()),
-            thread: Mutex::new(None),
+            requests: ServedQueue::new(),
             pull_api: parts.pull_api,
             rebalance: parts.rebalance,
             offsets: parts.offsets,
@@ -120,23 +117,12 @@ impl PullMessageService {
 
     /// Starts `rmq-pull`, which pulls for each request when due while the service lives.
     pub(crate) fn start(self: &Arc<Self>) -> std::io::Result<()> {
-        let requests = self.requests.clone();
-        let service: Weak<Self> = Arc::downgrade(self);
-        let thread = thread::Builder::new()
-            .name("rmq-pull".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                while let Some(request) = requests.pop() {
-                    let Some(service) = service.upgrade() else {
-                        return;
-                    };
-                    if !request.process_queue.is_dropped() {
-                        service.pull_message(request);
-                    }
+        self.requests
+            .start("rmq-pull", Arc::downgrade(self), |service, request| {
+                if !request.process_queue.is_dropped() {
+                    service.pull_message(request);
                 }
-            })?;
-        *self.thread.lock_unpoisoned() = Some(thread);
-        Ok(())
+            })
     }
 
     /// Pulls for `request` as soon as the thread gets to it (`executePullRequestImmediately`).
@@ -162,12 +148,7 @@ impl PullMessageService {
     /// Drops the requests waiting and joins the thread (unless called from it).
     pub(crate) fn shutdown(&self) {
         self.stopped.store(true, Ordering::SeqCst);
-        self.requests.close();
-        if let Some(handle) = self.thread.lock_unpoisoned().take() {
-            if handle.thread().id() != thread::current().id() && handle.join().is_err() {
-                log::error!("the rmq-pull thread panicked");
-            }
-        }
+        self.requests.shutdown();
     }
 
     /// One pull of one queue, unless flow control or the queue's state puts it off

@@ -7,22 +7,36 @@
 //! offsets committed first; an orderly consumer unlocks them at the broker); queues it gains
 //! get a process queue and a first pull request from the offset the group committed (or, for
 //! a new group, where `consume_from` says).
+//!
+//! A push consumer built with `client_rebalance(false)` asks a broker instead
+//! (QUERY_ASSIGNMENT, Java's `getRebalanceResultFromBroker`): the broker answers each queue
+//! with PULL or POP, as `mqadmin setConsumeMode` set the group. Pulled queues are held as
+//! above; popped ones (usually queue -1, every queue of the topic on a broker) get a pop
+//! process queue and a pop request instead, for the pop loop. A broker that does not know
+//! QUERY_ASSIGNMENT (4.x) gets the client's own sharing instead, where Java's consumer would
+//! take no queue.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::offset_store::{committed_offset, OffsetStore};
+use super::pop_message_service::PopRequest;
+use super::pop_process_queue::PopProcessQueue;
 use super::process_queue::ProcessQueue;
 use crate::client::consumer::allocate::AllocateMessageQueueStrategy;
 use crate::client::consumer::consume_from::ConsumeFrom;
+use crate::client::consumer::subscription::{build_subscription_data, SUB_ALL};
 use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::validators::RETRY_GROUP_TOPIC_PREFIX;
 use crate::common::sync::{MutexExt, RwLockExt};
 use crate::common::trace::trace_step;
 use crate::protocol::body::{
-    ConsumeType, LockBatchRequestBody, MessageModel, SubscriptionData, UnlockBatchRequestBody,
+    ConsumeType, LockBatchRequestBody, MessageModel, MessageQueueAssignment, MessageRequestMode,
+    QueryAssignmentRequestBody, SubscriptionData, UnlockBatchRequestBody,
 };
+use crate::protocol::codes::response_code;
+use crate::protocol::header::pop_retry_topic_v1;
 use crate::protocol::message::MessageQueue;
 
 /// The next pull of one queue; mirrors Java's `PullRequest`.
@@ -59,6 +73,8 @@ pub(crate) trait RebalanceHandler: Send + Sync {
     fn remove_unnecessary_message_queue(&self, queue: &MessageQueue, pq: &ProcessQueue) -> bool;
     /// Starts pulling newly held queues (`dispatchPullRequest`).
     fn dispatch_pull_requests(&self, requests: Vec<PullRequest>);
+    /// Starts popping newly assigned queues (`dispatchPopPullRequest`).
+    fn dispatch_pop_requests(&self, requests: Vec<PopRequest>);
 }
 
 /// One consumer's share of its group.
@@ -69,6 +85,8 @@ pub(crate) struct RebalanceImpl {
     consume_type: ConsumeType,
     /// Orderly: queues are locked at their brokers before they are taken.
     orderly: bool,
+    /// The member shares queues itself; false: a broker assigns them (QUERY_ASSIGNMENT).
+    client_rebalance: bool,
     strategy: Arc<dyn AllocateMessageQueueStrategy>,
     /// Where a newly held queue starts when the group has no offset for it.
     consume_from: ConsumeFrom,
@@ -78,6 +96,8 @@ pub(crate) struct RebalanceImpl {
     subscriptions: RwLock<BTreeMap<String, SubscriptionData>>,
     /// Queue → process queue, of the queues held (`processQueueTable`).
     process_queues: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
+    /// Queue → pop process queue, of the queues popped (`popProcessQueueTable`).
+    pop_process_queues: Mutex<HashMap<MessageQueue, Arc<PopProcessQueue>>>,
     /// One rebalance at a time (the periodic thread, a notification, a reset).
     running: Mutex<()>,
 }
@@ -88,6 +108,8 @@ pub(crate) struct RebalanceParts {
     pub(crate) model: MessageModel,
     pub(crate) consume_type: ConsumeType,
     pub(crate) orderly: bool,
+    /// Java's `clientRebalance`, already forced on for an orderly or broadcasting consumer.
+    pub(crate) client_rebalance: bool,
     pub(crate) strategy: Arc<dyn AllocateMessageQueueStrategy>,
     pub(crate) consume_from: ConsumeFrom,
     pub(crate) offsets: Arc<dyn OffsetStore>,
@@ -101,12 +123,14 @@ impl RebalanceImpl {
             model: parts.model,
             consume_type: parts.consume_type,
             orderly: parts.orderly,
+            client_rebalance: parts.client_rebalance,
             strategy: parts.strategy,
             consume_from: parts.consume_from,
             offsets: parts.offsets,
             instance: parts.instance,
             subscriptions: RwLock::new(BTreeMap::new()),
             process_queues: Mutex::new(HashMap::new()),
+            pop_process_queues: Mutex::new(HashMap::new()),
             running: Mutex::new(()),
         }
     }
@@ -125,6 +149,11 @@ impl RebalanceImpl {
 
     pub(crate) fn subscription(&self, topic: &str) -> Option<SubscriptionData> {
         self.subscriptions.read_unpoisoned().get(topic).cloned()
+    }
+
+    /// Whether this member shares queues itself (false: a broker assigns them).
+    pub(crate) fn client_rebalance(&self) -> bool {
+        self.client_rebalance
     }
 
     pub(crate) fn subscriptions(&self) -> Vec<SubscriptionData> {
@@ -147,6 +176,18 @@ impl RebalanceImpl {
         held
     }
 
+    /// The queues popped now with their pop process queues.
+    pub(crate) fn pop_process_queues(&self) -> Vec<(MessageQueue, Arc<PopProcessQueue>)> {
+        let mut popped: Vec<_> = self
+            .pop_process_queues
+            .lock_unpoisoned()
+            .iter()
+            .map(|(q, pq)| (q.clone(), pq.clone()))
+            .collect();
+        popped.sort_by(|a, b| a.0.cmp(&b.0));
+        popped
+    }
+
     pub(crate) fn process_queue(&self, queue: &MessageQueue) -> Option<Arc<ProcessQueue>> {
         self.process_queues.lock_unpoisoned().get(queue).cloned()
     }
@@ -166,7 +207,26 @@ impl RebalanceImpl {
         let _one_at_a_time = self.running.lock_unpoisoned();
         let subscriptions = self.subscriptions();
         for subscription in &subscriptions {
-            if let Err(e) = self.rebalance_by_topic(handler, &subscription.topic) {
+            let topic = &subscription.topic;
+            let rebalanced = if self.client_rebalance {
+                self.rebalance_by_topic(handler, topic)
+            } else {
+                match self.rebalance_by_broker(handler, topic) {
+                    // A 4.x broker assigns nothing: share the queues as ever.
+                    Err(e)
+                        if e.response_code() == Some(response_code::REQUEST_CODE_NOT_SUPPORTED) =>
+                    {
+                        log::info!(
+                            "group {}: the broker of {topic} does not assign queues ({e}); \
+                             sharing them in the client",
+                            self.group
+                        );
+                        self.rebalance_by_topic(handler, topic)
+                    }
+                    other => other,
+                }
+            };
+            if let Err(e) = rebalanced {
                 if !subscription.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
                     log::warn!(
                         "rebalance of topic {} for group {} failed: {e}",
@@ -242,6 +302,133 @@ impl RebalanceImpl {
             handler.message_queue_changed(topic, &all, &held);
         }
         Ok(())
+    }
+
+    /// Asks a broker of `topic` which queues this member takes and whether it pulls or pops
+    /// each (`getRebalanceResultFromBroker`); no answer keeps what is held.
+    fn rebalance_by_broker(
+        &self,
+        handler: &dyn RebalanceHandler,
+        topic: &str,
+    ) -> Result<(), ClientError> {
+        let timeout = self.instance.api_timeout_default();
+        let addr = match self.instance.find_broker_address_by_topic(topic) {
+            Some(addr) => addr,
+            None => {
+                self.instance.update_topic_route(topic, timeout)?;
+                self.instance
+                    .find_broker_address_by_topic(topic)
+                    .ok_or_else(|| ClientError::NoRoute {
+                        topic: topic.to_string(),
+                        reason: "no broker to ask for the assignment".into(),
+                    })?
+            }
+        };
+        let body = assignment_request(
+            topic,
+            &self.group,
+            self.instance.client_id(),
+            &*self.strategy,
+            self.model,
+        );
+        let Some(assignments) = self
+            .instance
+            .api()
+            .query_assignment(&addr, &body, timeout)?
+        else {
+            log::info!(
+                "group {}: {addr} has no assignment of {topic} for us",
+                self.group
+            );
+            return Ok(());
+        };
+        let held: Vec<MessageQueue> = assignments
+            .iter()
+            .map(|a| a.message_queue.clone())
+            .collect();
+        if self.update_message_queue_assignment(handler, topic, &assignments) {
+            handler.message_queue_changed(topic, &[], &held);
+        }
+        Ok(())
+    }
+
+    /// Holds what the broker assigned (`updateMessageQueueAssignment`): pulled queues as a
+    /// rebalance holds them, popped ones with a pop process queue each. A topic that goes
+    /// from pop to pull also reads its pop retry topic (what was popped and not acked comes
+    /// back there), and stops reading it when it goes back to pop, where pops read it.
+    fn update_message_queue_assignment(
+        &self,
+        handler: &dyn RebalanceHandler,
+        topic: &str,
+        assignments: &[MessageQueueAssignment],
+    ) -> bool {
+        let (popped, pulled): (Vec<&MessageQueueAssignment>, Vec<&MessageQueueAssignment>) =
+            assignments
+                .iter()
+                .partition(|a| a.mode == MessageRequestMode::Pop);
+        let popped: Vec<MessageQueue> = popped.iter().map(|a| a.message_queue.clone()).collect();
+        let pulled: Vec<MessageQueue> = pulled.iter().map(|a| a.message_queue.clone()).collect();
+        if !topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
+            let retry = pop_retry_topic_v1(topic, &self.group);
+            if popped.is_empty() && !pulled.is_empty() {
+                if self.subscription(&retry).is_none() {
+                    if let Ok(subscription) = build_subscription_data(&retry, &SUB_ALL.into()) {
+                        self.subscribe(subscription);
+                    }
+                }
+            } else if !popped.is_empty() && pulled.is_empty() {
+                self.unsubscribe(&retry);
+            }
+        }
+        let mut changed = self.update_process_queue_table(handler, topic, &pulled);
+
+        let current: Vec<(MessageQueue, Arc<PopProcessQueue>)> = self
+            .pop_process_queues
+            .lock_unpoisoned()
+            .iter()
+            .filter(|(q, _)| q.topic == topic)
+            .map(|(q, pq)| (q.clone(), pq.clone()))
+            .collect();
+        for (queue, pq) in current {
+            let let_go = if !popped.contains(&queue) {
+                true
+            } else if pq.is_pull_expired() {
+                log::error!(
+                    "pops of {queue} stopped for 120 s; dropping it so that the next rebalance restarts it"
+                );
+                true
+            } else {
+                false
+            };
+            if let_go {
+                pq.set_dropped(true);
+                self.pop_process_queues.lock_unpoisoned().remove(&queue);
+                log::info!("group {}: no longer pops {queue}", self.group);
+                changed = true;
+            }
+        }
+        let init_mode = self.consume_from.pop_init_mode();
+        let mut requests = Vec::new();
+        for queue in popped {
+            let pq = {
+                let mut table = self.pop_process_queues.lock_unpoisoned();
+                if table.contains_key(&queue) {
+                    continue;
+                }
+                let pq = Arc::new(PopProcessQueue::default());
+                table.insert(queue.clone(), pq.clone());
+                pq
+            };
+            log::info!("group {}: pops {queue}", self.group);
+            requests.push(PopRequest {
+                message_queue: queue,
+                process_queue: pq,
+                init_mode,
+            });
+            changed = true;
+        }
+        handler.dispatch_pop_requests(requests);
+        changed
     }
 
     /// The group's members as `addr` knows them, sorted. A broker that knows no member
@@ -417,6 +604,15 @@ impl RebalanceImpl {
 
     /// Drops the queues of topics no longer subscribed (`truncateMessageQueueNotMyTopic`).
     fn drop_queues_of_other_topics(&self, subscriptions: &[SubscriptionData]) {
+        self.pop_process_queues
+            .lock_unpoisoned()
+            .retain(|queue, pq| {
+                let keep = subscriptions.iter().any(|s| s.topic == queue.topic);
+                if !keep {
+                    pq.set_dropped(true);
+                }
+                keep
+            });
         let mut table = self.process_queues.lock_unpoisoned();
         table.retain(|queue, pq| {
             let keep = subscriptions.iter().any(|s| s.topic == queue.topic);
@@ -434,6 +630,9 @@ impl RebalanceImpl {
     /// Lets go of every queue (shutdown; `destroy`).
     pub(crate) fn drop_all(&self) {
         for (_, pq) in self.process_queues.lock_unpoisoned().drain() {
+            pq.set_dropped(true);
+        }
+        for (_, pq) in self.pop_process_queues.lock_unpoisoned().drain() {
             pq.set_dropped(true);
         }
     }
@@ -579,5 +778,46 @@ impl RebalanceImpl {
                 None
             }
         }
+    }
+}
+
+/// What a member asks a broker for its share of `topic` (`queryAssignment`): its group, id,
+/// allocation strategy and model, as a Java 5.3.3 consumer sends them.
+fn assignment_request(
+    topic: &str,
+    group: &str,
+    client_id: &str,
+    strategy: &dyn AllocateMessageQueueStrategy,
+    model: MessageModel,
+) -> QueryAssignmentRequestBody {
+    QueryAssignmentRequestBody {
+        topic: topic.to_string(),
+        consumer_group: group.to_string(),
+        client_id: client_id.to_string(),
+        strategy_name: strategy.name().to_string(),
+        message_model: Some(model),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::consumer::allocate::AllocateAveragely;
+    use crate::client::shared::test_support::fixture_body;
+
+    #[test]
+    fn the_assignment_request_is_what_a_java_consumer_sends() {
+        // 070: a Java 5.3.3 push consumer with clientRebalance(false) asking for CapPop5.
+        let body = assignment_request(
+            "CapPop5",
+            "CapPopG5",
+            "192.0.2.2@23204#7587576566205",
+            &AllocateAveragely,
+            MessageModel::Clustering,
+        );
+        assert_eq!(
+            body.to_json().as_bytes(),
+            &fixture_body("java-5.3.3/070-req-code400-json.bin")[..]
+        );
     }
 }

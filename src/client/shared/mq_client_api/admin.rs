@@ -8,8 +8,8 @@ use super::{expect_body, MqClientApi};
 use crate::client::shared::error::ClientError;
 use crate::protocol::body::{
     ClusterInfo, ConsumeStats, ConsumerConnection, GetConsumerStatusBody, GroupList, KvTable,
-    ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
-    TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicStatsTable,
+    ProducerConnection, ResetOffsetBody, SetMessageRequestModeRequestBody, SubscriptionGroupConfig,
+    SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicStatsTable,
 };
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
@@ -76,6 +76,20 @@ impl MqClientApi {
         let request = self
             .bare_request(request_code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
             .with_body(config.to_json().into_bytes());
+        self.invoke_success(addr, request, timeout)
+    }
+
+    /// SET_MESSAGE_REQUEST_MODE (5.x, `setMessageRequestMode`): whether the group pulls or
+    /// pops the topic when its members ask the broker (QUERY_ASSIGNMENT).
+    pub(crate) fn set_message_request_mode(
+        &self,
+        addr: &str,
+        body: &SetMessageRequestModeRequestBody,
+        timeout: Duration,
+    ) -> Result<(), ClientError> {
+        let request = self
+            .bare_request(request_code::SET_MESSAGE_REQUEST_MODE)
+            .with_body(body.to_json());
         self.invoke_success(addr, request, timeout)
     }
 
@@ -290,7 +304,9 @@ impl MqClientApi {
     ) -> Result<(), ClientError> {
         let header = DeleteSubscriptionGroupRequestHeader {
             group_name: group.to_string(),
+            // Both names: 4.x brokers read `removeOffset`, 5.x brokers `cleanOffset`.
             remove_offset,
+            clean_offset: remove_offset,
         };
         let request = self.request(request_code::DELETE_SUBSCRIPTIONGROUP, &header);
         self.invoke_success(addr, request, timeout)

@@ -24,7 +24,6 @@ use crate::protocol::message::{
     decode_messages_skipping, DecodedRecords, MessageExt, MessageQueue,
 };
 use crate::protocol::RemotingCommand;
-use crate::remoting::InvokeResult;
 
 impl MqClientApi {
     /// PULL_MESSAGE, waiting for the answer (`pullMessageSync`).
@@ -49,19 +48,7 @@ impl MqClientApi {
         callback: Callback<PullResult>,
     ) {
         let request = self.request(request_code::PULL_MESSAGE, header);
-        let response_addr = addr.to_string();
-        self.remoting().invoke_async_always(
-            Some(addr),
-            request,
-            timeout,
-            Box::new(move |outcome: InvokeResult| {
-                callback(
-                    outcome
-                        .map_err(ClientError::from)
-                        .and_then(|response| process_pull_response(response, &response_addr)),
-                )
-            }),
-        );
+        self.invoke_async_reading(addr, request, timeout, callback, process_pull_response);
     }
 
     /// GET_MAX_OFFSET of a queue (`getMaxOffset`).

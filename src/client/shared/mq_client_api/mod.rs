@@ -3,23 +3,27 @@
 //!
 //! Here the calls every client makes (routes, heartbeats) and the few ways a call is
 //! invoked; the rest by who makes them: `send.rs` (producers), `consumer.rs` (pulls,
-//! offsets, group members, queue locks, send-back) and `admin.rs` (the admin calls).
+//! offsets, group members, queue locks, send-back), `pop.rs` (5.x POP: pops, acks,
+//! invisibility changes, queue assignments) and `admin.rs` (the admin calls).
 
 mod admin;
 mod consumer;
+mod pop;
 mod send;
 
+pub(crate) use self::pop::{receipt_handle_of, PopResult, PopStatus};
 pub(crate) use send::DEFAULT_TRACE_REGION_ID;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::ClientError;
+use super::result::Callback;
 use crate::protocol::body::{HeartbeatData, TopicRouteData};
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
 use crate::protocol::{BodyError, CommandCustomHeader, RemotingCommand, SerializeType};
-use crate::remoting::{RemotingClient, RemotingError, CLOSED_LOCALLY};
+use crate::remoting::{InvokeResult, RemotingClient, RemotingError, CLOSED_LOCALLY};
 
 /// The RPCs of a client over one [`RemotingClient`]; mirrors Java's `MQClientAPIImpl`.
 ///
@@ -128,6 +132,32 @@ impl MqClientApi {
         response
             .decode_header()
             .map_err(|e| ClientError::invalid_response(addr, e))
+    }
+
+    /// `request` to a broker without waiting: `read` makes the answer of the response (and
+    /// the address it came from), and `callback` gets it, or the failure, exactly once (on
+    /// the transport's callback pool, or on this thread when the request never left).
+    pub(crate) fn invoke_async_reading<T: 'static>(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout: Duration,
+        callback: Callback<T>,
+        read: impl FnOnce(RemotingCommand, &str) -> Result<T, ClientError> + Send + 'static,
+    ) {
+        let answered_by = addr.to_string();
+        self.remoting.invoke_async_always(
+            Some(addr),
+            request,
+            timeout,
+            Box::new(move |outcome: InvokeResult| {
+                callback(
+                    outcome
+                        .map_err(ClientError::from)
+                        .and_then(|response| read(response, &answered_by)),
+                )
+            }),
+        );
     }
 
     /// `request` to `addr`, oneway (handed to the connection) or waiting for a SUCCESS.
