@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use common::Servers;
 use rocketmq_blocking::client::{
     ConsumeConcurrentlyStatus, ConsumeFrom, LitePullConsumer, LocalTransactionState, Message,
-    MessageExt, MessageRequestMode, MessageType, MqAdmin, Producer, PushConsumer, SendResult,
-    TraceQueryResult, TraceType, TraceView, TransactionListener, TransactionProducer,
-    RMQ_SYS_TRACE_TOPIC,
+    MessageExt, MessageRequestMode, MessageType, MqAdmin, Producer, PushConsumer,
+    PushConsumerBuilder, SendResult, TraceQueryResult, TraceType, TraceView, TransactionListener,
+    TransactionProducer, RMQ_SYS_TRACE_TOPIC,
 };
 use rocketmq_blocking::protocol::codes::response_code;
 use rocketmq_blocking::protocol::decode_frame;
@@ -60,6 +60,48 @@ fn admin(servers: &Servers) -> MqAdmin {
         .unwrap()
 }
 
+/// Sends `count` messages to `topic` with `producer`, keys `<key>-<i>`.
+fn send_keyed(producer: &Producer, topic: &str, key: &str, count: usize) -> Vec<SendResult> {
+    (0..count)
+        .map(|i| {
+            let message = Message::new(topic, format!("traced {i}"))
+                .with_tags("TagT")
+                .with_keys(format!("{key}-{i}"));
+            producer.send(&message).unwrap()
+        })
+        .collect()
+}
+
+/// A traced push consumer of `group` on `topic` from its first offset, adjusted by `adjust`,
+/// keeping what its listener gets; started once `count` messages came.
+fn traced_push_consumer(
+    servers: &Servers,
+    group: &str,
+    topic: &str,
+    count: usize,
+    adjust: impl FnOnce(PushConsumerBuilder) -> PushConsumerBuilder,
+) -> (PushConsumer, Vec<MessageExt>) {
+    let received: Arc<Mutex<Vec<MessageExt>>> = Arc::default();
+    let sink = received.clone();
+    let builder = PushConsumer::builder(group)
+        .name_server(servers.ns())
+        .subscribe(topic, "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .enable_trace();
+    let consumer = adjust(builder)
+        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
+            sink.lock().unwrap().extend(messages.iter().cloned());
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        })
+        .start()
+        .unwrap();
+    common::assert_eventually(&format!("{group} got all {count}"), WAIT, || {
+        received.lock().unwrap().len() >= count
+    });
+    let received = received.lock().unwrap().clone();
+    (consumer, received)
+}
+
 #[test]
 fn producer_and_consumers_write_pub_sub_before_and_sub_after_with_javas_fields() {
     let servers = Servers::start("trace-pubsub", |broker, _| broker.trace_topic_enable(true));
@@ -69,31 +111,8 @@ fn producer_and_consumers_write_pub_sub_before_and_sub_after_with_javas_fields()
         .enable_trace()
         .start()
         .unwrap();
-    let sent: Vec<SendResult> = (0..3)
-        .map(|i| {
-            let message = Message::new("TraceTopic", format!("traced {i}"))
-                .with_tags("TagT")
-                .with_keys(format!("key-{i}"));
-            producer.send(&message).unwrap()
-        })
-        .collect();
-
-    let received: Arc<Mutex<Vec<MessageExt>>> = Arc::default();
-    let sink = received.clone();
-    let consumer = PushConsumer::builder("TraceCG")
-        .name_server(servers.ns())
-        .subscribe("TraceTopic", "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .enable_trace()
-        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
-            sink.lock().unwrap().extend(messages.iter().cloned());
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        })
-        .start()
-        .unwrap();
-    common::assert_eventually("the push consumer got all 3", WAIT, || {
-        received.lock().unwrap().len() >= 3
-    });
+    let sent = send_keyed(&producer, "TraceTopic", "key", 3);
+    let (consumer, received) = traced_push_consumer(&servers, "TraceCG", "TraceTopic", 3, |b| b);
     // The lite pull consumer traces each batch `poll` returns.
     let lite = LitePullConsumer::builder("TraceLiteCG")
         .name_server(servers.ns())
@@ -114,7 +133,7 @@ fn producer_and_consumers_write_pub_sub_before_and_sub_after_with_javas_fields()
     producer.shutdown();
 
     // Our broker stores the region and the trace switch with each message, as Java's does.
-    for m in received.lock().unwrap().iter() {
+    for m in &received {
         assert_eq!(m.property("MSG_REGION"), Some("DefaultRegion"));
         assert_eq!(m.property("TRACE_ON"), Some("true"));
     }
@@ -193,13 +212,7 @@ fn a_push_consumer_that_pops_traces_its_listener_calls() {
         .name_server(servers.ns())
         .start()
         .unwrap();
-    let sent: Vec<SendResult> = (0..2)
-        .map(|i| {
-            producer
-                .send(&Message::new("TracePop", format!("popped {i}")).with_keys(format!("pk-{i}")))
-                .unwrap()
-        })
-        .collect();
+    let sent = send_keyed(&producer, "TracePop", "pk", 2);
     producer.shutdown();
     let admin = admin(&servers);
     admin
@@ -211,21 +224,9 @@ fn a_push_consumer_that_pops_traces_its_listener_calls() {
             0,
         )
         .unwrap();
-    let received: Arc<Mutex<Vec<MessageExt>>> = Arc::default();
-    let sink = received.clone();
-    let consumer = PushConsumer::builder("TracePopCG")
-        .name_server(servers.ns())
-        .subscribe("TracePop", "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .client_rebalance(false)
-        .enable_trace()
-        .message_listener_concurrently(move |messages: &[MessageExt], _: &mut _| {
-            sink.lock().unwrap().extend(messages.iter().cloned());
-            ConsumeConcurrentlyStatus::ConsumeSuccess
-        })
-        .start()
-        .unwrap();
-    common::assert_eventually("both popped", WAIT, || received.lock().unwrap().len() >= 2);
+    let (consumer, _) = traced_push_consumer(&servers, "TracePopCG", "TracePop", 2, |b| {
+        b.client_rebalance(false)
+    });
     assert_eq!(
         consumer.running_info().mq_pop_table.len(),
         1,
