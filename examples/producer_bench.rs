@@ -133,17 +133,7 @@ mod bench {
 
         println!("| case | msgs/s | p50 µs | p99 µs | failed |");
         println!("|---|---:|---:|---:|---:|");
-        for s in &samples {
-            println!(
-                "| {} | {:.0} | {} | {} | {} |",
-                s.name,
-                s.rate,
-                s.percentile(0.50).as_micros(),
-                s.percentile(0.99).as_micros(),
-                s.failures
-            );
-        }
-        for s in &traced {
+        for s in samples.iter().chain(&traced) {
             println!(
                 "| {} | {:.0} | {} | {} | {} |",
                 s.name,
