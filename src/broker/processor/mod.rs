@@ -7,6 +7,7 @@ mod consumer_manage;
 mod end_transaction;
 mod pop_ack;
 mod pop_change_invisible;
+mod pop_checks;
 mod pop_message;
 mod pop_notification;
 mod pop_revive;

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::pop_message::FAQ_URL;
+use super::pop_checks::FAQ_URL;
 use super::{suggest_todo, BrokerContext};
 use crate::broker::pop::{CheckpointKey, OrderCommit, PopService};
 use crate::common::clock::now_millis;

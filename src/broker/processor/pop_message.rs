@@ -14,15 +14,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::pop_checks::{check_pop_target, fill_born_time, poll_deadline_at};
 use super::pull::parse_tag_expression;
-use super::{suggest_todo, BrokerContext};
+use super::BrokerContext;
 use crate::broker::filter::{is_tag_type, SubscriptionFilter, EXPRESSION_TYPE_SQL92};
 use crate::broker::pop::{
     PollingResult, PopCheckpoint, PopRequest, PopRequestAnswerer, PopService, PopTarget,
 };
 use crate::broker::store::{GetMessageResult, GetMessageStatus};
 use crate::common::clock::now_millis;
-use crate::protocol::body::{perm_name, TopicConfig};
+use crate::protocol::body::TopicConfig;
 use crate::protocol::codes::{request_code, response_code};
 use crate::protocol::header::{
     append_msg_offset_info, append_start_offset_info, pop_retry_topic_v1, ExtraInfo,
@@ -33,15 +34,8 @@ use crate::protocol::message::{decode_message, encode_stored_message};
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
-/// Java's `FAQUrl` of 5.x, appended to topic and group remarks.
-pub(super) const FAQ_URL: &str = "https://rocketmq.apache.org/docs/bestPractice/06FAQ";
-
 /// The most messages one pop may ask for.
 const MAX_POP_MSG_NUMS: i32 = 32;
-
-/// A pop is held at most this long whatever its poll time says (Java's clients ask 15-30 s);
-/// a peer asking for hours would pin its request in memory long after it gave up.
-const MAX_POLL_TIME: Duration = Duration::from_secs(60);
 
 /// A request later than this past `bornTime + pollTime` is answered POLLING_TIMEOUT at once
 /// (`isTimeoutTooMuch`).
@@ -57,88 +51,6 @@ pub(super) fn broker_ip(broker: &BrokerContext) -> &str {
 
 fn response(code: i32, remark: String) -> RemotingCommand {
     RemotingCommand::new_response(code, remark)
-}
-
-/// The checks POP_MESSAGE, NOTIFICATION and POLLING_INFO make before anything else, with
-/// Java's codes and remarks: the topic exists and may be read, the queue is one of its read
-/// queues (or -1 for all), the group exists (created when `autoCreateSubscriptionGroup`) and
-/// may consume.
-pub(super) fn check_pop_target(
-    broker: &BrokerContext,
-    topic: &str,
-    queue_id: i32,
-    group: &str,
-    remote: &str,
-) -> Result<TopicConfig, RemotingCommand> {
-    let Some(config) = broker.topics.select_topic_config(topic) else {
-        log::warn!("pop from {remote}: topic {topic} does not exist");
-        return Err(response(
-            response_code::TOPIC_NOT_EXIST,
-            format!(
-                "topic[{topic}] not exist, apply first please! {}",
-                suggest_todo(FAQ_URL)
-            ),
-        ));
-    };
-    if config.perm & perm_name::PERM_READ == 0 {
-        return Err(response(
-            response_code::NO_PERMISSION,
-            format!("the topic[{topic}] peeking message is forbidden"),
-        ));
-    }
-    if queue_id >= config.read_queue_nums {
-        return Err(response(
-            response_code::INVALID_PARAMETER,
-            format!(
-                "queueId[{queue_id}] is illegal, topic:[{topic}] topicConfig.readQueueNums:[{}] consumer:[{remote}]",
-                config.read_queue_nums
-            ),
-        ));
-    }
-    let found = broker
-        .groups
-        .find_or_create(group, broker.setting(|c| c.auto_create_subscription_group))
-        .map_err(|e| {
-            response(
-                response_code::SYSTEM_ERROR,
-                format!("persisting the subscription group {group} failed: {e}"),
-            )
-        })?;
-    let Some(group_config) = found else {
-        return Err(response(
-            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!(
-                "subscription group [{group}] does not exist, {}",
-                suggest_todo(FAQ_URL)
-            ),
-        ));
-    };
-    if !group_config.consume_enable {
-        return Err(response(
-            response_code::NO_PERMISSION,
-            format!("subscription group no permission, {group}"),
-        ));
-    }
-    Ok(config)
-}
-
-/// When a request held for long polling is answered with nothing: `bornTime + pollTime`,
-/// at most [`MAX_POLL_TIME`] from now.
-pub(super) fn poll_deadline_at(born_time: i64, poll_time: i64, now: i64) -> Instant {
-    let left = born_time.saturating_add(poll_time).saturating_sub(now);
-    Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(MAX_POLL_TIME)
-}
-
-/// Java fills in a missing or zero `bornTime` with the time it arrived, so that a request held
-/// and run again keeps its deadline.
-pub(super) fn fill_born_time(request: &mut RemotingCommand, now: i64) {
-    if request
-        .ext_fields
-        .get("bornTime")
-        .is_none_or(|t| t.trim() == "0")
-    {
-        request.ext_fields.insert("bornTime", now.to_string());
-    }
 }
 
 fn poll_deadline(header: &PopMessageRequestHeader, now: i64) -> Instant {

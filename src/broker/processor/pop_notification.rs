@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::pop_message::{check_pop_target, fill_born_time, poll_deadline_at};
+use super::pop_checks::{check_pop_target, fill_born_time, poll_deadline_at};
 use super::BrokerContext;
 use crate::broker::pop::{PollingResult, PopRequest, PopService, PopTarget};
 use crate::common::clock::now_millis;

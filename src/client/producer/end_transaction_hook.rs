@@ -4,7 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use super::transaction::LocalTransactionState;
+use super::local_transaction_state::LocalTransactionState;
 use crate::protocol::message::message_const::{PROPERTY_KEYS, PROPERTY_TAGS};
 use crate::protocol::message::MessageProperties;
 

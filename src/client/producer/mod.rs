@@ -17,6 +17,7 @@ mod async_sender;
 mod config;
 mod end_transaction_hook;
 mod latency_fault_tolerance;
+mod local_transaction_state;
 mod mq_fault_strategy;
 mod prepared_message;
 #[allow(clippy::module_inception)] // the façade, in a file named as users know it
@@ -29,11 +30,11 @@ mod transaction;
 
 pub use config::{ProducerBuilder, ProducerConfig};
 pub use end_transaction_hook::{EndTransactionContext, EndTransactionHook};
+pub use local_transaction_state::LocalTransactionState;
 pub use producer::Producer;
 pub use queue_selector::{JavaHashCode, MessageQueueSelector, SelectMessageQueueByHash};
 pub use request_response::{create_reply_message, RequestCallback};
 pub use send_hook::{MessageType, SendMessageContext, SendMessageHook};
 pub use transaction::{
-    LocalTransactionState, TransactionListener, TransactionProducer, TransactionProducerBuilder,
-    TransactionSendResult,
+    TransactionListener, TransactionProducer, TransactionProducerBuilder, TransactionSendResult,
 };

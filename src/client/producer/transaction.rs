@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use super::config::ProducerBuilder;
 use super::end_transaction_hook::{run_end_transaction, EndTransactionContext, EndTransactionHook};
+use super::local_transaction_state::LocalTransactionState;
 use super::producer::Producer;
 use super::send_engine::SendEngine;
 use crate::client::shared::client_instance::BrokerChoice;
@@ -34,56 +35,11 @@ use crate::protocol::message::message_const::{
     PROPERTY_DELAY_TIME_LEVEL, PROPERTY_PRODUCER_GROUP, PROPERTY_TRANSACTION_PREPARED,
     PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
 };
-use crate::protocol::message::sys_flag::{
-    TRANSACTION_COMMIT_TYPE, TRANSACTION_NOT_TYPE, TRANSACTION_ROLLBACK_TYPE,
-};
 use crate::protocol::message::{decode_message, decode_offset_message_id, MessageExt};
 use crate::protocol::RemotingCommand;
 use crate::remoting::{
     Job, PoolConfig, ProcessorError, RequestContext, RequestProcessor, ThreadPool,
 };
-
-/// How a local transaction ended; mirrors Java's `LocalTransactionState`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LocalTransactionState {
-    /// Committed: the message becomes visible (`COMMIT_MESSAGE`).
-    CommitMessage,
-    /// Rolled back: the message is dropped (`ROLLBACK_MESSAGE`).
-    RollbackMessage,
-    /// Not known yet: the broker will ask again (`UNKNOW`).
-    Unknown,
-}
-
-impl LocalTransactionState {
-    /// Java's name (`COMMIT_MESSAGE`, `ROLLBACK_MESSAGE`, `UNKNOW`), as trace records write
-    /// it.
-    pub fn java_name(self) -> &'static str {
-        match self {
-            LocalTransactionState::CommitMessage => "COMMIT_MESSAGE",
-            LocalTransactionState::RollbackMessage => "ROLLBACK_MESSAGE",
-            LocalTransactionState::Unknown => "UNKNOW",
-        }
-    }
-
-    /// The state Java names `name` (`LocalTransactionState.valueOf`).
-    pub(crate) fn from_java_name(name: &str) -> Option<LocalTransactionState> {
-        Some(match name {
-            "COMMIT_MESSAGE" => LocalTransactionState::CommitMessage,
-            "ROLLBACK_MESSAGE" => LocalTransactionState::RollbackMessage,
-            "UNKNOW" => LocalTransactionState::Unknown,
-            _ => return None,
-        })
-    }
-
-    /// The `commitOrRollback` value of END_TRANSACTION.
-    fn commit_or_rollback(self) -> i32 {
-        match self {
-            LocalTransactionState::CommitMessage => TRANSACTION_COMMIT_TYPE,
-            LocalTransactionState::RollbackMessage => TRANSACTION_ROLLBACK_TYPE,
-            LocalTransactionState::Unknown => TRANSACTION_NOT_TYPE,
-        }
-    }
-}
 
 /// What a transactional producer runs: the local transaction, and the answer to a broker's
 /// question about one left unknown; mirrors Java's `TransactionListener`.

@@ -19,15 +19,13 @@ use super::consume_service::reset_retry_topic;
 use super::consume_stats::ConsumeStats;
 use super::delivery::Delivery;
 use super::pop_api::{PopApiWrapper, PopSpec};
-use super::pop_process_queue::PopProcessQueue;
-use super::rebalance::RebalanceImpl;
+use super::rebalance::{PopRequest, RebalanceImpl};
 use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::{PopResult, PopStatus};
 use crate::client::shared::namespace::Namespace;
 use crate::common::delay_queue::ServedQueue;
 use crate::protocol::body::SubscriptionData;
 use crate::protocol::codes::response_code;
-use crate::protocol::message::MessageQueue;
 
 /// How long the broker may hold a pop (`BROKER_SUSPEND_MAX_TIME_MILLIS`).
 const POP_POLL_TIME: Duration = Duration::from_secs(15);
@@ -86,23 +84,6 @@ impl PopSettings {
         } else {
             DEFAULT_POP_INVISIBLE_TIME
         }
-    }
-}
-
-/// The next pop of one queue; mirrors Java's `PopRequest`.
-#[derive(Clone)]
-pub(crate) struct PopRequest {
-    /// The queue (queue id -1: every queue of the topic on its broker).
-    pub(crate) message_queue: MessageQueue,
-    /// Its pop process queue (dropped when the queue is taken away).
-    pub(crate) process_queue: Arc<PopProcessQueue>,
-    /// Where a group without an offset starts (`ConsumeInitMode`).
-    pub(crate) init_mode: i32,
-}
-
-impl std::fmt::Debug for PopRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PopRequest[{}]", self.message_queue)
     }
 }
 

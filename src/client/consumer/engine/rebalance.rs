@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::offset_store::{committed_offset, OffsetStore};
-use super::pop_message_service::PopRequest;
 use super::pop_process_queue::PopProcessQueue;
 use super::process_queue::ProcessQueue;
 use crate::client::consumer::allocate::AllocateMessageQueueStrategy;
@@ -50,6 +49,23 @@ pub(crate) struct PullRequest {
     pub(crate) next_offset: i64,
     /// Orderly: the first pull after the lock re-reads the committed offset.
     pub(crate) previously_locked: bool,
+}
+
+/// The next pop of one queue; mirrors Java's `PopRequest`.
+#[derive(Clone)]
+pub(crate) struct PopRequest {
+    /// The queue (queue id -1: every queue of the topic on its broker).
+    pub(crate) message_queue: MessageQueue,
+    /// Its pop process queue (dropped when the queue is taken away).
+    pub(crate) process_queue: Arc<PopProcessQueue>,
+    /// Where a group without an offset starts (`ConsumeInitMode`).
+    pub(crate) init_mode: i32,
+}
+
+impl std::fmt::Debug for PopRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PopRequest[{}]", self.message_queue)
+    }
 }
 
 impl std::fmt::Debug for PullRequest {
