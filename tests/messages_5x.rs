@@ -277,6 +277,8 @@ fn a_bad_sql92_expression_is_refused_at_start_and_at_subscribe() {
         .start()
         .unwrap();
     producer.send(&Message::new("SqlBad", "x")).unwrap();
+    // Java checks an expression with the broker of the topic's route, so the route must exist.
+    common::wait_for_route(&ns, "SqlBad");
     let refused = PushConsumer::builder("CG_sql_bad")
         .name_server(&ns)
         .subscribe("SqlBad", MessageSelector::sql("a = 1 AND AND b = 2"))
@@ -314,6 +316,7 @@ fn a_bad_sql92_expression_is_refused_at_start_and_at_subscribe() {
         .start()
         .unwrap();
     producer.send(&Message::new("SqlOff", "x")).unwrap();
+    common::wait_for_route(&plain.name_server_addr(), "SqlOff");
     let refused = PushConsumer::builder("CG_sql_off")
         .name_server(plain.name_server_addr())
         .subscribe("SqlOff", MessageSelector::sql("a > 1"))

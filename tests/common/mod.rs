@@ -89,6 +89,22 @@ pub fn assert_eventually(what: &str, timeout: Duration, cond: impl FnMut() -> bo
     );
 }
 
+/// Waits until the name server at `name_server` routes `topic` (a topic a send just created
+/// is registered by the broker a moment later; a consumer started before that finds no broker
+/// to ask, as Java's would).
+pub fn wait_for_route(name_server: &str, topic: &str) {
+    let admin = rocketmq_blocking::client::MqAdmin::builder()
+        .name_server(name_server)
+        .start()
+        .expect("admin");
+    assert_eventually(
+        &format!("a route for {topic}"),
+        Duration::from_secs(30),
+        || admin.examine_topic_route_info(topic).is_ok(),
+    );
+    admin.shutdown();
+}
+
 /// Checks that no call is left waiting in any client or server response table.
 #[track_caller]
 pub fn assert_no_pending(clients: &[&RemotingClient], servers: &[&RemotingServer]) {
