@@ -35,6 +35,9 @@ use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 /// Java's `MixAll.DEFAULT_MAX_RECONSUME_TIMES`.
 const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
 
+/// How long a send that auto-created its topic waits for the name servers to hear of it.
+const AUTO_CREATE_REGISTER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Stores what producers send and what consumers give back.
 pub(crate) struct SendMessageProcessor {
     broker: Arc<BrokerContext>,
@@ -159,7 +162,15 @@ pub(super) fn msg_check(
                 Some((topic, is_new)) => {
                     if is_new {
                         log::info!("auto-created topic {} for {remote}", topic.topic_name);
-                        b.request_registration();
+                        // Java registers (oneway) before it answers, so the sender can route
+                        // the topic once answered; a slow name server delays only this send.
+                        if !b.register_and_wait(AUTO_CREATE_REGISTER_WAIT) {
+                            log::warn!(
+                                "auto-created topic {}: the name servers were not told within {:?}",
+                                topic.topic_name,
+                                AUTO_CREATE_REGISTER_WAIT
+                            );
+                        }
                     }
                     topic
                 }
