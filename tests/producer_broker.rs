@@ -217,3 +217,29 @@ fn every_send_style_round_trips_through_the_reference_broker_json() {
 fn every_send_style_round_trips_through_the_reference_broker_rocketmq_headers() {
     exercise(SerializeType::RocketMq, "RealBinary");
 }
+
+/// As a Java broker registers a topic a send created before it answers, the topic is routed
+/// by the time the send returns: a consumer can look it up at once.
+#[test]
+fn a_topic_a_send_created_is_routed_when_the_send_returns() {
+    let namesrv = name_server();
+    let ns = namesrv.local_addr().to_string();
+    let store = TempDir::new("auto-create-route");
+    let _broker = broker(&ns, &store);
+    let producer = Producer::builder("PG_auto_route")
+        .name_server(&ns)
+        .start()
+        .unwrap();
+    for round in 0..100 {
+        let topic = format!("AutoRouted{round}");
+        producer.send(&Message::new(topic.as_str(), "x")).unwrap();
+        let consumer = PullConsumer::builder("CG_auto_route")
+            .name_server(&ns)
+            .start()
+            .unwrap();
+        let queues = consumer.fetch_subscribe_message_queues(&topic).unwrap();
+        assert!(!queues.is_empty(), "{topic}");
+        consumer.shutdown();
+    }
+    producer.shutdown();
+}
