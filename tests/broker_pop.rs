@@ -1304,3 +1304,34 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     );
     broker.shutdown();
 }
+
+#[test]
+fn a_group_deleted_with_its_offsets_gets_no_pop_offset_back_at_a_restart() {
+    let dir = TempDir::new("pop-delete-group");
+    let broker = start_broker(&dir, |b| b.flush_disk_type(FlushDiskType::SyncFlush));
+    let addr = broker.local_addr().to_string();
+    let client = client();
+    send(&client, &addr, "PopDeleted", 1, 0..3);
+    let popper = Popper::new(&addr, "PopDeleted", "CG_deleted");
+    let popped = popper.pop(3, 60_000, 0).messages;
+    assert_eq!(popped.len(), 3);
+    ack_all(&popper, &popped);
+    assert_eq!(
+        broker.consumer_offset("CG_deleted", "PopDeleted", 0),
+        Some(3)
+    );
+    // As `mqadmin deleteSubGroup -r true` of 5.x asks.
+    let mut delete = RemotingCommand::new_request(request_code::DELETE_SUBSCRIPTIONGROUP);
+    delete.ext_fields.insert("groupName", "CG_deleted");
+    delete.ext_fields.insert("cleanOffset", "true");
+    let response = client.invoke_sync(Some(&addr), delete, TIMEOUT).unwrap();
+    assert_code(&response, response_code::SUCCESS);
+    assert_eq!(broker.consumer_offset("CG_deleted", "PopDeleted", 0), None);
+    broker.shutdown();
+    drop(broker);
+
+    // The checkpoint log restores pop offsets at start; not a deleted group's.
+    let broker = start_broker(&dir, |b| b);
+    assert_eq!(broker.consumer_offset("CG_deleted", "PopDeleted", 0), None);
+    broker.shutdown();
+}

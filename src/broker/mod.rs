@@ -470,7 +470,7 @@ impl Broker {
         )?;
         server.register_processor_for_codes(
             &ADMIN_CODES,
-            Arc::new(AdminBrokerProcessor::new(context.clone())),
+            Arc::new(AdminBrokerProcessor::new(context.clone(), pop.clone())),
             pool(2, 10_000),
         )?;
         server.register_processor_for_codes(

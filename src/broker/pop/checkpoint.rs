@@ -117,6 +117,10 @@ pub(crate) enum LogRecord {
         q: i32,
         o: i64,
     },
+    /// Group `c`'s pop offsets are forgotten (DELETE_SUBSCRIPTIONGROUP cleaning its offsets):
+    /// a restart must not bring them back.
+    #[serde(rename = "forget")]
+    ForgetOffsets { c: String },
 }
 
 impl LogRecord {

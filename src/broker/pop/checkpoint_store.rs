@@ -223,7 +223,17 @@ impl State {
                 },
                 o,
             ),
+            LogRecord::ForgetOffsets { c } => self.forget_offsets(&c),
         }
+    }
+
+    fn forget_offsets(&mut self, group: &str) {
+        let before = self.offsets.len();
+        self.offsets.retain(|key, _| key.group != group);
+        let forgotten = (before - self.offsets.len()) as u64;
+        self.live_bytes = self
+            .live_bytes
+            .saturating_sub(forgotten * OFFSET_RECORD_ESTIMATE);
     }
 }
 
@@ -614,6 +624,23 @@ impl CheckpointStore {
         Ok(())
     }
 
+    /// Forgets `group`'s pop offsets, durably (its consumer offsets are being removed). Its
+    /// open checkpoints stay and revive into its retry topic, as Java's do.
+    pub(crate) fn forget_offsets(&self, group: &str) -> std::io::Result<()> {
+        let mut state = self.lock();
+        if !state.offsets.keys().any(|key| key.group == group) {
+            return Ok(());
+        }
+        self.append(
+            &mut state,
+            &[LogRecord::ForgetOffsets {
+                c: group.to_string(),
+            }],
+        )?;
+        state.forget_offsets(group);
+        Ok(())
+    }
+
     /// The queues' pop offsets the log holds (restored into the consumer offsets at start).
     pub(crate) fn pop_offsets(&self) -> Vec<(QueueKey, i64)> {
         let mut offsets: Vec<_> = self
@@ -776,6 +803,30 @@ mod tests {
         assert!(!store.is_acked(1, 0));
         assert_eq!(store.ack(&key(0, far), "b", |o| o != 1).unwrap(), 2);
         assert_eq!(store.stats().0, 0);
+    }
+
+    #[test]
+    fn a_groups_forgotten_offsets_stay_forgotten_after_a_reopen() {
+        let dir = TempDir::new("pop-ck-forget").unwrap();
+        let far = now_millis() + 3_600_000;
+        {
+            let store = open(&dir, true);
+            store.add(checkpoint(0, far, 1000, &[0]), Some(1)).unwrap();
+            let other = PopCheckpoint {
+                group: "H".into(),
+                ..checkpoint(0, far, 1000, &[0])
+            };
+            store.add(other, Some(7)).unwrap();
+            store.forget_offsets("G").unwrap();
+            store.forget_offsets("nobody").unwrap();
+            assert_eq!(store.pop_offsets().len(), 1);
+        }
+        let store = open(&dir, true);
+        let offsets = store.pop_offsets();
+        assert_eq!(offsets.len(), 1, "{offsets:?}");
+        assert_eq!((offsets[0].0.group.as_str(), offsets[0].1), ("H", 7));
+        // The checkpoints stay open: their messages still revive, as Java's do.
+        assert_eq!(store.stats().0, 2);
     }
 
     #[test]

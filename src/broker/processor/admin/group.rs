@@ -92,6 +92,13 @@ impl AdminBrokerProcessor {
         }
         // 4.x clients ask with `removeOffset`, 5.x ones with `cleanOffset`.
         if h.remove_offset || h.clean_offset {
+            // The pop offsets first: the checkpoint log would restore them at the next start.
+            if let Err(e) = self.pop.checkpoints.forget_offsets(&h.group_name) {
+                return Ok(error(
+                    response_code::SYSTEM_ERROR,
+                    format!("forgetting the pop offsets of {} failed: {e}", h.group_name),
+                ));
+            }
             b.offsets.remove_group(&h.group_name);
         }
         Ok(RemotingCommand::success())

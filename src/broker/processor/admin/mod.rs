@@ -20,6 +20,7 @@ mod topic;
 use std::sync::Arc;
 
 use super::BrokerContext;
+use crate::broker::pop::PopService;
 use crate::broker::topic_config_manager::{validate_topic_name, AUTO_CREATE_TOPIC_KEY_TOPIC};
 use crate::protocol::body::{
     LockBatchRequestBody, LockBatchResponseBody, TopicConfig, TopicFilterType,
@@ -39,6 +40,8 @@ use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 /// queue locks.
 pub(crate) struct AdminBrokerProcessor {
     broker: Arc<BrokerContext>,
+    /// The POP state: deleting a group with its offsets forgets its pop offsets too.
+    pop: Arc<PopService>,
 }
 
 /// The codes this processor serves.
@@ -77,8 +80,8 @@ fn error(code: i32, remark: impl Into<String>) -> RemotingCommand {
 
 impl AdminBrokerProcessor {
     /// A processor over the broker's shared state.
-    pub(crate) fn new(broker: Arc<BrokerContext>) -> Self {
-        AdminBrokerProcessor { broker }
+    pub(crate) fn new(broker: Arc<BrokerContext>, pop: Arc<PopService>) -> Self {
+        AdminBrokerProcessor { broker, pop }
     }
 
     fn update_and_create_topic(
