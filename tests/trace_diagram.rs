@@ -1,7 +1,7 @@
 //! The one picture: `quickstart --diagram` draws the first sync send and its consumption
 //! from a real run. The SVG must be well-formed XML, and each lane and each request code must
 //! appear in the order a send and a pull cross them. The README's copy
-//! (`docs/quickstart-send.svg`) is checked against a fresh one: when its shape (the lanes'
+//! (`examples/quickstart-send.svg`) is checked against a fresh one: when its shape (the lanes'
 //! roles and the frames' codes, section by section) no longer matches, it is rewritten and
 //! the test fails, so it never goes stale unnoticed.
 
@@ -71,7 +71,7 @@ fn quickstart_draws_the_first_send_and_its_consumption_and_the_readme_copy_is_cu
     assert!(fresh.contains("[app] the listener got &quot;sync message 0&quot;"));
     assert!(fresh.contains("[store] put 1 message(s) of QuickstartTopic"));
 
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/quickstart-send.svg");
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart-send.svg");
     let current = std::fs::read_to_string(&committed)
         .ok()
         .filter(|svg| check_well_formed(svg).is_ok() && shape_of(svg) == shape);
