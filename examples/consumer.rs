@@ -322,13 +322,13 @@ fn main() {
         Mode::Lite => run_lite(&args, &tally, deadline),
         Mode::Simple => run_simple(&args, &tally, &failer, deadline),
     };
-    if let Err(e) = result {
-        eprintln!("consumer: {}", report::error_chain(&e));
-        exit(1);
+    if let Err(e) = &result {
+        eprintln!("consumer: {}", report::error_chain(e));
     }
+    // The last line is printed whatever happened: tools read it.
     let state = tally.state.lock().unwrap_or_else(|e| e.into_inner());
     println!("consumed {} distinct {}", state.total, state.distinct.len());
-    let ok = state.distinct.len() >= args.count && state.out_of_order == 0;
+    let ok = result.is_ok() && state.distinct.len() >= args.count && state.out_of_order == 0;
     exit(if ok { 0 } else { 1 });
 }
 
