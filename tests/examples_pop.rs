@@ -86,6 +86,16 @@ fn consumer_example_pops_and_receives_with_redelivered_failures() {
             20,
             "{mode}: each message once, the failed ones too"
         );
+        // The failed deliveries (every 7th: at least 2 of 20) came again through the group's
+        // retry topic: `--fail-every` failed them, it was not ignored.
+        let retry = match mode {
+            "push" => "%RETRY%CG_ex_push".to_string(),
+            _ => format!("%RETRY%CG_ex_{mode}_ExPop"),
+        };
+        let redelivered: i64 = (0..8)
+            .map(|q| cluster.broker().store().max_offset_in_queue(&retry, q))
+            .sum();
+        assert!(redelivered >= 2, "{mode}: {redelivered} in {retry}");
     }
     let (code, _) = common::run_example(
         "consumer",
