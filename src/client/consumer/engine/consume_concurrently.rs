@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::consume_service::{call_listener, ConsumeParts};
+use super::consume_service::{call_listener, consumed_count, ConsumeParts};
 use super::process_queue::{ConsumeBatch, ProcessQueue};
 use crate::client::consumer::listener::{
     ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, MessageListenerConcurrently,
@@ -133,12 +133,7 @@ impl ConsumeConcurrently {
         queue: &MessageQueue,
         elapsed: Duration,
     ) {
-        let last = messages.len() as i64 - 1;
-        let ack_index = match status {
-            ConsumeConcurrentlyStatus::ConsumeSuccess => i64::from(context.ack_index).min(last),
-            ConsumeConcurrentlyStatus::ReconsumeLater => -1,
-        };
-        let ok = (ack_index + 1) as usize;
+        let ok = consumed_count(status, context.ack_index, messages.len());
         self.parts.stats.consumed(
             &queue.topic,
             ok,

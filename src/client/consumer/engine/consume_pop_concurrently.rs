@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::consume_concurrently::ConsumeConcurrently;
-use super::consume_service::call_listener;
+use super::consume_service::{call_listener, consumed_count};
 use super::pop_process_queue::PopProcessQueue;
 use crate::client::consumer::listener::{ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus};
 use crate::protocol::message::{MessageExt, MessageQueue};
@@ -129,12 +129,7 @@ impl ConsumeConcurrently {
         queue: &MessageQueue,
         elapsed: Duration,
     ) {
-        let ok = match status {
-            ConsumeConcurrentlyStatus::ConsumeSuccess => {
-                (context.ack_index.max(-1) as i64 + 1).min(messages.len() as i64) as usize
-            }
-            ConsumeConcurrentlyStatus::ReconsumeLater => 0,
-        };
+        let ok = consumed_count(status, context.ack_index, messages.len());
         self.parts.stats.consumed(
             &queue.topic,
             ok,

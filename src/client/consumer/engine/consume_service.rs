@@ -90,6 +90,22 @@ impl ListenerStatus for ConsumeOrderlyStatus {
 /// `hooks` before and after: the only place a listener runs. A panic is logged and answers
 /// `S::ON_PANIC`, so the messages come again; returns the answer and how long the listener
 /// took, or the panic's message.
+/// How many of a concurrent listener's `len` messages count as consumed
+/// (`processConsumeResult`): on success those up to `ack_index` (clamped into the batch; -1 or
+/// less: none), on `ReconsumeLater` none.
+pub(crate) fn consumed_count(
+    status: ConsumeConcurrentlyStatus,
+    ack_index: i32,
+    len: usize,
+) -> usize {
+    match status {
+        ConsumeConcurrentlyStatus::ConsumeSuccess => {
+            usize::try_from(i64::from(ack_index) + 1).map_or(0, |ok| ok.min(len))
+        }
+        ConsumeConcurrentlyStatus::ReconsumeLater => 0,
+    }
+}
+
 pub(crate) fn call_listener<S: ListenerStatus>(
     hooks: &ConsumeHooks,
     group: &str,
@@ -191,6 +207,23 @@ pub(crate) fn reset_retry_topic(messages: &mut [MessageExt], group: &str, namesp
 mod tests {
     use super::*;
     use crate::client::consumer::{ConsumeMessageContext, ConsumeMessageHook, ConsumeReturnType};
+
+    #[test]
+    fn the_ack_index_is_clamped_into_the_batch() {
+        use ConsumeConcurrentlyStatus::{ConsumeSuccess, ReconsumeLater};
+        // A listener may set any i32: no value may index outside the batch.
+        for (status, ack_index, len, ok) in [
+            (ConsumeSuccess, i32::MAX, 3, 3),
+            (ConsumeSuccess, 2, 3, 3),
+            (ConsumeSuccess, 0, 3, 1),
+            (ConsumeSuccess, -1, 3, 0),
+            (ConsumeSuccess, -5, 3, 0),
+            (ConsumeSuccess, i32::MIN, 3, 0),
+            (ReconsumeLater, 2, 3, 0),
+        ] {
+            assert_eq!(consumed_count(status, ack_index, len), ok, "{ack_index}");
+        }
+    }
 
     #[test]
     fn retried_messages_show_their_original_topic() {
