@@ -57,6 +57,10 @@ fn allocate_for_pop(
     let Some(index) = all_clients.iter().position(|c| c == client_id) else {
         return Vec::new();
     };
+    if all_queues.is_empty() {
+        // A topic with no read queues (creatable by UPDATE_AND_CREATE_TOPIC): nothing to share.
+        return Vec::new();
+    }
     if all_clients.len() <= all_queues.len() {
         let mut queues = strategy.allocate(group, client_id, all_queues, all_clients);
         for i in 1..=share as usize {
@@ -256,6 +260,10 @@ mod tests {
         assert_eq!(one, [MessageQueue::new("T", "b", 0)]);
         assert!(
             allocate_for_pop(&AllocateAveragely, "G", "zz", &queues(2), &clients(6), 1).is_empty()
+        );
+        // A topic with no read queues: nothing, not a division by zero.
+        assert!(
+            allocate_for_pop(&AllocateAveragely, "G", "c4", &queues(0), &clients(6), 1).is_empty()
         );
         assert!(strategy("AVG").is_some() && strategy("AVG_BY_CIRCLE").is_some());
         assert!(strategy("CONSISTENT_HASH").is_none());
