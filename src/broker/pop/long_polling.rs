@@ -249,10 +249,12 @@ impl PopLongPollingService {
 
     /// Holds `request` until its deadline (`polling`): Full when too many wait, Timeout when
     /// the deadline has passed or the service is stopping.
-    pub(crate) fn polling(&self, request: PopRequest) -> PollingResult {
+    pub(crate) fn polling(&self, mut request: PopRequest) -> PollingResult {
         if request.deadline <= Instant::now() {
             return PollingResult::Timeout;
         }
+        // Only the header is read again: a body a peer attached is not held for a minute.
+        request.request.body = Default::default();
         let key = (
             request.target.topic.clone(),
             request.target.group.clone(),
