@@ -585,7 +585,9 @@ impl CheckpointStore {
 
     /// The revive thread is done with checkpoint `id`: the messages of `revived` bits are in
     /// the retry (or dead-letter) topic. Unless `failed`, the checkpoint is finished;
-    /// otherwise the revived bits are logged and it is due again after a back-off.
+    /// otherwise the revived bits are logged and it is due again after a back-off. When its
+    /// record cannot be logged it is due again too (its messages may then come twice, never
+    /// stay invisible until a restart), and the error is returned.
     pub(crate) fn finish_revive(&self, id: u64, revived: u32, failed: bool) -> std::io::Result<()> {
         let mut state = self.lock();
         if !state.open.contains_key(&id) {
@@ -596,12 +598,13 @@ impl CheckpointStore {
         } else {
             Some(LogRecord::Done { id })
         };
-        if let Some(record) = &record {
-            self.append(&mut state, std::slice::from_ref(record))?;
-        }
+        let logged = match &record {
+            Some(record) => self.append(&mut state, std::slice::from_ref(record)),
+            None => Ok(()),
+        };
         let finished = matches!(record, Some(LogRecord::Done { .. }))
             || state.open.get(&id).is_some_and(|o| o.checkpoint.is_done());
-        if finished {
+        if finished && logged.is_ok() {
             state.remove(id);
             return Ok(());
         }
@@ -621,7 +624,7 @@ impl CheckpointStore {
             open.checkpoint.invisible_time = at - open.checkpoint.pop_time;
             state.due.insert((at, id));
         }
-        Ok(())
+        logged
     }
 
     /// Forgets `group`'s pop offsets, durably (its consumer offsets are being removed). Its
@@ -884,6 +887,26 @@ mod tests {
         assert_eq!(store.ack(&key(14, far + 1), "b", |o| o == 14).unwrap(), 1);
         assert_eq!(store.ack(&key(10, far), "b", |o| o == 10).unwrap(), 1);
         assert_eq!(store.stats().0, 0);
+    }
+
+    #[test]
+    fn a_revive_whose_record_cannot_be_logged_is_due_again() {
+        let dir = TempDir::new("pop-ck-unlogged").unwrap();
+        let store = open(&dir, false);
+        store
+            .add(checkpoint(0, now_millis() - 10, 0, &[0, 1]), Some(2))
+            .unwrap();
+        let ReviveWork::Due(due) = store.wait_for_work() else {
+            panic!("stopped")
+        };
+        let id = due[0].id;
+        // The log takes no more writes (as after a failed fsync, or a full disk).
+        store.lock().broken = Some("test".into());
+        assert!(store.finish_revive(id, 0b11, false).is_err());
+        // Neither forgotten nor out of the due set: it revives again later.
+        let state = store.lock();
+        assert!(state.open.contains_key(&id));
+        assert!(state.due.iter().any(|(_, due_id)| *due_id == id));
     }
 
     #[test]
