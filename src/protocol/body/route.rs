@@ -132,10 +132,45 @@ pub struct TopicRouteData {
     pub filter_server_table: BTreeMap<String, Vec<String>>,
 }
 
+/// The most queues one topic's route may name, over all its brokers, read and write counted
+/// apart (far above any real topic: Java's default is 8 per broker).
+pub const MAX_TOPIC_QUEUES: i64 = 65_536;
+
+/// Refuses queue counts that are negative or add up to more than [`MAX_TOPIC_QUEUES`].
+fn check_queue_total(
+    field: &'static str,
+    nums: impl Iterator<Item = i32>,
+) -> Result<(), BodyError> {
+    let mut total = 0i64;
+    for n in nums {
+        total += i64::from(n);
+        if n < 0 || total > MAX_TOPIC_QUEUES {
+            return Err(BodyError::InvalidLength {
+                field,
+                length: i64::from(n),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl TopicRouteData {
     /// Reads a route body, standard JSON or the form with unquoted `brokerAddrs` keys.
+    ///
+    /// A route whose queue counts add up to more than [`MAX_TOPIC_QUEUES`] (or any is
+    /// negative) is refused: a client builds one queue object per queue, so the count must
+    /// not be whatever a peer writes.
     pub fn from_json(body: &[u8]) -> Result<TopicRouteData, BodyError> {
-        parse(body, "TopicRouteData")
+        let route: TopicRouteData = parse(body, "TopicRouteData")?;
+        check_queue_total(
+            "readQueueNums",
+            route.queue_datas.iter().map(|q| q.read_queue_nums),
+        )?;
+        check_queue_total(
+            "writeQueueNums",
+            route.queue_datas.iter().map(|q| q.write_queue_nums),
+        )?;
+        Ok(route)
     }
 
     /// Writes the body as a Java name server does: `standard` gives the browser-compatible
@@ -196,6 +231,27 @@ mod tests {
             broker_datas: vec![broker_a()],
             filter_server_table: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn queue_counts_a_client_would_allocate_for_are_bounded() {
+        let ok = route(6, 8).to_json(true);
+        assert!(TopicRouteData::from_json(ok.as_bytes()).is_ok());
+        for queues in [-1, i32::MAX] {
+            let body = route(6, queues).to_json(true);
+            assert!(
+                matches!(
+                    TopicRouteData::from_json(body.as_bytes()),
+                    Err(BodyError::InvalidLength { .. })
+                ),
+                "{queues}"
+            );
+        }
+        // Many brokers, each with a modest count, add up too.
+        let mut many = route(6, 60_000);
+        many.queue_datas.push(many.queue_datas[0].clone());
+        let body = many.to_json(true);
+        assert!(TopicRouteData::from_json(body.as_bytes()).is_err());
     }
 
     #[test]
