@@ -739,7 +739,7 @@ impl StoreInner {
         *self.disk_state.lock_unpoisoned() = state;
         if full && !was_full {
             log::error!(
-                "disk maybe full soon: {:.2} used, above the warning ratio {warning:.2}; puts                  are refused until space is freed",
+                "disk maybe full soon: {:.2} used, above the warning ratio {warning:.2}; puts are refused until space is freed",
                 commit_log_ratio.max(consume_queue_ratio)
             );
         } else if !full && was_full {
@@ -788,7 +788,7 @@ impl StoreInner {
                     report.commit_log_files += 1;
                     report.bytes_freed += size;
                     log::info!(
-                        "deleted commit log segment {start:020} ({size} bytes, last written                          {} s ago{}); the commit log now starts at {new_min}",
+                        "deleted commit log segment {start:020} ({size} bytes, last written {} s ago{}); the commit log now starts at {new_min}",
                         age.as_secs(),
                         if forcibly { ", disk nearly full" } else { "" }
                     );
@@ -835,7 +835,7 @@ impl StoreInner {
                         report.consume_queue_files += 1;
                         report.bytes_freed += size;
                         log::info!(
-                            "deleted consume queue file {} ({size} bytes); the queue now starts                              at offset {}",
+                            "deleted consume queue file {} ({size} bytes); the queue now starts at offset {}",
                             path.display(),
                             queue.min_offset()
                         );
