@@ -14,10 +14,7 @@ use crate::protocol::message::reply_topic;
 pub(super) const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
 /// The broker self-test topic Java creates.
 pub(super) const SELF_TEST_TOPIC: &str = "SELF_TEST_TOPIC";
-/// Prefix of a consumer group's retry topic.
-pub(super) const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
-/// Prefix of a consumer group's dead-letter topic.
-pub(super) const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
+pub(super) use crate::protocol::mix_all::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
 
 /// Where transactional half messages wait (`RMQ_SYS_TRANS_HALF_TOPIC`).
 pub(super) const RMQ_SYS_TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";

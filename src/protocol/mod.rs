@@ -38,6 +38,7 @@ pub mod header;
 mod json_header;
 mod language;
 pub mod message;
+pub mod mix_all;
 mod string_map;
 #[cfg(test)]
 mod test_fixtures;

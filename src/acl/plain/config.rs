@@ -8,7 +8,7 @@ use super::permission::{parse_permission, DENY};
 use super::remote_address::RemoteAddressStrategy;
 
 /// Retry topics name a group's resources (`%RETRY%<group>`).
-pub(crate) const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+pub(crate) use crate::protocol::mix_all::RETRY_GROUP_TOPIC_PREFIX;
 
 /// Java refuses keys this short or shorter (`AclConstants.ACCESS_KEY_MIN_LENGTH`).
 const KEY_MIN_LENGTH: usize = 6;

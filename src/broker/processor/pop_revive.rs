@@ -20,6 +20,7 @@ use crate::protocol::body::perm_name;
 use crate::protocol::header::{parse_normal_topic, pop_retry_topic_v1};
 use crate::protocol::message::properties::message_const;
 use crate::protocol::message::{decode_message, MessageExt};
+use crate::protocol::mix_all::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
 
 /// Java's `MixAll.DEFAULT_MAX_RECONSUME_TIMES`, for a group without a config.
 const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
@@ -151,8 +152,8 @@ impl PopReviveService {
         };
         let dead = original.reconsume_times >= max_reconsume;
         let target = if dead {
-            format!("%DLQ%{}", checkpoint.group)
-        } else if checkpoint.topic.starts_with("%RETRY%") {
+            format!("{DLQ_GROUP_TOPIC_PREFIX}{}", checkpoint.group)
+        } else if checkpoint.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX) {
             checkpoint.topic.clone()
         } else {
             pop_retry_topic_v1(&checkpoint.topic, &checkpoint.group)

@@ -23,8 +23,8 @@ use crate::protocol::message::MessageQueue;
 use crate::protocol::RemotingCommand;
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
-/// Prefix of retry topics, which are always pulled.
-const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+// Retry topics are always pulled.
+use crate::protocol::mix_all::RETRY_GROUP_TOPIC_PREFIX;
 
 /// The strategy a consumer names, as Java's broker registers them.
 fn strategy(name: &str) -> Option<&'static dyn AllocateMessageQueueStrategy> {

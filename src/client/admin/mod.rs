@@ -30,8 +30,7 @@ use crate::protocol::message::message_const::{
 };
 use crate::protocol::message::{decode_offset_message_id, MessageExt, MessageQueue};
 
-/// Java's `MixAll.RETRY_GROUP_TOPIC_PREFIX`: a group's routes are its retry topic's.
-const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+use crate::protocol::mix_all::RETRY_GROUP_TOPIC_PREFIX;
 
 /// The most messages one key query asks each broker for (`maxMsgsNumBatch`, 64).
 pub const MAX_QUERY_NUM: i32 = 64;

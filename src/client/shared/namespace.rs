@@ -10,8 +10,9 @@ use crate::protocol::message::MessageExt;
 use crate::protocol::message::MessageQueue;
 
 const NAMESPACE_SEPARATOR: char = '%';
-const RETRY_PREFIX: &str = "%RETRY%";
-const DLQ_PREFIX: &str = "%DLQ%";
+use crate::protocol::mix_all::{
+    DLQ_GROUP_TOPIC_PREFIX as DLQ_PREFIX, RETRY_GROUP_TOPIC_PREFIX as RETRY_PREFIX,
+};
 const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
 const SYSTEM_GROUP_PREFIX: &str = "CID_RMQ_SYS_";
 /// `TopicValidator.SYSTEM_TOPIC_SET` (4.9.8).

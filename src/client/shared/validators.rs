@@ -12,8 +12,7 @@ pub(crate) const CHARACTER_MAX_LENGTH: usize = 255;
 pub(crate) const AUTO_CREATE_TOPIC_KEY_TOPIC: &str = "TBW102";
 /// The group Java refuses as a producer group (`MixAll.DEFAULT_PRODUCER_GROUP`).
 pub(crate) const DEFAULT_PRODUCER_GROUP: &str = "DEFAULT_PRODUCER";
-/// The prefix of consumer retry topics (`MixAll.RETRY_GROUP_TOPIC_PREFIX`).
-pub(crate) const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+pub(crate) use crate::protocol::mix_all::RETRY_GROUP_TOPIC_PREFIX;
 
 /// System topics no client may send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
 pub(crate) const NOT_ALLOWED_SEND_TOPICS: [&str; 6] = [

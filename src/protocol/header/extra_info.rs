@@ -18,8 +18,7 @@ use crate::protocol::HeaderError;
 /// The revive queue id that marks an orderly pop (`KeyBuilder.POP_ORDER_REVIVE_QUEUE`).
 pub const POP_ORDER_REVIVE_QUEUE: i32 = 999;
 
-/// Prefix of every retry topic (`MixAll.RETRY_GROUP_TOPIC_PREFIX`).
-const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+use crate::protocol::mix_all::RETRY_GROUP_TOPIC_PREFIX;
 
 /// The V1 name of the topic a group's un-acked pops of `topic` come back through:
 /// `%RETRY%{group}_{topic}` (`KeyBuilder.buildPopRetryTopicV1`, what brokers write by default).
