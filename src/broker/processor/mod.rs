@@ -103,6 +103,42 @@ pub(super) struct BrokerContext {
 }
 
 impl BrokerContext {
+    /// The subscription config of a group about to consume: found, or created when
+    /// `autoCreateSubscriptionGroup`, and allowing consumption; otherwise Java's answer
+    /// (`faq_url` is the FAQ its remark points to: 4.x pulls and 5.x pops name different ones).
+    pub(crate) fn consumable_group(
+        &self,
+        group: &str,
+        faq_url: &str,
+    ) -> Result<crate::protocol::body::SubscriptionGroupConfig, RemotingCommand> {
+        use crate::protocol::codes::response_code;
+        let found = self
+            .groups
+            .find_or_create(group, self.setting(|c| c.auto_create_subscription_group))
+            .map_err(|e| {
+                RemotingCommand::new_response(
+                    response_code::SYSTEM_ERROR,
+                    format!("persisting the subscription group {group} failed: {e}"),
+                )
+            })?;
+        let Some(config) = found else {
+            return Err(RemotingCommand::new_response(
+                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!(
+                    "subscription group [{group}] does not exist, {}",
+                    suggest_todo(faq_url)
+                ),
+            ));
+        };
+        if !config.consume_enable {
+            return Err(RemotingCommand::new_response(
+                response_code::NO_PERMISSION,
+                format!("subscription group no permission, {group}"),
+            ));
+        }
+        Ok(config)
+    }
+
     /// The settings now (the run-time ones may have changed since the start).
     pub(crate) fn current_config(&self) -> BrokerConfig {
         use crate::common::sync::RwLockExt;

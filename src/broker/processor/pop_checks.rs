@@ -51,30 +51,7 @@ pub(super) fn check_pop_target(
             ),
         ));
     }
-    let found = broker
-        .groups
-        .find_or_create(group, broker.setting(|c| c.auto_create_subscription_group))
-        .map_err(|e| {
-            RemotingCommand::new_response(
-                response_code::SYSTEM_ERROR,
-                format!("persisting the subscription group {group} failed: {e}"),
-            )
-        })?;
-    let Some(group_config) = found else {
-        return Err(RemotingCommand::new_response(
-            response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
-            format!(
-                "subscription group [{group}] does not exist, {}",
-                suggest_todo(FAQ_URL)
-            ),
-        ));
-    };
-    if !group_config.consume_enable {
-        return Err(RemotingCommand::new_response(
-            response_code::NO_PERMISSION,
-            format!("subscription group no permission, {group}"),
-        ));
-    }
+    broker.consumable_group(group, FAQ_URL)?;
     Ok(config)
 }
 

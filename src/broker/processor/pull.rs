@@ -56,30 +56,7 @@ impl PullMessageProcessor {
     /// broadcasting group must be allowed to broadcast, as Java's pull checks.
     fn check_group(&self, group: &str) -> Result<(), RemotingCommand> {
         let b = &self.broker;
-        let config = b
-            .groups
-            .find_or_create(group, b.setting(|c| c.auto_create_subscription_group))
-            .map_err(|e| {
-                RemotingCommand::new_response(
-                    response_code::SYSTEM_ERROR,
-                    format!("persisting subscription group {group} failed: {e}"),
-                )
-            })?;
-        let Some(config) = config else {
-            return Err(RemotingCommand::new_response(
-                response_code::SUBSCRIPTION_GROUP_NOT_EXIST,
-                format!(
-                    "subscription group [{group}] does not exist, {}",
-                    suggest_todo("http://rocketmq.apache.org/docs/faq/")
-                ),
-            ));
-        };
-        if !config.consume_enable {
-            return Err(RemotingCommand::new_response(
-                response_code::NO_PERMISSION,
-                format!("subscription group no permission, {group}"),
-            ));
-        }
+        let config = b.consumable_group(group, "http://rocketmq.apache.org/docs/faq/")?;
         let broadcasting = b
             .clients
             .consumer_group(group)
