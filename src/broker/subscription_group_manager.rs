@@ -18,6 +18,9 @@ use crate::common::sync::RwLockExt;
 use crate::protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 
 /// The groups every Java broker has (`SubscriptionGroupManager.init`).
+/// Java's `MixAll.DEFAULT_MAX_RECONSUME_TIMES`.
+const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
+
 const BUILT_IN_GROUPS: [&str; 7] = [
     "TOOLS_CONSUMER",
     "FILTERSRV_CONSUMER",
@@ -105,6 +108,17 @@ impl SubscriptionGroupManager {
             .subscription_group_table
             .get(group)
             .cloned()
+    }
+
+    /// How many times a message of `group` is consumed again before it goes to the
+    /// dead-letter topic: its config's `retryMaxTimes`, or Java's default (16) for a group
+    /// without one.
+    pub(crate) fn retry_max_times(&self, group: &str) -> i32 {
+        self.state
+            .read_unpoisoned()
+            .subscription_group_table
+            .get(group)
+            .map_or(DEFAULT_MAX_RECONSUME_TIMES, |g| g.retry_max_times)
     }
 
     /// Replaces (or creates) a group's config (`updateSubscriptionGroupConfig`).

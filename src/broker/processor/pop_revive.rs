@@ -22,9 +22,6 @@ use crate::protocol::message::properties::message_const;
 use crate::protocol::message::{decode_message, MessageExt};
 use crate::protocol::mix_all::{DLQ_GROUP_TOPIC_PREFIX, RETRY_GROUP_TOPIC_PREFIX};
 
-/// Java's `MixAll.DEFAULT_MAX_RECONSUME_TIMES`, for a group without a config.
-const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
-
 /// Why one message could not be revived now (it is tried again later).
 type ReviveError = String;
 
@@ -70,10 +67,7 @@ impl PopReviveService {
             self.finish(&checkpoint, checkpoint.all_bits(), false);
             return;
         }
-        let max_reconsume = b
-            .groups
-            .get(&checkpoint.group)
-            .map_or(DEFAULT_MAX_RECONSUME_TIMES, |g| g.retry_max_times);
+        let max_reconsume = b.groups.retry_max_times(&checkpoint.group);
         let mut revived = 0u32;
         let mut failed = false;
         for index in 0..checkpoint.queue_offset_diff.len() {

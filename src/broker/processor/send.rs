@@ -32,9 +32,6 @@ use crate::protocol::message::MessageExt;
 use crate::protocol::{CommandCustomHeader, RemotingCommand};
 use crate::remoting::{ProcessorError, RequestContext, RequestProcessor};
 
-/// Java's `MixAll.DEFAULT_MAX_RECONSUME_TIMES`.
-const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
-
 /// How long a send that auto-created its topic waits for the name servers to hear of it.
 const AUTO_CREATE_REGISTER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -215,16 +212,6 @@ impl SendMessageProcessor {
         }
     }
 
-    /// How many times a message of `group` is retried before it goes to the dead-letter
-    /// topic: the group's `retryMaxTimes` (16 by default); a client that sends its own
-    /// `maxReconsumeTimes` overrides it, as Java's newer clients do.
-    fn group_retry_max_times(&self, group: &str) -> i32 {
-        self.broker
-            .groups
-            .get(group)
-            .map_or(DEFAULT_MAX_RECONSUME_TIMES, |g| g.retry_max_times)
-    }
-
     /// Java picks a random queue for queueId < 0; round robin spreads as well without a RNG.
     fn any_queue(&self, write_queue_nums: i32) -> i32 {
         (self.next_queue.fetch_add(1, Ordering::Relaxed) % write_queue_nums.max(1) as usize) as i32
@@ -327,7 +314,7 @@ impl SendMessageProcessor {
         }
         let max_reconsume = header
             .max_reconsume_times
-            .unwrap_or_else(|| self.group_retry_max_times(group));
+            .unwrap_or_else(|| self.broker.groups.retry_max_times(group));
         if header.reconsume_times.unwrap_or(0) < max_reconsume {
             return Ok((header.topic.clone(), queue_id));
         }
@@ -624,7 +611,7 @@ impl SendMessageProcessor {
         };
         let max_reconsume = header
             .max_reconsume_times
-            .unwrap_or_else(|| self.group_retry_max_times(&header.group));
+            .unwrap_or_else(|| self.broker.groups.retry_max_times(&header.group));
         let to_dlq = original.reconsume_times >= max_reconsume || header.delay_level < 0;
         let topic_name = if to_dlq {
             format!("{DLQ_GROUP_TOPIC_PREFIX}{}", header.group)
