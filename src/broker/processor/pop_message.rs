@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::pop_checks::{check_pop_target, fill_born_time, poll_deadline_at};
-use super::pull::parse_tag_expression;
+use super::pull::request_filter;
 use super::BrokerContext;
-use crate::broker::filter::{is_tag_type, SubscriptionFilter, EXPRESSION_TYPE_SQL92};
+use crate::broker::filter::SubscriptionFilter;
 use crate::broker::pop::{
     PollingResult, PopCheckpoint, PopRequest, PopRequestAnswerer, PopService, PopTarget,
 };
@@ -115,25 +115,11 @@ impl PopMessageProcessor {
         &self,
         header: &PopMessageRequestHeader,
     ) -> Result<SubscriptionFilter, RemotingCommand> {
-        let expression = header.exp.as_deref().unwrap_or("*");
-        let kind = header.exp_type.as_deref();
-        if is_tag_type(kind) {
-            return Ok(parse_tag_expression(expression));
-        }
-        let kind = kind.unwrap_or_default();
-        if !self.broker.setting(|c| c.enable_property_filter) {
-            return Err(response(
-                response_code::SYSTEM_ERROR,
-                format!("The broker does not support consumer to filter message by {kind}"),
-            ));
-        }
-        match self.broker.filters.compile(expression) {
-            Ok(compiled) if kind == EXPRESSION_TYPE_SQL92 => Ok(SubscriptionFilter::Sql(compiled)),
-            _ => Err(response(
-                response_code::SUBSCRIPTION_PARSE_FAILED,
-                "parse the consumer's subscription failed".into(),
-            )),
-        }
+        request_filter(
+            &self.broker,
+            header.exp_type.as_deref(),
+            header.exp.as_deref().unwrap_or("*"),
+        )
     }
 
     /// The offset the next pop of a queue reads from (`getPopOffset`); a group's first pop

@@ -25,6 +25,47 @@ pub(super) const FLAG_SUBSCRIPTION: i32 = 0x4;
 /// request in memory long after it gave up (Java's clients ask for 15-20 s).
 const MAX_SUSPEND: Duration = Duration::from_secs(60);
 
+/// The filter of a subscription a request carries as (`expressionType`, expression): tags, or
+/// SQL92 compiled now; Java's answers when the broker cannot filter so or it does not parse.
+/// Pulls that carry their subscription and pops read theirs this way.
+pub(super) fn request_filter(
+    broker: &BrokerContext,
+    kind: Option<&str>,
+    expression: &str,
+) -> Result<SubscriptionFilter, RemotingCommand> {
+    if is_tag_type(kind) {
+        return Ok(parse_tag_expression(expression));
+    }
+    check_sql_allowed(broker, kind)?;
+    broker
+        .filters
+        .compile(expression)
+        .map(SubscriptionFilter::Sql)
+        .map_err(|_| parse_failed())
+}
+
+/// A non-tag subscription needs `enablePropertyFilter` and must be SQL92.
+fn check_sql_allowed(broker: &BrokerContext, kind: Option<&str>) -> Result<(), RemotingCommand> {
+    let kind = kind.unwrap_or_default();
+    if !broker.setting(|c| c.enable_property_filter) {
+        return Err(RemotingCommand::new_response(
+            response_code::SYSTEM_ERROR,
+            format!("The broker does not support consumer to filter message by {kind}"),
+        ));
+    }
+    if kind != EXPRESSION_TYPE_SQL92 {
+        return Err(parse_failed());
+    }
+    Ok(())
+}
+
+fn parse_failed() -> RemotingCommand {
+    RemotingCommand::new_response(
+        response_code::SUBSCRIPTION_PARSE_FAILED,
+        "parse the consumer's subscription failed".to_string(),
+    )
+}
+
 /// Reads a TAG expression (`*`, or `TagA || TagB`) into tag codes (`FilterAPI.buildSubscriptionData`).
 pub(super) fn parse_tag_expression(expression: &str) -> SubscriptionFilter {
     let expression = expression.trim();
@@ -94,31 +135,13 @@ impl PullMessageProcessor {
                 None => return Ok(SubscriptionFilter::All),
             }
         };
+        if from_request {
+            return request_filter(b, kind.as_deref(), &expression);
+        }
         if is_tag_type(kind.as_deref()) {
             return Ok(parse_tag_expression(&expression));
         }
-        let kind = kind.unwrap_or_default();
-        if !b.setting(|c| c.enable_property_filter) {
-            return refuse(
-                response_code::SYSTEM_ERROR,
-                format!("The broker does not support consumer to filter message by {kind}"),
-            );
-        }
-        if kind != EXPRESSION_TYPE_SQL92 {
-            return refuse(
-                response_code::SUBSCRIPTION_PARSE_FAILED,
-                "parse the consumer's subscription failed".into(),
-            );
-        }
-        if from_request {
-            return match b.filters.compile(&expression) {
-                Ok(compiled) => Ok(SubscriptionFilter::Sql(compiled)),
-                Err(_) => refuse(
-                    response_code::SUBSCRIPTION_PARSE_FAILED,
-                    "parse the consumer's subscription failed".into(),
-                ),
-            };
-        }
+        check_sql_allowed(b, kind.as_deref())?;
         let Some(data) = b.filters.get(&header.topic, &header.consumer_group) else {
             return refuse(
                 response_code::FILTER_DATA_NOT_EXIST,
