@@ -82,6 +82,50 @@ pub struct ConsumeMessageContext<'a> {
 /// a lite pull consumer's `poll` returns; mirrors Java's `ConsumeMessageHook`.
 ///
 /// A panicking hook is logged and changes nothing, as Java catches a hook's throwable.
+///
+/// ```
+/// # let cluster = rocketmq_blocking::LocalCluster::start()?;
+/// use std::sync::{mpsc, Arc, Mutex};
+/// use rocketmq_blocking::client::{
+///     ConsumeConcurrentlyStatus, ConsumeFrom, ConsumeMessageContext, ConsumeMessageHook,
+///     ConsumeReturnType, Message, MessageExt, Producer, PushConsumer,
+/// };
+///
+/// /// Reports how each listener call ended.
+/// struct Outcomes(Mutex<mpsc::Sender<(usize, Option<ConsumeReturnType>)>>);
+///
+/// impl ConsumeMessageHook for Outcomes {
+///     fn hook_name(&self) -> &str {
+///         "outcomes"
+///     }
+///     fn consume_message_before(&self, _: &ConsumeMessageContext<'_>) {}
+///     fn consume_message_after(&self, context: &ConsumeMessageContext<'_>) {
+///         let outcome = (context.messages.len(), context.return_type);
+///         let _ = self.0.lock().unwrap().send(outcome);
+///     }
+/// }
+///
+/// let producer = Producer::builder("doc_hook_producer")
+///     .name_server(cluster.name_server_addr())
+///     .start()?;
+/// producer.send(&Message::new("DocHook", "hello"))?;
+///
+/// let (tx, rx) = mpsc::channel();
+/// let consumer = PushConsumer::builder("doc_hook_group")
+///     .name_server(cluster.name_server_addr())
+///     .subscribe("DocHook", "*")
+///     .consume_from(ConsumeFrom::FirstOffset)
+///     .consume_message_hook(Arc::new(Outcomes(Mutex::new(tx))))
+///     .message_listener_concurrently(|_: &[MessageExt], _: &mut _| {
+///         ConsumeConcurrentlyStatus::ConsumeSuccess
+///     })
+///     .start()?;
+/// let outcome = rx.recv_timeout(std::time::Duration::from_secs(30))?;
+/// assert_eq!(outcome, (1, Some(ConsumeReturnType::Success)));
+/// consumer.shutdown();
+/// producer.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait ConsumeMessageHook: Send + Sync {
     /// A name for logs.
     fn hook_name(&self) -> &str;
