@@ -39,6 +39,12 @@ const POP_DELAY_WHEN_EXCEPTION: Duration = Duration::from_secs(3);
 const POP_DELAY_WHEN_FLOW_CONTROL: Duration = Duration::from_millis(50);
 /// Retry delay when the broker says FLOW_CONTROL.
 const POP_DELAY_WHEN_BROKER_FLOW_CONTROL: Duration = Duration::from_millis(20);
+/// A "nothing found" answer sooner than this was not held by the broker; the next pop waits
+/// [`POP_DELAY_WHEN_NOT_HELD`] instead of following at once, so a broker that never holds
+/// pops cannot make the pop thread spin (Java pops again at once either way).
+const HELD_AT_LEAST: Duration = Duration::from_millis(100);
+/// See [`HELD_AT_LEAST`].
+const POP_DELAY_WHEN_NOT_HELD: Duration = Duration::from_secs(1);
 /// Retry delay while the consumer is suspended (`PULL_TIME_DELAY_MILLS_WHEN_SUSPEND`).
 const POP_DELAY_WHEN_SUSPENDED: Duration = Duration::from_secs(1);
 /// The invisible times Java takes (`MIN_POP_INVISIBLE_TIME`..`MAX_POP_INVISIBLE_TIME`);
@@ -245,6 +251,9 @@ impl PopMessageService {
                 } else {
                     self.pop_later(request, self.settings.interval);
                 }
+            }
+            PopStatus::PollingNotFound if began.elapsed() < HELD_AT_LEAST => {
+                self.pop_later(request, POP_DELAY_WHEN_NOT_HELD)
             }
             PopStatus::PollingNotFound => self.pop_now(request),
             PopStatus::PollingFull => self.pop_later(request, POP_DELAY_WHEN_EXCEPTION),
