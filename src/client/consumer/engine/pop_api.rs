@@ -314,6 +314,7 @@ impl PopApiWrapper {
         let api = Arc::clone(self);
         let done = move || api.next_acks(broker);
         match &acks[..] {
+            [] => done(),
             [(topic, handle)] => self.ack_one_async(topic, handle, done),
             _ => self.batch_ack_async(acks, done),
         }
