@@ -9,7 +9,7 @@
 mod common;
 use common::{assert_code, raw, start_broker, TempDir};
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rocketmq_blocking::broker::Broker;
 use rocketmq_blocking::protocol::body::{
@@ -26,13 +26,6 @@ use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn invoke(client: &RemotingClient, addr: &str, request: RemotingCommand) -> RemotingCommand {
     client
         .invoke_sync(Some(addr), request, TIMEOUT)
@@ -48,7 +41,7 @@ fn send(
     body: &str,
 ) -> RemotingCommand {
     let header = SendMessageRequestHeader {
-        born_timestamp: now_ms(),
+        born_timestamp: common::now_ms(),
         ..raw::send_header("PG_5x", topic, 0, properties)
     };
     let request = raw::send_request(header, body);
@@ -90,7 +83,7 @@ fn timer_messages_arrive_at_their_time_and_recalled_ones_never() {
         response_code::SUCCESS,
     );
 
-    let due = now_ms() + 1_500;
+    let due = common::now_ms() + 1_500;
     let props = format!("UNIQ_KEY\u{1}KEEP0001\u{2}TIMER_DELIVER_MS\u{1}{due}");
     let kept = send(&client, &addr, "Timed", &props, "kept");
     assert_code(&kept, response_code::SUCCESS);
@@ -125,7 +118,7 @@ fn timer_messages_arrive_at_their_time_and_recalled_ones_never() {
     common::assert_eventually("the timer message arrives", Duration::from_secs(10), || {
         bodies(&broker, "Timed").len() == 2
     });
-    assert!(now_ms() >= due, "delivered early");
+    assert!(common::now_ms() >= due, "delivered early");
     assert_eq!(bodies(&broker, "Timed"), vec!["warm-up", "kept"]);
     // A handle whose time has passed is refused.
     let late = recall(&client, &addr, "Timed", &handle);

@@ -20,7 +20,7 @@ use rocketmq_blocking::protocol::header::{
     PullMessageResponseHeader, SendMessageRequestHeader, SendMessageResponseHeader,
 };
 use rocketmq_blocking::protocol::{CommandCustomHeader, RemotingCommand};
-use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
+use rocketmq_blocking::remoting::RemotingClient;
 
 use common::raw;
 use common::{assert_eventually, pull_bodies, spawn_test_child, start_broker, Gate, TempDir};
@@ -44,10 +44,6 @@ fn send_header(queue_id: i32, body: &str) -> SendMessageRequestHeader {
 
 fn pull_request(group: &str, queue_id: i32, offset: i64) -> RemotingCommand {
     raw::pull_request(&raw::pull_header(group, TOPIC, queue_id, offset))
-}
-
-fn client() -> RemotingClient {
-    RemotingClient::new(ClientConfig::default()).expect("client")
 }
 
 fn call(client: &RemotingClient, addr: &str, request: RemotingCommand) -> RemotingCommand {
@@ -121,7 +117,7 @@ fn a_full_disk_refuses_sends_with_javas_remark_until_space_is_back() {
     let disk = FakeDisk::new(50);
     let broker = start_on(&store, &disk);
     let addr = broker.local_addr().to_string();
-    let client = client();
+    let client = common::client();
     assert_eq!(
         call(&client, &addr, send_request(0, "before")).code,
         response_code::SUCCESS
@@ -164,7 +160,7 @@ fn a_send_that_waited_over_200_ms_in_the_queue_is_answered_timeout_clean_queue()
     let disk = FakeDisk::new(95);
     let broker = start_on(&store, &disk);
     let addr = broker.local_addr().to_string();
-    let client = Arc::new(client());
+    let client = Arc::new(common::client());
     // Every send thread stops in the disk probe of a refused put; the next send waits in
     // the queue behind them.
     let gate = Gate::new();
@@ -210,7 +206,7 @@ fn broker_config_updates_apply_live_refuse_bad_input_and_survive_a_restart() {
     let start = || start_broker(&store, |b| b);
     let broker = start();
     let addr = broker.local_addr().to_string();
-    let client = client();
+    let client = common::client();
     assert!(broker_config(&client, &addr).contains("fileReservedTime=72\n"));
 
     for bad in [
@@ -286,7 +282,7 @@ fn a_group_with_consume_disabled_is_refused_and_retry_max_times_decides_the_dlq(
     let store = TempDir::new("ops-groups");
     let broker = start_broker(&store, |b| b);
     let addr = broker.local_addr().to_string();
-    let client = client();
+    let client = common::client();
     assert_eq!(
         call(&client, &addr, send_request(0, "m")).code,
         response_code::SUCCESS
@@ -349,7 +345,7 @@ fn the_acl_table_is_reloaded_when_its_file_changes_and_a_broken_one_is_kept_out(
         .expect("broker");
     let addr = broker.local_addr().to_string();
     let signed = |key: &str| {
-        let client = client();
+        let client = common::client();
         client.register_rpc_hook(Arc::new(AclClientRpcHook::new(SessionCredentials::new(
             key,
             "secret-key-1",
@@ -427,7 +423,7 @@ fn retention_deletes_old_files_and_a_kill_between_deletions_recovers() {
          cleanResourceInterval=20\ndeleteCommitLogFilesInterval=3600000\n"
     );
     let (mut child, addr) = start_child(&store.0, &pausing);
-    let client = client();
+    let client = common::client();
     let mut acked = std::collections::BTreeMap::new();
     for i in 0..160 {
         let queue = i % 4;

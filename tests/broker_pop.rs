@@ -17,7 +17,7 @@ use common::{assert_code, raw, wait_until, TempDir};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rocketmq_blocking::broker::store::FlushDiskType;
 use rocketmq_blocking::broker::{Broker, BrokerBuilder, PopConfig};
@@ -36,24 +36,14 @@ use rocketmq_blocking::protocol::header::{
 };
 use rocketmq_blocking::protocol::message::{decode_messages, message_const, MessageExt};
 use rocketmq_blocking::protocol::{decode_frame, RemotingCommand};
-use rocketmq_blocking::remoting::{ClientConfig, RemotingClient};
+use rocketmq_blocking::remoting::RemotingClient;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 const BROKER: &str = "broker-pop";
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// A broker named [`BROKER`] storing in `dir`, as `adjust` has its builder.
 fn start_broker(dir: &TempDir, adjust: impl FnOnce(BrokerBuilder) -> BrokerBuilder) -> Broker {
     common::start_broker(dir, |b| adjust(b.broker_name(BROKER)))
-}
-
-fn client() -> RemotingClient {
-    RemotingClient::new(ClientConfig::default()).expect("client")
 }
 
 /// Sends `count` messages to queue 0 of `topic` (created with `queues` queues on first use);
@@ -70,7 +60,7 @@ fn send(
             format!("KEYS\u{1}k{i}\u{2}TAGS\u{1}TagA\u{2}UNIQ_KEY\u{1}U{topic}{i}\u{2}seq\u{1}{i}");
         let header = SendMessageRequestHeader {
             default_topic_queue_nums: queues,
-            born_timestamp: now_ms(),
+            born_timestamp: common::now_ms(),
             ..raw::send_header("PG_pop", topic, 0, &properties)
         };
         let request = raw::send_request(header, format!("body-{i}"));
@@ -113,7 +103,7 @@ struct Popper {
 impl Popper {
     fn new(addr: &str, topic: &str, group: &str) -> Popper {
         Popper {
-            client: client(),
+            client: common::client(),
             addr: addr.to_string(),
             topic: topic.to_string(),
             group: group.to_string(),
@@ -128,7 +118,7 @@ impl Popper {
             max_msg_nums: max,
             invisible_time: invisible_ms,
             poll_time: poll_ms,
-            born_time: now_ms(),
+            born_time: common::now_ms(),
             init_mode: CONSUME_INIT_MODE_MIN,
             exp_type: Some("TAG".into()),
             exp: Some("*".into()),
@@ -306,7 +296,7 @@ fn three_poppers_on_one_queue_get_every_message_and_duplicates_only_after_the_in
     let dir = TempDir::new("pop-three");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    let sender = client();
+    let sender = common::client();
     send(&sender, &addr, "PopThree", 1, 0..MESSAGES);
     assert_eq!(broker.topic_config("PopThree").unwrap().read_queue_nums, 1);
 
@@ -398,7 +388,7 @@ fn an_unacked_message_comes_back_after_its_invisible_time_with_reconsume_times_1
     let dir = TempDir::new("pop-revive");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    send(&client(), &addr, "PopRevive", 1, 0..1);
+    send(&common::client(), &addr, "PopRevive", 1, 0..1);
     let popper = Popper::new(&addr, "PopRevive", "CG_revive");
 
     let first = popper.pop(1, 2000, 0);
@@ -423,7 +413,7 @@ fn an_unacked_message_comes_back_after_its_invisible_time_with_reconsume_times_1
         hidden.remark
     );
     assert!(
-        now_ms() < original.handle.revive_time(),
+        common::now_ms() < original.handle.revive_time(),
         "the machine was too slow to see the message hidden"
     );
 
@@ -431,7 +421,7 @@ fn an_unacked_message_comes_back_after_its_invisible_time_with_reconsume_times_1
     let again = popper.pop(1, 2000, 10_000);
     assert_eq!(again.code, response_code::SUCCESS, "{:?}", again.remark);
     let back = &again.messages[0];
-    assert!(now_ms() >= original.handle.revive_time());
+    assert!(common::now_ms() >= original.handle.revive_time());
     assert!(back.handle.pop_time >= original.handle.revive_time());
     assert_eq!(back.message.reconsume_times, 1);
     assert_eq!(
@@ -483,7 +473,7 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
     let dir = TempDir::new("pop-cit");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    send(&client(), &addr, "PopCit", 1, 0..2);
+    send(&common::client(), &addr, "PopCit", 1, 0..2);
     let popper = Popper::new(&addr, "PopCit", "CG_cit");
     let first = popper.pop(2, 1000, 0);
     assert_eq!(first.messages.len(), 2);
@@ -529,14 +519,14 @@ fn change_invisible_time_moves_the_deadline_and_the_old_handle_stops_counting() 
     let hidden = popper.pop(1, 1000, 2000);
     assert_eq!(hidden.code, response_code::POLLING_TIMEOUT);
     let new_deadline = new_handles[0].handle.revive_time();
-    assert!(now_ms() >= kept.handle.revive_time());
+    assert!(common::now_ms() >= kept.handle.revive_time());
     assert!(
-        now_ms() < new_deadline,
+        common::now_ms() < new_deadline,
         "the machine was too slow to see it hidden"
     );
     let back = popper.pop(1, 1000, 10_000);
     assert_eq!(back.messages.len(), 1, "{:?}", back.remark);
-    assert!(now_ms() >= new_deadline);
+    assert!(common::now_ms() >= new_deadline);
     assert_eq!(back.messages[0].key(), kept.key());
     assert_eq!(back.messages[0].message.reconsume_times, 1);
     assert_code(&popper.ack(&back.messages[0]), response_code::SUCCESS);
@@ -551,7 +541,7 @@ fn after_a_restart_unacked_messages_come_back_and_acked_ones_never() {
     // Sync flush here (each checkpoint and ack fsynced before the answer), async after.
     let broker = start_broker(&dir, |b| b.flush_disk_type(FlushDiskType::SyncFlush));
     let addr = broker.local_addr().to_string();
-    send(&client(), &addr, "PopRestart", 1, 0..5);
+    send(&common::client(), &addr, "PopRestart", 1, 0..5);
     let popper = Popper::new(&addr, "PopRestart", "CG_restart");
     let popped = popper.pop(5, 2000, 0).messages;
     assert_eq!(popped.len(), 5);
@@ -567,7 +557,7 @@ fn after_a_restart_unacked_messages_come_back_and_acked_ones_never() {
     let back = popper.pop_until(3, 2000, Duration::from_secs(15));
     assert_eq!(keys_of(&back), keys(&["k2", "k3", "k4"]));
     assert!(back.iter().all(|p| p.message.reconsume_times == 1));
-    assert!(now_ms() >= popped[0].handle.revive_time());
+    assert!(common::now_ms() >= popped[0].handle.revive_time());
     ack_all(&popper, &back);
     assert_checkpoints_drain(&broker);
     assert_eq!(
@@ -594,7 +584,7 @@ fn after_kill_9_unacked_messages_come_back_and_acked_ones_never() {
         .spawn()
         .expect("start the broker example");
     let addr = common::announced_addr(&mut child);
-    send(&client(), &addr, "PopKill", 1, 0..6);
+    send(&common::client(), &addr, "PopKill", 1, 0..6);
     let popper = Popper::new(&addr, "PopKill", "CG_kill");
     let popped = popper.pop(6, 3000, 0).messages;
     assert_eq!(popped.len(), 6);
@@ -612,7 +602,7 @@ fn after_kill_9_unacked_messages_come_back_and_acked_ones_never() {
     let popper = Popper::new(&broker.local_addr().to_string(), "PopKill", "CG_kill");
     let back = popper.pop_until(3, 3000, Duration::from_secs(15));
     assert_eq!(keys_of(&back), keys(&["k1", "k3", "k5"]));
-    assert!(now_ms() >= popped[0].handle.revive_time());
+    assert!(common::now_ms() >= popped[0].handle.revive_time());
     ack_all(&popper, &back);
     assert_checkpoints_drain(&broker);
     // The queue itself hands out nothing popped before the kill.
@@ -626,7 +616,7 @@ fn a_message_reconsumed_past_the_groups_maximum_goes_to_the_dead_letter_topic() 
     let dir = TempDir::new("pop-dlq");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    let admin = client();
+    let admin = common::client();
     let config = SubscriptionGroupConfig {
         retry_max_times: 1,
         ..SubscriptionGroupConfig::new("CG_dlq")
@@ -679,7 +669,7 @@ fn batch_ack_acks_the_bits_set_and_the_rest_come_back() {
     let dir = TempDir::new("pop-batch");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    send(&client(), &addr, "PopBatch", 1, 0..10);
+    send(&common::client(), &addr, "PopBatch", 1, 0..10);
     let popper = Popper::new(&addr, "PopBatch", "CG_batch");
     let popped = popper.pop(10, 1500, 0).messages;
     assert_eq!(popped.len(), 10);
@@ -768,7 +758,7 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
     let dir = TempDir::new("pop-bad");
     let broker = start_broker(&dir, |b| b.auto_create_subscription_group(false));
     let addr = broker.local_addr().to_string();
-    let sender = client();
+    let sender = common::client();
     send(&sender, &addr, "PopBad", 1, 0..3);
     // The group exists once created by an admin (or a heartbeat).
     let response = sender
@@ -825,7 +815,7 @@ fn bad_input_gets_javas_codes_and_changes_nothing() {
         response_code::TOPIC_NOT_EXIST
     );
     let mut stale = popper.pop_header(1, 60_000, 1000);
-    stale.born_time = now_ms() - 10_000;
+    stale.born_time = common::now_ms() - 10_000;
     let answer = popper.pop_with(stale);
     assert_eq!(answer.code, response_code::POLLING_TIMEOUT);
     assert_eq!(
@@ -941,7 +931,7 @@ fn held_pops_wake_on_arrival_fill_up_and_time_out() {
     pop.max_pop_polling_size = 2;
     let broker = start_broker(&dir, |b| b.pop_config(pop));
     let addr = broker.local_addr().to_string();
-    let sender = client();
+    let sender = common::client();
     send(&sender, &addr, "PopPoll", 1, 0..1);
     let popper = Popper::new(&addr, "PopPoll", "CG_poll");
     let first = popper.pop(1, 60_000, 0).messages;
@@ -1004,7 +994,7 @@ fn held_pops_wake_on_arrival_fill_up_and_time_out() {
     assert!(begin.elapsed() >= Duration::from_millis(250));
 
     // NOTIFICATION: no message now; held, then woken by one.
-    let answer = popper.call(notification(&popper, false, 0, now_ms()), TIMEOUT);
+    let answer = popper.call(notification(&popper, false, 0, common::now_ms()), TIMEOUT);
     assert_code(&answer, response_code::SUCCESS);
     let h: NotificationResponseHeader = answer.decode_header().unwrap();
     assert!(!h.has_msg);
@@ -1021,7 +1011,7 @@ fn a_held_notification_says_has_msg_when_one_arrives() {
     let dir = TempDir::new("pop-notify");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    let sender = client();
+    let sender = common::client();
     send(&sender, &addr, "PopNotify", 2, 0..1);
     let popper = Popper::new(&addr, "PopNotify", "CG_notify");
     ack_all(&popper, &popper.pop(32, 60_000, 0).messages);
@@ -1030,7 +1020,7 @@ fn a_held_notification_says_has_msg_when_one_arrives() {
         .client
         .invoke_async(
             Some(&addr),
-            notification(&popper, false, 20_000, now_ms()),
+            notification(&popper, false, 20_000, common::now_ms()),
             Duration::from_secs(25),
             move |result| {
                 let _ = answers.send(result.expect("notification answered"));
@@ -1062,7 +1052,7 @@ fn query_assignment_answers_pop_after_set_message_request_mode_as_java_did() {
     let start = |dir: &TempDir| common::start_broker(dir, |b| b.broker_name("broker-5"));
     let broker = start(&dir);
     let addr = broker.local_addr().to_string();
-    let admin = client();
+    let admin = common::client();
     send(&admin, &addr, "CapPop5", 8, 0..1);
     let call = |request: RemotingCommand| admin.invoke_sync(Some(&addr), request, TIMEOUT).unwrap();
     // The Java consumer's heartbeat (its client id is the one QUERY_ASSIGNMENT names).
@@ -1147,7 +1137,8 @@ fn query_assignment_answers_pop_after_set_message_request_mode_as_java_did() {
 
     // The Java consumer's POP request shape is served (its bornTime moved to now).
     let mut pop = java_frame("075-req-code200050-json.bin");
-    pop.ext_fields.insert("bornTime", now_ms().to_string());
+    pop.ext_fields
+        .insert("bornTime", common::now_ms().to_string());
     pop.ext_fields.insert("pollTime", "0");
     let answer = call(pop);
     assert_code(&answer, response_code::SUCCESS);
@@ -1186,7 +1177,7 @@ fn pops_of_one_queue_and_filters_by_tag() {
     let dir = TempDir::new("pop-queue");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    send(&client(), &addr, "PopQueue", 4, 0..3);
+    send(&common::client(), &addr, "PopQueue", 4, 0..3);
     let popper = Popper::new(&addr, "PopQueue", "CG_queue");
     // Queue 1 is empty: a pop of it alone finds nothing (the retry topic does not exist).
     let mut header = popper.pop_header(32, 60_000, 0);
@@ -1223,7 +1214,7 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     let dir = TempDir::new("pop-order");
     let broker = start_broker(&dir, |b| b);
     let addr = broker.local_addr().to_string();
-    send(&client(), &addr, "PopOrder", 1, 0..6);
+    send(&common::client(), &addr, "PopOrder", 1, 0..6);
     let popper = Popper::new(&addr, "PopOrder", "CG_order");
     let pop = |max: i32, invisible: i64, poll: i64| {
         let mut header = popper.pop_header(max, invisible, poll);
@@ -1253,7 +1244,7 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     // pop runs as the queue unblocks.
     let again = pop(2, 1500, 10_000);
     assert_eq!(keys(&again), ["k0", "k1"], "{:?}", again.remark);
-    assert!(now_ms() >= first.messages[0].handle.revive_time());
+    assert!(common::now_ms() >= first.messages[0].handle.revive_time());
     assert_eq!(
         again.header.as_ref().unwrap().order_count_info.as_deref(),
         Some("0 qo0%0 1;0 qo0%1 1;0 0 1")
@@ -1278,7 +1269,7 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     assert!(h.invisible_time >= 60_000);
     // Past the batch's invisible time, still blocked by the message whose time moved.
     assert_eq!(pop(2, 1000, 1500).code, response_code::POLLING_TIMEOUT);
-    assert!(now_ms() >= next.messages[0].handle.revive_time());
+    assert!(common::now_ms() >= next.messages[0].handle.revive_time());
     ack_all(&popper, &next.messages);
     assert_eq!(broker.consumer_offset("CG_order", "PopOrder", 0), Some(4));
 
@@ -1292,7 +1283,7 @@ fn orderly_pops_hand_out_one_batch_of_a_queue_until_it_is_acked_or_visible_again
     let mut header = popper.pop_header(2, 60_000, 0);
     header.order = true;
     assert_eq!(popper.pop_with(header).code, response_code::POLLING_TIMEOUT);
-    let answer = popper.call(notification(&popper, true, 0, now_ms()), TIMEOUT);
+    let answer = popper.call(notification(&popper, true, 0, common::now_ms()), TIMEOUT);
     let h: NotificationResponseHeader = answer.decode_header().unwrap();
     assert!(!h.has_msg, "blocked: nothing a pop would get");
     ack_all(&popper, &last.messages);
@@ -1310,7 +1301,7 @@ fn a_group_deleted_with_its_offsets_gets_no_pop_offset_back_at_a_restart() {
     let dir = TempDir::new("pop-delete-group");
     let broker = start_broker(&dir, |b| b.flush_disk_type(FlushDiskType::SyncFlush));
     let addr = broker.local_addr().to_string();
-    let client = client();
+    let client = common::client();
     send(&client, &addr, "PopDeleted", 1, 0..3);
     let popper = Popper::new(&addr, "PopDeleted", "CG_deleted");
     let popped = popper.pop(3, 60_000, 0).messages;

@@ -11,7 +11,7 @@ mod cpp_peer;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use common::{announced_addr, assert_eventually, example_binary, TempDir};
 use cpp_peer::run_peer;
@@ -22,13 +22,6 @@ use rocketmq_blocking::client::{
 use rocketmq_blocking::namesrv::NameServer;
 use rocketmq_blocking::protocol::codes::response_code;
 use rocketmq_blocking::LocalCluster;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 /// The broker example on `listen`, registered with `namesrv`, storing in `store`; returns it
 /// and the address it listens on.
@@ -82,7 +75,7 @@ fn a_thousand_timer_messages_survive_a_kill_and_arrive_once_never_early() {
         .unwrap();
 
     // Due 1 to 20 s from now, spread over the range (a fixed shuffle).
-    let start = now_ms();
+    let start = common::now_ms();
     let mut due: BTreeMap<String, i64> = BTreeMap::new();
     for i in 0..1000i64 {
         let at = start + 1_000 + (i * 7919 % 1000) * 19;
@@ -110,7 +103,7 @@ fn a_thousand_timer_messages_survive_a_kill_and_arrive_once_never_early() {
     assert_eventually(
         "every timer message delivered",
         Duration::from_secs(60),
-        || read_topic(&ns, "Timed").len() >= 1000 && now_ms() > last_due + 3_000,
+        || read_topic(&ns, "Timed").len() >= 1000 && common::now_ms() > last_due + 3_000,
     );
     let delivered = read_topic(&ns, "Timed");
     let mut times: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -342,7 +335,7 @@ fn the_examples_send_timer_messages_and_consume_by_sql92() {
     common::init_logging();
     let cluster = LocalCluster::start_with(|b| b.enable_property_filter(true)).unwrap();
     let ns = cluster.name_server_addr();
-    let started = now_ms();
+    let started = common::now_ms();
     let (code, lines) = common::run_example(
         "producer",
         &[
@@ -427,5 +420,5 @@ fn the_examples_send_timer_messages_and_consume_by_sql92() {
         Some("consumed 4 distinct 4")
     );
     assert_eq!(code, 0);
-    assert!(now_ms() >= due.iter().copied().min().unwrap_or_default());
+    assert!(common::now_ms() >= due.iter().copied().min().unwrap_or_default());
 }

@@ -105,6 +105,13 @@ pub fn wait_for_route(name_server: &str, topic: &str) {
     admin.shutdown();
 }
 
+/// This host's clock, ms since the epoch (as brokers stamp born and store times).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Checks that no call is left waiting in any client or server response table.
 #[track_caller]
 pub fn assert_no_pending(clients: &[&RemotingClient], servers: &[&RemotingServer]) {
