@@ -4,6 +4,7 @@
 
 pub(crate) mod clock;
 pub(crate) mod delay_queue;
+pub(crate) mod in_flight;
 pub(crate) mod service_thread;
 pub(crate) mod sync;
 #[cfg(any(feature = "servers", test))]

@@ -1,33 +1,12 @@
 //! `AsyncSender`: the bounded pool async sends run on (Java's `asyncSenderExecutor`), and the
 //! count of accepted async sends that [`Producer::flush`](super::Producer::flush) waits for.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::clock::deadline_after;
-use crate::common::sync::{CondvarExt, MutexExt};
+use crate::common::in_flight::InFlight;
+pub(crate) use crate::common::in_flight::InFlightGuard;
 use crate::remoting::{Job, Rejected, ThreadPool};
-
-/// Async sends accepted and not yet called back.
-#[derive(Debug, Default)]
-struct InFlight {
-    count: Mutex<usize>,
-    idle: Condvar,
-}
-
-/// One accepted async send, counted until dropped: after its callback returned (or unwound).
-#[derive(Debug)]
-pub(crate) struct InFlightGuard(Arc<InFlight>);
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        let mut count = self.0.count.lock_unpoisoned();
-        *count = count.saturating_sub(1);
-        if *count == 0 {
-            self.0.idle.notify_all();
-        }
-    }
-}
 
 /// The async sender threads (`rmq-sender-<i>`) with their bounded queue.
 pub(crate) struct AsyncSender {
@@ -53,8 +32,7 @@ impl AsyncSender {
 
     /// Counts one more send in flight until the guard drops.
     pub(crate) fn track(&self) -> InFlightGuard {
-        *self.in_flight.count.lock_unpoisoned() += 1;
-        InFlightGuard(self.in_flight.clone())
+        self.in_flight.enter()
     }
 
     /// Queues `job` for a sender thread; the job comes back when the queue is full or the
@@ -65,22 +43,13 @@ impl AsyncSender {
 
     /// Async sends accepted and not yet called back.
     pub(crate) fn in_flight(&self) -> usize {
-        *self.in_flight.count.lock_unpoisoned()
+        self.in_flight.count()
     }
 
     /// Waits up to `timeout` until no async send is in flight; `Err` with the number still
     /// in flight when the time ran out.
     pub(crate) fn wait_idle(&self, timeout: Duration) -> Result<(), usize> {
-        let deadline = deadline_after(timeout);
-        let mut count = self.in_flight.count.lock_unpoisoned();
-        while *count > 0 {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(*count);
-            }
-            count = self.in_flight.idle.wait_timeout_unpoisoned(count, left);
-        }
-        Ok(())
+        self.in_flight.wait_idle(timeout)
     }
 
     /// Runs what is queued (each job sees the producer shut down and fails fast), then joins

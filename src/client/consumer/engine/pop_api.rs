@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::client::consumer::subscription::{tag_matches, EXPRESSION_TYPE_TAG};
 use crate::client::shared::client_instance::{BrokerChoice, MqClientInstance};
@@ -21,6 +21,7 @@ use crate::client::shared::error::ClientError;
 use crate::client::shared::mq_client_api::{receipt_handle_of, PopResult, PopStatus};
 use crate::client::shared::result::Callback;
 use crate::common::clock::now_millis;
+use crate::common::in_flight::InFlight;
 use crate::common::sync::MutexExt;
 use crate::common::trace::trace_step;
 use crate::protocol::body::{BatchAck, BatchAckMessageRequestBody, SubscriptionData};
@@ -49,33 +50,6 @@ pub(crate) struct PopSpec {
     pub(crate) init_mode: i32,
     /// How long to wait for the answer.
     pub(crate) timeout: Duration,
-}
-
-/// Acks and invisibility changes not yet answered.
-#[derive(Default)]
-struct InFlight {
-    count: Mutex<usize>,
-    drained: Condvar,
-}
-
-/// Ends one call in flight when dropped (its callback ran, or never will).
-struct InFlightGuard(Arc<InFlight>);
-
-impl InFlight {
-    fn enter(self: &Arc<Self>) -> InFlightGuard {
-        *self.count.lock_unpoisoned() += 1;
-        InFlightGuard(self.clone())
-    }
-}
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        let mut count = self.0.count.lock_unpoisoned();
-        *count -= 1;
-        if *count == 0 {
-            self.0.drained.notify_all();
-        }
-    }
 }
 
 /// Pops, acks and invisibility changes for one consumer group.
@@ -440,20 +414,7 @@ impl PopApiWrapper {
     /// Waits until every ack and invisibility change sent has its answer, at most `wait`;
     /// returns how many are still in flight.
     pub(crate) fn await_in_flight(&self, wait: Duration) -> usize {
-        let deadline = Instant::now() + wait;
-        let mut count = self.in_flight.count.lock_unpoisoned();
-        while *count > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            count = self
-                .in_flight
-                .drained
-                .wait_timeout(count, deadline - now)
-                .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
-        }
-        *count
+        self.in_flight.wait_idle(wait).err().unwrap_or(0)
     }
 }
 
