@@ -42,6 +42,8 @@ pub(crate) struct AdminBrokerProcessor {
     broker: Arc<BrokerContext>,
     /// The POP state: deleting a group with its offsets forgets its pop offsets too.
     pop: Arc<PopService>,
+    /// Held by UPDATE_BROKER_CONFIG from reading the settings to swapping them.
+    config_update: std::sync::Mutex<()>,
 }
 
 /// The codes this processor serves.
@@ -81,7 +83,11 @@ fn error(code: i32, remark: impl Into<String>) -> RemotingCommand {
 impl AdminBrokerProcessor {
     /// A processor over the broker's shared state.
     pub(crate) fn new(broker: Arc<BrokerContext>, pop: Arc<PopService>) -> Self {
-        AdminBrokerProcessor { broker, pop }
+        AdminBrokerProcessor {
+            broker,
+            pop,
+            config_update: std::sync::Mutex::new(()),
+        }
     }
 
     fn update_and_create_topic(

@@ -10,7 +10,7 @@ use std::sync::Weak;
 use super::AdminBrokerProcessor;
 use crate::broker::configuration;
 use crate::broker::store::java_double;
-use crate::common::sync::RwLockExt;
+use crate::common::sync::{MutexExt, RwLockExt};
 use crate::protocol::body::KvTable;
 use crate::protocol::codes::request_code;
 use crate::protocol::codes::response_code;
@@ -43,8 +43,11 @@ impl AdminBrokerProcessor {
             );
         };
         // One update at a time (Java's method is synchronized): each persists what it set.
-        let mut settings = b.settings.write_unpoisoned();
-        let updated = match configuration::apply_update(&settings, body) {
+        // The settings' own lock is taken only to swap them, so sends, pulls and pops that
+        // read a setting do not wait for the file's fsync.
+        let _one_update = self.config_update.lock_unpoisoned();
+        let current = b.current_config();
+        let updated = match configuration::apply_update(&current, body) {
             Ok(updated) => updated,
             Err(refused) => {
                 log::warn!("refused a broker config update: {}", refused.remark);
@@ -60,7 +63,7 @@ impl AdminBrokerProcessor {
         b.store
             .update_config(&crate::broker::store_config(&updated, b.store_host));
         log::info!("broker config updated: {}", body.trim().replace('\n', ", "));
-        *settings = updated;
+        *b.settings.write_unpoisoned() = updated;
         b.config_version
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         RemotingCommand::success()
