@@ -377,7 +377,7 @@ impl Broker {
             &config.store_dir,
             &config.pop,
             config.flush_disk_type == store::FlushDiskType::SyncFlush,
-            Duration::from_millis(500),
+            config.flush_interval,
         )
         .map_err(config_err)?;
         guard.pop = Some(pop.clone());

@@ -19,6 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -108,7 +109,8 @@ pub(crate) enum ReviveWork {
 pub(crate) struct CheckpointStore {
     dir: PathBuf,
     path: PathBuf,
-    sync_flush: bool,
+    /// Follows the broker's `flushDiskType`, which an update may change while it runs.
+    sync_flush: AtomicBool,
     flush_interval: Duration,
     compact_bytes: u64,
     state: Mutex<State>,
@@ -301,7 +303,7 @@ impl CheckpointStore {
         Ok(CheckpointStore {
             dir,
             path,
-            sync_flush,
+            sync_flush: AtomicBool::new(sync_flush),
             flush_interval,
             compact_bytes,
             state: Mutex::new(state),
@@ -331,7 +333,7 @@ impl CheckpointStore {
             return Err(e);
         }
         state.file_len += buf.len() as u64;
-        if self.sync_flush {
+        if self.sync_flush.load(Ordering::Relaxed) {
             if let Err(e) = state.file.sync_data() {
                 state.broken = Some(format!("fsync failed: {e}"));
                 return Err(e);
@@ -345,6 +347,12 @@ impl CheckpointStore {
             self.wake.notify_all();
         }
         Ok(())
+    }
+
+    /// With `sync`, every later append is fsynced before it returns (what was written before
+    /// goes with the next one); without, the revive thread fsyncs within the interval.
+    pub(crate) fn set_sync_flush(&self, sync: bool) {
+        self.sync_flush.store(sync, Ordering::Relaxed);
     }
 
     fn needs_compaction(&self, state: &State) -> bool {
@@ -887,6 +895,25 @@ mod tests {
         assert_eq!(store.ack(&key(14, far + 1), "b", |o| o == 14).unwrap(), 1);
         assert_eq!(store.ack(&key(10, far), "b", |o| o == 10).unwrap(), 1);
         assert_eq!(store.stats().0, 0);
+    }
+
+    #[test]
+    fn the_flush_mode_follows_the_broker_while_it_runs() {
+        let dir = TempDir::new("pop-ck-flush-mode").unwrap();
+        let far = now_millis() + 3_600_000;
+        let store = open(&dir, false);
+        store.add(checkpoint(0, far, 1000, &[0]), Some(1)).unwrap();
+        assert!(
+            store.lock().dirty_since.is_some(),
+            "async: left to the revive thread"
+        );
+        store.flush();
+        store.set_sync_flush(true);
+        store.add(checkpoint(1, far, 1000, &[0]), Some(2)).unwrap();
+        assert!(
+            store.lock().dirty_since.is_none(),
+            "sync: fsynced before add returned"
+        );
     }
 
     #[test]

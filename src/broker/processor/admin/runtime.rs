@@ -62,6 +62,10 @@ impl AdminBrokerProcessor {
         }
         b.store
             .update_config(&crate::broker::store_config(&updated, b.store_host));
+        // The pop checkpoint log is flushed as the commit log is.
+        self.pop.checkpoints.set_sync_flush(
+            updated.flush_disk_type == crate::broker::store::FlushDiskType::SyncFlush,
+        );
         log::info!("broker config updated: {}", body.trim().replace('\n', ", "));
         *b.settings.write_unpoisoned() = updated;
         b.config_version
