@@ -158,7 +158,7 @@ impl FrameWriter {
         if handover == Handover::Queued || state.writing || !state.queued.is_empty() {
             state.queued.extend_from_slice(&head);
             state.queued.extend_from_slice(body);
-            if trace::enabled() {
+            if trace::wanted() {
                 state.queued_opaques.push(opaque);
             }
             return Ok(self.wake_writer(state, stream));
@@ -235,7 +235,7 @@ impl FrameWriter {
         opaque: i32,
     ) -> Result<Accepted, WriteRefused> {
         let frame_len = head.len() + body.len();
-        let began = trace::enabled().then(Instant::now);
+        let began = trace::wanted().then(Instant::now);
         let written = if body.len() < GATHER_THRESHOLD {
             head.extend_from_slice(body);
             write_patiently(stream, &head, &[])
@@ -257,7 +257,7 @@ impl FrameWriter {
                     body[n - head.len()..].to_vec()
                 };
                 prepend(&mut state.queued, rest);
-                if trace::enabled() {
+                if trace::wanted() {
                     state.queued_opaques.insert(0, opaque);
                 }
                 state.writing = false;

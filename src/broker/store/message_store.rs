@@ -381,7 +381,7 @@ impl MessageStore {
     /// A put, counted in the statistics.
     fn put_counted(&self, msgs: Vec<MessageExt>) -> Result<Vec<PutMessageResult>, StoreError> {
         let begin = std::time::Instant::now();
-        let target = trace::enabled()
+        let target = trace::wanted()
             .then(|| {
                 msgs.first()
                     .map(|m| format!("{} queue {}", m.topic, m.queue_id))

@@ -134,11 +134,6 @@ pub(crate) fn wanted() -> bool {
     recorder::recording() || log::log_enabled!(target: TRACE_TARGET, log::Level::Trace)
 }
 
-/// True when trace lines are wanted, for a step that must keep something to say later.
-pub(crate) fn enabled() -> bool {
-    wanted()
-}
-
 /// Writes one step's line and, while a recorder runs, records it. `opaque` None: the
 /// thread's current request, if any. `began`: when the step began, if not now.
 pub(crate) fn emit(
