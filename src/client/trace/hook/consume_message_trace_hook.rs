@@ -29,14 +29,14 @@ impl ConsumeMessageTraceHookImpl {
     }
 
     /// The traced messages of a call, and the region of the last one (Java's loop).
-    fn beans(&self, context: &ConsumeMessageContext<'_>) -> (Vec<TraceBean>, Option<String>) {
+    fn beans<'c>(&self, context: &ConsumeMessageContext<'c>) -> (Vec<TraceBean>, Option<&'c str>) {
         let mut region = None;
         let mut beans = Vec::with_capacity(context.messages.len());
         for message in context.messages {
             if message.property(PROPERTY_TRACE_SWITCH) == Some("false") {
                 continue;
             }
-            region = message.property(PROPERTY_MSG_REGION).map(str::to_string);
+            region = message.property(PROPERTY_MSG_REGION);
             beans.push(TraceBean {
                 topic: self.namespace.unwrap(&message.topic),
                 msg_id: message.client_msg_id().to_string(),
@@ -63,7 +63,7 @@ impl ConsumeMessageTraceHookImpl {
             return None;
         }
         let mut record = TraceContext::new(kind, now);
-        record.region_id = region?;
+        record.region_id = region?.to_string();
         record.group_name = self.namespace.unwrap(context.consumer_group);
         record.request_id = context.request_id.to_string();
         record.trace_beans = beans;
